@@ -1,0 +1,49 @@
+/**
+ * The account a local command works on: an account file, or a generated sample (`--sample N --seed S`).
+ */
+import { generateSampleAccount, loadAccount, readAccountFile, type Account } from '../emulator';
+import { numberFlag, UsageError } from './flags';
+
+export const ACCOUNT_FLAGS = {
+  account: { type: 'string' },
+  sample: { type: 'string' },
+  seed: { type: 'string' },
+  'as-of': { type: 'string' },
+} as const;
+
+export interface AccountFlags {
+  readonly account?: string;
+  readonly sample?: string;
+  readonly seed?: string;
+  readonly 'as-of'?: string;
+}
+
+export interface AccountSource {
+  readonly account: Account;
+  readonly description: string;
+}
+
+export function accountFromFlags(flags: AccountFlags): AccountSource {
+  if (flags.account !== undefined && flags.sample !== undefined) throw new UsageError('give either --account FILE or --sample N, not both');
+  if (flags.account !== undefined) {
+    if (flags.seed !== undefined || flags['as-of'] !== undefined) throw new UsageError('--seed and --as-of go with --sample, not --account');
+    const account = readAccountFile(flags.account);
+    return { account, description: `${flags.account} (${account.entities.length} entities)` };
+  }
+  if (flags.sample !== undefined) {
+    const entities = numberFlag('sample', flags.sample, { integer: true, min: 0, max: 1_000_000 })!;
+    const seed = flags.seed ?? '1';
+    const asOf = asOfFlag(flags['as-of']);
+    const account = loadAccount(generateSampleAccount({ entities, seed, asOf }), 'generated sample');
+    return { account, description: `sample of ${entities} entities, seed ${seed}` };
+  }
+  throw new UsageError('give the account to use: --account FILE or --sample N [--seed S]');
+}
+
+export function asOfFlag(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) {
+    throw new UsageError(`--as-of must be a date such as 2026-01-31, got "${text}"`);
+  }
+  return new Date(`${text}T00:00:00Z`);
+}

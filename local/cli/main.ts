@@ -1,0 +1,56 @@
+/**
+ * The command-line tool's entry: picks the command, reports usage errors and bad input plainly, and sets
+ * the exit code (2 for usage, 1 for a failure).
+ */
+import { AccountFileError } from '../emulator';
+import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
+import { UsageError } from './flags';
+import { SAMPLE_USAGE, sampleCommand } from './sample-command';
+
+type Command = (args: string[], out: NodeJS.WritableStream) => Promise<void> | void;
+
+const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  emulator: { run: emulatorCommand, usage: EMULATOR_USAGE },
+  sample: { run: sampleCommand, usage: SAMPLE_USAGE },
+};
+
+const USAGE = `iam-access-audit: which AWS services every IAM identity really uses.
+
+Commands:
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage.split('\n')[0]}`)
+  .join('\n')}
+
+Run "iam-access-audit <command> --help" for a command's details.`;
+
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    out.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    err.write(`iam-access-audit: unknown command "${name}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    out.write(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    await command.run(args, out);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`iam-access-audit ${name}: ${e.message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    if (e instanceof AccountFileError) {
+      err.write(`iam-access-audit ${name}: ${e.message}\n`);
+      return 2;
+    }
+    err.write(`iam-access-audit ${name}: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  }
+}

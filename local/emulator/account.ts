@@ -1,0 +1,283 @@
+/**
+ * The emulator's account file: the IAM entities of one account and, for each, the services its policies
+ * grant with their last-accessed data. See DESIGN.md "Account file". Parsing is strict: a bad file is
+ * rejected as a whole with a message that names the field, so a typo never silently becomes "no data".
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+export const ENTITY_TYPES = ['user', 'group', 'role', 'policy'] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+
+export const FAULTS = ['job-fails', 'deleted-before-generate', 'slow-job'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface TrackedActionRecord {
+  readonly name: string;
+  readonly lastAccessedTime?: string;
+  readonly region?: string;
+  readonly entity?: string;
+}
+
+export interface ServiceRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly lastAuthenticated?: string;
+  readonly lastAuthenticatedRegion?: string;
+  readonly lastAuthenticatedEntity?: string;
+  readonly totalAuthenticatedEntities?: number;
+  /** Present for services with action-level tracking (reported at ACTION_LEVEL only). */
+  readonly actions?: readonly TrackedActionRecord[];
+}
+
+export interface EntityRecord {
+  readonly type: EntityType;
+  readonly name: string;
+  readonly path?: string;
+  readonly id?: string;
+  readonly createDate?: string;
+  readonly fault?: Fault;
+  /** Customer managed policies only: how many identities it is attached to. @default 1 */
+  readonly attachmentCount?: number;
+  readonly services: readonly ServiceRecord[];
+}
+
+export interface AccountFile {
+  readonly accountId: string;
+  readonly entities: readonly EntityRecord[];
+}
+
+/** An entity with every optional field resolved, as the emulator serves it. */
+export interface Entity {
+  readonly type: EntityType;
+  readonly name: string;
+  readonly path: string;
+  readonly id: string;
+  readonly arn: string;
+  readonly createDate: string;
+  readonly fault?: Fault;
+  readonly attachmentCount: number;
+  readonly services: readonly ServiceRecord[];
+}
+
+export interface Account {
+  readonly accountId: string;
+  readonly entities: readonly Entity[];
+  readonly byArn: ReadonlyMap<string, Entity>;
+}
+
+export class AccountFileError extends Error {
+  override name = 'AccountFileError';
+}
+
+/** Name limits and patterns as the IAM API model states them. */
+const NAME_LIMITS: Record<EntityType, number> = { user: 64, group: 128, role: 64, policy: 128 };
+const NAME_PATTERN = /^[\w+=,.@-]+$/;
+const PATH_PATTERN = /^(\/|\/[\u0021-\u007E]+\/)$/;
+const NAMESPACE_PATTERN = /^[\w-]+$/;
+const ACCOUNT_ID_PATTERN = /^\d{12}$/;
+const ID_PREFIX: Record<EntityType, string> = { user: 'AIDA', group: 'AGPA', role: 'AROA', policy: 'ANPA' };
+const DEFAULT_CREATE_DATE = '2024-01-01T00:00:00Z';
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'services'];
+const SERVICE_FIELDS = [
+  'namespace',
+  'name',
+  'lastAuthenticated',
+  'lastAuthenticatedRegion',
+  'lastAuthenticatedEntity',
+  'totalAuthenticatedEntities',
+  'actions',
+];
+const ACTION_FIELDS = ['name', 'lastAccessedTime', 'region', 'entity'];
+
+export function entityArn(accountId: string, type: EntityType, path: string, name: string): string {
+  return `arn:aws:iam::${accountId}:${type}${path}${name}`;
+}
+
+/** A stable, IAM-shaped unique id derived from the ARN, for entities whose file gives none. */
+export function derivedEntityId(type: EntityType, arn: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const digest = createHash('sha256').update(arn).digest();
+  let suffix = '';
+  for (let i = 0; i < 17; i++) suffix += alphabet[digest[i] % 32];
+  return ID_PREFIX[type] + suffix;
+}
+
+export function readAccountFile(file: string): Account {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AccountFileError(`account file ${file}: cannot be read (${(err as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new AccountFileError(`account file ${file}: is not valid JSON (${(err as Error).message})`);
+  }
+  return loadAccount(json, file);
+}
+
+/** Validates an account file's content and resolves every entity. Throws AccountFileError naming the field. */
+export function loadAccount(json: unknown, source = 'account file'): Account {
+  const fail = (field: string, problem: string): never => {
+    throw new AccountFileError(`${source}: ${field} ${problem}`);
+  };
+  const file = parseAccountFile(json, fail);
+  const entities: Entity[] = [];
+  const byArn = new Map<string, Entity>();
+  const seenNames = new Map<string, number>();
+  file.entities.forEach((record, index) => {
+    const nameKey = `${record.type}:${record.name.toLowerCase()}`;
+    const earlier = seenNames.get(nameKey);
+    if (earlier !== undefined) {
+      fail(`entities[${index}].name`, `repeats the ${record.type} name of entities[${earlier}] (IAM names are unique per type, ignoring case)`);
+    }
+    seenNames.set(nameKey, index);
+    const path = record.path ?? '/';
+    const arn = entityArn(file.accountId, record.type, path, record.name);
+    const entity: Entity = {
+      type: record.type,
+      name: record.name,
+      path,
+      id: record.id ?? derivedEntityId(record.type, arn),
+      arn,
+      createDate: record.createDate ?? DEFAULT_CREATE_DATE,
+      fault: record.fault,
+      attachmentCount: record.attachmentCount ?? 1,
+      services: record.services,
+    };
+    entities.push(entity);
+    byArn.set(arn, entity);
+  });
+  return { accountId: file.accountId, entities, byArn };
+}
+
+type Fail = (field: string, problem: string) => never;
+
+function parseAccountFile(json: unknown, fail: Fail): AccountFile {
+  const root = object(json, 'the file', fail);
+  unknownFields(root, ['accountId', 'entities'], '', fail);
+  const accountId = root.accountId;
+  if (typeof accountId !== 'string' || !ACCOUNT_ID_PATTERN.test(accountId)) {
+    fail('accountId', 'must be a string of 12 digits');
+  }
+  if (!Array.isArray(root.entities)) fail('entities', 'must be an array');
+  const entities = (root.entities as unknown[]).map((raw, i) => parseEntity(raw, `entities[${i}]`, fail));
+  return { accountId: accountId as string, entities };
+}
+
+function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
+  const e = object(raw, at, fail);
+  unknownFields(e, ENTITY_FIELDS, at, fail);
+  const type = e.type;
+  if (typeof type !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(type)) {
+    fail(`${at}.type`, `must be one of ${ENTITY_TYPES.join(', ')}`);
+  }
+  const entityType = type as EntityType;
+  const name = e.name;
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name) || name.length > NAME_LIMITS[entityType]) {
+    fail(`${at}.name`, `must be 1 to ${NAME_LIMITS[entityType]} characters of letters, digits and +=,.@_-`);
+  }
+  if (e.path !== undefined && (typeof e.path !== 'string' || !PATH_PATTERN.test(e.path) || e.path.length > 512)) {
+    fail(`${at}.path`, 'must be "/" or start and end with "/" (printable ASCII, at most 512 characters)');
+  }
+  if (e.id !== undefined && (typeof e.id !== 'string' || !/^\w{16,128}$/.test(e.id))) {
+    fail(`${at}.id`, 'must be 16 to 128 letters, digits or underscores');
+  }
+  if (e.createDate !== undefined) isoDate(e.createDate, `${at}.createDate`, fail);
+  if (e.fault !== undefined && !(FAULTS as readonly unknown[]).includes(e.fault)) {
+    fail(`${at}.fault`, `must be one of ${FAULTS.join(', ')}`);
+  }
+  if (e.attachmentCount !== undefined) {
+    if (entityType !== 'policy') fail(`${at}.attachmentCount`, 'is only allowed on policies');
+    count(e.attachmentCount, `${at}.attachmentCount`, fail);
+  }
+  if (!Array.isArray(e.services)) fail(`${at}.services`, 'must be an array');
+  const services = (e.services as unknown[]).map((s, i) => parseService(s, `${at}.services[${i}]`, fail));
+  const seen = new Set<string>();
+  services.forEach((s, i) => {
+    if (seen.has(s.namespace)) fail(`${at}.services[${i}].namespace`, `repeats "${s.namespace}"`);
+    seen.add(s.namespace);
+  });
+  return {
+    type: entityType,
+    name: name as string,
+    path: e.path as string | undefined,
+    id: e.id as string | undefined,
+    createDate: e.createDate as string | undefined,
+    fault: e.fault as Fault | undefined,
+    attachmentCount: e.attachmentCount as number | undefined,
+    services,
+  };
+}
+
+function parseService(raw: unknown, at: string, fail: Fail): ServiceRecord {
+  const s = object(raw, at, fail);
+  unknownFields(s, SERVICE_FIELDS, at, fail);
+  if (typeof s.namespace !== 'string' || !NAMESPACE_PATTERN.test(s.namespace) || s.namespace.length > 64) {
+    fail(`${at}.namespace`, 'must be 1 to 64 letters, digits, underscores or hyphens');
+  }
+  if (typeof s.name !== 'string' || s.name.length === 0) fail(`${at}.name`, 'must be a non-empty string');
+  if (s.lastAuthenticated !== undefined) isoDate(s.lastAuthenticated, `${at}.lastAuthenticated`, fail);
+  optionalString(s.lastAuthenticatedRegion, `${at}.lastAuthenticatedRegion`, fail);
+  optionalString(s.lastAuthenticatedEntity, `${at}.lastAuthenticatedEntity`, fail);
+  if (s.totalAuthenticatedEntities !== undefined) count(s.totalAuthenticatedEntities, `${at}.totalAuthenticatedEntities`, fail);
+  let actions: TrackedActionRecord[] | undefined;
+  if (s.actions !== undefined) {
+    if (!Array.isArray(s.actions)) fail(`${at}.actions`, 'must be an array');
+    actions = (s.actions as unknown[]).map((a, i) => parseAction(a, `${at}.actions[${i}]`, fail));
+  }
+  return {
+    namespace: s.namespace as string,
+    name: s.name as string,
+    lastAuthenticated: s.lastAuthenticated as string | undefined,
+    lastAuthenticatedRegion: s.lastAuthenticatedRegion as string | undefined,
+    lastAuthenticatedEntity: s.lastAuthenticatedEntity as string | undefined,
+    totalAuthenticatedEntities: s.totalAuthenticatedEntities as number | undefined,
+    actions,
+  };
+}
+
+function parseAction(raw: unknown, at: string, fail: Fail): TrackedActionRecord {
+  const a = object(raw, at, fail);
+  unknownFields(a, ACTION_FIELDS, at, fail);
+  if (typeof a.name !== 'string' || !/^[A-Za-z0-9]+$/.test(a.name)) fail(`${at}.name`, 'must be an action name such as GetObject');
+  if (a.lastAccessedTime !== undefined) isoDate(a.lastAccessedTime, `${at}.lastAccessedTime`, fail);
+  optionalString(a.region, `${at}.region`, fail);
+  optionalString(a.entity, `${at}.entity`, fail);
+  return {
+    name: a.name as string,
+    lastAccessedTime: a.lastAccessedTime as string | undefined,
+    region: a.region as string | undefined,
+    entity: a.entity as string | undefined,
+  };
+}
+
+function object(raw: unknown, at: string, fail: Fail): Record<string, unknown> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(at, 'must be a JSON object');
+  return raw as Record<string, unknown>;
+}
+
+function unknownFields(o: Record<string, unknown>, allowed: readonly string[], at: string, fail: Fail): void {
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) fail(at ? `${at}.${key}` : key, `is not a known field (allowed: ${allowed.join(', ')})`);
+  }
+}
+
+function isoDate(value: unknown, at: string, fail: Fail): void {
+  if (typeof value !== 'string' || !ISO_8601.test(value) || Number.isNaN(Date.parse(value))) {
+    fail(at, 'must be an ISO-8601 date-time such as 2026-01-31T12:00:00Z');
+  }
+}
+
+function optionalString(value: unknown, at: string, fail: Fail): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0)) fail(at, 'must be a non-empty string');
+}
+
+function count(value: unknown, at: string, fail: Fail): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) fail(at, 'must be a whole number, 0 or more');
+}

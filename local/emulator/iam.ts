@@ -1,0 +1,429 @@
+/**
+ * The IAM operations the emulator answers, over an account loaded from an account file. Each operation
+ * takes the request's parameters and the caller's access key id and returns the `<Action>Result` content
+ * or throws the IamError that IAM would answer.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Account, Entity, EntityType, ServiceRecord } from './account';
+import type { Clock } from './clock';
+import { IamError, invalidInput, noSuchEntity, QueryParams, type XmlObject, type XmlValue } from './query';
+
+export const OPERATIONS = [
+  'ListUsers',
+  'ListGroups',
+  'ListRoles',
+  'ListPolicies',
+  'GetAccountAuthorizationDetails',
+  'GenerateServiceLastAccessedDetails',
+  'GetServiceLastAccessedDetails',
+  'GetServiceLastAccessedDetailsWithEntities',
+  'ListPoliciesGrantingServiceAccess',
+] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export const GRANULARITIES = ['SERVICE_LEVEL', 'ACTION_LEVEL'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+export interface JobSettings {
+  /** Simulated milliseconds a job stays IN_PROGRESS. @default 3000 */
+  readonly jobLatencyMs?: number;
+  /** Simulated milliseconds a `slow-job` entity's job stays IN_PROGRESS. @default 6 hours */
+  readonly slowJobLatencyMs?: number;
+  /**
+   * Truncated pages hold fewer items than MaxItems, as IAM is documented to do at times, so that clients
+   * which stop on a short page are caught. @default false
+   */
+  readonly shortPages?: boolean;
+}
+
+interface Job {
+  readonly id: string;
+  /** Access key id that generated the job: only it can read the job, as IAM binds a JobId to a session. */
+  readonly owner: string;
+  readonly entity: Entity;
+  readonly granularity: Granularity;
+  readonly createdAt: number;
+  readonly completesAt: number;
+  readonly fails: boolean;
+}
+
+const DEFAULT_JOB_LATENCY_MS = 3_000;
+const DEFAULT_SLOW_JOB_LATENCY_MS = 6 * 3600_000;
+const DEFAULT_MAX_ITEMS = 100;
+const ARN_PATTERN = /^arn:aws[\w-]*:iam::(\d{12}):(user|group|role|policy)(\/.*)?$/;
+
+export class IamBackend {
+  private readonly jobs = new Map<string, Job>();
+  private readonly jobLatencyMs: number;
+  private readonly slowJobLatencyMs: number;
+
+  constructor(
+    readonly account: Account,
+    private readonly clock: Clock,
+    private readonly settings: JobSettings = {},
+  ) {
+    this.jobLatencyMs = settings.jobLatencyMs ?? DEFAULT_JOB_LATENCY_MS;
+    this.slowJobLatencyMs = settings.slowJobLatencyMs ?? DEFAULT_SLOW_JOB_LATENCY_MS;
+    if (!(this.jobLatencyMs >= 0)) throw new RangeError(`jobLatencyMs must be 0 or more, got ${this.jobLatencyMs}`);
+    if (!(this.slowJobLatencyMs >= 0)) throw new RangeError(`slowJobLatencyMs must be 0 or more, got ${this.slowJobLatencyMs}`);
+  }
+
+  get jobCount(): number {
+    return this.jobs.size;
+  }
+
+  handle(operation: Operation, params: QueryParams, caller: string): XmlObject {
+    switch (operation) {
+      case 'ListUsers':
+        return this.listIdentities('user', 'Users', params);
+      case 'ListGroups':
+        return this.listIdentities('group', 'Groups', params);
+      case 'ListRoles':
+        return this.listIdentities('role', 'Roles', params);
+      case 'ListPolicies':
+        return this.listPolicies(params);
+      case 'GetAccountAuthorizationDetails':
+        return this.getAccountAuthorizationDetails(params);
+      case 'GenerateServiceLastAccessedDetails':
+        return this.generate(params, caller);
+      case 'GetServiceLastAccessedDetails':
+        return this.getDetails(params, caller);
+      case 'GetServiceLastAccessedDetailsWithEntities':
+        return this.getDetailsWithEntities(params, caller);
+      case 'ListPoliciesGrantingServiceAccess':
+        return this.listPoliciesGrantingServiceAccess(params);
+    }
+  }
+
+  private listIdentities(type: Exclude<EntityType, 'policy'>, element: string, params: QueryParams): XmlObject {
+    const prefix = pathPrefix(params);
+    const matching = this.account.entities.filter((e) => e.type === type && e.path.startsWith(prefix));
+    const page = this.page(matching, params, `${type}|${prefix}`);
+    return { [element]: page.items.map((e) => identityXml(e)), ...page.marker };
+  }
+
+  private listPolicies(params: QueryParams): XmlObject {
+    const scope = params.get('Scope') ?? 'All';
+    if (!['All', 'AWS', 'Local'].includes(scope)) throw invalidInput(`Invalid Scope "${scope}": must be All, AWS or Local`);
+    const usage = params.get('PolicyUsageFilter');
+    if (usage !== undefined && !['PermissionsPolicy', 'PermissionsBoundary'].includes(usage)) {
+      throw invalidInput(`Invalid PolicyUsageFilter "${usage}": must be PermissionsPolicy or PermissionsBoundary`);
+    }
+    const onlyAttached = params.boolean('OnlyAttached') ?? false;
+    const prefix = pathPrefix(params);
+    // The account file holds customer managed policies only: AWS managed policies are not emulated.
+    const matching = this.account.entities.filter(
+      (e) =>
+        e.type === 'policy' &&
+        scope !== 'AWS' &&
+        usage !== 'PermissionsBoundary' &&
+        e.path.startsWith(prefix) &&
+        (!onlyAttached || e.attachmentCount > 0),
+    );
+    const page = this.page(matching, params, `policy|${scope}|${onlyAttached}|${usage}|${prefix}`);
+    return { Policies: page.items.map((e) => policyXml(e)), ...page.marker };
+  }
+
+  private getAccountAuthorizationDetails(params: QueryParams): XmlObject {
+    const filterTypes: Record<string, EntityType | undefined> = {
+      User: 'user',
+      Group: 'group',
+      Role: 'role',
+      LocalManagedPolicy: 'policy',
+      AWSManagedPolicy: undefined,
+    };
+    const filter = params.list('Filter') ?? [];
+    for (const value of filter) {
+      if (!(value in filterTypes)) {
+        throw invalidInput(`Invalid Filter value "${value}": must be one of ${Object.keys(filterTypes).join(', ')}`);
+      }
+    }
+    const wanted = new Set<EntityType>(
+      filter.length === 0 ? ['user', 'group', 'role', 'policy'] : filter.flatMap((f) => filterTypes[f] ?? []),
+    );
+    const order: EntityType[] = ['user', 'group', 'role', 'policy'];
+    const matching = order.flatMap((type) => (wanted.has(type) ? this.account.entities.filter((e) => e.type === type) : []));
+    const page = this.page(matching, params, `gaad|${[...wanted].sort().join(',')}`);
+    const of = (type: EntityType): Entity[] => page.items.filter((e) => e.type === type);
+    return {
+      UserDetailList: of('user').map((e) => ({
+        ...identityXml(e),
+        UserPolicyList: [inlinePolicyXml(e)],
+        GroupList: [],
+        AttachedManagedPolicies: [],
+        Tags: [],
+      })),
+      GroupDetailList: of('group').map((e) => ({ ...identityXml(e), GroupPolicyList: [inlinePolicyXml(e)], AttachedManagedPolicies: [] })),
+      RoleDetailList: of('role').map((e) => ({
+        ...identityXml(e),
+        InstanceProfileList: [],
+        RolePolicyList: [inlinePolicyXml(e)],
+        AttachedManagedPolicies: [],
+        Tags: [],
+        RoleLastUsed: lastUse(e),
+      })),
+      Policies: of('policy').map((e) => ({
+        ...policyXml(e),
+        PolicyVersionList: [
+          { Document: encodeURIComponent(policyDocument(e.services)), VersionId: 'v1', IsDefaultVersion: true, CreateDate: e.createDate },
+        ],
+      })),
+      ...page.marker,
+    };
+  }
+
+  private generate(params: QueryParams, caller: string): XmlObject {
+    const arn = params.required('Arn');
+    const granularity = params.get('Granularity') ?? 'SERVICE_LEVEL';
+    if (!(GRANULARITIES as readonly string[]).includes(granularity)) {
+      throw invalidInput(`Invalid Granularity "${granularity}": must be SERVICE_LEVEL or ACTION_LEVEL`);
+    }
+    const entity = this.entity(arn);
+    if (entity.fault === 'deleted-before-generate') throw missing(entity.type, entity.name, entity.arn);
+    const now = this.clock.now();
+    const latency = entity.fault === 'slow-job' ? this.slowJobLatencyMs : this.jobLatencyMs;
+    const job: Job = {
+      id: randomUUID(),
+      owner: caller,
+      entity,
+      granularity: granularity as Granularity,
+      createdAt: now,
+      completesAt: now + latency,
+      fails: entity.fault === 'job-fails',
+    };
+    this.jobs.set(job.id, job);
+    return { JobId: job.id };
+  }
+
+  private getDetails(params: QueryParams, caller: string): XmlObject {
+    const job = this.job(params, caller);
+    const status = this.status(job);
+    const services = status === 'COMPLETED' ? sortedServices(job.entity) : [];
+    const page = this.page(services, params, `get|${job.id}`);
+    return {
+      JobStatus: status,
+      JobType: job.granularity,
+      JobCreationDate: new Date(job.createdAt),
+      ServicesLastAccessed: page.items.map((s) => serviceXml(job, s)),
+      JobCompletionDate: status === 'IN_PROGRESS' ? undefined : new Date(job.completesAt),
+      ...page.marker,
+      Error: status === 'FAILED' ? jobError(job) : undefined,
+    };
+  }
+
+  private getDetailsWithEntities(params: QueryParams, caller: string): XmlObject {
+    const job = this.job(params, caller);
+    const namespace = params.required('ServiceNamespace');
+    if (!/^[\w-]{1,64}$/.test(namespace)) throw invalidInput(`Invalid ServiceNamespace "${namespace}"`);
+    const status = this.status(job);
+    const service = job.entity.services.find((s) => s.namespace === namespace);
+    const details: XmlObject[] = [];
+    if (status === 'COMPLETED' && service) {
+      const used = service.lastAuthenticated;
+      if (job.entity.type === 'user' || job.entity.type === 'role') {
+        details.push({ EntityInfo: entityInfo(job.entity), LastAuthenticated: used });
+      } else if (used && service.lastAuthenticatedEntity) {
+        const who = this.account.byArn.get(service.lastAuthenticatedEntity);
+        if (who) details.push({ EntityInfo: entityInfo(who), LastAuthenticated: used });
+      }
+    }
+    const page = this.page(details, params, `entities|${job.id}|${namespace}`);
+    return {
+      JobStatus: status,
+      JobCreationDate: new Date(job.createdAt),
+      JobCompletionDate: status === 'IN_PROGRESS' ? undefined : new Date(job.completesAt),
+      EntityDetailsList: page.items,
+      ...page.marker,
+      Error: status === 'FAILED' ? jobError(job) : undefined,
+    };
+  }
+
+  private listPoliciesGrantingServiceAccess(params: QueryParams): XmlObject {
+    const arn = params.required('Arn');
+    const namespaces = params.list('ServiceNamespaces') ?? [];
+    if (namespaces.length < 1 || namespaces.length > 200) {
+      throw invalidInput(`ServiceNamespaces must hold 1 to 200 namespaces, got ${namespaces.length}`);
+    }
+    for (const ns of namespaces) if (!/^[\w-]{1,64}$/.test(ns)) throw invalidInput(`Invalid service namespace "${ns}"`);
+    const entity = this.entity(arn);
+    if (entity.type === 'policy') throw invalidInput(`Arn must name a user, group or role, not a policy: ${arn}`);
+    const granted = new Set(entity.services.map((s) => s.namespace));
+    const entries = namespaces.map((ns) => ({
+      ServiceNamespace: ns,
+      Policies: granted.has(ns)
+        ? [{ PolicyName: inlinePolicyName(entity), PolicyType: 'INLINE', EntityType: entity.type.toUpperCase(), EntityName: entity.name }]
+        : [],
+    }));
+    const page = this.page(entries, params, `granting|${arn}|${namespaces.join(',')}`);
+    return { PoliciesGrantingServiceAccess: page.items, ...page.marker };
+  }
+
+  private entity(arn: string): Entity {
+    const match = ARN_PATTERN.exec(arn);
+    if (!match || arn.length > 2048) throw invalidInput(`Invalid ARN "${arn}": must be the ARN of an IAM user, group, role or policy`);
+    const entity = this.account.byArn.get(arn);
+    if (!entity) {
+      const type = match[2] as EntityType;
+      throw missing(type, arn.slice(arn.lastIndexOf('/') + 1), arn);
+    }
+    return entity;
+  }
+
+  private job(params: QueryParams, caller: string): Job {
+    const id = params.required('JobId');
+    if (id.length !== 36) {
+      throw new IamError(
+        'ValidationError',
+        `1 validation error detected: Value '${id}' at 'jobId' failed to satisfy constraint: Member must have length equal to 36`,
+      );
+    }
+    const job = this.jobs.get(id);
+    // A job generated under other credentials is answered exactly as one that does not exist.
+    if (!job || job.owner !== caller) throw noSuchEntity(`No job found for JobId ${id}`);
+    return job;
+  }
+
+  private status(job: Job): 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' {
+    if (this.clock.now() < job.completesAt) return 'IN_PROGRESS';
+    return job.fails ? 'FAILED' : 'COMPLETED';
+  }
+
+  private page<T>(items: readonly T[], params: QueryParams, scope: string): { items: T[]; marker: XmlObject } {
+    const maxItemsText = params.get('MaxItems');
+    let maxItems = DEFAULT_MAX_ITEMS;
+    if (maxItemsText !== undefined) {
+      maxItems = Number(maxItemsText);
+      if (!/^\d+$/.test(maxItemsText) || maxItems < 1 || maxItems > 1000) {
+        throw invalidInput(`Invalid MaxItems "${maxItemsText}": must be a whole number from 1 to 1000`);
+      }
+    }
+    const markerText = params.get('Marker');
+    const offset = markerText === undefined ? 0 : decodeMarker(markerText, scope);
+    let size = maxItems;
+    if (this.settings.shortPages && offset + maxItems < items.length) size = Math.max(1, Math.floor((maxItems * 2) / 3));
+    const end = Math.min(items.length, offset + size);
+    const truncated = end < items.length;
+    return {
+      items: items.slice(offset, end),
+      marker: { IsTruncated: truncated, Marker: truncated ? encodeMarker(scope, end) : undefined },
+    };
+  }
+}
+
+function pathPrefix(params: QueryParams): string {
+  const prefix = params.get('PathPrefix') ?? '/';
+  if (!/^\/[\u0021-\u007F]*$/.test(prefix) || prefix.length > 512) throw invalidInput(`Invalid PathPrefix "${prefix}": must start with "/"`);
+  return prefix;
+}
+
+function encodeMarker(scope: string, offset: number): string {
+  return Buffer.from(JSON.stringify([scope, offset])).toString('base64');
+}
+
+function decodeMarker(marker: string, scope: string): number {
+  try {
+    const [markerScope, offset] = JSON.parse(Buffer.from(marker, 'base64').toString('utf8')) as [string, number];
+    if (markerScope === scope && Number.isInteger(offset) && offset >= 0) return offset;
+  } catch {
+    // fall through to the error IAM gives for a marker it did not issue
+  }
+  throw invalidInput('Invalid Marker: use the Marker of the previous response to the same request');
+}
+
+function missing(type: EntityType, name: string, arn: string): IamError {
+  if (type === 'policy') return noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
+  return noSuchEntity(`The ${type} with name ${name} cannot be found.`);
+}
+
+function identityXml(e: Entity): XmlObject {
+  const key = { user: 'User', group: 'Group', role: 'Role', policy: 'Policy' }[e.type];
+  const base: Record<string, XmlValue> = { Path: e.path, [`${key}Name`]: e.name, [`${key}Id`]: e.id, Arn: e.arn, CreateDate: e.createDate };
+  if (e.type === 'role') {
+    base.AssumeRolePolicyDocument = encodeURIComponent(trustPolicy(e));
+    base.MaxSessionDuration = 3600;
+  }
+  return base;
+}
+
+function policyXml(e: Entity): XmlObject {
+  return {
+    PolicyName: e.name,
+    PolicyId: e.id,
+    Arn: e.arn,
+    Path: e.path,
+    DefaultVersionId: 'v1',
+    AttachmentCount: e.attachmentCount,
+    PermissionsBoundaryUsageCount: 0,
+    IsAttachable: true,
+    CreateDate: e.createDate,
+    UpdateDate: e.createDate,
+  };
+}
+
+/** Identities in the account file carry their grants as one inline policy; its name is derived. */
+function inlinePolicyName(e: Entity): string {
+  return `${e.name}-permissions`.slice(0, 128);
+}
+
+function inlinePolicyXml(e: Entity): XmlObject {
+  return { PolicyName: inlinePolicyName(e), PolicyDocument: encodeURIComponent(policyDocument(e.services)) };
+}
+
+function policyDocument(services: readonly ServiceRecord[]): string {
+  const actions = services.map((s) => `${s.namespace}:*`);
+  return JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] });
+}
+
+function trustPolicy(e: Entity): string {
+  const slr = /^\/aws-service-role\/([^/]+)\/$/.exec(e.path);
+  const principal = slr ? slr[1] : 'lambda.amazonaws.com';
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: principal }, Action: 'sts:AssumeRole' }],
+  });
+}
+
+function lastUse(e: Entity): XmlObject | undefined {
+  let latest: ServiceRecord | undefined;
+  for (const s of e.services) {
+    if (s.lastAuthenticated && (!latest || Date.parse(s.lastAuthenticated) > Date.parse(latest.lastAuthenticated!))) latest = s;
+  }
+  return latest ? { LastUsedDate: latest.lastAuthenticated, Region: latest.lastAuthenticatedRegion } : undefined;
+}
+
+function sortedServices(e: Entity): ServiceRecord[] {
+  return [...e.services].sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+}
+
+function serviceXml(job: Job, s: ServiceRecord): XmlObject {
+  return {
+    ServiceName: s.name,
+    LastAuthenticated: s.lastAuthenticated,
+    ServiceNamespace: s.namespace,
+    LastAuthenticatedEntity: s.lastAuthenticatedEntity,
+    LastAuthenticatedRegion: s.lastAuthenticatedRegion,
+    TotalAuthenticatedEntities: totalAuthenticatedEntities(s),
+    TrackedActionsLastAccessed:
+      job.granularity === 'ACTION_LEVEL' && s.actions
+        ? s.actions.map((a) => ({
+            ActionName: a.name,
+            LastAccessedEntity: a.entity,
+            LastAccessedRegion: a.region,
+            LastAccessedTime: a.lastAccessedTime,
+          }))
+        : undefined,
+  };
+}
+
+/** IAM always reports a count; a file that leaves it out means one principal if the service was used. */
+export function totalAuthenticatedEntities(s: ServiceRecord): number {
+  return s.totalAuthenticatedEntities ?? (s.lastAuthenticated ? 1 : 0);
+}
+
+function entityInfo(e: Entity): XmlObject {
+  return { Arn: e.arn, Name: e.name, Type: e.type.toUpperCase(), Id: e.id, Path: e.path };
+}
+
+function jobError(job: Job): XmlObject {
+  return { Code: 'ServiceFailure', Message: `The service last accessed report for ${job.entity.arn} could not be generated.` };
+}

@@ -1,0 +1,6 @@
+export * from './account';
+export * from './clock';
+export { GRANULARITIES, OPERATIONS, totalAuthenticatedEntities, type Granularity, type JobSettings, type Operation } from './iam';
+export * from './sample';
+export * from './server';
+export type { BucketSettings, ThrottleSettings } from './throttle';

@@ -1,0 +1,83 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AccountFileError, loadAccount, readAccountFile } from '../../local/emulator';
+import { EDGE_ACCOUNT_FILE } from '../helpers/iam';
+
+const valid = () => ({
+  accountId: '123456789012',
+  entities: [{ type: 'role', name: 'app', services: [{ namespace: 's3', name: 'Amazon S3' }] }],
+});
+
+function errorFor(mutate: (file: any) => void): string {
+  const file = valid();
+  mutate(file);
+  try {
+    loadAccount(file, 'test.json');
+  } catch (err) {
+    expect(err).toBeInstanceOf(AccountFileError);
+    return (err as Error).message;
+  }
+  throw new Error('expected the account file to be rejected');
+}
+
+describe('account files', () => {
+  it('resolves defaults: path, ARN, a stable IAM-shaped id, create date, attachment count', () => {
+    const account = loadAccount({
+      accountId: '123456789012',
+      entities: [
+        { type: 'role', name: 'app', services: [] },
+        { type: 'policy', name: 'p', path: '/team/', services: [] },
+      ],
+    });
+    const [role, policy] = account.entities;
+    expect(role).toMatchObject({ path: '/', arn: 'arn:aws:iam::123456789012:role/app', createDate: '2024-01-01T00:00:00Z' });
+    expect(role.id).toMatch(/^AROA[A-Z2-7]{17}$/);
+    expect(loadAccount({ accountId: '123456789012', entities: [{ type: 'role', name: 'app', services: [] }] }).entities[0].id).toBe(role.id);
+    expect(policy).toMatchObject({ arn: 'arn:aws:iam::123456789012:policy/team/p', attachmentCount: 1 });
+    expect(account.byArn.get(policy.arn)).toBe(policy);
+  });
+
+  it('reads the edge fixture', () => {
+    const account = readAccountFile(EDGE_ACCOUNT_FILE);
+    expect(account.entities).toHaveLength(13);
+    expect(account.entities.find((e) => e.name === 'app-deployer')!.services).toHaveLength(130);
+  });
+
+  it.each([
+    ['accountId', (f: any) => (f.accountId = '12345'), 'test.json: accountId must be a string of 12 digits'],
+    ['entities', (f: any) => (f.entities = {}), 'test.json: entities must be an array'],
+    ['an unknown top-level field', (f: any) => (f.region = 'us-east-1'), 'test.json: region is not a known field'],
+    ['type', (f: any) => (f.entities[0].type = 'robot'), 'test.json: entities[0].type must be one of user, group, role, policy'],
+    ['name', (f: any) => (f.entities[0].name = 'has space'), 'test.json: entities[0].name must be 1 to 64 characters'],
+    ['a long role name', (f: any) => (f.entities[0].name = 'r'.repeat(65)), 'entities[0].name must be 1 to 64'],
+    ['path', (f: any) => (f.entities[0].path = 'team'), 'test.json: entities[0].path must be "/" or start and end with "/"'],
+    ['id', (f: any) => (f.entities[0].id = 'short'), 'entities[0].id must be 16 to 128'],
+    ['createDate', (f: any) => (f.entities[0].createDate = 'yesterday'), 'entities[0].createDate must be an ISO-8601 date-time'],
+    ['fault', (f: any) => (f.entities[0].fault = 'explodes'), 'entities[0].fault must be one of job-fails, deleted-before-generate, slow-job'],
+    ['attachmentCount on a role', (f: any) => (f.entities[0].attachmentCount = 2), 'entities[0].attachmentCount is only allowed on policies'],
+    ['an unknown entity field', (f: any) => (f.entities[0].tags = []), 'entities[0].tags is not a known field'],
+    ['services', (f: any) => delete f.entities[0].services, 'entities[0].services must be an array'],
+    ['namespace', (f: any) => (f.entities[0].services[0].namespace = 's3 bucket'), 'entities[0].services[0].namespace must be 1 to 64'],
+    ['service name', (f: any) => (f.entities[0].services[0].name = ''), 'entities[0].services[0].name must be a non-empty string'],
+    ['lastAuthenticated', (f: any) => (f.entities[0].services[0].lastAuthenticated = '2026-13-01'), 'entities[0].services[0].lastAuthenticated must be an ISO-8601'],
+    ['totalAuthenticatedEntities', (f: any) => (f.entities[0].services[0].totalAuthenticatedEntities = -1), 'services[0].totalAuthenticatedEntities must be a whole number'],
+    ['a repeated namespace', (f: any) => f.entities[0].services.push({ namespace: 's3', name: 'again' }), 'entities[0].services[1].namespace repeats "s3"'],
+    ['an action name', (f: any) => (f.entities[0].services[0].actions = [{ name: 's3:GetObject' }]), 'services[0].actions[0].name must be an action name'],
+    ['an action field', (f: any) => (f.entities[0].services[0].actions = [{ name: 'GetObject', when: 'x' }]), 'services[0].actions[0].when is not a known field'],
+    ['a repeated name', (f: any) => f.entities.push({ type: 'role', name: 'APP', services: [] }), 'entities[1].name repeats the role name of entities[0]'],
+  ])('rejects a bad %s, naming the field', (_what, mutate, message) => {
+    expect(errorFor(mutate)).toContain(message);
+  });
+
+  it('allows the same name for entities of different types', () => {
+    expect(() => loadAccount({ ...valid(), entities: [...valid().entities, { type: 'user', name: 'app', services: [] }] })).not.toThrow();
+  });
+
+  it('names the file when it is missing or not JSON', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'account-'));
+    expect(() => readAccountFile(join(dir, 'missing.json'))).toThrow(/missing\.json: cannot be read/);
+    writeFileSync(join(dir, 'broken.json'), '{ "accountId": ');
+    expect(() => readAccountFile(join(dir, 'broken.json'))).toThrow(/broken\.json: is not valid JSON/);
+  });
+});
