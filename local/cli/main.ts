@@ -2,14 +2,18 @@
  * The command-line tool's entry: picks the command, reports usage errors and bad input plainly, and sets
  * the exit code (2 for usage, 1 for a failure).
  */
+import { SettingsError } from '../../lib/settings';
 import { AccountFileError } from '../emulator';
 import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
 import { UsageError } from './flags';
+import { RUN_USAGE, runCommand } from './run-command';
 import { SAMPLE_USAGE, sampleCommand } from './sample-command';
 
-type Command = (args: string[], out: NodeJS.WritableStream) => Promise<void> | void;
+/** A command returns its exit code, or nothing for success. */
+type Command = (args: string[], out: NodeJS.WritableStream) => Promise<number | void> | number | void;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
+  run: { run: runCommand, usage: RUN_USAGE },
   emulator: { run: emulatorCommand, usage: EMULATOR_USAGE },
   sample: { run: sampleCommand, usage: SAMPLE_USAGE },
 };
@@ -39,14 +43,13 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 0;
   }
   try {
-    await command.run(args, out);
-    return 0;
+    return (await command.run(args, out)) ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
       err.write(`iam-access-audit ${name}: ${e.message}\n\n${command.usage}\n`);
       return 2;
     }
-    if (e instanceof AccountFileError) {
+    if (e instanceof AccountFileError || e instanceof SettingsError) {
       err.write(`iam-access-audit ${name}: ${e.message}\n`);
       return 2;
     }

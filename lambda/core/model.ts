@@ -1,0 +1,151 @@
+/**
+ * The shapes that cross boundaries: between states of the workflow, and in the report store.
+ * The report, summary, dataset row and latest pointer are public contracts (DESIGN.md "Contracts").
+ */
+export const ENTITY_TYPES = ['user', 'group', 'role', 'policy'] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+
+export const GRANULARITIES = ['SERVICE_LEVEL', 'ACTION_LEVEL'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+/** An IAM entity as listed: enough to generate its report and to name it. */
+export interface EntityRef {
+  readonly arn: string;
+  readonly type: EntityType;
+  readonly name: string;
+  readonly path: string;
+  readonly id: string;
+}
+
+/** What every state after Plan needs to know about the run. */
+export interface RunInfo {
+  readonly runId: string;
+  readonly runDate: string;
+  readonly accountId: string;
+  readonly granularity: Granularity;
+  readonly unusedAfterDays: number;
+  readonly startedAt: string;
+}
+
+/** A batch of entities, as the Map passes it: the entities themselves stay in the store. */
+export interface BatchDescriptor {
+  readonly batchId: string;
+  readonly key: string;
+  readonly size: number;
+}
+
+export interface IamCallCounts {
+  list: number;
+  generate: number;
+  get: number;
+  throttled: number;
+}
+
+export interface TrackedActionReport {
+  readonly actionName: string;
+  readonly lastAccessedTime: string | null;
+  readonly lastAccessedRegion: string | null;
+  readonly lastAccessedEntity: string | null;
+}
+
+export interface ServiceReport {
+  readonly serviceNamespace: string;
+  readonly serviceName: string;
+  readonly lastAuthenticated: string | null;
+  readonly lastAuthenticatedEntity: string | null;
+  readonly lastAuthenticatedRegion: string | null;
+  readonly totalAuthenticatedEntities: number;
+  readonly trackedActions: readonly TrackedActionReport[];
+}
+
+export interface EntityReport {
+  readonly schemaVersion: 1;
+  readonly runId: string;
+  readonly runDate: string;
+  readonly accountId: string;
+  readonly entity: EntityRef;
+  readonly granularity: Granularity;
+  readonly job: { readonly jobId: string; readonly status: 'COMPLETED'; readonly createdAt: string; readonly completedAt: string };
+  readonly services: readonly ServiceReport[];
+  readonly findings: {
+    readonly unusedAfterDays: number;
+    readonly servicesGranted: number;
+    readonly servicesUsed: number;
+    readonly unusedServices: readonly string[];
+    readonly neverUsedServices: readonly string[];
+  };
+}
+
+export interface DatasetRow {
+  readonly runId: string;
+  readonly runDate: string;
+  readonly accountId: string;
+  readonly granularity: Granularity;
+  readonly entityArn: string;
+  readonly entityType: EntityType;
+  readonly entityName: string;
+  readonly serviceNamespace: string;
+  readonly serviceName: string;
+  readonly lastAuthenticated: string | null;
+  readonly lastAuthenticatedEntity: string | null;
+  readonly lastAuthenticatedRegion: string | null;
+  readonly totalAuthenticatedEntities: number;
+  readonly unused: boolean;
+  readonly neverUsed: boolean;
+}
+
+export interface Failure {
+  readonly arn: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Skip {
+  readonly arn: string;
+  readonly code: string;
+}
+
+export interface RunSummary {
+  readonly schemaVersion: 1;
+  readonly runId: string;
+  readonly runDate: string;
+  readonly accountId: string;
+  readonly granularity: Granularity;
+  readonly startedAt: string;
+  readonly completedAt: string;
+  readonly entities: {
+    readonly listed: number;
+    readonly reported: number;
+    readonly skipped: number;
+    readonly failed: number;
+    readonly byType: Record<EntityType, number>;
+  };
+  readonly failures: readonly Failure[];
+  readonly skipped: readonly Skip[];
+  readonly findings: {
+    readonly entitiesWithUnusedServices: number;
+    readonly unusedServiceGrants: number;
+    readonly entitiesWithNoUseInWindow: number;
+  };
+  readonly iamCalls: IamCallCounts;
+}
+
+export interface LatestPointer {
+  readonly runId: string;
+  readonly summaryKey: string;
+  readonly completedAt: string;
+}
+
+/** Keys in the report store (the S3 layout of DESIGN.md, and working files under `work/`). */
+export const keys = {
+  report: (runId: string, type: EntityType, name: string) => `runs/${runId}/reports/${type}/${name}.json`,
+  summary: (runId: string) => `runs/${runId}/summary.json`,
+  datasetPart: (runDate: string, runId: string, batchId: string) =>
+    `datasets/service_last_accessed/run_date=${runDate}/run_id=${runId}/part-${batchId}.jsonl`,
+  latest: () => 'latest.json',
+  plan: (runId: string) => `work/${runId}/plan.json`,
+  batch: (runId: string, batchId: string) => `work/${runId}/batches/${batchId}.json`,
+  outcomesOf: (runId: string, batchId: string) => `work/${runId}/outcomes/${batchId}/`,
+  outcome: (runId: string, batchId: string, attempt: number) => `work/${runId}/outcomes/${batchId}/${String(attempt).padStart(3, '0')}.json`,
+  leftovers: (runId: string, batchId: string, attempt: number) => `work/${runId}/leftovers/${batchId}/${String(attempt).padStart(3, '0')}.json`,
+};

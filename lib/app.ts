@@ -1,0 +1,19 @@
+import { App, type AppProps } from 'aws-cdk-lib';
+import { IamAccessAuditStack } from './iam-access-audit-stack';
+import { CONTEXT_KEY, parseSettings } from './settings';
+
+export const STACK_NAME = 'IamAccessAudit';
+
+/**
+ * Builds the app: reads the settings from the context once, validates them, and passes them down.
+ * `bin/app.ts` (cdk synth) and the local runner both build the app through this function.
+ */
+export function buildApp(props: AppProps = {}): { app: App; stack: IamAccessAuditStack } {
+  const app = new App(props);
+  const settings = parseSettings(app.node.tryGetContext(CONTEXT_KEY));
+  const stack = new IamAccessAuditStack(app, STACK_NAME, {
+    settings,
+    description: 'iam-access-audit: nightly history of which AWS services every IAM identity really uses',
+  });
+  return { app, stack };
+}

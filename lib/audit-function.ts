@@ -1,0 +1,69 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { join } from 'node:path';
+
+const PROJECT_ROOT = join(__dirname, '..');
+
+export interface AuditFunctionProps {
+  /** File under lambda/handlers/, without extension. */
+  readonly handler: string;
+  /** @default Duration.minutes(1) */
+  readonly timeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  readonly environment?: Record<string, string>;
+  /** @default 90 */
+  readonly logRetentionDays?: number;
+  readonly description?: string;
+}
+
+/**
+ * A pipeline Lambda: Node.js 22 on arm64, bundled by esbuild with the AWS SDK inside (so the code that
+ * runs is the code that was tested), X-Ray tracing, its own log group with retention, and its own role
+ * that starts with nothing but writing to that log group.
+ */
+export class AuditFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AuditFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: (props.logRetentionDays ?? 90) as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the iam-access-audit ${props.handler} function`,
+    });
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: join(PROJECT_ROOT, 'lambda', 'handlers', `${props.handler}.ts`),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.minutes(1),
+      tracing: lambda.Tracing.ACTIVE,
+      role: this.role,
+      logGroup: this.logGroup,
+      description: props.description,
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: {
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        externalModules: [],
+        forceDockerBundling: false,
+        logLevel: nodejs.LogLevel.WARNING,
+      },
+    });
+    this.logGroup.grantWrite(this.role);
+  }
+}

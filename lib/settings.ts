@@ -1,0 +1,186 @@
+/**
+ * The app's settings, read once from the `iamAccessAudit` object in cdk.json's context and validated at
+ * synth, so a bad value stops `cdk synth` with a message naming the field rather than deploying it.
+ */
+import { ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from '../lambda/core/model';
+
+export interface ScheduleSettings {
+  /** Start the audit on a schedule. @default true */
+  readonly enabled: boolean;
+  /** An EventBridge Scheduler cron expression. @default "cron(0 3 * * ? *)" (03:00 every day) */
+  readonly cron: string;
+  /** IANA time zone the cron expression is read in. @default "UTC" */
+  readonly timeZone: string;
+}
+
+export interface AuditSettings {
+  readonly schedule: ScheduleSettings;
+  /** Report detail when the execution input does not say. @default SERVICE_LEVEL */
+  readonly granularity: Granularity;
+  /** Entity types audited when the execution input does not say. @default all four */
+  readonly entityTypes: readonly EntityType[];
+  /** A service not used in this many days before the report is "unused". @default 90 */
+  readonly unusedAfterDays: number;
+  /** Entities under these paths are not audited unless named in an execution's `arns`. @default ["/aws-service-role/"] */
+  readonly excludePathPrefixes: readonly string[];
+  /** Entities per batch: one AuditBatch invocation each. @default 100 */
+  readonly batchSize: number;
+  /** Batches audited at once (the Map's MaxConcurrency). @default 5 */
+  readonly maxConcurrency: number;
+  /**
+   * Ceiling on this pipeline's calls per second to each IAM API (list, generate, get), shared by the
+   * concurrent batches: each gets an equal share. IAM's buckets are shared with every other caller in
+   * the account. @default 10
+   */
+  readonly iamCallsPerSecond: number;
+  /** AuditBatch invocations per batch before what is left becomes failures. @default 6 */
+  readonly maxAttempts: number;
+  /** Wait before the first retry of a batch's leftovers; doubles each time up to 15 minutes. @default 60 */
+  readonly leftoverWaitSeconds: number;
+  /** Longest one AuditBatch invocation polls before handing leftovers back to the workflow. @default 300 */
+  readonly pollBudgetSeconds: number;
+  /** Percentage of batches whose child executions may fail before the Map fails (AWS only). @default 10 */
+  readonly toleratedFailurePercentage: number;
+  /** The whole execution's timeout. @default 12 */
+  readonly executionTimeoutHours: number;
+  /** Reports, summaries and datasets are deleted after this many days. @default 730 */
+  readonly reportRetentionDays: number;
+  /** CloudWatch Logs retention of the functions and the state machine. @default 90 */
+  readonly logRetentionDays: number;
+}
+
+export const DEFAULT_SETTINGS: AuditSettings = {
+  schedule: { enabled: true, cron: 'cron(0 3 * * ? *)', timeZone: 'UTC' },
+  granularity: 'SERVICE_LEVEL',
+  entityTypes: ENTITY_TYPES,
+  unusedAfterDays: 90,
+  excludePathPrefixes: ['/aws-service-role/'],
+  batchSize: 100,
+  maxConcurrency: 5,
+  iamCallsPerSecond: 10,
+  maxAttempts: 6,
+  leftoverWaitSeconds: 60,
+  pollBudgetSeconds: 300,
+  toleratedFailurePercentage: 10,
+  executionTimeoutHours: 12,
+  reportRetentionDays: 730,
+  logRetentionDays: 90,
+};
+
+export const CONTEXT_KEY = 'iamAccessAudit';
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
+/** Log retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+type Field<T> = (value: unknown, at: string) => T;
+
+const fail = (at: string, problem: string, value: unknown): never => {
+  throw new SettingsError(`${CONTEXT_KEY}.${at} ${problem}, got ${JSON.stringify(value)}`);
+};
+
+const integer =
+  (min: number, max: number): Field<number> =>
+  (value, at) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : fail(at, `must be a whole number from ${min} to ${max}`, value);
+
+const number =
+  (min: number, max: number): Field<number> =>
+  (value, at) =>
+    typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : fail(at, `must be a number from ${min} to ${max}`, value);
+
+const oneOf =
+  <T extends string>(allowed: readonly T[]): Field<T> =>
+  (value, at) =>
+    (allowed as readonly unknown[]).includes(value) ? (value as T) : fail(at, `must be one of ${allowed.join(', ')}`, value);
+
+const boolean: Field<boolean> = (value, at) => (typeof value === 'boolean' ? value : fail(at, 'must be true or false', value));
+
+const cron: Field<string> = (value, at) =>
+  typeof value === 'string' && /^cron\(\S+( \S+){5}\)$/.test(value) ? value : fail(at, 'must be an EventBridge Scheduler cron expression such as "cron(0 3 * * ? *)"', value);
+
+const timeZone: Field<string> = (value, at) => {
+  if (typeof value !== 'string') return fail(at, 'must be an IANA time zone such as "UTC" or "Europe/Paris"', value);
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return value;
+  } catch {
+    return fail(at, 'must be an IANA time zone such as "UTC" or "Europe/Paris"', value);
+  }
+};
+
+const entityTypes: Field<EntityType[]> = (value, at) => {
+  if (!Array.isArray(value) || value.length === 0) return fail(at, `must be a non-empty array of ${ENTITY_TYPES.join(', ')}`, value);
+  value.forEach((t, i) => {
+    oneOf(ENTITY_TYPES)(t, `${at}[${i}]`);
+    if (value.indexOf(t) !== i) fail(`${at}[${i}]`, 'repeats an entity type', t);
+  });
+  return value as EntityType[];
+};
+
+const pathPrefixes: Field<string[]> = (value, at) => {
+  if (!Array.isArray(value)) return fail(at, 'must be an array of IAM paths such as "/aws-service-role/"', value);
+  value.forEach((p, i) => {
+    if (typeof p !== 'string' || !/^\/[\u0021-\u007E]*$/.test(p) || p.includes(',')) fail(`${at}[${i}]`, 'must be an IAM path prefix starting with "/"', p);
+  });
+  return value as string[];
+};
+
+const logRetention: Field<number> = (value, at) =>
+  LOG_RETENTION_DAYS.includes(value as number) ? (value as number) : fail(at, `must be one of the retention periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`, value);
+
+function object(value: unknown, at: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SettingsError(`${at} must be a JSON object, got ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function fields<T>(raw: Record<string, unknown>, defaults: T, parsers: { [K in keyof T]: Field<T[K]> }, at: string): T {
+  for (const key of Object.keys(raw)) {
+    if (!(key in parsers)) {
+      throw new SettingsError(`${CONTEXT_KEY}${at}.${key} is not a known setting (known: ${Object.keys(parsers).join(', ')})`);
+    }
+  }
+  const result = { ...defaults };
+  for (const key of Object.keys(parsers) as Array<keyof T>) {
+    if (raw[key as string] !== undefined) result[key] = parsers[key](raw[key as string], `${at.slice(1)}${at ? '.' : ''}${String(key)}`);
+  }
+  return result;
+}
+
+/** Reads the `iamAccessAudit` context value (undefined: every default). */
+export function parseSettings(raw: unknown): AuditSettings {
+  const given = raw === undefined ? {} : object(raw, CONTEXT_KEY);
+  const { schedule, ...rest } = given;
+  const settings = fields(
+    rest,
+    DEFAULT_SETTINGS,
+    {
+      schedule: (v) => v as ScheduleSettings,
+      granularity: oneOf(GRANULARITIES),
+      entityTypes,
+      unusedAfterDays: integer(1, 400),
+      excludePathPrefixes: pathPrefixes,
+      batchSize: integer(1, 1000),
+      maxConcurrency: integer(1, 1000),
+      iamCallsPerSecond: number(0.1, 1000),
+      maxAttempts: integer(1, 50),
+      leftoverWaitSeconds: integer(0, 3600),
+      pollBudgetSeconds: integer(10, 840),
+      toleratedFailurePercentage: number(0, 100),
+      executionTimeoutHours: integer(1, 24 * 365),
+      reportRetentionDays: integer(1, 3650),
+      logRetentionDays: logRetention,
+    },
+    '',
+  );
+  const parsedSchedule =
+    schedule === undefined
+      ? DEFAULT_SETTINGS.schedule
+      : fields(object(schedule, `${CONTEXT_KEY}.schedule`), DEFAULT_SETTINGS.schedule, { enabled: boolean, cron, timeZone }, '.schedule');
+  return { ...settings, schedule: parsedSchedule };
+}

@@ -1,0 +1,156 @@
+/**
+ * `iam-access-audit run --local`: a full audit on this machine, against the IAM emulator, executing the
+ * synthesized workflow. Shows progress while it runs and ends with a summary and where the reports are.
+ */
+import { relative } from 'node:path';
+import { GRANULARITIES, keys, type RunSummary } from '../../lambda/core/model';
+import { runLocal, type LocalRunProgress, type LocalRunResult } from '../runner/run-local';
+import { ACCOUNT_FLAGS, accountFromFlags } from './account-source';
+import { numberFlag, parseFlags, UsageError } from './flags';
+
+export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N [--seed S] [--as-of YYYY-MM-DD])
+    [--out DIR] [--granularity SERVICE_LEVEL|ACTION_LEVEL] [--input JSON] [--time-scale X]
+    [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS]
+
+  Synthesizes the app, starts the IAM emulator on the account, and executes the synthesized state
+  machine locally, running the bundled Lambda code. Reports go to DIR (default ./out) in the S3 layout.
+  --input JSON       the execution input, as for a manual start (e.g. '{"entityTypes":["role"]}')
+  --granularity G    shorthand for the input's granularity
+  --time-scale X     simulated seconds per real second (default 200): IAM job latency, pacing and
+                     the workflow's waits run X times faster than real time
+  --throttle-rps R   make the emulator throttle each IAM API at R calls per simulated second`;
+
+export const DEFAULT_LOCAL_TIME_SCALE = 200;
+
+export async function runCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  const flags = parseFlags(args, {
+    ...ACCOUNT_FLAGS,
+    local: { type: 'boolean' },
+    out: { type: 'string' },
+    granularity: { type: 'string' },
+    input: { type: 'string' },
+    'time-scale': { type: 'string' },
+    'throttle-rps': { type: 'string' },
+    'throttle-burst': { type: 'string' },
+    'job-latency-ms': { type: 'string' },
+  });
+  if (!flags.local) throw new UsageError('only local runs are supported by "run": add --local (to run in AWS, deploy and use "start")');
+  const input = parseInput(flags.input);
+  if (flags.granularity !== undefined) {
+    if (!(GRANULARITIES as readonly string[]).includes(flags.granularity)) {
+      throw new UsageError(`--granularity must be SERVICE_LEVEL or ACTION_LEVEL, got "${flags.granularity}"`);
+    }
+    input.granularity = flags.granularity;
+  }
+  const timeScale = numberFlag('time-scale', flags['time-scale'], { min: 0, exclusiveMin: true, max: 100_000 }) ?? DEFAULT_LOCAL_TIME_SCALE;
+  const rps = numberFlag('throttle-rps', flags['throttle-rps'], { min: 0, exclusiveMin: true });
+  const burst = numberFlag('throttle-burst', flags['throttle-burst'], { min: 1 });
+  if (burst !== undefined && rps === undefined) throw new UsageError('--throttle-burst needs --throttle-rps');
+  const jobLatencyMs = numberFlag('job-latency-ms', flags['job-latency-ms'], { min: 0 });
+  const source = accountFromFlags(flags);
+  const outDir = flags.out ?? 'out';
+
+  out.write(`Auditing ${source.description} locally (account ${source.account.accountId}, time scale ${timeScale}x)\n`);
+  const show = progressPrinter(out);
+  const result = await runLocal({
+    account: source.account,
+    outDir,
+    input,
+    timeScale,
+    emulator: { jobLatencyMs, throttle: rps === undefined ? undefined : { rps, burst } },
+    onProgress: show.update,
+  });
+  show.done();
+  out.write(formatResult(result));
+  return result.status === 'SUCCEEDED' ? 0 : 1;
+}
+
+function parseInput(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--input must be JSON: ${(err as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('--input must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+function progressPrinter(out: NodeJS.WritableStream): { update: (p: LocalRunProgress) => void; done: () => void } {
+  const tty = (out as NodeJS.WriteStream).isTTY === true;
+  let last = '';
+  let lastBatchesDone = -1;
+  return {
+    update: (p) => {
+      const settled = p.reported + p.skipped + p.failed;
+      const line =
+        p.listed === null
+          ? `  listing entities... ${p.iamCalls} IAM calls`
+          : `  ${settled}/${p.listed} entities settled (${p.reported} reported, ${p.skipped} skipped, ${p.failed} failed) · ` +
+            `batches ${p.batchesDone}/${p.batches} · IAM calls ${p.iamCalls} (${p.throttled} throttled) · ${duration(p.simulatedSeconds)} simulated`;
+      if (tty) {
+        if (line !== last) out.write(`\r\x1b[2K${line}`);
+      } else if (p.batchesDone !== lastBatchesDone && p.listed !== null) {
+        out.write(`${line}\n`);
+        lastBatchesDone = p.batchesDone;
+      }
+      last = line;
+    },
+    done: () => {
+      if (tty) out.write('\n');
+    },
+  };
+}
+
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${h}:${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+export function formatSummary(summary: RunSummary): string {
+  const e = summary.entities;
+  const f = summary.findings;
+  const c = summary.iamCalls;
+  const lines = [
+    `  entities   listed ${e.listed} · reported ${e.reported} · skipped ${e.skipped} · failed ${e.failed}`,
+    `  by type    ${e.byType.user} users · ${e.byType.group} groups · ${e.byType.role} roles · ${e.byType.policy} policies`,
+    `  findings   ${f.entitiesWithUnusedServices} identities hold unused services (${f.unusedServiceGrants} unused grants); ${f.entitiesWithNoUseInWindow} used nothing in the window`,
+    `  IAM calls  list ${c.list} · generate ${c.generate} · get ${c.get} · throttled ${c.throttled}`,
+  ];
+  if (summary.failures.length > 0) {
+    lines.push('  failures (no report; never read as "unused"):');
+    for (const [code, n] of countBy(summary.failures, (x) => x.code)) {
+      const example = summary.failures.find((x) => x.code === code)!;
+      lines.push(`    ${String(n).padStart(5)}  ${code.padEnd(26)} e.g. ${example.arn}`);
+    }
+  }
+  if (summary.skipped.length > 0) {
+    lines.push('  skipped (gone since listing):');
+    for (const [code, n] of countBy(summary.skipped, (x) => x.code)) lines.push(`    ${String(n).padStart(5)}  ${code}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function formatResult(result: LocalRunResult): string {
+  const where = relative(process.cwd(), result.outDir) || '.';
+  const head =
+    result.status === 'SUCCEEDED'
+      ? `Run ${result.runId} completed`
+      : `Run ${result.runId} FAILED: ${result.error?.Error}: ${result.error?.Cause}`;
+  const timing = `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`;
+  let text = `${head} ${timing}\n`;
+  if (result.summary) {
+    text += formatSummary(result.summary);
+    text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
+  }
+  return text;
+}

@@ -1,0 +1,159 @@
+/**
+ * Lambda's execution model, locally: each function has its own execution environments, a worker thread
+ * each, with its own environment variables and its own credentials. An environment serves one invocation
+ * at a time and is reused; a new one is added when all are busy. Like Lambda, the credentials belong to
+ * the environment, so an IAM JobId generated in one environment is unknown to another.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import type { ScaledClock } from '../../lambda/core/clock';
+import type { LocalFunction } from './template';
+
+const WORKER = join(__dirname, 'lambda-worker.cjs');
+/** Real time allowed beyond a function's (scaled) timeout before the environment is killed. */
+const GRACE_MS = 2_000;
+
+export interface LambdaErrorPayload {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly trace?: readonly string[];
+}
+
+/** A function error as Step Functions sees it: the error name is errorType, the cause the whole payload. */
+export class LambdaFunctionError extends Error {
+  constructor(readonly payload: LambdaErrorPayload) {
+    super(JSON.stringify(payload));
+    this.name = payload.errorType;
+  }
+}
+
+interface Environment {
+  readonly worker: Worker;
+  readonly accessKeyId: string;
+  busy: boolean;
+}
+
+/** Hook to inject faults in tests: may throw to make an invocation fail as if its environment died. */
+export type InvocationHook = (fn: LocalFunction, invocation: number, event: unknown) => void | Promise<void>;
+
+export interface LocalLambdaOptions {
+  readonly fn: LocalFunction;
+  /** Variables added to the template's (local endpoints, the store directory, the clock). */
+  readonly environment: Record<string, string>;
+  readonly clock: ScaledClock;
+  /** Where the function's console output goes. */
+  readonly log?: Writable;
+  readonly beforeInvoke?: InvocationHook;
+  /** Salt for credentials, so two runs never share an access key id. */
+  readonly runNonce: string;
+}
+
+export class LocalLambda {
+  private readonly environments: Environment[] = [];
+  private invocationCount = 0;
+  private environmentCount = 0;
+
+  constructor(private readonly options: LocalLambdaOptions) {}
+
+  get invocations(): number {
+    return this.invocationCount;
+  }
+
+  get environmentsCreated(): number {
+    return this.environmentCount;
+  }
+
+  async invoke(event: unknown): Promise<unknown> {
+    const { fn, clock } = this.options;
+    const invocation = ++this.invocationCount;
+    const env = this.environments.find((e) => !e.busy) ?? this.addEnvironment();
+    env.busy = true;
+    try {
+      await this.options.beforeInvoke?.(fn, invocation, event);
+    } catch (err) {
+      // The injected fault kills the environment, as a crash would.
+      this.discard(env);
+      throw new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: (err as Error).message });
+    }
+    const deadline = clock.now() + fn.timeoutSeconds * 1000;
+    const id = invocation;
+    return new Promise((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        env.worker.off('message', onMessage);
+        env.worker.off('error', onError);
+        env.worker.off('exit', onExit);
+      };
+      const onMessage = (message: { id: number; result?: unknown; error?: LambdaErrorPayload }): void => {
+        if (message.id !== id) return;
+        finish();
+        env.busy = false;
+        if (message.error) reject(new LambdaFunctionError(message.error));
+        else resolve(message.result);
+      };
+      const onError = (err: Error): void => {
+        finish();
+        this.discard(env);
+        reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: err.message }));
+      };
+      const onExit = (code: number): void => {
+        finish();
+        this.discard(env);
+        reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: `the environment exited with code ${code}` }));
+      };
+      const timer = setTimeout(() => {
+        finish();
+        this.discard(env);
+        reject(new LambdaFunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds` }));
+      }, (fn.timeoutSeconds * 1000) / clock.timeScale + GRACE_MS);
+      env.worker.on('message', onMessage);
+      env.worker.on('error', onError);
+      env.worker.on('exit', onExit);
+      env.worker.postMessage({ id, event, deadline, requestId: `${fn.logicalId}-${invocation}` });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.environments.splice(0).map((e) => e.worker.terminate()));
+  }
+
+  private addEnvironment(): Environment {
+    const { fn, log, runNonce } = this.options;
+    const index = ++this.environmentCount;
+    const digest = createHash('sha256').update(`${runNonce}/${fn.logicalId}/${index}`).digest('hex').toUpperCase();
+    const accessKeyId = `ASIA${digest.slice(0, 16)}`;
+    const worker = new Worker(WORKER, {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...fn.environment,
+        ...this.options.environment,
+        AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: digest.slice(16, 56),
+        AWS_SESSION_TOKEN: `local-session-${digest.slice(0, 24)}`,
+      },
+      workerData: { entry: fn.entry, handlerName: fn.handlerName, functionName: fn.logicalId, functionArn: fn.arn, memorySize: fn.memorySize },
+      stdout: true,
+      stderr: true,
+    });
+    if (log) {
+      worker.stdout.pipe(log, { end: false });
+      worker.stderr.pipe(log, { end: false });
+    } else {
+      worker.stdout.resume();
+      worker.stderr.resume();
+    }
+    const env: Environment = { worker, accessKeyId, busy: false };
+    this.environments.push(env);
+    return env;
+  }
+
+  private discard(env: Environment): void {
+    const i = this.environments.indexOf(env);
+    if (i >= 0) this.environments.splice(i, 1);
+    void env.worker.terminate();
+  }
+}

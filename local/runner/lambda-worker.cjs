@@ -1,0 +1,47 @@
+// One Lambda execution environment: a worker thread that loads a bundled handler once and serves
+// invocations one at a time, as Lambda does. Its process.env is its own (set by the pool).
+const { parentPort, workerData } = require('node:worker_threads');
+
+require('../quiet-node20-warning.cjs');
+
+// Simulated time, as the emulator keeps it (see lambda/core/clock.ts).
+const anchor = process.env.LOCAL_CLOCK ? JSON.parse(process.env.LOCAL_CLOCK) : null;
+const now = () => (anchor ? anchor.simulatedStart + (Date.now() - anchor.realStart) * anchor.timeScale : Date.now());
+
+let handler;
+let initError;
+try {
+  handler = require(workerData.entry)[workerData.handlerName];
+  if (typeof handler !== 'function') throw new Error(`${workerData.entry} exports no function ${workerData.handlerName}`);
+} catch (err) {
+  initError = err;
+}
+
+function errorPayload(err) {
+  return {
+    errorType: (err && err.name) || 'Error',
+    errorMessage: (err && err.message) || String(err),
+    trace: err && err.stack ? String(err.stack).split('\n') : [],
+  };
+}
+
+parentPort.on('message', async ({ id, event, deadline, requestId }) => {
+  if (initError) {
+    parentPort.postMessage({ id, error: errorPayload(initError) });
+    return;
+  }
+  const context = {
+    functionName: workerData.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: workerData.functionArn,
+    memoryLimitInMB: String(workerData.memorySize),
+    awsRequestId: requestId,
+    getRemainingTimeInMillis: () => Math.max(0, Math.floor(deadline - now())),
+  };
+  try {
+    const result = await handler(event, context);
+    parentPort.postMessage({ id, result: result === undefined ? null : result });
+  } catch (err) {
+    parentPort.postMessage({ id, error: errorPayload(err) });
+  }
+});

@@ -1,0 +1,322 @@
+/**
+ * The local run: synthesizes the app, starts the IAM emulator in-process, and executes the state machine
+ * definition that `cdk synth` wrote with aws-local-stepfunctions, invoking the Lambda code esbuild
+ * bundled into cdk.out in worker-thread execution environments with the environment variables the
+ * template gives each function. Reports go to a directory, in the S3 layout.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ScaledClock } from '../../lambda/core/clock';
+import { keys, type RunSummary } from '../../lambda/core/model';
+import { runIdOf } from '../../lambda/core/plan';
+import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore } from '../../lambda/core/store';
+import { buildApp, STACK_NAME } from '../../lib/app';
+import { CONTEXT_KEY, type AuditSettings } from '../../lib/settings';
+import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats } from '../emulator';
+import { LocalLambda, type InvocationHook } from './lambda-pool';
+import { LOCAL_REGION, readSynthesizedWorkflow, type SynthesizedWorkflow } from './template';
+
+/** Step Functions' limit on the data a state passes on. */
+export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
+const PROJECT_ROOT = join(__dirname, '..', '..');
+
+export interface LocalRunProgress {
+  readonly listed: number | null;
+  readonly batches: number | null;
+  readonly batchesDone: number;
+  readonly reported: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly iamCalls: number;
+  readonly throttled: number;
+  readonly simulatedSeconds: number;
+}
+
+export interface LocalRunOptions {
+  readonly account: Account;
+  /** Where reports go, in the S3 layout (and the functions' logs, under .logs/). */
+  readonly outDir: string;
+  /** Send reports to this S3 bucket instead of outDir, as deployed functions do. */
+  readonly s3?: { readonly endpoint: string; readonly bucket: string };
+  /** The execution input. @default {} */
+  readonly input?: unknown;
+  /** Simulated seconds per real second for the emulator, the Lambdas' clocks and the workflow's waits. @default 1 */
+  readonly timeScale?: number;
+  /** Emulator behaviour: throttling, job latency, short pages. */
+  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages'>;
+  /** Settings that replace those of cdk.json for this run. */
+  readonly settings?: Partial<AuditSettings>;
+  /** Execution name, which is the run id. @default local-<time>-<random> */
+  readonly executionName?: string;
+  readonly onProgress?: (progress: LocalRunProgress) => void;
+  /** Fault injection for tests. */
+  readonly beforeInvoke?: InvocationHook;
+}
+
+export interface LocalRunResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly error?: { readonly Error: string; readonly Cause: string };
+  readonly runId: string;
+  readonly outDir: string;
+  readonly summary?: RunSummary;
+  readonly stats: {
+    readonly simulatedSeconds: number;
+    readonly realSeconds: number;
+    readonly stateTransitions: number;
+    readonly lambdaInvocations: Record<string, number>;
+    readonly executionEnvironments: Record<string, number>;
+    readonly maxStatePayloadBytes: number;
+    readonly objectsWritten: number;
+    readonly emulator: EmulatorStats;
+  };
+}
+
+/** Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions uses. */
+function polyfillWithResolvers(): void {
+  const P = Promise as unknown as { withResolvers?: () => unknown };
+  if (P.withResolvers) return;
+  P.withResolvers = () => {
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+/** Synthesizes the app as `cdk synth` does, with cdk.json's context and any overrides. */
+export function synthesize(outdir: string, overrides: Partial<AuditSettings> = {}): string {
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  const context = { ...(cdkJson.context ?? {}) };
+  context[CONTEXT_KEY] = { ...((context[CONTEXT_KEY] as object) ?? {}), ...overrides };
+  // CDK announces each bundling on stderr; that is noise in the middle of a local run.
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
+    String(chunk).startsWith('Bundling asset') ? true : write.call(process.stderr, chunk as string, ...(rest as []))) as typeof write;
+  try {
+    const { app } = buildApp({ outdir, context: { ...context, 'aws:cdk:enable-asset-metadata': true } });
+    app.synth();
+  } finally {
+    process.stderr.write = write;
+  }
+  return `${STACK_NAME}.template.json`;
+}
+
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  polyfillWithResolvers();
+  const { StateMachine } = await import('aws-local-stepfunctions');
+  const realStart = Date.now();
+  const outDir = resolve(options.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const objectsBefore = await countObjects(localStore(options, outDir));
+  const cdkOut = mkdtempSync(join(tmpdir(), 'iam-access-audit-cdk-'));
+  let workflow: SynthesizedWorkflow;
+  try {
+    workflow = readSynthesizedWorkflow(cdkOut, synthesize(cdkOut, options.settings), options.account.accountId);
+  } catch (err) {
+    rmSync(cdkOut, { recursive: true, force: true });
+    throw err;
+  }
+  // Simulated time starts once the app is synthesized: synthesis is not part of the run.
+  const clock = new ScaledClock(options.timeScale ?? 1);
+  const emulator = await startEmulator({ account: options.account, clock, ...options.emulator });
+  const lambdas = new Map<string, LocalLambda>();
+  const logDir = join(outDir, '.logs');
+  mkdirSync(logDir, { recursive: true });
+  const logs = [] as ReturnType<typeof createWriteStream>[];
+
+  try {
+    const runNonce = randomBytes(8).toString('hex');
+    const localEnvironment: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ENDPOINT_URL_IAM: emulator.url,
+      LOCAL_CLOCK: JSON.stringify(clock.anchor),
+      ...(options.s3 ? { AWS_ENDPOINT_URL_S3: options.s3.endpoint, REPORT_BUCKET: options.s3.bucket } : { REPORT_STORE_DIR: outDir }),
+    };
+    for (const fn of workflow.functions.values()) {
+      const log = createWriteStream(join(logDir, `${fn.logicalId}.log`), { flags: 'a' });
+      logs.push(log);
+      lambdas.set(fn.arn, new LocalLambda({ fn, environment: localEnvironment, clock, log, runNonce, beforeInvoke: options.beforeInvoke }));
+    }
+
+    const progress = { listed: null as number | null, batches: null as number | null, batchesDone: 0, reported: 0, skipped: 0, failed: 0 };
+    const report = (): void => {
+      const totals = emulator.stats().totals;
+      options.onProgress?.({ ...progress, iamCalls: totals.calls, throttled: totals.throttled, simulatedSeconds: clock.elapsed() / 1000 });
+    };
+    const ticker = options.onProgress ? setInterval(report, 250) : undefined;
+
+    const taskHandlers = localTaskHandlers(workflow, lambdas, (fn, result) => {
+      const r = result as Record<string, any> | null;
+      if (r && Array.isArray(r.batches)) {
+        progress.listed = r.listed;
+        progress.batches = r.batches.length;
+      }
+      if (r && r.counts && r.batch) {
+        progress.reported += r.counts.reported;
+        progress.skipped += r.counts.skipped;
+        progress.failed += r.counts.failed;
+        if (r.done) progress.batchesDone++;
+      }
+      void fn;
+    });
+    const machine = new StateMachine(workflow.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    const executionName = options.executionName ?? `local-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}-${runNonce.slice(0, 6)}`;
+    const execution = machine.run((options.input ?? {}) as never, {
+      overrides: {
+        taskResourceLocalHandlers: taskHandlers as never,
+        waitTimeOverrides: scaledWaits(workflow, clock.timeScale),
+        retryIntervalOverrides: scaledRetries(workflow.definition, clock.timeScale),
+      },
+      context: {
+        Execution: { Id: `arn:aws:states:${LOCAL_REGION}:${options.account.accountId}:execution:local:${executionName}`, Name: executionName },
+        StateMachine: { Id: `arn:aws:states:${LOCAL_REGION}:${options.account.accountId}:stateMachine:local`, Name: 'local' },
+      },
+    });
+
+    let stateTransitions = 0;
+    let maxStatePayloadBytes = 0;
+    let oversized: string | undefined;
+    const watch = (async () => {
+      for await (const event of execution.eventLogs) {
+        const e = event as { type: string; state?: { name: string; input?: unknown; output?: unknown } };
+        if (e.type === 'StateEntered') stateTransitions++;
+        if (e.state) {
+          for (const data of [e.state.input, e.state.output]) {
+            if (data === undefined) continue;
+            const bytes = Buffer.byteLength(JSON.stringify(data));
+            maxStatePayloadBytes = Math.max(maxStatePayloadBytes, bytes);
+            if (bytes > MAX_STATE_PAYLOAD_BYTES && !oversized) {
+              oversized = `state "${e.state.name}" passed ${bytes} bytes, over Step Functions' limit of ${MAX_STATE_PAYLOAD_BYTES}`;
+              execution.abort();
+            }
+          }
+        }
+      }
+    })();
+
+    let status: LocalRunResult['status'] = 'SUCCEEDED';
+    let error: LocalRunResult['error'];
+    try {
+      await execution.result;
+    } catch (err) {
+      status = 'FAILED';
+      const cause = (err as { cause?: Error }).cause ?? (err as Error);
+      error = { Error: cause.name, Cause: cause.message };
+    }
+    await watch;
+    if (ticker) clearInterval(ticker);
+    report();
+    if (oversized) throw new Error(`the workflow broke the state payload limit: ${oversized}`);
+
+    const runId = runIdOf(executionName);
+    const store = localStore(options, outDir);
+    let summary: RunSummary | undefined;
+    try {
+      summary = await getJson<RunSummary>(store, keys.summary(runId));
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+    }
+    const fnStats = (pick: (l: LocalLambda) => number) =>
+      Object.fromEntries([...lambdas.entries()].map(([arn, l]) => [workflow.functionsByArn.get(arn)!.logicalId, pick(l)]));
+    return {
+      status,
+      error,
+      runId,
+      outDir,
+      summary,
+      stats: {
+        simulatedSeconds: clock.elapsed() / 1000,
+        realSeconds: (Date.now() - realStart) / 1000,
+        stateTransitions,
+        lambdaInvocations: fnStats((l) => l.invocations),
+        executionEnvironments: fnStats((l) => l.environmentsCreated),
+        maxStatePayloadBytes,
+        objectsWritten: (await countObjects(store)) - objectsBefore,
+        emulator: emulator.stats(),
+      },
+    };
+  } finally {
+    await Promise.all([...lambdas.values()].map((l) => l.close()));
+    await emulator.close();
+    for (const log of logs) log.end();
+    rmSync(cdkOut, { recursive: true, force: true });
+  }
+}
+
+type TaskHandler = (input: { FunctionName: string; Payload: unknown }) => Promise<unknown>;
+
+/** A local handler for every Task state that invokes a Lambda function through `lambda:invoke`. */
+function localTaskHandlers(
+  workflow: SynthesizedWorkflow,
+  lambdas: ReadonlyMap<string, LocalLambda>,
+  onResult: (functionArn: string, result: unknown) => void,
+): Record<string, TaskHandler> {
+  const handlers: Record<string, TaskHandler> = {};
+  for (const [name, state] of allStates(workflow.definition)) {
+    if (state.Type !== 'Task') continue;
+    if (!String(state.Resource).endsWith(':states:::lambda:invoke')) {
+      throw new Error(`state "${name}" uses ${state.Resource}, which the local runner does not emulate`);
+    }
+    handlers[name] = async (input) => {
+      const lambda = lambdas.get(input.FunctionName);
+      if (!lambda) throw new Error(`state "${name}" invokes ${input.FunctionName}, which is not in the template`);
+      const result = await lambda.invoke(input.Payload);
+      onResult(input.FunctionName, result);
+      return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
+    };
+  }
+  return handlers;
+}
+
+function* allStates(definition: Record<string, any>): Generator<[string, Record<string, any>]> {
+  for (const [name, state] of Object.entries(definition.States as Record<string, Record<string, any>>)) {
+    yield [name, state];
+    const nested = state.ItemProcessor ?? state.Iterator;
+    if (nested) yield* allStates(nested);
+    for (const branch of state.Branches ?? []) yield* allStates(branch);
+  }
+}
+
+/**
+ * Wait states last their time divided by the time scale. The local engine takes one fixed duration per
+ * Wait state, so a Wait whose seconds come from the state (SecondsPath) lasts the first leftover wait.
+ */
+function scaledWaits(workflow: SynthesizedWorkflow, timeScale: number): Record<string, number> {
+  const configured = [...workflow.functions.values()].map((f) => f.environment.LEFTOVER_WAIT_SECONDS).find((v) => v !== undefined);
+  const leftoverWaitSeconds = Number(configured ?? 60);
+  const waits: Record<string, number> = {};
+  for (const [name, state] of allStates(workflow.definition)) {
+    if (state.Type !== 'Wait') continue;
+    const seconds = typeof state.Seconds === 'number' ? state.Seconds : leftoverWaitSeconds;
+    waits[name] = (seconds * 1000) / timeScale;
+  }
+  return waits;
+}
+
+/** Retry intervals divided by the time scale (without the backoff, which the engine's override drops). */
+function scaledRetries(definition: Record<string, any>, timeScale: number): Record<string, number[]> {
+  const retries: Record<string, number[]> = {};
+  for (const [name, state] of allStates(definition)) {
+    if (!Array.isArray(state.Retry)) continue;
+    retries[name] = state.Retry.map((r: { IntervalSeconds?: number }) => ((r.IntervalSeconds ?? 1) * 1000) / timeScale);
+  }
+  return retries;
+}
+
+/** The store the run writes to, as the runner reads it back. */
+function localStore(options: LocalRunOptions, outDir: string): ReportStore {
+  if (!options.s3) return new DirectoryReportStore(outDir);
+  const credentials = { accessKeyId: 'local-runner', secretAccessKey: 'local-runner' };
+  return new S3ReportStore(new S3Client({ endpoint: options.s3.endpoint, forcePathStyle: true, region: LOCAL_REGION, credentials }), options.s3.bucket);
+}
+
+async function countObjects(store: ReportStore): Promise<number> {
+  return (await store.list('')).filter((key) => !key.startsWith('.logs/')).length;
+}

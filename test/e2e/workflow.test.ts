@@ -1,0 +1,141 @@
+/**
+ * The synthesized state machine, executed end to end on the edge account: every fault kind, a
+ * 130-service identity, names with +=,.@- and both granularities. Every report and the summary are
+ * checked against the account file, field by field.
+ */
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectoryReportStore } from '../../lambda/core/store';
+import type { DatasetRow, EntityReport, Granularity, LatestPointer, RunSummary } from '../../lambda/core/model';
+import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
+import { edgeAccount } from '../helpers/iam';
+import { expectReportMatches, expectRowsMatch, expectSummaryConsistent, readJson, readJsonLines, reportExists } from '../helpers/expectations';
+
+/** Small batches and a short leftover loop, so a run of the edge account takes seconds. */
+export const FAST_SETTINGS = { batchSize: 4, maxAttempts: 3, pollBudgetSeconds: 60, leftoverWaitSeconds: 10 };
+const RUN_TIMEOUT = 120_000;
+
+describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of the edge account at %s', (granularity) => {
+  const account = edgeAccount();
+  const dir = mkdtempSync(join(tmpdir(), `e2e-${granularity}-`));
+  let result: LocalRunResult;
+  let summary: RunSummary;
+  const byName = (name: string) => account.entities.find((e) => e.name === name)!;
+
+  beforeAll(async () => {
+    result = await runLocal({ account, outDir: dir, input: { granularity }, timeScale: 500, settings: FAST_SETTINGS });
+    summary = result.summary!;
+  }, RUN_TIMEOUT);
+
+  it('succeeds, and the summary accounts for every listed entity', () => {
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('SUCCEEDED');
+    expectSummaryConsistent(summary);
+    // Service-linked roles are excluded by default configuration; everything else is listed.
+    expect(summary.entities).toEqual({ listed: 12, reported: 9, skipped: 1, failed: 2, byType: { user: 4, group: 2, role: 4, policy: 2 } });
+    expect(summary).toMatchObject({ schemaVersion: 1, runId: result.runId, accountId: '111122223333', granularity });
+    expect(summary.runDate).toBe(summary.startedAt.slice(0, 10));
+  });
+
+  it('reports each audited entity exactly as the account file says', () => {
+    const reported = account.entities.filter((e) => !e.fault && !e.path.startsWith('/aws-service-role/'));
+    expect(reported.map((e) => e.name).sort()).toEqual(
+      ['alice', 'jane.doe@example.com', 'ops+oncall=1,x-y_z', 'Developers', 'Empty.Group', 'app-deployer', 'lambda-action-role', 's3-read-access', 'ci-deploy-policy'].sort(),
+    );
+    for (const e of reported) {
+      const report = readJson<EntityReport>(dir, `runs/${result.runId}/reports/${e.type}/${e.name}.json`);
+      expectReportMatches(report, e, { runId: result.runId, granularity, unusedAfterDays: 90, accountId: '111122223333' });
+    }
+    const deployer = readJson<EntityReport>(dir, `runs/${result.runId}/reports/role/app-deployer.json`);
+    expect(deployer.services).toHaveLength(130);
+    const empty = readJson<EntityReport>(dir, `runs/${result.runId}/reports/group/Empty.Group.json`);
+    expect(empty.services).toEqual([]);
+    expect(empty.findings.servicesUsed).toBe(0);
+  });
+
+  it('never turns a failed, timed-out or deleted entity into a report, and says why', () => {
+    for (const name of ['slow-role', 'failing-role', 'deleted-user', 'AWSServiceRoleForSupport']) {
+      expect(reportExists(dir, result.runId, byName(name))).toBe(false);
+    }
+    expect(summary.failures).toEqual(
+      expect.arrayContaining([
+        { arn: byName('slow-role').arn, code: 'JobTimedOut', message: expect.stringContaining('after 3 attempts') },
+        { arn: byName('failing-role').arn, code: 'JobFailed.ServiceFailure', message: expect.stringContaining('FAILED') },
+      ]),
+    );
+    expect(summary.skipped).toEqual([{ arn: byName('deleted-user').arn, code: 'NoSuchEntity' }]);
+  });
+
+  it('writes one dataset row per reported entity and service, and none for the others', () => {
+    const partDir = join(dir, 'datasets', 'service_last_accessed', `run_date=${summary.runDate}`, `run_id=${result.runId}`);
+    const parts = readdirSync(partDir);
+    expect(parts.every((p) => /^part-b\d{5}\.jsonl$/.test(p))).toBe(true);
+    const rows = parts.flatMap((p) => readJsonLines<DatasetRow>(partDir, p));
+    const reports = account.entities
+      .filter((e) => reportExists(dir, result.runId, e))
+      .map((e) => readJson<EntityReport>(dir, `runs/${result.runId}/reports/${e.type}/${e.name}.json`));
+    expect(rows).toHaveLength(reports.reduce((n, r) => n + r.services.length, 0));
+    for (const report of reports) expectRowsMatch(rows, report);
+    expect(rows.some((r) => r.entityArn === byName('slow-role').arn || r.entityArn === byName('failing-role').arn)).toBe(false);
+  });
+
+  it('summarizes the findings and the IAM calls the emulator saw', () => {
+    const reports = account.entities
+      .filter((e) => reportExists(dir, result.runId, e))
+      .map((e) => readJson<EntityReport>(dir, `runs/${result.runId}/reports/${e.type}/${e.name}.json`));
+    expect(summary.findings).toEqual({
+      entitiesWithUnusedServices: reports.filter((r) => r.findings.unusedServices.length > 0).length,
+      unusedServiceGrants: reports.reduce((n, r) => n + r.findings.unusedServices.length, 0),
+      entitiesWithNoUseInWindow: reports.filter((r) => r.findings.servicesUsed === 0).length,
+    });
+    const ops = result.stats.emulator.operations;
+    expect(summary.iamCalls).toEqual({
+      list: ops.ListUsers.calls + ops.ListGroups.calls + ops.ListRoles.calls + ops.ListPolicies.calls,
+      generate: ops.GenerateServiceLastAccessedDetails.calls,
+      get: ops.GetServiceLastAccessedDetails.calls,
+      throttled: result.stats.emulator.totals.throttled,
+    });
+  });
+
+  it('points latest.json at the summary', () => {
+    const latest = readJson<LatestPointer>(dir, 'latest.json');
+    expect(latest).toEqual({ runId: result.runId, summaryKey: `runs/${result.runId}/summary.json`, completedAt: summary.completedAt });
+  });
+
+  it('keeps every state payload far below the 256 KiB limit', () => {
+    expect(result.stats.maxStatePayloadBytes).toBeGreaterThan(0);
+    expect(result.stats.maxStatePayloadBytes).toBeLessThan(16 * 1024);
+  });
+});
+
+describe('execution input', () => {
+  const account = edgeAccount();
+
+  it('audits only the ARNs asked for, an excluded service-linked role included, and skips ARNs that do not exist', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-arns-'));
+    const slr = account.entities.find((e) => e.name === 'AWSServiceRoleForSupport')!;
+    const missing = 'arn:aws:iam::111122223333:role/never-existed';
+    const result = await runLocal({ account, outDir: dir, input: { arns: [slr.arn, missing], entityTypes: ['role'] }, timeScale: 500, settings: FAST_SETTINGS });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.summary!.entities).toEqual({ listed: 2, reported: 1, skipped: 1, failed: 0, byType: { user: 0, group: 0, role: 2, policy: 0 } });
+    expect(result.summary!.skipped).toEqual([{ arn: missing, code: 'NoSuchEntity' }]);
+    expectReportMatches(readJson<EntityReport>(dir, `runs/${result.runId}/reports/role/AWSServiceRoleForSupport.json`), slr, {
+      runId: result.runId,
+      granularity: 'SERVICE_LEVEL',
+      unusedAfterDays: 90,
+      accountId: '111122223333',
+    });
+  }, RUN_TIMEOUT);
+
+  it('fails the execution in Plan with InvalidInput naming the field, and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'e2e-invalid-'));
+    const result = await runLocal({ account, outDir: dir, input: { granularity: 'EVERYTHING' }, timeScale: 500, settings: FAST_SETTINGS });
+    expect(result.status).toBe('FAILED');
+    expect(result.error!.Error).toBe('InvalidInput');
+    expect(JSON.parse(result.error!.Cause).errorMessage).toMatch(/^granularity must be/);
+    const written = (await new DirectoryReportStore(dir).list('')).filter((key) => !key.startsWith('.logs/'));
+    expect(written).toEqual([]);
+    expect(result.stats.emulator.totals.calls).toBe(0);
+  }, RUN_TIMEOUT);
+});

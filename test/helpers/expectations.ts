@@ -1,0 +1,111 @@
+/**
+ * What a run must have written for an account file, derived from the file alone: the independent
+ * oracle the end-to-end tests check every report and the summary against.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Account, Entity } from '../../local/emulator';
+import { totalAuthenticatedEntities } from '../../local/emulator';
+import type { DatasetRow, EntityReport, Granularity, RunSummary } from '../../lambda/core/model';
+
+const DAY = 86_400_000;
+const iso = (s: string | undefined) => (s === undefined ? null : new Date(s).toISOString());
+
+export function readJson<T>(dir: string, key: string): T {
+  return JSON.parse(readFileSync(join(dir, ...key.split('/')), 'utf8')) as T;
+}
+
+export function readJsonLines<T>(dir: string, key: string): T[] {
+  const text = readFileSync(join(dir, ...key.split('/')), 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as T);
+}
+
+export function reportExists(dir: string, runId: string, e: Entity): boolean {
+  return existsSync(join(dir, 'runs', runId, 'reports', e.type, `${e.name}.json`));
+}
+
+/** Checks one report against the account file, field by field. */
+export function expectReportMatches(report: EntityReport, e: Entity, run: { runId: string; granularity: Granularity; unusedAfterDays: number; accountId: string }): void {
+  expect(report.schemaVersion).toBe(1);
+  expect(report.runId).toBe(run.runId);
+  expect(report.accountId).toBe(run.accountId);
+  expect(report.granularity).toBe(run.granularity);
+  expect(report.entity).toEqual({ arn: e.arn, type: e.type, name: e.name, path: e.path, id: e.id });
+  expect(report.job.status).toBe('COMPLETED');
+  expect(report.job.jobId).toHaveLength(36);
+  const created = Date.parse(report.job.createdAt);
+  expect(Date.parse(report.job.completedAt)).toBeGreaterThanOrEqual(created);
+
+  const expected = [...e.services]
+    .sort((a, b) => (a.namespace < b.namespace ? -1 : 1))
+    .map((s) => ({
+      serviceNamespace: s.namespace,
+      serviceName: s.name,
+      lastAuthenticated: iso(s.lastAuthenticated),
+      lastAuthenticatedEntity: s.lastAuthenticatedEntity ?? null,
+      lastAuthenticatedRegion: s.lastAuthenticatedRegion ?? null,
+      totalAuthenticatedEntities: totalAuthenticatedEntities(s),
+      trackedActions:
+        run.granularity === 'ACTION_LEVEL'
+          ? (s.actions ?? []).map((a) => ({
+              actionName: a.name,
+              lastAccessedTime: iso(a.lastAccessedTime),
+              lastAccessedRegion: a.region ?? null,
+              lastAccessedEntity: a.entity ?? null,
+            }))
+          : [],
+    }));
+  expect(report.services).toEqual(expected);
+
+  const windowStart = created - run.unusedAfterDays * DAY;
+  const unused = expected.filter((s) => s.lastAuthenticated === null || Date.parse(s.lastAuthenticated) < windowStart).map((s) => s.serviceNamespace);
+  expect(report.findings).toEqual({
+    unusedAfterDays: run.unusedAfterDays,
+    servicesGranted: expected.length,
+    servicesUsed: expected.length - unused.length,
+    unusedServices: unused,
+    neverUsedServices: expected.filter((s) => s.lastAuthenticated === null).map((s) => s.serviceNamespace),
+  });
+}
+
+export function expectRowsMatch(rows: DatasetRow[], report: EntityReport): void {
+  const mine = rows.filter((r) => r.entityArn === report.entity.arn);
+  expect(mine).toHaveLength(report.services.length);
+  for (const s of report.services) {
+    const row = mine.find((r) => r.serviceNamespace === s.serviceNamespace)!;
+    expect(row).toEqual({
+      runId: report.runId,
+      runDate: report.runDate,
+      accountId: report.accountId,
+      granularity: report.granularity,
+      entityArn: report.entity.arn,
+      entityType: report.entity.type,
+      entityName: report.entity.name,
+      serviceNamespace: s.serviceNamespace,
+      serviceName: s.serviceName,
+      lastAuthenticated: s.lastAuthenticated,
+      lastAuthenticatedEntity: s.lastAuthenticatedEntity,
+      lastAuthenticatedRegion: s.lastAuthenticatedRegion,
+      totalAuthenticatedEntities: s.totalAuthenticatedEntities,
+      unused: report.findings.unusedServices.includes(s.serviceNamespace),
+      neverUsed: s.lastAuthenticated === null,
+    });
+  }
+}
+
+/** The summary's arithmetic, which must hold for every run. */
+export function expectSummaryConsistent(summary: RunSummary): void {
+  const e = summary.entities;
+  expect(e.listed).toBe(e.reported + e.skipped + e.failed);
+  expect(e.failed).toBe(summary.failures.length);
+  expect(e.skipped).toBe(summary.skipped.length);
+  expect(e.byType.user + e.byType.group + e.byType.role + e.byType.policy).toBe(e.listed);
+}
+
+export function entitiesOf(account: Account, predicate: (e: Entity) => boolean = () => true): Entity[] {
+  return account.entities.filter(predicate);
+}
