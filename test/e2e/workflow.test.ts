@@ -9,11 +9,9 @@ import { join } from 'node:path';
 import { DirectoryReportStore } from '../../lambda/core/store';
 import type { DatasetRow, EntityReport, Granularity, LatestPointer, RunSummary } from '../../lambda/core/model';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
-import { edgeAccount } from '../helpers/iam';
+import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { expectReportMatches, expectRowsMatch, expectSummaryConsistent, readJson, readJsonLines, reportExists } from '../helpers/expectations';
 
-/** Small batches and a short leftover loop, so a run of the edge account takes seconds. */
-export const FAST_SETTINGS = { batchSize: 4, maxAttempts: 3, pollBudgetSeconds: 60, leftoverWaitSeconds: 10 };
 const RUN_TIMEOUT = 120_000;
 
 describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of the edge account at %s', (granularity) => {

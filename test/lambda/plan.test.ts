@@ -1,0 +1,63 @@
+import { generateSampleAccount, loadAccount, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
+import { InvalidInput } from '../../lambda/core/errors';
+import { keys, type EntityRef } from '../../lambda/core/model';
+import { plan, type PlanRecord } from '../../lambda/core/plan';
+import { getJson } from '../../lambda/core/store';
+import { edgeAccount } from '../helpers/iam';
+import { pipelineIam, planDeps, tempStore } from '../helpers/core';
+
+const execution = { name: 'test-run', startTime: '2026-11-25T03:00:00.000Z' };
+
+describe('Plan', () => {
+  let emulator: RunningEmulator;
+  const clock = new ScaledClock(1000);
+
+  afterEach(() => emulator?.close());
+
+  it('lists every entity through short truncated pages, batches them, and returns only descriptors', async () => {
+    // 2,400 entities in pages that IAM truncates below MaxItems: a client that stops on a short page loses most of them.
+    const account = loadAccount(generateSampleAccount({ entities: 2400, seed: 11, asOf: new Date('2026-11-01') }));
+    emulator = await startEmulator({ account, clock, shortPages: true });
+    const store = tempStore();
+    const deps = planDeps(pipelineIam(emulator.url), store, clock, { batchSize: 250 });
+    const result = await plan(deps, { input: {}, execution }, account.accountId);
+
+    const expected = account.entities.filter((e) => !e.path.startsWith('/aws-service-role/'));
+    expect(result.listed).toBe(expected.length);
+    expect(result.batches.map((b) => b.size).reduce((a, b) => a + b, 0)).toBe(expected.length);
+    expect(result.batches.every((b, i) => b.batchId === `b${String(i + 1).padStart(5, '0')}` && b.key === keys.batch('test-run', b.batchId))).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(4096);
+    const listed: EntityRef[] = [];
+    for (const b of result.batches) listed.push(...(await getJson<EntityRef[]>(store, b.key)));
+    expect(new Set(listed.map((e) => e.arn))).toEqual(new Set(expected.map((e) => e.arn)));
+    const sample = listed.find((e) => e.type === 'policy')!;
+    const source = account.byArn.get(sample.arn)!;
+    expect(sample).toEqual({ arn: source.arn, type: 'policy', name: source.name, path: source.path, id: source.id });
+    // Pages of at most 1000, truncated short: more calls than a full-page reader would make, none missed.
+    expect(emulator.stats().operations.ListRoles.calls).toBeGreaterThan(1);
+    expect(result.run).toEqual({ runId: 'test-run', runDate: '2026-11-25', accountId: account.accountId, granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: execution.startTime });
+    const record = await getJson<PlanRecord>(store, keys.plan('test-run'));
+    expect(record.excluded).toBe(account.entities.length - expected.length);
+    expect(record.iamCalls.list).toBe(emulator.stats().totals.calls);
+  });
+
+  it('narrows to entity types and ARNs, and records ARNs that do not exist', async () => {
+    emulator = await startEmulator({ account: edgeAccount(), clock });
+    const store = tempStore();
+    const alice = 'arn:aws:iam::111122223333:user/alice';
+    const gone = 'arn:aws:iam::111122223333:user/gone';
+    const result = await plan(planDeps(pipelineIam(emulator.url), store, clock), { input: { entityTypes: ['user'], arns: [alice, gone] }, execution }, '111122223333');
+    expect(result.listed).toBe(2);
+    expect(await getJson<EntityRef[]>(store, result.batches[0].key)).toEqual([expect.objectContaining({ arn: alice })]);
+    expect((await getJson<PlanRecord>(store, keys.plan('test-run'))).missingArns).toEqual([gone]);
+    expect(emulator.stats().operations.ListRoles.calls).toBe(0);
+  });
+
+  it('rejects bad input before listing or writing anything', async () => {
+    emulator = await startEmulator({ account: edgeAccount(), clock });
+    const store = tempStore();
+    await expect(plan(planDeps(pipelineIam(emulator.url), store, clock), { input: { entityTypes: ['robots'] }, execution }, '111122223333')).rejects.toBeInstanceOf(InvalidInput);
+    expect(await store.list('')).toEqual([]);
+    expect(emulator.stats().totals.calls).toBe(0);
+  });
+});

@@ -1,0 +1,35 @@
+import type { EntityRef, RunInfo } from '../../lambda/core/model';
+import { buildReport, datasetRows } from '../../lambda/core/report';
+
+const run: RunInfo = { runId: 'r', runDate: '2026-11-25', accountId: '123456789012', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00Z' };
+const entity: EntityRef = { arn: 'arn:aws:iam::123456789012:role/app', type: 'role', name: 'app', path: '/', id: 'AROAEXAMPLE000000001' };
+const created = new Date('2026-11-25T03:00:00Z');
+const daysBefore = (d: number, ms = 0) => new Date(created.getTime() - d * 86_400_000 + ms);
+
+describe('entity reports', () => {
+  it('judge unused against the job creation date and the window, counting never-used as unused', () => {
+    const report = buildReport(run, entity, {
+      jobId: 'j'.repeat(36),
+      createdAt: created,
+      completedAt: new Date(created.getTime() + 3000),
+      services: [
+        { ServiceNamespace: 'sts', ServiceName: 'AWS STS', LastAuthenticated: daysBefore(90, 1), TotalAuthenticatedEntities: 1 },
+        { ServiceNamespace: 's3', ServiceName: 'Amazon S3', LastAuthenticated: daysBefore(90, -1), TotalAuthenticatedEntities: 1 },
+        { ServiceNamespace: 'ec2', ServiceName: 'Amazon EC2', TotalAuthenticatedEntities: 0, TrackedActionsLastAccessed: [{ ActionName: 'RunInstances' }] },
+      ],
+    });
+    expect(report.services.map((s) => s.serviceNamespace)).toEqual(['ec2', 's3', 'sts']);
+    expect(report.findings).toEqual({ unusedAfterDays: 90, servicesGranted: 3, servicesUsed: 1, unusedServices: ['ec2', 's3'], neverUsedServices: ['ec2'] });
+    expect(report.services[0]).toEqual({
+      serviceNamespace: 'ec2',
+      serviceName: 'Amazon EC2',
+      lastAuthenticated: null,
+      lastAuthenticatedEntity: null,
+      lastAuthenticatedRegion: null,
+      totalAuthenticatedEntities: 0,
+      trackedActions: [],
+    });
+    const rows = datasetRows(report);
+    expect(rows.map((r) => [r.serviceNamespace, r.unused, r.neverUsed])).toEqual([['ec2', true, true], ['s3', true, false], ['sts', false, false]]);
+  });
+});
