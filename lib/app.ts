@@ -1,4 +1,5 @@
-import { App, type AppProps } from 'aws-cdk-lib';
+import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { IamAccessAuditStack } from './iam-access-audit-stack';
 import { CONTEXT_KEY, parseSettings } from './settings';
 
@@ -15,5 +16,7 @@ export function buildApp(props: AppProps = {}): { app: App; stack: IamAccessAudi
     settings,
     description: 'iam-access-audit: nightly history of which AWS services every IAM identity really uses',
   });
+  // cdk-nag's AWS Solutions rules run on every synth; each acknowledged finding states its reason.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };
 }

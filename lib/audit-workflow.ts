@@ -1,15 +1,23 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { AuditFunction } from './audit-function';
+import { acknowledge, nagRef } from './nag';
 import type { AuditSettings } from './settings';
 
 export interface AuditWorkflowProps {
   readonly bucket: s3.IBucket;
   readonly settings: AuditSettings;
+  /** Receives each run's summary, and the error of a run that fails. */
+  readonly topic: sns.ITopic;
+  /** The key the bucket and topic are encrypted with, when it is a customer managed key. @default none */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /** Time each AuditBatch invocation keeps back from its timeout to write what it found. */
@@ -26,10 +34,11 @@ export class AuditWorkflow extends Construct {
   readonly planFunction: AuditFunction;
   readonly auditBatchFunction: AuditFunction;
   readonly summarizeFunction: AuditFunction;
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: AuditWorkflowProps) {
     super(scope, id);
-    const { bucket, settings } = props;
+    const { bucket, settings, topic } = props;
     const stack = Stack.of(this);
     const common = { logRetentionDays: settings.logRetentionDays };
 
@@ -37,6 +46,7 @@ export class AuditWorkflow extends Construct {
       ...common,
       handler: 'plan',
       description: 'Lists the IAM entities to audit and writes them in batches',
+      wildcardReason: 'iam:ListUsers, ListGroups, ListRoles and ListPolicies take no resource-level permissions.',
       timeout: Duration.minutes(5),
       environment: {
         REPORT_BUCKET: bucket.bucketName,
@@ -53,6 +63,7 @@ export class AuditWorkflow extends Construct {
       ...common,
       handler: 'audit-batch',
       description: 'Generates and reads the access-advisor reports of one batch of IAM entities',
+      wildcardReason: 'iam:GetServiceLastAccessedDetails reads a report by JobId and takes no resource-level permissions.',
       timeout: Duration.seconds(auditTimeoutSeconds),
       environment: {
         REPORT_BUCKET: bucket.bucketName,
@@ -71,10 +82,14 @@ export class AuditWorkflow extends Construct {
       description: 'Writes the run summary, the dataset rows and latest.json',
       timeout: Duration.minutes(5),
       memorySize: 1024,
-      environment: { REPORT_BUCKET: bucket.bucketName },
+      environment: { REPORT_BUCKET: bucket.bucketName, METRICS_DIMENSION: stack.stackName },
     });
 
     this.grantStorage(bucket);
+    if (props.encryptionKey) {
+      // Reading and writing SSE-KMS objects: no more than these two actions, named exactly.
+      for (const fn of [this.planFunction, this.auditBatchFunction, this.summarizeFunction]) props.encryptionKey.grant(fn.role, 'kms:Decrypt', 'kms:GenerateDataKey');
+    }
     this.planFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ListEntities',
@@ -100,17 +115,78 @@ export class AuditWorkflow extends Construct {
       }),
     );
 
+    this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(settings, auditTimeoutSeconds)),
+      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(settings, auditTimeoutSeconds, topic)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: Duration.hours(settings.executionTimeoutHours),
       comment: 'iam-access-audit: which AWS services every IAM identity really uses',
+      tracingEnabled: true,
+      // Every state transition, without the data: entity lists stay in S3, not in the logs.
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
+    // Publishing to the encrypted topic.
+    if (props.encryptionKey) props.encryptionKey.grant(this.stateMachine, 'kms:Decrypt', 'kms:GenerateDataKey');
+    this.acknowledgeFindings(bucket);
   }
 
-  private definition(settings: AuditSettings, auditTimeoutSeconds: number): sfn.IChainable {
-    const failed = (id: string) =>
-      new sfn.Fail(this, id, { errorPath: sfn.JsonPath.stringAt('$.error.Error'), causePath: sfn.JsonPath.stringAt('$.error.Cause') });
+  /** The wildcards that remain are scoped as far as IAM allows; each is acknowledged with its reason. */
+  private acknowledgeFindings(bucket: s3.IBucket): void {
+    const bucketArn = nagRef(bucket.node.defaultChild!);
+    const prefix = (p: string) => `AwsSolutions-IAM5[Resource::${bucketArn}/${p}]`;
+    const perRun = 'Keys under this prefix are named per run, batch and entity at run time; the function may touch no other prefix.';
+    acknowledge(this.planFunction.role, { finding: prefix('work/*'), reason: `Plan writes the run's batches. ${perRun}` });
+    acknowledge(
+      this.auditBatchFunction.role,
+      { finding: prefix('work/*'), reason: `AuditBatch reads batches and writes leftovers and outcomes. ${perRun}` },
+      { finding: prefix('runs/*'), reason: `AuditBatch writes one report per entity. ${perRun}` },
+      ...['user', 'group', 'role', 'policy'].map((type) => ({
+        finding: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:${type}/*]`,
+        reason: `The audit generates an access-advisor report for every ${type} of the account; GenerateServiceLastAccessedDetails changes nothing.`,
+      })),
+    );
+    acknowledge(
+      this.summarizeFunction.role,
+      { finding: prefix('work/*'), reason: `Summarize reads every batch's outcomes. ${perRun}` },
+      { finding: prefix('runs/*'), reason: `Summarize writes the run summary. ${perRun}` },
+      { finding: prefix('datasets/*'), reason: `Summarize writes the run's dataset partition. ${perRun}` },
+    );
+    const role = this.stateMachine.role;
+    acknowledge(
+      role,
+      {
+        finding: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray tracing and CloudWatch Logs vended log delivery (CreateLogDelivery and friends) take no resource-level permissions.',
+      },
+      ...[this.planFunction, this.auditBatchFunction, this.summarizeFunction].map((fn) => ({
+        finding: `AwsSolutions-IAM5[Resource::${nagRef(fn.function.node.defaultChild!)}:*]`,
+        reason: 'LambdaInvoke grants the function and its versions; the workflow invokes only this function.',
+      })),
+    );
+    const machine = JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: Stack.of(this).getLogicalId(this.stateMachine.node.defaultChild as CfnElement) }] }] });
+    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${machine}`;
+    const childExecutions = 'The Distributed Map starts, describes and stops its own child executions, whose names are made at run time.';
+    acknowledge(
+      this.stateMachine,
+      { finding: `AwsSolutions-IAM5[Resource::${executions}:*]`, reason: childExecutions },
+      { finding: `AwsSolutions-IAM5[Resource::${executions}/AuditBatches:*]`, reason: childExecutions },
+    );
+  }
+
+  private definition(settings: AuditSettings, auditTimeoutSeconds: number, topic: sns.ITopic): sfn.IChainable {
+    // A failed run tells the topic why, then fails with the error it met.
+    const notifyFailure = new tasks.SnsPublish(this, 'Notify the failure', {
+      topic,
+      subject: 'iam-access-audit run failed',
+      message: sfn.TaskInput.fromJsonPathAt(sfn.JsonPath.format('iam-access-audit run {} failed: {}: {}', sfn.JsonPath.stringAt('$$.Execution.Name'), sfn.JsonPath.stringAt('$.error.Error'), sfn.JsonPath.stringAt('$.error.Cause'))),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    const auditFailed = new sfn.Fail(this, 'Audit failed', { errorPath: sfn.JsonPath.stringAt('$.error.Error'), causePath: sfn.JsonPath.stringAt('$.error.Cause') });
+    notifyFailure.addCatch(auditFailed, { resultPath: '$.notifyError' });
+    notifyFailure.next(auditFailed);
 
     const plan = new tasks.LambdaInvoke(this, 'Plan the audit', {
       lambdaFunction: this.planFunction.function,
@@ -124,7 +200,7 @@ export class AuditWorkflow extends Construct {
     // A bad input or configuration will not get better by trying again.
     plan.addRetry({ errors: ['InvalidInput', 'ConfigurationError'], maxAttempts: 0 });
     plan.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
-    plan.addCatch(failed('Audit could not start'), { resultPath: '$.error' });
+    plan.addCatch(notifyFailure, { resultPath: '$.error' });
 
     const auditBatch = new tasks.LambdaInvoke(this, 'Audit batch', {
       lambdaFunction: this.auditBatchFunction.function,
@@ -160,7 +236,16 @@ export class AuditWorkflow extends Construct {
       const task = new tasks.LambdaInvoke(this, id, {
         lambdaFunction: this.summarizeFunction.function,
         payload: sfn.TaskInput.fromObject(payload),
-        resultSelector: { 'summaryKey.$': '$.Payload.summaryKey', 'status.$': '$.Payload.status', 'failedShare.$': '$.Payload.failedShare' },
+        resultSelector: {
+          'summaryKey.$': '$.Payload.summaryKey',
+          'location.$': '$.Payload.location',
+          'status.$': '$.Payload.status',
+          'listed.$': '$.Payload.listed',
+          'reported.$': '$.Payload.reported',
+          'skipped.$': '$.Payload.skipped',
+          'failed.$': '$.Payload.failed',
+          'failedShare.$': '$.Payload.failedShare',
+        },
         resultPath: '$.summary',
         taskTimeout: sfn.Timeout.duration(Duration.minutes(6)),
       });
@@ -174,15 +259,35 @@ export class AuditWorkflow extends Construct {
     });
     auditBatches.addCatch(summarizeIncomplete, { resultPath: '$.auditError' });
 
-    const summaryFailed = failed('Summary could not be written');
-    summarize.addCatch(summaryFailed, { resultPath: '$.error' });
-    summarizeIncomplete.addCatch(summaryFailed, { resultPath: '$.error' });
+    summarize.addCatch(notifyFailure, { resultPath: '$.error' });
+    summarizeIncomplete.addCatch(notifyFailure, { resultPath: '$.error' });
 
+    const notifySummary = new tasks.SnsPublish(this, 'Notify the run summary', {
+      topic,
+      subject: 'iam-access-audit run summary',
+      message: sfn.TaskInput.fromJsonPathAt(
+        sfn.JsonPath.format(
+          'iam-access-audit run {} {}: {} listed, {} reported, {} skipped, {} failed. Summary: {}/{}',
+          sfn.JsonPath.stringAt('$.run.runId'),
+          sfn.JsonPath.stringAt('$.summary.status'),
+          sfn.JsonPath.stringAt('$.summary.listed'),
+          sfn.JsonPath.stringAt('$.summary.reported'),
+          sfn.JsonPath.stringAt('$.summary.skipped'),
+          sfn.JsonPath.stringAt('$.summary.failed'),
+          sfn.JsonPath.stringAt('$.summary.location'),
+          sfn.JsonPath.stringAt('$.summary.summaryKey'),
+        ),
+      ),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
     const outcome = new sfn.Choice(this, 'Audit complete?')
-      .when(sfn.Condition.stringEquals('$.summary.status', 'COMPLETED'), new sfn.Succeed(this, 'Audit done'))
+      .when(sfn.Condition.stringEquals('$.summary.status', 'COMPLETED'), new sfn.Succeed(this, 'Audit done', { outputPath: '$.summary' }))
       .otherwise(new sfn.Fail(this, 'Audit incomplete', { error: 'AuditIncomplete', cause: 'Some batches could not be audited; the run summary lists every entity without a report.' }));
-    summarize.next(outcome);
-    summarizeIncomplete.next(outcome);
+    // A notification that cannot be sent does not undo the audit.
+    notifySummary.addCatch(outcome, { resultPath: '$.notifyError' });
+    summarize.next(notifySummary);
+    summarizeIncomplete.next(notifySummary);
+    notifySummary.next(outcome);
 
     return plan.next(auditBatches).next(summarize);
   }

@@ -1,5 +1,10 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { AuditAlarms } from './audit-alarms';
+import { AuditHistory, DATASET_TABLE } from './audit-history';
+import { AuditNotifications } from './audit-notifications';
 import { AuditSchedule } from './audit-schedule';
 import { AuditWorkflow } from './audit-workflow';
 import { ReportBucket } from './report-bucket';
@@ -9,17 +14,41 @@ export interface IamAccessAuditStackProps extends StackProps {
   readonly settings: AuditSettings;
 }
 
-/** Connects the report bucket, the audit workflow and its schedule. */
+/** Connects the report bucket, the audit workflow, its schedule, notifications, alarms and history. */
 export class IamAccessAuditStack extends Stack {
+  readonly key?: kms.Key;
   readonly reports: ReportBucket;
+  readonly notifications: AuditNotifications;
   readonly workflow: AuditWorkflow;
   readonly schedule?: AuditSchedule;
+  readonly alarms: AuditAlarms;
+  readonly history: AuditHistory;
 
   constructor(scope: Construct, id: string, props: IamAccessAuditStackProps) {
     super(scope, id, props);
     const { settings } = props;
-    this.reports = new ReportBucket(this, 'Reports', { retentionDays: settings.reportRetentionDays });
-    this.workflow = new AuditWorkflow(this, 'Audit', { bucket: this.reports.bucket, settings });
+    if (settings.customerManagedKey) {
+      this.key = new kms.Key(this, 'Key', {
+        description: 'Encrypts iam-access-audit reports, notifications and query results',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
+    this.reports = new ReportBucket(this, 'Reports', {
+      retentionDays: settings.reportRetentionDays,
+      encryptionKey: this.key,
+      accessLogs: settings.accessLogs,
+    });
+    this.notifications = new AuditNotifications(this, 'Notifications', {
+      email: settings.notificationEmail ?? undefined,
+      encryptionKey: this.key,
+    });
+    this.workflow = new AuditWorkflow(this, 'Audit', {
+      bucket: this.reports.bucket,
+      settings,
+      topic: this.notifications.topic,
+      encryptionKey: this.key,
+    });
     if (settings.schedule.enabled) {
       this.schedule = new AuditSchedule(this, 'Nightly', {
         stateMachine: this.workflow.stateMachine,
@@ -27,7 +56,23 @@ export class IamAccessAuditStack extends Stack {
         timeZone: settings.schedule.timeZone,
       });
     }
+    this.alarms = new AuditAlarms(this, 'Alarms', {
+      stateMachine: this.workflow.stateMachine,
+      topic: this.notifications.topic,
+      metricsDimension: this.stackName,
+      failureAlarmPercent: settings.failureAlarmPercent,
+      expectNightlyRuns: settings.schedule.enabled,
+    });
+    if (this.key) {
+      // CloudWatch alarms publish to the encrypted topic.
+      this.key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    }
+    this.history = new AuditHistory(this, 'History', { bucket: this.reports.bucket, encryptionKey: this.key });
+
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'Start a manual run here' });
     new CfnOutput(this, 'ReportBucketName', { value: this.reports.bucket.bucketName, description: 'Reports, summaries and datasets' });
+    new CfnOutput(this, 'TopicArn', { value: this.notifications.topic.topicArn, description: 'Alarms and run summaries' });
+    new CfnOutput(this, 'AthenaWorkGroup', { value: this.history.workGroup.name, description: 'Athena workgroup for the history' });
+    new CfnOutput(this, 'GlueDatabase', { value: this.history.databaseName, description: `Glue database of the ${DATASET_TABLE} table` });
   }
 }

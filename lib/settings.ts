@@ -47,6 +47,14 @@ export interface AuditSettings {
   readonly reportRetentionDays: number;
   /** CloudWatch Logs retention of the functions and the state machine. @default 90 */
   readonly logRetentionDays: number;
+  /** Alarm when a run fails to report more than this percentage of the entities it listed. @default 5 */
+  readonly failureAlarmPercent: number;
+  /** Subscribe this address to the alarm and run-summary topic. @default none */
+  readonly notificationEmail: string | null;
+  /** Encrypt the bucket, topic, logs and query results with a customer managed KMS key (rotated yearly). @default false */
+  readonly customerManagedKey: boolean;
+  /** Keep S3 server access logs of the report bucket, in a bucket of their own. @default true */
+  readonly accessLogs: boolean;
 }
 
 export const DEFAULT_SETTINGS: AuditSettings = {
@@ -65,6 +73,10 @@ export const DEFAULT_SETTINGS: AuditSettings = {
   executionTimeoutHours: 12,
   reportRetentionDays: 730,
   logRetentionDays: 90,
+  failureAlarmPercent: 5,
+  notificationEmail: null,
+  customerManagedKey: false,
+  accessLogs: true,
 };
 
 export const CONTEXT_KEY = 'iamAccessAudit';
@@ -129,6 +141,9 @@ const pathPrefixes: Field<string[]> = (value, at) => {
   return value as string[];
 };
 
+const email: Field<string | null> = (value, at) =>
+  value === null || (typeof value === 'string' && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) ? value : fail(at, 'must be an e-mail address or null', value);
+
 const logRetention: Field<number> = (value, at) =>
   LOG_RETENTION_DAYS.includes(value as number) ? (value as number) : fail(at, `must be one of the retention periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`, value);
 
@@ -175,6 +190,10 @@ export function parseSettings(raw: unknown): AuditSettings {
       executionTimeoutHours: integer(1, 24 * 365),
       reportRetentionDays: integer(1, 3650),
       logRetentionDays: logRetention,
+      failureAlarmPercent: number(0, 100),
+      notificationEmail: email,
+      customerManagedKey: boolean,
+      accessLogs: boolean,
     },
     '',
   );

@@ -39,6 +39,11 @@ export function clockFromEnvironment(env: NodeJS.ProcessEnv = process.env): Cloc
   }
 }
 
+/** The dimension run metrics are published under: the stack's name. */
+export function metricsDimensionFromEnvironment(env: NodeJS.ProcessEnv = process.env): string {
+  return requiredEnv('METRICS_DIMENSION', env);
+}
+
 export function accountIdOf(functionArn: string): string {
   const accountId = functionArn.split(':')[4];
   if (!/^\d{12}$/.test(accountId ?? '')) throw new ConfigurationError(`cannot read the account id from function ARN ${functionArn}`);

@@ -24,6 +24,8 @@ export interface SummarizeEvent {
 
 export interface SummarizeResult {
   readonly summaryKey: string;
+  /** Where the store is: `s3://bucket` in AWS, a directory locally. */
+  readonly location: string;
   readonly runId: string;
   /** COMPLETED when every batch ran to its end; INCOMPLETE when the audit stopped early. */
   readonly status: 'COMPLETED' | 'INCOMPLETE';
@@ -116,6 +118,7 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
   }
   return {
     summaryKey,
+    location: store.location,
     runId: run.runId,
     status: completed ? 'COMPLETED' : 'INCOMPLETE',
     listed,

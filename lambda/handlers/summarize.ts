@@ -1,9 +1,14 @@
-import { clockFromEnvironment, storeFromEnvironment } from '../core/runtime';
+import { runMetrics } from '../core/metrics';
+import { clockFromEnvironment, metricsDimensionFromEnvironment, storeFromEnvironment } from '../core/runtime';
 import { summarize, type SummarizeEvent, type SummarizeResult } from '../core/summarize';
 
 const store = storeFromEnvironment();
 const clock = clockFromEnvironment();
+const dimension = metricsDimensionFromEnvironment();
 
 export async function handler(event: SummarizeEvent): Promise<SummarizeResult> {
-  return summarize({ store, clock }, event);
+  const result = await summarize({ store, clock }, event);
+  // One log line in CloudWatch's embedded metric format publishes the run's metrics.
+  console.log(JSON.stringify(runMetrics(result, dimension, clock.now())));
+  return result;
 }

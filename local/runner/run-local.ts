@@ -5,10 +5,10 @@
  * template gives each function. Reports go to a directory, in the S3 layout.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ScaledClock } from '../../lambda/core/clock';
 import { keys, type RunSummary } from '../../lambda/core/model';
 import { runIdOf } from '../../lambda/core/plan';
@@ -61,6 +61,8 @@ export interface LocalRunResult {
   readonly error?: { readonly Error: string; readonly Cause: string };
   readonly runId: string;
   readonly outDir: string;
+  /** The execution's output, when it succeeded. */
+  readonly output?: unknown;
   readonly summary?: RunSummary;
   readonly stats: {
     readonly simulatedSeconds: number;
@@ -152,7 +154,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     };
     const ticker = options.onProgress ? setInterval(report, 250) : undefined;
 
-    const taskHandlers = localTaskHandlers(workflow, lambdas, (fn, result) => {
+    const taskHandlers = localTaskHandlers(workflow, lambdas, join(logDir, 'notifications.jsonl'), (result) => {
       const r = result as Record<string, any> | null;
       if (r && Array.isArray(r.batches)) {
         progress.listed = r.listed;
@@ -164,7 +166,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         progress.failed += r.counts.failed;
         if (r.done) progress.batchesDone++;
       }
-      void fn;
     });
     const machine = new StateMachine(workflow.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
     const executionName = options.executionName ?? `local-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}-${runNonce.slice(0, 6)}`;
@@ -203,8 +204,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     let status: LocalRunResult['status'] = 'SUCCEEDED';
     let error: LocalRunResult['error'];
+    let output: unknown;
     try {
-      await execution.result;
+      output = await execution.result;
     } catch (err) {
       status = 'FAILED';
       const cause = (err as { cause?: Error }).cause ?? (err as Error);
@@ -230,6 +232,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       error,
       runId,
       outDir,
+      output,
       summary,
       stats: {
         simulatedSeconds: clock.elapsed() / 1000,
@@ -250,27 +253,39 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   }
 }
 
-type TaskHandler = (input: { FunctionName: string; Payload: unknown }) => Promise<unknown>;
+type TaskHandler = (input: Record<string, any>) => Promise<unknown>;
 
-/** A local handler for every Task state that invokes a Lambda function through `lambda:invoke`. */
+/**
+ * A local handler for every Task state: Lambda invocations (`lambda:invoke`) run the bundled function;
+ * SNS publications (`sns:publish`) are appended to `.logs/notifications.jsonl`.
+ */
 function localTaskHandlers(
   workflow: SynthesizedWorkflow,
   lambdas: ReadonlyMap<string, LocalLambda>,
-  onResult: (functionArn: string, result: unknown) => void,
+  notificationsFile: string,
+  onResult: (result: unknown) => void,
 ): Record<string, TaskHandler> {
   const handlers: Record<string, TaskHandler> = {};
   for (const [name, state] of allStates(workflow.definition)) {
     if (state.Type !== 'Task') continue;
-    if (!String(state.Resource).endsWith(':states:::lambda:invoke')) {
-      throw new Error(`state "${name}" uses ${state.Resource}, which the local runner does not emulate`);
+    const resource = String(state.Resource);
+    if (resource.endsWith(':states:::lambda:invoke')) {
+      handlers[name] = async (input) => {
+        const lambda = lambdas.get(input.FunctionName);
+        if (!lambda) throw new Error(`state "${name}" invokes ${input.FunctionName}, which is not in the template`);
+        const result = await lambda.invoke(input.Payload);
+        onResult(result);
+        return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
+      };
+    } else if (resource.endsWith(':states:::sns:publish')) {
+      handlers[name] = async (input) => {
+        const messageId = randomUUID();
+        appendFileSync(notificationsFile, `${JSON.stringify({ state: name, messageId, topicArn: input.TopicArn, subject: input.Subject ?? null, message: input.Message })}\n`);
+        return { MessageId: messageId };
+      };
+    } else {
+      throw new Error(`state "${name}" uses ${resource}, which the local runner does not emulate`);
     }
-    handlers[name] = async (input) => {
-      const lambda = lambdas.get(input.FunctionName);
-      if (!lambda) throw new Error(`state "${name}" invokes ${input.FunctionName}, which is not in the template`);
-      const result = await lambda.invoke(input.Payload);
-      onResult(input.FunctionName, result);
-      return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result };
-    };
   }
   return handlers;
 }

@@ -101,6 +101,27 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
     expect(latest).toEqual({ runId: result.runId, summaryKey: `runs/${result.runId}/summary.json`, completedAt: summary.completedAt });
   });
 
+  it('publishes the run summary to the topic and ends with the summary as output', () => {
+    const notes = readJsonLines<{ state: string; subject: string; message: string }>(dir, '.logs/notifications.jsonl');
+    expect(notes).toEqual([
+      expect.objectContaining({
+        state: 'Notify the run summary',
+        subject: 'iam-access-audit run summary',
+        message: `iam-access-audit run ${result.runId} COMPLETED: 12 listed, 9 reported, 1 skipped, 2 failed. Summary: ${dir}/runs/${result.runId}/summary.json`,
+      }),
+    ]);
+    expect(result.output).toEqual({
+      summaryKey: `runs/${result.runId}/summary.json`,
+      location: dir,
+      status: 'COMPLETED',
+      listed: 12,
+      reported: 9,
+      skipped: 1,
+      failed: 2,
+      failedShare: 2 / 12,
+    });
+  });
+
   it('keeps every state payload far below the 256 KiB limit', () => {
     expect(result.stats.maxStatePayloadBytes).toBeGreaterThan(0);
     expect(result.stats.maxStatePayloadBytes).toBeLessThan(16 * 1024);
@@ -135,5 +156,7 @@ describe('execution input', () => {
     const written = (await new DirectoryReportStore(dir).list('')).filter((key) => !key.startsWith('.logs/'));
     expect(written).toEqual([]);
     expect(result.stats.emulator.totals.calls).toBe(0);
+    const notes = readJsonLines<{ state: string; message: string }>(dir, '.logs/notifications.jsonl');
+    expect(notes).toEqual([expect.objectContaining({ state: 'Notify the failure', message: expect.stringMatching(/failed: InvalidInput: .*granularity must be/) })]);
   }, RUN_TIMEOUT);
 });

@@ -53,11 +53,11 @@ describe('the stack', () => {
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
   });
 
-  it('runs every function on Node.js 22, arm64, traced', () => {
+  it('runs every function on Node.js 24, arm64, traced', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
     expect(functions).toHaveLength(3);
     for (const fn of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
     }
   });
 
@@ -90,5 +90,120 @@ describe('settings from cdk.json', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ BATCH_SIZE: '50', IAM_CALLS_PER_SECOND: '8' }) } });
     // The pipeline's ceiling is shared by the batches that run at once.
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ IAM_CALLS_PER_SECOND: '4', MAX_ATTEMPTS: '6' }) } });
+  });
+});
+
+describe('operations', () => {
+  const { stack, template } = synthStack();
+  const machine = stack.resolve((stack.workflow.stateMachine.node.defaultChild as any).logicalId) as string;
+  const topic = stack.resolve((stack.notifications.topic.node.defaultChild as any).logicalId) as string;
+
+  it('logs every state machine transition to a log group with retention, and traces with X-Ray', () => {
+    const logGroup = stack.resolve((stack.workflow.logGroup.node.defaultChild as any).logicalId) as string;
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroup, 'Arn'] } } }] },
+    });
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as any[];
+    expect(groups).toHaveLength(4);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(90);
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function')) as any[]) {
+      expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
+    }
+  });
+
+  it('alarms to the topic on failed, timed-out or aborted executions', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'failed + timedOut + aborted' }),
+        Match.objectLike({ Id: 'failed', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsFailed', Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }] }) }) }),
+        Match.objectLike({ Id: 'timedOut', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsTimedOut' }) }) }),
+        Match.objectLike({ Id: 'aborted', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ExecutionsAborted' }) }) }),
+      ]),
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: topic }],
+    });
+  });
+
+  it('alarms when a run fails to report more than the configured share, from the metric Summarize publishes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'IamAccessAudit',
+      MetricName: 'FailedEntitiesPercent',
+      Dimensions: [{ Name: 'Stack', Value: 'IamAccessAudit' }],
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: topic }],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ METRICS_DIMENSION: 'IamAccessAudit' }) } });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsSucceeded', Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+  });
+
+  it('has an encrypted, TLS-only topic that the workflow publishes run summaries to', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: 'alias/aws/sns' });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'sns:Publish', Resource: { Ref: topic } })]) },
+    });
+  });
+
+  it('catalogs the dataset in Glue with projected run_date and run_id partitions, and gives Athena its own result prefix', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: 'iamaccessaudit',
+      TableInput: Match.objectLike({
+        Name: 'service_last_accessed',
+        PartitionKeys: [
+          { Name: 'run_date', Type: 'string' },
+          { Name: 'run_id', Type: 'string' },
+        ],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.run_date.type': 'date',
+          'projection.run_id.type': 'injected',
+          'storage.location.template': Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/datasets/service_last_accessed/run_date=${run_date}/run_id=${run_id}/'])] }),
+        }),
+        StorageDescriptor: Match.objectLike({ SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', Parameters: { 'case.insensitive': 'TRUE' } } }),
+      }),
+    });
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        ResultConfiguration: { OutputLocation: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith(['/athena-results/'])] }), EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } },
+      }),
+    });
+  });
+
+  it('outputs the state machine, bucket, topic, workgroup and database', () => {
+    for (const output of ['StateMachineArn', 'ReportBucketName', 'TopicArn', 'AthenaWorkGroup', 'GlueDatabase']) template.hasOutput(output, {});
+  });
+});
+
+describe('the customer managed key option', () => {
+  const { stack, template } = synthStack({ customerManagedKey: true, notificationEmail: 'security@example.com' });
+  const key = stack.resolve((stack.key!.node.defaultChild as any).logicalId) as string;
+
+  it('encrypts the bucket, topic and query results with one rotated key, and subscribes the e-mail address', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] } }, BucketKeyEnabled: true }] },
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({ ResultConfiguration: Match.objectLike({ EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: { 'Fn::GetAtt': [key, 'Arn'] } } }) }),
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'security@example.com' });
+  });
+
+  it('grants exactly the key actions the functions and the workflow use, and lets CloudWatch alarms publish', () => {
+    for (const { statement } of roleStatements(template)) {
+      const kms = actionsOf(statement).filter((a) => a.startsWith('kms:'));
+      if (kms.length > 0) expect(kms.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    }
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'] })]) },
+    });
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * The checks a platform team runs on the synthesized output, run on every test: cdk-nag (AWS Solutions),
+ * cfn-lint on the template, asl-validator on the state machine definition, and a golden copy of the
+ * definition so any change to the workflow shows up in review.
+ */
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { STACK_NAME } from '../../lib/app';
+import { readSynthesizedWorkflow } from '../../local/runner/template';
+import { run } from '../helpers/processes';
+import { synthStack } from '../helpers/synth';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
+
+const GOLDEN = join(__dirname, 'golden', 'state-machine.asl.json');
+
+describe('checks on the synthesized app', () => {
+  // Synthesis runs every cdk-nag rule; it throws on any finding that is not acknowledged.
+  const { app, stack } = synthStack();
+  const assembly = app.synth();
+  const templateFile = join(assembly.directory, `${STACK_NAME}.template.json`);
+  const workflow = readSynthesizedWorkflow(assembly.directory, `${STACK_NAME}.template.json`, '123456789012');
+
+  it('passes cdk-nag AWS Solutions, every acknowledgment giving its reason', () => {
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ id, reason })));
+    expect(acknowledged.length).toBeGreaterThan(10);
+    for (const ack of acknowledged) {
+      expect(ack.id).toMatch(/^AwsSolutions::AwsSolutions-\w+(\[.+\])?$/);
+      expect(ack.reason.length).toBeGreaterThan(40);
+    }
+    // Findings are acknowledged one by one, never by rule.
+    expect(acknowledged.some((a) => a.id === 'AwsSolutions::AwsSolutions-IAM5')).toBe(false);
+  });
+
+  it('is checked by cdk-nag, which fails the synth on a finding nobody acknowledged', () => {
+    const bad = new App({ outdir: mkdtempSync(join(tmpdir(), 'nag-')) });
+    new s3.Bucket(new Stack(bad, 'Bad'), 'Unlogged');
+    Validations.of(bad).addPlugins(new AwsSolutionsChecks(bad));
+    expect(() => bad.synth()).toThrow(/AwsSolutions-S1/);
+  });
+
+  it('passes cfn-lint with no errors', async () => {
+    const result = await run('cfn-lint', ['--format', 'parseable', templateFile]);
+    // cfn-lint's exit code is a bit mask: 2 means errors (4 warnings, 8 informational).
+    expect({ errors: result.code! & 2, output: result.stdout.split('\n').filter((l) => /:E\d+:/.test(l)) }).toEqual({ errors: 0, output: [] });
+  }, 120_000);
+
+  it('would report a cfn-lint error in a broken template', async () => {
+    const broken = JSON.parse(readFileSync(templateFile, 'utf8'));
+    const fn = Object.values(broken.Resources).find((r: any) => r.Type === 'AWS::Lambda::Function') as any;
+    fn.Properties.Runtime = 'nodejs0.x';
+    const file = join(mkdtempSync(join(tmpdir(), 'lint-')), 'broken.json');
+    writeFileSync(file, JSON.stringify(broken));
+    const result = await run('cfn-lint', ['--format', 'parseable', file]);
+    expect(result.code! & 2).toBe(2);
+  }, 120_000);
+
+  it('has a state machine definition that asl-validator accepts', () => {
+    const verdict = aslValidator(workflow.definition);
+    expect(verdict.errorsText('\n')).toBe('');
+    expect(verdict.isValid).toBe(true);
+    expect(aslValidator({ ...workflow.definition, StartAt: 'No such state' }).isValid).toBe(false);
+  });
+
+  it('matches the golden copy of the definition (UPDATE_GOLDEN=1 to accept a change)', () => {
+    const current = `${JSON.stringify(workflow.definition, null, 2)}\n`;
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(GOLDEN)) writeFileSync(GOLDEN, current);
+    expect(current).toBe(readFileSync(GOLDEN, 'utf8'));
+  });
+});
