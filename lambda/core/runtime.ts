@@ -24,9 +24,12 @@ export interface LambdaContext {
  */
 export function storeFromEnvironment(env: NodeJS.ProcessEnv = process.env): ReportStore {
   if (env.REPORT_STORE_DIR) return new DirectoryReportStore(env.REPORT_STORE_DIR);
-  const bucket = requiredEnv('REPORT_BUCKET', env);
-  const s3 = new S3Client({ forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) });
-  return new S3ReportStore(s3, bucket);
+  return new S3ReportStore(s3ClientFromEnvironment(env), requiredEnv('REPORT_BUCKET', env));
+}
+
+/** An S3 client with the SDK's standard settings; path-style addressing when an endpoint is set (local S3). */
+export function s3ClientFromEnvironment(env: NodeJS.ProcessEnv = process.env): S3Client {
+  return new S3Client({ forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) });
 }
 
 /** The system clock in Lambda; the local runner passes LOCAL_CLOCK to run simulated time faster. */

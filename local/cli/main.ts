@@ -6,14 +6,18 @@ import { SettingsError } from '../../lib/settings';
 import { AccountFileError } from '../emulator';
 import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
 import { UsageError } from './flags';
+import { REPORT_USAGE, reportCommand } from './report-command';
 import { RUN_USAGE, runCommand } from './run-command';
 import { SAMPLE_USAGE, sampleCommand } from './sample-command';
+import { START_USAGE, startCommand } from './start-command';
 
 /** A command returns its exit code, or nothing for success. */
 type Command = (args: string[], out: NodeJS.WritableStream) => Promise<number | void> | number | void;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   run: { run: runCommand, usage: RUN_USAGE },
+  start: { run: startCommand, usage: START_USAGE },
+  report: { run: reportCommand, usage: REPORT_USAGE },
   emulator: { run: emulatorCommand, usage: EMULATOR_USAGE },
   sample: { run: sampleCommand, usage: SAMPLE_USAGE },
 };

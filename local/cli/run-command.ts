@@ -35,7 +35,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     'job-latency-ms': { type: 'string' },
   });
   if (!flags.local) throw new UsageError('only local runs are supported by "run": add --local (to run in AWS, deploy and use "start")');
-  const input = parseInput(flags.input);
+  const input = parseInputFlag(flags.input);
   if (flags.granularity !== undefined) {
     if (!(GRANULARITIES as readonly string[]).includes(flags.granularity)) {
       throw new UsageError(`--granularity must be SERVICE_LEVEL or ACTION_LEVEL, got "${flags.granularity}"`);
@@ -65,7 +65,8 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
-function parseInput(text: string | undefined): Record<string, unknown> {
+/** The --input flag: a JSON object, or a usage error. */
+export function parseInputFlag(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
   let value: unknown;
   try {

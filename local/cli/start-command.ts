@@ -1,0 +1,142 @@
+/**
+ * `iam-access-audit start`: starts an execution of the deployed workflow and, with --wait, follows it,
+ * prints the run summary, and exits non-zero when the run failed. Uses the standard AWS credential and
+ * endpoint settings (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import { randomBytes } from 'node:crypto';
+import { InvalidInput } from '../../lambda/core/errors';
+import { parseExecutionInput } from '../../lambda/core/input';
+import { ENTITY_TYPES, GRANULARITIES, keys, type RunSummary } from '../../lambda/core/model';
+import { runIdOf } from '../../lambda/core/plan';
+import { s3ClientFromEnvironment } from '../../lambda/core/runtime';
+import { getJson, S3ReportStore } from '../../lambda/core/store';
+import { numberFlag, parseFlags, UsageError } from './flags';
+import { duration, formatSummary, parseInputFlag } from './run-command';
+
+export const START_USAGE = `iam-access-audit start (--state-machine ARN | --stack NAME) [--input JSON] [--granularity G]
+    [--arn ARN ...] [--name NAME] [--wait] [--poll-seconds S]
+
+  Starts an audit in AWS. The input narrows or changes the run, as the execution input does:
+  --input JSON        e.g. '{"entityTypes":["role"],"unusedAfterDays":30}'
+  --granularity G     SERVICE_LEVEL or ACTION_LEVEL
+  --arn ARN           audit only this identity (repeat for more)
+  --name NAME         the execution name, which becomes the run id (default manual-<time>-<random>)
+  --wait              follow the run, print its summary, and exit 1 if it failed
+  --stack NAME        read the state machine and bucket from the stack's outputs`;
+
+export interface ResolvedTarget {
+  readonly stateMachineArn: string;
+  readonly bucket?: string;
+}
+
+export async function startCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  const flags = parseFlags(args, {
+    'state-machine': { type: 'string' },
+    stack: { type: 'string' },
+    input: { type: 'string' },
+    granularity: { type: 'string' },
+    arn: { type: 'string', multiple: true },
+    name: { type: 'string' },
+    wait: { type: 'boolean' },
+    'poll-seconds': { type: 'string' },
+  });
+  if ((flags['state-machine'] === undefined) === (flags.stack === undefined)) {
+    throw new UsageError('give the workflow to start: --state-machine ARN or --stack NAME (one of them)');
+  }
+  if (flags['state-machine'] !== undefined && !/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/.test(flags['state-machine'])) {
+    throw new UsageError(`--state-machine must be a Step Functions state machine ARN, got "${flags['state-machine']}"`);
+  }
+  const input = parseInputFlag(flags.input);
+  if (flags.granularity !== undefined) {
+    if (!(GRANULARITIES as readonly string[]).includes(flags.granularity)) throw new UsageError(`--granularity must be SERVICE_LEVEL or ACTION_LEVEL, got "${flags.granularity}"`);
+    input.granularity = flags.granularity;
+  }
+  if (flags.arn !== undefined) input.arns = flags.arn;
+  // The same checks Plan makes, so a bad input never starts an execution.
+  try {
+    parseExecutionInput(input, { granularity: 'SERVICE_LEVEL', entityTypes: ENTITY_TYPES, unusedAfterDays: 90 });
+  } catch (err) {
+    if (err instanceof InvalidInput) throw new UsageError(`bad execution input: ${err.message}`);
+    throw err;
+  }
+  const name = flags.name ?? `manual-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new UsageError(`--name must be 1 to 80 letters, digits, hyphens or underscores, got "${name}"`);
+  const pollSeconds = numberFlag('poll-seconds', flags['poll-seconds'], { min: 0.05, max: 300 }) ?? 5;
+
+  const target = flags.stack !== undefined ? await fromStack(flags.stack) : { stateMachineArn: flags['state-machine']! };
+  const sfn = new SFNClient({});
+  try {
+    const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: target.stateMachineArn, name, input: JSON.stringify(input) }));
+    out.write(`Started run ${runIdOf(name)}\n  execution ${started.executionArn}\n`);
+    if (!flags.wait) return 0;
+    const final = await follow(sfn, started.executionArn!, pollSeconds, out);
+    return await finish(final, target, runIdOf(name), out);
+  } finally {
+    sfn.destroy();
+  }
+}
+
+async function fromStack(stackName: string): Promise<ResolvedTarget> {
+  const cloudformation = new CloudFormationClient({});
+  try {
+    const answer = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const outputs = new Map((answer.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+    const stateMachineArn = outputs.get('StateMachineArn');
+    if (!stateMachineArn) throw new UsageError(`stack ${stackName} has no StateMachineArn output: is it an iam-access-audit stack?`);
+    return { stateMachineArn, bucket: outputs.get('ReportBucketName') };
+  } finally {
+    cloudformation.destroy();
+  }
+}
+
+async function follow(sfn: SFNClient, executionArn: string, pollSeconds: number, out: NodeJS.WritableStream): Promise<DescribeExecutionCommandOutput> {
+  const tty = (out as NodeJS.WriteStream).isTTY === true;
+  let lastLine = '';
+  for (;;) {
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const elapsed = (Date.now() - (execution.startDate?.getTime() ?? Date.now())) / 1000;
+    let state = '';
+    try {
+      const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 20 }));
+      const entered = history.events?.find((e) => e.stateEnteredEventDetails?.name);
+      if (entered) state = ` · ${entered.stateEnteredEventDetails!.name}`;
+    } catch {
+      // Progress is a courtesy: the execution's status is what matters.
+    }
+    const line = `  ${execution.status}${state} · ${duration(elapsed)}`;
+    if (line !== lastLine) out.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    lastLine = line;
+    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
+      if (tty) out.write('\n');
+      return execution;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollSeconds * 1000));
+  }
+}
+
+async function finish(execution: DescribeExecutionCommandOutput, target: ResolvedTarget, runId: string, out: NodeJS.WritableStream): Promise<number> {
+  let summaryKey = keys.summary(runId);
+  let bucket = target.bucket;
+  if (execution.status === 'SUCCEEDED' && execution.output) {
+    const output = JSON.parse(execution.output) as { summaryKey?: string; location?: string };
+    if (output.summaryKey) summaryKey = output.summaryKey;
+    if (output.location?.startsWith('s3://')) bucket = output.location.slice('s3://'.length);
+  }
+  if (execution.status === 'SUCCEEDED') out.write(`Run ${runId} completed\n`);
+  else out.write(`Run ${runId} ${execution.status}${execution.error ? `: ${execution.error}` : ''}${execution.cause ? `: ${execution.cause}` : ''}\n`);
+  if (bucket) {
+    const s3 = s3ClientFromEnvironment();
+    try {
+      const summary = await getJson<RunSummary>(new S3ReportStore(s3, bucket), summaryKey);
+      out.write(formatSummary(summary));
+      out.write(`Summary:  s3://${bucket}/${summaryKey}\n`);
+    } catch (err) {
+      out.write(`  (no summary at s3://${bucket}/${summaryKey}: ${(err as Error).message})\n`);
+    } finally {
+      s3.destroy();
+    }
+  }
+  return execution.status === 'SUCCEEDED' ? 0 : 1;
+}
