@@ -55,6 +55,7 @@ export class AuditWorkflow extends Construct {
         UNUSED_AFTER_DAYS: String(settings.unusedAfterDays),
         EXCLUDE_PATH_PREFIXES: settings.excludePathPrefixes.join(','),
         BATCH_SIZE: String(settings.batchSize),
+        MAX_CONCURRENCY: String(settings.maxConcurrency),
         IAM_CALLS_PER_SECOND: String(settings.iamCallsPerSecond),
       },
     });
@@ -67,8 +68,8 @@ export class AuditWorkflow extends Construct {
       timeout: Duration.seconds(auditTimeoutSeconds),
       environment: {
         REPORT_BUCKET: bucket.bucketName,
-        // The ceiling is shared by the batches that run at once.
-        IAM_CALLS_PER_SECOND: String(settings.iamCallsPerSecond / settings.maxConcurrency),
+        // The pipeline's ceiling: each invocation takes the share its Map's concurrency leaves it.
+        IAM_CALLS_PER_SECOND: String(settings.iamCallsPerSecond),
         MAX_ATTEMPTS: String(settings.maxAttempts),
         POLL_BUDGET_SECONDS: String(settings.pollBudgetSeconds),
         SAFETY_MARGIN_SECONDS: String(SAFETY_MARGIN_SECONDS),
@@ -202,6 +203,9 @@ export class AuditWorkflow extends Construct {
     plan.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
     plan.addCatch(notifyFailure, { resultPath: '$.error' });
 
+    // A batch is audited by a chain of invocations: the next starts at once while entities remain to
+    // start, after a Wait (back-off) while only slow jobs remain; the chain is bounded by the batch's
+    // maxInvocations (set by its first invocation) and by the execution's timeout.
     const auditBatch = new tasks.LambdaInvoke(this, 'Audit batch', {
       lambdaFunction: this.auditBatchFunction.function,
       outputPath: '$.Payload',
@@ -209,28 +213,30 @@ export class AuditWorkflow extends Construct {
     });
     // An invocation that dies is retried with the same input; its writes are idempotent.
     auditBatch.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(30), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
-    auditBatch.addCatch(
-      new sfn.Pass(this, 'Batch not audited', { parameters: { 'batchId.$': '$.batch.batchId', 'error.$': '$.error.Error' } }),
-      { resultPath: '$.error' },
+    // A batch that cannot go on is left to Summarize, which fails each entity no invocation settled.
+    auditBatch.addCatch(new sfn.Pass(this, 'Batch not audited', { parameters: { 'batchId.$': '$.batch.batchId', 'error.$': '$.error.Error' } }), {
+      resultPath: '$.error',
+    });
+    const moreToAudit = sfn.Condition.and(
+      sfn.Condition.booleanEquals('$.done', false),
+      sfn.Condition.numberLessThanEqualsJsonPath('$.attempt', '$.batch.maxInvocations'),
     );
-    const waitForLeftovers = new sfn.Wait(this, 'Wait for leftovers', { time: sfn.WaitTime.secondsPath('$.waitSeconds') });
-    const leftovers = new sfn.Choice(this, 'Leftovers to audit?')
-      .when(
-        sfn.Condition.and(sfn.Condition.booleanEquals('$.done', false), sfn.Condition.numberLessThanEquals('$.attempt', settings.maxAttempts)),
-        waitForLeftovers.next(auditBatch),
-      )
+    const waitForSlowJobs = new sfn.Wait(this, 'Wait for slow jobs', { time: sfn.WaitTime.secondsPath('$.waitSeconds') });
+    const next = new sfn.Choice(this, 'More to audit?')
+      .when(sfn.Condition.and(moreToAudit, sfn.Condition.numberEquals('$.waitSeconds', 0)), auditBatch)
+      .when(moreToAudit, waitForSlowJobs.next(auditBatch))
       .otherwise(new sfn.Succeed(this, 'Batch audited', { outputPath: '$.counts' }));
 
     const auditBatches = new sfn.DistributedMap(this, 'Audit batches', {
       itemsPath: sfn.JsonPath.stringAt('$.batches'),
-      itemSelector: { 'run.$': '$.run', 'batch.$': '$$.Map.Item.Value', attempt: 1 },
+      itemSelector: { 'run.$': '$.run', 'batch.$': '$$.Map.Item.Value', attempt: 1, concurrency: settings.maxConcurrency },
       maxConcurrency: settings.maxConcurrency,
       toleratedFailurePercentage: settings.toleratedFailurePercentage,
       mapExecutionType: sfn.StateMachineType.STANDARD,
       label: 'AuditBatches',
       resultPath: sfn.JsonPath.DISCARD,
     });
-    auditBatches.itemProcessor(auditBatch.next(leftovers));
+    auditBatches.itemProcessor(auditBatch.next(next));
 
     const summarizeTask = (id: string, payload: Record<string, unknown>) => {
       const task = new tasks.LambdaInvoke(this, id, {

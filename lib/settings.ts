@@ -23,9 +23,12 @@ export interface AuditSettings {
   readonly unusedAfterDays: number;
   /** Entities under these paths are not audited unless named in an execution's `arns`. @default ["/aws-service-role/"] */
   readonly excludePathPrefixes: readonly string[];
-  /** Entities per batch: one AuditBatch invocation each. @default 100 */
+  /**
+   * Most entities in one batch. A batch is a stream that a chain of AuditBatch invocations works through;
+   * there are at least `maxConcurrency` batches, in a multiple of it, of equal size. @default 2000
+   */
   readonly batchSize: number;
-  /** Batches audited at once (the Map's MaxConcurrency). @default 5 */
+  /** Batches audited at once (the Map's MaxConcurrency); each takes an equal share of the call ceiling. @default 5 */
   readonly maxConcurrency: number;
   /**
    * Ceiling on this pipeline's calls per second to each IAM API (list, generate, get), shared by the
@@ -33,11 +36,11 @@ export interface AuditSettings {
    * the account. @default 10
    */
   readonly iamCallsPerSecond: number;
-  /** AuditBatch invocations per batch before what is left becomes failures. @default 6 */
+  /** Hand-overs between invocations a still-running job may take before it fails as JobTimedOut. @default 6 */
   readonly maxAttempts: number;
-  /** Wait before the first retry of a batch's leftovers; doubles each time up to 15 minutes. @default 60 */
+  /** Wait before looking again at slow jobs; doubles each time, up to 15 minutes. @default 60 */
   readonly leftoverWaitSeconds: number;
-  /** Longest one AuditBatch invocation polls before handing leftovers back to the workflow. @default 300 */
+  /** Longest one AuditBatch invocation works before the next of its chain goes on. @default 300 */
   readonly pollBudgetSeconds: number;
   /** Percentage of batches whose child executions may fail before the Map fails (AWS only). @default 10 */
   readonly toleratedFailurePercentage: number;
@@ -63,7 +66,7 @@ export const DEFAULT_SETTINGS: AuditSettings = {
   entityTypes: ENTITY_TYPES,
   unusedAfterDays: 90,
   excludePathPrefixes: ['/aws-service-role/'],
-  batchSize: 100,
+  batchSize: 2000,
   maxConcurrency: 5,
   iamCallsPerSecond: 10,
   maxAttempts: 6,
@@ -180,7 +183,7 @@ export function parseSettings(raw: unknown): AuditSettings {
       entityTypes,
       unusedAfterDays: integer(1, 400),
       excludePathPrefixes: pathPrefixes,
-      batchSize: integer(1, 1000),
+      batchSize: integer(50, 10_000),
       maxConcurrency: integer(1, 1000),
       iamCallsPerSecond: number(0.1, 1000),
       maxAttempts: integer(1, 50),

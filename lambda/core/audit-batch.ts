@@ -1,11 +1,13 @@
 /**
  * AuditBatch: the only code that calls GenerateServiceLastAccessedDetails and
- * GetServiceLastAccessedDetails. For one batch it generates the jobs (paced), polls them within this
- * invocation until they are done or its time budget ends, reads every page of each result, writes each
- * report, and hands back what is left for the workflow to retry after a Wait.
+ * GetServiceLastAccessedDetails. A batch is a stream of entities that a chain of invocations works
+ * through. Each invocation generates jobs (paced at its share of the pipeline's ceiling) and, side by
+ * side, looks at each job when it is due, reads every page of each result and writes each report. When
+ * its time budget ends it hands what is left (the position in the stream and the jobs still running) to
+ * the next invocation, which the workflow starts at once, or after a Wait when only slow jobs remain.
  *
  * Nothing unknown is ever reported as unused: only a COMPLETED job with all pages read becomes a report.
- * A job that FAILED, stayed IN_PROGRESS through every attempt, or could not be reached for throttling
+ * A job that FAILED, stayed IN_PROGRESS through every hand-over, or could not be reached for throttling
  * becomes a failure with its code; an entity deleted since listing is skipped.
  */
 import {
@@ -20,17 +22,22 @@ import { Throttled } from './errors';
 import { readAllPages, type IamCaller } from './iam-calls';
 import { keys, type BatchDescriptor, type DatasetRow, type EntityRef, type EntityType, type Failure, type IamCallCounts, type RunInfo, type Skip } from './model';
 import { buildReport, datasetRows } from './report';
-import { getJson, putJson, type ReportStore } from './store';
+import { getJson, putJson, putWorkJson, type ReportStore } from './store';
 
 export interface AuditBatchSettings {
-  /** Invocations per batch, the first included; after the last, what is left becomes failures. */
+  /** Hand-overs a running job may take (each at the end of an invocation); after that it is JobTimedOut. */
   readonly maxAttempts: number;
   /** First look at a job this long after generating it, in ms; later looks back off, doubling. */
   readonly pollIntervalMs: number;
   /** Longest pause between two looks at the same job, in ms. */
   readonly maxPollIntervalMs: number;
-  /** Longest an invocation spends generating and polling, in ms; the workflow's Wait takes longer waits. */
+  /** Longest an invocation works, in ms; the next invocation of the chain goes on from there. */
   readonly pollBudgetMs: number;
+  /**
+   * When only slow jobs remain and the next look at any of them is further off than this, in ms, the
+   * invocation ends and the workflow's Wait (which costs nothing) does the waiting.
+   */
+  readonly handBackAfterMs: number;
   /** Time kept back from the Lambda timeout for writing results, in ms. */
   readonly safetyMarginMs: number;
   /** Wait before the first retry of leftovers, in seconds; doubles with each attempt. */
@@ -53,22 +60,36 @@ export interface AuditBatchEvent {
   readonly batch: BatchDescriptor;
   readonly attempt: number;
   readonly leftoverKey?: string | null;
+  /** Invocations that share the pipeline's IAM call ceiling with this one (the Map's concurrency). @default 1 */
+  readonly concurrency?: number;
 }
 
 /** The next state of the batch's loop: the workflow passes it back in unchanged when not done. */
 export interface AuditBatchResult extends AuditBatchEvent {
+  /** The batch, with the bound on its chain of invocations that the workflow's loop checks. */
+  readonly batch: BatchDescriptor & { readonly maxInvocations: number };
   readonly leftoverKey: string | null;
   readonly done: boolean;
+  /** Wait before the next invocation: 0 while entities remain to start, a back-off when only slow jobs remain. */
   readonly waitSeconds: number;
   readonly counts: { readonly reported: number; readonly skipped: number; readonly failed: number; readonly leftover: number };
 }
 
-/** An entity still to audit, with the job it is waiting on, if any. */
+/** An entity started but not settled, with the job it is waiting on, if any. */
 export interface Leftover {
   readonly entity: EntityRef;
   readonly jobId: string | null;
   /** Why it is left over: its job was still running, or IAM throttled us. */
   readonly reason: 'in-progress' | 'throttled' | 'not-started';
+  /** Invocations it has been handed over by. */
+  readonly handovers: number;
+}
+
+/** What one invocation hands to the next: where it stopped in the batch, and what is still running. */
+export interface BatchProgress {
+  /** Index in the batch of the first entity not started yet. */
+  readonly next: number;
+  readonly inFlight: readonly Leftover[];
 }
 
 export interface ReportedEntity {
@@ -96,14 +117,33 @@ interface Target {
   readonly entity: EntityRef;
   jobId: string | null;
   reason: Leftover['reason'];
+  handovers: number;
   regenerations: number;
   /** Not worth calling IAM about before this time (ms). */
   notBefore: number;
-  /** Looks at the current job so far. */
+  /** Looks scheduled at the current job so far (the back-off doubles with each). */
   polls: number;
+  /** Looks that found the current job still IN_PROGRESS. */
+  inProgressLooks: number;
 }
 
 const MAX_ITEMS = 1000;
+/** How long an idle worker sleeps before looking again, in ms of the clock's time. */
+const IDLE_TICK_MS = 250;
+
+/**
+ * The bound on a batch's chain of invocations, set by its first invocation: twice what the batch needs at
+ * its share of the ceiling, plus the hand-overs a slow job may take. The workflow's loop stops there.
+ */
+export function maxInvocations(size: number, callsPerSecond: number, settings: AuditBatchSettings): number {
+  const perInvocation = Math.max(1, Math.floor((callsPerSecond * Math.max(1000, settings.pollBudgetMs - drainMs(settings))) / 1000));
+  return 2 * Math.ceil(size / perInvocation) + settings.maxAttempts;
+}
+
+/** Time before its deadline when an invocation stops starting jobs, so it can still look at them. */
+function drainMs(settings: AuditBatchSettings): number {
+  return 2 * settings.pollIntervalMs;
+}
 
 /** IAM's error code from an SDK error (NoSuchEntityException becomes NoSuchEntity). */
 export function iamErrorCode(err: unknown): string {
@@ -116,11 +156,21 @@ export async function auditBatch(deps: AuditBatchDeps, event: AuditBatchEvent, r
   const run = event.run;
   const started = clock.now();
   const deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
-  const final = event.attempt >= settings.maxAttempts;
+  const stopStarting = deadline - drainMs(settings);
+  const entities = await getJson<EntityRef[]>(store, event.batch.key);
+  const batch = { ...event.batch, maxInvocations: (event.batch as Partial<AuditBatchResult['batch']>).maxInvocations ?? maxInvocations(entities.length, deps.caller.callsPerSecond, settings) };
+  const final = event.attempt >= batch.maxInvocations;
 
-  const targets: Target[] = event.leftoverKey
-    ? (await getJson<Leftover[]>(store, event.leftoverKey)).map((l) => ({ ...l, regenerations: 0, notBefore: 0, polls: 0 }))
-    : (await getJson<EntityRef[]>(store, event.batch.key)).map((entity) => ({ entity, jobId: null, reason: 'not-started', regenerations: 0, notBefore: 0, polls: 0 }));
+  const progress: BatchProgress = event.leftoverKey ? await getJson<BatchProgress>(store, event.leftoverKey) : { next: 0, inFlight: [] };
+  let next = progress.next;
+  const pending: Target[] = progress.inFlight.map((l) => ({ ...l, regenerations: 0, notBefore: 0, polls: 0, inProgressLooks: 0 }));
+  /** Starts the next entity of the batch, while this invocation has time to see it through. */
+  const startNext = (): Target | undefined => {
+    if (next >= entities.length || clock.now() >= stopStarting) return undefined;
+    const t: Target = { entity: entities[next++], jobId: null, reason: 'not-started', handovers: 0, regenerations: 0, notBefore: 0, polls: 0, inProgressLooks: 0 };
+    pending.push(t);
+    return t;
+  };
   // Back off from a job that is still running: the first look after pollIntervalMs, then doubling.
   const lookAgainLater = (t: Target): void => {
     t.notBefore = clock.now() + Math.min(settings.maxPollIntervalMs, settings.pollIntervalMs * 2 ** t.polls);
@@ -131,7 +181,6 @@ export async function auditBatch(deps: AuditBatchDeps, event: AuditBatchEvent, r
   const skipped: Skip[] = [];
   const failed: Failure[] = [];
   const rows: DatasetRow[] = [];
-  let pending = targets;
 
   const generate = async (t: Target): Promise<'pending' | 'settled'> => {
     try {
@@ -141,6 +190,7 @@ export async function auditBatch(deps: AuditBatchDeps, event: AuditBatchEvent, r
       t.jobId = answer.JobId!;
       t.reason = 'in-progress';
       t.polls = 0;
+      t.inProgressLooks = 0;
       lookAgainLater(t);
       return 'pending';
     } catch (err) {
@@ -183,6 +233,7 @@ export async function auditBatch(deps: AuditBatchDeps, event: AuditBatchEvent, r
     }
     const first = pages[0];
     if (first.JobStatus === 'IN_PROGRESS') {
+      t.inProgressLooks++;
       lookAgainLater(t);
       return 'pending';
     }
@@ -218,66 +269,94 @@ export async function auditBatch(deps: AuditBatchDeps, event: AuditBatchEvent, r
     return 'settled';
   };
 
-  // Generate every job first, then look at each when it is due: by the time the last job of a batch is
-  // generated, the first are usually complete, so most entities cost one Generate and one Get.
-  while (pending.length > 0 && clock.now() < deadline) {
-    const next: Target[] = [];
-    let acted = false;
-    for (const t of pending) {
-      if (clock.now() >= deadline || t.notBefore > clock.now()) {
-        next.push(t);
+  // Two workers share the invocation: one generates jobs, one looks at each job when it is due. Generate
+  // and Get have separate IAM buckets and separate pacers, so both run at this invocation's share of the
+  // ceiling; by the time a job is looked at it has usually finished, so most entities cost one Generate
+  // and one Get.
+  const settled = new Set<Target>();
+  const busy = new Set<Target>();
+  const unsettled = () => pending.filter((t) => !settled.has(t));
+  const canStart = () => next < entities.length && clock.now() < stopStarting;
+  // Only slow jobs left, none due soon: end the invocation and let the workflow's Wait do the waiting.
+  const handBack = () => {
+    const waiting = unsettled();
+    return !canStart() && waiting.length > 0 && waiting.every((t) => !busy.has(t) && t.jobId !== null && t.inProgressLooks > 0 && t.notBefore - clock.now() > settings.handBackAfterMs);
+  };
+  const work = async (kind: 'generate' | 'poll'): Promise<void> => {
+    const mine = (t: Target) => !settled.has(t) && !busy.has(t) && (kind === 'generate' ? t.jobId === null : t.jobId !== null);
+    while ((unsettled().length > 0 || canStart()) && clock.now() < deadline && !handBack()) {
+      const now = clock.now();
+      const target = pending.find((t) => mine(t) && t.notBefore <= now) ?? (kind === 'generate' ? startNext() : undefined);
+      if (!target) {
+        // Nothing due for this worker: sleep until something may be (a job handed over by the other
+        // worker shows up within a tick).
+        const waiting = unsettled().map((t) => t.notBefore);
+        const due = Math.min(deadline, Math.max(now + IDLE_TICK_MS, Math.min(...waiting)));
+        await clock.sleep(due - now);
         continue;
       }
-      acted = true;
-      const state = t.jobId === null ? await generate(t) : await poll(t);
-      if (state === 'pending') next.push(t);
+      busy.add(target);
+      const state = kind === 'generate' ? await generate(target) : await poll(target);
+      busy.delete(target);
+      if (state === 'settled') settled.add(target);
     }
-    pending = next;
-    if (pending.length > 0 && !acted) {
-      const due = Math.min(deadline, ...pending.map((t) => t.notBefore));
-      await clock.sleep(Math.max(0, due - clock.now()));
-    }
-  }
+  };
+  await Promise.all([work('generate'), work('poll')]);
 
-  if (final) {
-    for (const t of pending) {
+  // Hand over what is still running, unless it has been handed over too often or this is the last invocation.
+  const inFlight: Leftover[] = [];
+  for (const t of unsettled()) {
+    const handovers = t.handovers + 1;
+    if (final || handovers > settings.maxAttempts) {
       failed.push(
         t.reason === 'throttled'
-          ? { arn: t.entity.arn, code: 'Throttled', message: `IAM throttled every attempt to audit it (${event.attempt} attempts)` }
-          : { arn: t.entity.arn, code: 'JobTimedOut', message: `no COMPLETED report after ${event.attempt} attempts${t.jobId ? ` (job ${t.jobId} still IN_PROGRESS)` : ''}` },
+          ? { arn: t.entity.arn, code: 'Throttled', message: `IAM throttled every attempt to audit it (${handovers} invocations)` }
+          : { arn: t.entity.arn, code: 'JobTimedOut', message: `no COMPLETED report after ${handovers} invocations${t.jobId ? ` (job ${t.jobId} still IN_PROGRESS)` : ''}` },
       );
+    } else {
+      inFlight.push({ entity: t.entity, jobId: t.jobId, reason: t.reason, handovers });
     }
-    pending = [];
+  }
+  if (final) {
+    for (const entity of entities.slice(next)) {
+      failed.push({ arn: entity.arn, code: 'NotStarted', message: `the batch used its ${batch.maxInvocations} invocations before reaching it (IAM throttling or slow jobs)` });
+    }
+    next = entities.length;
   }
 
+  const done = next >= entities.length && inFlight.length === 0;
   let leftoverKey: string | null = null;
-  if (pending.length > 0) {
-    leftoverKey = keys.leftovers(run.runId, event.batch.batchId, event.attempt);
-    const leftovers: Leftover[] = pending.map((t) => ({ entity: t.entity, jobId: t.jobId, reason: t.reason }));
-    await putJson(store, leftoverKey, leftovers);
+  if (!done) {
+    leftoverKey = keys.leftovers(run.runId, batch.batchId, event.attempt);
+    const handOver: BatchProgress = { next, inFlight };
+    await putWorkJson(store, leftoverKey, handOver);
   }
-  const done = pending.length === 0;
+  const leftover = entities.length - next + inFlight.length;
   const outcome: BatchOutcome = {
-    batchId: event.batch.batchId,
+    batchId: batch.batchId,
     attempt: event.attempt,
     done,
     reported,
     skipped,
     failed,
-    leftover: pending.length,
+    leftover,
     iamCalls: { ...deps.caller.counts },
     rows,
   };
-  await putJson(store, keys.outcome(run.runId, event.batch.batchId, event.attempt), outcome);
+  await putWorkJson(store, keys.outcome(run.runId, batch.batchId, event.attempt), outcome);
 
+  // Go on at once while entities remain to start; back off while only slow jobs remain.
+  const slowest = Math.max(0, ...inFlight.map((l) => l.handovers));
+  const waitSeconds = next < entities.length ? 0 : Math.min(settings.maxLeftoverWaitSeconds, settings.leftoverWaitSeconds * 2 ** Math.max(0, slowest - 1));
   return {
     run,
-    batch: event.batch,
+    batch,
     attempt: done ? event.attempt : event.attempt + 1,
     leftoverKey,
     done,
-    waitSeconds: Math.min(settings.maxLeftoverWaitSeconds, settings.leftoverWaitSeconds * 2 ** (event.attempt - 1)),
-    counts: { reported: reported.length, skipped: skipped.length, failed: failed.length, leftover: pending.length },
+    waitSeconds,
+    counts: { reported: reported.length, skipped: skipped.length, failed: failed.length, leftover },
+    concurrency: event.concurrency,
   };
 }
 

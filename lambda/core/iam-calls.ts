@@ -85,11 +85,14 @@ export class IamCaller {
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly random: () => number;
+  /** The ceiling on calls per second of each kind. */
+  readonly callsPerSecond: number;
 
   constructor(
     private readonly clock: Clock,
     settings: PacingSettings,
   ) {
+    this.callsPerSecond = settings.callsPerSecond;
     if (!(settings.callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${settings.callsPerSecond}`);
     this.pacers = {
       list: new Pacer(settings.callsPerSecond, clock),

@@ -9,13 +9,15 @@ import { InvalidInput } from './errors';
 import { readAllPages, type IamCaller } from './iam-calls';
 import { parseExecutionInput, type AuditDefaults } from './input';
 import { keys, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
-import { putJson, type ReportStore } from './store';
+import { putWorkJson, type ReportStore } from './store';
 
 export interface PlanSettings {
   readonly defaults: AuditDefaults;
   /** Entities whose path starts with one of these are not audited unless named in `arns`. */
   readonly excludePathPrefixes: readonly string[];
   readonly batchSize: number;
+  /** Batches audited at once (the Map's MaxConcurrency), which the batch sizes are planned for. */
+  readonly concurrency: number;
 }
 
 export interface PlanDeps {
@@ -78,16 +80,30 @@ export async function plan(deps: PlanDeps, event: PlanEvent, accountId: string):
   }
 
   const batches: BatchDescriptor[] = [];
-  for (let start = 0; start < selected.length; start += deps.settings.batchSize) {
-    const entities = selected.slice(start, start + deps.settings.batchSize);
+  let start = 0;
+  for (const size of batchSizes(selected.length, deps.settings.batchSize, deps.settings.concurrency)) {
+    const entities = selected.slice(start, start + size);
+    start += size;
     const batchId = `b${String(batches.length + 1).padStart(5, '0')}`;
     const key = keys.batch(run.runId, batchId);
-    await putJson(deps.store, key, entities);
+    await putWorkJson(deps.store, key, entities);
     batches.push({ batchId, key, size: entities.length });
   }
   const record: PlanRecord = { run, batches, missingArns, excluded, iamCalls: { ...deps.caller.counts } };
-  await putJson(deps.store, keys.plan(run.runId), record);
+  await putWorkJson(deps.store, keys.plan(run.runId), record);
   return { run, batches, listed: selected.length + missingArns.length };
+}
+
+/**
+ * Batch sizes for `total` entities: as many batches as run at once (or a multiple, so that none is
+ * larger than `batchSize`), all of one size. Each batch is a stream worked through at an equal share of
+ * the ceiling, so equal batches finish together and IAM's capacity is never left to a straggler batch.
+ */
+export function batchSizes(total: number, batchSize: number, concurrency: number): number[] {
+  if (total === 0) return [];
+  const waves = Math.ceil(total / (batchSize * concurrency));
+  const count = Math.min(total, waves * concurrency);
+  return Array.from({ length: count }, (_, i) => Math.floor(total / count) + (i < total % count ? 1 : 0));
 }
 
 /** The run id is the execution's name, kept to characters that are safe in S3 keys and file names. */

@@ -75,7 +75,8 @@ export function planSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env
       unusedAfterDays: numberEnv('UNUSED_AFTER_DAYS', 90, { min: 1, max: 400, integer: true }, env),
     },
     excludePathPrefixes: listEnv('EXCLUDE_PATH_PREFIXES', [], env),
-    batchSize: numberEnv('BATCH_SIZE', 100, { min: 1, max: 1000, integer: true }, env),
+    batchSize: numberEnv('BATCH_SIZE', 2000, { min: 1, max: 10_000, integer: true }, env),
+    concurrency: numberEnv('MAX_CONCURRENCY', 5, { min: 1, max: 1000, integer: true }, env),
   };
 }
 
@@ -85,6 +86,7 @@ export function auditBatchSettingsFromEnvironment(env: NodeJS.ProcessEnv = proce
     pollIntervalMs: numberEnv('POLL_INTERVAL_MS', 5000, { min: 0, max: 60_000 }, env),
     maxPollIntervalMs: numberEnv('MAX_POLL_INTERVAL_MS', 60_000, { min: 0, max: 600_000 }, env),
     pollBudgetMs: numberEnv('POLL_BUDGET_SECONDS', 300, { min: 1, max: 900 }, env) * 1000,
+    handBackAfterMs: numberEnv('HAND_BACK_AFTER_SECONDS', 30, { min: 0, max: 900 }, env) * 1000,
     safetyMarginMs: numberEnv('SAFETY_MARGIN_SECONDS', 30, { min: 0, max: 300 }, env) * 1000,
     leftoverWaitSeconds: numberEnv('LEFTOVER_WAIT_SECONDS', 60, { min: 0, max: 3600, integer: true }, env),
     maxLeftoverWaitSeconds: numberEnv('MAX_LEFTOVER_WAIT_SECONDS', 900, { min: 0, max: 86_400, integer: true }, env),

@@ -21,8 +21,14 @@ export class NotFound extends Error {
   override name = 'NotFound';
 }
 
+/** Writes JSON for people to read (reports, summaries): indented. */
 export async function putJson(store: ReportStore, key: string, value: unknown): Promise<void> {
   await store.put(key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+}
+
+/** Writes JSON that only the pipeline reads (batches, hand-overs, outcomes): compact. */
+export async function putWorkJson(store: ReportStore, key: string, value: unknown): Promise<void> {
+  await store.put(key, JSON.stringify(value), 'application/json');
 }
 
 export async function getJson<T>(store: ReportStore, key: string): Promise<T> {

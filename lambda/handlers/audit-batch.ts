@@ -11,5 +11,7 @@ const settings = auditBatchSettingsFromEnvironment();
 const pacing = pacingFromEnvironment();
 
 export async function handler(event: AuditBatchEvent, context: LambdaContext): Promise<AuditBatchResult> {
-  return auditBatch({ iam, caller: new IamCaller(clock, pacing), store, clock, settings }, event, context.getRemainingTimeInMillis());
+  // The pipeline's ceiling is shared by the invocations that run at once.
+  const caller = new IamCaller(clock, { ...pacing, callsPerSecond: pacing.callsPerSecond / (event.concurrency ?? 1) });
+  return auditBatch({ iam, caller, store, clock, settings }, event, context.getRemainingTimeInMillis());
 }

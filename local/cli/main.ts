@@ -4,6 +4,7 @@
  */
 import { SettingsError } from '../../lib/settings';
 import { AccountFileError } from '../emulator';
+import { SynthesisError } from '../runner/run-local';
 import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
 import { UsageError } from './flags';
 import { REPORT_USAGE, reportCommand } from './report-command';
@@ -53,7 +54,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       err.write(`iam-access-audit ${name}: ${e.message}\n\n${command.usage}\n`);
       return 2;
     }
-    if (e instanceof AccountFileError || e instanceof SettingsError) {
+    if (e instanceof AccountFileError || e instanceof SettingsError || e instanceof SynthesisError) {
       err.write(`iam-access-audit ${name}: ${e.message}\n`);
       return 2;
     }

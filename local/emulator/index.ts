@@ -1,5 +1,5 @@
 export * from './account';
-export { ScaledClock, type Clock } from './clock';
+export { ScaledClock, VirtualClock, type Clock } from './clock';
 export { GRANULARITIES, OPERATIONS, totalAuthenticatedEntities, type Granularity, type JobSettings, type Operation } from './iam';
 export * from './sample';
 export * from './server';

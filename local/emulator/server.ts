@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Account } from './account';
-import { ScaledClock } from './clock';
+import { ScaledClock, type Clock } from './clock';
 import { IamBackend, OPERATIONS, type JobSettings, type Operation } from './iam';
 import { errorXml, IamError, newRequestId, QueryParams, successXml, throttling } from './query';
 import { Throttle, type ThrottleSettings } from './throttle';
@@ -20,7 +20,20 @@ export interface EmulatorOptions extends JobSettings {
   /** Token-bucket throttling per operation. @default off */
   readonly throttle?: ThrottleSettings;
   /** A clock to share with in-process callers; made from `timeScale` when absent. */
-  readonly clock?: ScaledClock;
+  readonly clock?: Clock;
+  /** Keep a log of every call, readable with `calls()`. @default false */
+  readonly recordCalls?: boolean;
+}
+
+/** One request as the emulator saw it. */
+export interface RecordedCall {
+  readonly at: number;
+  readonly operation: string;
+  readonly caller: string;
+  readonly arn?: string;
+  readonly jobId?: string;
+  /** JobStatus of a Get, or the error code of a failed call. */
+  readonly outcome: string;
 }
 
 export interface OperationStats {
@@ -43,9 +56,11 @@ export interface EmulatorStats {
 export interface RunningEmulator {
   readonly url: string;
   readonly port: number;
-  readonly clock: ScaledClock;
+  readonly clock: Clock;
   readonly account: Account;
   stats(): EmulatorStats;
+  /** The call log (empty unless `recordCalls`). */
+  calls(): readonly RecordedCall[];
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -57,6 +72,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const backend = new IamBackend(options.account, clock, options);
   const throttle = new Throttle(options.throttle);
   let counters = emptyCounters();
+  const log: RecordedCall[] = [];
+  const record = (operation: string, caller: string, params: QueryParams, outcome: string): void => {
+    if (options.recordCalls) log.push({ at: clock.now(), operation, caller, arn: params.get('Arn'), jobId: params.get('JobId'), outcome });
+  };
 
   const stats = (): EmulatorStats => {
     const totals = { calls: 0, throttled: 0, errors: 0 };
@@ -79,6 +98,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
     const params = QueryParams.parse(query, body);
     const action = params.get('Action');
+    const caller = callerOf(req, params);
     try {
       if (!action) throw new IamError('MissingAction', 'The request must contain the parameter Action', 400);
       if (!(OPERATIONS as readonly string[]).includes(action)) {
@@ -88,13 +108,16 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       counters[operation].calls++;
       if (!throttle.admit(operation, clock.now())) {
         counters[operation].throttled++;
+        record(operation, caller, params, 'Throttling');
         throw throttling();
       }
       try {
-        const result = backend.handle(operation, params, callerOf(req, params));
+        const result = backend.handle(operation, params, caller);
+        record(operation, caller, params, typeof result.JobStatus === 'string' ? result.JobStatus : 'OK');
         send(res, 200, successXml(operation, result, requestId), requestId);
       } catch (err) {
         counters[operation].errors++;
+        record(operation, caller, params, err instanceof IamError ? err.code : 'ServiceFailure');
         throw err;
       }
     } catch (err) {
@@ -142,6 +165,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     clock,
     account: options.account,
     stats,
+    calls: () => log,
     resetStats: () => {
       counters = emptyCounters();
     },

@@ -35,8 +35,17 @@ interface Environment {
   busy: boolean;
 }
 
-/** Hook to inject faults in tests: may throw to make an invocation fail as if its environment died. */
-export type InvocationHook = (fn: LocalFunction, invocation: number, event: unknown) => void | Promise<void>;
+/** A fault to inject into one invocation. */
+export interface InvocationFault {
+  /** Kill the environment this many real milliseconds into the invocation, as a crash would. */
+  readonly killAfterRealMs?: number;
+}
+
+/**
+ * Hook to inject faults in tests: it may throw to fail an invocation before it runs, or return a fault.
+ * `invocation` counts the function's invocations from 1.
+ */
+export type InvocationHook = (fn: LocalFunction, invocation: number, event: unknown) => InvocationFault | void | Promise<InvocationFault | void>;
 
 export interface LocalLambdaOptions {
   readonly fn: LocalFunction;
@@ -48,12 +57,15 @@ export interface LocalLambdaOptions {
   readonly beforeInvoke?: InvocationHook;
   /** Salt for credentials, so two runs never share an access key id. */
   readonly runNonce: string;
+  /** Run every invocation in a new environment, with new credentials (as after a credential rotation). @default false */
+  readonly freshEnvironments?: boolean;
 }
 
 export class LocalLambda {
   private readonly environments: Environment[] = [];
   private invocationCount = 0;
   private environmentCount = 0;
+  private billedMs = 0;
 
   constructor(private readonly options: LocalLambdaOptions) {}
 
@@ -65,23 +77,33 @@ export class LocalLambda {
     return this.environmentCount;
   }
 
+  /** Duration Lambda would bill (simulated), in GB-seconds at the function's memory size. */
+  get gbSeconds(): number {
+    return (this.billedMs / 1000) * (this.options.fn.memorySize / 1024);
+  }
+
   async invoke(event: unknown): Promise<unknown> {
     const { fn, clock } = this.options;
     const invocation = ++this.invocationCount;
-    const env = this.environments.find((e) => !e.busy) ?? this.addEnvironment();
+    const reusable = this.options.freshEnvironments ? undefined : this.environments.find((e) => !e.busy);
+    const env = reusable ?? this.addEnvironment();
     env.busy = true;
+    let fault: InvocationFault | void;
     try {
-      await this.options.beforeInvoke?.(fn, invocation, event);
+      fault = await this.options.beforeInvoke?.(fn, invocation, event);
     } catch (err) {
       // The injected fault kills the environment, as a crash would.
       this.discard(env);
       throw new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: (err as Error).message });
     }
-    const deadline = clock.now() + fn.timeoutSeconds * 1000;
+    const started = clock.now();
+    const deadline = started + fn.timeoutSeconds * 1000;
     const id = invocation;
     return new Promise((resolve, reject) => {
       const finish = (): void => {
+        this.billedMs += Math.ceil(clock.now() - started);
         clearTimeout(timer);
+        clearTimeout(killer);
         env.worker.off('message', onMessage);
         env.worker.off('error', onError);
         env.worker.off('exit', onExit);
@@ -89,7 +111,8 @@ export class LocalLambda {
       const onMessage = (message: { id: number; result?: unknown; error?: LambdaErrorPayload }): void => {
         if (message.id !== id) return;
         finish();
-        env.busy = false;
+        if (this.options.freshEnvironments) this.discard(env);
+        else env.busy = false;
         if (message.error) reject(new LambdaFunctionError(message.error));
         else resolve(message.result);
       };
@@ -108,6 +131,14 @@ export class LocalLambda {
         this.discard(env);
         reject(new LambdaFunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds` }));
       }, (fn.timeoutSeconds * 1000) / clock.timeScale + GRACE_MS);
+      const killer =
+        fault?.killAfterRealMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              finish();
+              this.discard(env);
+              reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: 'the execution environment died (injected fault)' }));
+            }, fault.killAfterRealMs);
       env.worker.on('message', onMessage);
       env.worker.on('error', onError);
       env.worker.on('exit', onExit);
@@ -136,6 +167,8 @@ export class LocalLambda {
         AWS_SESSION_TOKEN: `local-session-${digest.slice(0, 24)}`,
       },
       workerData: { entry: fn.entry, handlerName: fn.handlerName, functionName: fn.logicalId, functionArn: fn.arn, memorySize: fn.memorySize },
+      // Lambda's memory setting bounds the environment's heap, as it bounds the function in AWS.
+      resourceLimits: { maxOldGenerationSizeMb: fn.memorySize },
       stdout: true,
       stderr: true,
     });

@@ -5,6 +5,7 @@
  * template gives each function. Reports go to a directory, in the S3 layout.
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,9 +14,9 @@ import { ScaledClock } from '../../lambda/core/clock';
 import { keys, type RunSummary } from '../../lambda/core/model';
 import { runIdOf } from '../../lambda/core/plan';
 import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore } from '../../lambda/core/store';
-import { buildApp, STACK_NAME } from '../../lib/app';
+import { STACK_NAME } from '../../lib/app';
 import { CONTEXT_KEY, type AuditSettings } from '../../lib/settings';
-import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats } from '../emulator';
+import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type RecordedCall } from '../emulator';
 import { LocalLambda, type InvocationHook } from './lambda-pool';
 import { LOCAL_REGION, readSynthesizedWorkflow, type SynthesizedWorkflow } from './template';
 
@@ -46,7 +47,7 @@ export interface LocalRunOptions {
   /** Simulated seconds per real second for the emulator, the Lambdas' clocks and the workflow's waits. @default 1 */
   readonly timeScale?: number;
   /** Emulator behaviour: throttling, job latency, short pages. */
-  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages'>;
+  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages' | 'recordCalls'>;
   /** Settings that replace those of cdk.json for this run. */
   readonly settings?: Partial<AuditSettings>;
   /** Execution name, which is the run id. @default local-<time>-<random> */
@@ -54,6 +55,8 @@ export interface LocalRunOptions {
   readonly onProgress?: (progress: LocalRunProgress) => void;
   /** Fault injection for tests. */
   readonly beforeInvoke?: InvocationHook;
+  /** Run every Lambda invocation in a new execution environment with new credentials. @default false */
+  readonly freshEnvironments?: boolean;
 }
 
 export interface LocalRunResult {
@@ -70,9 +73,18 @@ export interface LocalRunResult {
     readonly stateTransitions: number;
     readonly lambdaInvocations: Record<string, number>;
     readonly executionEnvironments: Record<string, number>;
+    /** Lambda duration as billed, in GB-seconds of simulated time. */
+    readonly lambdaGbSeconds: Record<string, number>;
     readonly maxStatePayloadBytes: number;
     readonly objectsWritten: number;
     readonly emulator: EmulatorStats;
+    /** The emulator's call log, when `emulator.recordCalls` was set. */
+    readonly iamCallLog: readonly RecordedCall[];
+    /**
+     * Peak resident memory of the whole local run, in MB: the run's own process, or that process and
+     * the synthesis process together while the app was synthesized, whichever was more.
+     */
+    readonly peakRssMb: number;
   };
 }
 
@@ -91,22 +103,47 @@ function polyfillWithResolvers(): void {
   };
 }
 
-/** Synthesizes the app as `cdk synth` does, with cdk.json's context and any overrides. */
-export function synthesize(outdir: string, overrides: Partial<AuditSettings> = {}): string {
+export interface Synthesis {
+  readonly templateFile: string;
+  /** Peak resident memory of the synthesis process, in bytes. */
+  readonly peakRssBytes: number;
+}
+
+/**
+ * Synthesizes the app exactly as `cdk synth` does: runs bin/app.ts in a process of its own with the
+ * output directory and context in CDK_OUTDIR and CDK_CONTEXT_JSON (cdk.json's context, with overrides).
+ * Every check of a synth runs, cdk-nag included. A process of its own also keeps CDK's memory out of
+ * the run.
+ */
+export function synthesize(outdir: string, overrides: Partial<AuditSettings> = {}): Synthesis {
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
   const context = { ...(cdkJson.context ?? {}) };
   context[CONTEXT_KEY] = { ...((context[CONTEXT_KEY] as object) ?? {}), ...overrides };
-  // CDK announces each bundling on stderr; that is noise in the middle of a local run.
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
-    String(chunk).startsWith('Bundling asset') ? true : write.call(process.stderr, chunk as string, ...(rest as []))) as typeof write;
-  try {
-    const { app } = buildApp({ outdir, context: { ...context, 'aws:cdk:enable-asset-metadata': true } });
-    app.synth();
-  } finally {
-    process.stderr.write = write;
+  context['aws:cdk:enable-asset-metadata'] = true;
+  const rssFile = join(outdir, '.synth-peak-rss');
+  const child = spawnSync(
+    process.execPath,
+    ['-r', join(PROJECT_ROOT, 'local', 'quiet-node20-warning.cjs'), '-r', join(__dirname, 'report-rss.cjs'), '-r', require.resolve('tsx/cjs'), join(PROJECT_ROOT, 'bin', 'app.ts')],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context), REPORT_PEAK_RSS_FILE: rssFile },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  if (child.status !== 0) {
+    const output = `${child.stderr}${child.stdout}`
+      .split('\n')
+      .filter((line) => !line.startsWith('Bundling asset') && !line.includes('npm warn'))
+      .join('\n')
+      .trim();
+    throw new SynthesisError(`synthesizing the app failed:\n${output}`);
   }
-  return `${STACK_NAME}.template.json`;
+  return { templateFile: `${STACK_NAME}.template.json`, peakRssBytes: Number(readFileSync(rssFile, 'utf8')) * 1024 };
+}
+
+export class SynthesisError extends Error {
+  override name = 'SynthesisError';
 }
 
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
@@ -118,8 +155,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const objectsBefore = await countObjects(localStore(options, outDir));
   const cdkOut = mkdtempSync(join(tmpdir(), 'iam-access-audit-cdk-'));
   let workflow: SynthesizedWorkflow;
+  let synthesis: Synthesis;
+  const rssBeforeSynth = process.memoryUsage().rss;
   try {
-    workflow = readSynthesizedWorkflow(cdkOut, synthesize(cdkOut, options.settings), options.account.accountId);
+    synthesis = synthesize(cdkOut, options.settings);
+    workflow = readSynthesizedWorkflow(cdkOut, synthesis.templateFile, options.account.accountId);
   } catch (err) {
     rmSync(cdkOut, { recursive: true, force: true });
     throw err;
@@ -144,7 +184,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     for (const fn of workflow.functions.values()) {
       const log = createWriteStream(join(logDir, `${fn.logicalId}.log`), { flags: 'a' });
       logs.push(log);
-      lambdas.set(fn.arn, new LocalLambda({ fn, environment: localEnvironment, clock, log, runNonce, beforeInvoke: options.beforeInvoke }));
+      lambdas.set(
+        fn.arn,
+        new LocalLambda({ fn, environment: localEnvironment, clock, log, runNonce, beforeInvoke: options.beforeInvoke, freshEnvironments: options.freshEnvironments }),
+      );
     }
 
     const progress = { listed: null as number | null, batches: null as number | null, batchesDone: 0, reported: 0, skipped: 0, failed: 0 };
@@ -240,9 +283,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         stateTransitions,
         lambdaInvocations: fnStats((l) => l.invocations),
         executionEnvironments: fnStats((l) => l.environmentsCreated),
+        lambdaGbSeconds: fnStats((l) => l.gbSeconds),
         maxStatePayloadBytes,
         objectsWritten: (await countObjects(store)) - objectsBefore,
         emulator: emulator.stats(),
+        iamCallLog: emulator.calls(),
+        peakRssMb: Math.round(Math.max(process.resourceUsage().maxRSS * 1024, rssBeforeSynth + synthesis.peakRssBytes) / 1048576),
       },
     };
   } finally {

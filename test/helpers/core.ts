@@ -13,6 +13,7 @@ export const TEST_AUDIT_SETTINGS: AuditBatchSettings = {
   pollIntervalMs: 5000,
   maxPollIntervalMs: 60_000,
   pollBudgetMs: 60_000,
+  handBackAfterMs: 30_000,
   safetyMarginMs: 5_000,
   leftoverWaitSeconds: 10,
   maxLeftoverWaitSeconds: 60,
@@ -23,6 +24,7 @@ export const TEST_PLAN_SETTINGS: PlanSettings = {
   defaults: { granularity: 'SERVICE_LEVEL', entityTypes: ['user', 'group', 'role', 'policy'], unusedAfterDays: 90 },
   excludePathPrefixes: ['/aws-service-role/'],
   batchSize: 4,
+  concurrency: 5,
 };
 
 /** An IAM client of the pipeline's kind (no SDK retries), signing as one session. */

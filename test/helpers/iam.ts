@@ -5,7 +5,7 @@ import { readAccountFile, startEmulator, type EmulatorOptions, type RunningEmula
 export const EDGE_ACCOUNT_FILE = join(__dirname, '..', 'fixtures', 'edge-account.json');
 
 /** Small batches and a short leftover loop, so a local run of the edge account takes seconds. */
-export const FAST_SETTINGS = { batchSize: 4, maxAttempts: 3, pollBudgetSeconds: 60, leftoverWaitSeconds: 10 };
+export const FAST_SETTINGS = { maxAttempts: 3, pollBudgetSeconds: 60, leftoverWaitSeconds: 10 };
 
 export function edgeAccount() {
   return readAccountFile(EDGE_ACCOUNT_FILE);

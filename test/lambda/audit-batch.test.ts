@@ -1,4 +1,4 @@
-import { auditBatch, type AuditBatchEvent, type BatchOutcome, type Leftover } from '../../lambda/core/audit-batch';
+import { auditBatch, type AuditBatchEvent, type AuditBatchResult, type BatchOutcome, type BatchProgress } from '../../lambda/core/audit-batch';
 import { keys, type EntityRef, type EntityReport, type RunInfo } from '../../lambda/core/model';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
 import { ScaledClock, startEmulator, type EmulatorOptions, type RunningEmulator } from '../../local/emulator';
@@ -41,36 +41,66 @@ describe('AuditBatch', () => {
     expect(outcome.iamCalls).toEqual({ list: 0, generate: 3, get: 3, throttled: 0 });
   });
 
-  it('hands a still-running job back as a leftover, then fails it as JobTimedOut on the last attempt', async () => {
+  /** Runs a batch's chain of invocations as the workflow does, until it is done; returns each result. */
+  async function chain(deps: ReturnType<typeof auditDeps> | ((n: number) => ReturnType<typeof auditDeps>), first: AuditBatchEvent, remaining = LAMBDA_TIME) {
+    const results: AuditBatchResult[] = [];
+    let event: AuditBatchEvent = first;
+    for (let n = 1; n <= 20; n++) {
+      const result = await auditBatch(typeof deps === 'function' ? deps(n) : deps, event, remaining);
+      results.push(result);
+      if (result.done || result.attempt > result.batch.maxInvocations) return results;
+      event = result;
+    }
+    throw new Error('the chain did not end');
+  }
+
+  it('hands a still-running job on from invocation to invocation, then fails it as JobTimedOut', async () => {
     await start();
     const store = tempStore();
     const deps = auditDeps(pipelineIam(emulator.url), store, clock, { pollBudgetMs: 20_000, maxAttempts: 3 });
-    let event: AuditBatchEvent = await batchOf(store, ['slow-role', 'alice']);
-    const first = await auditBatch(deps, event, LAMBDA_TIME);
+    const results = await chain(deps, await batchOf(store, ['slow-role', 'alice']));
+    const first = results[0];
     expect(first).toMatchObject({ done: false, attempt: 2, waitSeconds: 10, counts: { reported: 1, leftover: 1 } });
-    const leftovers = await getJson<Leftover[]>(store, first.leftoverKey!);
-    expect(leftovers).toEqual([{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress' }]);
-    event = first;
-    const second = await auditBatch(deps, event, LAMBDA_TIME);
-    expect(second).toMatchObject({ done: false, attempt: 3, waitSeconds: 20 });
-    // The same credentials read the same job: no new Generate for the leftover.
+    expect(first.batch.maxInvocations).toBeGreaterThanOrEqual(5);
+    expect(await getJson<BatchProgress>(store, first.leftoverKey!)).toEqual({
+      next: 2,
+      inFlight: [{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress', handovers: 1 }],
+    });
+    // Handed over 3 times (maxAttempts), failed at the fourth: the wait doubles each time.
+    expect(results.map((r) => r.waitSeconds)).toEqual([10, 20, 40, 10]);
+    expect(results).toHaveLength(4);
+    expect(results[3]).toMatchObject({ done: true, leftoverKey: null, counts: { reported: 0, failed: 1, leftover: 0 } });
+    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 4));
+    expect(outcome.failed).toEqual([{ arn: ref('slow-role').arn, code: 'JobTimedOut', message: expect.stringContaining('after 4 invocations') }]);
+    // The same credentials read the same job throughout: one Generate each.
     expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(2);
-    const last = await auditBatch(deps, second, LAMBDA_TIME);
-    expect(last).toMatchObject({ done: true, leftoverKey: null, attempt: 3, counts: { reported: 0, failed: 1, leftover: 0 } });
-    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 3));
-    expect(outcome.failed).toEqual([{ arn: ref('slow-role').arn, code: 'JobTimedOut', message: expect.stringContaining('still IN_PROGRESS') }]);
     expect(await store.list('runs/r1/reports/role/')).toEqual([]);
+  });
+
+  it('works through a batch larger than one invocation can, going on at once without a wait', async () => {
+    await start();
+    const store = tempStore();
+    // Half a call a second and 20 s of work (10 s of it to start jobs): about 5 entities an invocation.
+    const deps = auditDeps(pipelineIam(emulator.url), store, clock, { pollBudgetMs: 20_000 }, 0.5);
+    const names = ['alice', 'jane.doe@example.com', 'ops+oncall=1,x-y_z', 'Developers', 'Empty.Group', 'app-deployer', 'lambda-action-role', 's3-read-access', 'ci-deploy-policy'];
+    const results = await chain(deps, await batchOf(store, names));
+    expect(results.length).toBeGreaterThan(1);
+    expect(results.slice(0, -1).every((r) => r.waitSeconds === 0 && !r.done)).toBe(true);
+    expect(results.at(-1)!.done).toBe(true);
+    expect(results.reduce((n, r) => n + r.counts.reported, 0)).toBe(9);
+    expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(9);
   });
 
   it('regenerates a job that IAM does not know under the next invocation\'s credentials', async () => {
     await start({ jobLatencyMs: 30_000 });
     const store = tempStore();
     const first = await auditBatch(
-      auditDeps(pipelineIam(emulator.url, 'ASIAENVIRONMENTONE01'), store, clock, { pollBudgetMs: 5_000 }),
+      auditDeps(pipelineIam(emulator.url, 'ASIAENVIRONMENTONE01'), store, clock, { pollBudgetMs: 15_000 }),
       await batchOf(store, ['alice']),
       LAMBDA_TIME,
     );
     expect(first.counts.leftover).toBe(1);
+    expect((await getJson<BatchProgress>(store, first.leftoverKey!)).inFlight[0].jobId).toHaveLength(36);
     // The next invocation runs in another execution environment, with other session credentials.
     const second = await auditBatch(auditDeps(pipelineIam(emulator.url, 'ASIAENVIRONMENTTWO01'), store, clock), first, LAMBDA_TIME);
     expect(second).toMatchObject({ done: true, counts: { reported: 1, failed: 0 } });
@@ -93,29 +123,43 @@ describe('AuditBatch', () => {
     expect(await store.list('runs/')).toEqual([]);
   });
 
-  it('keeps an entity IAM throttled out as a leftover, and fails it as Throttled, never unused, on the last attempt', async () => {
+  it('keeps an entity IAM throttled out as a leftover, and fails it as Throttled, never unused', async () => {
     await start({ throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 0.0001, burst: 1 } } } });
     const store = tempStore();
     const deps = auditDeps(pipelineIam(emulator.url), store, clock, { maxAttempts: 2, pollBudgetMs: 40_000 });
-    const first = await auditBatch(deps, await batchOf(store, ['alice', 'jane.doe@example.com']), LAMBDA_TIME);
-    expect(first).toMatchObject({ done: false, counts: { reported: 1, leftover: 1 } });
-    expect(await getJson<Leftover[]>(store, first.leftoverKey!)).toEqual([{ entity: ref('jane.doe@example.com'), jobId: null, reason: 'throttled' }]);
-    const last = await auditBatch(deps, first, LAMBDA_TIME);
+    const results = await chain(deps, await batchOf(store, ['alice', 'jane.doe@example.com']));
+    expect(results[0]).toMatchObject({ done: false, counts: { reported: 1, leftover: 1 } });
+    expect(await getJson<BatchProgress>(store, results[0].leftoverKey!)).toEqual({
+      next: 2,
+      inFlight: [{ entity: ref('jane.doe@example.com'), jobId: null, reason: 'throttled', handovers: 1 }],
+    });
+    const last = results.at(-1)!;
     expect(last).toMatchObject({ done: true, counts: { reported: 0, failed: 1 } });
-    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 2));
+    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', last.attempt));
     expect(outcome.failed).toEqual([{ arn: ref('jane.doe@example.com').arn, code: 'Throttled', message: expect.any(String) }]);
     expect(outcome.iamCalls.throttled).toBeGreaterThan(0);
     expect(await store.list('runs/r1/reports/user/')).toEqual(['runs/r1/reports/user/alice.json']);
   });
 
-  it('stops before the Lambda timeout and hands back everything not yet settled', async () => {
+  it('stops starting jobs before its deadline, sees the started ones through, and hands on the rest', async () => {
     await start();
     const store = tempStore();
-    // 10 simulated seconds left, 5 kept back for writing: only part of the batch can be generated.
-    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, {}, 0.5), await batchOf(store, ['alice', 'app-deployer', 'Developers', 'lambda-action-role']), 10_000);
-    expect(result.done).toBe(false);
-    expect(result.counts.leftover).toBeGreaterThan(0);
-    const leftovers = await getJson<Leftover[]>(store, result.leftoverKey!);
-    expect(leftovers.length + result.counts.reported).toBe(4);
+    // 18 s left, 5 kept back: it works 13 s and starts jobs in the first 3 (10 s before the end, to
+    // see them through); at half a call a second it starts three.
+    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, {}, 0.5), await batchOf(store, ['alice', 'app-deployer', 'Developers', 'lambda-action-role']), 18_000);
+    expect(result).toMatchObject({ done: false, waitSeconds: 0, counts: { reported: 3, failed: 0, leftover: 1 } });
+    expect(await getJson<BatchProgress>(store, result.leftoverKey!)).toEqual({ next: 3, inFlight: [] });
+  });
+
+  it('fails what is left on the last invocation of the chain, started or not', async () => {
+    await start();
+    const store = tempStore();
+    const event = await batchOf(store, ['slow-role', 'alice', 'Developers']);
+    // One call every 10 s and 20 s of work: it starts two entities, and the third never.
+    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, { pollBudgetMs: 20_000 }, 0.1), { ...event, attempt: 7, batch: { ...event.batch, maxInvocations: 7 } } as AuditBatchEvent, LAMBDA_TIME);
+    expect(result.done).toBe(true);
+    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 7));
+    expect(outcome.failed.map((f) => f.code).sort()).toEqual(['JobTimedOut', 'NotStarted']);
+    expect(outcome.reported.map((r) => r.arn)).toEqual([ref('alice').arn]);
   });
 });
