@@ -97,7 +97,6 @@ export class LocalLambda {
       throw new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: (err as Error).message });
     }
     const started = clock.now();
-    const deadline = started + fn.timeoutSeconds * 1000;
     const id = invocation;
     return new Promise((resolve, reject) => {
       const finish = (): void => {
@@ -142,7 +141,9 @@ export class LocalLambda {
       env.worker.on('message', onMessage);
       env.worker.on('error', onError);
       env.worker.on('exit', onExit);
-      env.worker.postMessage({ id, event, deadline, requestId: `${fn.logicalId}-${invocation}` });
+      // The environment starts the function's clock when it takes the invocation: like Lambda, its
+      // initialization does not count against the timeout.
+      env.worker.postMessage({ id, event, timeoutMs: fn.timeoutSeconds * 1000, requestId: `${fn.logicalId}-${invocation}` });
     });
   }
 
@@ -172,13 +173,7 @@ export class LocalLambda {
       stdout: true,
       stderr: true,
     });
-    if (log) {
-      worker.stdout.pipe(log, { end: false });
-      worker.stderr.pipe(log, { end: false });
-    } else {
-      worker.stdout.resume();
-      worker.stderr.resume();
-    }
+    for (const stream of [worker.stdout, worker.stderr]) stream.on('data', (chunk: Buffer) => log?.write(chunk));
     const env: Environment = { worker, accessKeyId, busy: false };
     this.environments.push(env);
     return env;

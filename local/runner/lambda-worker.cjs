@@ -25,7 +25,8 @@ function errorPayload(err) {
   };
 }
 
-parentPort.on('message', async ({ id, event, deadline, requestId }) => {
+parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
+  const deadline = now() + timeoutMs;
   if (initError) {
     parentPort.postMessage({ id, error: errorPayload(initError) });
     return;

@@ -2,7 +2,7 @@
  * What a run must have written for an account file, derived from the file alone: the independent
  * oracle the end-to-end tests check every report and the summary against.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Account, Entity } from '../../local/emulator';
 import { totalAuthenticatedEntities } from '../../local/emulator';
@@ -108,4 +108,42 @@ export function expectSummaryConsistent(summary: RunSummary): void {
 
 export function entitiesOf(account: Account, predicate: (e: Entity) => boolean = () => true): Entity[] {
   return account.entities.filter(predicate);
+}
+
+/**
+ * The fault matrix's invariant: every listed entity is reported, skipped or failed; every report matches
+ * the account file; nothing skipped or failed has a report or a dataset row; no row is written twice.
+ */
+export function expectNothingLostNothingInvented(
+  dir: string,
+  result: { runId: string; summary?: RunSummary },
+  account: Account,
+  options: { granularity?: Granularity; unusedAfterDays?: number } = {},
+): { reported: Entity[]; rows: DatasetRow[] } {
+  const summary = result.summary!;
+  expectSummaryConsistent(summary);
+  const failed = new Set(summary.failures.map((f) => f.arn));
+  const skipped = new Set(summary.skipped.map((s) => s.arn));
+  const listed = account.entities.filter((e) => !e.path.startsWith('/aws-service-role/'));
+  expect(summary.entities.listed).toBe(listed.length);
+  const reported: Entity[] = [];
+  for (const e of listed) {
+    const has = reportExists(dir, result.runId, e);
+    if (failed.has(e.arn) || skipped.has(e.arn)) {
+      expect({ arn: e.arn, report: has }).toEqual({ arn: e.arn, report: false });
+    } else {
+      expect({ arn: e.arn, report: has }).toEqual({ arn: e.arn, report: true });
+      const report = readJson<EntityReport>(dir, `runs/${result.runId}/reports/${e.type}/${e.name}.json`);
+      expectReportMatches(report, e, { runId: result.runId, granularity: options.granularity ?? 'SERVICE_LEVEL', unusedAfterDays: options.unusedAfterDays ?? 90, accountId: account.accountId });
+      reported.push(e);
+    }
+  }
+  expect(reported).toHaveLength(summary.entities.reported);
+  const partDir = join(dir, 'datasets', 'service_last_accessed', `run_date=${summary.runDate}`, `run_id=${result.runId}`);
+  const rows = existsSync(partDir) ? readdirSync(partDir).flatMap((p) => readJsonLines<DatasetRow>(partDir, p)) : [];
+  const keysSeen = new Set(rows.map((r) => `${r.entityArn}|${r.serviceNamespace}`));
+  expect(keysSeen.size).toBe(rows.length);
+  expect(rows.length).toBe(reported.reduce((n, e) => n + e.services.length, 0));
+  for (const row of rows) expect(failed.has(row.entityArn) || skipped.has(row.entityArn)).toBe(false);
+  return { reported, rows };
 }

@@ -1,0 +1,157 @@
+/**
+ * The fault matrix: each case runs the synthesized workflow locally under one fault and checks that
+ * nothing that could be reported is lost and nothing unknown is called unused. The 10,000- and
+ * 25,000-identity cases run in the benchmark (`npm run bench`), which takes minutes.
+ */
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { keys, type LatestPointer } from '../../lambda/core/model';
+import { S3ReportStore } from '../../lambda/core/store';
+import { generateSampleAccount, loadAccount, type Account, type Fault } from '../../local/emulator';
+import { runLocal, type LocalRunOptions } from '../../local/runner/run-local';
+import { expectNothingLostNothingInvented, readJson } from '../helpers/expectations';
+import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
+import { startFlakyProxy } from '../helpers/flaky-proxy';
+import { startMoto } from '../helpers/moto';
+
+const RUN_TIMEOUT = 180_000;
+
+/** A generated account without service-linked roles, every entity given `fault` (or none). */
+function account(entities: number, fault?: Fault): Account {
+  const file = generateSampleAccount({ entities, seed: 'faults', asOf: new Date() });
+  const kept = file.entities.filter((e) => !e.path?.startsWith('/aws-service-role/')).map((e) => ({ ...e, fault }));
+  return loadAccount({ ...file, entities: kept.map(({ fault: f, ...rest }) => (f ? { ...rest, fault: f } : rest)) });
+}
+
+async function audit(acct: Account, options: Partial<LocalRunOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'faults-'));
+  const result = await runLocal({ account: acct, outDir: dir, timeScale: 200, ...options, settings: { ...FAST_SETTINGS, ...options.settings } });
+  return { dir, result };
+}
+
+describe('fault matrix', () => {
+  it('sustained throttling on Generate: slows down, retries, counts every throttle, loses nothing', async () => {
+    const acct = account(24);
+    const { dir, result } = await audit(acct, { emulator: { throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 0.3, burst: 1 } } } } });
+    expect(result.status).toBe('SUCCEEDED');
+    const summary = result.summary!;
+    expect(summary.iamCalls.throttled).toBe(result.stats.emulator.totals.throttled);
+    expect(summary.iamCalls.throttled).toBeGreaterThan(0);
+    expectNothingLostNothingInvented(dir, result, acct);
+    for (const f of summary.failures) expect(['Throttled', 'NotStarted']).toContain(f.code);
+    expect(summary.entities.reported).toBeGreaterThan(0);
+  }, RUN_TIMEOUT);
+
+  it('sustained throttling on Get: keeps the jobs, reads them later, loses nothing', async () => {
+    const acct = account(24);
+    const { dir, result } = await audit(acct, { emulator: { throttle: { rps: 1000, operations: { GetServiceLastAccessedDetails: { rps: 0.3, burst: 1 } } } } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.summary!.iamCalls.throttled).toBeGreaterThan(0);
+    expectNothingLostNothingInvented(dir, result, acct);
+    for (const f of result.summary!.failures) expect(['JobTimedOut', 'Throttled', 'NotStarted']).toContain(f.code);
+    expect(result.summary!.entities.reported).toBeGreaterThan(0);
+  }, RUN_TIMEOUT);
+
+  it('jobs that stay IN_PROGRESS past every budget: JobTimedOut, never a report', async () => {
+    const acct = account(12, 'slow-job');
+    const { dir, result } = await audit(acct);
+    expect(result.status).toBe('SUCCEEDED');
+    expectNothingLostNothingInvented(dir, result, acct);
+    expect(result.summary!.failures.map((f) => f.code)).toEqual(Array(acct.entities.length).fill('JobTimedOut'));
+  }, RUN_TIMEOUT);
+
+  it('FAILED jobs: failures with IAM\'s code, never a report', async () => {
+    const acct = account(12, 'job-fails');
+    const { dir, result } = await audit(acct);
+    expectNothingLostNothingInvented(dir, result, acct);
+    expect(result.summary!.failures.map((f) => f.code)).toEqual(Array(acct.entities.length).fill('JobFailed.ServiceFailure'));
+  }, RUN_TIMEOUT);
+
+  it('identities deleted after listing: skipped, not failed', async () => {
+    const acct = account(12, 'deleted-before-generate');
+    const { dir, result } = await audit(acct);
+    expectNothingLostNothingInvented(dir, result, acct);
+    expect(result.summary!.entities).toMatchObject({ reported: 0, failed: 0, skipped: acct.entities.length });
+    expect(result.summary!.skipped.every((s) => s.code === 'NoSuchEntity')).toBe(true);
+  }, RUN_TIMEOUT);
+
+  it('credentials rotated between invocations: jobs IAM no longer knows are regenerated and reported', async () => {
+    const acct = account(30);
+    // 8 s jobs, a call a second per batch and 20 s invocations: the jobs started late in an invocation
+    // are handed over, each time to a new environment.
+    const { dir, result } = await audit(acct, {
+      timeScale: 20,
+      freshEnvironments: true,
+      emulator: { jobLatencyMs: 8_000 },
+      settings: { iamCallsPerSecond: 5, pollBudgetSeconds: 20 },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expectNothingLostNothingInvented(dir, result, acct);
+    expect(result.summary!.entities.reported).toBe(acct.entities.length);
+    const ops = result.stats.emulator.operations;
+    expect(ops.GetServiceLastAccessedDetails.errors).toBeGreaterThan(0);
+    expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThan(acct.entities.length);
+  }, RUN_TIMEOUT);
+
+  it('a Lambda invocation that dies mid-batch is retried: no report missing, none twice', async () => {
+    const acct = account(40);
+    let killed = false;
+    // One batch at two calls a second: about 20 simulated seconds of work, 2 s of real time, of which
+    // the environment is killed 0.8 s in (after its start-up, well before the end).
+    const { dir, result } = await audit(acct, {
+      timeScale: 10,
+      settings: { maxConcurrency: 1, iamCallsPerSecond: 2 },
+      beforeInvoke: (fn, invocation) => {
+        if (!fn.logicalId.startsWith('AuditAuditBatch') || invocation !== 1) return undefined;
+        killed = true;
+        return { killAfterRealMs: 800 };
+      },
+    });
+    expect(killed).toBe(true);
+    expect(result.status).toBe('SUCCEEDED');
+    const auditBatch = Object.entries(result.stats.lambdaInvocations).find(([id]) => id.startsWith('AuditAuditBatch'))![1];
+    expect(auditBatch).toBeGreaterThanOrEqual(2);
+    // The dead invocation had generated jobs; the retry generated them again.
+    expect(result.stats.emulator.operations.GenerateServiceLastAccessedDetails.calls).toBeGreaterThan(acct.entities.length);
+    const { reported } = expectNothingLostNothingInvented(dir, result, acct);
+    expect(reported).toHaveLength(acct.entities.length);
+  }, RUN_TIMEOUT);
+
+  it('an S3 write that fails once is retried: every report is in the bucket', async () => {
+    const moto = await startMoto();
+    const proxy = await startFlakyProxy(moto.url, (method, path) => method === 'PUT' && path.includes('/runs/') && path.includes('/reports/'));
+    const s3 = new S3Client({ endpoint: moto.url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: 'flaky' }));
+      const acct = edgeAccount();
+      const { result } = await audit(acct, { s3: { endpoint: proxy.url, bucket: 'flaky' } });
+      expect(result.status).toBe('SUCCEEDED');
+      expect(proxy.failed).toHaveLength(1);
+      // Bring the bucket home and check it as a local run's directory.
+      const copy = mkdtempSync(join(tmpdir(), 'flaky-copy-'));
+      const store = new S3ReportStore(s3, 'flaky');
+      for (const key of await store.list('')) {
+        mkdirSync(dirname(join(copy, key)), { recursive: true });
+        writeFileSync(join(copy, key), await store.get(key));
+      }
+      const { reported } = expectNothingLostNothingInvented(copy, result, acct);
+      expect(reported).toHaveLength(9);
+    } finally {
+      s3.destroy();
+      await proxy.close();
+      await moto.stop();
+    }
+  }, RUN_TIMEOUT);
+
+  it('an account with no identities: a complete, empty run', async () => {
+    const acct = loadAccount({ accountId: '123456789012', entities: [] });
+    const { dir, result } = await audit(acct);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.summary!.entities).toEqual({ listed: 0, reported: 0, skipped: 0, failed: 0, byType: { user: 0, group: 0, role: 0, policy: 0 } });
+    expect(readJson<LatestPointer>(dir, keys.latest()).runId).toBe(result.runId);
+    expect(result.stats.lambdaInvocations).toEqual(expect.objectContaining({}));
+    expect(result.stats.emulator.operations.GenerateServiceLastAccessedDetails.calls).toBe(0);
+  }, RUN_TIMEOUT);
+});
