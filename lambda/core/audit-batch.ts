@@ -158,7 +158,7 @@ export async function auditBatch(deps: AuditBatchDeps, event: AuditBatchEvent, r
   const deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
   const stopStarting = deadline - drainMs(settings);
   const entities = await getJson<EntityRef[]>(store, event.batch.key);
-  const batch = { ...event.batch, maxInvocations: (event.batch as Partial<AuditBatchResult['batch']>).maxInvocations ?? maxInvocations(entities.length, deps.caller.callsPerSecond, settings) };
+  const batch = { ...event.batch, maxInvocations: event.batch.maxInvocations ?? maxInvocations(entities.length, deps.caller.callsPerSecond, settings) };
   const final = event.attempt >= batch.maxInvocations;
 
   const progress: BatchProgress = event.leftoverKey ? await getJson<BatchProgress>(store, event.leftoverKey) : { next: 0, inFlight: [] };

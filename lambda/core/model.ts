@@ -32,6 +32,8 @@ export interface BatchDescriptor {
   readonly batchId: string;
   readonly key: string;
   readonly size: number;
+  /** The bound on the batch's chain of AuditBatch invocations, set by the first of them. */
+  readonly maxInvocations?: number;
 }
 
 export interface IamCallCounts {

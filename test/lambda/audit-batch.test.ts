@@ -156,7 +156,7 @@ describe('AuditBatch', () => {
     const store = tempStore();
     const event = await batchOf(store, ['slow-role', 'alice', 'Developers']);
     // One call every 10 s and 20 s of work: it starts two entities, and the third never.
-    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, { pollBudgetMs: 20_000 }, 0.1), { ...event, attempt: 7, batch: { ...event.batch, maxInvocations: 7 } } as AuditBatchEvent, LAMBDA_TIME);
+    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, { pollBudgetMs: 20_000 }, 0.1), { ...event, attempt: 7, batch: { ...event.batch, maxInvocations: 7 } }, LAMBDA_TIME);
     expect(result.done).toBe(true);
     const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 7));
     expect(outcome.failed.map((f) => f.code).sort()).toEqual(['JobTimedOut', 'NotStarted']);
