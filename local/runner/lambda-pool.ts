@@ -37,8 +37,8 @@ interface Environment {
 
 /** A fault to inject into one invocation. */
 export interface InvocationFault {
-  /** Kill the environment this many real milliseconds into the invocation, as a crash would. */
-  readonly killAfterRealMs?: number;
+  /** Kill the environment, as a crash would, as soon as this returns true (checked every few ms). */
+  readonly killWhen?: () => boolean;
 }
 
 /**
@@ -102,7 +102,7 @@ export class LocalLambda {
       const finish = (): void => {
         this.billedMs += Math.ceil(clock.now() - started);
         clearTimeout(timer);
-        clearTimeout(killer);
+        clearInterval(killer);
         env.worker.off('message', onMessage);
         env.worker.off('error', onError);
         env.worker.off('exit', onExit);
@@ -130,14 +130,15 @@ export class LocalLambda {
         this.discard(env);
         reject(new LambdaFunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds` }));
       }, (fn.timeoutSeconds * 1000) / clock.timeScale + GRACE_MS);
-      const killer =
-        fault?.killAfterRealMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              finish();
-              this.discard(env);
-              reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: 'the execution environment died (injected fault)' }));
-            }, fault.killAfterRealMs);
+      const killWhen = fault ? fault.killWhen : undefined;
+      const killer = killWhen
+        ? setInterval(() => {
+            if (!killWhen()) return;
+            finish();
+            this.discard(env);
+            reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: 'the execution environment died (injected fault)' }));
+          }, 5)
+        : undefined;
       env.worker.on('message', onMessage);
       env.worker.on('error', onError);
       env.worker.on('exit', onExit);
