@@ -22,7 +22,7 @@ async function batchOf(store: ReportStore, names: string[]): Promise<AuditBatchE
 describe('AuditBatch', () => {
   let emulator: RunningEmulator;
   // Fast enough to wait out job latencies, slow enough that real HTTP round trips stay small in simulated time.
-  const clock = new ScaledClock(100);
+  const clock = new ScaledClock(20);
   const start = (options: Partial<EmulatorOptions> = {}) => startEmulator({ account, clock, ...options }).then((e) => (emulator = e));
   afterEach(() => emulator?.close());
 
