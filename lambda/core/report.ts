@@ -37,9 +37,7 @@ export function buildReport(run: RunInfo, entity: EntityRef, job: CompletedJob):
     }))
     .sort((a, b) => (a.serviceNamespace < b.serviceNamespace ? -1 : a.serviceNamespace > b.serviceNamespace ? 1 : 0));
 
-  // "Unused" is judged against the job's creation date, the moment IAM's data describes.
-  const windowStart = job.createdAt.getTime() - run.unusedAfterDays * DAY_MS;
-  const unused = services.filter((s) => s.lastAuthenticated === null || Date.parse(s.lastAuthenticated) < windowStart);
+  const unused = unusedServices(services, job.createdAt.getTime(), run.unusedAfterDays);
   return {
     schemaVersion: 1,
     runId: run.runId,
@@ -53,10 +51,19 @@ export function buildReport(run: RunInfo, entity: EntityRef, job: CompletedJob):
       unusedAfterDays: run.unusedAfterDays,
       servicesGranted: services.length,
       servicesUsed: services.length - unused.length,
-      unusedServices: unused.map((s) => s.serviceNamespace),
+      unusedServices: unused,
       neverUsedServices: services.filter((s) => s.lastAuthenticated === null).map((s) => s.serviceNamespace),
     },
   };
+}
+
+/**
+ * The services not used within `unusedAfterDays` before `asOf` (never used included). "Unused" is judged
+ * against the job's creation date, the moment IAM's data describes.
+ */
+export function unusedServices(services: readonly ServiceReport[], asOf: number, unusedAfterDays: number): string[] {
+  const windowStart = asOf - unusedAfterDays * DAY_MS;
+  return services.filter((s) => s.lastAuthenticated === null || Date.parse(s.lastAuthenticated) < windowStart).map((s) => s.serviceNamespace);
 }
 
 export function datasetRows(report: EntityReport): DatasetRow[] {

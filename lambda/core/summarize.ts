@@ -7,6 +7,7 @@
  */
 import type { BatchOutcome } from './audit-batch';
 import type { Clock } from './clock';
+import { ENTITY_ARN } from './input';
 import { keys, type EntityRef, type EntityType, type Failure, type IamCallCounts, type LatestPointer, type RunInfo, type RunSummary, type Skip } from './model';
 import type { PlanRecord } from './plan';
 import { getJson, putJson, type ReportStore } from './store';
@@ -49,7 +50,7 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
   let reportedCount = 0;
   let listed = plan.missingArns.length;
   for (const arn of plan.missingArns) {
-    const type = /^arn:[^:]+:iam::\d+:(user|group|role|policy)/.exec(arn)?.[1] as EntityType;
+    const type = ENTITY_ARN.exec(arn)![1] as EntityType;
     byType[type]++;
   }
 

@@ -1,7 +1,7 @@
 /**
  * The account a local command works on: an account file, or a generated sample (`--sample N --seed S`).
  */
-import { generateSampleAccount, loadAccount, readAccountFile, type Account } from '../emulator';
+import { generateSampleAccount, loadAccount, readAccountFile, type Account, type EmulatorOptions } from '../emulator';
 import { numberFlag, UsageError } from './flags';
 
 export const ACCOUNT_FLAGS = {
@@ -38,6 +38,29 @@ export function accountFromFlags(flags: AccountFlags): AccountSource {
     return { account, description: `sample of ${entities} entities, seed ${seed}` };
   }
   throw new UsageError('give the account to use: --account FILE or --sample N [--seed S]');
+}
+
+/** Flags that set how the emulator behaves, shared by the commands that start one. */
+export const EMULATOR_BEHAVIOUR_FLAGS = {
+  'throttle-rps': { type: 'string' },
+  'throttle-burst': { type: 'string' },
+  'job-latency-ms': { type: 'string' },
+} as const;
+
+export interface EmulatorBehaviourFlags {
+  readonly 'throttle-rps'?: string;
+  readonly 'throttle-burst'?: string;
+  readonly 'job-latency-ms'?: string;
+}
+
+export function emulatorBehaviourFromFlags(flags: EmulatorBehaviourFlags): Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs'> {
+  const rps = numberFlag('throttle-rps', flags['throttle-rps'], { min: 0, exclusiveMin: true });
+  const burst = numberFlag('throttle-burst', flags['throttle-burst'], { min: 1 });
+  if (burst !== undefined && rps === undefined) throw new UsageError('--throttle-burst needs --throttle-rps');
+  return {
+    throttle: rps === undefined ? undefined : { rps, burst },
+    jobLatencyMs: numberFlag('job-latency-ms', flags['job-latency-ms'], { min: 0 }),
+  };
 }
 
 export function asOfFlag(text: string | undefined): Date | undefined {

@@ -2,8 +2,8 @@
  * `iam-access-audit emulator`: runs the IAM emulator in the foreground until interrupted.
  */
 import { startEmulator } from '../emulator';
-import { ACCOUNT_FLAGS, accountFromFlags } from './account-source';
-import { numberFlag, parseFlags, UsageError } from './flags';
+import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
+import { numberFlag, parseFlags } from './flags';
 
 export const EMULATOR_USAGE = `iam-access-audit emulator [--port P] (--account FILE | --sample N [--seed S] [--as-of YYYY-MM-DD])
     [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS] [--slow-job-latency-ms MS]
@@ -20,19 +20,14 @@ export const EMULATOR_USAGE = `iam-access-audit emulator [--port P] (--account F
 export async function emulatorCommand(args: string[], out: NodeJS.WritableStream): Promise<void> {
   const flags = parseFlags(args, {
     ...ACCOUNT_FLAGS,
+    ...EMULATOR_BEHAVIOUR_FLAGS,
     port: { type: 'string' },
-    'throttle-rps': { type: 'string' },
-    'throttle-burst': { type: 'string' },
-    'job-latency-ms': { type: 'string' },
     'slow-job-latency-ms': { type: 'string' },
     'time-scale': { type: 'string' },
     'short-pages': { type: 'boolean' },
   });
   const port = numberFlag('port', flags.port, { integer: true, min: 0, max: 65535 }) ?? 0;
-  const rps = numberFlag('throttle-rps', flags['throttle-rps'], { min: 0, exclusiveMin: true });
-  const burst = numberFlag('throttle-burst', flags['throttle-burst'], { min: 1 });
-  if (burst !== undefined && rps === undefined) throw new UsageError('--throttle-burst needs --throttle-rps');
-  const jobLatencyMs = numberFlag('job-latency-ms', flags['job-latency-ms'], { min: 0 });
+  const behaviour = emulatorBehaviourFromFlags(flags);
   const slowJobLatencyMs = numberFlag('slow-job-latency-ms', flags['slow-job-latency-ms'], { min: 0 });
   const timeScale = numberFlag('time-scale', flags['time-scale'], { min: 0, exclusiveMin: true, max: 1_000_000 });
   const source = accountFromFlags(flags);
@@ -41,15 +36,14 @@ export async function emulatorCommand(args: string[], out: NodeJS.WritableStream
     account: source.account,
     port,
     timeScale,
-    jobLatencyMs,
+    ...behaviour,
     slowJobLatencyMs,
     shortPages: flags['short-pages'],
-    throttle: rps === undefined ? undefined : { rps, burst },
   });
   out.write(
     `IAM emulator listening on ${emulator.url}\n` +
       `  account ${source.account.accountId}: ${source.description}\n` +
-      `  throttling ${rps === undefined ? 'off' : `${rps} calls/s per operation, burst ${burst ?? Math.max(1, rps)}`}; ` +
+      `  throttling ${behaviour.throttle ? `${behaviour.throttle.rps} calls/s per operation, burst ${behaviour.throttle.burst ?? Math.max(1, behaviour.throttle.rps)}` : 'off'}; ` +
       `time scale ${emulator.clock.timeScale}x\n` +
       `  counters: ${emulator.url}/_emulator/stats\n` +
       `  try: aws iam list-roles --endpoint-url ${emulator.url}\n`,

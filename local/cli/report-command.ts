@@ -5,6 +5,7 @@
  */
 import { keys, type EntityReport, type LatestPointer, type RunSummary } from '../../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../../lambda/core/input';
+import { unusedServices } from '../../lambda/core/report';
 import { s3ClientFromEnvironment } from '../../lambda/core/runtime';
 import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore } from '../../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
@@ -17,7 +18,6 @@ export const REPORT_USAGE = `iam-access-audit report [--bucket B | --out DIR] [-
   window than the run's (1 to ${MAX_UNUSED_AFTER_DAYS} days before each report's job).`;
 
 const FORMATS = ['table', 'json', 'csv'] as const;
-const DAY = 86_400_000;
 const READ_CONCURRENCY = 16;
 
 export interface IdentityFindings {
@@ -92,10 +92,7 @@ async function readReports(store: ReportStore, runId: string): Promise<EntityRep
 
 /** The findings of one report, judged against its own window or the one asked for. */
 export function findingsOf(report: EntityReport, unusedAfterDays?: number): IdentityFindings {
-  const windowStart = Date.parse(report.job.createdAt) - (unusedAfterDays ?? report.findings.unusedAfterDays) * DAY;
-  const unused = report.services
-    .filter((s) => s.lastAuthenticated === null || Date.parse(s.lastAuthenticated) < windowStart)
-    .map((s) => s.serviceNamespace);
+  const unused = unusedServices(report.services, Date.parse(report.job.createdAt), unusedAfterDays ?? report.findings.unusedAfterDays);
   return {
     arn: report.entity.arn,
     type: report.entity.type,

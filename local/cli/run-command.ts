@@ -5,7 +5,7 @@
 import { relative } from 'node:path';
 import { GRANULARITIES, keys, type RunSummary } from '../../lambda/core/model';
 import { runLocal, type LocalRunProgress, type LocalRunResult } from '../runner/run-local';
-import { ACCOUNT_FLAGS, accountFromFlags } from './account-source';
+import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
 
 export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N [--seed S] [--as-of YYYY-MM-DD])
@@ -30,9 +30,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     granularity: { type: 'string' },
     input: { type: 'string' },
     'time-scale': { type: 'string' },
-    'throttle-rps': { type: 'string' },
-    'throttle-burst': { type: 'string' },
-    'job-latency-ms': { type: 'string' },
+    ...EMULATOR_BEHAVIOUR_FLAGS,
   });
   if (!flags.local) throw new UsageError('only local runs are supported by "run": add --local (to run in AWS, deploy and use "start")');
   const input = parseInputFlag(flags.input);
@@ -43,10 +41,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     input.granularity = flags.granularity;
   }
   const timeScale = numberFlag('time-scale', flags['time-scale'], { min: 0, exclusiveMin: true, max: 100_000 }) ?? DEFAULT_LOCAL_TIME_SCALE;
-  const rps = numberFlag('throttle-rps', flags['throttle-rps'], { min: 0, exclusiveMin: true });
-  const burst = numberFlag('throttle-burst', flags['throttle-burst'], { min: 1 });
-  if (burst !== undefined && rps === undefined) throw new UsageError('--throttle-burst needs --throttle-rps');
-  const jobLatencyMs = numberFlag('job-latency-ms', flags['job-latency-ms'], { min: 0 });
+  const emulator = emulatorBehaviourFromFlags(flags);
   const source = accountFromFlags(flags);
   const outDir = flags.out ?? 'out';
 
@@ -57,7 +52,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     outDir,
     input,
     timeScale,
-    emulator: { jobLatencyMs, throttle: rps === undefined ? undefined : { rps, burst } },
+    emulator,
     onProgress: show.update,
   });
   show.done();
