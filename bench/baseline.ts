@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-iam';
 import type { Clock } from '../lambda/core/clock';
 import { isThrottling } from '../lambda/core/iam-calls';
-import type { IamCallCounts } from '../lambda/core/model';
+import { noIamCalls, type IamCallCounts } from '../lambda/core/model';
 
 export interface BaselineOptions {
   /** Time each CLI call costs beyond IAM's answer (the CLI's process start). @default 0: generous to the baseline */
@@ -39,7 +39,7 @@ const CLI_MAX_ATTEMPTS = 5;
 export async function cliLoopBaseline(endpoint: string, clock: Clock, options: BaselineOptions = {}): Promise<BaselineResult> {
   const iam = new IAMClient({ endpoint, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'AKIDBASELINE00000001', secretAccessKey: 'x' } });
   const random = options.random ?? Math.random;
-  const calls: IamCallCounts = { list: 0, generate: 0, get: 0, throttled: 0 };
+  const calls: IamCallCounts = noIamCalls();
   const start = clock.now();
 
   const cli = async <T>(kind: keyof Omit<IamCallCounts, 'throttled'>, send: () => Promise<T>): Promise<T> => {

@@ -7,6 +7,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { DEFAULTS } from '../lambda/core/defaults';
 import { AuditFunction } from './audit-function';
 import { acknowledge, nagRef } from './nag';
 import type { AuditSettings } from './settings';
@@ -20,9 +21,7 @@ export interface AuditWorkflowProps {
   readonly encryptionKey?: kms.IKey;
 }
 
-/** Time each AuditBatch invocation keeps back from its timeout to write what it found. */
-const SAFETY_MARGIN_SECONDS = 45;
-const MAX_LEFTOVER_WAIT_SECONDS = 900;
+const SAFETY_MARGIN_SECONDS = DEFAULTS.safetyMarginSeconds;
 
 /**
  * The audit: Plan lists the account and writes batches; a Distributed Map audits the batches (each in a
@@ -74,7 +73,7 @@ export class AuditWorkflow extends Construct {
         POLL_BUDGET_SECONDS: String(settings.pollBudgetSeconds),
         SAFETY_MARGIN_SECONDS: String(SAFETY_MARGIN_SECONDS),
         LEFTOVER_WAIT_SECONDS: String(settings.leftoverWaitSeconds),
-        MAX_LEFTOVER_WAIT_SECONDS: String(MAX_LEFTOVER_WAIT_SECONDS),
+        MAX_LEFTOVER_WAIT_SECONDS: String(DEFAULTS.maxLeftoverWaitSeconds),
       },
     });
     this.summarizeFunction = new AuditFunction(this, 'Summarize', {
@@ -83,7 +82,7 @@ export class AuditWorkflow extends Construct {
       description: 'Writes the run summary, the dataset rows and latest.json',
       timeout: Duration.minutes(5),
       memorySize: 1024,
-      environment: { REPORT_BUCKET: bucket.bucketName, METRICS_DIMENSION: stack.stackName },
+      environment: { REPORT_BUCKET: bucket.bucketName, METRICS_DIMENSION: stack.stackName, MAX_FAILED_PERCENT: String(settings.maxFailedPercent) },
     });
 
     this.grantStorage(bucket);
@@ -154,6 +153,10 @@ export class AuditWorkflow extends Construct {
       { finding: prefix('work/*'), reason: `Summarize reads every batch's outcomes. ${perRun}` },
       { finding: prefix('runs/*'), reason: `Summarize writes the run summary. ${perRun}` },
       { finding: prefix('datasets/*'), reason: `Summarize writes the run's dataset partition. ${perRun}` },
+      {
+        finding: prefix('runs/*/reports/*'),
+        reason: `Summarize reads each reported entity's report for the dataset rows and removes reports the run does not count. ${perRun}`,
+      },
     );
     const role = this.stateMachine.role;
     acknowledge(
@@ -213,7 +216,8 @@ export class AuditWorkflow extends Construct {
     });
     // An invocation that dies is retried with the same input; its writes are idempotent.
     auditBatch.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(30), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
-    // A batch that cannot go on is left to Summarize, which fails each entity no invocation settled.
+    // A batch that cannot go on is left to Summarize, which fails each entity no invocation settled: those
+    // failures count against maxFailedPercent like any other, so the run's status tells the truth.
     auditBatch.addCatch(new sfn.Pass(this, 'Batch not audited', { parameters: { 'batchId.$': '$.batch.batchId', 'error.$': '$.error.Error' } }), {
       resultPath: '$.error',
     });
@@ -229,9 +233,8 @@ export class AuditWorkflow extends Construct {
 
     const auditBatches = new sfn.DistributedMap(this, 'Audit batches', {
       itemsPath: sfn.JsonPath.stringAt('$.batches'),
-      itemSelector: { 'run.$': '$.run', 'batch.$': '$$.Map.Item.Value', attempt: 1, concurrency: settings.maxConcurrency },
+      itemSelector: { 'run.$': '$.run', 'batch.$': '$$.Map.Item.Value', attempt: 1 },
       maxConcurrency: settings.maxConcurrency,
-      toleratedFailurePercentage: settings.toleratedFailurePercentage,
       mapExecutionType: sfn.StateMachineType.STANDARD,
       label: 'AuditBatches',
       resultPath: sfn.JsonPath.DISCARD,
@@ -246,6 +249,7 @@ export class AuditWorkflow extends Construct {
           'summaryKey.$': '$.Payload.summaryKey',
           'location.$': '$.Payload.location',
           'status.$': '$.Payload.status',
+          'reason.$': '$.Payload.reason',
           'listed.$': '$.Payload.listed',
           'reported.$': '$.Payload.reported',
           'skipped.$': '$.Payload.skipped',
@@ -273,9 +277,10 @@ export class AuditWorkflow extends Construct {
       subject: 'iam-access-audit run summary',
       message: sfn.TaskInput.fromJsonPathAt(
         sfn.JsonPath.format(
-          'iam-access-audit run {} {}: {} listed, {} reported, {} skipped, {} failed. Summary: {}/{}',
+          'iam-access-audit run {} {} ({}): {} listed, {} reported, {} skipped, {} failed. Summary: {}/{}',
           sfn.JsonPath.stringAt('$.run.runId'),
           sfn.JsonPath.stringAt('$.summary.status'),
+          sfn.JsonPath.stringAt('$.summary.reason'),
           sfn.JsonPath.stringAt('$.summary.listed'),
           sfn.JsonPath.stringAt('$.summary.reported'),
           sfn.JsonPath.stringAt('$.summary.skipped'),
@@ -288,7 +293,7 @@ export class AuditWorkflow extends Construct {
     });
     const outcome = new sfn.Choice(this, 'Audit complete?')
       .when(sfn.Condition.stringEquals('$.summary.status', 'COMPLETED'), new sfn.Succeed(this, 'Audit done', { outputPath: '$.summary' }))
-      .otherwise(new sfn.Fail(this, 'Audit incomplete', { error: 'AuditIncomplete', cause: 'Some batches could not be audited; the run summary lists every entity without a report.' }));
+      .otherwise(new sfn.Fail(this, 'Audit incomplete', { error: 'AuditIncomplete', causePath: sfn.JsonPath.stringAt('$.summary.reason') }));
     // A notification that cannot be sent does not undo the audit.
     notifySummary.addCatch(outcome, { resultPath: '$.notifyError' });
     summarize.next(notifySummary);
@@ -315,9 +320,16 @@ export class AuditWorkflow extends Construct {
         sid: 'ListOutcomes',
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': ['work/*'] } },
+        conditions: { StringLike: { 's3:prefix': ['work/*', 'runs/*/reports/*'] } },
       }),
     );
     put(this.summarizeFunction, 'WriteSummary', 'runs/*', 'datasets/*', 'latest.json');
+    this.summarizeFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadReports', actions: ['s3:GetObject'], resources: objects('runs/*/reports/*') }),
+    );
+    // Reconciling: a report of an entity the run does not count as reported is removed.
+    this.summarizeFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'RemoveUncountedReports', actions: ['s3:DeleteObject'], resources: objects('runs/*/reports/*') }),
+    );
   }
 }

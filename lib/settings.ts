@@ -2,6 +2,7 @@
  * The app's settings, read once from the `iamAccessAudit` object in cdk.json's context and validated at
  * synth, so a bad value stops `cdk synth` with a message naming the field rather than deploying it.
  */
+import { DEFAULTS, describeRange, inRange, RANGES, type Range } from '../lambda/core/defaults';
 import { ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from '../lambda/core/model';
 
 export interface ScheduleSettings {
@@ -33,7 +34,8 @@ export interface AuditSettings {
   /**
    * Ceiling on this pipeline's calls per second to each IAM API (list, generate, get), shared by the
    * concurrent batches: each gets an equal share. IAM's buckets are shared with every other caller in
-   * the account. @default 10
+   * the account. It is a ceiling, not a target: the pacers find the account's rate below it from IAM's
+   * Throttling answers. @default 50
    */
   readonly iamCallsPerSecond: number;
   /** Hand-overs between invocations a still-running job may take before it fails as JobTimedOut. @default 6 */
@@ -42,8 +44,11 @@ export interface AuditSettings {
   readonly leftoverWaitSeconds: number;
   /** Longest one AuditBatch invocation works before the next of its chain goes on. @default 300 */
   readonly pollBudgetSeconds: number;
-  /** Percentage of batches whose child executions may fail before the Map fails (AWS only). @default 10 */
-  readonly toleratedFailurePercentage: number;
+  /**
+   * A run whose failed entities are more than this percentage of those listed is INCOMPLETE: its
+   * execution fails with AuditIncomplete and latest.json stays where it was. @default 5
+   */
+  readonly maxFailedPercent: number;
   /** The whole execution's timeout. @default 12 */
   readonly executionTimeoutHours: number;
   /** Reports, summaries and datasets are deleted after this many days. @default 730 */
@@ -64,15 +69,15 @@ export const DEFAULT_SETTINGS: AuditSettings = {
   schedule: { enabled: true, cron: 'cron(0 3 * * ? *)', timeZone: 'UTC' },
   granularity: 'SERVICE_LEVEL',
   entityTypes: ENTITY_TYPES,
-  unusedAfterDays: 90,
-  excludePathPrefixes: ['/aws-service-role/'],
-  batchSize: 2000,
-  maxConcurrency: 5,
-  iamCallsPerSecond: 10,
-  maxAttempts: 6,
-  leftoverWaitSeconds: 60,
-  pollBudgetSeconds: 300,
-  toleratedFailurePercentage: 10,
+  unusedAfterDays: DEFAULTS.unusedAfterDays,
+  excludePathPrefixes: DEFAULTS.excludePathPrefixes,
+  batchSize: DEFAULTS.batchSize,
+  maxConcurrency: DEFAULTS.maxConcurrency,
+  iamCallsPerSecond: DEFAULTS.iamCallsPerSecond,
+  maxAttempts: DEFAULTS.maxAttempts,
+  leftoverWaitSeconds: DEFAULTS.leftoverWaitSeconds,
+  pollBudgetSeconds: DEFAULTS.pollBudgetSeconds,
+  maxFailedPercent: DEFAULTS.maxFailedPercent,
   executionTimeoutHours: 12,
   reportRetentionDays: 730,
   logRetentionDays: 90,
@@ -97,15 +102,12 @@ const fail = (at: string, problem: string, value: unknown): never => {
   throw new SettingsError(`${CONTEXT_KEY}.${at} ${problem}, got ${JSON.stringify(value)}`);
 };
 
-const integer =
-  (min: number, max: number): Field<number> =>
+const ranged =
+  (range: Range): Field<number> =>
   (value, at) =>
-    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max ? value : fail(at, `must be a whole number from ${min} to ${max}`, value);
+    inRange(value, range) ? value : fail(at, `must be ${describeRange(range)}`, value);
 
-const number =
-  (min: number, max: number): Field<number> =>
-  (value, at) =>
-    typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max ? value : fail(at, `must be a number from ${min} to ${max}`, value);
+const integer = (min: number, max: number): Field<number> => ranged({ min, max, integer: true });
 
 const oneOf =
   <T extends string>(allowed: readonly T[]): Field<T> =>
@@ -181,19 +183,19 @@ export function parseSettings(raw: unknown): AuditSettings {
       schedule: (v) => v as ScheduleSettings,
       granularity: oneOf(GRANULARITIES),
       entityTypes,
-      unusedAfterDays: integer(1, 400),
+      unusedAfterDays: ranged(RANGES.unusedAfterDays),
       excludePathPrefixes: pathPrefixes,
-      batchSize: integer(50, 10_000),
-      maxConcurrency: integer(1, 1000),
-      iamCallsPerSecond: number(0.1, 1000),
-      maxAttempts: integer(1, 50),
-      leftoverWaitSeconds: integer(0, 3600),
-      pollBudgetSeconds: integer(10, 840),
-      toleratedFailurePercentage: number(0, 100),
+      batchSize: ranged(RANGES.batchSize),
+      maxConcurrency: ranged(RANGES.maxConcurrency),
+      iamCallsPerSecond: ranged(RANGES.iamCallsPerSecond),
+      maxAttempts: ranged(RANGES.maxAttempts),
+      leftoverWaitSeconds: ranged(RANGES.leftoverWaitSeconds),
+      pollBudgetSeconds: ranged(RANGES.pollBudgetSeconds),
+      maxFailedPercent: ranged(RANGES.maxFailedPercent),
       executionTimeoutHours: integer(1, 24 * 365),
       reportRetentionDays: integer(1, 3650),
       logRetentionDays: logRetention,
-      failureAlarmPercent: number(0, 100),
+      failureAlarmPercent: ranged({ min: 0, max: 100 }),
       notificationEmail: email,
       customerManagedKey: boolean,
       accessLogs: boolean,

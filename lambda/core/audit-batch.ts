@@ -1,27 +1,28 @@
 /**
  * AuditBatch: the only code that calls GenerateServiceLastAccessedDetails and
- * GetServiceLastAccessedDetails. A batch is a stream of entities that a chain of invocations works
- * through. Each invocation generates jobs (paced at its share of the pipeline's ceiling) and, side by
- * side, looks at each job when it is due, reads every page of each result and writes each report. When
- * its time budget ends it hands what is left (the position in the stream and the jobs still running) to
- * the next invocation, which the workflow starts at once, or after a Wait when only slow jobs remain.
+ * GetServiceLastAccessedDetails. A batch is a stream of entities of one account that a chain of
+ * invocations works through. Each invocation generates jobs and, side by side, looks at each job when it
+ * is due, reads every page of each result and writes each report. When its time budget ends it hands
+ * what is left (the position in the stream, the jobs still running, and the call rates it found) to the
+ * next invocation, which the workflow starts at once, or after a Wait when only slow jobs remain.
  *
- * Nothing unknown is ever reported as unused: only a COMPLETED job with all pages read becomes a report.
- * A job that FAILED, stayed IN_PROGRESS through every hand-over, or could not be reached for throttling
- * becomes a failure with its code; an entity deleted since listing is skipped.
+ * Nothing unknown is ever reported as unused: only a COMPLETED job with all pages read and well formed
+ * becomes a report. A job that FAILED, stayed IN_PROGRESS through every hand-over, or could not be
+ * reached for throttling or faults becomes a failure with its code; an entity deleted since listing is
+ * skipped. A JobId IAM will not let us read (another session's, after a hand-over) is regenerated.
  */
 import {
   GenerateServiceLastAccessedDetailsCommand,
   GetServiceLastAccessedDetailsCommand,
   type GetServiceLastAccessedDetailsCommandOutput,
   type IAMClient,
-  type ServiceLastAccessed,
 } from '@aws-sdk/client-iam';
+import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock';
-import { Throttled } from './errors';
-import { readAllPages, type IamCaller } from './iam-calls';
-import { keys, type BatchDescriptor, type DatasetRow, type EntityRef, type EntityType, type Failure, type IamCallCounts, type RunInfo, type Skip } from './model';
-import { buildReport, datasetRows } from './report';
+import { Throttled, Unreachable } from './errors';
+import { faultCode, IamCaller, readAllPages, type CallKind, type PacingSettings } from './iam-calls';
+import { keys, type BatchDescriptor, type EntityRef, type Failure, type IamCallCounts, type RunInfo, type Skip } from './model';
+import { buildReport, MalformedAnswer } from './report';
 import { getJson, putJson, putWorkJson, type ReportStore } from './store';
 
 export interface AuditBatchSettings {
@@ -40,19 +41,20 @@ export interface AuditBatchSettings {
   readonly handBackAfterMs: number;
   /** Time kept back from the Lambda timeout for writing results, in ms. */
   readonly safetyMarginMs: number;
-  /** Wait before the first retry of leftovers, in seconds; doubles with each attempt. */
+  /** Wait before the first retry of leftovers, in seconds; doubles with each hand-over. */
   readonly leftoverWaitSeconds: number;
   readonly maxLeftoverWaitSeconds: number;
-  /** Times one entity's job may be regenerated in one invocation when IAM no longer knows its JobId. */
+  /** Times one entity's job may be regenerated when IAM will not let its JobId be read. */
   readonly maxRegenerations: number;
 }
 
 export interface AuditBatchDeps {
   readonly iam: IAMClient;
-  readonly caller: IamCaller;
   readonly store: ReportStore;
   readonly clock: Clock;
   readonly settings: AuditBatchSettings;
+  /** The account's ceiling on calls per second of each kind (the batch takes its share of it). */
+  readonly pacing: PacingSettings;
 }
 
 export interface AuditBatchEvent {
@@ -60,8 +62,6 @@ export interface AuditBatchEvent {
   readonly batch: BatchDescriptor;
   readonly attempt: number;
   readonly leftoverKey?: string | null;
-  /** Invocations that share the pipeline's IAM call ceiling with this one (the Map's concurrency). @default 1 */
-  readonly concurrency?: number;
 }
 
 /** The next state of the batch's loop: the workflow passes it back in unchanged when not done. */
@@ -75,50 +75,57 @@ export interface AuditBatchResult extends AuditBatchEvent {
   readonly counts: { readonly reported: number; readonly skipped: number; readonly failed: number; readonly leftover: number };
 }
 
+type Reason = 'in-progress' | 'throttled' | 'unreachable' | 'not-started';
+
 /** An entity started but not settled, with the job it is waiting on, if any. */
 export interface Leftover {
   readonly entity: EntityRef;
   readonly jobId: string | null;
-  /** Why it is left over: its job was still running, or IAM throttled us. */
-  readonly reason: 'in-progress' | 'throttled' | 'not-started';
+  /** Why it is left over: its job was still running, IAM throttled us or could not be reached, or its job is to be made again. */
+  readonly reason: Reason;
   /** Invocations it has been handed over by. */
   readonly handovers: number;
+  /** Jobs made again for it because IAM would not let its JobId be read. */
+  readonly regenerations: number;
+  /** The fault met last, for an entity left over as unreachable. */
+  readonly lastCode?: string;
 }
 
-/** What one invocation hands to the next: where it stopped in the batch, and what is still running. */
+/** What one invocation hands to the next: where it stopped, what is still running, the rates it found. */
 export interface BatchProgress {
   /** Index in the batch of the first entity not started yet. */
   readonly next: number;
   readonly inFlight: readonly Leftover[];
+  readonly learned?: Partial<Record<CallKind, number>>;
 }
 
+/** An entity whose report this invocation wrote. */
 export interface ReportedEntity {
   readonly arn: string;
-  readonly type: EntityType;
-  readonly servicesGranted: number;
-  readonly servicesUsed: number;
-  readonly unusedServices: number;
+  readonly key: string;
 }
 
-/** What one invocation did for its batch; Summarize merges these. */
+/** What one invocation did for its batch; Summarize merges these with the report files. */
 export interface BatchOutcome {
   readonly batchId: string;
+  readonly accountId: string;
   readonly attempt: number;
+  readonly invocationId: string;
   readonly done: boolean;
   readonly reported: readonly ReportedEntity[];
   readonly skipped: readonly Skip[];
   readonly failed: readonly Failure[];
   readonly leftover: number;
   readonly iamCalls: IamCallCounts;
-  readonly rows: readonly DatasetRow[];
 }
 
 interface Target {
   readonly entity: EntityRef;
   jobId: string | null;
-  reason: Leftover['reason'];
+  reason: Reason;
   handovers: number;
   regenerations: number;
+  lastCode?: string;
   /** Not worth calling IAM about before this time (ms). */
   notBefore: number;
   /** Looks scheduled at the current job so far (the back-off doubles with each). */
@@ -127,9 +134,13 @@ interface Target {
   inProgressLooks: number;
 }
 
+type Verdict = 'pending' | 'settled';
+
 const MAX_ITEMS = 1000;
-/** How long an idle worker sleeps before looking again, in ms of the clock's time. */
-const IDLE_TICK_MS = 250;
+/** The shortest an idle worker sleeps, in ms of the clock's time. */
+const IDLE_TICK_MS = 50;
+/** Calls of one kind an invocation keeps in flight at once (the pacer spaces them). */
+const WORKERS_PER_KIND = 2;
 
 /**
  * The bound on a batch's chain of invocations, set by its first invocation: twice what the batch needs at
@@ -145,229 +156,340 @@ function drainMs(settings: AuditBatchSettings): number {
   return 2 * settings.pollIntervalMs;
 }
 
-/** IAM's error code from an SDK error (NoSuchEntityException becomes NoSuchEntity). */
-export function iamErrorCode(err: unknown): string {
-  const e = err as { Code?: string; name?: string };
-  return e.Code ?? (e.name ?? 'Error').replace(/Exception$/, '');
+/** A 4xx answer other than throttling: the request, not IAM, is at fault. */
+function isClientError(err: unknown): boolean {
+  const e = err as { $fault?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  return e?.$fault === 'client' || (status !== undefined && status >= 400 && status < 500);
 }
 
 export async function auditBatch(deps: AuditBatchDeps, event: AuditBatchEvent, remainingMs: number): Promise<AuditBatchResult> {
-  const { clock, settings, store } = deps;
-  const run = event.run;
-  const started = clock.now();
-  const deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
-  const stopStarting = deadline - drainMs(settings);
-  const entities = await getJson<EntityRef[]>(store, event.batch.key);
-  const batch = { ...event.batch, maxInvocations: event.batch.maxInvocations ?? maxInvocations(entities.length, deps.caller.callsPerSecond, settings) };
-  const final = event.attempt >= batch.maxInvocations;
+  const entities = await getJson<EntityRef[]>(deps.store, event.batch.key);
+  const progress: BatchProgress = event.leftoverKey ? await getJson<BatchProgress>(deps.store, event.leftoverKey) : { next: 0, inFlight: [] };
+  const invocation = new BatchInvocation(deps, event, entities, progress, remainingMs);
+  await invocation.work();
+  return invocation.finish();
+}
 
-  const progress: BatchProgress = event.leftoverKey ? await getJson<BatchProgress>(store, event.leftoverKey) : { next: 0, inFlight: [] };
-  let next = progress.next;
-  const pending: Target[] = progress.inFlight.map((l) => ({ ...l, regenerations: 0, notBefore: 0, polls: 0, inProgressLooks: 0 }));
-  /** Starts the next entity of the batch, while this invocation has time to see it through. */
-  const startNext = (): Target | undefined => {
-    if (next >= entities.length || clock.now() >= stopStarting) return undefined;
-    const t: Target = { entity: entities[next++], jobId: null, reason: 'not-started', handovers: 0, regenerations: 0, notBefore: 0, polls: 0, inProgressLooks: 0 };
-    pending.push(t);
-    return t;
-  };
-  // Back off from a job that is still running: the first look after pollIntervalMs, then doubling.
-  const lookAgainLater = (t: Target): void => {
+/** One invocation's work on its batch: the state every step reads and changes. */
+class BatchInvocation {
+  private readonly caller: IamCaller;
+  private readonly batch: AuditBatchResult['batch'];
+  private readonly invocationId = randomUUID().slice(0, 8);
+  private readonly deadline: number;
+  private readonly stopStarting: number;
+  private readonly final: boolean;
+  private next: number;
+  /** Unsettled targets waiting for a Generate, and those whose job is waiting for a Get. */
+  private readonly queues: Record<'generate' | 'poll', Target[]> = { generate: [], poll: [] };
+  private busy = 0;
+  /** Idle workers of each kind, woken when a target of their kind arrives or the invocation stops. */
+  private readonly sleepers: Record<'generate' | 'poll', Array<() => void>> = { generate: [], poll: [] };
+  private readonly reported: ReportedEntity[] = [];
+  private readonly skipped: Skip[] = [];
+  private readonly failed: Failure[] = [];
+
+  constructor(
+    private readonly deps: AuditBatchDeps,
+    private readonly event: AuditBatchEvent,
+    private readonly entities: readonly EntityRef[],
+    progress: BatchProgress,
+    remainingMs: number,
+  ) {
+    const { clock, settings } = deps;
+    // The ceiling is the account's; the batches of the account that run at once share it equally.
+    const share = deps.pacing.callsPerSecond / Math.max(1, event.batch.peers ?? 1);
+    this.caller = new IamCaller(clock, { ...deps.pacing, callsPerSecond: share, learned: progress.learned ?? deps.pacing.learned });
+    this.batch = { ...event.batch, maxInvocations: event.batch.maxInvocations ?? maxInvocations(entities.length, share, settings) };
+    this.final = event.attempt >= this.batch.maxInvocations;
+    const started = clock.now();
+    this.deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
+    this.stopStarting = this.deadline - drainMs(settings);
+    this.next = progress.next;
+    for (const l of progress.inFlight) {
+      const target: Target = { ...l, notBefore: 0, polls: 0, inProgressLooks: 0 };
+      this.queues[l.jobId === null ? 'generate' : 'poll'].push(target);
+    }
+  }
+
+  /** Generate and Get workers side by side, until the batch is done, the budget ends, or only slow jobs remain. */
+  async work(): Promise<void> {
+    const workers: Array<Promise<void>> = [];
+    for (let i = 0; i < WORKERS_PER_KIND; i++) workers.push(this.worker('generate'), this.worker('poll'));
+    await Promise.all(workers);
+  }
+
+  private async worker(kind: 'generate' | 'poll'): Promise<void> {
+    while (!this.stopped()) {
+      const target = this.claim(kind);
+      if (!target) {
+        await this.idle(kind);
+        continue;
+      }
+      this.busy++;
+      const verdict = kind === 'generate' ? await this.generate(target) : await this.poll(target);
+      this.busy--;
+      if (verdict === 'pending') this.enqueue(target);
+      if (this.stopped()) this.wake('generate', 'poll');
+    }
+  }
+
+  private enqueue(t: Target): void {
+    const kind = t.jobId === null ? 'generate' : 'poll';
+    this.queues[kind].push(t);
+    this.wake(kind);
+  }
+
+  private wake(...kinds: Array<'generate' | 'poll'>): void {
+    for (const kind of kinds) for (const wake of this.sleepers[kind].splice(0)) wake();
+  }
+
+  /** Sleeps until a target of this kind is due, one arrives, or the invocation stops. */
+  private idle(kind: 'generate' | 'poll'): Promise<void> {
+    const now = this.deps.clock.now();
+    const due = Math.min(this.deadline, ...this.queues[kind].map((t) => t.notBefore));
+    return new Promise<void>((resolve) => {
+      this.sleepers[kind].push(resolve);
+      void this.deps.clock.sleep(Math.max(IDLE_TICK_MS, due - now)).then(resolve);
+    });
+  }
+
+  /** An entity not started yet remains, and its Generate could go before the invocation stops starting jobs. */
+  private canStart(): boolean {
+    return this.next < this.entities.length && this.caller.nextSlot('generate') <= this.stopStarting;
+  }
+
+  private stopped(): boolean {
+    const { clock, settings } = this.deps;
+    const now = clock.now();
+    if (now >= this.deadline) return true;
+    const waiting = this.queues.generate.length + this.queues.poll.length + this.busy;
+    if (waiting === 0 && !this.canStart()) return true;
+    // Only slow jobs left, none due soon: end the invocation and let the workflow's Wait do the waiting.
+    return (
+      !this.canStart() &&
+      this.busy === 0 &&
+      this.queues.generate.length === 0 &&
+      this.queues.poll.every((t) => t.inProgressLooks > 0 && t.notBefore - now > settings.handBackAfterMs)
+    );
+  }
+
+  /** The due target of this kind that has waited longest, or (for Generate) the next entity of the batch. */
+  private claim(kind: 'generate' | 'poll'): Target | undefined {
+    const queue = this.queues[kind];
+    const now = this.deps.clock.now();
+    let best = -1;
+    for (let i = 0; i < queue.length; i++) {
+      if (queue[i].notBefore <= now && (best < 0 || queue[i].notBefore < queue[best].notBefore)) best = i;
+    }
+    if (best >= 0) return queue.splice(best, 1)[0];
+    if (kind === 'generate' && this.canStart()) {
+      return { entity: this.entities[this.next++], jobId: null, reason: 'not-started', handovers: 0, regenerations: 0, notBefore: 0, polls: 0, inProgressLooks: 0 };
+    }
+    return undefined;
+  }
+
+  /** Back off from a job that is still running: the first look after pollIntervalMs, then doubling. */
+  private lookAgainLater(t: Target): void {
+    const { clock, settings } = this.deps;
     t.notBefore = clock.now() + Math.min(settings.maxPollIntervalMs, settings.pollIntervalMs * 2 ** t.polls);
     t.polls++;
-  };
+  }
 
-  const reported: ReportedEntity[] = [];
-  const skipped: Skip[] = [];
-  const failed: Failure[] = [];
-  const rows: DatasetRow[] = [];
+  private fail(t: Target, code: string, message: string): Verdict {
+    this.failed.push({ arn: t.entity.arn, code, message });
+    return 'settled';
+  }
 
-  const generate = async (t: Target): Promise<'pending' | 'settled'> => {
+  private async generate(t: Target): Promise<Verdict> {
+    const { iam, clock } = this.deps;
+    let jobId: string | undefined;
     try {
-      const answer = await deps.caller.call('generate', () =>
-        deps.iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: run.granularity })),
+      const answer = await this.caller.call(
+        'generate',
+        () => iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: this.event.run.granularity })),
+        { retryThrottles: false },
       );
-      t.jobId = answer.JobId!;
-      t.reason = 'in-progress';
-      t.polls = 0;
-      t.inProgressLooks = 0;
-      lookAgainLater(t);
-      return 'pending';
+      jobId = answer.JobId;
+    } catch (err) {
+      if (err instanceof Throttled) {
+        // The pacer has slowed down; the target waits its turn behind the others.
+        t.reason = 'throttled';
+        t.notBefore = clock.now();
+        return 'pending';
+      }
+      if (err instanceof Unreachable) return this.unreachable(t, err);
+      const code = faultCode(err);
+      // Deleted between listing and now: nothing to report, and nothing wrong.
+      if (code === 'NoSuchEntity') {
+        this.skipped.push({ arn: t.entity.arn, code });
+        return 'settled';
+      }
+      return this.fail(t, code, (err as Error).message);
+    }
+    if (typeof jobId !== 'string' || jobId.length === 0) return this.fail(t, 'MalformedAnswer', 'GenerateServiceLastAccessedDetails answered without a JobId');
+    t.jobId = jobId;
+    t.reason = 'in-progress';
+    t.polls = 0;
+    t.inProgressLooks = 0;
+    this.lookAgainLater(t);
+    return 'pending';
+  }
+
+  private unreachable(t: Target, err: Unreachable): Verdict {
+    t.reason = 'unreachable';
+    t.lastCode = err.code;
+    this.lookAgainLater(t);
+    return 'pending';
+  }
+
+  private async poll(t: Target): Promise<Verdict> {
+    const jobId = t.jobId!;
+    let pages: GetServiceLastAccessedDetailsCommandOutput[];
+    try {
+      pages = await this.readJob(jobId);
     } catch (err) {
       if (err instanceof Throttled) {
         t.reason = 'throttled';
-        lookAgainLater(t);
+        t.notBefore = this.deps.clock.now();
         return 'pending';
       }
-      const code = iamErrorCode(err);
-      // Deleted between listing and now: nothing to report, and nothing wrong.
-      if (code === 'NoSuchEntity') skipped.push({ arn: t.entity.arn, code });
-      else failed.push({ arn: t.entity.arn, code, message: (err as Error).message });
-      return 'settled';
-    }
-  };
-
-  const poll = async (t: Target): Promise<'pending' | 'settled'> => {
-    let pages: GetServiceLastAccessedDetailsCommandOutput[];
-    try {
-      pages = await readJob(deps, t.jobId!);
-    } catch (err) {
-      if (err instanceof Throttled) {
-        lookAgainLater(t);
-        return 'pending';
-      }
-      const code = iamErrorCode(err);
-      if (code === 'NoSuchEntity') {
-        // IAM does not know this JobId for our credentials (another session generated it): regenerate.
-        if (t.regenerations >= settings.maxRegenerations) {
-          failed.push({ arn: t.entity.arn, code: 'JobUnreadable', message: `IAM kept answering NoSuchEntity for its jobs (last ${t.jobId})` });
-          return 'settled';
-        }
-        t.regenerations++;
-        t.jobId = null;
-        t.reason = 'not-started';
-        return 'pending';
-      }
-      failed.push({ arn: t.entity.arn, code, message: (err as Error).message });
-      return 'settled';
+      if (err instanceof Unreachable) return this.unreachable(t, err);
+      if (isClientError(err)) return this.regenerate(t, faultCode(err));
+      return this.fail(t, faultCode(err), (err as Error).message);
     }
     const first = pages[0];
     if (first.JobStatus === 'IN_PROGRESS') {
+      t.reason = 'in-progress';
       t.inProgressLooks++;
-      lookAgainLater(t);
+      this.lookAgainLater(t);
       return 'pending';
     }
     if (first.JobStatus === 'FAILED') {
       const error = first.Error;
-      failed.push({
-        arn: t.entity.arn,
-        code: error?.Code ? `JobFailed.${error.Code}` : 'JobFailed',
-        message: `IAM job ${t.jobId} FAILED${error ? `: ${error.Code}: ${error.Message}` : ''}`,
-      });
-      return 'settled';
+      return this.fail(t, error?.Code ? `JobFailed.${error.Code}` : 'JobFailed', `IAM job ${jobId} FAILED${error ? `: ${error.Code}: ${error.Message}` : ''}`);
     }
     if (first.JobStatus !== 'COMPLETED' || pages.some((p) => p.JobStatus !== 'COMPLETED')) {
-      failed.push({ arn: t.entity.arn, code: 'UnexpectedJobStatus', message: `IAM job ${t.jobId} answered status ${pages.map((p) => p.JobStatus).join(', ')}` });
-      return 'settled';
+      return this.fail(t, 'UnexpectedJobStatus', `IAM job ${jobId} answered status ${pages.map((p) => p.JobStatus).join(', ')}`);
     }
-    const services: ServiceLastAccessed[] = pages.flatMap((p) => p.ServicesLastAccessed ?? []);
-    const report = buildReport(run, t.entity, {
-      jobId: t.jobId!,
-      createdAt: first.JobCreationDate!,
-      completedAt: first.JobCompletionDate ?? first.JobCreationDate!,
-      services,
-    });
-    await putJson(store, keys.report(run.runId, t.entity.type, t.entity.name), report);
-    rows.push(...datasetRows(report));
-    reported.push({
-      arn: t.entity.arn,
-      type: t.entity.type,
-      servicesGranted: report.findings.servicesGranted,
-      servicesUsed: report.findings.servicesUsed,
-      unusedServices: report.findings.unusedServices.length,
-    });
+    return this.writeReport(t, jobId, pages);
+  }
+
+  /**
+   * IAM will not let this JobId be read: after a hand-over it may be another session's, and IAM does not
+   * document the answer for that. The job is made again (bounded), never read as empty.
+   */
+  private regenerate(t: Target, code: string): Verdict {
+    if (t.regenerations >= this.deps.settings.maxRegenerations) {
+      return this.fail(t, 'JobUnreadable', `IAM kept refusing to read its jobs (last ${t.jobId}: ${code}) after ${t.regenerations} regenerations`);
+    }
+    t.regenerations++;
+    t.jobId = null;
+    t.reason = 'not-started';
+    t.notBefore = this.deps.clock.now();
+    return 'pending';
+  }
+
+  private async writeReport(t: Target, jobId: string, pages: GetServiceLastAccessedDetailsCommandOutput[]): Promise<Verdict> {
+    const { run, batch } = this.event;
+    let report;
+    try {
+      report = buildReport(run, batch.accountId, t.entity, jobId, pages);
+    } catch (err) {
+      if (err instanceof MalformedAnswer) return this.fail(t, 'MalformedAnswer', `IAM job ${jobId}: ${err.message}`);
+      throw err;
+    }
+    const key = keys.report(run.runId, batch.accountId, t.entity.type, t.entity.name);
+    await putJson(this.deps.store, key, report);
+    this.reported.push({ arn: t.entity.arn, key });
     return 'settled';
-  };
+  }
 
-  // Two workers share the invocation: one generates jobs, one looks at each job when it is due. Generate
-  // and Get have separate IAM buckets and separate pacers, so both run at this invocation's share of the
-  // ceiling; by the time a job is looked at it has usually finished, so most entities cost one Generate
-  // and one Get.
-  const settled = new Set<Target>();
-  const busy = new Set<Target>();
-  const unsettled = () => pending.filter((t) => !settled.has(t));
-  const canStart = () => next < entities.length && clock.now() < stopStarting;
-  // Only slow jobs left, none due soon: end the invocation and let the workflow's Wait do the waiting.
-  const handBack = () => {
-    const waiting = unsettled();
-    return !canStart() && waiting.length > 0 && waiting.every((t) => !busy.has(t) && t.jobId !== null && t.inProgressLooks > 0 && t.notBefore - clock.now() > settings.handBackAfterMs);
-  };
-  const work = async (kind: 'generate' | 'poll'): Promise<void> => {
-    const mine = (t: Target) => !settled.has(t) && !busy.has(t) && (kind === 'generate' ? t.jobId === null : t.jobId !== null);
-    while ((unsettled().length > 0 || canStart()) && clock.now() < deadline && !handBack()) {
-      const now = clock.now();
-      const target = pending.find((t) => mine(t) && t.notBefore <= now) ?? (kind === 'generate' ? startNext() : undefined);
-      if (!target) {
-        // Nothing due for this worker: sleep until something may be (a job handed over by the other
-        // worker shows up within a tick).
-        const waiting = unsettled().map((t) => t.notBefore);
-        const due = Math.min(deadline, Math.max(now + IDLE_TICK_MS, Math.min(...waiting)));
-        await clock.sleep(due - now);
-        continue;
+  /** Every page of one job's result, or just the first while the job is not COMPLETED. */
+  private async readJob(jobId: string): Promise<GetServiceLastAccessedDetailsCommandOutput[]> {
+    const pages: GetServiceLastAccessedDetailsCommandOutput[] = [];
+    await readAllPages(async (marker) => {
+      const page = await this.caller.call('get', () => this.deps.iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: jobId, MaxItems: MAX_ITEMS, Marker: marker })), {
+        retryThrottles: false,
+      });
+      pages.push(page);
+      const complete = page.JobStatus === 'COMPLETED';
+      return { items: [], isTruncated: complete && page.IsTruncated === true, marker: page.Marker };
+    }, `reading job ${jobId}`);
+    return pages;
+  }
+
+  /** Hands over what is still unsettled, writes the outcome, and tells the workflow what comes next. */
+  async finish(): Promise<AuditBatchResult> {
+    const { settings, store } = this.deps;
+    const { run, attempt } = this.event;
+    const inFlight: Leftover[] = [];
+    for (const t of [...this.queues.generate, ...this.queues.poll]) {
+      const handovers = t.handovers + 1;
+      if (this.final || handovers > settings.maxAttempts) {
+        this.giveUp(t, handovers);
+      } else {
+        inFlight.push({ entity: t.entity, jobId: t.jobId, reason: t.reason, handovers, regenerations: t.regenerations, ...(t.lastCode ? { lastCode: t.lastCode } : {}) });
       }
-      busy.add(target);
-      const state = kind === 'generate' ? await generate(target) : await poll(target);
-      busy.delete(target);
-      if (state === 'settled') settled.add(target);
     }
-  };
-  await Promise.all([work('generate'), work('poll')]);
+    if (this.final) {
+      for (const entity of this.entities.slice(this.next)) {
+        this.failed.push({ arn: entity.arn, code: 'NotStarted', message: `the batch used its ${this.batch.maxInvocations} invocations before reaching it (IAM throttling or slow jobs)` });
+      }
+      this.next = this.entities.length;
+    }
 
-  // Hand over what is still running, unless it has been handed over too often or this is the last invocation.
-  const inFlight: Leftover[] = [];
-  for (const t of unsettled()) {
-    const handovers = t.handovers + 1;
-    if (final || handovers > settings.maxAttempts) {
-      failed.push(
-        t.reason === 'throttled'
-          ? { arn: t.entity.arn, code: 'Throttled', message: `IAM throttled every attempt to audit it (${handovers} invocations)` }
-          : { arn: t.entity.arn, code: 'JobTimedOut', message: `no COMPLETED report after ${handovers} invocations${t.jobId ? ` (job ${t.jobId} still IN_PROGRESS)` : ''}` },
-      );
-    } else {
-      inFlight.push({ entity: t.entity, jobId: t.jobId, reason: t.reason, handovers });
+    const done = this.next >= this.entities.length && inFlight.length === 0;
+    let leftoverKey: string | null = null;
+    if (!done) {
+      leftoverKey = keys.leftovers(run.runId, this.batch.batchId, attempt, this.invocationId);
+      const handOver: BatchProgress = { next: this.next, inFlight, learned: this.caller.learned() };
+      await putWorkJson(store, leftoverKey, handOver);
+    }
+    const leftover = this.entities.length - this.next + inFlight.length;
+    const outcome: BatchOutcome = {
+      batchId: this.batch.batchId,
+      accountId: this.batch.accountId,
+      attempt,
+      invocationId: this.invocationId,
+      done,
+      reported: this.reported,
+      skipped: this.skipped,
+      failed: this.failed,
+      leftover,
+      iamCalls: { ...this.caller.counts },
+    };
+    await putWorkJson(store, keys.outcome(run.runId, this.batch.batchId, attempt, this.invocationId), outcome);
+
+    // Go on at once while entities remain to start; back off while only slow jobs remain.
+    const slowest = Math.max(0, ...inFlight.map((l) => l.handovers));
+    const waitSeconds = this.next < this.entities.length ? 0 : Math.min(settings.maxLeftoverWaitSeconds, settings.leftoverWaitSeconds * 2 ** Math.max(0, slowest - 1));
+    return {
+      run,
+      batch: this.batch,
+      attempt: done ? attempt : attempt + 1,
+      leftoverKey,
+      done,
+      waitSeconds,
+      counts: { reported: this.reported.length, skipped: this.skipped.length, failed: this.failed.length, leftover },
+    };
+  }
+
+  /** An entity out of hand-overs or out of invocations: a failure that says why, never a report. */
+  private giveUp(t: Target, handovers: number): void {
+    switch (t.reason) {
+      case 'throttled':
+        this.fail(t, 'Throttled', `IAM throttled every attempt to audit it (${handovers} invocations)`);
+        break;
+      case 'unreachable':
+        this.fail(t, t.lastCode ?? 'Unreachable', `IAM could not be reached for it through ${handovers} invocations (last fault ${t.lastCode})`);
+        break;
+      case 'in-progress':
+        this.fail(t, 'JobTimedOut', `no COMPLETED report after ${handovers} invocations (job ${t.jobId} still IN_PROGRESS)`);
+        break;
+      case 'not-started':
+        this.fail(t, 'NotStarted', `its job was still to be made again after ${handovers} invocations`);
+        break;
     }
   }
-  if (final) {
-    for (const entity of entities.slice(next)) {
-      failed.push({ arn: entity.arn, code: 'NotStarted', message: `the batch used its ${batch.maxInvocations} invocations before reaching it (IAM throttling or slow jobs)` });
-    }
-    next = entities.length;
-  }
-
-  const done = next >= entities.length && inFlight.length === 0;
-  let leftoverKey: string | null = null;
-  if (!done) {
-    leftoverKey = keys.leftovers(run.runId, batch.batchId, event.attempt);
-    const handOver: BatchProgress = { next, inFlight };
-    await putWorkJson(store, leftoverKey, handOver);
-  }
-  const leftover = entities.length - next + inFlight.length;
-  const outcome: BatchOutcome = {
-    batchId: batch.batchId,
-    attempt: event.attempt,
-    done,
-    reported,
-    skipped,
-    failed,
-    leftover,
-    iamCalls: { ...deps.caller.counts },
-    rows,
-  };
-  await putWorkJson(store, keys.outcome(run.runId, batch.batchId, event.attempt), outcome);
-
-  // Go on at once while entities remain to start; back off while only slow jobs remain.
-  const slowest = Math.max(0, ...inFlight.map((l) => l.handovers));
-  const waitSeconds = next < entities.length ? 0 : Math.min(settings.maxLeftoverWaitSeconds, settings.leftoverWaitSeconds * 2 ** Math.max(0, slowest - 1));
-  return {
-    run,
-    batch,
-    attempt: done ? event.attempt : event.attempt + 1,
-    leftoverKey,
-    done,
-    waitSeconds,
-    counts: { reported: reported.length, skipped: skipped.length, failed: failed.length, leftover },
-    concurrency: event.concurrency,
-  };
-}
-
-/** Every page of one job's result, or just the first while the job is not COMPLETED. */
-async function readJob(deps: AuditBatchDeps, jobId: string): Promise<GetServiceLastAccessedDetailsCommandOutput[]> {
-  const pages: GetServiceLastAccessedDetailsCommandOutput[] = [];
-  await readAllPages(async (marker) => {
-    const page = await deps.caller.call('get', () => deps.iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: jobId, MaxItems: MAX_ITEMS, Marker: marker })));
-    pages.push(page);
-    const complete = page.JobStatus === 'COMPLETED';
-    return { items: [], isTruncated: complete && page.IsTruncated === true, marker: page.Marker };
-  }, `reading job ${jobId}`);
-  return pages;
 }

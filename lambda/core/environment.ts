@@ -1,6 +1,7 @@
 /**
  * Checked reads of the environment, so a broken deployment fails at cold start naming the variable.
  */
+import { describeRange, inRange, type Range } from './defaults';
 import { ConfigurationError } from './errors';
 
 export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -9,13 +10,11 @@ export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env):
   return value;
 }
 
-export function numberEnv(name: string, fallback: number, rule: { min: number; max?: number; integer?: boolean }, env: NodeJS.ProcessEnv = process.env): number {
+export function numberEnv(name: string, fallback: number, range: Range, env: NodeJS.ProcessEnv = process.env): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isFinite(value) || value < rule.min || (rule.max !== undefined && value > rule.max) || (rule.integer && !Number.isInteger(value))) {
-    throw new ConfigurationError(`environment variable ${name} must be ${rule.integer ? 'a whole number' : 'a number'} from ${rule.min}${rule.max === undefined ? '' : ` to ${rule.max}`}, got "${text}"`);
-  }
+  if (!inRange(value, range)) throw new ConfigurationError(`environment variable ${name} must be ${describeRange(range)}, got "${text}"`);
   return value;
 }
 

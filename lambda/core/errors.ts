@@ -16,3 +16,14 @@ export class ConfigurationError extends Error {
 export class Throttled extends Error {
   override name = 'Throttled';
 }
+
+/** A transient fault (a 5xx answer, a reset connection) outlasted the retries; `code` names it. */
+export class Unreachable extends Error {
+  override name = 'Unreachable';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,20 +1,26 @@
 /**
- * Every IAM call of the pipeline goes through an IamCaller: it paces calls per API under a ceiling,
- * retries IAM's Throttling with jittered exponential backoff (and slows down), and counts calls and
- * throttles. The SDK's own retries are off for IAM (maxAttempts 1) so that these counts are true.
+ * Every IAM call of the pipeline goes through an IamCaller: it paces calls per API, finds the account's
+ * rate from IAM's Throttling answers, retries transient faults (5xx answers, network errors) with
+ * jittered backoff, and counts calls, throttles and retries. The SDK's own retries are off for IAM
+ * (maxAttempts 1) so that these counts are true.
  */
 import type { Clock } from './clock';
-import { Throttled } from './errors';
-import type { IamCallCounts } from './model';
+import { Throttled, Unreachable } from './errors';
+import { noIamCalls, type IamCallCounts } from './model';
 
 export type CallKind = 'list' | 'generate' | 'get';
+export const CALL_KINDS: readonly CallKind[] = ['list', 'generate', 'get'];
 
 export interface PacingSettings {
-  /** Calls per second allowed for each kind of call in this invocation. */
+  /** Ceiling on calls per second of each kind for this caller; the pacer finds the real rate below it. */
   readonly callsPerSecond: number;
-  /** Throttled retries of one call before giving up with Throttled. @default 6 */
+  /** Rates learned by an earlier caller (an earlier invocation of the chain), to start from. */
+  readonly learned?: Partial<Record<CallKind, number>>;
+  /** Throttled retries of one call inside `call` before it throws Throttled. @default 6 */
   readonly maxThrottleRetries?: number;
-  /** First backoff after a throttle, in ms; doubles each time, with full jitter. @default 500 */
+  /** Retries of one call after a transient fault before it throws Unreachable. @default 4 */
+  readonly maxTransientRetries?: number;
+  /** First backoff after a fault, in ms; doubles each time, with full jitter. @default 500 */
   readonly baseBackoffMs?: number;
   /** Longest backoff, in ms. @default 20000 */
   readonly maxBackoffMs?: number;
@@ -23,35 +29,101 @@ export interface PacingSettings {
 }
 
 /**
- * Spaces calls evenly at a rate that halves on a throttle and recovers slowly after successes
- * (additive increase, multiplicative decrease), never above the configured ceiling.
+ * The rate IAM admits is measured over at least this window, and over at least the last
+ * MEASURE_MIN_CALLS successes (a slow pacer needs a longer look to measure its share), up to the longest.
  */
-class Pacer {
+const MEASURE_WINDOW_MS = 8_000;
+const MEASURE_MIN_CALLS = 20;
+const MEASURE_LONGEST_MS = 60_000;
+/** After a throttle, the rate goes to this share of what IAM was admitting. */
+const BACK_OFF_TO = 0.85;
+/** Throttles within this time of a decrease do not decrease again: they answer calls already paced. */
+const DECREASE_COOLDOWN_MS = 2_000;
+/** Before the first throttle the rate grows this much a second; after it, much more gently. */
+const PROBE_GROWTH_PER_SECOND = 0.3;
+const STEADY_GROWTH_PER_SECOND = 0.003;
+/** The first rate, as a share of the ceiling, when nothing has been learned yet. */
+const START_SHARE = 0.05;
+
+/**
+ * Spaces calls evenly at a rate it adapts to IAM's token bucket. It starts below the ceiling and grows
+ * until IAM throttles; then it drops to a little under the rate IAM was admitting (measured, not guessed)
+ * and grows again very slowly, so that it spends little time above the bucket's rate and little below.
+ */
+export class Pacer {
   private rate: number;
   private nextFree = 0;
+  private lastChange: number;
+  private lastDecrease = -Infinity;
+  private probing: boolean;
+  private readonly successes: number[] = [];
+  private readonly floor: number;
 
   constructor(
     private readonly ceiling: number,
     private readonly clock: Clock,
+    learned?: number,
   ) {
-    this.rate = ceiling;
+    this.floor = Math.min(ceiling, 0.05);
+    this.probing = learned === undefined;
+    this.rate = learned === undefined ? Math.max(this.floor, ceiling * START_SHARE) : Math.min(ceiling, Math.max(this.floor, learned));
+    this.lastChange = clock.now();
   }
 
+  /** The current rate, in calls per second. */
+  get callsPerSecond(): number {
+    this.grow(this.clock.now());
+    return this.rate;
+  }
+
+  /** When the next call could go, at the earliest (ms). */
+  nextSlot(): number {
+    return Math.max(this.clock.now(), this.nextFree);
+  }
+
+  /** Waits for this call's slot. Slots are reserved in order, so concurrent callers share the rate. */
   async take(): Promise<void> {
     const now = this.clock.now();
+    this.grow(now);
     const slot = Math.max(now, this.nextFree);
     this.nextFree = slot + 1000 / this.rate;
     if (slot > now) await this.clock.sleep(slot - now);
   }
 
-  throttled(): void {
-    this.rate = Math.max(this.ceiling / 16, this.rate / 2);
+  succeeded(): void {
+    const now = this.clock.now();
+    this.successes.push(now);
+    while (this.successes.length > MEASURE_MIN_CALLS && this.successes[0] < now - MEASURE_WINDOW_MS) this.successes.shift();
+    while (this.successes.length > 0 && this.successes[0] < now - MEASURE_LONGEST_MS) this.successes.shift();
   }
 
-  succeeded(): void {
-    this.rate = Math.min(this.ceiling, this.rate + this.ceiling / 20);
+  throttled(): void {
+    const now = this.clock.now();
+    if (now - this.lastDecrease < DECREASE_COOLDOWN_MS) return;
+    this.grow(now);
+    const window = Math.max(1000, now - (this.successes[0] ?? now));
+    const admitted = (this.successes.length * 1000) / window;
+    // What IAM admitted is a measure of the bucket's rate only while we were asking for more than that.
+    // Never more than halved at once: a pacer that has only just started measures too little.
+    this.rate = Math.max(this.floor, this.rate / 2, Math.min(this.rate, admitted) * BACK_OFF_TO);
+    this.probing = false;
+    this.lastDecrease = now;
+    this.lastChange = now;
+    // Calls already given later slots keep them; the next slot follows the new rate.
+    this.nextFree = Math.max(this.nextFree, now + 1000 / this.rate);
+  }
+
+  private grow(now: number): void {
+    const seconds = (now - this.lastChange) / 1000;
+    if (seconds <= 0) return;
+    const growth = this.probing ? PROBE_GROWTH_PER_SECOND : STEADY_GROWTH_PER_SECOND;
+    this.rate = Math.min(this.ceiling, this.rate * (1 + growth) ** seconds);
+    this.lastChange = now;
   }
 }
+
+/** Node's network error codes worth another try (a reset connection, a timeout, a closed pipe). */
+const NETWORK_ERRORS = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'UND_ERR_SOCKET'];
 
 export function isThrottling(err: unknown): boolean {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: { throttling?: boolean } };
@@ -65,23 +137,46 @@ export function isThrottling(err: unknown): boolean {
   );
 }
 
-/** Errors worth another try that are not throttling: IAM's 5xx answers and network faults. */
+/**
+ * Errors worth another try that are not throttling: IAM's 5xx answers, the SDK's timeouts, and network
+ * faults. Node names its system errors `Error` and puts the cause in `code`, so both are looked at.
+ */
 export function isTransient(err: unknown): boolean {
-  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  const status = e?.$metadata?.httpStatusCode;
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  if (!e || typeof e !== 'object') return false;
+  const status = e.$metadata?.httpStatusCode;
   return (
     (status !== undefined && status >= 500) ||
-    e?.$retryable !== undefined ||
-    ['TimeoutError', 'RequestTimeout', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(e?.name ?? e?.code ?? '')
+    e.$retryable !== undefined ||
+    ['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ServiceFailure', 'ServiceUnavailable', 'InternalFailure'].includes(e.name ?? '') ||
+    NETWORK_ERRORS.includes(e.code ?? '') ||
+    NETWORK_ERRORS.includes(e.name ?? '') ||
+    /socket hang up/i.test(e.message ?? '')
   );
 }
 
-const TRANSIENT_RETRIES = 3;
+/** The code to report for a fault: IAM's error code, or Node's network error code. */
+export function faultCode(err: unknown): string {
+  const e = err as { Code?: string; code?: string; name?: string };
+  if (e?.Code) return e.Code;
+  if (e?.code && NETWORK_ERRORS.includes(e.code)) return e.code;
+  return (e?.name ?? 'Error').replace(/Exception$/, '');
+}
+
+export interface CallOptions {
+  /**
+   * Retry throttled calls inside `call` (listing, which has nothing else to do meanwhile). When false,
+   * the first throttle throws Throttled at once and the caller comes back to the call later, so that
+   * its other work goes on while the pacer slows down. @default true
+   */
+  readonly retryThrottles?: boolean;
+}
 
 export class IamCaller {
-  readonly counts: IamCallCounts = { list: 0, generate: 0, get: 0, throttled: 0 };
+  readonly counts: IamCallCounts = noIamCalls();
   private readonly pacers: Record<CallKind, Pacer>;
   private readonly maxThrottleRetries: number;
+  private readonly maxTransientRetries: number;
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly random: () => number;
@@ -92,23 +187,36 @@ export class IamCaller {
     private readonly clock: Clock,
     settings: PacingSettings,
   ) {
-    this.callsPerSecond = settings.callsPerSecond;
     if (!(settings.callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${settings.callsPerSecond}`);
-    this.pacers = {
-      list: new Pacer(settings.callsPerSecond, clock),
-      generate: new Pacer(settings.callsPerSecond, clock),
-      get: new Pacer(settings.callsPerSecond, clock),
-    };
+    this.callsPerSecond = settings.callsPerSecond;
+    const pacer = (kind: CallKind) => new Pacer(settings.callsPerSecond, clock, settings.learned?.[kind]);
+    this.pacers = { list: pacer('list'), generate: pacer('generate'), get: pacer('get') };
     this.maxThrottleRetries = settings.maxThrottleRetries ?? 6;
+    this.maxTransientRetries = settings.maxTransientRetries ?? 4;
     this.baseBackoffMs = settings.baseBackoffMs ?? 500;
     this.maxBackoffMs = settings.maxBackoffMs ?? 20_000;
     this.random = settings.random ?? Math.random;
   }
 
-  /** Makes one paced call, retrying throttles; throws Throttled when IAM keeps throttling. */
-  async call<T>(kind: CallKind, send: () => Promise<T>): Promise<T> {
-    let transient = 0;
-    for (let retry = 0; ; retry++) {
+  /** When the next call of this kind could go, at the earliest (ms of the clock). */
+  nextSlot(kind: CallKind): number {
+    return this.pacers[kind].nextSlot();
+  }
+
+  /** The rates the pacers have found, for the next invocation to start from. */
+  learned(): Record<CallKind, number> {
+    return { list: this.pacers.list.callsPerSecond, generate: this.pacers.generate.callsPerSecond, get: this.pacers.get.callsPerSecond };
+  }
+
+  /**
+   * Makes one paced call. Throws Throttled when IAM keeps throttling, Unreachable when a transient fault
+   * outlasts the retries, and any other error at once.
+   */
+  async call<T>(kind: CallKind, send: () => Promise<T>, options: CallOptions = {}): Promise<T> {
+    const retryThrottles = options.retryThrottles ?? true;
+    let throttles = 0;
+    let faults = 0;
+    for (;;) {
       await this.pacers[kind].take();
       this.counts[kind]++;
       try {
@@ -116,21 +224,28 @@ export class IamCaller {
         this.pacers[kind].succeeded();
         return answer;
       } catch (err) {
-        if (!isThrottling(err)) {
-          if (!isTransient(err) || transient >= TRANSIENT_RETRIES) throw err;
-          transient++;
-          await this.clock.sleep(this.random() * this.baseBackoffMs * 2 ** transient);
-          continue;
+        if (isThrottling(err)) {
+          this.counts.throttled++;
+          this.pacers[kind].throttled();
+          if (!retryThrottles || throttles >= this.maxThrottleRetries) {
+            throw new Throttled(`IAM throttled ${kind} calls ${throttles + 1} times in a row`);
+          }
+          await this.backOff(throttles++);
+        } else if (isTransient(err)) {
+          if (faults >= this.maxTransientRetries) {
+            throw new Unreachable(faultCode(err), `IAM ${kind} call failed ${faults + 1} times in a row: ${faultCode(err)}: ${(err as Error).message}`);
+          }
+          this.counts.retried++;
+          await this.backOff(faults++);
+        } else {
+          throw err;
         }
-        this.counts.throttled++;
-        this.pacers[kind].throttled();
-        if (retry >= this.maxThrottleRetries) {
-          throw new Throttled(`IAM throttled ${kind} calls ${retry + 1} times in a row`);
-        }
-        const ceiling = Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** retry);
-        await this.clock.sleep(this.random() * ceiling);
       }
     }
+  }
+
+  private backOff(attempt: number): Promise<void> {
+    return this.clock.sleep(this.random() * Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** attempt));
   }
 }
 

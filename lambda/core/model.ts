@@ -21,17 +21,19 @@ export interface EntityRef {
 export interface RunInfo {
   readonly runId: string;
   readonly runDate: string;
-  readonly accountId: string;
   readonly granularity: Granularity;
   readonly unusedAfterDays: number;
   readonly startedAt: string;
 }
 
-/** A batch of entities, as the Map passes it: the entities themselves stay in the store. */
+/** A batch of entities of one account, as the Map passes it: the entities themselves stay in the store. */
 export interface BatchDescriptor {
   readonly batchId: string;
+  readonly accountId: string;
   readonly key: string;
   readonly size: number;
+  /** Batches of the same account that may run at once: they share the account's call ceiling equally. */
+  readonly peers: number;
   /** The bound on the batch's chain of AuditBatch invocations, set by the first of them. */
   readonly maxInvocations?: number;
 }
@@ -40,7 +42,16 @@ export interface IamCallCounts {
   list: number;
   generate: number;
   get: number;
+  /** Calls IAM answered with Throttling. */
   throttled: number;
+  /** Calls sent again after a transient fault (a 5xx answer or a network error). */
+  retried: number;
+}
+
+export const noIamCalls = (): IamCallCounts => ({ list: 0, generate: 0, get: 0, throttled: 0, retried: 0 });
+
+export function addIamCalls(into: IamCallCounts, more: IamCallCounts): void {
+  for (const kind of Object.keys(into) as Array<keyof IamCallCounts>) into[kind] += more[kind] ?? 0;
 }
 
 export interface TrackedActionReport {
@@ -107,21 +118,40 @@ export interface Skip {
   readonly code: string;
 }
 
+export const RUN_STATUSES = ['COMPLETED', 'INCOMPLETE'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export interface EntityCounts {
+  readonly listed: number;
+  readonly reported: number;
+  readonly skipped: number;
+  readonly failed: number;
+}
+
+/** One account of a run: audited, failed (it could not be entered or listed), or skipped (not ACTIVE). */
+export interface AccountSummary {
+  readonly accountId: string;
+  readonly name: string | null;
+  readonly status: 'audited' | 'failed' | 'skipped';
+  readonly code?: string;
+  readonly message?: string;
+  readonly entities: EntityCounts;
+}
+
+export const PROPOSAL_ACTIONS = ['trim', 'remove', 'replace', 'review'] as const;
+export type ProposalAction = (typeof PROPOSAL_ACTIONS)[number];
+
+/** The run summary, schema version 2 (DESIGN.md "Summary v2"). */
 export interface RunSummary {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: 2;
   readonly runId: string;
   readonly runDate: string;
-  readonly accountId: string;
+  readonly status: RunStatus;
   readonly granularity: Granularity;
   readonly startedAt: string;
   readonly completedAt: string;
-  readonly entities: {
-    readonly listed: number;
-    readonly reported: number;
-    readonly skipped: number;
-    readonly failed: number;
-    readonly byType: Record<EntityType, number>;
-  };
+  readonly accounts: readonly AccountSummary[];
+  readonly entities: EntityCounts & { readonly byType: Record<EntityType, number> };
   readonly failures: readonly Failure[];
   readonly skipped: readonly Skip[];
   readonly findings: {
@@ -129,6 +159,8 @@ export interface RunSummary {
     readonly unusedServiceGrants: number;
     readonly entitiesWithNoUseInWindow: number;
   };
+  readonly proposals: { readonly count: number; readonly byAction: Record<ProposalAction, number> };
+  readonly changes: { readonly firstUse: number; readonly newlyUnused: number; readonly added: number; readonly removed: number } | null;
   readonly iamCalls: IamCallCounts;
 }
 
@@ -140,7 +172,8 @@ export interface LatestPointer {
 
 /** Keys in the report store (the S3 layout of DESIGN.md, and working files under `work/`). */
 export const keys = {
-  report: (runId: string, type: EntityType, name: string) => `runs/${runId}/reports/${type}/${name}.json`,
+  report: (runId: string, accountId: string, type: EntityType, name: string) => `runs/${runId}/reports/${accountId}/${type}/${name}.json`,
+  reportsOf: (runId: string, accountId: string) => `runs/${runId}/reports/${accountId}/`,
   summary: (runId: string) => `runs/${runId}/summary.json`,
   datasetPart: (runDate: string, runId: string, batchId: string) =>
     `datasets/service_last_accessed/run_date=${runDate}/run_id=${runId}/part-${batchId}.jsonl`,
@@ -148,6 +181,9 @@ export const keys = {
   plan: (runId: string) => `work/${runId}/plan.json`,
   batch: (runId: string, batchId: string) => `work/${runId}/batches/${batchId}.json`,
   outcomesOf: (runId: string, batchId: string) => `work/${runId}/outcomes/${batchId}/`,
-  outcome: (runId: string, batchId: string, attempt: number) => `work/${runId}/outcomes/${batchId}/${String(attempt).padStart(3, '0')}.json`,
-  leftovers: (runId: string, batchId: string, attempt: number) => `work/${runId}/leftovers/${batchId}/${String(attempt).padStart(3, '0')}.json`,
+  /** One invocation's outcome; `invocationId` tells apart invocations of one attempt that ran twice. */
+  outcome: (runId: string, batchId: string, attempt: number, invocationId: string) =>
+    `work/${runId}/outcomes/${batchId}/${String(attempt).padStart(3, '0')}-${invocationId}.json`,
+  leftovers: (runId: string, batchId: string, attempt: number, invocationId: string) =>
+    `work/${runId}/leftovers/${batchId}/${String(attempt).padStart(3, '0')}-${invocationId}.json`,
 };

@@ -1,14 +1,15 @@
 /**
- * Plan: validate the execution input, list the account's entities with complete paging, filter them,
+ * Plan: validate the execution input, list each account's entities with complete paging, filter them,
  * write them to the store in batches, and return only small batch descriptors (state payloads are
- * limited to 256 KiB; entity lists are not).
+ * limited to 256 KiB; entity lists are not). Batches of different accounts are interleaved, so the Map
+ * audits accounts side by side: IAM throttles each account on its own.
  */
 import { ListGroupsCommand, ListPoliciesCommand, ListRolesCommand, ListUsersCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { Clock } from './clock';
-import { InvalidInput } from './errors';
-import { readAllPages, type IamCaller } from './iam-calls';
-import { parseExecutionInput, type AuditDefaults } from './input';
-import { keys, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
+import { InvalidInput, Unreachable } from './errors';
+import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
+import { ENTITY_ARN, parseExecutionInput, type AuditDefaults } from './input';
+import { keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { putWorkJson, type ReportStore } from './store';
 
 export interface PlanSettings {
@@ -20,12 +21,34 @@ export interface PlanSettings {
   readonly concurrency: number;
 }
 
+/** An account the run is asked to audit, as its source lists it. */
+export interface AccountToAudit {
+  readonly accountId: string;
+  readonly name: string | null;
+  /** Only ACTIVE accounts are audited; the others are skipped. */
+  readonly status: string;
+}
+
+/** Where the run's accounts come from, and how to reach each one's IAM. */
+export interface AccountSource {
+  /** The accounts to audit (for the account the pipeline runs in, that one alone). */
+  accounts(): Promise<AccountToAudit[]>;
+  /** An IAM client in the account; throws with the error's code when the account cannot be entered. */
+  iam(accountId: string): Promise<IAMClient>;
+}
+
+/** The account the pipeline runs in, reached with the caller's own credentials. */
+export function selfAccountSource(accountId: string, iam: IAMClient): AccountSource {
+  return { accounts: async () => [{ accountId, name: null, status: 'ACTIVE' }], iam: async () => iam };
+}
+
 export interface PlanDeps {
-  readonly iam: IAMClient;
-  readonly caller: IamCaller;
+  readonly source: AccountSource;
   readonly store: ReportStore;
   readonly clock: Clock;
   readonly settings: PlanSettings;
+  /** Each account's ceiling on list calls per second. */
+  readonly pacing: PacingSettings;
 }
 
 export interface PlanEvent {
@@ -39,59 +62,119 @@ export interface PlanResult {
   readonly listed: number;
 }
 
-/** What Summarize needs from Plan beyond the batches: written to the store, not passed in the state. */
-export interface PlanRecord {
-  readonly run: RunInfo;
-  readonly batches: readonly BatchDescriptor[];
+/** An account as Plan left it: audited (listed and batched), failed (not entered or not listed), or skipped. */
+export interface PlannedAccount {
+  readonly accountId: string;
+  readonly name: string | null;
+  readonly status: 'audited' | 'failed' | 'skipped';
+  readonly code?: string;
+  readonly message?: string;
   /** ARNs asked for in the input that the account does not hold (reported as skipped). */
   readonly missingArns: readonly string[];
-  /** Entities left out by the path prefixes excluded in configuration. */
-  readonly excluded: number;
   readonly iamCalls: IamCallCounts;
 }
 
-export const MAX_RUN_ID_LENGTH = 80;
+/** What Summarize needs from Plan beyond the batches: written to the store, not passed in the state. */
+export interface PlanRecord {
+  readonly run: RunInfo;
+  readonly accounts: readonly PlannedAccount[];
+  readonly batches: readonly BatchDescriptor[];
+}
 
-export async function plan(deps: PlanDeps, event: PlanEvent, accountId: string): Promise<PlanResult> {
+export async function plan(deps: PlanDeps, event: PlanEvent): Promise<PlanResult> {
   const request = parseExecutionInput(event.input, deps.settings.defaults);
   const run: RunInfo = {
     runId: runIdOf(event.execution?.name),
     runDate: runDateOf(event.execution?.startTime),
-    accountId,
     granularity: request.granularity,
     unusedAfterDays: request.unusedAfterDays,
     startedAt: new Date(Date.parse(event.execution.startTime)).toISOString(),
   };
 
-  const listed: EntityRef[] = [];
-  for (const type of request.entityTypes) listed.push(...(await listEntities(deps, type)));
-
-  let selected: EntityRef[];
-  let missingArns: string[] = [];
-  let excluded = 0;
-  if (request.arns) {
-    const wanted = new Set(request.arns);
-    selected = listed.filter((e) => wanted.has(e.arn));
-    const found = new Set(selected.map((e) => e.arn));
-    missingArns = request.arns.filter((arn) => !found.has(arn));
-  } else {
-    selected = listed.filter((e) => !deps.settings.excludePathPrefixes.some((prefix) => e.path.startsWith(prefix)));
-    excluded = listed.length - selected.length;
+  const accounts: PlannedAccount[] = [];
+  const selectedByAccount = new Map<string, EntityRef[]>();
+  for (const account of await deps.source.accounts()) {
+    const planned = await planAccount(deps, account, request);
+    accounts.push(planned.account);
+    if (planned.selected.length > 0) selectedByAccount.set(account.accountId, planned.selected);
   }
 
-  const batches: BatchDescriptor[] = [];
-  let start = 0;
-  for (const size of batchSizes(selected.length, deps.settings.batchSize, deps.settings.concurrency)) {
-    const entities = selected.slice(start, start + size);
-    start += size;
-    const batchId = `b${String(batches.length + 1).padStart(5, '0')}`;
-    const key = keys.batch(run.runId, batchId);
-    await putWorkJson(deps.store, key, entities);
-    batches.push({ batchId, key, size: entities.length });
-  }
-  const record: PlanRecord = { run, batches, missingArns, excluded, iamCalls: { ...deps.caller.counts } };
+  const batches = await writeBatches(deps, run, selectedByAccount);
+  const record: PlanRecord = { run, accounts, batches };
   await putWorkJson(deps.store, keys.plan(run.runId), record);
-  return { run, batches, listed: selected.length + missingArns.length };
+  const listed = batches.reduce((n, b) => n + b.size, 0) + accounts.reduce((n, a) => n + a.missingArns.length, 0);
+  return { run, batches, listed };
+}
+
+async function planAccount(
+  deps: PlanDeps,
+  account: AccountToAudit,
+  request: ReturnType<typeof parseExecutionInput>,
+): Promise<{ account: PlannedAccount; selected: EntityRef[] }> {
+  const base = { accountId: account.accountId, name: account.name, missingArns: [] as string[] };
+  if (account.status !== 'ACTIVE') {
+    return { account: { ...base, status: 'skipped', code: `Account${pascal(account.status)}`, message: `the account is ${account.status}`, iamCalls: noIamCalls() }, selected: [] };
+  }
+  const caller = new IamCaller(deps.clock, deps.pacing);
+  try {
+    const iam = await deps.source.iam(account.accountId);
+    const listed: EntityRef[] = [];
+    for (const type of request.entityTypes) listed.push(...(await listEntities(iam, caller, type)));
+    let selected: EntityRef[];
+    let missingArns: string[] = [];
+    if (request.arns) {
+      const wanted = new Set(request.arns.filter((arn) => arn.split(':')[4] === account.accountId));
+      selected = listed.filter((e) => wanted.has(e.arn));
+      const found = new Set(selected.map((e) => e.arn));
+      missingArns = [...wanted].filter((arn) => !found.has(arn));
+    } else {
+      selected = listed.filter((e) => !deps.settings.excludePathPrefixes.some((prefix) => e.path.startsWith(prefix)));
+    }
+    return { account: { ...base, status: 'audited', missingArns, iamCalls: { ...caller.counts } }, selected };
+  } catch (err) {
+    if (err instanceof InvalidInput) throw err;
+    // The account could not be entered or listed: it fails alone; its entities are unknown, not failed.
+    const code = err instanceof Unreachable ? err.code : faultCode(err);
+    return { account: { ...base, status: 'failed', code, message: (err as Error).message, iamCalls: { ...caller.counts } }, selected: [] };
+  }
+}
+
+function pascal(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+}
+
+/** Writes each account's batches and returns their descriptors, accounts interleaved. */
+async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Map<string, EntityRef[]>): Promise<BatchDescriptor[]> {
+  const { batchSize, concurrency } = deps.settings;
+  // The Map's slots are shared among the accounts: each account's batches run at once on its share.
+  const slots = Math.max(1, Math.floor(concurrency / Math.max(1, selectedByAccount.size)));
+  const perAccount: BatchDescriptor[][] = [];
+  let counter = 0;
+  for (const [accountId, selected] of selectedByAccount) {
+    const sizes = batchSizes(selected.length, batchSize, slots);
+    const descriptors: BatchDescriptor[] = [];
+    let start = 0;
+    for (const size of sizes) {
+      const batchId = `b${String(++counter).padStart(5, '0')}`;
+      const key = keys.batch(run.runId, batchId);
+      await putWorkJson(deps.store, key, selected.slice(start, start + size));
+      start += size;
+      descriptors.push({ batchId, accountId, key, size, peers: Math.min(slots, sizes.length) });
+    }
+    perAccount.push(descriptors);
+  }
+  const interleaved: BatchDescriptor[] = [];
+  for (let i = 0; perAccount.some((list) => i < list.length); i++) {
+    for (const list of perAccount) if (i < list.length) interleaved.push(list[i]);
+  }
+  return interleaved;
+}
+
+/** The IAM calls Plan made in every account. */
+export function planIamCalls(record: PlanRecord): IamCallCounts {
+  const total = noIamCalls();
+  for (const account of record.accounts) addIamCalls(total, account.iamCalls);
+  return total;
 }
 
 /**
@@ -106,13 +189,24 @@ export function batchSizes(total: number, batchSize: number, concurrency: number
   return Array.from({ length: count }, (_, i) => Math.floor(total / count) + (i < total % count ? 1 : 0));
 }
 
-/** The run id is the execution's name, kept to characters that are safe in S3 keys and file names. */
+/**
+ * The run id of an execution name: the name itself when it holds only letters, digits, `_` and `-`;
+ * otherwise every other character is written as `.` and its UTF-8 bytes in hex, so two names never
+ * share a run id (`run+1` is `run.2b1`, `run=1` is `run.3d1`) and the id is safe in S3 keys and file names.
+ */
 export function runIdOf(executionName: unknown): string {
   if (typeof executionName !== 'string' || executionName.length === 0) {
     throw new InvalidInput('execution.name is missing: Plan must be given $$.Execution.Name');
   }
-  return executionName.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, MAX_RUN_ID_LENGTH);
+  let id = '';
+  for (const ch of executionName) {
+    id += /[A-Za-z0-9_-]/.test(ch) ? ch : [...Buffer.from(ch, 'utf8')].map((b) => `.${b.toString(16).padStart(2, '0')}`).join('');
+  }
+  return id;
 }
+
+/** Run ids as `runIdOf` makes them. */
+export const RUN_ID_PATTERN = /^(?:[A-Za-z0-9_-]|\.[0-9a-f]{2}){1,1000}$/;
 
 function runDateOf(startTime: unknown): string {
   const time = typeof startTime === 'string' ? Date.parse(startTime) : NaN;
@@ -122,8 +216,7 @@ function runDateOf(startTime: unknown): string {
 
 const MAX_ITEMS = 1000;
 
-async function listEntities(deps: PlanDeps, type: EntityType): Promise<EntityRef[]> {
-  const { iam, caller } = deps;
+async function listEntities(iam: IAMClient, caller: IamCaller, type: EntityType): Promise<EntityRef[]> {
   const list = <T>(fetch: (marker: string | undefined) => Promise<{ items?: T[]; IsTruncated?: boolean; Marker?: string }>) =>
     readAllPages<T>(async (marker) => {
       const answer = await caller.call('list', () => fetch(marker));
@@ -160,4 +253,9 @@ async function listEntities(deps: PlanDeps, type: EntityType): Promise<EntityRef
         })
       ).map((p) => ({ arn: p.Arn!, type, name: p.PolicyName!, path: p.Path ?? '/', id: p.PolicyId! }));
   }
+}
+
+/** The entity type an ARN of the execution input names. */
+export function typeOfArn(arn: string): EntityType {
+  return ENTITY_ARN.exec(arn)![1] as EntityType;
 }

@@ -2,50 +2,68 @@
  * Turns a complete IAM access-advisor result into the entity report and its dataset rows, and judges
  * which services are unused. Only a COMPLETED job with every page read ever becomes a report.
  */
-import type { ServiceLastAccessed } from '@aws-sdk/client-iam';
+import type { GetServiceLastAccessedDetailsCommandOutput, ServiceLastAccessed } from '@aws-sdk/client-iam';
 import type { DatasetRow, EntityRef, EntityReport, RunInfo, ServiceReport } from './model';
-
-export interface CompletedJob {
-  readonly jobId: string;
-  readonly createdAt: Date;
-  readonly completedAt: Date;
-  readonly services: readonly ServiceLastAccessed[];
-}
 
 const DAY_MS = 86_400_000;
 
-const iso = (d: Date | undefined): string | null => (d ? d.toISOString() : null);
+/** IAM's answer lacks what a report needs: the entity fails with this, it is never reported. */
+export class MalformedAnswer extends Error {
+  override name = 'MalformedAnswer';
+}
 
-export function buildReport(run: RunInfo, entity: EntityRef, job: CompletedJob): EntityReport {
-  const services: ServiceReport[] = job.services
-    .map((s) => ({
-      serviceNamespace: s.ServiceNamespace!,
-      serviceName: s.ServiceName!,
-      lastAuthenticated: iso(s.LastAuthenticated),
-      lastAuthenticatedEntity: s.LastAuthenticatedEntity ?? null,
-      lastAuthenticatedRegion: s.LastAuthenticatedRegion ?? null,
-      totalAuthenticatedEntities: s.TotalAuthenticatedEntities ?? 0,
-      trackedActions:
-        run.granularity === 'ACTION_LEVEL'
-          ? (s.TrackedActionsLastAccessed ?? []).map((a) => ({
-              actionName: a.ActionName!,
-              lastAccessedTime: iso(a.LastAccessedTime),
-              lastAccessedRegion: a.LastAccessedRegion ?? null,
-              lastAccessedEntity: a.LastAccessedEntity ?? null,
-            }))
-          : [],
-    }))
+const iso = (d: Date | undefined): string | null => (d instanceof Date && !Number.isNaN(d.getTime()) ? d.toISOString() : null);
+
+/**
+ * The report of a COMPLETED job from every page of its result. Throws MalformedAnswer when the answer
+ * lacks the job's creation date (which "unused" is judged against) or a service's namespace or name.
+ */
+export function buildReport(run: RunInfo, accountId: string, entity: EntityRef, jobId: string, pages: readonly GetServiceLastAccessedDetailsCommandOutput[]): EntityReport {
+  const first = pages[0];
+  const createdAt = iso(first?.JobCreationDate);
+  if (!createdAt) throw new MalformedAnswer('the COMPLETED answer has no JobCreationDate');
+  const completedAt = iso(first.JobCompletionDate) ?? createdAt;
+  const raw: ServiceLastAccessed[] = pages.flatMap((p) => p.ServicesLastAccessed ?? []);
+  const services: ServiceReport[] = raw
+    .map((s, i) => {
+      if (!s.ServiceNamespace || !s.ServiceName) throw new MalformedAnswer(`service ${i} of the result has no ServiceNamespace or ServiceName`);
+      return {
+        serviceNamespace: s.ServiceNamespace,
+        serviceName: s.ServiceName,
+        lastAuthenticated: iso(s.LastAuthenticated),
+        lastAuthenticatedEntity: s.LastAuthenticatedEntity ?? null,
+        lastAuthenticatedRegion: s.LastAuthenticatedRegion ?? null,
+        totalAuthenticatedEntities: s.TotalAuthenticatedEntities ?? 0,
+        trackedActions:
+          run.granularity === 'ACTION_LEVEL'
+            ? (s.TrackedActionsLastAccessed ?? []).map((a) => {
+                if (!a.ActionName) throw new MalformedAnswer(`a tracked action of ${s.ServiceNamespace} has no ActionName`);
+                return {
+                  actionName: a.ActionName,
+                  lastAccessedTime: iso(a.LastAccessedTime),
+                  lastAccessedRegion: a.LastAccessedRegion ?? null,
+                  lastAccessedEntity: a.LastAccessedEntity ?? null,
+                };
+              })
+            : [],
+      };
+    })
     .sort((a, b) => (a.serviceNamespace < b.serviceNamespace ? -1 : a.serviceNamespace > b.serviceNamespace ? 1 : 0));
+  const seen = new Set<string>();
+  for (const s of services) {
+    if (seen.has(s.serviceNamespace)) throw new MalformedAnswer(`the result names service ${s.serviceNamespace} twice`);
+    seen.add(s.serviceNamespace);
+  }
 
-  const unused = unusedServices(services, job.createdAt.getTime(), run.unusedAfterDays);
+  const unused = unusedServices(services, Date.parse(createdAt), run.unusedAfterDays);
   return {
     schemaVersion: 1,
     runId: run.runId,
     runDate: run.runDate,
-    accountId: run.accountId,
+    accountId,
     entity: { arn: entity.arn, type: entity.type, name: entity.name, path: entity.path, id: entity.id },
     granularity: run.granularity,
-    job: { jobId: job.jobId, status: 'COMPLETED', createdAt: job.createdAt.toISOString(), completedAt: job.completedAt.toISOString() },
+    job: { jobId, status: 'COMPLETED', createdAt, completedAt },
     services,
     findings: {
       unusedAfterDays: run.unusedAfterDays,

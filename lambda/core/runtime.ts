@@ -1,16 +1,18 @@
 /**
  * What a handler needs from its environment at cold start: the report store, the clock, the account,
- * and settings read through checked environment lookups.
+ * and settings read through checked environment lookups. Every default comes from `defaults.ts`.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { AuditBatchSettings } from './audit-batch';
 import { ScaledClock, systemClock, type Clock, type ClockAnchor } from './clock';
+import { DEFAULTS, RANGES } from './defaults';
 import { listEnv, numberEnv, requiredEnv } from './environment';
 import { ConfigurationError } from './errors';
 import type { PacingSettings } from './iam-calls';
 import { ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from './model';
 import type { PlanSettings } from './plan';
 import { DirectoryReportStore, S3ReportStore, type ReportStore } from './store';
+import type { SummarizeSettings } from './summarize';
 
 /** The part of Lambda's context object the handlers use. */
 export interface LambdaContext {
@@ -54,7 +56,7 @@ export function accountIdOf(functionArn: string): string {
 }
 
 export function pacingFromEnvironment(env: NodeJS.ProcessEnv = process.env): PacingSettings {
-  return { callsPerSecond: numberEnv('IAM_CALLS_PER_SECOND', 2, { min: 0.01, max: 1000 }, env) };
+  return { callsPerSecond: numberEnv('IAM_CALLS_PER_SECOND', DEFAULTS.iamCallsPerSecond, RANGES.iamCallsPerSecond, env) };
 }
 
 export function planSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): PlanSettings {
@@ -72,24 +74,28 @@ export function planSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env
     defaults: {
       granularity: granularity as Granularity,
       entityTypes: entityTypes as EntityType[],
-      unusedAfterDays: numberEnv('UNUSED_AFTER_DAYS', 90, { min: 1, max: 400, integer: true }, env),
+      unusedAfterDays: numberEnv('UNUSED_AFTER_DAYS', DEFAULTS.unusedAfterDays, RANGES.unusedAfterDays, env),
     },
-    excludePathPrefixes: listEnv('EXCLUDE_PATH_PREFIXES', [], env),
-    batchSize: numberEnv('BATCH_SIZE', 2000, { min: 1, max: 10_000, integer: true }, env),
-    concurrency: numberEnv('MAX_CONCURRENCY', 5, { min: 1, max: 1000, integer: true }, env),
+    excludePathPrefixes: listEnv('EXCLUDE_PATH_PREFIXES', DEFAULTS.excludePathPrefixes, env),
+    batchSize: numberEnv('BATCH_SIZE', DEFAULTS.batchSize, RANGES.batchSize, env),
+    concurrency: numberEnv('MAX_CONCURRENCY', DEFAULTS.maxConcurrency, RANGES.maxConcurrency, env),
   };
 }
 
 export function auditBatchSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): AuditBatchSettings {
   return {
-    maxAttempts: numberEnv('MAX_ATTEMPTS', 6, { min: 1, max: 50, integer: true }, env),
-    pollIntervalMs: numberEnv('POLL_INTERVAL_MS', 5000, { min: 0, max: 60_000 }, env),
-    maxPollIntervalMs: numberEnv('MAX_POLL_INTERVAL_MS', 60_000, { min: 0, max: 600_000 }, env),
-    pollBudgetMs: numberEnv('POLL_BUDGET_SECONDS', 300, { min: 1, max: 900 }, env) * 1000,
-    handBackAfterMs: numberEnv('HAND_BACK_AFTER_SECONDS', 30, { min: 0, max: 900 }, env) * 1000,
-    safetyMarginMs: numberEnv('SAFETY_MARGIN_SECONDS', 30, { min: 0, max: 300 }, env) * 1000,
-    leftoverWaitSeconds: numberEnv('LEFTOVER_WAIT_SECONDS', 60, { min: 0, max: 3600, integer: true }, env),
-    maxLeftoverWaitSeconds: numberEnv('MAX_LEFTOVER_WAIT_SECONDS', 900, { min: 0, max: 86_400, integer: true }, env),
-    maxRegenerations: numberEnv('MAX_REGENERATIONS', 2, { min: 0, max: 10, integer: true }, env),
+    maxAttempts: numberEnv('MAX_ATTEMPTS', DEFAULTS.maxAttempts, RANGES.maxAttempts, env),
+    pollIntervalMs: numberEnv('POLL_INTERVAL_MS', DEFAULTS.pollIntervalMs, RANGES.pollIntervalMs, env),
+    maxPollIntervalMs: numberEnv('MAX_POLL_INTERVAL_MS', DEFAULTS.maxPollIntervalMs, RANGES.maxPollIntervalMs, env),
+    pollBudgetMs: numberEnv('POLL_BUDGET_SECONDS', DEFAULTS.pollBudgetSeconds, RANGES.pollBudgetSeconds, env) * 1000,
+    handBackAfterMs: numberEnv('HAND_BACK_AFTER_SECONDS', DEFAULTS.handBackAfterSeconds, RANGES.handBackAfterSeconds, env) * 1000,
+    safetyMarginMs: numberEnv('SAFETY_MARGIN_SECONDS', DEFAULTS.safetyMarginSeconds, RANGES.safetyMarginSeconds, env) * 1000,
+    leftoverWaitSeconds: numberEnv('LEFTOVER_WAIT_SECONDS', DEFAULTS.leftoverWaitSeconds, RANGES.leftoverWaitSeconds, env),
+    maxLeftoverWaitSeconds: numberEnv('MAX_LEFTOVER_WAIT_SECONDS', DEFAULTS.maxLeftoverWaitSeconds, RANGES.maxLeftoverWaitSeconds, env),
+    maxRegenerations: numberEnv('MAX_REGENERATIONS', DEFAULTS.maxRegenerations, RANGES.maxRegenerations, env),
   };
+}
+
+export function summarizeSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): SummarizeSettings {
+  return { maxFailedPercent: numberEnv('MAX_FAILED_PERCENT', DEFAULTS.maxFailedPercent, RANGES.maxFailedPercent, env) };
 }

@@ -2,8 +2,8 @@
  * The report store: one interface over an S3 bucket and over a local directory, with the same keys,
  * so the local runner and tests exercise exactly the code that runs in Lambda.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 
 export interface ReportStore {
@@ -13,6 +13,8 @@ export interface ReportStore {
   get(key: string): Promise<string>;
   /** Every key under the prefix, sorted. */
   list(prefix: string): Promise<string[]>;
+  /** Removes the object; nothing happens when it does not exist. */
+  delete(key: string): Promise<void>;
   /** Where objects are, for people: `s3://bucket` or a directory. */
   readonly location: string;
 }
@@ -35,6 +37,38 @@ export async function getJson<T>(store: ReportStore, key: string): Promise<T> {
   return JSON.parse(await store.get(key)) as T;
 }
 
+/** `work` applied to every item, at most `concurrency` at a time; results in the items' order. */
+export async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+/** Requests made to a store, as S3 bills them: PUT, GET, and LIST (one per page of 1,000 keys); DELETE is free. */
+export interface StoreRequests {
+  put: number;
+  get: number;
+  list: number;
+}
+
+const REQUESTS = Symbol.for('iam-access-audit.storeRequests');
+
+/**
+ * The requests every store in this thread has made. The local runner reads them after each invocation,
+ * so a local run counts what the same run would ask of S3.
+ */
+export function storeRequests(): StoreRequests {
+  const holder = globalThis as unknown as Record<symbol, StoreRequests | undefined>;
+  return (holder[REQUESTS] ??= { put: 0, get: 0, list: 0 });
+}
+
 export class S3ReportStore implements ReportStore {
   readonly location: string;
 
@@ -46,10 +80,17 @@ export class S3ReportStore implements ReportStore {
   }
 
   async put(key: string, body: string, contentType = 'application/json'): Promise<void> {
+    storeRequests().put++;
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
   }
 
+  async delete(key: string): Promise<void> {
+    // S3 does not bill DELETE requests.
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
   async get(key: string): Promise<string> {
+    storeRequests().get++;
     try {
       const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return await answer.Body!.transformToString('utf8');
@@ -63,6 +104,7 @@ export class S3ReportStore implements ReportStore {
     const found: string[] = [];
     let token: string | undefined;
     do {
+      storeRequests().list++;
       const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
       for (const object of page.Contents ?? []) if (object.Key) found.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -71,19 +113,31 @@ export class S3ReportStore implements ReportStore {
   }
 }
 
+/** Where a directory store writes files before renaming them into place. */
+const PARTIAL_DIR = '.partial';
+
 export class DirectoryReportStore implements ReportStore {
   constructor(readonly location: string) {}
 
   async put(key: string, body: string): Promise<void> {
+    storeRequests().put++;
     const file = this.file(key);
     await mkdir(dirname(file), { recursive: true });
-    // Write aside and rename, so a reader never sees half a file.
-    const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.partial`;
+    // Write aside (outside the keys) and rename, so a reader never sees half a file, and a writer that
+    // dies leaves nothing under the keys.
+    const aside = join(this.location, PARTIAL_DIR);
+    await mkdir(aside, { recursive: true });
+    const partial = join(aside, `${process.pid}.${Math.random().toString(36).slice(2)}`);
     await writeFile(partial, body);
     await rename(partial, file);
   }
 
+  async delete(key: string): Promise<void> {
+    await rm(this.file(key), { force: true });
+  }
+
   async get(key: string): Promise<string> {
+    storeRequests().get++;
     try {
       return await readFile(this.file(key), 'utf8');
     } catch (err) {
@@ -106,14 +160,17 @@ export class DirectoryReportStore implements ReportStore {
       }
       for (const entry of entries) {
         const path = join(dir, entry.name);
-        if (entry.isDirectory()) await walk(path);
-        else if (!entry.name.endsWith('.partial')) {
+        if (entry.isDirectory()) {
+          if (path !== join(this.location, PARTIAL_DIR)) await walk(path);
+        } else {
           const key = relative(this.location, path).split(sep).join('/');
           if (key.startsWith(prefix)) found.push(key);
         }
       }
     };
     await walk(this.file(base));
+    // As S3 would bill it: a LIST request per 1,000 keys.
+    storeRequests().list += Math.max(1, Math.ceil(found.length / 1000));
     return found.sort();
   }
 

@@ -1,25 +1,46 @@
 /**
- * Summarize: merges what every batch invocation recorded into the run summary, writes the dataset rows
- * (one part per batch, for Athena) and, for a run whose audit completed, `latest.json`.
- *
- * Every listed entity ends up reported, skipped or failed: an entity that no invocation settled (its
- * batch's Lambda failed, or the loop stopped early) is a failure, never a silent gap.
+ * Summarize: the truth of a run. It settles every listed entity from the report files and what every
+ * batch invocation recorded, reconciles the report files with that (a complete report written by an
+ * invocation that later died counts as reported; nothing else may stay under `reports/`), decides the
+ * run's status, and only then writes the dataset rows (derived from the report files, one per entity and
+ * service whatever retries did), the summary and, for a COMPLETED run, `latest.json`.
  */
 import type { BatchOutcome } from './audit-batch';
 import type { Clock } from './clock';
-import { ENTITY_ARN } from './input';
-import { keys, type EntityRef, type EntityType, type Failure, type IamCallCounts, type LatestPointer, type RunInfo, type RunSummary, type Skip } from './model';
-import type { PlanRecord } from './plan';
-import { getJson, putJson, type ReportStore } from './store';
+import {
+  addIamCalls,
+  keys,
+  PROPOSAL_ACTIONS,
+  type AccountSummary,
+  type EntityRef,
+  type EntityReport,
+  type EntityType,
+  type Failure,
+  type LatestPointer,
+  type ProposalAction,
+  type RunInfo,
+  type RunStatus,
+  type RunSummary,
+  type Skip,
+} from './model';
+import { planIamCalls, typeOfArn, type PlannedAccount, type PlanRecord } from './plan';
+import { datasetRows } from './report';
+import { getJson, mapConcurrently, putJson, type ReportStore } from './store';
+
+export interface SummarizeSettings {
+  /** A run whose failed entities exceed this percentage of those listed is INCOMPLETE. */
+  readonly maxFailedPercent: number;
+}
 
 export interface SummarizeDeps {
   readonly store: ReportStore;
   readonly clock: Clock;
+  readonly settings: SummarizeSettings;
 }
 
 export interface SummarizeEvent {
   readonly run: RunInfo;
-  /** Set when the Map over batches failed as a whole: the summary is still written, latest.json is not. */
+  /** Set when the Map over batches failed as a whole: the summary is still written, the run is INCOMPLETE. */
   readonly auditError?: { readonly Error?: string; readonly Cause?: string } | null;
 }
 
@@ -28,8 +49,9 @@ export interface SummarizeResult {
   /** Where the store is: `s3://bucket` in AWS, a directory locally. */
   readonly location: string;
   readonly runId: string;
-  /** COMPLETED when every batch ran to its end; INCOMPLETE when the audit stopped early. */
-  readonly status: 'COMPLETED' | 'INCOMPLETE';
+  readonly status: RunStatus;
+  /** Why the run has its status, in a phrase (the cause of an INCOMPLETE run's failed execution). */
+  readonly reason: string;
   readonly listed: number;
   readonly reported: number;
   readonly skipped: number;
@@ -38,82 +60,92 @@ export interface SummarizeResult {
   readonly failedShare: number;
 }
 
+/** Reads of report files in flight at once. */
+const READ_CONCURRENCY = 32;
+
+/** How every listed entity of one batch was settled. */
+interface BatchSettlement {
+  readonly batchId: string;
+  readonly accountId: string;
+  readonly reportKeys: string[];
+  readonly skipped: Skip[];
+  readonly failures: Failure[];
+  readonly byType: EntityType[];
+}
+
 export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Promise<SummarizeResult> {
   const { store } = deps;
   const plan = await getJson<PlanRecord>(store, keys.plan(event.run.runId));
   const run = plan.run;
-  const byType: Record<EntityType, number> = { user: 0, group: 0, role: 0, policy: 0 };
-  const failures: Failure[] = [];
-  const skipped: Skip[] = plan.missingArns.map((arn) => ({ arn, code: 'NoSuchEntity' }));
-  const iamCalls: IamCallCounts = { ...plan.iamCalls };
-  const findings = { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 };
-  let reportedCount = 0;
-  let listed = plan.missingArns.length;
-  for (const arn of plan.missingArns) {
-    const type = ENTITY_ARN.exec(arn)![1] as EntityType;
-    byType[type]++;
-  }
+  const iamCalls = planIamCalls(plan);
 
+  // Settle every listed entity: reported (its report file exists), skipped or failed.
+  const settlements: BatchSettlement[] = [];
+  const keep = new Set<string>();
+  const reportFiles = new Map<string, Set<string>>();
+  for (const account of plan.accounts) reportFiles.set(account.accountId, new Set(await store.list(keys.reportsOf(run.runId, account.accountId))));
   for (const batch of plan.batches) {
     const entities = await getJson<EntityRef[]>(store, batch.key);
-    listed += entities.length;
-    for (const e of entities) byType[e.type]++;
+    const outcomes = await readOutcomes(store, run.runId, batch.batchId);
+    for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
+    const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId);
+    settlements.push(settlement);
+  }
 
-    const outcomeKeys = await store.list(keys.outcomesOf(run.runId, batch.batchId));
-    const outcomes: BatchOutcome[] = [];
-    for (const key of outcomeKeys) outcomes.push(await getJson<BatchOutcome>(store, key));
-    outcomes.sort((a, b) => a.attempt - b.attempt);
+  // Nothing but the reported entities' reports may stay under reports/: readers follow the summary.
+  for (const files of reportFiles.values()) for (const key of files) if (!keep.has(key)) await store.delete(key);
 
-    const settled = new Set<string>();
+  const missing = plan.accounts.flatMap((a) => a.missingArns.map((arn) => ({ arn, code: 'NoSuchEntity' })));
+  const skipped: Skip[] = [...missing, ...settlements.flatMap((s) => s.skipped)];
+  const failures: Failure[] = settlements.flatMap((s) => s.failures);
+  const reportedCount = settlements.reduce((n, s) => n + s.reportKeys.length, 0);
+  const byType: Record<EntityType, number> = { user: 0, group: 0, role: 0, policy: 0 };
+  for (const s of settlements) for (const type of s.byType) byType[type]++;
+  for (const m of missing) byType[typeOfArn(m.arn)]++;
+  const listed = byType.user + byType.group + byType.role + byType.policy;
+  if (listed !== reportedCount + skipped.length + failures.length) {
+    throw new Error(`summary does not add up: listed ${listed} != reported ${reportedCount} + skipped ${skipped.length} + failed ${failures.length}`);
+  }
+  const accounts = plan.accounts.map((a) => accountSummary(a, settlements));
+  const { status, reason } = statusOf(accounts, listed, failures.length, deps.settings.maxFailedPercent, event.auditError);
+
+  // Now that the run adds up: the dataset rows, from the report files themselves, one part per batch.
+  const findings = { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 };
+  for (const s of settlements) {
+    const reports = await mapConcurrently(s.reportKeys, READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
     const rows: string[] = [];
-    for (const outcome of outcomes) {
-      for (const r of outcome.reported) {
-        if (settled.has(r.arn)) continue;
-        settled.add(r.arn);
-        reportedCount++;
-        if (r.unusedServices > 0) findings.entitiesWithUnusedServices++;
-        findings.unusedServiceGrants += r.unusedServices;
-        if (r.servicesUsed === 0) findings.entitiesWithNoUseInWindow++;
-      }
-      for (const s of outcome.skipped) if (!settled.has(s.arn)) (settled.add(s.arn), skipped.push(s));
-      for (const f of outcome.failed) if (!settled.has(f.arn)) (settled.add(f.arn), failures.push(f));
-      for (const row of outcome.rows) rows.push(JSON.stringify(row));
-      for (const kind of ['list', 'generate', 'get', 'throttled'] as const) iamCalls[kind] += outcome.iamCalls[kind];
+    for (const report of reports) {
+      if (report.runId !== run.runId) throw new Error(`report ${report.entity.arn} belongs to run ${report.runId}, not ${run.runId}`);
+      const unused = report.findings.unusedServices.length;
+      if (unused > 0) findings.entitiesWithUnusedServices++;
+      findings.unusedServiceGrants += unused;
+      if (report.findings.servicesUsed === 0) findings.entitiesWithNoUseInWindow++;
+      for (const row of datasetRows(report)) rows.push(JSON.stringify(row));
     }
-    const finished = outcomes.some((o) => o.done);
-    for (const e of entities) {
-      if (settled.has(e.arn)) continue;
-      failures.push(
-        finished
-          ? { arn: e.arn, code: 'NotAudited', message: `batch ${batch.batchId} finished without settling this entity` }
-          : { arn: e.arn, code: 'BatchFailed', message: `the audit of batch ${batch.batchId} failed before this entity was settled; the execution history has the error` },
-      );
-    }
-    if (rows.length > 0) await store.put(keys.datasetPart(run.runDate, run.runId, batch.batchId), `${rows.join('\n')}\n`, 'application/x-ndjson');
+    if (rows.length > 0) await store.put(keys.datasetPart(run.runDate, run.runId, s.batchId), `${rows.join('\n')}\n`, 'application/x-ndjson');
   }
 
   const completedAt = new Date(deps.clock.now()).toISOString();
   const summary: RunSummary = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId: run.runId,
     runDate: run.runDate,
-    accountId: run.accountId,
+    status,
     granularity: run.granularity,
     startedAt: run.startedAt,
     completedAt,
+    accounts,
     entities: { listed, reported: reportedCount, skipped: skipped.length, failed: failures.length, byType },
     failures,
     skipped,
     findings,
+    proposals: { count: 0, byAction: Object.fromEntries(PROPOSAL_ACTIONS.map((a) => [a, 0])) as Record<ProposalAction, number> },
+    changes: null,
     iamCalls,
   };
-  if (summary.entities.listed !== reportedCount + skipped.length + failures.length) {
-    throw new Error(`summary does not add up: listed ${listed} != reported ${reportedCount} + skipped ${skipped.length} + failed ${failures.length}`);
-  }
   const summaryKey = keys.summary(run.runId);
   await putJson(store, summaryKey, summary);
-  const completed = !event.auditError;
-  if (completed) {
+  if (status === 'COMPLETED') {
     const latest: LatestPointer = { runId: run.runId, summaryKey, completedAt };
     await putJson(store, keys.latest(), latest);
   }
@@ -121,11 +153,109 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
     summaryKey,
     location: store.location,
     runId: run.runId,
-    status: completed ? 'COMPLETED' : 'INCOMPLETE',
+    status,
+    reason,
     listed,
     reported: reportedCount,
     skipped: skipped.length,
     failed: failures.length,
     failedShare: listed === 0 ? 0 : failures.length / listed,
   };
+}
+
+/** Every outcome recorded for a batch, oldest attempt first (an attempt may have run twice). */
+async function readOutcomes(store: ReportStore, runId: string, batchId: string): Promise<BatchOutcome[]> {
+  const outcomes = await mapConcurrently(await store.list(keys.outcomesOf(runId, batchId)), READ_CONCURRENCY, (key) => getJson<BatchOutcome>(store, key));
+  return outcomes.sort((a, b) => a.attempt - b.attempt);
+}
+
+/**
+ * One batch's entities, each settled once: a report file makes it reported (whatever an invocation that
+ * ran twice said); otherwise the skip or, failing that, the latest failure an invocation recorded; an
+ * entity nobody settled is failed as BatchFailed (its batch's invocations died) or NotAudited.
+ */
+function settleBatch(
+  batchId: string,
+  accountId: string,
+  entities: readonly EntityRef[],
+  outcomes: readonly BatchOutcome[],
+  reportFiles: ReadonlySet<string>,
+  keep: (key: string) => void,
+  runId: string,
+): BatchSettlement {
+  const skips = new Map<string, Skip>();
+  const failures = new Map<string, Failure>();
+  const claimedReports = new Set<string>();
+  for (const outcome of outcomes) {
+    for (const s of outcome.skipped) if (!skips.has(s.arn)) skips.set(s.arn, s);
+    for (const f of outcome.failed) failures.set(f.arn, f);
+    for (const r of outcome.reported) claimedReports.add(r.arn);
+  }
+  const finished = outcomes.some((o) => o.done);
+  const settlement: BatchSettlement = { batchId, accountId, reportKeys: [], skipped: [], failures: [], byType: [] };
+  for (const e of entities) {
+    settlement.byType.push(e.type);
+    const key = keys.report(runId, accountId, e.type, e.name);
+    if (reportFiles.has(key)) {
+      keep(key);
+      settlement.reportKeys.push(key);
+    } else if (skips.has(e.arn)) {
+      settlement.skipped.push(skips.get(e.arn)!);
+    } else if (failures.has(e.arn)) {
+      settlement.failures.push(failures.get(e.arn)!);
+    } else if (claimedReports.has(e.arn)) {
+      settlement.failures.push({ arn: e.arn, code: 'ReportMissing', message: `an invocation of batch ${batchId} recorded a report at ${key}, but the file is not there` });
+    } else {
+      settlement.failures.push(
+        finished
+          ? { arn: e.arn, code: 'NotAudited', message: `batch ${batchId} finished without settling this entity` }
+          : { arn: e.arn, code: 'BatchFailed', message: `the audit of batch ${batchId} failed before this entity was settled; the execution history has the error` },
+      );
+    }
+  }
+  return settlement;
+}
+
+function accountSummary(account: PlannedAccount, settlements: readonly BatchSettlement[]): AccountSummary {
+  const mine = settlements.filter((s) => s.accountId === account.accountId);
+  const reported = mine.reduce((n, s) => n + s.reportKeys.length, 0);
+  const skipped = mine.reduce((n, s) => n + s.skipped.length, 0) + account.missingArns.length;
+  const failed = mine.reduce((n, s) => n + s.failures.length, 0);
+  return {
+    accountId: account.accountId,
+    name: account.name,
+    status: account.status,
+    ...(account.code ? { code: account.code } : {}),
+    ...(account.message ? { message: account.message } : {}),
+    entities: { listed: reported + skipped + failed, reported, skipped, failed },
+  };
+}
+
+/**
+ * COMPLETED when every account was audited or skipped, the Map did not fail, and the failed entities are
+ * at most `maxFailedPercent` of those listed; otherwise INCOMPLETE. The reason says which.
+ */
+export function statusOf(
+  accounts: readonly AccountSummary[],
+  listed: number,
+  failed: number,
+  maxFailedPercent: number,
+  auditError?: SummarizeEvent['auditError'],
+): { status: RunStatus; reason: string } {
+  const reasons: string[] = [];
+  const failedAccounts = accounts.filter((a) => a.status === 'failed');
+  if (failedAccounts.length > 0) {
+    reasons.push(`${failedAccounts.length} of ${accounts.length} accounts could not be audited (${failedAccounts.map((a) => `${a.accountId}: ${a.code}`).join(', ')})`);
+  }
+  const percent = listed === 0 ? 0 : (100 * failed) / listed;
+  if (percent > maxFailedPercent) {
+    reasons.push(`${failed} of ${listed} entities failed (${round(percent)}%, more than maxFailedPercent ${maxFailedPercent}%)`);
+  }
+  if (auditError) reasons.push(`the audit of the batches failed: ${auditError.Error ?? 'unknown error'}`);
+  if (reasons.length > 0) return { status: 'INCOMPLETE', reason: reasons.join('; ') };
+  return { status: 'COMPLETED', reason: `${failed} of ${listed} entities failed, within maxFailedPercent ${maxFailedPercent}%` };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
 }

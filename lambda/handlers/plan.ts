@@ -1,9 +1,8 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import { IamCaller } from '../core/iam-calls';
-import { plan, type PlanEvent, type PlanResult } from '../core/plan';
+import { plan, selfAccountSource, type PlanEvent, type PlanResult } from '../core/plan';
 import { accountIdOf, clockFromEnvironment, pacingFromEnvironment, planSettingsFromEnvironment, storeFromEnvironment, type LambdaContext } from '../core/runtime';
 
-// Throttling is retried and counted by IamCaller, so the SDK does not retry on its own.
+// Throttling and transient faults are retried and counted by IamCaller, so the SDK does not retry on its own.
 const iam = new IAMClient({ maxAttempts: 1 });
 const store = storeFromEnvironment();
 const clock = clockFromEnvironment();
@@ -11,5 +10,5 @@ const settings = planSettingsFromEnvironment();
 const pacing = pacingFromEnvironment();
 
 export async function handler(event: PlanEvent, context: LambdaContext): Promise<PlanResult> {
-  return plan({ iam, caller: new IamCaller(clock, pacing), store, clock, settings }, event, accountIdOf(context.invokedFunctionArn));
+  return plan({ source: selfAccountSource(accountIdOf(context.invokedFunctionArn), iam), store, clock, settings, pacing }, event);
 }

@@ -1,13 +1,14 @@
 import { runMetrics } from '../core/metrics';
-import { clockFromEnvironment, metricsDimensionFromEnvironment, storeFromEnvironment } from '../core/runtime';
+import { clockFromEnvironment, metricsDimensionFromEnvironment, storeFromEnvironment, summarizeSettingsFromEnvironment } from '../core/runtime';
 import { summarize, type SummarizeEvent, type SummarizeResult } from '../core/summarize';
 
 const store = storeFromEnvironment();
 const clock = clockFromEnvironment();
 const dimension = metricsDimensionFromEnvironment();
+const settings = summarizeSettingsFromEnvironment();
 
 export async function handler(event: SummarizeEvent): Promise<SummarizeResult> {
-  const result = await summarize({ store, clock }, event);
+  const result = await summarize({ store, clock, settings }, event);
   // One log line in CloudWatch's embedded metric format publishes the run's metrics.
   console.log(JSON.stringify(runMetrics(result, dimension, clock.now())));
   return result;

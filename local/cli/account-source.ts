@@ -45,21 +45,25 @@ export const EMULATOR_BEHAVIOUR_FLAGS = {
   'throttle-rps': { type: 'string' },
   'throttle-burst': { type: 'string' },
   'job-latency-ms': { type: 'string' },
+  'reset-connections': { type: 'string' },
 } as const;
 
 export interface EmulatorBehaviourFlags {
   readonly 'throttle-rps'?: string;
   readonly 'throttle-burst'?: string;
   readonly 'job-latency-ms'?: string;
+  readonly 'reset-connections'?: string;
 }
 
-export function emulatorBehaviourFromFlags(flags: EmulatorBehaviourFlags): Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs'> {
+export function emulatorBehaviourFromFlags(flags: EmulatorBehaviourFlags): Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'resetConnections'> {
   const rps = numberFlag('throttle-rps', flags['throttle-rps'], { min: 0, exclusiveMin: true });
   const burst = numberFlag('throttle-burst', flags['throttle-burst'], { min: 1 });
   if (burst !== undefined && rps === undefined) throw new UsageError('--throttle-burst needs --throttle-rps');
   return {
     throttle: rps === undefined ? undefined : { rps, burst },
     jobLatencyMs: numberFlag('job-latency-ms', flags['job-latency-ms'], { min: 0 }),
+    // At most half: beyond that no request would get through its retries.
+    resetConnections: numberFlag('reset-connections', flags['reset-connections'], { min: 0, max: 0.5 }),
   };
 }
 

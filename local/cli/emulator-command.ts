@@ -3,11 +3,11 @@
  */
 import { startEmulator } from '../emulator';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
-import { numberFlag, parseFlags } from './flags';
+import { numberFlag, parseFlags, UsageError } from './flags';
 
 export const EMULATOR_USAGE = `iam-access-audit emulator [--port P] (--account FILE | --sample N [--seed S] [--as-of YYYY-MM-DD])
     [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS] [--slow-job-latency-ms MS]
-    [--time-scale X] [--short-pages]
+    [--time-scale X] [--short-pages] [--reset-connections P] [--access-key KEY:SECRET ...] [--strict-auth]
 
   Serves IAM's access-advisor and listing API for the account on http://127.0.0.1:P (P=0: a free port).
   --throttle-rps R       token-bucket rate per operation, in calls per simulated second (default: off)
@@ -15,7 +15,13 @@ export const EMULATOR_USAGE = `iam-access-audit emulator [--port P] (--account F
   --job-latency-ms MS    simulated time a job stays IN_PROGRESS (default 3000)
   --slow-job-latency-ms  the same for entities with fault "slow-job" (default 21600000, 6 hours)
   --time-scale X         simulated seconds per real second (default 1)
-  --short-pages          truncated pages hold fewer than MaxItems items, as IAM may answer`;
+  --short-pages          truncated pages hold fewer than MaxItems items, as IAM may answer
+  --reset-connections P  destroy the connection of that share of requests, unanswered (0 to 0.5)
+  --access-key KEY:SECRET  a static key whose signatures are checked (repeatable)
+  --strict-auth          refuse key ids not given with --access-key (InvalidClientTokenId), as AWS does
+
+  Requests are refused as AWS refuses them: no signature (403 MissingAuthenticationToken), a date more
+  than 15 minutes off (RequestExpired), a signature the key's secret does not make (SignatureDoesNotMatch).`;
 
 export async function emulatorCommand(args: string[], out: NodeJS.WritableStream): Promise<void> {
   const flags = parseFlags(args, {
@@ -25,7 +31,15 @@ export async function emulatorCommand(args: string[], out: NodeJS.WritableStream
     'slow-job-latency-ms': { type: 'string' },
     'time-scale': { type: 'string' },
     'short-pages': { type: 'boolean' },
+    'access-key': { type: 'string', multiple: true },
+    'strict-auth': { type: 'boolean' },
   });
+  const credentials = (flags['access-key'] ?? []).map((pair) => {
+    const match = /^([A-Z0-9]{16,128}):(\S+)$/.exec(pair);
+    if (!match) throw new UsageError(`--access-key must be KEY:SECRET (an access key id of 16 to 128 capitals and digits), got "${pair}"`);
+    return { accessKeyId: match[1], secretAccessKey: match[2] };
+  });
+  if (flags['strict-auth'] && credentials.length === 0) throw new UsageError('--strict-auth needs at least one --access-key KEY:SECRET');
   const port = numberFlag('port', flags.port, { integer: true, min: 0, max: 65535 }) ?? 0;
   const behaviour = emulatorBehaviourFromFlags(flags);
   const slowJobLatencyMs = numberFlag('slow-job-latency-ms', flags['slow-job-latency-ms'], { min: 0 });
@@ -39,12 +53,15 @@ export async function emulatorCommand(args: string[], out: NodeJS.WritableStream
     ...behaviour,
     slowJobLatencyMs,
     shortPages: flags['short-pages'],
+    credentials,
+    strictAuth: flags['strict-auth'],
   });
   out.write(
     `IAM emulator listening on ${emulator.url}\n` +
       `  account ${source.account.accountId}: ${source.description}\n` +
       `  throttling ${behaviour.throttle ? `${behaviour.throttle.rps} calls/s per operation, burst ${behaviour.throttle.burst ?? Math.max(1, behaviour.throttle.rps)}` : 'off'}; ` +
-      `time scale ${emulator.clock.timeScale}x\n` +
+      `time scale ${emulator.clock.timeScale}x; ${flags['strict-auth'] ? `only ${credentials.length} keys accepted` : 'any key id accepted'}` +
+      `${behaviour.resetConnections ? `; ${behaviour.resetConnections * 100}% of connections reset` : ''}\n` +
       `  counters: ${emulator.url}/_emulator/stats\n` +
       `  try: aws iam list-roles --endpoint-url ${emulator.url}\n`,
   );

@@ -3,24 +3,27 @@
  * services used in the window, and the unused ones. Identities without a report are listed apart:
  * nothing unknown is counted as unused.
  */
-import { keys, type EntityReport, type LatestPointer, type RunSummary } from '../../lambda/core/model';
+import type { EntityReport, RunSummary } from '../../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../../lambda/core/input';
+import { RUN_ID_PATTERN } from '../../lambda/core/plan';
 import { unusedServices } from '../../lambda/core/report';
+import { readRunReports, readSummary, resolveRunId, RunNotReadable } from '../../lambda/core/run-reader';
 import { s3ClientFromEnvironment } from '../../lambda/core/runtime';
-import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore } from '../../lambda/core/store';
+import { DirectoryReportStore, S3ReportStore, type ReportStore } from '../../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 
-export const REPORT_USAGE = `iam-access-audit report [--bucket B | --out DIR] [--run ID | latest] [--format table|json|csv]
-    [--unused-after-days N]
+export const REPORT_USAGE = `iam-access-audit report [--bucket B | --out DIR] [--run ID | latest] [--account ID]
+    [--format table|json|csv] [--unused-after-days N]
 
-  Shows a run's findings per identity, worst first. Reads the bucket B (with the standard AWS settings)
-  or a local run's directory (default ./out). --unused-after-days judges "unused" against another
-  window than the run's (1 to ${MAX_UNUSED_AFTER_DAYS} days before each report's job).`;
+  Shows a run's findings per identity, worst first: the identities its summary counts as reported,
+  and apart from them those without a report. Reads the bucket B (with the standard AWS settings) or a
+  local run's directory (default ./out). --account shows one account of the run. --unused-after-days
+  judges "unused" against another window than the run's (1 to ${MAX_UNUSED_AFTER_DAYS} days before each report's job).`;
 
 const FORMATS = ['table', 'json', 'csv'] as const;
-const READ_CONCURRENCY = 16;
 
 export interface IdentityFindings {
+  readonly accountId: string;
   readonly arn: string;
   readonly type: string;
   readonly name: string;
@@ -35,6 +38,7 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
     bucket: { type: 'string' },
     out: { type: 'string' },
     run: { type: 'string' },
+    account: { type: 'string' },
     format: { type: 'string' },
     'unused-after-days': { type: 'string' },
   });
@@ -43,57 +47,31 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
   const format = flags.format ?? 'table';
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
   const window = numberFlag('unused-after-days', flags['unused-after-days'], { integer: true, min: 1, max: MAX_UNUSED_AFTER_DAYS });
-  if (flags.run !== undefined && flags.run !== 'latest' && !/^[A-Za-z0-9._-]{1,80}$/.test(flags.run)) throw new UsageError(`--run must be a run id or "latest", got "${flags.run}"`);
+  if (flags.run !== undefined && flags.run !== 'latest' && !RUN_ID_PATTERN.test(flags.run)) throw new UsageError(`--run must be a run id or "latest", got "${flags.run}"`);
+  if (flags.account !== undefined && !/^\d{12}$/.test(flags.account)) throw new UsageError(`--account must be a 12-digit account id, got "${flags.account}"`);
 
   const s3 = flags.bucket !== undefined ? s3ClientFromEnvironment() : undefined;
   const store: ReportStore = s3 ? new S3ReportStore(s3, flags.bucket!) : new DirectoryReportStore(flags.out ?? 'out');
   try {
-    const runId = await runIdFor(store, flags.run ?? 'latest');
-    let summary: RunSummary;
-    try {
-      summary = await getJson<RunSummary>(store, keys.summary(runId));
-    } catch (err) {
-      if (err instanceof NotFound) throw new UsageError(`run ${runId} has no summary in ${store.location}: is the run id right, and has the run finished?`);
-      throw err;
-    }
-    const reports = await readReports(store, runId);
+    const summary = await readSummary(store, await resolveRunId(store, flags.run ?? 'latest'));
+    const reports = await readRunReports(store, summary, flags.account);
     const identities = reports.map((r) => findingsOf(r, window)).sort(worstFirst);
     const unusedAfterDays = window ?? reports[0]?.findings.unusedAfterDays ?? null;
-    out.write(render(format as (typeof FORMATS)[number], summary, identities, unusedAfterDays));
+    out.write(render(format as (typeof FORMATS)[number], summary, identities, unusedAfterDays, flags.account));
     return 0;
+  } catch (err) {
+    if (err instanceof RunNotReadable) throw new UsageError(err.message);
+    throw err;
   } finally {
     s3?.destroy();
   }
-}
-
-async function runIdFor(store: ReportStore, run: string): Promise<string> {
-  if (run !== 'latest') return run;
-  try {
-    return (await getJson<LatestPointer>(store, keys.latest())).runId;
-  } catch (err) {
-    if (err instanceof NotFound) throw new UsageError(`no completed run in ${store.location} (latest.json is missing); name one with --run ID`);
-    throw err;
-  }
-}
-
-async function readReports(store: ReportStore, runId: string): Promise<EntityReport[]> {
-  const reportKeys = await store.list(`runs/${runId}/reports/`);
-  const reports: EntityReport[] = new Array(reportKeys.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < reportKeys.length) {
-      const i = next++;
-      reports[i] = await getJson<EntityReport>(store, reportKeys[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: READ_CONCURRENCY }, worker));
-  return reports;
 }
 
 /** The findings of one report, judged against its own window or the one asked for. */
 export function findingsOf(report: EntityReport, unusedAfterDays?: number): IdentityFindings {
   const unused = unusedServices(report.services, Date.parse(report.job.createdAt), unusedAfterDays ?? report.findings.unusedAfterDays);
   return {
+    accountId: report.accountId,
     arn: report.entity.arn,
     type: report.entity.type,
     name: report.entity.name,
@@ -108,20 +86,24 @@ function worstFirst(a: IdentityFindings, b: IdentityFindings): number {
   return b.unusedServices.length - a.unusedServices.length || a.used - b.used || (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0);
 }
 
-function render(format: (typeof FORMATS)[number], summary: RunSummary, identities: IdentityFindings[], unusedAfterDays: number | null): string {
+function render(format: (typeof FORMATS)[number], summary: RunSummary, identities: IdentityFindings[], unusedAfterDays: number | null, accountId?: string): string {
+  const inAccount = (arn: string) => accountId === undefined || arn.split(':')[4] === accountId;
+  const notReported = summary.failures.filter((f) => inAccount(f.arn));
+  const accounts = summary.accounts.filter((a) => accountId === undefined || a.accountId === accountId);
   if (format === 'json') {
-    return `${JSON.stringify({ runId: summary.runId, runDate: summary.runDate, accountId: summary.accountId, unusedAfterDays, identities, notReported: summary.failures }, null, 2)}\n`;
+    return `${JSON.stringify({ runId: summary.runId, runDate: summary.runDate, status: summary.status, accounts, unusedAfterDays, identities, notReported }, null, 2)}\n`;
   }
   if (format === 'csv') {
     const cell = (v: string | number) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-    const rows = identities.map((i) => [i.arn, i.type, i.name, i.granted, i.used, i.unusedServices.length, i.unusedServices.join(' ')].map(cell).join(','));
-    return `${['arn', 'type', 'name', 'granted', 'used', 'unused', 'unused_services'].join(',')}\n${rows.map((r) => `${r}\n`).join('')}`;
+    const rows = identities.map((i) => [i.accountId, i.arn, i.type, i.name, i.granted, i.used, i.unusedServices.length, i.unusedServices.join(' ')].map(cell).join(','));
+    return `${['account_id', 'arn', 'type', 'name', 'granted', 'used', 'unused', 'unused_services'].join(',')}\n${rows.map((r) => `${r}\n`).join('')}`;
   }
   const header = [
-    `Run ${summary.runId} (${summary.runDate}, account ${summary.accountId}, ${summary.granularity}): ${identities.length} identities reported`,
-    `"Unused": not used in the ${unusedAfterDays ?? '?'} days before the report. Worst first.`,
-    '',
+    `Run ${summary.runId} (${summary.runDate}, ${summary.granularity}) ${summary.status}: ${identities.length} identities reported in ${accounts.length === 1 ? `account ${accounts[0].accountId}` : `${accounts.length} accounts`}`,
   ];
+  if (summary.status !== 'COMPLETED') header.push('  INCOMPLETE: some accounts or identities could not be audited; they are listed below, never counted as unused.');
+  for (const a of accounts.filter((x) => x.status !== 'audited')) header.push(`  account ${a.accountId}${a.name ? ` (${a.name})` : ''} ${a.status}${a.code ? `: ${a.code}` : ''}`);
+  header.push(`"Unused": not used in the ${unusedAfterDays ?? '?'} days before the report. Worst first.`, '');
   const width = Math.min(48, Math.max(8, ...identities.map((i) => i.name.length)));
   const table = [`${'TYPE'.padEnd(7)}${'NAME'.padEnd(width + 2)}${'GRANTED'.padStart(7)}${'USED'.padStart(6)}${'UNUSED'.padStart(8)}  UNUSED SERVICES`];
   for (const i of identities) {
@@ -131,8 +113,8 @@ function render(format: (typeof FORMATS)[number], summary: RunSummary, identitie
     table.push(`${i.type.padEnd(7)}${name.padEnd(width + 2)}${String(i.granted).padStart(7)}${String(i.used).padStart(6)}${String(i.unusedServices.length).padStart(8)}  ${shown}${more}`);
   }
   const footer =
-    summary.failures.length === 0
+    notReported.length === 0
       ? []
-      : ['', `${summary.failures.length} identities have no report (${[...new Set(summary.failures.map((f) => f.code))].join(', ')}); they are not counted as unused:`, ...summary.failures.map((f) => `  ${f.arn}  ${f.code}`)];
+      : ['', `${notReported.length} identities have no report (${[...new Set(notReported.map((f) => f.code))].join(', ')}); they are not counted as unused:`, ...notReported.map((f) => `  ${f.arn}  ${f.code}`)];
   return `${[...header, ...table, ...footer].join('\n')}\n`;
 }

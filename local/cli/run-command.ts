@@ -10,7 +10,7 @@ import { numberFlag, parseFlags, UsageError } from './flags';
 
 export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N [--seed S] [--as-of YYYY-MM-DD])
     [--out DIR] [--granularity SERVICE_LEVEL|ACTION_LEVEL] [--input JSON] [--time-scale X]
-    [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS]
+    [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS] [--reset-connections P]
 
   Synthesizes the app, starts the IAM emulator on the account, and executes the synthesized state
   machine locally, running the bundled Lambda code. Reports go to DIR (default ./out) in the S3 layout.
@@ -18,7 +18,10 @@ export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sampl
   --granularity G    shorthand for the input's granularity
   --time-scale X     simulated seconds per real second (default 200): IAM job latency, pacing and
                      the workflow's waits run X times faster than real time
-  --throttle-rps R   make the emulator throttle each IAM API at R calls per simulated second`;
+  --throttle-rps R   make the emulator throttle each IAM API at R calls per simulated second
+  --reset-connections P  the emulator destroys the connection of that share of requests (0 to 0.5)
+
+  Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the summary says why).`;
 
 export const DEFAULT_LOCAL_TIME_SCALE = 200;
 
@@ -116,12 +119,18 @@ export function formatSummary(summary: RunSummary): string {
   const e = summary.entities;
   const f = summary.findings;
   const c = summary.iamCalls;
-  const lines = [
+  const lines = [`  status     ${summary.status}`];
+  if (summary.accounts.length > 1 || summary.accounts.some((a) => a.status !== 'audited')) {
+    const byStatus = countBy(summary.accounts, (a) => a.status).map(([status, n]) => `${n} ${status}`);
+    lines.push(`  accounts   ${summary.accounts.length} (${byStatus.join(' · ')})`);
+    for (const a of summary.accounts.filter((x) => x.status !== 'audited')) lines.push(`    ${a.accountId}${a.name ? ` ${a.name}` : ''}  ${a.status}${a.code ? `: ${a.code}` : ''}`);
+  }
+  lines.push(
     `  entities   listed ${e.listed} · reported ${e.reported} · skipped ${e.skipped} · failed ${e.failed}`,
     `  by type    ${e.byType.user} users · ${e.byType.group} groups · ${e.byType.role} roles · ${e.byType.policy} policies`,
     `  findings   ${f.entitiesWithUnusedServices} identities hold unused services (${f.unusedServiceGrants} unused grants); ${f.entitiesWithNoUseInWindow} used nothing in the window`,
-    `  IAM calls  list ${c.list} · generate ${c.generate} · get ${c.get} · throttled ${c.throttled}`,
-  ];
+    `  IAM calls  list ${c.list} · generate ${c.generate} · get ${c.get} · throttled ${c.throttled} · retried ${c.retried}`,
+  );
   if (summary.failures.length > 0) {
     lines.push('  failures (no report; never read as "unused"):');
     for (const [code, n] of countBy(summary.failures, (x) => x.code)) {
@@ -141,7 +150,9 @@ function formatResult(result: LocalRunResult): string {
   const head =
     result.status === 'SUCCEEDED'
       ? `Run ${result.runId} completed`
-      : `Run ${result.runId} FAILED: ${result.error?.Error}: ${result.error?.Cause}`;
+      : result.error?.Error === 'AuditIncomplete'
+        ? `Run ${result.runId} INCOMPLETE: ${result.error.Cause}`
+        : `Run ${result.runId} FAILED: ${result.error?.Error}: ${result.error?.Cause}`;
   const timing = `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`;
   let text = `${head} ${timing}\n`;
   if (result.summary) {

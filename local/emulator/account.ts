@@ -5,9 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { iamCatalog } from '../../lambda/core/catalog';
+import { ENTITY_TYPES, type EntityType } from '../../lambda/core/model';
+import { whyUntracked } from '../../lambda/core/tracked-actions';
 
-export const ENTITY_TYPES = ['user', 'group', 'role', 'policy'] as const;
-export type EntityType = (typeof ENTITY_TYPES)[number];
+export { ENTITY_TYPES, type EntityType };
 
 export const FAULTS = ['job-fails', 'deleted-before-generate', 'slow-job'] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -39,6 +41,10 @@ export interface EntityRecord {
   readonly fault?: Fault;
   /** Customer managed policies only: how many identities it is attached to. @default 1 */
   readonly attachmentCount?: number;
+  /** Users only: the names of the groups the user is in. */
+  readonly groups?: readonly string[];
+  /** Users, groups and roles: ARNs of the managed policies attached to them. */
+  readonly attachedPolicies?: readonly string[];
   readonly services: readonly ServiceRecord[];
 }
 
@@ -57,6 +63,8 @@ export interface Entity {
   readonly createDate: string;
   readonly fault?: Fault;
   readonly attachmentCount: number;
+  readonly groups: readonly string[];
+  readonly attachedPolicies: readonly string[];
   readonly services: readonly ServiceRecord[];
 }
 
@@ -80,7 +88,7 @@ const ID_PREFIX: Record<EntityType, string> = { user: 'AIDA', group: 'AGPA', rol
 const DEFAULT_CREATE_DATE = '2024-01-01T00:00:00Z';
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'services'];
+const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'services'];
 const SERVICE_FIELDS = [
   'namespace',
   'name',
@@ -148,10 +156,18 @@ export function loadAccount(json: unknown, source = 'account file'): Account {
       createDate: record.createDate ?? DEFAULT_CREATE_DATE,
       fault: record.fault,
       attachmentCount: record.attachmentCount ?? 1,
+      groups: record.groups ?? [],
+      attachedPolicies: record.attachedPolicies ?? [],
       services: record.services,
     };
     entities.push(entity);
     byArn.set(arn, entity);
+  });
+  const groupNames = new Set(entities.filter((e) => e.type === 'group').map((e) => e.name));
+  entities.forEach((e, index) => {
+    e.groups.forEach((g, i) => {
+      if (!groupNames.has(g)) fail(`entities[${index}].groups[${i}]`, `names group "${g}", which the file does not hold`);
+    });
   });
   return { accountId: file.accountId, entities, byArn };
 }
@@ -171,7 +187,7 @@ function parseAccountFile(json: unknown, fail: Fail): AccountFile {
 }
 
 function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
-  const e = object(raw, at, fail);
+  const e = withoutNulls(object(raw, at, fail), ['path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies']);
   unknownFields(e, ENTITY_FIELDS, at, fail);
   const type = e.type;
   if (typeof type !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(type)) {
@@ -196,6 +212,17 @@ function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
     if (entityType !== 'policy') fail(`${at}.attachmentCount`, 'is only allowed on policies');
     count(e.attachmentCount, `${at}.attachmentCount`, fail);
   }
+  if (e.groups !== undefined) {
+    if (entityType !== 'user') fail(`${at}.groups`, 'is only allowed on users');
+    names(e.groups, `${at}.groups`, fail);
+  }
+  if (e.attachedPolicies !== undefined) {
+    if (entityType === 'policy') fail(`${at}.attachedPolicies`, 'is not allowed on policies');
+    if (!Array.isArray(e.attachedPolicies)) fail(`${at}.attachedPolicies`, 'must be an array of policy ARNs');
+    (e.attachedPolicies as unknown[]).forEach((arn, i) => {
+      if (typeof arn !== 'string' || !/^arn:aws[\w-]*:iam::(\d{12}|aws):policy\/.+$/.test(arn)) fail(`${at}.attachedPolicies[${i}]`, 'must be a managed policy ARN');
+    });
+  }
   if (!Array.isArray(e.services)) fail(`${at}.services`, 'must be an array');
   const services = (e.services as unknown[]).map((s, i) => parseService(s, `${at}.services[${i}]`, fail));
   const seen = new Set<string>();
@@ -211,12 +238,14 @@ function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
     createDate: e.createDate as string | undefined,
     fault: e.fault as Fault | undefined,
     attachmentCount: e.attachmentCount as number | undefined,
+    groups: e.groups as string[] | undefined,
+    attachedPolicies: e.attachedPolicies as string[] | undefined,
     services,
   };
 }
 
 function parseService(raw: unknown, at: string, fail: Fail): ServiceRecord {
-  const s = object(raw, at, fail);
+  const s = withoutNulls(object(raw, at, fail), ['lastAuthenticated', 'lastAuthenticatedRegion', 'lastAuthenticatedEntity', 'totalAuthenticatedEntities', 'actions']);
   unknownFields(s, SERVICE_FIELDS, at, fail);
   if (typeof s.namespace !== 'string' || !NAMESPACE_PATTERN.test(s.namespace) || s.namespace.length > 64) {
     fail(`${at}.namespace`, 'must be 1 to 64 letters, digits, underscores or hyphens');
@@ -230,6 +259,11 @@ function parseService(raw: unknown, at: string, fail: Fail): ServiceRecord {
   if (s.actions !== undefined) {
     if (!Array.isArray(s.actions)) fail(`${at}.actions`, 'must be an array');
     actions = (s.actions as unknown[]).map((a, i) => parseAction(a, `${at}.actions[${i}]`, fail));
+    // Action-level data exists only for what IAM tracks: a file claiming more is refused.
+    actions.forEach((a, i) => {
+      const why = whyUntracked(iamCatalog(), s.namespace as string, a.name);
+      if (why) fail(`${at}.actions[${i}].name`, `claims action-level data IAM never reports: ${why}`);
+    });
   }
   return {
     namespace: s.namespace as string,
@@ -243,7 +277,7 @@ function parseService(raw: unknown, at: string, fail: Fail): ServiceRecord {
 }
 
 function parseAction(raw: unknown, at: string, fail: Fail): TrackedActionRecord {
-  const a = object(raw, at, fail);
+  const a = withoutNulls(object(raw, at, fail), ['lastAccessedTime', 'region', 'entity']);
   unknownFields(a, ACTION_FIELDS, at, fail);
   if (typeof a.name !== 'string' || !/^[A-Za-z0-9]+$/.test(a.name)) fail(`${at}.name`, 'must be an action name such as GetObject');
   if (a.lastAccessedTime !== undefined) isoDate(a.lastAccessedTime, `${at}.lastAccessedTime`, fail);
@@ -260,6 +294,20 @@ function parseAction(raw: unknown, at: string, fail: Fail): TrackedActionRecord 
 function object(raw: unknown, at: string, fail: Fail): Record<string, unknown> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(at, 'must be a JSON object');
   return raw as Record<string, unknown>;
+}
+
+/** The object with `null` taken as absent for its optional fields (the shape the pipeline's own reports use). */
+function withoutNulls(o: Record<string, unknown>, optional: readonly string[]): Record<string, unknown> {
+  const copy = { ...o };
+  for (const key of optional) if (copy[key] === null) delete copy[key];
+  return copy;
+}
+
+function names(value: unknown, at: string, fail: Fail): void {
+  if (!Array.isArray(value)) fail(at, 'must be an array of names');
+  (value as unknown[]).forEach((n, i) => {
+    if (typeof n !== 'string' || !NAME_PATTERN.test(n)) fail(`${at}[${i}]`, 'must be a group name');
+  });
 }
 
 function unknownFields(o: Record<string, unknown>, allowed: readonly string[], at: string, fail: Fail): void {

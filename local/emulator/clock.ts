@@ -3,14 +3,25 @@ import type { Clock } from '../../lambda/core/clock';
 
 export { ScaledClock, type Clock } from '../../lambda/core/clock';
 
+interface Timer {
+  readonly at: number;
+  readonly seq: number;
+  readonly resolve: () => void;
+}
+
 /**
- * A clock that moves only when its user sleeps: time spent computing or in HTTP round trips costs
- * nothing. The benchmark replays sequential call patterns on it, so they are measured without the
- * overhead of the machine that replays them.
+ * A discrete-event clock: time moves only when every user of the clock is asleep, and then straight to
+ * the earliest wake-up. Time spent computing or in HTTP round trips costs nothing, as long as the round
+ * trip is wrapped in `track`. The benchmark replays its baselines on it (one loop, or several workers side
+ * by side), so they are measured without the overhead of the machine that replays them.
  */
 export class VirtualClock implements Clock {
   readonly timeScale = Infinity;
   private time: number;
+  private readonly timers: Timer[] = [];
+  private seq = 0;
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(start = Date.now()) {
     this.time = start;
@@ -20,8 +31,40 @@ export class VirtualClock implements Clock {
     return this.time;
   }
 
-  async sleep(ms: number): Promise<void> {
-    this.time += Math.max(0, ms);
-    await new Promise((resolve) => setImmediate(resolve));
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.timers.push({ at: this.time + Math.max(0, ms), seq: this.seq++, resolve });
+      this.schedule();
+    });
+  }
+
+  /** Holds time still until `work` settles (a request in flight takes no simulated time). */
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After every continuation already queued has run: only then is everyone asleep or in flight.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.advance();
+    });
+  }
+
+  private advance(): void {
+    if (this.inFlight > 0 || this.timers.length === 0) return;
+    this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const next = this.timers[0].at;
+    this.time = Math.max(this.time, next);
+    while (this.timers.length > 0 && this.timers[0].at <= this.time) this.timers.shift()!.resolve();
+    this.schedule();
   }
 }

@@ -4,6 +4,7 @@
  * or throws the IamError that IAM would answer.
  */
 import { randomUUID } from 'node:crypto';
+import { GRANULARITIES, type Granularity } from '../../lambda/core/model';
 import type { Account, Entity, EntityType, ServiceRecord } from './account';
 import type { Clock } from './clock';
 import { IamError, invalidInput, noSuchEntity, QueryParams, type XmlObject, type XmlValue } from './query';
@@ -21,8 +22,7 @@ export const OPERATIONS = [
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-export const GRANULARITIES = ['SERVICE_LEVEL', 'ACTION_LEVEL'] as const;
-export type Granularity = (typeof GRANULARITIES)[number];
+export { GRANULARITIES, type Granularity };
 
 export interface JobSettings {
   /** Simulated milliseconds a job stays IN_PROGRESS. @default 3000 */
@@ -211,6 +211,12 @@ export class IamBackend {
     };
   }
 
+  /**
+   * Who could have used the group's or policy's permissions for the service, each with their own last
+   * use of it (null when they never used it): a group's users; a policy's users and roles, directly or
+   * through a group. For a user or role, the entity itself. Without membership or attachment data in the
+   * account file, the one principal the file names as the last user stands in.
+   */
   private getDetailsWithEntities(params: QueryParams, caller: string): XmlObject {
     const job = this.job(params, caller);
     const namespace = params.required('ServiceNamespace');
@@ -219,12 +225,8 @@ export class IamBackend {
     const service = job.entity.services.find((s) => s.namespace === namespace);
     const details: XmlObject[] = [];
     if (status === 'COMPLETED' && service) {
-      const used = service.lastAuthenticated;
-      if (job.entity.type === 'user' || job.entity.type === 'role') {
-        details.push({ EntityInfo: entityInfo(job.entity), LastAuthenticated: used });
-      } else if (used && service.lastAuthenticatedEntity) {
-        const who = this.account.byArn.get(service.lastAuthenticatedEntity);
-        if (who) details.push({ EntityInfo: entityInfo(who), LastAuthenticated: used });
+      for (const who of this.principalsOf(job.entity, service)) {
+        details.push({ EntityInfo: entityInfo(who), LastAuthenticated: who.services.find((s) => s.namespace === namespace)?.lastAuthenticated });
       }
     }
     const page = this.page(details, params, `entities|${job.id}|${namespace}`);
@@ -236,6 +238,21 @@ export class IamBackend {
       ...page.marker,
       Error: status === 'FAILED' ? jobError(job) : undefined,
     };
+  }
+
+  private principalsOf(entity: Entity, service: ServiceRecord): Entity[] {
+    if (entity.type === 'user' || entity.type === 'role') return [entity];
+    const all = this.account.entities;
+    const found =
+      entity.type === 'group'
+        ? all.filter((e) => e.type === 'user' && e.groups.includes(entity.name))
+        : (() => {
+            const groups = new Set(all.filter((g) => g.type === 'group' && g.attachedPolicies.includes(entity.arn)).map((g) => g.name));
+            return all.filter((e) => (e.type === 'user' || e.type === 'role') && (e.attachedPolicies.includes(entity.arn) || e.groups.some((g) => groups.has(g))));
+          })();
+    if (found.length > 0) return found;
+    const last = service.lastAuthenticatedEntity ? this.account.byArn.get(service.lastAuthenticatedEntity) : undefined;
+    return last ? [last] : [];
   }
 
   private listPoliciesGrantingServiceAccess(params: QueryParams): XmlObject {
@@ -403,9 +420,10 @@ function serviceXml(job: Job, s: ServiceRecord): XmlObject {
     LastAuthenticatedEntity: s.lastAuthenticatedEntity,
     LastAuthenticatedRegion: s.lastAuthenticatedRegion,
     TotalAuthenticatedEntities: totalAuthenticatedEntities(s),
+    // As IAM sends it: at ACTION_LEVEL, the tracked actions used in the tracking period, or nothing.
     TrackedActionsLastAccessed:
-      job.granularity === 'ACTION_LEVEL' && s.actions
-        ? s.actions.map((a) => ({
+      job.granularity === 'ACTION_LEVEL' && s.actions?.some((a) => a.lastAccessedTime)
+        ? s.actions.filter((a) => a.lastAccessedTime).map((a) => ({
             ActionName: a.name,
             LastAccessedEntity: a.entity,
             LastAccessedRegion: a.region,

@@ -4,8 +4,8 @@
  * users, a few groups, a long tail of customer managed policies; most grants never used; a few admin-like
  * identities granted well over 100 services; and a few entities with faults.
  */
+import { iamCatalog } from '../../lambda/core/catalog';
 import { entityArn, derivedEntityId, type AccountFile, type EntityRecord, type EntityType, type Fault, type ServiceRecord, type TrackedActionRecord } from './account';
-import catalog from './data/aws-services.json';
 
 export interface SampleOptions {
   /** Number of entities (users, groups, roles and customer managed policies together). */
@@ -18,7 +18,10 @@ export interface SampleOptions {
   readonly accountId?: string;
 }
 
-export const SERVICES: ReadonlyArray<{ namespace: string; name: string }> = catalog.services;
+/** Every service of the IAM action catalogue, with the name IAM gives it. */
+export const SERVICES: ReadonlyArray<{ namespace: string; name: string }> = iamCatalog()
+  .serviceKeys()
+  .map((namespace) => ({ namespace, name: iamCatalog().serviceName(namespace)! }));
 
 /** Services most identities touch, in rough order of how common they are. */
 const COMMON = [
@@ -27,12 +30,15 @@ const COMMON = [
   'apigateway', 'xray', 'elasticloadbalancing', 'autoscaling', 'route53', 'cloudtrail', 'config', 'firehose',
 ];
 
-/** Services that report action-level last access, with the actions they track. */
-const TRACKED_ACTIONS: Record<string, string[]> = {
-  s3: ['GetObject', 'PutObject', 'DeleteObject', 'ListBucket', 'CreateBucket', 'DeleteBucket', 'PutBucketPolicy', 'GetBucketPolicy'],
+/**
+ * Management actions IAM tracks at action level (see lambda/core/tracked-actions.ts), the ones identities
+ * commonly use; data events such as s3:GetObject and lambda:InvokeFunction are never tracked.
+ */
+export const SAMPLE_TRACKED_ACTIONS: Readonly<Record<string, readonly string[]>> = {
+  s3: ['CreateBucket', 'DeleteBucket', 'PutBucketPolicy', 'GetBucketPolicy', 'PutBucketVersioning', 'GetBucketLocation'],
   ec2: ['RunInstances', 'TerminateInstances', 'DescribeInstances', 'CreateSecurityGroup', 'AuthorizeSecurityGroupIngress', 'CreateVolume'],
-  iam: ['CreateRole', 'DeleteRole', 'AttachRolePolicy', 'PassRole', 'CreateAccessKey', 'UpdateAssumeRolePolicy', 'CreateUser'],
-  lambda: ['CreateFunction', 'UpdateFunctionCode', 'InvokeFunction', 'DeleteFunction', 'AddPermission', 'GetFunction'],
+  iam: ['CreateRole', 'DeleteRole', 'AttachRolePolicy', 'CreateAccessKey', 'UpdateAssumeRolePolicy', 'CreateUser'],
+  lambda: ['CreateFunction', 'UpdateFunctionCode', 'DeleteFunction', 'AddPermission', 'GetFunction', 'UpdateFunctionConfiguration'],
 };
 
 const REGIONS = ['us-east-1', 'us-east-1', 'us-east-1', 'eu-west-1', 'us-west-2', 'eu-central-1', 'ap-southeast-2', 'ap-northeast-1'];
@@ -218,7 +224,7 @@ function serviceRecord(
   pick: <T>(items: readonly T[]) => T,
   between: (lo: number, hi: number) => number,
 ): ServiceRecord {
-  const tracked = TRACKED_ACTIONS[service.namespace];
+  const tracked = SAMPLE_TRACKED_ACTIONS[service.namespace];
   if (!used || !who) {
     return {
       namespace: service.namespace,

@@ -9,7 +9,14 @@ import type { Account } from './account';
 import { ScaledClock, type Clock } from './clock';
 import { IamBackend, OPERATIONS, type JobSettings, type Operation } from './iam';
 import { errorXml, IamError, newRequestId, QueryParams, successXml, throttling } from './query';
+import { invalidClientTokenId, readSignature, signatureDoesNotMatch, signatureMatches, type SignedRequest } from './sigv4';
 import { Throttle, type ThrottleSettings } from './throttle';
+
+/** An access key the emulator knows: it checks signatures made with it. */
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
 
 export interface EmulatorOptions extends JobSettings {
   readonly account: Account;
@@ -23,6 +30,14 @@ export interface EmulatorOptions extends JobSettings {
   readonly clock?: Clock;
   /** Keep a log of every call, readable with `calls()`. @default false */
   readonly recordCalls?: boolean;
+  /** Static keys whose signatures are checked. Other key ids are accepted with any secret unless `strictAuth`. */
+  readonly credentials?: readonly Credentials[];
+  /** Refuse key ids it does not know, as AWS does (InvalidClientTokenId). @default false */
+  readonly strictAuth?: boolean;
+  /** Share of requests, 0 to 1, whose connection is destroyed before they are answered. @default 0 */
+  readonly resetConnections?: number;
+  /** Source of randomness for `resetConnections`. @default Math.random */
+  readonly random?: () => number;
 }
 
 /** One request as the emulator saw it. */
@@ -48,6 +63,12 @@ export interface OperationStats {
 export interface EmulatorStats {
   readonly operations: Record<Operation, OperationStats>;
   readonly totals: OperationStats;
+  /** Requests refused before any operation ran (no signature, a bad one, an unknown or expired key). */
+  readonly refused: number;
+  /** Connections destroyed by `resetConnections`. */
+  readonly resets: number;
+  /** Calls per access key id, of requests that passed authentication. */
+  readonly callsByKey: Record<string, number>;
   readonly jobs: number;
   readonly simulatedNow: string;
   readonly timeScale: number;
@@ -61,6 +82,8 @@ export interface RunningEmulator {
   stats(): EmulatorStats;
   /** The call log (empty unless `recordCalls`). */
   calls(): readonly RecordedCall[];
+  /** Adds a key whose signatures are checked from now on. */
+  addCredentials(credentials: Credentials): void;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -71,10 +94,24 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const clock = options.clock ?? new ScaledClock(options.timeScale ?? 1);
   const backend = new IamBackend(options.account, clock, options);
   const throttle = new Throttle(options.throttle);
+  const secrets = new Map<string, string>((options.credentials ?? []).map((c) => [c.accessKeyId, c.secretAccessKey]));
+  const random = options.random ?? Math.random;
+  const resetShare = options.resetConnections ?? 0;
+  if (!(resetShare >= 0 && resetShare <= 1)) throw new RangeError(`resetConnections must be from 0 to 1, got ${resetShare}`);
   let counters = emptyCounters();
+  let refused = 0;
+  let resets = 0;
+  let callsByKey: Record<string, number> = {};
   const log: RecordedCall[] = [];
   const record = (operation: string, caller: string, params: QueryParams, outcome: string): void => {
     if (options.recordCalls) log.push({ at: clock.now(), operation, caller, arn: params.get('Arn'), jobId: params.get('JobId'), outcome });
+  };
+
+  const resetStats = (): void => {
+    counters = emptyCounters();
+    refused = 0;
+    resets = 0;
+    callsByKey = {};
   };
 
   const stats = (): EmulatorStats => {
@@ -87,18 +124,43 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     return {
       operations: structuredClone(counters),
       totals,
+      refused,
+      resets,
+      callsByKey: { ...callsByKey },
       jobs: backend.jobCount,
       simulatedNow: new Date(clock.now()).toISOString(),
       timeScale: clock.timeScale,
     };
   };
 
-  const handleIam = (req: IncomingMessage, body: string, res: ServerResponse): void => {
+  /** The caller's access key id, once the request's signature holds as AWS would check it. */
+  const authenticate = (signed: SignedRequest): string => {
+    const signature = readSignature(signed, Date.now());
+    const secret = secrets.get(signature.accessKeyId);
+    if (secret === undefined) {
+      if (options.strictAuth) throw invalidClientTokenId();
+      return signature.accessKeyId;
+    }
+    if (!signatureMatches(signed, signature, secret)) throw signatureDoesNotMatch();
+    return signature.accessKeyId;
+  };
+
+  const handleIam = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
     const requestId = newRequestId();
-    const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
-    const params = QueryParams.parse(query, body);
+    const url = req.url ?? '/';
+    const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+    const params = QueryParams.parse(query, body.toString('utf8'));
     const action = params.get('Action');
-    const caller = callerOf(req, params);
+    let caller: string;
+    try {
+      caller = authenticate({ method: req.method ?? 'POST', path: url.split('?')[0], query, headers: req.headers, body });
+    } catch (err) {
+      refused++;
+      const error = err instanceof IamError ? err : new IamError('ServiceFailure', `Internal emulator error: ${(err as Error).message}`, 500);
+      send(res, error.status, errorXml(error, requestId), requestId);
+      return;
+    }
+    callsByKey[caller] = (callsByKey[caller] ?? 0) + 1;
     try {
       if (!action) throw new IamError('MissingAction', 'The request must contain the parameter Action', 400);
       if (!(OPERATIONS as readonly string[]).includes(action)) {
@@ -127,6 +189,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   };
 
   const server: Server = createServer((req, res) => {
+    if (resetShare > 0 && (req.url ?? '/').split('?')[0] === '/' && random() < resetShare) {
+      // As a network fault would: the connection goes away and the request gets no answer.
+      resets++;
+      req.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -142,10 +210,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       if (path === '/_emulator/stats' && req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats()));
       } else if (path === '/_emulator/stats/reset' && req.method === 'POST') {
-        counters = emptyCounters();
+        resetStats();
         res.writeHead(204).end();
       } else if (path === '/' && (req.method === 'POST' || req.method === 'GET')) {
-        handleIam(req, Buffer.concat(chunks).toString('utf8'), res);
+        handleIam(req, Buffer.concat(chunks), res);
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       }
@@ -166,9 +234,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     account: options.account,
     stats,
     calls: () => log,
-    resetStats: () => {
-      counters = emptyCounters();
-    },
+    addCredentials: (c) => secrets.set(c.accessKeyId, c.secretAccessKey),
+    resetStats,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -179,16 +246,6 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
 
 function emptyCounters(): Record<Operation, OperationStats> {
   return Object.fromEntries(OPERATIONS.map((op) => [op, { calls: 0, throttled: 0, errors: 0 }])) as Record<Operation, OperationStats>;
-}
-
-/** The caller's access key id, from the SigV4 Authorization header or a presigned query. */
-function callerOf(req: IncomingMessage, params: QueryParams): string {
-  const header = req.headers.authorization ?? '';
-  const signed = /Credential=([^/,\s]+)\//.exec(header);
-  if (signed) return signed[1];
-  const presigned = params.get('X-Amz-Credential');
-  if (presigned) return presigned.split('/')[0];
-  return 'anonymous';
 }
 
 function send(res: ServerResponse, status: number, xml: string, requestId: string): void {

@@ -52,10 +52,4 @@ export class Throttle {
     }
     return bucket.take(now);
   }
-
-  /** Settings in force for one operation, or undefined when it is not throttled. */
-  settingsFor(operation: string): BucketSettings | undefined {
-    if (!this.settings) return undefined;
-    return this.settings.operations?.[operation] ?? this.settings;
-  }
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { ScaledClock } from '../../lambda/core/clock';
+import type { StoreRequests } from '../../lambda/core/store';
 import type { LocalFunction } from './template';
 
 const WORKER = join(__dirname, 'lambda-worker.cjs');
@@ -59,6 +60,10 @@ export interface LocalLambdaOptions {
   readonly runNonce: string;
   /** Run every invocation in a new environment, with new credentials (as after a credential rotation). @default false */
   readonly freshEnvironments?: boolean;
+  /** Told each new environment's credentials, so the emulator can check the signatures made with them. */
+  readonly onCredentials?: (credentials: { accessKeyId: string; secretAccessKey: string }) => void;
+  /** Credentials every environment shares, instead of its own (a run from a laptop: one principal). */
+  readonly sharedCredentials?: boolean;
 }
 
 export class LocalLambda {
@@ -66,15 +71,13 @@ export class LocalLambda {
   private invocationCount = 0;
   private environmentCount = 0;
   private billedMs = 0;
+  /** What the function's invocations asked of the report store, as S3 would bill it. */
+  readonly storeRequests: StoreRequests = { put: 0, get: 0, list: 0 };
 
   constructor(private readonly options: LocalLambdaOptions) {}
 
   get invocations(): number {
     return this.invocationCount;
-  }
-
-  get environmentsCreated(): number {
-    return this.environmentCount;
   }
 
   /** Duration Lambda would bill (simulated), in GB-seconds at the function's memory size. */
@@ -107,9 +110,10 @@ export class LocalLambda {
         env.worker.off('error', onError);
         env.worker.off('exit', onExit);
       };
-      const onMessage = (message: { id: number; result?: unknown; error?: LambdaErrorPayload }): void => {
+      const onMessage = (message: { id: number; result?: unknown; error?: LambdaErrorPayload; storeRequests?: StoreRequests }): void => {
         if (message.id !== id) return;
         finish();
+        if (message.storeRequests) for (const kind of ['put', 'get', 'list'] as const) this.storeRequests[kind] += message.storeRequests[kind];
         if (this.options.freshEnvironments) this.discard(env);
         else env.busy = false;
         if (message.error) reject(new LambdaFunctionError(message.error));
@@ -157,6 +161,11 @@ export class LocalLambda {
     const index = ++this.environmentCount;
     const digest = createHash('sha256').update(`${runNonce}/${fn.logicalId}/${index}`).digest('hex').toUpperCase();
     const accessKeyId = `ASIA${digest.slice(0, 16)}`;
+    const secretAccessKey = digest.slice(16, 56);
+    this.options.onCredentials?.({ accessKeyId, secretAccessKey });
+    const credentials = this.options.sharedCredentials
+      ? {}
+      : { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: `local-session-${digest.slice(0, 24)}` };
     const worker = new Worker(WORKER, {
       env: {
         PATH: process.env.PATH ?? '',
@@ -164,9 +173,7 @@ export class LocalLambda {
         ...this.options.environment,
         AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
-        AWS_ACCESS_KEY_ID: accessKeyId,
-        AWS_SECRET_ACCESS_KEY: digest.slice(16, 56),
-        AWS_SESSION_TOKEN: `local-session-${digest.slice(0, 24)}`,
+        ...credentials,
       },
       workerData: { entry: fn.entry, handlerName: fn.handlerName, functionName: fn.logicalId, functionArn: fn.arn, memorySize: fn.memorySize },
       // Lambda's memory setting bounds the environment's heap, as it bounds the function in AWS.

@@ -25,7 +25,15 @@ function errorPayload(err) {
   };
 }
 
+// What the bundled store has asked of S3 so far (lambda/core/store.ts keeps it on globalThis).
+const storeRequests = () => globalThis[Symbol.for('iam-access-audit.storeRequests')] || { put: 0, get: 0, list: 0 };
+
 parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
+  const before = { ...storeRequests() };
+  const requestsSince = () => {
+    const now = storeRequests();
+    return { put: now.put - before.put, get: now.get - before.get, list: now.list - before.list };
+  };
   const deadline = now() + timeoutMs;
   if (initError) {
     parentPort.postMessage({ id, error: errorPayload(initError) });
@@ -41,8 +49,8 @@ parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
   };
   try {
     const result = await handler(event, context);
-    parentPort.postMessage({ id, result: result === undefined ? null : result });
+    parentPort.postMessage({ id, result: result === undefined ? null : result, storeRequests: requestsSince() });
   } catch (err) {
-    parentPort.postMessage({ id, error: errorPayload(err) });
+    parentPort.postMessage({ id, error: errorPayload(err), storeRequests: requestsSince() });
   }
 });

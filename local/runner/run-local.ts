@@ -13,7 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ScaledClock } from '../../lambda/core/clock';
 import { keys, type RunSummary } from '../../lambda/core/model';
 import { runIdOf } from '../../lambda/core/plan';
-import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore } from '../../lambda/core/store';
+import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
 import { STACK_NAME } from '../../lib/app';
 import { CONTEXT_KEY, type AuditSettings } from '../../lib/settings';
 import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type RecordedCall } from '../emulator';
@@ -46,8 +46,8 @@ export interface LocalRunOptions {
   readonly input?: unknown;
   /** Simulated seconds per real second for the emulator, the Lambdas' clocks and the workflow's waits. @default 1 */
   readonly timeScale?: number;
-  /** Emulator behaviour: throttling, job latency, short pages. */
-  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages' | 'recordCalls'>;
+  /** Emulator behaviour: throttling, job latency, short pages, reset connections. */
+  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages' | 'recordCalls' | 'resetConnections'>;
   /** Settings that replace those of cdk.json for this run. */
   readonly settings?: Partial<AuditSettings>;
   /** Execution name, which is the run id. @default local-<time>-<random> */
@@ -72,11 +72,12 @@ export interface LocalRunResult {
     readonly realSeconds: number;
     readonly stateTransitions: number;
     readonly lambdaInvocations: Record<string, number>;
-    readonly executionEnvironments: Record<string, number>;
     /** Lambda duration as billed, in GB-seconds of simulated time. */
     readonly lambdaGbSeconds: Record<string, number>;
     readonly maxStatePayloadBytes: number;
     readonly objectsWritten: number;
+    /** Requests the functions made to the report store, as S3 would bill them. */
+    readonly storeRequests: StoreRequests;
     readonly emulator: EmulatorStats;
     /** The emulator's call log, when `emulator.recordCalls` was set. */
     readonly iamCallLog: readonly RecordedCall[];
@@ -134,7 +135,8 @@ export function synthesize(outdir: string, overrides: Partial<AuditSettings> = {
   if (child.status !== 0) {
     const output = `${child.stderr}${child.stdout}`
       .split('\n')
-      .filter((line) => !line.startsWith('Bundling asset') && !line.includes('npm warn'))
+      // Bundling chatter, npm's warnings and minified library source lines say nothing about the failure.
+      .filter((line) => !line.startsWith('Bundling asset') && !line.includes('npm warn') && line.length < 400)
       .join('\n')
       .trim();
     throw new SynthesisError(`synthesizing the app failed:\n${output}`);
@@ -166,7 +168,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   }
   // Simulated time starts once the app is synthesized: synthesis is not part of the run.
   const clock = new ScaledClock(options.timeScale ?? 1);
-  const emulator = await startEmulator({ account: options.account, clock, ...options.emulator });
+  // Every key the emulator will see is one the runner made: unknown keys and bad signatures are refused.
+  const emulator = await startEmulator({ account: options.account, clock, strictAuth: true, ...options.emulator });
   const lambdas = new Map<string, LocalLambda>();
   const logDir = join(outDir, '.logs');
   mkdirSync(logDir, { recursive: true });
@@ -186,7 +189,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       logs.push(log);
       lambdas.set(
         fn.arn,
-        new LocalLambda({ fn, environment: localEnvironment, clock, log, runNonce, beforeInvoke: options.beforeInvoke, freshEnvironments: options.freshEnvironments }),
+        new LocalLambda({
+          fn,
+          environment: localEnvironment,
+          clock,
+          log,
+          runNonce,
+          beforeInvoke: options.beforeInvoke,
+          freshEnvironments: options.freshEnvironments,
+          onCredentials: (credentials) => emulator.addCredentials(credentials),
+        }),
       );
     }
 
@@ -282,10 +294,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         realSeconds: (Date.now() - realStart) / 1000,
         stateTransitions,
         lambdaInvocations: fnStats((l) => l.invocations),
-        executionEnvironments: fnStats((l) => l.environmentsCreated),
         lambdaGbSeconds: fnStats((l) => l.gbSeconds),
         maxStatePayloadBytes,
         objectsWritten: (await countObjects(store)) - objectsBefore,
+        storeRequests: [...lambdas.values()].reduce(
+          (sum, l) => ({ put: sum.put + l.storeRequests.put, get: sum.get + l.storeRequests.get, list: sum.list + l.storeRequests.list }),
+          { put: 0, get: 0, list: 0 },
+        ),
         emulator: emulator.stats(),
         iamCallLog: emulator.calls(),
         peakRssMb: Math.round(Math.max(process.resourceUsage().maxRSS * 1024, rssBeforeSynth + synthesis.peakRssBytes) / 1048576),

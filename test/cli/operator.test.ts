@@ -129,21 +129,19 @@ describe('operator commands', () => {
   });
 
   describe('report', () => {
-    const reportsOf = () =>
-      local.summary!.entities.reported > 0
-        ? new DirectoryReportStore(dir).list(`runs/${local.runId}/reports/`).then((keys) => keys.map((k) => JSON.parse(readFileSync(join(dir, k), 'utf8')) as EntityReport))
-        : Promise.resolve([]);
+    const reportsOf = () => new DirectoryReportStore(dir).list(`runs/${local.runId}/reports/`).then((keys) => keys.map((k) => JSON.parse(readFileSync(join(dir, k), 'utf8')) as EntityReport));
 
     it('shows the latest run in the bucket as JSON, worst first, with unreported identities apart', async () => {
       const result = await cli('report', '--bucket', BUCKET, '--format', 'json');
       expect(result.code).toBe(0);
       const shown = JSON.parse(result.stdout);
       const reports = await reportsOf();
-      expect(shown).toMatchObject({ runId: local.runId, accountId: '111122223333', unusedAfterDays: 90 });
+      expect(shown).toMatchObject({ runId: local.runId, status: 'COMPLETED', accounts: [{ accountId: '111122223333', status: 'audited' }], unusedAfterDays: 90 });
       expect(shown.identities).toHaveLength(9);
       for (const identity of shown.identities) {
         const report = reports.find((r) => r.entity.arn === identity.arn)!;
         expect(identity).toEqual({
+          accountId: '111122223333',
           arn: report.entity.arn,
           type: report.entity.type,
           name: report.entity.name,
@@ -163,14 +161,14 @@ describe('operator commands', () => {
       const csv = await cli('report', '--out', dir, '--run', local.runId, '--format', 'csv', '--unused-after-days', '400');
       expect(csv.code).toBe(0);
       const lines = csv.stdout.trim().split('\n');
-      expect(lines[0]).toBe('arn,type,name,granted,used,unused,unused_services');
+      expect(lines[0]).toBe('account_id,arn,type,name,granted,used,unused,unused_services');
       expect(lines).toHaveLength(10);
-      expect(lines.some((l) => l.startsWith('"arn:aws:iam::111122223333:user/ops+oncall=1,x-y_z",user,"ops+oncall=1,x-y_z",2,'))).toBe(true);
+      expect(lines.some((l) => l.startsWith('111122223333,"arn:aws:iam::111122223333:user/ops+oncall=1,x-y_z",user,"ops+oncall=1,x-y_z",2,'))).toBe(true);
       // Over 400 days alice's PutObject-era S3 use still counts; her STS use too.
-      const alice = lines.find((l) => l.startsWith('arn:aws:iam::111122223333:user/alice,'))!;
-      expect(alice).toBe('arn:aws:iam::111122223333:user/alice,user,alice,3,2,1,ec2');
+      const alice = lines.find((l) => l.startsWith('111122223333,arn:aws:iam::111122223333:user/alice,'))!;
+      expect(alice).toBe('111122223333,arn:aws:iam::111122223333:user/alice,user,alice,3,2,1,ec2');
       const table = await cli('report', '--out', dir);
-      expect(table.stdout).toMatch(/^Run nightly-2026-11-25 \(\d{4}-\d{2}-\d{2}, account 111122223333, SERVICE_LEVEL\): 9 identities reported/);
+      expect(table.stdout).toMatch(/^Run nightly-2026-11-25 \(\d{4}-\d{2}-\d{2}, SERVICE_LEVEL\) COMPLETED: 9 identities reported in account 111122223333/);
       expect(table.stdout).toMatch(/role\s+app-deployer\s+130\s+\d+\s+\d+/);
       expect(table.stdout).toContain('2 identities have no report (JobTimedOut, JobFailed.ServiceFailure); they are not counted as unused');
     }, 30_000);

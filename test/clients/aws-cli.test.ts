@@ -67,7 +67,7 @@ describe('IAM emulator through the AWS CLI', () => {
       aws(['get-service-last-accessed-details', '--job-id', failedJob.json.JobId]),
     ]);
     const s3 = actions.json.ServicesLastAccessed.find((s: any) => s.ServiceNamespace === 's3');
-    expect(s3.TrackedActionsLastAccessed.map((a: any) => a.ActionName)).toEqual(['GetObject', 'PutObject', 'DeleteBucket']);
+    expect(s3.TrackedActionsLastAccessed.map((a: any) => a.ActionName)).toEqual(['CreateBucket', 'PutBucketPolicy']);
     expect(failed.json.JobStatus).toBe('FAILED');
     expect(failed.json.Error.Code).toBe('ServiceFailure');
     expect(granting.json.PoliciesGrantingServiceAccess[0].Policies[0].PolicyType).toBe('INLINE');
@@ -86,5 +86,42 @@ describe('IAM emulator through the AWS CLI', () => {
     expect(deleted.stderr).toContain('The user with name deleted-user cannot be found.');
     expect(badGranularity.stderr).toContain('(InvalidInput)');
     expect(foreign.stderr).toContain('(NoSuchEntity)');
+  });
+
+  it('refuses an unsigned request with 403 MissingAuthenticationToken, as IAM does, and serves the same request signed', async () => {
+    const [unsigned, signed] = await Promise.all([
+      run('aws', ['iam', 'list-users', '--no-sign-request', '--endpoint-url', emulator.url, '--output', 'json', '--debug'], awsEnv()),
+      aws(['list-users']),
+    ]);
+    expect(unsigned.code).not.toBe(0);
+    expect(unsigned.stderr).toContain('(MissingAuthenticationToken)');
+    expect(unsigned.stderr).toMatch(/"POST \/ HTTP\/1\.1" 403 /);
+    expect(signed.code).toBe(0);
+    expect(signed.json.Users).toHaveLength(4);
+  });
+});
+
+describe('IAM emulator with known keys, through the AWS CLI', () => {
+  let emulator: RunningEmulator;
+  const key = { accessKeyId: 'AKIDKNOWNTOEMULATOR1', secretAccessKey: 'the-real-secret' };
+
+  beforeAll(async () => {
+    emulator = await startEdgeEmulator({ credentials: [key], strictAuth: true });
+  });
+  afterAll(() => emulator.close());
+
+  const aws = (env: NodeJS.ProcessEnv) => run('aws', ['iam', 'list-roles', '--endpoint-url', emulator.url, '--output', 'json'], env);
+
+  it('checks signatures with the key\'s secret: the right one works, a wrong one is SignatureDoesNotMatch, an unknown key InvalidClientTokenId', async () => {
+    const [right, wrong, unknown] = await Promise.all([
+      aws({ ...awsEnv(key.accessKeyId), AWS_SECRET_ACCESS_KEY: key.secretAccessKey }),
+      aws({ ...awsEnv(key.accessKeyId), AWS_SECRET_ACCESS_KEY: 'a-guess' }),
+      aws(awsEnv('AKIDNOBODYKNOWS00001')),
+    ]);
+    expect(right.code).toBe(0);
+    expect(JSON.parse(right.stdout).Roles).toHaveLength(5);
+    expect(wrong.stderr).toContain('(SignatureDoesNotMatch)');
+    expect(unknown.stderr).toContain('(InvalidClientTokenId)');
+    expect(emulator.stats()).toMatchObject({ refused: 2, callsByKey: { [key.accessKeyId]: 1 } });
   });
 });

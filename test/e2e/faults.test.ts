@@ -4,25 +4,32 @@
  * 25,000-identity cases run in the benchmark (`npm run bench`), which takes minutes.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { keys, type LatestPointer } from '../../lambda/core/model';
+import { keys, type EntityReport, type LatestPointer, type RunSummary } from '../../lambda/core/model';
 import { S3ReportStore } from '../../lambda/core/store';
 import { generateSampleAccount, loadAccount, type Account, type Fault } from '../../local/emulator';
 import { runLocal, type LocalRunOptions } from '../../local/runner/run-local';
-import { expectNothingLostNothingInvented, readJson } from '../helpers/expectations';
+import { expectNothingLostNothingInvented, readJson, reportFiles, reportKey } from '../helpers/expectations';
+import { run as runProcess } from '../helpers/processes';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { startFlakyProxy } from '../helpers/flaky-proxy';
 import { startMoto } from '../helpers/moto';
 
 const RUN_TIMEOUT = 180_000;
 
-/** A generated account without service-linked roles, every entity given `fault` (or none). */
-function account(entities: number, fault?: Fault): Account {
+const CLI = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
+
+/** A generated account file without service-linked roles, every `faultEvery`-th entity given `fault` (all when 1; none without a fault). */
+function accountFile(entities: number, fault?: Fault, faultEvery = 1) {
   const file = generateSampleAccount({ entities, seed: 'faults', asOf: new Date() });
-  const kept = file.entities.filter((e) => !e.path?.startsWith('/aws-service-role/')).map((e) => ({ ...e, fault }));
-  return loadAccount({ ...file, entities: kept.map(({ fault: f, ...rest }) => (f ? { ...rest, fault: f } : rest)) });
+  const kept = file.entities.filter((e) => !e.path?.startsWith('/aws-service-role/'));
+  return { ...file, entities: kept.map(({ fault: _, ...rest }, i) => (fault && i % faultEvery === 0 ? { ...rest, fault } : rest)) };
+}
+
+function account(entities: number, fault?: Fault, faultEvery = 1): Account {
+  return loadAccount(accountFile(entities, fault, faultEvery));
 }
 
 async function audit(acct: Account, options: Partial<LocalRunOptions> = {}) {
@@ -54,10 +61,12 @@ describe('fault matrix', () => {
     expect(result.summary!.entities.reported).toBeGreaterThan(0);
   }, RUN_TIMEOUT);
 
-  it('jobs that stay IN_PROGRESS past every budget: JobTimedOut, never a report', async () => {
+  it('jobs that stay IN_PROGRESS past every budget: JobTimedOut, never a report, and the run is INCOMPLETE', async () => {
     const acct = account(12, 'slow-job');
     const { dir, result } = await audit(acct);
-    expect(result.status).toBe('SUCCEEDED');
+    expect(result.status).toBe('FAILED');
+    expect(result.error!.Error).toBe('AuditIncomplete');
+    expect(result.summary!.status).toBe('INCOMPLETE');
     expectNothingLostNothingInvented(dir, result, acct);
     expect(result.summary!.failures.map((f) => f.code)).toEqual(Array(acct.entities.length).fill('JobTimedOut'));
   }, RUN_TIMEOUT);
@@ -65,6 +74,7 @@ describe('fault matrix', () => {
   it('FAILED jobs: failures with IAM\'s code, never a report', async () => {
     const acct = account(12, 'job-fails');
     const { dir, result } = await audit(acct);
+    expect(result.summary!.status).toBe('INCOMPLETE');
     expectNothingLostNothingInvented(dir, result, acct);
     expect(result.summary!.failures.map((f) => f.code)).toEqual(Array(acct.entities.length).fill('JobFailed.ServiceFailure'));
   }, RUN_TIMEOUT);
@@ -98,10 +108,7 @@ describe('fault matrix', () => {
   it('a Lambda invocation that dies mid-batch is retried: no report missing, none twice', async () => {
     const acct = account(40);
     const dir = mkdtempSync(join(tmpdir(), 'faults-'));
-    const reportsWritten = () => {
-      const runs = existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')) : [];
-      return runs.reduce((n, run) => n + ['user', 'group', 'role', 'policy'].reduce((m, type) => m + (existsSync(join(dir, 'runs', run, 'reports', type)) ? readdirSync(join(dir, 'runs', run, 'reports', type)).length : 0), 0), 0);
-    };
+    const reportsWritten = () => (existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).reduce((n, run) => n + reportFiles(dir, run).length, 0) : 0);
     let writtenWhenKilled = 0;
     // One batch: its first invocation dies once it has written 5 reports.
     const result = await runLocal({
@@ -162,7 +169,84 @@ describe('fault matrix', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.summary!.entities).toEqual({ listed: 0, reported: 0, skipped: 0, failed: 0, byType: { user: 0, group: 0, role: 0, policy: 0 } });
     expect(readJson<LatestPointer>(dir, keys.latest()).runId).toBe(result.runId);
-    expect(result.stats.lambdaInvocations).toEqual(expect.objectContaining({}));
+    // Plan and Summarize ran; there was no batch to audit.
+    const invoked = Object.entries(result.stats.lambdaInvocations).map(([id, n]) => [id.replace(/(Function)?[0-9A-F]{8}$/, ''), n]);
+    expect(Object.fromEntries(invoked)).toEqual({ AuditPlan: 1, AuditAuditBatch: 0, AuditSummarize: 1 });
     expect(result.stats.emulator.operations.GenerateServiceLastAccessedDetails.calls).toBe(0);
+  }, RUN_TIMEOUT);
+
+  it('a batch whose every invocation dies after writing reports: the written reports count, the rest fail, the run is INCOMPLETE', async () => {
+    const acct = account(30);
+    const dir = mkdtempSync(join(tmpdir(), 'faults-'));
+    const reportsWritten = () => (existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).reduce((n, run) => n + reportFiles(dir, run).length, 0) : 0);
+    const result = await runLocal({
+      account: acct,
+      outDir: dir,
+      timeScale: 50,
+      settings: { ...FAST_SETTINGS, maxConcurrency: 1, iamCallsPerSecond: 5 },
+      // Every AuditBatch invocation dies once 4 reports exist: the batch is abandoned after its retries.
+      beforeInvoke: (fn) => (fn.logicalId.startsWith('AuditAuditBatch') ? { killWhen: () => reportsWritten() >= 4 } : undefined),
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.error!.Error).toBe('AuditIncomplete');
+    const summary = result.summary!;
+    expect(summary.status).toBe('INCOMPLETE');
+    expect(summary.entities.reported).toBeGreaterThanOrEqual(4);
+    expect(summary.failures.every((f) => f.code === 'BatchFailed')).toBe(true);
+    // The reports the dead invocations wrote are the run's reported set, with one row per entity and service.
+    const { reported, rows } = expectNothingLostNothingInvented(dir, result, acct);
+    expect(rows).toHaveLength(reported.reduce((n, e) => n + e.services.length, 0));
+  }, RUN_TIMEOUT);
+
+  it('connections reset on 5% of requests: retried and counted, and the reports equal a clean run\'s', async () => {
+    const acct = account(40);
+    const clean = await audit(acct);
+    const flaky = await audit(acct, { emulator: { resetConnections: 0.05 } });
+    for (const { dir, result } of [clean, flaky]) {
+      expect(result.status).toBe('SUCCEEDED');
+      expectNothingLostNothingInvented(dir, result, acct);
+    }
+    expect(flaky.result.stats.emulator.resets).toBeGreaterThan(0);
+    expect(flaky.result.summary!.iamCalls.retried).toBe(flaky.result.stats.emulator.resets);
+    expect(clean.result.summary!.iamCalls.retried).toBe(0);
+    const content = (dir: string, runId: string) =>
+      acct.entities.map((e) => {
+        const r = readJson<EntityReport>(dir, reportKey(runId, e));
+        return { entity: r.entity, services: r.services, granted: r.findings.servicesGranted };
+      });
+    expect(content(flaky.dir, flaky.result.runId)).toEqual(content(clean.dir, clean.result.runId));
+  }, RUN_TIMEOUT);
+});
+
+describe('a run where a third of the entities fail', () => {
+  it('exits non-zero, is INCOMPLETE, fails its execution with AuditIncomplete, leaves latest.json, and writes no report for a failed entity', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faults-third-'));
+    // A good run first: latest.json points at it.
+    const good = accountFile(36);
+    const first = await runLocal({ account: loadAccount(good), outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
+    expect(first.summary!.status).toBe('COMPLETED');
+    expect(readJson<LatestPointer>(dir, keys.latest()).runId).toBe(first.runId);
+
+    // Then, from the command line as a user runs it, the same account with every third entity's job failing.
+    const file = join(dir, 'third-fails.json');
+    const bad = accountFile(36, 'job-fails', 3);
+    writeFileSync(file, JSON.stringify(bad));
+    const listed = bad.entities.length;
+    const failing = bad.entities.filter((e) => e.fault).length;
+    expect(failing).toBe(Math.ceil(listed / 3));
+    const cli = await runProcess(process.execPath, [CLI, 'run', '--local', '--account', file, '--out', dir]);
+    expect(cli.stderr).toBe('');
+    expect(cli.code).toBe(1);
+    const percent = Math.round((1000 * failing) / listed) / 10;
+    const runId = new RegExp(`Run (\\S+) INCOMPLETE: ${failing} of ${listed} entities failed \\(${percent}%, more than maxFailedPercent 5%\\)`).exec(cli.stdout)?.[1];
+    expect({ runId, stdout: cli.stdout }).toEqual({ runId: expect.any(String), stdout: expect.any(String) });
+    const summary = readJson<RunSummary>(dir, keys.summary(runId!));
+    expect(summary).toMatchObject({ status: 'INCOMPLETE', entities: { listed, reported: listed - failing, failed: failing } });
+    expect(readJson<LatestPointer>(dir, keys.latest()).runId).toBe(first.runId);
+    const acct = loadAccount(JSON.parse(readFileSync(file, 'utf8')));
+    expectNothingLostNothingInvented(dir, { runId: runId!, summary }, acct);
+    for (const f of summary.failures) expect(existsSync(join(dir, ...reportKey(runId!, acct.byArn.get(f.arn)!).split('/')))).toBe(false);
+    const notes = readFileSync(join(dir, '.logs', 'notifications.jsonl'), 'utf8');
+    expect(notes).toContain(`iam-access-audit run ${runId} INCOMPLETE (${failing} of ${listed} entities failed`);
   }, RUN_TIMEOUT);
 });

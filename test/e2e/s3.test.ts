@@ -38,7 +38,7 @@ describe('a local run writing to S3', () => {
     const reportKeys = await store.list(`runs/${result.runId}/reports/`);
     expect(reportKeys).toHaveLength(9);
     const alice = account.entities.find((e) => e.name === 'alice')!;
-    expectReportMatches(await getJson<EntityReport>(store, keys.report(result.runId, 'user', 'alice')), alice, {
+    expectReportMatches(await getJson<EntityReport>(store, keys.report(result.runId, '111122223333', 'user', 'alice')), alice, {
       runId: result.runId,
       granularity: 'SERVICE_LEVEL',
       unusedAfterDays: 90,

@@ -10,7 +10,7 @@ import { DirectoryReportStore } from '../../lambda/core/store';
 import type { DatasetRow, EntityReport, Granularity, LatestPointer, RunSummary } from '../../lambda/core/model';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
-import { expectReportMatches, expectRowsMatch, expectSummaryConsistent, readJson, readJsonLines, reportExists } from '../helpers/expectations';
+import { expectReportMatches, expectRowsMatch, expectSummaryConsistent, readJson, readJsonLines, reportExists, reportFiles, reportKey } from '../helpers/expectations';
 
 const RUN_TIMEOUT = 120_000;
 
@@ -32,7 +32,8 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
     expectSummaryConsistent(summary);
     // Service-linked roles are excluded by default configuration; everything else is listed.
     expect(summary.entities).toEqual({ listed: 12, reported: 9, skipped: 1, failed: 2, byType: { user: 4, group: 2, role: 4, policy: 2 } });
-    expect(summary).toMatchObject({ schemaVersion: 1, runId: result.runId, accountId: '111122223333', granularity });
+    expect(summary).toMatchObject({ schemaVersion: 2, runId: result.runId, status: 'COMPLETED', granularity, changes: null });
+    expect(summary.accounts).toEqual([{ accountId: '111122223333', name: null, status: 'audited', entities: { listed: 12, reported: 9, skipped: 1, failed: 2 } }]);
     expect(summary.runDate).toBe(summary.startedAt.slice(0, 10));
   });
 
@@ -42,12 +43,19 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
       ['alice', 'jane.doe@example.com', 'ops+oncall=1,x-y_z', 'Developers', 'Empty.Group', 'app-deployer', 'lambda-action-role', 's3-read-access', 'ci-deploy-policy'].sort(),
     );
     for (const e of reported) {
-      const report = readJson<EntityReport>(dir, `runs/${result.runId}/reports/${e.type}/${e.name}.json`);
+      const report = readJson<EntityReport>(dir, reportKey(result.runId, e));
       expectReportMatches(report, e, { runId: result.runId, granularity, unusedAfterDays: 90, accountId: '111122223333' });
     }
-    const deployer = readJson<EntityReport>(dir, `runs/${result.runId}/reports/role/app-deployer.json`);
+    // The report files are exactly the reported set.
+    expect(reportFiles(dir, result.runId)).toEqual(reported.map((e) => reportKey(result.runId, e)).sort());
+    const deployer = readJson<EntityReport>(dir, reportKey(result.runId, byName('app-deployer')));
     expect(deployer.services).toHaveLength(130);
-    const empty = readJson<EntityReport>(dir, `runs/${result.runId}/reports/group/Empty.Group.json`);
+    if (granularity === 'ACTION_LEVEL') {
+      // As IAM sends it: the tracked actions used in the tracking period, never the unused ones.
+      const s3 = readJson<EntityReport>(dir, reportKey(result.runId, byName('alice'))).services.find((x) => x.serviceNamespace === 's3')!;
+      expect(s3.trackedActions.map((a) => a.actionName)).toEqual(['CreateBucket', 'PutBucketPolicy']);
+    }
+    const empty = readJson<EntityReport>(dir, reportKey(result.runId, byName('Empty.Group')));
     expect(empty.services).toEqual([]);
     expect(empty.findings.servicesUsed).toBe(0);
   });
@@ -70,18 +78,14 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
     const parts = readdirSync(partDir);
     expect(parts.every((p) => /^part-b\d{5}\.jsonl$/.test(p))).toBe(true);
     const rows = parts.flatMap((p) => readJsonLines<DatasetRow>(partDir, p));
-    const reports = account.entities
-      .filter((e) => reportExists(dir, result.runId, e))
-      .map((e) => readJson<EntityReport>(dir, `runs/${result.runId}/reports/${e.type}/${e.name}.json`));
+    const reports = account.entities.filter((e) => reportExists(dir, result.runId, e)).map((e) => readJson<EntityReport>(dir, reportKey(result.runId, e)));
     expect(rows).toHaveLength(reports.reduce((n, r) => n + r.services.length, 0));
     for (const report of reports) expectRowsMatch(rows, report);
     expect(rows.some((r) => r.entityArn === byName('slow-role').arn || r.entityArn === byName('failing-role').arn)).toBe(false);
   });
 
   it('summarizes the findings and the IAM calls the emulator saw', () => {
-    const reports = account.entities
-      .filter((e) => reportExists(dir, result.runId, e))
-      .map((e) => readJson<EntityReport>(dir, `runs/${result.runId}/reports/${e.type}/${e.name}.json`));
+    const reports = account.entities.filter((e) => reportExists(dir, result.runId, e)).map((e) => readJson<EntityReport>(dir, reportKey(result.runId, e)));
     expect(summary.findings).toEqual({
       entitiesWithUnusedServices: reports.filter((r) => r.findings.unusedServices.length > 0).length,
       unusedServiceGrants: reports.reduce((n, r) => n + r.findings.unusedServices.length, 0),
@@ -93,6 +97,7 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
       generate: ops.GenerateServiceLastAccessedDetails.calls,
       get: ops.GetServiceLastAccessedDetails.calls,
       throttled: result.stats.emulator.totals.throttled,
+      retried: 0,
     });
   });
 
@@ -107,13 +112,14 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
       expect.objectContaining({
         state: 'Notify the run summary',
         subject: 'iam-access-audit run summary',
-        message: `iam-access-audit run ${result.runId} COMPLETED: 12 listed, 9 reported, 1 skipped, 2 failed. Summary: ${dir}/runs/${result.runId}/summary.json`,
+        message: `iam-access-audit run ${result.runId} COMPLETED (2 of 12 entities failed, within maxFailedPercent 25%): 12 listed, 9 reported, 1 skipped, 2 failed. Summary: ${dir}/runs/${result.runId}/summary.json`,
       }),
     ]);
     expect(result.output).toEqual({
       summaryKey: `runs/${result.runId}/summary.json`,
       location: dir,
       status: 'COMPLETED',
+      reason: '2 of 12 entities failed, within maxFailedPercent 25%',
       listed: 12,
       reported: 9,
       skipped: 1,
@@ -139,7 +145,7 @@ describe('execution input', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.summary!.entities).toEqual({ listed: 2, reported: 1, skipped: 1, failed: 0, byType: { user: 0, group: 0, role: 2, policy: 0 } });
     expect(result.summary!.skipped).toEqual([{ arn: missing, code: 'NoSuchEntity' }]);
-    expectReportMatches(readJson<EntityReport>(dir, `runs/${result.runId}/reports/role/AWSServiceRoleForSupport.json`), slr, {
+    expectReportMatches(readJson<EntityReport>(dir, reportKey(result.runId, slr)), slr, {
       runId: result.runId,
       granularity: 'SERVICE_LEVEL',
       unusedAfterDays: 90,

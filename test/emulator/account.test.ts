@@ -66,8 +66,35 @@ describe('account files', () => {
     ['an action name', (f: any) => (f.entities[0].services[0].actions = [{ name: 's3:GetObject' }]), 'services[0].actions[0].name must be an action name'],
     ['an action field', (f: any) => (f.entities[0].services[0].actions = [{ name: 'GetObject', when: 'x' }]), 'services[0].actions[0].when is not a known field'],
     ['a repeated name', (f: any) => f.entities.push({ type: 'role', name: 'APP', services: [] }), 'entities[1].name repeats the role name of entities[0]'],
+    ['a data event as action data', (f: any) => (f.entities[0].services[0].actions = [{ name: 'GetObject' }]), 'services[0].actions[0].name claims action-level data IAM never reports: s3:GetObject is a data event'],
+    ['iam:PassRole as action data', (f: any) => (f.entities[0].services = [{ namespace: 'iam', name: 'IAM', actions: [{ name: 'PassRole' }] }]), 'iam:PassRole is a data event or not an API call'],
+    ['action data of an untracked service', (f: any) => (f.entities[0].services = [{ namespace: 'sqs', name: 'SQS', actions: [{ name: 'SendMessage' }] }]), 'IAM reports no action-level data for sqs'],
+    ['an action the catalogue does not know', (f: any) => (f.entities[0].services[0].actions = [{ name: 'TeleportBucket' }]), 's3:TeleportBucket is not an action of s3'],
+    ['a group that is not in the file', (f: any) => f.entities.push({ type: 'user', name: 'u', groups: ['nobody'], services: [] }), 'entities[1].groups[0] names group "nobody"'],
+    ['groups on a role', (f: any) => (f.entities[0].groups = ['g']), 'entities[0].groups is only allowed on users'],
+    ['a required field given as null', (f: any) => (f.entities[0].services[0].name = null), 'entities[0].services[0].name must be a non-empty string'],
   ])('rejects a bad %s, naming the field', (_what, mutate, message) => {
     expect(errorFor(mutate)).toContain(message);
+  });
+
+  it('takes null as absent for optional fields, the shape the pipeline\'s own reports use', () => {
+    const account = loadAccount({
+      accountId: '123456789012',
+      entities: [
+        {
+          type: 'role',
+          name: 'app',
+          path: null,
+          id: null,
+          fault: null,
+          services: [
+            { namespace: 's3', name: 'Amazon S3', lastAuthenticated: null, lastAuthenticatedRegion: null, lastAuthenticatedEntity: null, totalAuthenticatedEntities: null, actions: [{ name: 'CreateBucket', lastAccessedTime: null, region: null, entity: null }] },
+          ],
+        },
+      ],
+    });
+    expect(account.entities[0]).toMatchObject({ path: '/', arn: 'arn:aws:iam::123456789012:role/app' });
+    expect(account.entities[0].services[0].lastAuthenticated).toBeUndefined();
   });
 
   it('allows the same name for entities of different types', () => {

@@ -1,3 +1,7 @@
+import { GenerateServiceLastAccessedDetailsCommand, GetServiceLastAccessedDetailsCommand, ListRolesCommand } from '@aws-sdk/client-iam';
+import { iamCatalog } from '../../lambda/core/catalog';
+import { whyUntracked } from '../../lambda/core/tracked-actions';
+import { iamClient } from '../helpers/iam';
 import { generateSampleAccount, loadAccount, SERVICES, startEmulator, type EmulatorStats } from '../../local/emulator';
 
 const asOf = new Date('2026-11-01T00:00:00Z');
@@ -49,13 +53,37 @@ describe('sample accounts', () => {
       }
     });
 
-    it('serves from an emulator', async () => {
-      const emulator = await startEmulator({ account });
+    it('serves from an emulator: every role listed, and a report of one', async () => {
+      const emulator = await startEmulator({ account, jobLatencyMs: 0 });
+      const iam = iamClient(emulator.url);
       try {
+        const roles = [];
+        let Marker: string | undefined;
+        do {
+          const page = await iam.send(new ListRolesCommand({ Marker, MaxItems: 1000 }));
+          roles.push(...page.Roles!);
+          Marker = page.IsTruncated ? page.Marker : undefined;
+        } while (Marker);
+        expect(roles.map((r) => r.Arn).sort()).toEqual(account.entities.filter((e) => e.type === 'role').map((e) => e.arn).sort());
+        const role = account.entities.find((e) => e.type === 'role' && !e.fault && e.services.length > 0)!;
+        const { JobId } = await iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: role.arn }));
+        const report = await iam.send(new GetServiceLastAccessedDetailsCommand({ JobId, MaxItems: 1000 }));
+        expect(report.ServicesLastAccessed!.map((s) => s.ServiceNamespace).sort()).toEqual(role.services.map((s) => s.namespace).sort());
         const stats = (await (await fetch(`${emulator.url}/_emulator/stats`)).json()) as EmulatorStats;
-        expect(stats.totals.calls).toBe(0);
+        expect(stats.operations.GenerateServiceLastAccessedDetails.calls).toBe(1);
       } finally {
+        iam.destroy();
         await emulator.close();
+      }
+    });
+
+    it('names services as the IAM action catalogue does, and claims action data only for actions IAM tracks', () => {
+      const catalog = iamCatalog();
+      for (const e of account.entities) {
+        for (const s of e.services) {
+          expect({ ns: s.namespace, name: s.name }).toEqual({ ns: s.namespace, name: catalog.serviceName(s.namespace) });
+          for (const a of s.actions ?? []) expect(whyUntracked(catalog, s.namespace, a.name)).toBeUndefined();
+        }
       }
     });
   });

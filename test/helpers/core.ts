@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditBatchDeps, AuditBatchSettings } from '../../lambda/core/audit-batch';
 import type { Clock } from '../../lambda/core/clock';
-import { IamCaller } from '../../lambda/core/iam-calls';
-import type { PlanDeps, PlanSettings } from '../../lambda/core/plan';
+import { selfAccountSource, type PlanDeps, type PlanSettings } from '../../lambda/core/plan';
 import { DirectoryReportStore } from '../../lambda/core/store';
 
 export const TEST_AUDIT_SETTINGS: AuditBatchSettings = {
@@ -36,10 +35,15 @@ export function tempStore(prefix = 'store-'): DirectoryReportStore {
   return new DirectoryReportStore(mkdtempSync(join(tmpdir(), prefix)));
 }
 
-export function planDeps(iam: IAMClient, store: DirectoryReportStore, clock: Clock, settings: Partial<PlanSettings> = {}): PlanDeps {
-  return { iam, store, clock, caller: new IamCaller(clock, { callsPerSecond: 1000 }), settings: { ...TEST_PLAN_SETTINGS, ...settings } };
+export function planDeps(iam: IAMClient, store: DirectoryReportStore, clock: Clock, accountId: string, settings: Partial<PlanSettings> = {}): PlanDeps {
+  return { source: selfAccountSource(accountId, iam), store, clock, pacing: { callsPerSecond: 1000 }, settings: { ...TEST_PLAN_SETTINGS, ...settings } };
 }
 
+/**
+ * AuditBatch's dependencies. Its pacers start at `callsPerSecond` as if an earlier invocation had found
+ * that rate, so that tests can reason about how much one invocation does.
+ */
 export function auditDeps(iam: IAMClient, store: DirectoryReportStore, clock: Clock, settings: Partial<AuditBatchSettings> = {}, callsPerSecond = 1000): AuditBatchDeps {
-  return { iam, store, clock, caller: new IamCaller(clock, { callsPerSecond }), settings: { ...TEST_AUDIT_SETTINGS, ...settings } };
+  const learned = { list: callsPerSecond, generate: callsPerSecond, get: callsPerSecond };
+  return { iam, store, clock, pacing: { callsPerSecond, learned }, settings: { ...TEST_AUDIT_SETTINGS, ...settings } };
 }

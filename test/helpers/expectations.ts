@@ -2,8 +2,8 @@
  * What a run must have written for an account file, derived from the file alone: the independent
  * oracle the end-to-end tests check every report and the summary against.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import type { Account, Entity } from '../../local/emulator';
 import { totalAuthenticatedEntities } from '../../local/emulator';
 import type { DatasetRow, EntityReport, Granularity, RunSummary } from '../../lambda/core/model';
@@ -24,8 +24,23 @@ export function readJsonLines<T>(dir: string, key: string): T[] {
     .map((line) => JSON.parse(line) as T);
 }
 
+/** Where a run's report of the entity is, as DESIGN.md's S3 layout v2 says. */
+export function reportKey(runId: string, e: Entity): string {
+  return `runs/${runId}/reports/${e.arn.split(':')[4]}/${e.type}/${e.name}.json`;
+}
+
 export function reportExists(dir: string, runId: string, e: Entity): boolean {
-  return existsSync(join(dir, 'runs', runId, 'reports', e.type, `${e.name}.json`));
+  return existsSync(join(dir, ...reportKey(runId, e).split('/')));
+}
+
+/** Every report file a run left, as keys. */
+export function reportFiles(dir: string, runId: string): string[] {
+  const root = join(dir, 'runs', runId, 'reports');
+  if (!existsSync(root)) return [];
+  return (readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => relative(dir, join(d.parentPath ?? (d as unknown as { path: string }).path, d.name)).split(sep).join('/'))
+    .sort();
 }
 
 /** Checks one report against the account file, field by field. */
@@ -49,9 +64,10 @@ export function expectReportMatches(report: EntityReport, e: Entity, run: { runI
       lastAuthenticatedEntity: s.lastAuthenticatedEntity ?? null,
       lastAuthenticatedRegion: s.lastAuthenticatedRegion ?? null,
       totalAuthenticatedEntities: totalAuthenticatedEntities(s),
+      // IAM sends only the tracked actions used in the tracking period.
       trackedActions:
         run.granularity === 'ACTION_LEVEL'
-          ? (s.actions ?? []).map((a) => ({
+          ? (s.actions ?? []).filter((a) => a.lastAccessedTime).map((a) => ({
               actionName: a.name,
               lastAccessedTime: iso(a.lastAccessedTime),
               lastAccessedRegion: a.region ?? null,
@@ -99,11 +115,15 @@ export function expectRowsMatch(rows: DatasetRow[], report: EntityReport): void 
 
 /** The summary's arithmetic, which must hold for every run. */
 export function expectSummaryConsistent(summary: RunSummary): void {
+  expect(summary.schemaVersion).toBe(2);
   const e = summary.entities;
   expect(e.listed).toBe(e.reported + e.skipped + e.failed);
   expect(e.failed).toBe(summary.failures.length);
   expect(e.skipped).toBe(summary.skipped.length);
   expect(e.byType.user + e.byType.group + e.byType.role + e.byType.policy).toBe(e.listed);
+  for (const kind of ['listed', 'reported', 'skipped', 'failed'] as const) {
+    expect(summary.accounts.reduce((n, a) => n + a.entities[kind], 0)).toBe(e[kind]);
+  }
 }
 
 export function entitiesOf(account: Account, predicate: (e: Entity) => boolean = () => true): Entity[] {
@@ -133,12 +153,14 @@ export function expectNothingLostNothingInvented(
       expect({ arn: e.arn, report: has }).toEqual({ arn: e.arn, report: false });
     } else {
       expect({ arn: e.arn, report: has }).toEqual({ arn: e.arn, report: true });
-      const report = readJson<EntityReport>(dir, `runs/${result.runId}/reports/${e.type}/${e.name}.json`);
+      const report = readJson<EntityReport>(dir, reportKey(result.runId, e));
       expectReportMatches(report, e, { runId: result.runId, granularity: options.granularity ?? 'SERVICE_LEVEL', unusedAfterDays: options.unusedAfterDays ?? 90, accountId: account.accountId });
       reported.push(e);
     }
   }
   expect(reported).toHaveLength(summary.entities.reported);
+  // The report files are exactly the reported set: nothing of a failed or skipped entity, nothing else.
+  expect(reportFiles(dir, result.runId)).toEqual(reported.map((e) => reportKey(result.runId, e)).sort());
   const partDir = join(dir, 'datasets', 'service_last_accessed', `run_date=${summary.runDate}`, `run_id=${result.runId}`);
   const rows = existsSync(partDir) ? readdirSync(partDir).flatMap((p) => readJsonLines<DatasetRow>(partDir, p)) : [];
   const keysSeen = new Set(rows.map((r) => `${r.entityArn}|${r.serviceNamespace}`));

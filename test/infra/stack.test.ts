@@ -91,7 +91,7 @@ describe('settings from cdk.json', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ IAM_CALLS_PER_SECOND: '8', MAX_ATTEMPTS: '6' }) } });
     // The pipeline's ceiling is shared by the batches that run at once: each invocation is told how many.
     const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
-    expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('\\"concurrency\\":2');
+    expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('\\"MaxConcurrency\\":2');
   });
 });
 

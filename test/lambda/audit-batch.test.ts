@@ -1,3 +1,4 @@
+import { GetServiceLastAccessedDetailsCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { auditBatch, type AuditBatchEvent, type AuditBatchResult, type BatchOutcome, type BatchProgress } from '../../lambda/core/audit-batch';
 import { keys, type EntityRef, type EntityReport, type RunInfo } from '../../lambda/core/model';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
@@ -6,7 +7,8 @@ import { auditDeps, pipelineIam, tempStore } from '../helpers/core';
 import { edgeAccount } from '../helpers/iam';
 
 const account = edgeAccount();
-const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', accountId: '111122223333', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00.000Z' };
+const ACCOUNT = '111122223333';
+const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00.000Z' };
 const ref = (name: string): EntityRef => {
   const e = account.entities.find((x) => x.name === name)!;
   return { arn: e.arn, type: e.type, name: e.name, path: e.path, id: e.id };
@@ -16,7 +18,20 @@ const LAMBDA_TIME = 15 * 60_000;
 async function batchOf(store: ReportStore, names: string[]): Promise<AuditBatchEvent> {
   const key = keys.batch(run.runId, 'b00001');
   await putJson(store, key, names.map(ref));
-  return { run, batch: { batchId: 'b00001', key, size: names.length }, attempt: 1 };
+  return { run, batch: { batchId: 'b00001', accountId: ACCOUNT, key, size: names.length, peers: 1 }, attempt: 1 };
+}
+
+/** The outcomes the batch's invocations wrote for one attempt (an attempt may have run twice). */
+async function outcomesOf(store: ReportStore, attempt: number): Promise<BatchOutcome[]> {
+  const found = await store.list(keys.outcomesOf('r1', 'b00001'));
+  const all = await Promise.all(found.map((key) => getJson<BatchOutcome>(store, key)));
+  return all.filter((o) => o.attempt === attempt);
+}
+
+async function outcomeOf(store: ReportStore, attempt: number): Promise<BatchOutcome> {
+  const found = await outcomesOf(store, attempt);
+  expect(found).toHaveLength(1);
+  return found[0];
 }
 
 describe('AuditBatch', () => {
@@ -32,13 +47,13 @@ describe('AuditBatch', () => {
     const event = await batchOf(store, ['alice', 'app-deployer', 'Developers']);
     const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock), event, LAMBDA_TIME);
     expect(result).toMatchObject({ done: true, leftoverKey: null, attempt: 1, counts: { reported: 3, skipped: 0, failed: 0, leftover: 0 } });
-    const deployer = await getJson<EntityReport>(store, keys.report('r1', 'role', 'app-deployer'));
+    const deployer = await getJson<EntityReport>(store, keys.report('r1', ACCOUNT, 'role', 'app-deployer'));
     expect(deployer.services).toHaveLength(130);
-    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 1));
-    expect(outcome.reported.map((r) => r.arn)).toEqual([ref('alice').arn, ref('app-deployer').arn, ref('Developers').arn]);
-    expect(outcome.rows).toHaveLength(3 + 130 + 2);
+    const outcome = await outcomeOf(store, 1);
+    expect(outcome.reported.map((r) => r.arn).sort()).toEqual([ref('alice').arn, ref('app-deployer').arn, ref('Developers').arn].sort());
+    expect(outcome.reported.find((r) => r.arn === ref('app-deployer').arn)!.key).toBe(keys.report('r1', ACCOUNT, 'role', 'app-deployer'));
     // One Generate and one Get per entity: the jobs had finished by the time they were looked at.
-    expect(outcome.iamCalls).toEqual({ list: 0, generate: 3, get: 3, throttled: 0 });
+    expect(outcome.iamCalls).toEqual({ list: 0, generate: 3, get: 3, throttled: 0, retried: 0 });
   });
 
   /** Runs a batch's chain of invocations as the workflow does, until it is done; returns each result. */
@@ -64,17 +79,18 @@ describe('AuditBatch', () => {
     expect(first.batch.maxInvocations).toBeGreaterThanOrEqual(5);
     expect(await getJson<BatchProgress>(store, first.leftoverKey!)).toEqual({
       next: 2,
-      inFlight: [{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress', handovers: 1 }],
+      inFlight: [{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress', handovers: 1, regenerations: 0 }],
+      learned: { list: expect.any(Number), generate: expect.any(Number), get: expect.any(Number) },
     });
     // Handed over 3 times (maxAttempts), failed at the fourth: the wait doubles each time.
     expect(results.map((r) => r.waitSeconds)).toEqual([10, 20, 40, 10]);
     expect(results).toHaveLength(4);
     expect(results[3]).toMatchObject({ done: true, leftoverKey: null, counts: { reported: 0, failed: 1, leftover: 0 } });
-    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 4));
+    const outcome = await outcomeOf(store, 4);
     expect(outcome.failed).toEqual([{ arn: ref('slow-role').arn, code: 'JobTimedOut', message: expect.stringContaining('after 4 invocations') }]);
     // The same credentials read the same job throughout: one Generate each.
     expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(2);
-    expect(await store.list('runs/r1/reports/role/')).toEqual([]);
+    expect(await store.list(`runs/r1/reports/${ACCOUNT}/role/`)).toEqual([]);
   });
 
   it('works through a batch larger than one invocation can, going on at once without a wait', async () => {
@@ -107,8 +123,67 @@ describe('AuditBatch', () => {
     const ops = emulator.stats().operations;
     expect(ops.GenerateServiceLastAccessedDetails.calls).toBe(2);
     expect(ops.GetServiceLastAccessedDetails.errors).toBe(1);
-    const report = await getJson<EntityReport>(store, keys.report('r1', 'user', 'alice'));
+    const report = await getJson<EntityReport>(store, keys.report('r1', ACCOUNT, 'user', 'alice'));
     expect(report.services.map((s) => s.serviceNamespace)).toEqual(['ec2', 's3', 'sts']);
+  });
+
+  it('regenerates a handed-over job whatever client error IAM answers for it, and never reads it as empty', async () => {
+    await start({ jobLatencyMs: 30_000 });
+    const store = tempStore();
+    const first = await auditBatch(auditDeps(pipelineIam(emulator.url, 'ASIAENVIRONMENTONE01'), store, clock, { pollBudgetMs: 15_000 }), await batchOf(store, ['alice']), LAMBDA_TIME);
+    expect(first.counts.leftover).toBe(1);
+    // IAM's answer for another session's JobId is undocumented: here, AccessDenied.
+    const real = pipelineIam(emulator.url, 'ASIAENVIRONMENTTWO01');
+    let denied = 0;
+    const iam = {
+      send: (command: unknown) => {
+        if (command instanceof GetServiceLastAccessedDetailsCommand && denied === 0) {
+          denied++;
+          return Promise.reject(Object.assign(new Error('not yours'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } }));
+        }
+        return real.send(command as never);
+      },
+    } as unknown as IAMClient;
+    const rest = await chain(auditDeps(iam, store, clock), first);
+    expect(rest.at(-1)).toMatchObject({ done: true });
+    expect(rest.reduce((n, r) => n + r.counts.reported, 0)).toBe(1);
+    expect(denied).toBe(1);
+    expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(2);
+  });
+
+  it('fails only the entity whose COMPLETED answer is malformed (no JobCreationDate), and reports the others', async () => {
+    await start();
+    const store = tempStore();
+    const real = pipelineIam(emulator.url);
+    const malformed = ref('alice').arn;
+    const jobs = new Map<string, string>();
+    const iam = {
+      send: async (command: { input: { Arn?: string; JobId?: string } }) => {
+        const answer = (await real.send(command as never)) as unknown as Record<string, unknown>;
+        if (command.input.Arn) jobs.set(answer.JobId as string, command.input.Arn);
+        if (command instanceof GetServiceLastAccessedDetailsCommand && jobs.get(command.input.JobId!) === malformed && answer.JobStatus === 'COMPLETED') {
+          return { ...answer, JobCreationDate: undefined };
+        }
+        return answer;
+      },
+    } as unknown as IAMClient;
+    const result = await auditBatch(auditDeps(iam, store, clock), await batchOf(store, ['alice', 'Developers']), LAMBDA_TIME);
+    expect(result).toMatchObject({ done: true, counts: { reported: 1, failed: 1 } });
+    const outcome = await outcomeOf(store, 1);
+    expect(outcome.failed).toEqual([{ arn: malformed, code: 'MalformedAnswer', message: expect.stringContaining('JobCreationDate') }]);
+    expect(await store.list(`runs/r1/reports/${ACCOUNT}/user/`)).toEqual([]);
+  });
+
+  it('retries requests whose connection was reset, counts the retries, and loses no report', async () => {
+    let n = 0;
+    // Every third request loses its connection.
+    await start({ resetConnections: 0.34, random: () => [0.9, 0.9, 0.1][n++ % 3] });
+    const store = tempStore();
+    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock), await batchOf(store, ['alice', 'app-deployer', 'Developers', 'lambda-action-role']), LAMBDA_TIME);
+    expect(result).toMatchObject({ done: true, counts: { reported: 4, failed: 0 } });
+    const outcome = await outcomeOf(store, 1);
+    expect(emulator.stats().resets).toBeGreaterThan(0);
+    expect(outcome.iamCalls.retried).toBe(emulator.stats().resets);
   });
 
   it('skips a deleted entity and fails a FAILED job with its code, reporting neither', async () => {
@@ -116,10 +191,10 @@ describe('AuditBatch', () => {
     const store = tempStore();
     const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock), await batchOf(store, ['deleted-user', 'failing-role']), LAMBDA_TIME);
     expect(result.counts).toEqual({ reported: 0, skipped: 1, failed: 1, leftover: 0 });
-    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 1));
+    const outcome = await outcomeOf(store, 1);
     expect(outcome.skipped).toEqual([{ arn: ref('deleted-user').arn, code: 'NoSuchEntity' }]);
     expect(outcome.failed).toEqual([{ arn: ref('failing-role').arn, code: 'JobFailed.ServiceFailure', message: expect.stringContaining('ServiceFailure') }]);
-    expect(outcome.rows).toEqual([]);
+    expect(outcome.reported).toEqual([]);
     expect(await store.list('runs/')).toEqual([]);
   });
 
@@ -129,36 +204,36 @@ describe('AuditBatch', () => {
     const deps = auditDeps(pipelineIam(emulator.url), store, clock, { maxAttempts: 2, pollBudgetMs: 40_000 });
     const results = await chain(deps, await batchOf(store, ['alice', 'jane.doe@example.com']));
     expect(results[0]).toMatchObject({ done: false, counts: { reported: 1, leftover: 1 } });
-    expect(await getJson<BatchProgress>(store, results[0].leftoverKey!)).toEqual({
+    expect(await getJson<BatchProgress>(store, results[0].leftoverKey!)).toMatchObject({
       next: 2,
-      inFlight: [{ entity: ref('jane.doe@example.com'), jobId: null, reason: 'throttled', handovers: 1 }],
+      inFlight: [{ entity: ref('jane.doe@example.com'), jobId: null, reason: 'throttled', handovers: 1, regenerations: 0 }],
     });
     const last = results.at(-1)!;
     expect(last).toMatchObject({ done: true, counts: { reported: 0, failed: 1 } });
-    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', last.attempt));
+    const outcome = await outcomeOf(store, last.attempt);
     expect(outcome.failed).toEqual([{ arn: ref('jane.doe@example.com').arn, code: 'Throttled', message: expect.any(String) }]);
     expect(outcome.iamCalls.throttled).toBeGreaterThan(0);
-    expect(await store.list('runs/r1/reports/user/')).toEqual(['runs/r1/reports/user/alice.json']);
+    expect(await store.list(`runs/r1/reports/${ACCOUNT}/user/`)).toEqual([keys.report('r1', ACCOUNT, 'user', 'alice')]);
   });
 
   it('stops starting jobs before its deadline, sees the started ones through, and hands on the rest', async () => {
     await start();
     const store = tempStore();
     // 18 s left, 5 kept back: it works 13 s and starts jobs in the first 3 (10 s before the end, to
-    // see them through); at half a call a second it starts three.
+    // see them through); at half a call a second its Generates go at 0 and 2 s, and the third would be too late.
     const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, {}, 0.5), await batchOf(store, ['alice', 'app-deployer', 'Developers', 'lambda-action-role']), 18_000);
-    expect(result).toMatchObject({ done: false, waitSeconds: 0, counts: { reported: 3, failed: 0, leftover: 1 } });
-    expect(await getJson<BatchProgress>(store, result.leftoverKey!)).toEqual({ next: 3, inFlight: [] });
+    expect(result).toMatchObject({ done: false, waitSeconds: 0, counts: { reported: 2, failed: 0, leftover: 2 } });
+    expect(await getJson<BatchProgress>(store, result.leftoverKey!)).toMatchObject({ next: 2, inFlight: [] });
   });
 
   it('fails what is left on the last invocation of the chain, started or not', async () => {
     await start();
     const store = tempStore();
     const event = await batchOf(store, ['slow-role', 'alice', 'Developers']);
-    // One call every 10 s and 20 s of work: it starts two entities, and the third never.
-    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, { pollBudgetMs: 20_000 }, 0.1), { ...event, attempt: 7, batch: { ...event.batch, maxInvocations: 7 } }, LAMBDA_TIME);
+    // One call every 10 s and 25 s of work, starting jobs in the first 15: Generates at 0 and 10 s, and the third never.
+    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, { pollBudgetMs: 25_000 }, 0.1), { ...event, attempt: 7, batch: { ...event.batch, maxInvocations: 7 } }, LAMBDA_TIME);
     expect(result.done).toBe(true);
-    const outcome = await getJson<BatchOutcome>(store, keys.outcome('r1', 'b00001', 7));
+    const outcome = await outcomeOf(store, 7);
     expect(outcome.failed.map((f) => f.code).sort()).toEqual(['JobTimedOut', 'NotStarted']);
     expect(outcome.reported.map((r) => r.arn)).toEqual([ref('alice').arn]);
   });

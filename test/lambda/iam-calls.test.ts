@@ -1,9 +1,13 @@
 import { ScaledClock } from '../../lambda/core/clock';
-import { Throttled } from '../../lambda/core/errors';
-import { IamCaller, isThrottling, readAllPages, type Page } from '../../lambda/core/iam-calls';
+import { Throttled, Unreachable } from '../../lambda/core/errors';
+import { faultCode, IamCaller, isThrottling, isTransient, Pacer, readAllPages, type Page } from '../../lambda/core/iam-calls';
+import { VirtualClock } from '../../local/emulator';
+import { Throttle } from '../../local/emulator/throttle';
 
 const fastClock = () => new ScaledClock(100_000);
 const throttling = () => Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+/** What Node's HTTP client throws when the server drops the connection: name `Error`, cause in `code`. */
+const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
 describe('readAllPages', () => {
   it('keeps reading after a truncated page that holds fewer than MaxItems', async () => {
@@ -37,40 +41,107 @@ describe('IamCaller', () => {
       return 'job';
     });
     expect(answer).toBe('job');
-    expect(caller.counts).toEqual({ list: 0, generate: 4, get: 0, throttled: 3 });
+    expect(caller.counts).toEqual({ list: 0, generate: 4, get: 0, throttled: 3, retried: 0 });
   });
 
-  it('gives up with Throttled after its retries, so the entity is retried later rather than lost', async () => {
+  it('gives up with Throttled after its retries, or at once when asked to, so the entity is retried later rather than lost', async () => {
     const caller = new IamCaller(fastClock(), { callsPerSecond: 1000, maxThrottleRetries: 2 });
     await expect(caller.call('get', async () => Promise.reject(throttling()))).rejects.toBeInstanceOf(Throttled);
-    expect(caller.counts).toEqual({ list: 0, generate: 0, get: 3, throttled: 3 });
+    expect(caller.counts).toEqual({ list: 0, generate: 0, get: 3, throttled: 3, retried: 0 });
+    await expect(caller.call('get', async () => Promise.reject(throttling()), { retryThrottles: false })).rejects.toBeInstanceOf(Throttled);
+    expect(caller.counts.get).toBe(4);
   });
 
-  it('retries transient server faults without calling them throttles, and passes other errors through at once', async () => {
+  it('retries server faults and network errors, counts them as retried, and passes other errors through at once', async () => {
     const caller = new IamCaller(fastClock(), { callsPerSecond: 1000 });
     let attempts = 0;
     await caller.call('list', async () => {
-      if (++attempts === 1) throw Object.assign(new Error('oops'), { name: 'ServiceFailure', $metadata: { httpStatusCode: 500 } });
+      attempts++;
+      if (attempts === 1) throw Object.assign(new Error('oops'), { name: 'ServiceFailure', $metadata: { httpStatusCode: 500 } });
+      if (attempts === 2) throw reset();
+      if (attempts === 3) throw Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
       return 1;
     });
-    expect(caller.counts).toEqual({ list: 2, generate: 0, get: 0, throttled: 0 });
+    expect(caller.counts).toEqual({ list: 4, generate: 0, get: 0, throttled: 0, retried: 3 });
     const missing = Object.assign(new Error('gone'), { name: 'NoSuchEntityException', $metadata: { httpStatusCode: 404 } });
     await expect(caller.call('generate', async () => Promise.reject(missing))).rejects.toBe(missing);
     expect(caller.counts.generate).toBe(1);
   });
 
-  it('paces calls of one kind at the configured rate', async () => {
+  it('gives up with Unreachable, naming the fault, when a network fault outlasts the retries', async () => {
+    const caller = new IamCaller(fastClock(), { callsPerSecond: 1000, maxTransientRetries: 2 });
+    const err = await caller.call('get', async () => Promise.reject(reset())).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Unreachable);
+    expect((err as Unreachable).code).toBe('ECONNRESET');
+    expect(caller.counts).toMatchObject({ get: 3, retried: 2 });
+  });
+
+  it('paces calls of one kind at the rate it has learned', async () => {
     const clock = new ScaledClock(1000);
-    const caller = new IamCaller(clock, { callsPerSecond: 2 });
+    const caller = new IamCaller(clock, { callsPerSecond: 2, learned: { generate: 2 } });
     const start = clock.now();
     for (let i = 0; i < 5; i++) await caller.call('generate', async () => null);
     // Five calls at two a second: the fifth waits two simulated seconds after the first.
     expect(clock.now() - start).toBeGreaterThanOrEqual(2000);
   });
 
-  it('recognizes IAM throttling in its SDK forms', () => {
+  it('recognizes IAM throttling and transient faults in their SDK and Node forms', () => {
     expect(isThrottling(throttling())).toBe(true);
     expect(isThrottling({ name: 'X', $retryable: { throttling: true } })).toBe(true);
     expect(isThrottling({ name: 'NoSuchEntityException' })).toBe(false);
+    expect(isTransient(reset())).toBe(true);
+    expect(isTransient(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }))).toBe(true);
+    expect(isTransient({ name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } })).toBe(true);
+    expect(isTransient({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })).toBe(false);
+    expect(faultCode(reset())).toBe('ECONNRESET');
+    expect(faultCode({ name: 'NoSuchEntityException' })).toBe('NoSuchEntity');
+  });
+});
+
+describe('Pacer', () => {
+  /**
+   * Senders that each call as fast as their pacer lets them, against one token bucket of `rps`, for
+   * `seconds` of simulated time: what share of the bucket's rate they got, and what share of their calls
+   * were throttled.
+   */
+  async function share(rps: number, senders: number, ceiling: number, seconds: number) {
+    const clock = new VirtualClock(0);
+    const bucket = new Throttle({ rps });
+    let admitted = 0;
+    let throttled = 0;
+    const sender = async () => {
+      const pacer = new Pacer(ceiling / senders, clock);
+      while (clock.now() < seconds * 1000) {
+        await pacer.take();
+        if (bucket.admit('op', clock.now())) {
+          admitted++;
+          pacer.succeeded();
+        } else {
+          throttled++;
+          pacer.throttled();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: senders }, sender));
+    return { used: admitted / (rps * seconds), throttledShare: throttled / (admitted + throttled) };
+  }
+
+  it.each([
+    [4, 5],
+    [10, 5],
+    [30, 5],
+    [30, 1],
+  ])('finds a bucket of %d calls a second below a ceiling of 50, shared by %d senders: most of its rate, few throttles', async (rps, senders) => {
+    const { used, throttledShare } = await share(rps, senders, 50, 600);
+    expect(used).toBeGreaterThan(0.85);
+    expect(used).toBeLessThanOrEqual(1.01);
+    expect(throttledShare).toBeLessThan(0.05);
+  });
+
+  it('never goes above its ceiling when the bucket allows more', async () => {
+    const { used, throttledShare } = await share(100, 5, 20, 120);
+    expect(used).toBeLessThanOrEqual(0.2);
+    expect(used).toBeGreaterThan(0.15);
+    expect(throttledShare).toBe(0);
   });
 });

@@ -55,11 +55,11 @@ describe('execution input', () => {
   });
 });
 
-describe('run ids', () => {
-  it('are the execution name, kept to characters safe in keys and file names', () => {
+describe('run ids of odd execution names', () => {
+  it('escape what is not safe in keys and file names, and refuse a missing name', () => {
     expect(runIdOf('nightly-2026-11-25')).toBe('nightly-2026-11-25');
-    expect(runIdOf('a b/c:d')).toBe('a-b-c-d');
-    expect(runIdOf('x'.repeat(100))).toHaveLength(80);
+    expect(runIdOf('a b/c:d')).toBe('a.20b.2fc.3ad');
+    expect(runIdOf('x'.repeat(100))).toHaveLength(100);
     expect(() => runIdOf(undefined)).toThrow(InvalidInput);
   });
 });

@@ -1,7 +1,7 @@
 import { generateSampleAccount, loadAccount, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
 import { InvalidInput } from '../../lambda/core/errors';
 import { keys, type EntityRef } from '../../lambda/core/model';
-import { plan, type PlanRecord } from '../../lambda/core/plan';
+import { plan, runIdOf, RUN_ID_PATTERN, type PlanRecord } from '../../lambda/core/plan';
 import { getJson } from '../../lambda/core/store';
 import { edgeAccount } from '../helpers/iam';
 import { pipelineIam, planDeps, tempStore } from '../helpers/core';
@@ -19,13 +19,14 @@ describe('Plan', () => {
     const account = loadAccount(generateSampleAccount({ entities: 2400, seed: 11, asOf: new Date('2026-11-01') }));
     emulator = await startEmulator({ account, clock, shortPages: true });
     const store = tempStore();
-    const deps = planDeps(pipelineIam(emulator.url), store, clock, { batchSize: 250 });
-    const result = await plan(deps, { input: {}, execution }, account.accountId);
+    const deps = planDeps(pipelineIam(emulator.url), store, clock, account.accountId, { batchSize: 250 });
+    const result = await plan(deps, { input: {}, execution });
 
     const expected = account.entities.filter((e) => !e.path.startsWith('/aws-service-role/'));
     expect(result.listed).toBe(expected.length);
     expect(result.batches.map((b) => b.size).reduce((a, b) => a + b, 0)).toBe(expected.length);
     expect(result.batches.every((b, i) => b.batchId === `b${String(i + 1).padStart(5, '0')}` && b.key === keys.batch('test-run', b.batchId))).toBe(true);
+    expect(result.batches.every((b) => b.accountId === account.accountId && b.peers === 5)).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(4096);
     const listed: EntityRef[] = [];
     for (const b of result.batches) listed.push(...(await getJson<EntityRef[]>(store, b.key)));
@@ -35,10 +36,11 @@ describe('Plan', () => {
     expect(sample).toEqual({ arn: source.arn, type: 'policy', name: source.name, path: source.path, id: source.id });
     // Pages of at most 1000, truncated short: more calls than a full-page reader would make, none missed.
     expect(emulator.stats().operations.ListRoles.calls).toBeGreaterThan(1);
-    expect(result.run).toEqual({ runId: 'test-run', runDate: '2026-11-25', accountId: account.accountId, granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: execution.startTime });
+    expect(result.run).toEqual({ runId: 'test-run', runDate: '2026-11-25', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: execution.startTime });
     const record = await getJson<PlanRecord>(store, keys.plan('test-run'));
-    expect(record.excluded).toBe(account.entities.length - expected.length);
-    expect(record.iamCalls.list).toBe(emulator.stats().totals.calls);
+    expect(record.accounts).toEqual([
+      { accountId: account.accountId, name: null, status: 'audited', missingArns: [], iamCalls: { list: emulator.stats().totals.calls, generate: 0, get: 0, throttled: 0, retried: 0 } },
+    ]);
   });
 
   it('narrows to entity types and ARNs, and records ARNs that do not exist', async () => {
@@ -46,18 +48,42 @@ describe('Plan', () => {
     const store = tempStore();
     const alice = 'arn:aws:iam::111122223333:user/alice';
     const gone = 'arn:aws:iam::111122223333:user/gone';
-    const result = await plan(planDeps(pipelineIam(emulator.url), store, clock), { input: { entityTypes: ['user'], arns: [alice, gone] }, execution }, '111122223333');
+    const result = await plan(planDeps(pipelineIam(emulator.url), store, clock, '111122223333'), { input: { entityTypes: ['user'], arns: [alice, gone] }, execution });
     expect(result.listed).toBe(2);
     expect(await getJson<EntityRef[]>(store, result.batches[0].key)).toEqual([expect.objectContaining({ arn: alice })]);
-    expect((await getJson<PlanRecord>(store, keys.plan('test-run'))).missingArns).toEqual([gone]);
+    expect((await getJson<PlanRecord>(store, keys.plan('test-run'))).accounts[0].missingArns).toEqual([gone]);
     expect(emulator.stats().operations.ListRoles.calls).toBe(0);
   });
 
   it('rejects bad input before listing or writing anything', async () => {
     emulator = await startEmulator({ account: edgeAccount(), clock });
     const store = tempStore();
-    await expect(plan(planDeps(pipelineIam(emulator.url), store, clock), { input: { entityTypes: ['robots'] }, execution }, '111122223333')).rejects.toBeInstanceOf(InvalidInput);
+    await expect(plan(planDeps(pipelineIam(emulator.url), store, clock, '111122223333'), { input: { entityTypes: ['robots'] }, execution })).rejects.toBeInstanceOf(InvalidInput);
     expect(await store.list('')).toEqual([]);
     expect(emulator.stats().totals.calls).toBe(0);
+  });
+
+  it('fails an account it cannot list with the error\'s code, alone, instead of failing the run', async () => {
+    emulator = await startEmulator({ account: edgeAccount(), clock, strictAuth: true });
+    const store = tempStore();
+    const result = await plan(planDeps(pipelineIam(emulator.url, 'ASIANOBODYKNOWSTHIS'), store, clock, '111122223333'), { input: {}, execution });
+    expect(result).toMatchObject({ listed: 0, batches: [] });
+    const record = await getJson<PlanRecord>(store, keys.plan('test-run'));
+    expect(record.accounts).toEqual([expect.objectContaining({ accountId: '111122223333', status: 'failed', code: 'InvalidClientTokenId' })]);
+  });
+});
+
+describe('run ids', () => {
+  it('keep plain execution names as they are', () => {
+    expect(runIdOf('manual-20261125T030000Z-a1b2c3')).toBe('manual-20261125T030000Z-a1b2c3');
+  });
+
+  it('never give two execution names one run id, and are safe in keys and file names', () => {
+    const names = ['run+1', 'run=1', 'run.1', 'run-1', 'run_1', 'run.2b1', 'run@1', 'run!1', "run'1", 'run(1)', 'rün-1', 'run 1', 'a'.repeat(80)];
+    const ids = names.map(runIdOf);
+    expect(new Set(ids).size).toBe(names.length);
+    expect(ids[0]).toBe('run.2b1');
+    expect(ids[1]).toBe('run.3d1');
+    for (const id of ids) expect(id).toMatch(RUN_ID_PATTERN);
   });
 });

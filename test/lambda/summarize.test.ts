@@ -1,55 +1,144 @@
 import type { BatchOutcome } from '../../lambda/core/audit-batch';
 import { ScaledClock } from '../../lambda/core/clock';
-import { keys, type EntityRef, type LatestPointer, type RunInfo, type RunSummary } from '../../lambda/core/model';
+import { keys, noIamCalls, type AccountSummary, type DatasetRow, type EntityRef, type LatestPointer, type RunInfo, type RunSummary } from '../../lambda/core/model';
 import type { PlanRecord } from '../../lambda/core/plan';
-import { getJson, NotFound, putJson } from '../../lambda/core/store';
-import { summarize } from '../../lambda/core/summarize';
+import { buildReport } from '../../lambda/core/report';
+import { getJson, NotFound, putJson, type ReportStore } from '../../lambda/core/store';
+import { statusOf, summarize } from '../../lambda/core/summarize';
 import { tempStore } from '../helpers/core';
 
-const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', accountId: '123456789012', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00.000Z' };
-const entity = (name: string, type: EntityRef['type'] = 'role'): EntityRef => ({ arn: `arn:aws:iam::123456789012:${type}/${name}`, type, name, path: '/', id: `AROA${name.toUpperCase().padEnd(17, 'X')}` });
-const noCalls = { list: 0, generate: 0, get: 0, throttled: 0 };
+const ACCOUNT = '123456789012';
+const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00.000Z' };
+const entity = (name: string, type: EntityRef['type'] = 'role'): EntityRef => ({ arn: `arn:aws:iam::${ACCOUNT}:${type}/${name}`, type, name, path: '/', id: `AROA${name.toUpperCase().padEnd(17, 'X')}` });
+const deps = (store: ReportStore, maxFailedPercent = 5) => ({ store, clock: new ScaledClock(), settings: { maxFailedPercent } });
 
 function outcome(batchId: string, attempt: number, parts: Partial<BatchOutcome>): BatchOutcome {
-  return { batchId, attempt, done: false, reported: [], skipped: [], failed: [], leftover: 0, iamCalls: noCalls, rows: [], ...parts };
+  return { batchId, accountId: ACCOUNT, attempt, invocationId: `i${attempt}`, done: false, reported: [], skipped: [], failed: [], leftover: 0, iamCalls: noIamCalls(), ...parts };
+}
+
+/** Writes the report an invocation would write for `e`, granted `services` (the first used yesterday). */
+async function writeReport(store: ReportStore, e: EntityRef, services: string[]): Promise<string> {
+  const created = new Date('2026-11-25T03:10:00Z');
+  const report = buildReport(run, ACCOUNT, e, 'j'.repeat(36), [
+    {
+      $metadata: {},
+      JobStatus: 'COMPLETED',
+      JobCreationDate: created,
+      JobCompletionDate: created,
+      ServicesLastAccessed: services.map((ns, i) => ({ ServiceNamespace: ns, ServiceName: ns.toUpperCase(), LastAuthenticated: i === 0 ? new Date('2026-11-24T00:00:00Z') : undefined })),
+    },
+  ]);
+  const key = keys.report(run.runId, ACCOUNT, e.type, e.name);
+  await putJson(store, key, report);
+  return key;
+}
+
+async function planRun(store: ReportStore, batches: EntityRef[][], missingArns: string[] = []): Promise<void> {
+  const descriptors = batches.map((entities, i) => ({ batchId: `b0000${i + 1}`, accountId: ACCOUNT, key: keys.batch('r1', `b0000${i + 1}`), size: entities.length, peers: batches.length }));
+  for (const [i, d] of descriptors.entries()) await putJson(store, d.key, batches[i]);
+  const plan: PlanRecord = {
+    run,
+    accounts: [{ accountId: ACCOUNT, name: null, status: 'audited', missingArns, iamCalls: { ...noIamCalls(), list: 4 } }],
+    batches: descriptors,
+  };
+  await putJson(store, keys.plan('r1'), plan);
+}
+
+async function rowsOf(store: ReportStore): Promise<DatasetRow[]> {
+  const parts = await store.list('datasets/');
+  const text = (await Promise.all(parts.map((k) => store.get(k)))).join('');
+  return text.trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as DatasetRow);
 }
 
 describe('Summarize', () => {
-  it('merges attempts, fails what no invocation settled, and still writes the summary of an incomplete run', async () => {
+  it('settles every entity once, counts a report written by an invocation that died, and fails what nobody settled', async () => {
     const store = tempStore();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => entity(n));
-    const batches = [
-      { batchId: 'b00001', key: keys.batch('r1', 'b00001'), size: 2 },
-      { batchId: 'b00002', key: keys.batch('r1', 'b00002'), size: 2 },
-    ];
-    await putJson(store, batches[0].key, [a, b]);
-    await putJson(store, batches[1].key, [c, d]);
-    const plan: PlanRecord = { run, batches, missingArns: ['arn:aws:iam::123456789012:user/gone'], excluded: 0, iamCalls: { ...noCalls, list: 4 } };
-    await putJson(store, keys.plan('r1'), plan);
-    const row = { runId: 'r1', runDate: '2026-11-25', accountId: '123456789012', granularity: 'SERVICE_LEVEL', entityArn: a.arn, entityType: 'role', entityName: 'a', serviceNamespace: 's3', serviceName: 'Amazon S3', lastAuthenticated: null, lastAuthenticatedEntity: null, lastAuthenticatedRegion: null, totalAuthenticatedEntities: 0, unused: true, neverUsed: true } as const;
-    // Batch 1: a reported at attempt 1, b at attempt 2. Batch 2: c reported, then the batch's Lambda failed.
-    await putJson(store, keys.outcome('r1', 'b00001', 1), outcome('b00001', 1, { reported: [{ arn: a.arn, type: 'role', servicesGranted: 1, servicesUsed: 0, unusedServices: 1 }], leftover: 1, rows: [row], iamCalls: { ...noCalls, generate: 2, get: 2 } }));
-    await putJson(store, keys.outcome('r1', 'b00001', 2), outcome('b00001', 2, { done: true, reported: [{ arn: b.arn, type: 'role', servicesGranted: 3, servicesUsed: 3, unusedServices: 0 }], iamCalls: { ...noCalls, get: 1, throttled: 2 } }));
-    await putJson(store, keys.outcome('r1', 'b00002', 1), outcome('b00002', 1, { reported: [{ arn: c.arn, type: 'role', servicesGranted: 2, servicesUsed: 1, unusedServices: 1 }], leftover: 1 }));
+    await planRun(store, [[a, b], [c, d]], [`arn:aws:iam::${ACCOUNT}:user/gone`]);
+    // Batch 1: a reported at attempt 1, b at attempt 2. Batch 2: c's report written, then its invocation died.
+    const aKey = await writeReport(store, a, ['s3', 'ec2']);
+    const bKey = await writeReport(store, b, ['sts', 'kms', 'sqs']);
+    await writeReport(store, c, ['s3']);
+    await putJson(store, keys.outcome('r1', 'b00001', 1, 'x'), outcome('b00001', 1, { reported: [{ arn: a.arn, key: aKey }], leftover: 1, iamCalls: { ...noIamCalls(), generate: 2, get: 2 } }));
+    await putJson(store, keys.outcome('r1', 'b00001', 2, 'y'), outcome('b00001', 2, { done: true, reported: [{ arn: b.arn, key: bKey }], iamCalls: { ...noIamCalls(), get: 1, throttled: 2, retried: 1 } }));
 
-    const result = await summarize({ store, clock: new ScaledClock() }, { run, auditError: { Error: 'States.ExceedToleratedFailureThreshold', Cause: '...' } });
-    expect(result).toMatchObject({ status: 'INCOMPLETE', listed: 5, reported: 3, skipped: 1, failed: 1, failedShare: 0.2 });
+    const result = await summarize(deps(store, 25), { run });
+    expect(result).toMatchObject({ status: 'COMPLETED', listed: 5, reported: 3, skipped: 1, failed: 1, failedShare: 0.2 });
     const summary = await getJson<RunSummary>(store, keys.summary('r1'));
+    expect(summary).toMatchObject({ schemaVersion: 2, status: 'COMPLETED', changes: null, proposals: { count: 0, byAction: { trim: 0, remove: 0, replace: 0, review: 0 } } });
     expect(summary.entities).toEqual({ listed: 5, reported: 3, skipped: 1, failed: 1, byType: { user: 1, group: 0, role: 4, policy: 0 } });
+    expect(summary.accounts).toEqual([{ accountId: ACCOUNT, name: null, status: 'audited', entities: { listed: 5, reported: 3, skipped: 1, failed: 1 } }]);
     expect(summary.failures).toEqual([{ arn: d.arn, code: 'BatchFailed', message: expect.stringContaining('b00002') }]);
-    expect(summary.skipped).toEqual([{ arn: 'arn:aws:iam::123456789012:user/gone', code: 'NoSuchEntity' }]);
-    expect(summary.findings).toEqual({ entitiesWithUnusedServices: 2, unusedServiceGrants: 2, entitiesWithNoUseInWindow: 1 });
-    expect(summary.iamCalls).toEqual({ list: 4, generate: 2, get: 3, throttled: 2 });
-    expect(await store.get(keys.datasetPart('2026-11-25', 'r1', 'b00001'))).toBe(`${JSON.stringify(row)}\n`);
-    // An incomplete run is not the latest completed run.
-    await expect(getJson<LatestPointer>(store, keys.latest())).rejects.toBeInstanceOf(NotFound);
+    expect(summary.skipped).toEqual([{ arn: `arn:aws:iam::${ACCOUNT}:user/gone`, code: 'NoSuchEntity' }]);
+    expect(summary.findings).toEqual({ entitiesWithUnusedServices: 2, unusedServiceGrants: 3, entitiesWithNoUseInWindow: 0 });
+    expect(summary.iamCalls).toEqual({ list: 4, generate: 2, get: 3, throttled: 2, retried: 1 });
+    // One row per entity and service, from the report files, the died invocation's report included.
+    const rows = await rowsOf(store);
+    expect(rows.map((r) => `${r.entityArn}|${r.serviceNamespace}`).sort()).toEqual(
+      [`${a.arn}|ec2`, `${a.arn}|s3`, `${b.arn}|kms`, `${b.arn}|sqs`, `${b.arn}|sts`, `${c.arn}|s3`].sort(),
+    );
+    expect((await getJson<LatestPointer>(store, keys.latest())).runId).toBe('r1');
   });
 
-  it('summarizes an empty account and points latest.json at it', async () => {
+  it('leaves only the reported entities\' reports under reports/: a report of an entity the run did not list is removed', async () => {
     const store = tempStore();
-    await putJson(store, keys.plan('r1'), { run, batches: [], missingArns: [], excluded: 0, iamCalls: { ...noCalls, list: 4 } } satisfies PlanRecord);
-    const result = await summarize({ store, clock: new ScaledClock() }, { run });
+    const [a, b] = ['a', 'b'].map((n) => entity(n));
+    await planRun(store, [[a, b]]);
+    const aKey = await writeReport(store, a, ['s3']);
+    // A report of an entity no longer in the run's listing (a stale file) must not be read as this run's.
+    const stale = await writeReport(store, entity('not-listed'), ['s3']);
+    await putJson(store, keys.outcome('r1', 'b00001', 1, 'x'), outcome('b00001', 1, { done: true, reported: [{ arn: a.arn, key: aKey }], failed: [{ arn: b.arn, code: 'JobFailed', message: 'm' }] }));
+    await summarize(deps(store, 100), { run });
+    expect(await store.list('runs/r1/reports/')).toEqual([aKey]);
+    await expect(store.get(stale)).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it('writes each row exactly once when an attempt ran twice (overlapping Lambda retries)', async () => {
+    const store = tempStore();
+    const a = entity('a');
+    await planRun(store, [[a]]);
+    const aKey = await writeReport(store, a, ['s3', 'ec2']);
+    for (const id of ['first', 'second']) await putJson(store, keys.outcome('r1', 'b00001', 1, id), outcome('b00001', 1, { invocationId: id, done: true, reported: [{ arn: a.arn, key: aKey }] }));
+    await summarize(deps(store), { run });
+    expect(await rowsOf(store)).toHaveLength(2);
+  });
+
+  it('calls a run with more failures than maxFailedPercent INCOMPLETE, writes its summary and rows, and leaves latest.json', async () => {
+    const store = tempStore();
+    const entities = ['a', 'b', 'c'].map((n) => entity(n));
+    await planRun(store, [entities]);
+    await putJson(store, keys.latest(), { runId: 'r0', summaryKey: keys.summary('r0'), completedAt: '2026-11-24T03:00:00.000Z' } satisfies LatestPointer);
+    const aKey = await writeReport(store, entities[0], ['s3']);
+    await putJson(store, keys.outcome('r1', 'b00001', 1, 'x'), outcome('b00001', 1, { done: true, reported: [{ arn: entities[0].arn, key: aKey }], failed: [{ arn: entities[1].arn, code: 'JobFailed', message: 'm' }] }));
+    const result = await summarize(deps(store, 5), { run });
+    expect(result).toMatchObject({ status: 'INCOMPLETE', reported: 1, failed: 2 });
+    expect(result.reason).toBe('2 of 3 entities failed (66.7%, more than maxFailedPercent 5%)');
+    expect((await getJson<RunSummary>(store, keys.summary('r1'))).status).toBe('INCOMPLETE');
+    expect(await rowsOf(store)).toHaveLength(1);
+    expect((await getJson<LatestPointer>(store, keys.latest())).runId).toBe('r0');
+  });
+
+  it('summarizes an empty account as COMPLETED and points latest.json at it', async () => {
+    const store = tempStore();
+    await planRun(store, []);
+    const result = await summarize(deps(store), { run });
     expect(result).toMatchObject({ status: 'COMPLETED', listed: 0, failedShare: 0 });
     expect((await getJson<LatestPointer>(store, keys.latest())).summaryKey).toBe(keys.summary('r1'));
+  });
+});
+
+describe('run status', () => {
+  const account = (status: AccountSummary['status'], code?: string): AccountSummary => ({ accountId: ACCOUNT, name: null, status, ...(code ? { code } : {}), entities: { listed: 0, reported: 0, skipped: 0, failed: 0 } });
+
+  it('is COMPLETED up to maxFailedPercent and INCOMPLETE past it', () => {
+    expect(statusOf([account('audited')], 100, 5, 5).status).toBe('COMPLETED');
+    expect(statusOf([account('audited')], 100, 6, 5).status).toBe('INCOMPLETE');
+    expect(statusOf([account('audited')], 0, 0, 0).status).toBe('COMPLETED');
+  });
+
+  it('is INCOMPLETE when an account could not be audited or the Map failed, whatever the entities did', () => {
+    expect(statusOf([account('audited'), account('failed', 'AccessDenied')], 10, 0, 5)).toEqual({ status: 'INCOMPLETE', reason: expect.stringContaining('AccessDenied') });
+    expect(statusOf([account('skipped')], 0, 0, 5).status).toBe('COMPLETED');
+    expect(statusOf([account('audited')], 10, 0, 5, { Error: 'States.Runtime' }).reason).toContain('States.Runtime');
   });
 });

@@ -1,0 +1,65 @@
+/**
+ * Which actions IAM reports action-level last accessed information for: management actions of the
+ * services in the IAM User Guide's table "IAM action last accessed information services and actions"
+ * (access_policies_last-accessed-action-last-accessed). Data events (for example `s3:GetObject` or
+ * `lambda:InvokeFunction`) and `iam:PassRole` (a permission, not an API call) are never tracked.
+ *
+ * Sources, as read on 2026-11-25:
+ * - AWS Security Blog, "Review last accessed information to identify unused EC2, IAM, and Lambda
+ *   permissions and tighten access for your IAM roles" (2023, updated 2023-09-28): S3 management actions
+ *   since 2020; EC2, IAM and Lambda management actions since 2023.
+ * - The IAM User Guide's table, whose first rows name access-analyzer, account and acm.
+ *
+ * The guide's table lists more services than these. Only the services confirmed here are listed: a
+ * service left out is treated as untracked, which is the safe direction. The pipeline never trims an
+ * action it cannot see tracked, and the emulator refuses action data IAM would not send.
+ */
+import type { Catalog } from './catalog';
+
+interface UntrackedRule {
+  /** Actions on these resource types are data events. */
+  readonly resourceTypes?: readonly string[];
+  /** These actions are data events or are not API calls. */
+  readonly actions?: readonly string[];
+}
+
+export const ACTION_TRACKING: { readonly services: Readonly<Record<string, UntrackedRule>> } = {
+  services: {
+    'access-analyzer': {},
+    account: {},
+    acm: {},
+    ec2: {},
+    iam: { actions: ['PassRole'] },
+    lambda: { actions: ['InvokeFunction', 'InvokeFunctionUrl', 'InvokeAsync'] },
+    s3: {
+      // Object-level operations are S3 data events; listing a bucket's objects is one too.
+      resourceTypes: ['object', 'accesspointobject'],
+      actions: ['ListBucket', 'ListBucketVersions', 'ListBucketMultipartUploads', 'ListMultipartUploadParts'],
+    },
+  },
+};
+
+/** True when IAM reports action-level data for some actions of the service. */
+export function isTrackedService(service: string): boolean {
+  return Object.hasOwn(ACTION_TRACKING.services, service);
+}
+
+/** The actions of a service that IAM tracks, as the catalogue spells them (empty for an untracked service). */
+export function trackedActions(catalog: Catalog, service: string): string[] {
+  const rule = ACTION_TRACKING.services[service];
+  if (!rule) return [];
+  const untrackedNames = new Set((rule.actions ?? []).map((a) => a.toLowerCase()));
+  const untrackedTypes = new Set(rule.resourceTypes ?? []);
+  return (catalog.actions(service) ?? [])
+    .filter((a) => !untrackedNames.has(a.name.toLowerCase()) && !a.resourceTypes.some((r) => untrackedTypes.has(r)))
+    .map((a) => a.name);
+}
+
+/** Why IAM would never report `service:action` at action level, or undefined when it may. */
+export function whyUntracked(catalog: Catalog, service: string, action: string): string | undefined {
+  if (!isTrackedService(service)) return `IAM reports no action-level data for ${service}`;
+  const known = catalog.actions(service)?.find((a) => a.name.toLowerCase() === action.toLowerCase());
+  if (!known) return `${service}:${action} is not an action of ${service} in the IAM action catalogue`;
+  if (!trackedActions(catalog, service).includes(known.name)) return `${service}:${known.name} is a data event or not an API call, which IAM never tracks`;
+  return undefined;
+}
