@@ -1,9 +1,15 @@
 /**
- * The baseline a user would write by hand, replayed in-process: list the account with the AWS CLI's
- * default page size, then for each identity run `generate-service-last-accessed-details` and poll
- * `get-service-last-accessed-details` every second until the job is no longer IN_PROGRESS, as the AWS
- * CLI documentation shows. Throttling is retried as the AWS CLI does by default (legacy mode: 5
- * attempts, random exponential backoff). Time is the clock's: each sleep and each call's overhead.
+ * The peer approaches the benchmark measures the pipeline against, replayed in-process on a VirtualClock
+ * (time moves only while every worker sleeps; HTTP round trips cost nothing, which only flatters them):
+ *
+ * - `sequentialCli`: the loop a user writes by hand. List the account with the AWS CLI's default page
+ *   size, then for each identity `generate-service-last-accessed-details` and poll
+ *   `get-service-last-accessed-details` every second until the job is no longer IN_PROGRESS, as the AWS
+ *   CLI documentation shows. Throttling is retried as the AWS CLI does by default (legacy mode: 5
+ *   attempts, random exponential backoff). `npm run bench:check-baseline` confirms it replays the real loop.
+ * - `workerPool5`: how Aardvark and AirIAM work. Five workers take identities from one queue; each
+ *   generates a job, polls it every second, reads every page, and backs off (exponential, jittered,
+ *   without giving up) whenever IAM throttles.
  */
 import {
   GenerateServiceLastAccessedDetailsCommand,
@@ -14,9 +20,9 @@ import {
   ListRolesCommand,
   ListUsersCommand,
 } from '@aws-sdk/client-iam';
-import type { Clock } from '../lambda/core/clock';
 import { isThrottling } from '../lambda/core/iam-calls';
 import { noIamCalls, type IamCallCounts } from '../lambda/core/model';
+import type { VirtualClock } from '../local/emulator';
 
 export interface BaselineOptions {
   /** Time each CLI call costs beyond IAM's answer (the CLI's process start). @default 0: generous to the baseline */
@@ -36,58 +42,127 @@ export interface BaselineResult {
 
 const CLI_MAX_ATTEMPTS = 5;
 
-export async function cliLoopBaseline(endpoint: string, clock: Clock, options: BaselineOptions = {}): Promise<BaselineResult> {
-  const iam = new IAMClient({ endpoint, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'AKIDBASELINE00000001', secretAccessKey: 'x' } });
-  const random = options.random ?? Math.random;
-  const calls: IamCallCounts = noIamCalls();
-  const start = clock.now();
+type CallKind = 'list' | 'generate' | 'get';
 
-  const cli = async <T>(kind: keyof Omit<IamCallCounts, 'throttled'>, send: () => Promise<T>): Promise<T> => {
+/** An IAM client whose every request holds the virtual clock still, counting calls and throttles. */
+function trackedIam(endpoint: string, clock: VirtualClock, accessKeyId: string, calls: IamCallCounts) {
+  const iam = new IAMClient({ endpoint, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId, secretAccessKey: 'x' } });
+  const send = async <T>(kind: CallKind, command: unknown): Promise<T> => {
+    calls[kind]++;
+    try {
+      return await clock.track(() => iam.send(command as never) as Promise<T>);
+    } catch (err) {
+      if (isThrottling(err)) calls.throttled++;
+      throw err;
+    }
+  };
+  return { send, destroy: () => iam.destroy() };
+}
+
+/** The identities of the account, listed as the CLI lists them (default page size). */
+async function listAccount(send: <T>(kind: CallKind, command: unknown) => Promise<T>): Promise<string[]> {
+  const arns: string[] = [];
+  const pages: Array<(marker?: string) => Promise<{ arns: string[]; marker?: string }>> = [
+    async (Marker) => send<{ Users: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListUsersCommand({ Marker })).then((a) => ({ arns: a.Users.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
+    async (Marker) => send<{ Groups: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListGroupsCommand({ Marker })).then((a) => ({ arns: a.Groups.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
+    async (Marker) => send<{ Roles: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListRolesCommand({ Marker })).then((a) => ({ arns: a.Roles.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
+    async (Marker) =>
+      send<{ Policies: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListPoliciesCommand({ Scope: 'Local', Marker })).then((a) => ({ arns: a.Policies.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
+  ];
+  for (const page of pages) {
+    let marker: string | undefined;
+    do {
+      const answer = await page(marker);
+      arns.push(...answer.arns);
+      marker = answer.marker;
+    } while (marker);
+  }
+  return arns;
+}
+
+export async function cliLoopBaseline(endpoint: string, clock: VirtualClock, options: BaselineOptions = {}): Promise<BaselineResult> {
+  const calls = noIamCalls();
+  const iam = trackedIam(endpoint, clock, 'AKIDBASELINE00000001', calls);
+  const random = options.random ?? Math.random;
+  const start = clock.now();
+  const cli = async <T>(kind: CallKind, command: unknown): Promise<T> => {
     for (let attempt = 0; ; attempt++) {
       await clock.sleep(options.callOverheadMs ?? 0);
-      calls[kind]++;
       try {
-        return await send();
+        return await iam.send<T>(kind, command);
       } catch (err) {
         if (!isThrottling(err) || attempt + 1 >= CLI_MAX_ATTEMPTS) throw err;
-        calls.throttled++;
         await clock.sleep(random() * 2 ** attempt * 1000);
       }
     }
   };
-  const list = async (fetch: (marker?: string) => Promise<{ arns: string[]; truncated?: boolean; marker?: string }>): Promise<string[]> => {
-    const arns: string[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await cli('list', () => fetch(marker));
-      arns.push(...page.arns);
-      marker = page.truncated ? page.marker : undefined;
-    } while (marker);
-    return arns;
-  };
-
   try {
-    const listed = [
-      ...(await list(async (Marker) => { const a = await iam.send(new ListUsersCommand({ Marker })); return { arns: a.Users!.map((e) => e.Arn!), truncated: a.IsTruncated, marker: a.Marker }; })),
-      ...(await list(async (Marker) => { const a = await iam.send(new ListGroupsCommand({ Marker })); return { arns: a.Groups!.map((e) => e.Arn!), truncated: a.IsTruncated, marker: a.Marker }; })),
-      ...(await list(async (Marker) => { const a = await iam.send(new ListRolesCommand({ Marker })); return { arns: a.Roles!.map((e) => e.Arn!), truncated: a.IsTruncated, marker: a.Marker }; })),
-      ...(await list(async (Marker) => { const a = await iam.send(new ListPoliciesCommand({ Scope: 'Local', Marker })); return { arns: a.Policies!.map((e) => e.Arn!), truncated: a.IsTruncated, marker: a.Marker }; })),
-    ];
+    const listed = await listAccount(cli);
     const arns = options.arns ?? listed;
     for (const arn of arns) {
       let jobId: string;
       try {
-        jobId = (await cli('generate', () => iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: arn })))).JobId!;
+        jobId = (await cli<{ JobId: string }>('generate', new GenerateServiceLastAccessedDetailsCommand({ Arn: arn }))).JobId;
       } catch {
         continue; // the shell loop prints the error and goes on
       }
       for (;;) {
-        const answer = await cli('get', () => iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: jobId })));
+        const answer = await cli<{ JobStatus: string }>('get', new GetServiceLastAccessedDetailsCommand({ JobId: jobId }));
         if (answer.JobStatus !== 'IN_PROGRESS') break;
         await clock.sleep(options.pollIntervalMs ?? 1000);
       }
     }
     return { simulatedSeconds: (clock.now() - start) / 1000, iamCalls: calls, audited: arns.length };
+  } finally {
+    iam.destroy();
+  }
+}
+
+export async function workerPoolBaseline(endpoint: string, clock: VirtualClock, workers: number, options: BaselineOptions = {}): Promise<BaselineResult> {
+  const calls = noIamCalls();
+  const iam = trackedIam(endpoint, clock, 'AKIDWORKERPOOL000001', calls);
+  const random = options.random ?? Math.random;
+  const start = clock.now();
+  // Retried until it goes through: throttling never loses an identity for this baseline.
+  const withBackoff = async <T>(kind: CallKind, command: unknown): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await iam.send<T>(kind, command);
+      } catch (err) {
+        if (!isThrottling(err)) throw err;
+        await clock.sleep(random() * Math.min(20_000, 2 ** attempt * 500));
+      }
+    }
+  };
+  try {
+    const queue = [...(options.arns ?? (await listAccount(withBackoff)))];
+    let audited = 0;
+    const worker = async (): Promise<void> => {
+      for (let arn = queue.shift(); arn !== undefined; arn = queue.shift()) {
+        let jobId: string;
+        try {
+          jobId = (await withBackoff<{ JobId: string }>('generate', new GenerateServiceLastAccessedDetailsCommand({ Arn: arn }))).JobId;
+        } catch {
+          continue;
+        }
+        let marker: string | undefined;
+        for (;;) {
+          const answer = await withBackoff<{ JobStatus: string; IsTruncated?: boolean; Marker?: string }>('get', new GetServiceLastAccessedDetailsCommand({ JobId: jobId, Marker: marker }));
+          if (answer.JobStatus === 'IN_PROGRESS') {
+            await clock.sleep(options.pollIntervalMs ?? 1000);
+            continue;
+          }
+          if (answer.JobStatus === 'COMPLETED' && answer.IsTruncated) {
+            marker = answer.Marker;
+            continue;
+          }
+          break;
+        }
+        audited++;
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, worker));
+    return { simulatedSeconds: (clock.now() - start) / 1000, iamCalls: calls, audited };
   } finally {
     iam.destroy();
   }

@@ -232,7 +232,7 @@ describe('a run where a third of the entities fail', () => {
     const bad = accountFile(36, 'job-fails', 3);
     writeFileSync(file, JSON.stringify(bad));
     const listed = bad.entities.length;
-    const failing = bad.entities.filter((e) => e.fault).length;
+    const failing = bad.entities.filter((e) => 'fault' in e).length;
     expect(failing).toBe(Math.ceil(listed / 3));
     const cli = await runProcess(process.execPath, [CLI, 'run', '--local', '--account', file, '--out', dir]);
     expect(cli.stderr).toBe('');
