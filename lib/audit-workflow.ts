@@ -54,7 +54,6 @@ export class AuditWorkflow extends Construct {
         UNUSED_AFTER_DAYS: String(settings.unusedAfterDays),
         EXCLUDE_PATH_PREFIXES: settings.excludePathPrefixes.join(','),
         BATCH_SIZE: String(settings.batchSize),
-        MAX_CONCURRENCY: String(settings.maxConcurrency),
         IAM_CALLS_PER_SECOND: String(settings.iamCallsPerSecond),
       },
     });

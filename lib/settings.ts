@@ -26,10 +26,11 @@ export interface AuditSettings {
   readonly excludePathPrefixes: readonly string[];
   /**
    * Most entities in one batch. A batch is a stream that a chain of AuditBatch invocations works through;
-   * there are at least `maxConcurrency` batches, in a multiple of it, of equal size. @default 2000
+   * an account is one batch up to this size (one pacer per IAM API against the account's buckets), and a
+   * larger account is split into equal batches that share its ceiling. @default 10000
    */
   readonly batchSize: number;
-  /** Batches audited at once (the Map's MaxConcurrency); each takes an equal share of the call ceiling. @default 5 */
+  /** Batches audited at once (the Map's MaxConcurrency): accounts side by side. @default 10 */
   readonly maxConcurrency: number;
   /**
    * Ceiling on this pipeline's calls per second to each IAM API (list, generate, get), shared by the

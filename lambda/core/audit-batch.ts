@@ -28,7 +28,7 @@ import { getJson, putJson, putWorkJson, type ReportStore } from './store';
 export interface AuditBatchSettings {
   /** Hand-overs a running job may take (each at the end of an invocation); after that it is JobTimedOut. */
   readonly maxAttempts: number;
-  /** First look at a job this long after generating it, in ms; later looks back off, doubling. */
+  /** First look at a job this long after generating it, in ms; later looks back off by half again each time. */
   readonly pollIntervalMs: number;
   /** Longest pause between two looks at the same job, in ms. */
   readonly maxPollIntervalMs: number;
@@ -137,17 +137,29 @@ interface Target {
 type Verdict = 'pending' | 'settled';
 
 const MAX_ITEMS = 1000;
+/** Each look at a still-running job waits this many times longer than the one before. */
+const POLL_BACKOFF = 1.5;
 /** The shortest an idle worker sleeps, in ms of the clock's time. */
 const IDLE_TICK_MS = 50;
-/** Calls of one kind an invocation keeps in flight at once (the pacer spaces them). */
-const WORKERS_PER_KIND = 2;
+/**
+ * Calls of one kind an invocation keeps in flight at once: enough for IAM's rate at its latency (a tenth
+ * to a third of a second a call); the pacer spaces them.
+ */
+const WORKERS_PER_KIND = 6;
+/**
+ * The slowest rate, in calls per second, the bound on a chain of invocations allows for: the pacers find
+ * the account's rate below the ceiling, so the ceiling says little about how many invocations a batch needs.
+ */
+const SLOWEST_EXPECTED_RATE = 1;
 
 /**
  * The bound on a batch's chain of invocations, set by its first invocation: twice what the batch needs at
- * its share of the ceiling, plus the hand-overs a slow job may take. The workflow's loop stops there.
+ * the slowest rate expected (or its share of the ceiling, when lower), plus the hand-overs a slow job may
+ * take. The workflow's loop stops there.
  */
 export function maxInvocations(size: number, callsPerSecond: number, settings: AuditBatchSettings): number {
-  const perInvocation = Math.max(1, Math.floor((callsPerSecond * Math.max(1000, settings.pollBudgetMs - drainMs(settings))) / 1000));
+  const rate = Math.min(callsPerSecond, SLOWEST_EXPECTED_RATE);
+  const perInvocation = Math.max(1, Math.floor((rate * Math.max(1000, settings.pollBudgetMs - drainMs(settings))) / 1000));
   return 2 * Math.ceil(size / perInvocation) + settings.maxAttempts;
 }
 
@@ -289,10 +301,13 @@ class BatchInvocation {
     return undefined;
   }
 
-  /** Back off from a job that is still running: the first look after pollIntervalMs, then doubling. */
+  /**
+   * Back off from a job that is still running: the first look after pollIntervalMs, then each half as long
+   * again (5, 7.5, 11, 17 s...): a gentler back-off than doubling finds a slow job done sooner, for a look or two more.
+   */
   private lookAgainLater(t: Target): void {
     const { clock, settings } = this.deps;
-    t.notBefore = clock.now() + Math.min(settings.maxPollIntervalMs, settings.pollIntervalMs * 2 ** t.polls);
+    t.notBefore = clock.now() + Math.min(settings.maxPollIntervalMs, settings.pollIntervalMs * POLL_BACKOFF ** t.polls);
     t.polls++;
   }
 

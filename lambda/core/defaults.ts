@@ -14,10 +14,13 @@ export interface Range {
 export const DEFAULTS = {
   unusedAfterDays: 90,
   excludePathPrefixes: ['/aws-service-role/'] as readonly string[],
-  /** Most entities in one batch. */
-  batchSize: 2000,
-  /** Batches audited at once: the Map's MaxConcurrency. */
-  maxConcurrency: 5,
+  /**
+   * Most entities in one batch. An account is one batch (one stream, one pacer per IAM API) up to this
+   * size; a larger one is split into equal batches that share its ceiling.
+   */
+  batchSize: 10_000,
+  /** Batches audited at once: the Map's MaxConcurrency (accounts side by side). */
+  maxConcurrency: 10,
   /**
    * Ceiling on the pipeline's calls per second to each IAM API in one account. It is a ceiling, not a
    * target: the pacers start well below it and find the account's own rate from IAM's Throttling answers.
@@ -34,7 +37,7 @@ export const DEFAULTS = {
   safetyMarginSeconds: 45,
   /** Only slow jobs left, none due within this: the invocation ends and the workflow's Wait waits. */
   handBackAfterSeconds: 30,
-  /** First look at a job this long after generating it; later looks back off, doubling. */
+  /** First look at a job this long after generating it; later looks back off by half again each time. */
   pollIntervalMs: 5000,
   maxPollIntervalMs: 60_000,
   /** Times one entity's job may be regenerated when IAM will not let its JobId be read. */
@@ -45,7 +48,7 @@ export const DEFAULTS = {
 
 export const RANGES = {
   unusedAfterDays: { min: 1, max: 400, integer: true },
-  batchSize: { min: 50, max: 10_000, integer: true },
+  batchSize: { min: 50, max: 20_000, integer: true },
   maxConcurrency: { min: 1, max: 1000, integer: true },
   iamCallsPerSecond: { min: 0.1, max: 1000 },
   maxAttempts: { min: 1, max: 50, integer: true },

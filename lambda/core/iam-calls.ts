@@ -39,16 +39,22 @@ const MEASURE_LONGEST_MS = 60_000;
 const BACK_OFF_TO = 0.85;
 /** Throttles within this time of a decrease do not decrease again: they answer calls already paced. */
 const DECREASE_COOLDOWN_MS = 2_000;
-/** Before the first throttle the rate grows this much a second; after it, much more gently. */
-const PROBE_GROWTH_PER_SECOND = 0.3;
-const STEADY_GROWTH_PER_SECOND = 0.003;
+/**
+ * Before the first throttle the rate grows this much a second. After a throttle it grows gently, and the
+ * longer IAM goes without throttling the faster it grows again (doubling every GROWTH_DOUBLES_MS), so
+ * capacity that frees up (another batch done, another caller gone) is found within a minute or so.
+ */
+const PROBE_GROWTH_PER_SECOND = 0.5;
+const STEADY_GROWTH_PER_SECOND = 0.005;
+const GROWTH_DOUBLES_MS = 20_000;
 /** The first rate, as a share of the ceiling, when nothing has been learned yet. */
-const START_SHARE = 0.05;
+const START_SHARE = 0.1;
 
 /**
  * Spaces calls evenly at a rate it adapts to IAM's token bucket. It starts below the ceiling and grows
  * until IAM throttles; then it drops to a little under the rate IAM was admitting (measured, not guessed)
- * and grows again very slowly, so that it spends little time above the bucket's rate and little below.
+ * and grows again slowly, so that it spends little time above the bucket's rate and little below. One
+ * pacer per API per account does best: an account is one batch unless it is very large.
  */
 export class Pacer {
   private rate: number;
@@ -116,7 +122,8 @@ export class Pacer {
   private grow(now: number): void {
     const seconds = (now - this.lastChange) / 1000;
     if (seconds <= 0) return;
-    const growth = this.probing ? PROBE_GROWTH_PER_SECOND : STEADY_GROWTH_PER_SECOND;
+    const calm = Math.max(0, now - this.lastDecrease);
+    const growth = this.probing ? PROBE_GROWTH_PER_SECOND : Math.min(PROBE_GROWTH_PER_SECOND, STEADY_GROWTH_PER_SECOND * 2 ** (calm / GROWTH_DOUBLES_MS));
     this.rate = Math.min(this.ceiling, this.rate * (1 + growth) ** seconds);
     this.lastChange = now;
   }

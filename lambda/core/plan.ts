@@ -17,8 +17,6 @@ export interface PlanSettings {
   /** Entities whose path starts with one of these are not audited unless named in `arns`. */
   readonly excludePathPrefixes: readonly string[];
   readonly batchSize: number;
-  /** Batches audited at once (the Map's MaxConcurrency), which the batch sizes are planned for. */
-  readonly concurrency: number;
 }
 
 /** An account the run is asked to audit, as its source lists it. */
@@ -143,15 +141,17 @@ function pascal(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
 }
 
-/** Writes each account's batches and returns their descriptors, accounts interleaved. */
+/**
+ * Writes each account's batches and returns their descriptors, accounts interleaved. An account is one
+ * stream (one batch, one pacer per API against IAM's buckets of that account) unless it holds more than
+ * `batchSize` entities; then its equal batches run side by side and share its ceiling as peers.
+ */
 async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Map<string, EntityRef[]>): Promise<BatchDescriptor[]> {
-  const { batchSize, concurrency } = deps.settings;
-  // The Map's slots are shared among the accounts: each account's batches run at once on its share.
-  const slots = Math.max(1, Math.floor(concurrency / Math.max(1, selectedByAccount.size)));
+  const { batchSize } = deps.settings;
   const perAccount: BatchDescriptor[][] = [];
   let counter = 0;
   for (const [accountId, selected] of selectedByAccount) {
-    const sizes = batchSizes(selected.length, batchSize, slots);
+    const sizes = batchSizes(selected.length, batchSize);
     const descriptors: BatchDescriptor[] = [];
     let start = 0;
     for (const size of sizes) {
@@ -159,7 +159,7 @@ async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Map
       const key = keys.batch(run.runId, batchId);
       await putWorkJson(deps.store, key, selected.slice(start, start + size));
       start += size;
-      descriptors.push({ batchId, accountId, key, size, peers: Math.min(slots, sizes.length) });
+      descriptors.push({ batchId, accountId, key, size, peers: sizes.length });
     }
     perAccount.push(descriptors);
   }
@@ -178,14 +178,12 @@ export function planIamCalls(record: PlanRecord): IamCallCounts {
 }
 
 /**
- * Batch sizes for `total` entities: as many batches as run at once (or a multiple, so that none is
- * larger than `batchSize`), all of one size. Each batch is a stream worked through at an equal share of
- * the ceiling, so equal batches finish together and IAM's capacity is never left to a straggler batch.
+ * Batch sizes for `total` entities of one account: as few batches as keep each within `batchSize`, all
+ * of one size, so that batches sharing the account's ceiling finish together.
  */
-export function batchSizes(total: number, batchSize: number, concurrency: number): number[] {
+export function batchSizes(total: number, batchSize: number): number[] {
   if (total === 0) return [];
-  const waves = Math.ceil(total / (batchSize * concurrency));
-  const count = Math.min(total, waves * concurrency);
+  const count = Math.ceil(total / batchSize);
   return Array.from({ length: count }, (_, i) => Math.floor(total / count) + (i < total % count ? 1 : 0));
 }
 

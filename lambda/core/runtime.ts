@@ -78,7 +78,6 @@ export function planSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env
     },
     excludePathPrefixes: listEnv('EXCLUDE_PATH_PREFIXES', DEFAULTS.excludePathPrefixes, env),
     batchSize: numberEnv('BATCH_SIZE', DEFAULTS.batchSize, RANGES.batchSize, env),
-    concurrency: numberEnv('MAX_CONCURRENCY', DEFAULTS.maxConcurrency, RANGES.maxConcurrency, env),
   };
 }
 

@@ -16,6 +16,8 @@ try {
 } catch (err) {
   initError = err;
 }
+// Initialized (the handler's module and its clients are loaded): the pool may count on this environment.
+parentPort.postMessage({ ready: true });
 
 function errorPayload(err) {
   return {

@@ -23,7 +23,6 @@ export const TEST_PLAN_SETTINGS: PlanSettings = {
   defaults: { granularity: 'SERVICE_LEVEL', entityTypes: ['user', 'group', 'role', 'policy'], unusedAfterDays: 90 },
   excludePathPrefixes: ['/aws-service-role/'],
   batchSize: 4,
-  concurrency: 5,
 };
 
 /** An IAM client of the pipeline's kind (no SDK retries), signing as one session. */

@@ -19,7 +19,7 @@ describe('settings', () => {
   it.each([
     [[], 'iamAccessAudit must be a JSON object'],
     [{ batchsize: 10 }, 'iamAccessAudit.batchsize is not a known setting'],
-    [{ batchSize: 0 }, 'iamAccessAudit.batchSize must be a whole number from 50 to 10000, got 0'],
+    [{ batchSize: 0 }, 'iamAccessAudit.batchSize must be a whole number from 50 to 20000, got 0'],
     [{ batchSize: '100' }, 'iamAccessAudit.batchSize must be a whole number'],
     [{ granularity: 'FULL' }, 'iamAccessAudit.granularity must be one of SERVICE_LEVEL, ACTION_LEVEL'],
     [{ entityTypes: ['role', 'robot'] }, 'iamAccessAudit.entityTypes[1] must be one of user, group, role, policy'],

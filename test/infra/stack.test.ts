@@ -76,7 +76,7 @@ describe('the stack', () => {
     const definition = JSON.parse(stack.resolve(machine.Properties.DefinitionString)['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
     expect(definition.TimeoutSeconds).toBe(12 * 3600);
     const map = definition.States['Audit batches'];
-    expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: 5, ItemsPath: '$.batches', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
+    expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: 10, ItemsPath: '$.batches', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
     expect(map.ItemReader).toBeUndefined();
     const loop = map.ItemProcessor.States['More to audit?'];
     for (const choice of loop.Choices) expect(JSON.stringify(choice)).toContain('{"Variable":"$.attempt","NumericLessThanEqualsPath":"$.batch.maxInvocations"}');
@@ -87,9 +87,10 @@ describe('settings from cdk.json', () => {
   it('drop the schedule when it is disabled, and pass the rest down', () => {
     const { template } = synthStack({ schedule: { enabled: false }, batchSize: 50, maxConcurrency: 2, iamCallsPerSecond: 8 });
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ BATCH_SIZE: '50', MAX_CONCURRENCY: '2', IAM_CALLS_PER_SECOND: '8' }) } });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ BATCH_SIZE: '50', IAM_CALLS_PER_SECOND: '8' }) } });
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ IAM_CALLS_PER_SECOND: '8', MAX_ATTEMPTS: '6' }) } });
-    // The pipeline's ceiling is shared by the batches that run at once: each invocation is told how many.
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ MAX_FAILED_PERCENT: '5' }) } });
+    // Batches audited at once are the Map's concurrency.
     const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
     expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('\\"MaxConcurrency\\":2');
   });

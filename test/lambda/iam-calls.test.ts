@@ -127,13 +127,13 @@ describe('Pacer', () => {
   }
 
   it.each([
-    [4, 5],
-    [10, 5],
-    [30, 5],
+    [4, 1],
+    [10, 1],
     [30, 1],
+    [10, 2],
   ])('finds a bucket of %d calls a second below a ceiling of 50, shared by %d senders: most of its rate, few throttles', async (rps, senders) => {
     const { used, throttledShare } = await share(rps, senders, 50, 600);
-    expect(used).toBeGreaterThan(0.85);
+    expect(used).toBeGreaterThan(0.9);
     expect(used).toBeLessThanOrEqual(1.01);
     expect(throttledShare).toBeLessThan(0.05);
   });

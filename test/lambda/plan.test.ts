@@ -26,7 +26,7 @@ describe('Plan', () => {
     expect(result.listed).toBe(expected.length);
     expect(result.batches.map((b) => b.size).reduce((a, b) => a + b, 0)).toBe(expected.length);
     expect(result.batches.every((b, i) => b.batchId === `b${String(i + 1).padStart(5, '0')}` && b.key === keys.batch('test-run', b.batchId))).toBe(true);
-    expect(result.batches.every((b) => b.accountId === account.accountId && b.peers === 5)).toBe(true);
+    expect(result.batches.every((b) => b.accountId === account.accountId && b.peers === result.batches.length)).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(4096);
     const listed: EntityRef[] = [];
     for (const b of result.batches) listed.push(...(await getJson<EntityRef[]>(store, b.key)));
