@@ -22,6 +22,8 @@ export interface AuditFunctionProps {
   readonly description?: string;
   /** Why this function also needs `Resource: *` beyond X-Ray, for the cdk-nag acknowledgment. @default none */
   readonly wildcardReason?: string;
+  /** A fixed name for the function's role, when other accounts must trust it by ARN. @default a generated name */
+  readonly roleName?: string;
 }
 
 /**
@@ -43,6 +45,7 @@ export class AuditFunction extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Runs the iam-access-audit ${props.handler} function`,
+      roleName: props.roleName,
     });
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: join(PROJECT_ROOT, 'lambda', 'handlers', `${props.handler}.ts`),

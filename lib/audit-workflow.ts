@@ -9,6 +9,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../lambda/core/defaults';
 import { AuditFunction } from './audit-function';
+import { acknowledgeGenerateReports, generateReportsStatement, hubRoleNames, listEntitiesStatement, readReportsStatement } from './audit-permissions';
 import { acknowledge, nagRef } from './nag';
 import type { AuditSettings } from './settings';
 
@@ -40,14 +41,23 @@ export class AuditWorkflow extends Construct {
     const { bucket, settings, topic } = props;
     const stack = Stack.of(this);
     const common = { logRetentionDays: settings.logRetentionDays };
+    const accounts = settings.accounts;
+    const crossAccount = accounts.source !== 'self';
+    // Member roles in other accounts trust the hub's Plan and AuditBatch roles by ARN: those need fixed names.
+    const roleNames = crossAccount ? hubRoleNames(stack.stackName) : undefined;
+    const accountsEnvironment: Record<string, string> = crossAccount ? { ACCOUNTS: JSON.stringify(accounts) } : {};
 
     this.planFunction = new AuditFunction(this, 'Plan', {
       ...common,
       handler: 'plan',
       description: 'Lists the IAM entities to audit and writes them in batches',
-      wildcardReason: 'iam:ListUsers, ListGroups, ListRoles and ListPolicies take no resource-level permissions.',
+      wildcardReason: crossAccount
+        ? 'Organizations ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent take no resource-level permissions.'
+        : 'iam:ListUsers, ListGroups, ListRoles and ListPolicies take no resource-level permissions.',
       timeout: Duration.minutes(5),
+      roleName: roleNames?.plan,
       environment: {
+        ...accountsEnvironment,
         REPORT_BUCKET: bucket.bucketName,
         DEFAULT_GRANULARITY: settings.granularity,
         DEFAULT_ENTITY_TYPES: settings.entityTypes.join(','),
@@ -62,9 +72,11 @@ export class AuditWorkflow extends Construct {
       ...common,
       handler: 'audit-batch',
       description: 'Generates and reads the access-advisor reports of one batch of IAM entities',
-      wildcardReason: 'iam:GetServiceLastAccessedDetails reads a report by JobId and takes no resource-level permissions.',
+      wildcardReason: crossAccount ? undefined : 'iam:GetServiceLastAccessedDetails reads a report by JobId and takes no resource-level permissions.',
       timeout: Duration.seconds(auditTimeoutSeconds),
+      roleName: roleNames?.auditBatch,
       environment: {
+        ...accountsEnvironment,
         REPORT_BUCKET: bucket.bucketName,
         // The pipeline's ceiling: each invocation takes the share its Map's concurrency leaves it.
         IAM_CALLS_PER_SECOND: String(settings.iamCallsPerSecond),
@@ -89,30 +101,32 @@ export class AuditWorkflow extends Construct {
       // Reading and writing SSE-KMS objects: no more than these two actions, named exactly.
       for (const fn of [this.planFunction, this.auditBatchFunction, this.summarizeFunction]) props.encryptionKey.grant(fn.role, 'kms:Decrypt', 'kms:GenerateDataKey');
     }
-    this.planFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListEntities',
-        actions: ['iam:ListUsers', 'iam:ListGroups', 'iam:ListRoles', 'iam:ListPolicies'],
-        // IAM's List actions take no resource-level permissions.
-        resources: ['*'],
-      }),
-    );
-    const entityArn = (type: string) => stack.formatArn({ service: 'iam', region: '', resource: type, resourceName: '*' });
-    this.auditBatchFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'GenerateAccessAdvisorReports',
-        actions: ['iam:GenerateServiceLastAccessedDetails'],
-        resources: ['user', 'group', 'role', 'policy'].map(entityArn),
-      }),
-    );
-    this.auditBatchFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadAccessAdvisorReports',
-        actions: ['iam:GetServiceLastAccessedDetails'],
-        // Reports are addressed by JobId, not by a resource ARN.
-        resources: ['*'],
-      }),
-    );
+    if (accounts.source === 'self') {
+      // IAM in this account, with the functions' own credentials.
+      this.planFunction.role.addToPrincipalPolicy(listEntitiesStatement());
+      this.auditBatchFunction.role.addToPrincipalPolicy(generateReportsStatement(this));
+      this.auditBatchFunction.role.addToPrincipalPolicy(readReportsStatement());
+      acknowledgeGenerateReports(this.auditBatchFunction.role);
+    } else {
+      // IAM in every audited account only through its member role, and nothing else across accounts.
+      const memberRoles = stack.formatArn({ service: 'iam', region: '', account: '*', resource: 'role', resourceName: accounts.memberRoleName });
+      for (const fn of [this.planFunction, this.auditBatchFunction]) {
+        fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'EnterMemberAccounts', actions: ['sts:AssumeRole'], resources: [memberRoles] }));
+        acknowledge(fn.role, {
+          finding: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${accounts.memberRoleName}]`,
+          reason: 'The audit enters every account it audits through that account\'s member role, which has this one name in each; the accounts are found at run time.',
+        });
+      }
+      if (accounts.source === 'organization') {
+        this.planFunction.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'ListOrganizationAccounts',
+            actions: ['organizations:ListAccounts', 'organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent'],
+            resources: ['*'],
+          }),
+        );
+      }
+    }
 
     this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: settings.logRetentionDays as logs.RetentionDays,
@@ -142,10 +156,6 @@ export class AuditWorkflow extends Construct {
       this.auditBatchFunction.role,
       { finding: prefix('work/*'), reason: `AuditBatch reads batches and writes leftovers and outcomes. ${perRun}` },
       { finding: prefix('runs/*'), reason: `AuditBatch writes one report per entity. ${perRun}` },
-      ...['user', 'group', 'role', 'policy'].map((type) => ({
-        finding: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:${type}/*]`,
-        reason: `The audit generates an access-advisor report for every ${type} of the account; GenerateServiceLastAccessedDetails changes nothing.`,
-      })),
     );
     acknowledge(
       this.summarizeFunction.role,

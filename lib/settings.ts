@@ -14,8 +14,27 @@ export interface ScheduleSettings {
   readonly timeZone: string;
 }
 
+/** Which accounts a run audits. */
+export type AccountsSetting =
+  /** The account the stack is in, with the pipeline's own roles. */
+  | { readonly source: 'self' }
+  /** The organization's ACTIVE accounts (the hub is its management account or a delegated administrator), through each one's member role. */
+  | {
+      readonly source: 'organization';
+      readonly memberRoleName: string;
+      /** Only the accounts under these OUs (or roots), at any depth. @default the whole organization */
+      readonly organizationalUnitIds: readonly string[];
+      readonly excludeAccountIds: readonly string[];
+    }
+  /** These accounts, through each one's member role. */
+  | { readonly source: 'list'; readonly accountIds: readonly string[]; readonly memberRoleName: string };
+
+export const DEFAULT_MEMBER_ROLE_NAME = 'IamAccessAuditMember';
+
 export interface AuditSettings {
   readonly schedule: ScheduleSettings;
+  /** The accounts audited. @default { "source": "self" } */
+  readonly accounts: AccountsSetting;
   /** Report detail when the execution input does not say. @default SERVICE_LEVEL */
   readonly granularity: Granularity;
   /** Entity types audited when the execution input does not say. @default all four */
@@ -30,7 +49,7 @@ export interface AuditSettings {
    * larger account is split into equal batches that share its ceiling. @default 10000
    */
   readonly batchSize: number;
-  /** Batches audited at once (the Map's MaxConcurrency): accounts side by side. @default 10 */
+  /** Batches audited at once (the Map's MaxConcurrency): accounts side by side. @default 20 */
   readonly maxConcurrency: number;
   /**
    * Ceiling on this pipeline's calls per second to each IAM API (list, generate, get), shared by the
@@ -68,6 +87,7 @@ export interface AuditSettings {
 
 export const DEFAULT_SETTINGS: AuditSettings = {
   schedule: { enabled: true, cron: 'cron(0 3 * * ? *)', timeZone: 'UTC' },
+  accounts: { source: 'self' },
   granularity: 'SERVICE_LEVEL',
   entityTypes: ENTITY_TYPES,
   unusedAfterDays: DEFAULTS.unusedAfterDays,
@@ -153,6 +173,67 @@ const email: Field<string | null> = (value, at) =>
 const logRetention: Field<number> = (value, at) =>
   LOG_RETENTION_DAYS.includes(value as number) ? (value as number) : fail(at, `must be one of the retention periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`, value);
 
+const ACCOUNT_ID = /^\d{12}$/;
+const OU_OR_ROOT_ID = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/;
+
+const accountIds: Field<string[]> = (value, at) => {
+  if (!Array.isArray(value)) return fail(at, 'must be an array of 12-digit account ids', value);
+  value.forEach((id, i) => {
+    if (typeof id !== 'string' || !ACCOUNT_ID.test(id)) fail(`${at}[${i}]`, 'must be a 12-digit account id (a string)', id);
+    if (value.indexOf(id) !== i) fail(`${at}[${i}]`, 'repeats an account id', id);
+  });
+  return value as string[];
+};
+
+const roleName: Field<string> = (value, at) =>
+  typeof value === 'string' && /^[\w+=,.@-]{1,64}$/.test(value) ? value : fail(at, 'must be an IAM role name (1 to 64 letters, digits and +=,.@_-)', value);
+
+const organizationalUnitIds: Field<string[]> = (value, at) => {
+  if (!Array.isArray(value)) return fail(at, 'must be an array of OU or root ids such as "ou-ab12-cd34ef56" or "r-ab12"', value);
+  value.forEach((id, i) => {
+    if (typeof id !== 'string' || !OU_OR_ROOT_ID.test(id)) fail(`${at}[${i}]`, 'must be an OU id such as "ou-ab12-cd34ef56" or a root id such as "r-ab12"', id);
+  });
+  return value as string[];
+};
+
+function accountsSetting(value: unknown): AccountsSetting {
+  const at = `${CONTEXT_KEY}.accounts`;
+  const raw = object(value, at);
+  const source = oneOf(['self', 'organization', 'list'] as const)(raw.source, 'accounts.source');
+  const rest = { ...raw };
+  delete rest.source;
+  switch (source) {
+    case 'self':
+      fields(rest, {}, {}, '.accounts');
+      return { source };
+    case 'organization': {
+      const parsed = fields(
+        rest,
+        { memberRoleName: DEFAULT_MEMBER_ROLE_NAME, organizationalUnitIds: [] as string[], excludeAccountIds: [] as string[] },
+        { memberRoleName: roleName, organizationalUnitIds, excludeAccountIds: accountIds },
+        '.accounts',
+      );
+      return { source, ...parsed };
+    }
+    case 'list': {
+      if (raw.accountIds === undefined) fail('accounts.accountIds', 'is required when accounts.source is "list"', undefined);
+      const parsed = fields(rest, { accountIds: [] as string[], memberRoleName: DEFAULT_MEMBER_ROLE_NAME }, { accountIds, memberRoleName: roleName }, '.accounts');
+      if (parsed.accountIds.length === 0) fail('accounts.accountIds', 'must name at least one account', parsed.accountIds);
+      return { source, ...parsed };
+    }
+  }
+}
+
+/** Context given on the command line (`cdk synth -c iamAccessAudit='{...}'`) arrives as a string: it is JSON. */
+function fromContext(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new SettingsError(`${CONTEXT_KEY} given as a string must be JSON: ${(err as Error).message}`);
+  }
+}
+
 function object(value: unknown, at: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new SettingsError(`${at} must be a JSON object, got ${JSON.stringify(value)}`);
@@ -175,13 +256,14 @@ function fields<T>(raw: Record<string, unknown>, defaults: T, parsers: { [K in k
 
 /** Reads the `iamAccessAudit` context value (undefined: every default). */
 export function parseSettings(raw: unknown): AuditSettings {
-  const given = raw === undefined ? {} : object(raw, CONTEXT_KEY);
-  const { schedule, ...rest } = given;
+  const given = raw === undefined ? {} : object(fromContext(raw), CONTEXT_KEY);
+  const { schedule, accounts, ...rest } = given;
   const settings = fields(
     rest,
     DEFAULT_SETTINGS,
     {
       schedule: (v) => v as ScheduleSettings,
+      accounts: (v) => v as AccountsSetting,
       granularity: oneOf(GRANULARITIES),
       entityTypes,
       unusedAfterDays: ranged(RANGES.unusedAfterDays),
@@ -207,5 +289,5 @@ export function parseSettings(raw: unknown): AuditSettings {
     schedule === undefined
       ? DEFAULT_SETTINGS.schedule
       : fields(object(schedule, `${CONTEXT_KEY}.schedule`), DEFAULT_SETTINGS.schedule, { enabled: boolean, cron, timeZone }, '.schedule');
-  return { ...settings, schedule: parsedSchedule };
+  return { ...settings, schedule: parsedSchedule, accounts: accounts === undefined ? DEFAULT_SETTINGS.accounts : accountsSetting(accounts) };
 }

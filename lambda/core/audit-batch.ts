@@ -15,8 +15,8 @@ import {
   GenerateServiceLastAccessedDetailsCommand,
   GetServiceLastAccessedDetailsCommand,
   type GetServiceLastAccessedDetailsCommandOutput,
-  type IAMClient,
 } from '@aws-sdk/client-iam';
+import type { IamSender } from './accounts';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock';
 import { Throttled, Unreachable } from './errors';
@@ -49,7 +49,8 @@ export interface AuditBatchSettings {
 }
 
 export interface AuditBatchDeps {
-  readonly iam: IAMClient;
+  /** IAM in the batch's account: the function's own client, or a member-role session that renews itself. */
+  readonly iam: IamSender;
   readonly store: ReportStore;
   readonly clock: Clock;
   readonly settings: AuditBatchSettings;
@@ -122,6 +123,8 @@ export interface BatchOutcome {
 interface Target {
   readonly entity: EntityRef;
   jobId: string | null;
+  /** The session the job was generated in, when IAM is reached through a member role: its Get goes there too. */
+  session?: Pick<IamSender, 'send'>;
   reason: Reason;
   handovers: number;
   regenerations: number;
@@ -320,12 +323,14 @@ class BatchInvocation {
     const { iam, clock } = this.deps;
     let jobId: string | undefined;
     try {
+      const session = (await iam.pin?.()) ?? iam;
       const answer = await this.caller.call(
         'generate',
-        () => iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: this.event.run.granularity })),
+        () => session.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: this.event.run.granularity })),
         { retryThrottles: false },
       );
       jobId = answer.JobId;
+      t.session = session;
     } catch (err) {
       if (err instanceof Throttled) {
         // The pacer has slowed down; the target waits its turn behind the others.
@@ -362,7 +367,7 @@ class BatchInvocation {
     const jobId = t.jobId!;
     let pages: GetServiceLastAccessedDetailsCommandOutput[];
     try {
-      pages = await this.readJob(jobId);
+      pages = await this.readJob(jobId, t.session ?? this.deps.iam);
     } catch (err) {
       if (err instanceof Throttled) {
         t.reason = 'throttled';
@@ -400,6 +405,7 @@ class BatchInvocation {
     }
     t.regenerations++;
     t.jobId = null;
+    t.session = undefined;
     t.reason = 'not-started';
     t.notBefore = this.deps.clock.now();
     return 'pending';
@@ -420,11 +426,11 @@ class BatchInvocation {
     return 'settled';
   }
 
-  /** Every page of one job's result, or just the first while the job is not COMPLETED. */
-  private async readJob(jobId: string): Promise<GetServiceLastAccessedDetailsCommandOutput[]> {
+  /** Every page of one job's result (through the session that generated it), or just the first while the job is not COMPLETED. */
+  private async readJob(jobId: string, session: Pick<IamSender, 'send'>): Promise<GetServiceLastAccessedDetailsCommandOutput[]> {
     const pages: GetServiceLastAccessedDetailsCommandOutput[] = [];
     await readAllPages(async (marker) => {
-      const page = await this.caller.call('get', () => this.deps.iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: jobId, MaxItems: MAX_ITEMS, Marker: marker })), {
+      const page = await this.caller.call('get', () => session.send(new GetServiceLastAccessedDetailsCommand({ JobId: jobId, MaxItems: MAX_ITEMS, Marker: marker })), {
         retryThrottles: false,
       });
       pages.push(page);

@@ -20,7 +20,7 @@ export const DEFAULTS = {
    */
   batchSize: 10_000,
   /** Batches audited at once: the Map's MaxConcurrency (accounts side by side). */
-  maxConcurrency: 10,
+  maxConcurrency: 20,
   /**
    * Ceiling on the pipeline's calls per second to each IAM API in one account. It is a ceiling, not a
    * target: the pacers start well below it and find the account's own rate from IAM's Throttling answers.

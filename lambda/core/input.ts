@@ -11,11 +11,14 @@ export interface AuditRequest {
   /** Only these entities, when given. */
   readonly arns: readonly string[] | null;
   readonly unusedAfterDays: number;
+  /** Only these of the configured accounts, when given. */
+  readonly accountIds: readonly string[] | null;
 }
 
-export type AuditDefaults = Omit<AuditRequest, 'arns'>;
+export type AuditDefaults = Omit<AuditRequest, 'arns' | 'accountIds'>;
 
-const FIELDS = ['granularity', 'entityTypes', 'arns', 'unusedAfterDays'];
+const FIELDS = ['granularity', 'entityTypes', 'arns', 'unusedAfterDays', 'accountIds'];
+export const MAX_ACCOUNT_IDS = 1000;
 /** IAM tracks at least 400 days: a longer window could only call more services "used". */
 export const MAX_UNUSED_AFTER_DAYS = 400;
 export const MAX_ARNS = 10_000;
@@ -34,11 +37,16 @@ export function parseExecutionInput(input: unknown, defaults: AuditDefaults): Au
     entityTypes: fields.entityTypes === undefined ? defaults.entityTypes : entityTypes(fields.entityTypes),
     arns: fields.arns === undefined ? null : arns(fields.arns),
     unusedAfterDays: fields.unusedAfterDays === undefined ? defaults.unusedAfterDays : unusedAfterDays(fields.unusedAfterDays),
+    accountIds: fields.accountIds === undefined ? null : accountIds(fields.accountIds),
   };
   request.arns?.forEach((arn, i) => {
     const type = ENTITY_ARN.exec(arn)![1] as EntityType;
     if (!request.entityTypes.includes(type)) {
       throw new InvalidInput(`arns[${i}] is a ${type}, but entityTypes (${request.entityTypes.join(', ')}) leaves ${type}s out`);
+    }
+    const account = arn.split(':')[4];
+    if (request.accountIds && !request.accountIds.includes(account)) {
+      throw new InvalidInput(`arns[${i}] is in account ${account}, which accountIds (${request.accountIds.join(', ')}) leaves out`);
     }
   });
   return request;
@@ -72,6 +80,16 @@ function arns(value: unknown): string[] {
     if (typeof arn !== 'string' || !ENTITY_ARN.test(arn)) {
       throw new InvalidInput(`arns[${i}] must be the ARN of an IAM user, group, role or customer managed policy, got ${JSON.stringify(arn)}`);
     }
+  });
+  return [...new Set(value as string[])];
+}
+
+function accountIds(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_ACCOUNT_IDS) {
+    throw new InvalidInput(`accountIds must be a non-empty array of at most ${MAX_ACCOUNT_IDS} 12-digit account ids`);
+  }
+  value.forEach((id, i) => {
+    if (typeof id !== 'string' || !/^\d{12}$/.test(id)) throw new InvalidInput(`accountIds[${i}] must be a 12-digit account id (a string), got ${JSON.stringify(id)}`);
   });
   return [...new Set(value as string[])];
 }

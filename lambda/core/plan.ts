@@ -4,7 +4,8 @@
  * limited to 256 KiB; entity lists are not). Batches of different accounts are interleaved, so the Map
  * audits accounts side by side: IAM throttles each account on its own.
  */
-import { ListGroupsCommand, ListPoliciesCommand, ListRolesCommand, ListUsersCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { ListGroupsCommand, ListPoliciesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
+import type { IamSender } from './accounts';
 import type { Clock } from './clock';
 import { InvalidInput, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
@@ -31,12 +32,12 @@ export interface AccountToAudit {
 export interface AccountSource {
   /** The accounts to audit (for the account the pipeline runs in, that one alone). */
   accounts(): Promise<AccountToAudit[]>;
-  /** An IAM client in the account; throws with the error's code when the account cannot be entered. */
-  iam(accountId: string): Promise<IAMClient>;
+  /** IAM in the account; throws with the error's code when the account cannot be entered. */
+  iam(accountId: string): Promise<IamSender>;
 }
 
 /** The account the pipeline runs in, reached with the caller's own credentials. */
-export function selfAccountSource(accountId: string, iam: IAMClient): AccountSource {
+export function selfAccountSource(accountId: string, iam: IamSender): AccountSource {
   return { accounts: async () => [{ accountId, name: null, status: 'ACTIVE' }], iam: async () => iam };
 }
 
@@ -91,7 +92,7 @@ export async function plan(deps: PlanDeps, event: PlanEvent): Promise<PlanResult
 
   const accounts: PlannedAccount[] = [];
   const selectedByAccount = new Map<string, EntityRef[]>();
-  for (const account of await deps.source.accounts()) {
+  for (const account of await accountsToAudit(deps.source, request.accountIds)) {
     const planned = await planAccount(deps, account, request);
     accounts.push(planned.account);
     if (planned.selected.length > 0) selectedByAccount.set(account.accountId, planned.selected);
@@ -104,6 +105,17 @@ export async function plan(deps: PlanDeps, event: PlanEvent): Promise<PlanResult
   return { run, batches, listed };
 }
 
+/**
+ * The configured accounts, narrowed to the execution input's `accountIds` when it names some; an account
+ * it names that is not among them is reported as skipped, never audited.
+ */
+async function accountsToAudit(source: AccountSource, wanted: readonly string[] | null): Promise<AccountToAudit[]> {
+  const all = await source.accounts();
+  if (!wanted) return all;
+  const known = new Map(all.map((a) => [a.accountId, a]));
+  return wanted.map((accountId) => known.get(accountId) ?? { accountId, name: null, status: 'NOT_CONFIGURED' });
+}
+
 async function planAccount(
   deps: PlanDeps,
   account: AccountToAudit,
@@ -111,7 +123,8 @@ async function planAccount(
 ): Promise<{ account: PlannedAccount; selected: EntityRef[] }> {
   const base = { accountId: account.accountId, name: account.name, missingArns: [] as string[] };
   if (account.status !== 'ACTIVE') {
-    return { account: { ...base, status: 'skipped', code: `Account${pascal(account.status)}`, message: `the account is ${account.status}`, iamCalls: noIamCalls() }, selected: [] };
+    const message = account.status === 'NOT_CONFIGURED' ? 'the execution input names it, but it is not among the accounts the pipeline is set to audit' : `the account is ${account.status}`;
+    return { account: { ...base, status: 'skipped', code: `Account${pascal(account.status)}`, message, iamCalls: noIamCalls() }, selected: [] };
   }
   const caller = new IamCaller(deps.clock, deps.pacing);
   try {
@@ -137,8 +150,13 @@ async function planAccount(
   }
 }
 
+/** SUSPENDED as Suspended, PENDING_CLOSURE as PendingClosure. */
 function pascal(word: string): string {
-  return word.charAt(0).toUpperCase() + word.slice(1).toLowerCase();
+  return word
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 }
 
 /**
@@ -214,7 +232,7 @@ function runDateOf(startTime: unknown): string {
 
 const MAX_ITEMS = 1000;
 
-async function listEntities(iam: IAMClient, caller: IamCaller, type: EntityType): Promise<EntityRef[]> {
+async function listEntities(iam: IamSender, caller: IamCaller, type: EntityType): Promise<EntityRef[]> {
   const list = <T>(fetch: (marker: string | undefined) => Promise<{ items?: T[]; IsTruncated?: boolean; Marker?: string }>) =>
     readAllPages<T>(async (marker) => {
       const answer = await caller.call('list', () => fetch(marker));

@@ -3,6 +3,7 @@
  * and settings read through checked environment lookups. Every default comes from `defaults.ts`.
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { parseAccountsConfig, type AccountsConfig } from './accounts';
 import type { AuditBatchSettings } from './audit-batch';
 import { ScaledClock, systemClock, type Clock, type ClockAnchor } from './clock';
 import { DEFAULTS, RANGES } from './defaults';
@@ -47,6 +48,18 @@ export function clockFromEnvironment(env: NodeJS.ProcessEnv = process.env): Cloc
 /** The dimension run metrics are published under: the stack's name. */
 export function metricsDimensionFromEnvironment(env: NodeJS.ProcessEnv = process.env): string {
   return requiredEnv('METRICS_DIMENSION', env);
+}
+
+/** The partition of the function's ARN: aws, aws-cn or aws-us-gov. */
+export function partitionOf(functionArn: string): string {
+  const partition = functionArn.split(':')[1];
+  if (!/^aws[\w-]*$/.test(partition ?? '')) throw new ConfigurationError(`cannot read the partition from function ARN ${functionArn}`);
+  return partition;
+}
+
+/** The accounts a run audits (ACCOUNTS, the `accounts` setting as JSON; the pipeline's own account when unset). */
+export function accountsFromEnvironment(env: NodeJS.ProcessEnv = process.env): AccountsConfig {
+  return parseAccountsConfig(env.ACCOUNTS);
 }
 
 export function accountIdOf(functionArn: string): string {

@@ -1,12 +1,24 @@
 /**
  * The account a local command works on: an account file, or a generated sample (`--sample N --seed S`).
  */
-import { generateSampleAccount, loadAccount, readAccountFile, type Account, type EmulatorOptions } from '../emulator';
+import {
+  generateSampleAccount,
+  generateSampleOrganization,
+  loadAccount,
+  loadOrganization,
+  readAccountFile,
+  readOrganizationFile,
+  type Account,
+  type EmulatorOptions,
+  type Organization,
+} from '../emulator';
 import { numberFlag, UsageError } from './flags';
 
 export const ACCOUNT_FLAGS = {
   account: { type: 'string' },
   sample: { type: 'string' },
+  org: { type: 'string' },
+  'org-sample': { type: 'string' },
   seed: { type: 'string' },
   'as-of': { type: 'string' },
 } as const;
@@ -14,30 +26,60 @@ export const ACCOUNT_FLAGS = {
 export interface AccountFlags {
   readonly account?: string;
   readonly sample?: string;
+  readonly org?: string;
+  readonly 'org-sample'?: string;
   readonly seed?: string;
   readonly 'as-of'?: string;
 }
 
 export interface AccountSource {
-  readonly account: Account;
+  /** One account... */
+  readonly account?: Account;
+  /** ...or an organization. */
+  readonly organization?: Organization;
+  /** The account the pipeline runs in: the one account, or the organization's audit account. */
+  readonly hubAccountId: string;
   readonly description: string;
 }
 
+/** `--org-sample 8x1000`: accounts and identities per account. */
+export function orgSampleFlag(text: string): { accounts: number; entitiesPerAccount: number } {
+  const match = /^(\d{1,3})x(\d{1,6})$/.exec(text);
+  const accounts = Number(match?.[1]);
+  const entitiesPerAccount = Number(match?.[2]);
+  if (!match || accounts < 1 || accounts > 500 || entitiesPerAccount > 100_000) {
+    throw new UsageError(`--org-sample must be ACCOUNTSxENTITIES, such as 8x1000 (1 to 500 accounts, at most 100000 entities each), got "${text}"`);
+  }
+  return { accounts, entitiesPerAccount };
+}
+
 export function accountFromFlags(flags: AccountFlags): AccountSource {
-  if (flags.account !== undefined && flags.sample !== undefined) throw new UsageError('give either --account FILE or --sample N, not both');
+  const given = (['account', 'sample', 'org', 'org-sample'] as const).filter((f) => flags[f] !== undefined);
+  if (given.length > 1) throw new UsageError(`give one of --account FILE, --sample N, --org FILE or --org-sample AxE, not ${given.map((f) => `--${f}`).join(' and ')}`);
+  if (flags.org !== undefined) {
+    if (flags.seed !== undefined || flags['as-of'] !== undefined) throw new UsageError('--seed and --as-of go with --sample or --org-sample, not --org');
+    const organization = readOrganizationFile(flags.org);
+    return { organization, hubAccountId: organization.auditAccountId, description: `${flags.org} (${organization.accounts.length} accounts)` };
+  }
+  if (flags['org-sample'] !== undefined) {
+    const { accounts, entitiesPerAccount } = orgSampleFlag(flags['org-sample']);
+    const seed = flags.seed ?? '1';
+    const organization = loadOrganization(generateSampleOrganization({ accounts, entitiesPerAccount, seed, asOf: asOfFlag(flags['as-of']) }), 'generated sample organization');
+    return { organization, hubAccountId: organization.auditAccountId, description: `sample organization of ${accounts} accounts x ${entitiesPerAccount} entities, seed ${seed}` };
+  }
   if (flags.account !== undefined) {
     if (flags.seed !== undefined || flags['as-of'] !== undefined) throw new UsageError('--seed and --as-of go with --sample, not --account');
     const account = readAccountFile(flags.account);
-    return { account, description: `${flags.account} (${account.entities.length} entities)` };
+    return { account, hubAccountId: account.accountId, description: `${flags.account} (${account.entities.length} entities)` };
   }
   if (flags.sample !== undefined) {
     const entities = numberFlag('sample', flags.sample, { integer: true, min: 0, max: 1_000_000 })!;
     const seed = flags.seed ?? '1';
     const asOf = asOfFlag(flags['as-of']);
     const account = loadAccount(generateSampleAccount({ entities, seed, asOf }), 'generated sample');
-    return { account, description: `sample of ${entities} entities, seed ${seed}` };
+    return { account, hubAccountId: account.accountId, description: `sample of ${entities} entities, seed ${seed}` };
   }
-  throw new UsageError('give the account to use: --account FILE or --sample N [--seed S]');
+  throw new UsageError('give what to audit: --account FILE, --sample N [--seed S], --org FILE or --org-sample AxE [--seed S]');
 }
 
 /** Flags that set how the emulator behaves, shared by the commands that start one. */

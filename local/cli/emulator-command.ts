@@ -5,11 +5,14 @@ import { startEmulator } from '../emulator';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
 
-export const EMULATOR_USAGE = `iam-access-audit emulator [--port P] (--account FILE | --sample N [--seed S] [--as-of YYYY-MM-DD])
+export const EMULATOR_USAGE = `iam-access-audit emulator [--port P] (--account FILE | --sample N | --org FILE | --org-sample AxE) [--seed S] [--as-of YYYY-MM-DD]
     [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS] [--slow-job-latency-ms MS]
     [--time-scale X] [--short-pages] [--reset-connections P] [--access-key KEY:SECRET ...] [--strict-auth]
 
-  Serves IAM's access-advisor and listing API for the account on http://127.0.0.1:P (P=0: a free port).
+  Serves IAM's access-advisor and listing API for the account on http://127.0.0.1:P (P=0: a free port);
+  for an organization, also STS (AssumeRole into member roles, GetCallerIdentity) and Organizations
+  (ListAccounts, ListAccountsForParent, ListOrganizationalUnitsForParent, ListRoots), with IAM answering
+  in the account of the calling credentials (static keys act in the audit account).
   --throttle-rps R       token-bucket rate per operation, in calls per simulated second (default: off)
   --throttle-burst B     bucket size (default: R)
   --job-latency-ms MS    simulated time a job stays IN_PROGRESS (default 3000)
@@ -48,6 +51,7 @@ export async function emulatorCommand(args: string[], out: NodeJS.WritableStream
 
   const emulator = await startEmulator({
     account: source.account,
+    organization: source.organization,
     port,
     timeScale,
     ...behaviour,
@@ -58,7 +62,7 @@ export async function emulatorCommand(args: string[], out: NodeJS.WritableStream
   });
   out.write(
     `IAM emulator listening on ${emulator.url}\n` +
-      `  account ${source.account.accountId}: ${source.description}\n` +
+      `  ${source.organization ? `organization ${source.organization.organizationId}, audit account` : 'account'} ${source.hubAccountId}: ${source.description}\n` +
       `  throttling ${behaviour.throttle ? `${behaviour.throttle.rps} calls/s per operation, burst ${behaviour.throttle.burst ?? Math.max(1, behaviour.throttle.rps)}` : 'off'}; ` +
       `time scale ${emulator.clock.timeScale}x; ${flags['strict-auth'] ? `only ${credentials.length} keys accepted` : 'any key id accepted'}` +
       `${behaviour.resetConnections ? `; ${behaviour.resetConnections * 100}% of connections reset` : ''}\n` +

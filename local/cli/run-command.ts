@@ -8,12 +8,15 @@ import { runLocal, type LocalRunProgress, type LocalRunResult } from '../runner/
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
 
-export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N [--seed S] [--as-of YYYY-MM-DD])
+export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N | --org FILE | --org-sample AxE) [--seed S] [--as-of YYYY-MM-DD]
     [--out DIR] [--granularity SERVICE_LEVEL|ACTION_LEVEL] [--input JSON] [--time-scale X]
     [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS] [--reset-connections P]
 
   Synthesizes the app, starts the IAM emulator on the account, and executes the synthesized state
   machine locally, running the bundled Lambda code. Reports go to DIR (default ./out) in the S3 layout.
+  --org FILE          an organization file: the pipeline runs in its audit account and audits every
+                      ACTIVE account through its member role (STS and Organizations are emulated too)
+  --org-sample AxE    a generated organization of A accounts of E identities each
   --input JSON       the execution input, as for a manual start (e.g. '{"entityTypes":["role"]}')
   --granularity G    shorthand for the input's granularity
   --time-scale X     simulated seconds per real second (default 200): IAM job latency, pacing and
@@ -48,10 +51,11 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
   const source = accountFromFlags(flags);
   const outDir = flags.out ?? 'out';
 
-  out.write(`Auditing ${source.description} locally (account ${source.account.accountId}, time scale ${timeScale}x)\n`);
+  out.write(`Auditing ${source.description} locally (${source.organization ? 'from audit account' : 'account'} ${source.hubAccountId}, time scale ${timeScale}x)\n`);
   const show = progressPrinter(out);
   const result = await runLocal({
     account: source.account,
+    organization: source.organization,
     outDir,
     input,
     timeScale,

@@ -16,12 +16,13 @@ import { numberFlag, parseFlags, UsageError } from './flags';
 import { duration, formatSummary, parseInputFlag } from './run-command';
 
 export const START_USAGE = `iam-access-audit start (--state-machine ARN | --stack NAME) [--input JSON] [--granularity G]
-    [--arn ARN ...] [--name NAME] [--wait] [--poll-seconds S]
+    [--arn ARN ...] [--account-ids ID,ID...] [--name NAME] [--wait] [--poll-seconds S]
 
   Starts an audit in AWS. The input narrows or changes the run, as the execution input does:
   --input JSON        e.g. '{"entityTypes":["role"],"unusedAfterDays":30}'
   --granularity G     SERVICE_LEVEL or ACTION_LEVEL
   --arn ARN           audit only this identity (repeat for more)
+  --account-ids IDS   audit only these of the configured accounts (comma-separated)
   --name NAME         the execution name, which becomes the run id (default manual-<time>-<random>)
   --wait              follow the run, print its summary, and exit 1 if it failed
   --stack NAME        read the state machine and bucket from the stack's outputs`;
@@ -38,6 +39,7 @@ export async function startCommand(args: string[], out: NodeJS.WritableStream): 
     input: { type: 'string' },
     granularity: { type: 'string' },
     arn: { type: 'string', multiple: true },
+    'account-ids': { type: 'string' },
     name: { type: 'string' },
     wait: { type: 'boolean' },
     'poll-seconds': { type: 'string' },
@@ -54,6 +56,7 @@ export async function startCommand(args: string[], out: NodeJS.WritableStream): 
     input.granularity = flags.granularity;
   }
   if (flags.arn !== undefined) input.arns = flags.arn;
+  if (flags['account-ids'] !== undefined) input.accountIds = flags['account-ids'].split(',').map((id) => id.trim());
   // The same checks Plan makes, so a bad input never starts an execution.
   try {
     parseExecutionInput(input, { granularity: 'SERVICE_LEVEL', entityTypes: ENTITY_TYPES, unusedAfterDays: 90 });

@@ -4,3 +4,5 @@ export { GRANULARITIES, OPERATIONS, totalAuthenticatedEntities, type Granularity
 export * from './sample';
 export * from './server';
 export type { BucketSettings, ThrottleSettings } from './throttle';
+export * from './organization';
+export { type Principal } from './sts';

@@ -47,21 +47,23 @@ export function toXml(element: string, value: XmlValue): string {
   return `<${element}>${escapeXml(String(value))}</${element}>`;
 }
 
-export function successXml(action: string, result: XmlObject, requestId: string): string {
+export const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+
+export function successXml(action: string, result: XmlObject, requestId: string, xmlns = IAM_XMLNS): string {
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<${action}Response xmlns="${IAM_XMLNS}">` +
+    `<${action}Response xmlns="${xmlns}">` +
     toXml(`${action}Result`, result) +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata>` +
     `</${action}Response>`
   );
 }
 
-export function errorXml(error: IamError, requestId: string): string {
+export function errorXml(error: IamError, requestId: string, xmlns = IAM_XMLNS): string {
   const type = error.status >= 500 ? 'Receiver' : 'Sender';
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<ErrorResponse xmlns="${IAM_XMLNS}">` +
+    `<ErrorResponse xmlns="${xmlns}">` +
     `<Error><Type>${type}</Type><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
     `<RequestId>${requestId}</RequestId>` +
     `</ErrorResponse>`

@@ -263,3 +263,66 @@ function serviceRecord(
 function isoSeconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
+
+export interface SampleOrganizationOptions {
+  readonly accounts: number;
+  readonly entitiesPerAccount: number;
+  readonly seed: number | string;
+  readonly asOf?: Date;
+}
+
+const ACCOUNT_NAMES = ['management', 'security-audit', 'payments-prod', 'payments-staging', 'data-prod', 'data-dev', 'identity-prod', 'ml-sandbox', 'platform-shared', 'logging'];
+
+/**
+ * A deterministic sample organization: a management account, the audit (hub) account, and workload
+ * accounts under two OUs, each with a generated account's entities (so role names repeat across
+ * accounts, as they do in real organizations). Every account is ACTIVE and has its member role; tests
+ * and users change that in the file.
+ */
+export function generateSampleOrganization(options: SampleOrganizationOptions): OrganizationFileContent {
+  const { accounts, entitiesPerAccount, seed } = options;
+  if (!Number.isInteger(accounts) || accounts < 1 || accounts > 500) throw new RangeError(`accounts must be a whole number from 1 to 500, got ${accounts}`);
+  const random = prng(`org/${seed}`);
+  const idOf = () => String(100_000_000_000 + Math.floor(random() * 800_000_000_000)).slice(0, 12);
+  const ids = new Set<string>();
+  while (ids.size < accounts) ids.add(idOf());
+  const accountIds = [...ids];
+  const orgLetters = Math.floor(random() * 36 ** 10).toString(36).padStart(10, '0');
+  const workloads = `ou-${orgLetters.slice(0, 4)}-${orgLetters.slice(2, 10)}`;
+  const infrastructure = `ou-${orgLetters.slice(0, 4)}-${orgLetters.slice(0, 8)}`;
+  return {
+    organizationId: `o-${orgLetters}`,
+    managementAccountId: accountIds[0],
+    auditAccountId: accountIds[Math.min(1, accounts - 1)],
+    memberRoleName: 'IamAccessAuditMember',
+    organizationalUnits: [
+      { id: workloads, name: 'Workloads' },
+      { id: infrastructure, name: 'Infrastructure' },
+    ],
+    accounts: accountIds.map((accountId, i) => ({
+      accountId,
+      name: i < ACCOUNT_NAMES.length ? ACCOUNT_NAMES[i] : `workload-${i}`,
+      status: 'ACTIVE',
+      memberRole: 'present',
+      ...(i === 0 ? {} : { parentId: i === 1 || i === 8 || i === 9 ? infrastructure : workloads }),
+      entities: generateSampleAccount({ entities: entitiesPerAccount, seed: `${seed}/${i}`, accountId, asOf: options.asOf }).entities,
+    })),
+  };
+}
+
+/** An organization file's content, as written to disk. */
+export interface OrganizationFileContent {
+  readonly organizationId: string;
+  readonly managementAccountId: string;
+  readonly auditAccountId: string;
+  readonly memberRoleName: string;
+  readonly organizationalUnits: ReadonlyArray<{ readonly id: string; readonly name: string; readonly parentId?: string }>;
+  readonly accounts: ReadonlyArray<{
+    readonly accountId: string;
+    readonly name: string;
+    readonly status: 'ACTIVE' | 'SUSPENDED';
+    readonly memberRole: 'present' | 'missing';
+    readonly parentId?: string;
+    readonly entities: readonly EntityRecord[];
+  }>;
+}

@@ -1,15 +1,21 @@
 /**
- * The IAM emulator's HTTP endpoint: IAM's Query protocol on 127.0.0.1, so that unmodified clients
- * (the AWS SDKs, boto3, the AWS CLI with --endpoint-url) work against it. It also serves its own
- * counters as JSON at `GET /_emulator/stats` (and resets them with `POST /_emulator/stats/reset`).
+ * The emulator's HTTP endpoint on 127.0.0.1: IAM and STS in the Query protocol, Organizations in JSON
+ * 1.1, so that unmodified clients (the AWS SDKs, boto3, the AWS CLI with --endpoint-url) work against
+ * it. IAM calls go to the account of the calling credentials: static keys act as a principal of the hub;
+ * keys issued by AssumeRole act in the account entered, until their session ends. Each account has its
+ * own throttling. The emulator also serves its counters as JSON at `GET /_emulator/stats` (and resets
+ * them with `POST /_emulator/stats/reset`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Account } from './account';
+import { loadAccount, type Account } from './account';
 import { ScaledClock, type Clock } from './clock';
 import { IamBackend, OPERATIONS, type JobSettings, type Operation } from './iam';
-import { errorXml, IamError, newRequestId, QueryParams, successXml, throttling } from './query';
-import { invalidClientTokenId, readSignature, signatureDoesNotMatch, signatureMatches, type SignedRequest } from './sigv4';
+import { loneAccount, type Organization } from './organization';
+import { ORGANIZATIONS_OPERATIONS, ORGANIZATIONS_TARGET_PREFIX, OrganizationsBackend, OrganizationsError, type OrganizationsOperation } from './organizations';
+import { errorXml, IamError, newRequestId, QueryParams, STS_XMLNS, successXml, throttling } from './query';
+import { expiredToken, invalidClientTokenId, readSignature, signatureDoesNotMatch, signatureMatches, type SignedRequest } from './sigv4';
+import { STS_OPERATIONS, StsBackend, type IssuedSession, type Principal, type StsOperation } from './sts';
 import { Throttle, type ThrottleSettings } from './throttle';
 
 /** An access key the emulator knows: it checks signatures made with it. */
@@ -19,12 +25,15 @@ export interface Credentials {
 }
 
 export interface EmulatorOptions extends JobSettings {
-  readonly account: Account;
+  /** One account (its own hub, in no organization)... */
+  readonly account?: Account;
+  /** ...or an organization of accounts. */
+  readonly organization?: Organization;
   /** Port on 127.0.0.1; 0 picks a free one. @default 0 */
   readonly port?: number;
-  /** Simulated seconds per real second, for latency, throttling and job dates. @default 1 */
+  /** Simulated seconds per real second, for latency, throttling, sessions and job dates. @default 1 */
   readonly timeScale?: number;
-  /** Token-bucket throttling per operation. @default off */
+  /** Token-bucket throttling per operation, in each account on its own. @default off */
   readonly throttle?: ThrottleSettings;
   /** A clock to share with in-process callers; made from `timeScale` when absent. */
   readonly clock?: Clock;
@@ -38,6 +47,10 @@ export interface EmulatorOptions extends JobSettings {
   readonly resetConnections?: number;
   /** Source of randomness for `resetConnections`. @default Math.random */
   readonly random?: () => number;
+  /** Sessions last at most this many seconds, whatever AssumeRole asks: a test knob. @default no limit */
+  readonly maxSessionSeconds?: number;
+  /** Organizations answers every other page empty, with a NextToken. @default true */
+  readonly emptyOrganizationPages?: boolean;
 }
 
 /** One request as the emulator saw it. */
@@ -45,6 +58,8 @@ export interface RecordedCall {
   readonly at: number;
   readonly operation: string;
   readonly caller: string;
+  /** The account the call acted in. */
+  readonly accountId: string;
   readonly arn?: string;
   readonly jobId?: string;
   /** JobStatus of a Get, or the error code of a failed call. */
@@ -61,7 +76,8 @@ export interface OperationStats {
 }
 
 export interface EmulatorStats {
-  readonly operations: Record<Operation, OperationStats>;
+  /** Every IAM, STS and Organizations operation the emulator serves. */
+  readonly operations: Record<Operation, OperationStats> & Record<string, OperationStats>;
   readonly totals: OperationStats;
   /** Requests refused before any operation ran (no signature, a bad one, an unknown or expired key). */
   readonly refused: number;
@@ -69,6 +85,10 @@ export interface EmulatorStats {
   readonly resets: number;
   /** Calls per access key id, of requests that passed authentication. */
   readonly callsByKey: Record<string, number>;
+  /** IAM calls per account. */
+  readonly iamCallsByAccount: Record<string, number>;
+  /** Sessions AssumeRole issued. */
+  readonly sessions: number;
   readonly jobs: number;
   readonly simulatedNow: string;
   readonly timeScale: number;
@@ -78,7 +98,9 @@ export interface RunningEmulator {
   readonly url: string;
   readonly port: number;
   readonly clock: Clock;
+  /** The hub's account (the one account, when there is no organization). */
   readonly account: Account;
+  readonly organization: Organization;
   stats(): EmulatorStats;
   /** The call log (empty unless `recordCalls`). */
   calls(): readonly RecordedCall[];
@@ -90,11 +112,22 @@ export interface RunningEmulator {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+const ALL_OPERATIONS: readonly string[] = [...OPERATIONS, ...STS_OPERATIONS, ...ORGANIZATIONS_OPERATIONS];
+
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
+  if (!options.account === !options.organization) throw new RangeError('startEmulator needs an account or an organization (one of them)');
+  const organization = options.organization ?? loneAccount(options.account!);
   const clock = options.clock ?? new ScaledClock(options.timeScale ?? 1);
-  const backend = new IamBackend(options.account, clock, options);
-  const throttle = new Throttle(options.throttle);
-  const secrets = new Map<string, string>((options.credentials ?? []).map((c) => [c.accessKeyId, c.secretAccessKey]));
+  const hub = organization.byId.get(organization.auditAccountId)?.account ?? loadAccount({ accountId: organization.auditAccountId, entities: [] }, 'the hub');
+  // IAM and its buckets, account by account.
+  const iamOf = new Map<string, { backend: IamBackend; throttle: Throttle }>();
+  for (const account of [hub, ...organization.accounts.map((a) => a.account)]) {
+    if (!iamOf.has(account.accountId)) iamOf.set(account.accountId, { backend: new IamBackend(account, clock, options), throttle: new Throttle(options.throttle) });
+  }
+  const staticSecrets = new Map<string, string>((options.credentials ?? []).map((c) => [c.accessKeyId, c.secretAccessKey]));
+  const sessions = new Map<string, IssuedSession>();
+  const sts = new StsBackend(organization, clock, (session) => sessions.set(session.accessKeyId, session), { maxSessionSeconds: options.maxSessionSeconds });
+  const organizations = new OrganizationsBackend(organization, { emptyPages: options.emptyOrganizationPages });
   const random = options.random ?? Math.random;
   const resetShare = options.resetConnections ?? 0;
   if (!(resetShare >= 0 && resetShare <= 1)) throw new RangeError(`resetConnections must be from 0 to 1, got ${resetShare}`);
@@ -102,9 +135,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   let refused = 0;
   let resets = 0;
   let callsByKey: Record<string, number> = {};
+  let iamCallsByAccount: Record<string, number> = {};
   const log: RecordedCall[] = [];
-  const record = (operation: string, caller: string, params: QueryParams, outcome: string): void => {
-    if (options.recordCalls) log.push({ at: clock.now(), operation, caller, arn: params.get('Arn'), jobId: params.get('JobId'), outcome });
+  const record = (operation: string, caller: Principal, params: QueryParams | undefined, outcome: string, jobId?: string): void => {
+    if (options.recordCalls) {
+      log.push({ at: clock.now(), operation, caller: caller.accessKeyId, accountId: caller.accountId, arn: params?.get('Arn'), jobId: jobId ?? params?.get('JobId'), outcome });
+    }
   };
 
   const resetStats = (): void => {
@@ -112,6 +148,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     refused = 0;
     resets = 0;
     callsByKey = {};
+    iamCallsByAccount = {};
   };
 
   const stats = (): EmulatorStats => {
@@ -122,70 +159,127 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       totals.errors += counters[op].errors;
     }
     return {
-      operations: structuredClone(counters),
+      operations: structuredClone(counters) as EmulatorStats['operations'],
       totals,
       refused,
       resets,
       callsByKey: { ...callsByKey },
-      jobs: backend.jobCount,
+      iamCallsByAccount: { ...iamCallsByAccount },
+      sessions: sessions.size,
+      jobs: [...iamOf.values()].reduce((n, a) => n + a.backend.jobCount, 0),
       simulatedNow: new Date(clock.now()).toISOString(),
       timeScale: clock.timeScale,
     };
   };
 
-  /** The caller's access key id, once the request's signature holds as AWS would check it. */
-  const authenticate = (signed: SignedRequest): string => {
+  /** Who is calling, once the request's signature holds as AWS would check it and its session is live. */
+  const authenticate = (signed: SignedRequest): Principal => {
     const signature = readSignature(signed, Date.now());
-    const secret = secrets.get(signature.accessKeyId);
-    if (secret === undefined) {
-      if (options.strictAuth) throw invalidClientTokenId();
-      return signature.accessKeyId;
+    const session = sessions.get(signature.accessKeyId);
+    if (session) {
+      if (!signatureMatches(signed, signature, session.secretAccessKey)) throw signatureDoesNotMatch();
+      if (clock.now() >= session.expiresAt) throw expiredToken();
+      return session;
     }
-    if (!signatureMatches(signed, signature, secret)) throw signatureDoesNotMatch();
-    return signature.accessKeyId;
+    const secret = staticSecrets.get(signature.accessKeyId);
+    if (secret === undefined && options.strictAuth) throw invalidClientTokenId();
+    if (secret !== undefined && !signatureMatches(signed, signature, secret)) throw signatureDoesNotMatch();
+    return { accessKeyId: signature.accessKeyId, accountId: organization.auditAccountId, arn: `arn:aws:iam::${organization.auditAccountId}:user/${signature.accessKeyId}` };
   };
 
-  const handleIam = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
+  /** Runs one operation under its counters; `throttle` decides first when given. */
+  const counted = <T extends object>(operation: string, caller: Principal, params: QueryParams | undefined, throttle: Throttle | undefined, run: () => T, outcomeOf: (result: T) => string): T => {
+    counters[operation].calls++;
+    if (throttle && !throttle.admit(operation, clock.now())) {
+      counters[operation].throttled++;
+      record(operation, caller, params, 'Throttling');
+      throw throttling();
+    }
+    try {
+      const result = run();
+      const jobId = (result as { JobId?: unknown }).JobId;
+      record(operation, caller, params, outcomeOf(result), typeof jobId === 'string' ? jobId : undefined);
+      return result;
+    } catch (err) {
+      counters[operation].errors++;
+      record(operation, caller, params, err instanceof IamError ? err.code : err instanceof OrganizationsError ? err.type : 'ServiceFailure');
+      throw err;
+    }
+  };
+
+  const handleQuery = (body: Buffer, res: ServerResponse, caller: Principal, query: string): void => {
     const requestId = newRequestId();
-    const url = req.url ?? '/';
-    const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
     const params = QueryParams.parse(query, body.toString('utf8'));
     const action = params.get('Action');
-    let caller: string;
+    const isSts = (STS_OPERATIONS as readonly string[]).includes(action ?? '');
+    const xmlns = isSts ? STS_XMLNS : undefined;
+    try {
+      if (!action) throw new IamError('MissingAction', 'The request must contain the parameter Action', 400);
+      if (isSts) {
+        const result = counted(action, caller, params, undefined, () => sts.handle(action as StsOperation, params, caller), () => 'OK');
+        send(res, 200, successXml(action, result, requestId, xmlns), requestId);
+        return;
+      }
+      if (!(OPERATIONS as readonly string[]).includes(action)) throw new IamError('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
+      const iam = iamOf.get(caller.accountId)!;
+      iamCallsByAccount[caller.accountId] = (iamCallsByAccount[caller.accountId] ?? 0) + 1;
+      const result = counted(
+        action,
+        caller,
+        params,
+        iam.throttle,
+        () => iam.backend.handle(action as Operation, params, caller.accessKeyId),
+        (r) => (typeof r.JobStatus === 'string' ? r.JobStatus : 'OK'),
+      );
+      send(res, 200, successXml(action, result, requestId), requestId);
+    } catch (err) {
+      const error = err instanceof IamError ? err : new IamError('ServiceFailure', `Internal emulator error: ${(err as Error).message}`, 500);
+      send(res, error.status, errorXml(error, requestId, xmlns), requestId);
+    }
+  };
+
+  const handleJson = (res: ServerResponse, target: string, body: Buffer, caller: Principal): void => {
+    const requestId = newRequestId();
+    const operation = target.slice(ORGANIZATIONS_TARGET_PREFIX.length);
+    try {
+      if (!(ORGANIZATIONS_OPERATIONS as readonly string[]).includes(operation)) throw new OrganizationsError('UnknownOperationException', `Unknown operation ${target}`);
+      let input: Record<string, unknown>;
+      try {
+        input = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+      } catch {
+        throw new OrganizationsError('SerializationException', 'The request body is not JSON.');
+      }
+      const result = counted(operation, caller, undefined, undefined, () => organizations.handle(operation as OrganizationsOperation, input, caller), () => 'OK');
+      sendJson(res, 200, result, requestId);
+    } catch (err) {
+      const error = err instanceof OrganizationsError ? err : new OrganizationsError('ServiceException', `Internal emulator error: ${(err as Error).message}`, 500);
+      res.writeHead(error.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.type });
+      res.end(JSON.stringify({ __type: error.type, Message: error.message }));
+    }
+  };
+
+  const handle = (req: IncomingMessage, body: Buffer, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+    const target = String(req.headers['x-amz-target'] ?? '');
+    let caller: Principal;
     try {
       caller = authenticate({ method: req.method ?? 'POST', path: url.split('?')[0], query, headers: req.headers, body });
     } catch (err) {
       refused++;
       const error = err instanceof IamError ? err : new IamError('ServiceFailure', `Internal emulator error: ${(err as Error).message}`, 500);
-      send(res, error.status, errorXml(error, requestId), requestId);
+      if (target.startsWith(ORGANIZATIONS_TARGET_PREFIX)) {
+        res.writeHead(error.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': error.code });
+        res.end(JSON.stringify({ __type: error.code, Message: error.message }));
+      } else {
+        const requestId = newRequestId();
+        send(res, error.status, errorXml(error, requestId), requestId);
+      }
       return;
     }
-    callsByKey[caller] = (callsByKey[caller] ?? 0) + 1;
-    try {
-      if (!action) throw new IamError('MissingAction', 'The request must contain the parameter Action', 400);
-      if (!(OPERATIONS as readonly string[]).includes(action)) {
-        throw new IamError('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
-      }
-      const operation = action as Operation;
-      counters[operation].calls++;
-      if (!throttle.admit(operation, clock.now())) {
-        counters[operation].throttled++;
-        record(operation, caller, params, 'Throttling');
-        throw throttling();
-      }
-      try {
-        const result = backend.handle(operation, params, caller);
-        record(operation, caller, params, typeof result.JobStatus === 'string' ? result.JobStatus : 'OK');
-        send(res, 200, successXml(operation, result, requestId), requestId);
-      } catch (err) {
-        counters[operation].errors++;
-        record(operation, caller, params, err instanceof IamError ? err.code : 'ServiceFailure');
-        throw err;
-      }
-    } catch (err) {
-      const error = err instanceof IamError ? err : new IamError('ServiceFailure', `Internal emulator error: ${(err as Error).message}`, 500);
-      send(res, error.status, errorXml(error, requestId), requestId);
-    }
+    callsByKey[caller.accessKeyId] = (callsByKey[caller.accessKeyId] ?? 0) + 1;
+    if (target.startsWith(ORGANIZATIONS_TARGET_PREFIX)) handleJson(res, target, body, caller);
+    else handleQuery(body, res, caller, query);
   };
 
   const server: Server = createServer((req, res) => {
@@ -213,7 +307,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         resetStats();
         res.writeHead(204).end();
       } else if (path === '/' && (req.method === 'POST' || req.method === 'GET')) {
-        handleIam(req, Buffer.concat(chunks), res);
+        handle(req, Buffer.concat(chunks), res);
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       }
@@ -231,10 +325,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     url: `http://127.0.0.1:${port}`,
     port,
     clock,
-    account: options.account,
+    account: hub,
+    organization,
     stats,
     calls: () => log,
-    addCredentials: (c) => secrets.set(c.accessKeyId, c.secretAccessKey),
+    addCredentials: (c) => staticSecrets.set(c.accessKeyId, c.secretAccessKey),
     resetStats,
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -244,8 +339,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   };
 }
 
-function emptyCounters(): Record<Operation, OperationStats> {
-  return Object.fromEntries(OPERATIONS.map((op) => [op, { calls: 0, throttled: 0, errors: 0 }])) as Record<Operation, OperationStats>;
+function emptyCounters(): Record<string, OperationStats> {
+  return Object.fromEntries(ALL_OPERATIONS.map((op) => [op, { calls: 0, throttled: 0, errors: 0 }]));
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 function send(res: ServerResponse, status: number, xml: string, requestId: string): void {

@@ -16,7 +16,7 @@ import { runIdOf } from '../../lambda/core/plan';
 import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
 import { STACK_NAME } from '../../lib/app';
 import { CONTEXT_KEY, type AuditSettings } from '../../lib/settings';
-import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type RecordedCall } from '../emulator';
+import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type Organization, type RecordedCall } from '../emulator';
 import { LocalLambda, type InvocationHook } from './lambda-pool';
 import { LOCAL_REGION, readSynthesizedWorkflow, type SynthesizedWorkflow } from './template';
 
@@ -37,7 +37,10 @@ export interface LocalRunProgress {
 }
 
 export interface LocalRunOptions {
-  readonly account: Account;
+  /** The account to audit (the pipeline runs in it)... */
+  readonly account?: Account;
+  /** ...or the organization to audit from its audit account, through each account's member role. */
+  readonly organization?: Organization;
   /** Where reports go, in the S3 layout (and the functions' logs, under .logs/). */
   readonly outDir: string;
   /** Send reports to this S3 bucket instead of outDir, as deployed functions do. */
@@ -46,8 +49,8 @@ export interface LocalRunOptions {
   readonly input?: unknown;
   /** Simulated seconds per real second for the emulator, the Lambdas' clocks and the workflow's waits. @default 1 */
   readonly timeScale?: number;
-  /** Emulator behaviour: throttling, job latency, short pages, reset connections. */
-  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages' | 'recordCalls' | 'resetConnections'>;
+  /** Emulator behaviour: throttling, job latency, short pages, reset connections, session length. */
+  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages' | 'recordCalls' | 'resetConnections' | 'maxSessionSeconds'>;
   /** Settings that replace those of cdk.json for this run. */
   readonly settings?: Partial<AuditSettings>;
   /** Execution name, which is the run id. @default local-<time>-<random> */
@@ -155,13 +158,19 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const objectsBefore = await countObjects(localStore(options, outDir));
+  if (!options.account === !options.organization) throw new RangeError('runLocal needs an account or an organization (one of them)');
+  // The pipeline runs in the account (or the organization's audit account), and audits the organization's accounts through their member roles.
+  const hubAccountId = options.organization?.auditAccountId ?? options.account!.accountId;
+  const settings: Partial<AuditSettings> = options.organization
+    ? { accounts: { source: 'organization', memberRoleName: options.organization.memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] }, ...options.settings }
+    : { ...options.settings };
   const cdkOut = mkdtempSync(join(tmpdir(), 'iam-access-audit-cdk-'));
   let workflow: SynthesizedWorkflow;
   let synthesis: Synthesis;
   const rssBeforeSynth = process.memoryUsage().rss;
   try {
-    synthesis = synthesize(cdkOut, options.settings);
-    workflow = readSynthesizedWorkflow(cdkOut, synthesis.templateFile, options.account.accountId);
+    synthesis = synthesize(cdkOut, settings);
+    workflow = readSynthesizedWorkflow(cdkOut, synthesis.templateFile, hubAccountId);
   } catch (err) {
     rmSync(cdkOut, { recursive: true, force: true });
     throw err;
@@ -169,7 +178,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   // Simulated time starts once the app is synthesized: synthesis is not part of the run.
   const clock = new ScaledClock(options.timeScale ?? 1);
   // Every key the emulator will see is one the runner made: unknown keys and bad signatures are refused.
-  const emulator = await startEmulator({ account: options.account, clock, strictAuth: true, ...options.emulator });
+  const emulator = await startEmulator({ account: options.account, organization: options.organization, clock, strictAuth: true, ...options.emulator });
   const lambdas = new Map<string, LocalLambda>();
   const logDir = join(outDir, '.logs');
   mkdirSync(logDir, { recursive: true });
@@ -181,6 +190,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_IAM: emulator.url,
+      AWS_ENDPOINT_URL_STS: emulator.url,
+      AWS_ENDPOINT_URL_ORGANIZATIONS: emulator.url,
       LOCAL_CLOCK: JSON.stringify(clock.anchor),
       ...(options.s3 ? { AWS_ENDPOINT_URL_S3: options.s3.endpoint, REPORT_BUCKET: options.s3.bucket } : { REPORT_STORE_DIR: outDir }),
     };
@@ -240,8 +251,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         retryIntervalOverrides: scaledRetries(workflow.definition, clock.timeScale),
       },
       context: {
-        Execution: { Id: `arn:aws:states:${LOCAL_REGION}:${options.account.accountId}:execution:local:${executionName}`, Name: executionName },
-        StateMachine: { Id: `arn:aws:states:${LOCAL_REGION}:${options.account.accountId}:stateMachine:local`, Name: 'local' },
+        Execution: { Id: `arn:aws:states:${LOCAL_REGION}:${hubAccountId}:execution:local:${executionName}`, Name: executionName },
+        StateMachine: { Id: `arn:aws:states:${LOCAL_REGION}:${hubAccountId}:stateMachine:local`, Name: 'local' },
       },
     });
 

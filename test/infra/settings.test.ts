@@ -11,6 +11,13 @@ function rejection(raw: unknown): string {
 }
 
 describe('settings', () => {
+  it('read the accounts to audit, with their defaults', () => {
+    expect(parseSettings({ accounts: { source: 'organization' } }).accounts).toEqual({ source: 'organization', memberRoleName: 'IamAccessAuditMember', organizationalUnitIds: [], excludeAccountIds: [] });
+    expect(parseSettings({ accounts: { source: 'list', accountIds: ['111111111111'] } }).accounts).toEqual({ source: 'list', accountIds: ['111111111111'], memberRoleName: 'IamAccessAuditMember' });
+    // Context given on the command line is a string of JSON.
+    expect(parseSettings('{"accounts":{"source":"self"},"batchSize":500}')).toMatchObject({ accounts: { source: 'self' }, batchSize: 500 });
+  });
+
   it('default every field', () => {
     expect(parseSettings(undefined)).toEqual(DEFAULT_SETTINGS);
     expect(parseSettings({ schedule: { timeZone: 'Europe/Paris' } }).schedule).toEqual({ ...DEFAULT_SETTINGS.schedule, timeZone: 'Europe/Paris' });
@@ -30,6 +37,17 @@ describe('settings', () => {
     [{ schedule: { timeZone: 'Mars/Olympus' } }, 'iamAccessAudit.schedule.timeZone must be an IANA time zone'],
     [{ schedule: { enabled: 'yes' } }, 'iamAccessAudit.schedule.enabled must be true or false'],
     [{ schedule: { hour: 3 } }, 'iamAccessAudit.schedule.hour is not a known setting'],
+    [{ maxFailedPercent: 101 }, 'iamAccessAudit.maxFailedPercent must be a number from 0 to 100'],
+    [{ accounts: 'organization' }, 'iamAccessAudit.accounts must be a JSON object'],
+    [{ accounts: { source: 'everywhere' } }, 'iamAccessAudit.accounts.source must be one of self, organization, list'],
+    [{ accounts: { source: 'list' } }, 'iamAccessAudit.accounts.accountIds is required when accounts.source is "list"'],
+    [{ accounts: { source: 'list', accountIds: [123456789012] } }, 'iamAccessAudit.accounts.accountIds[0] must be a 12-digit account id (a string)'],
+    [{ accounts: { source: 'list', accountIds: [] } }, 'iamAccessAudit.accounts.accountIds must name at least one account'],
+    [{ accounts: { source: 'organization', organizationalUnitIds: ['Workloads'] } }, 'iamAccessAudit.accounts.organizationalUnitIds[0] must be an OU id'],
+    [{ accounts: { source: 'organization', memberRoleName: 'has space' } }, 'iamAccessAudit.accounts.memberRoleName must be an IAM role name'],
+    [{ accounts: { source: 'organization', memberRole: 'X' } }, 'iamAccessAudit.accounts.memberRole is not a known setting'],
+    [{ accounts: { source: 'self', memberRoleName: 'X' } }, 'iamAccessAudit.accounts.memberRoleName is not a known setting'],
+    ['{"batchSize": ', 'iamAccessAudit given as a string must be JSON'],
   ])('reject %j naming the field', (raw, message) => {
     expect(rejection(raw)).toContain(message);
   });

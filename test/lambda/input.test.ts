@@ -18,16 +18,17 @@ function rejection(input: unknown): string {
 
 describe('execution input', () => {
   it('takes the defaults from {} (what the schedule sends)', () => {
-    expect(parseExecutionInput({}, defaults)).toEqual({ ...defaults, arns: null });
+    expect(parseExecutionInput({}, defaults)).toEqual({ ...defaults, arns: null, accountIds: null });
   });
 
   it('accepts every field', () => {
-    const input = { granularity: 'ACTION_LEVEL', entityTypes: ['role'], arns: [ROLE, ROLE, 'arn:aws:iam::123456789012:role/team/a+b=c,d.e@f-g'], unusedAfterDays: 30 };
+    const input = { granularity: 'ACTION_LEVEL', entityTypes: ['role'], arns: [ROLE, ROLE, 'arn:aws:iam::123456789012:role/team/a+b=c,d.e@f-g'], unusedAfterDays: 30, accountIds: ['123456789012', '123456789012'] };
     expect(parseExecutionInput(input, defaults)).toEqual({
       granularity: 'ACTION_LEVEL',
       entityTypes: ['role'],
       arns: [ROLE, 'arn:aws:iam::123456789012:role/team/a+b=c,d.e@f-g'],
       unusedAfterDays: 30,
+      accountIds: ['123456789012'],
     });
   });
 
@@ -37,6 +38,9 @@ describe('execution input', () => {
     ['{}', 'the execution input must be a JSON object'],
     [{ granularity: 'FULL' }, 'granularity must be "SERVICE_LEVEL" or "ACTION_LEVEL", got "FULL"'],
     [{ granularity: 1 }, 'granularity must be'],
+    [{ accountIds: [] }, 'accountIds must be a non-empty array'],
+    [{ accountIds: [111122223333] }, 'accountIds[0] must be a 12-digit account id (a string), got 111122223333'],
+    [{ accountIds: ['111122223333'], arns: [ROLE] }, 'arns[0] is in account 123456789012, which accountIds (111122223333) leaves out'],
     [{ entityTypes: [] }, 'entityTypes must be a non-empty array'],
     [{ entityTypes: 'role' }, 'entityTypes must be a non-empty array'],
     [{ entityTypes: ['role', 'robot'] }, 'entityTypes[1] must be one of'],

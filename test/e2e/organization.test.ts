@@ -1,0 +1,165 @@
+/**
+ * A whole organization audited from its audit account: the synthesized workflow executed locally against
+ * the emulator serving IAM, STS and Organizations, each account's IAM reached through its member role.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EntityReport, RunSummary } from '../../lambda/core/model';
+import { generateSampleOrganization, loadOrganization, type Organization, type OrganizationFileContent } from '../../local/emulator';
+import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../local/runner/run-local';
+import { expectReportMatches, expectSummaryConsistent, readJson, reportFiles, reportKey } from '../helpers/expectations';
+import { FAST_SETTINGS } from '../helpers/iam';
+
+const RUN_TIMEOUT = 240_000;
+
+function sampleOrganization(change: (file: { -readonly [K in keyof OrganizationFileContent]: any }) => void = () => undefined): Organization {
+  const file = JSON.parse(JSON.stringify(generateSampleOrganization({ accounts: 5, entitiesPerAccount: 24, seed: 'e2e-org', asOf: new Date() })));
+  // No faults: every failure these tests see comes from the organization itself.
+  for (const account of file.accounts) for (const e of account.entities) delete e.fault;
+  change(file);
+  return loadOrganization(file);
+}
+
+async function audit(organization: Organization, options: Partial<LocalRunOptions> = {}): Promise<{ dir: string; result: LocalRunResult; summary: RunSummary }> {
+  const dir = mkdtempSync(join(tmpdir(), 'org-'));
+  const result = await runLocal({ organization, outDir: dir, timeScale: 200, ...options, settings: { ...FAST_SETTINGS, ...options.settings } });
+  return { dir, result, summary: result.summary! };
+}
+
+/** Every audited account's reports, field by field against its part of the organization file. */
+function expectAccountsReported(dir: string, result: LocalRunResult, organization: Organization, accountIds: readonly string[]): void {
+  for (const accountId of accountIds) {
+    const account = organization.byId.get(accountId)!.account;
+    const listed = account.entities.filter((e) => !e.path.startsWith('/aws-service-role/'));
+    expect(result.summary!.accounts.find((a) => a.accountId === accountId)).toMatchObject({ status: 'audited', entities: { listed: listed.length, reported: listed.length, failed: 0 } });
+    for (const e of listed) {
+      expectReportMatches(readJson<EntityReport>(dir, reportKey(result.runId, e)), e, { runId: result.runId, granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, accountId });
+    }
+  }
+}
+
+describe('an organization with a missing member role and a suspended account', () => {
+  const organization = sampleOrganization((file) => {
+    file.accounts[2].memberRole = 'missing';
+    file.accounts[3].status = 'SUSPENDED';
+    // Real organizations repeat role names across accounts: one role of the audit account takes a name of the management account's.
+    const taken = file.accounts[0].entities.find((e: { type: string; path?: string }) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
+    const renamed = file.accounts[1].entities.find((e: { type: string; path?: string }) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
+    renamed.name = taken.name;
+    delete renamed.id;
+  });
+  let run: Awaited<ReturnType<typeof audit>>;
+  beforeAll(async () => {
+    run = await audit(organization, { emulator: { recordCalls: true } });
+  }, RUN_TIMEOUT);
+
+  it('is INCOMPLETE: the account that cannot be entered fails with AccessDenied, the suspended one is skipped, the others complete', () => {
+    const { result, summary } = run;
+    expect(result.status).toBe('FAILED');
+    expect(result.error!.Error).toBe('AuditIncomplete');
+    expectSummaryConsistent(summary);
+    const [management, hub, missing, suspended, other] = organization.accounts;
+    expect(summary.accounts.map((a) => [a.accountId, a.name, a.status, a.code ?? null])).toEqual([
+      [management.accountId, 'management', 'audited', null],
+      [hub.accountId, 'security-audit', 'audited', null],
+      [missing.accountId, 'payments-prod', 'failed', 'AccessDenied'],
+      [suspended.accountId, 'payments-staging', 'skipped', 'AccountSuspended'],
+      [other.accountId, 'data-prod', 'audited', null],
+    ]);
+    // The entities of an account that could not be entered are unknown, not failed: they were never listed.
+    expect(summary.accounts[2].entities).toEqual({ listed: 0, reported: 0, skipped: 0, failed: 0 });
+    expect(summary.failures).toEqual([]);
+    expect(result.error!.Cause).toContain(`${missing.accountId}: AccessDenied`);
+  });
+
+  it('reports every other account\'s identities exactly as its part of the file says, and nothing of the two others', () => {
+    const { dir, result } = run;
+    const [management, hub, missing, suspended, other] = organization.accounts;
+    expectAccountsReported(dir, result, organization, [management.accountId, hub.accountId, other.accountId]);
+    const files = reportFiles(dir, result.runId);
+    expect(files.some((k) => k.includes(`/${missing.accountId}/`) || k.includes(`/${suspended.accountId}/`))).toBe(false);
+  });
+
+  it('keeps same-named roles of two accounts apart', () => {
+    const { dir, result } = run;
+    const [management, hub] = organization.accounts;
+    const names = new Set(management.account.entities.filter((e) => e.type === 'role').map((e) => e.name));
+    const shared = hub.account.entities.find((e) => e.type === 'role' && names.has(e.name) && !e.path.startsWith('/aws-service-role/'))!;
+    expect(shared).toBeDefined();
+    const twin = management.account.entities.find((e) => e.type === 'role' && e.name === shared.name)!;
+    const mine = readJson<EntityReport>(dir, reportKey(result.runId, shared));
+    const theirs = readJson<EntityReport>(dir, reportKey(result.runId, twin));
+    expect(mine.entity.arn).not.toBe(theirs.entity.arn);
+    expect([mine.accountId, theirs.accountId]).toEqual([hub.accountId, management.accountId]);
+    expect(mine.services.map((s) => s.serviceNamespace)).toEqual([...shared.services].map((s) => s.namespace).sort());
+    expect(theirs.services.map((s) => s.serviceNamespace)).toEqual([...twin.services].map((s) => s.namespace).sort());
+  });
+
+  it('reads every JobId in the account and with the credentials that generated it, and no other way', () => {
+    const log = run.result.stats.iamCallLog;
+    const generatedBy = new Map(log.filter((c) => c.operation === 'GenerateServiceLastAccessedDetails' && c.jobId).map((c) => [c.jobId!, c]));
+    const reads = log.filter((c) => c.operation === 'GetServiceLastAccessedDetails' && ['IN_PROGRESS', 'COMPLETED', 'FAILED'].includes(c.outcome));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const read of reads) {
+      const generate = generatedBy.get(read.jobId!)!;
+      expect({ caller: read.caller, account: read.accountId }).toEqual({ caller: generate.caller, account: generate.accountId });
+    }
+    // A Get from any other session or account was refused (and the job made again), never answered.
+    for (const refused of log.filter((c) => c.operation === 'GetServiceLastAccessedDetails' && !reads.includes(c) && c.outcome !== 'Throttling')) {
+      expect(refused.outcome).toBe('NoSuchEntity');
+    }
+    // Every account's IAM was reached only through its own member-role session, never the hub's keys.
+    const hubKeys = new Set(log.filter((c) => c.operation === 'AssumeRole').map((c) => c.caller));
+    for (const call of log.filter((c) => c.operation.startsWith('Generate') && c.accountId !== organization.auditAccountId)) expect(hubKeys.has(call.caller)).toBe(false);
+  });
+});
+
+describe('an organization whose every member role is present', () => {
+  it('is COMPLETED, with every account audited', async () => {
+    const organization = sampleOrganization();
+    const { dir, result, summary } = await audit(organization);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(summary.status).toBe('COMPLETED');
+    expect(summary.accounts.every((a) => a.status === 'audited')).toBe(true);
+    expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
+  }, RUN_TIMEOUT);
+
+  it('narrows a run to the execution input\'s accountIds, and skips an asked-for account it is not set to audit', async () => {
+    const organization = sampleOrganization();
+    const [, hub, , , other] = organization.accounts;
+    const { dir, result, summary } = await audit(organization, { input: { accountIds: [other.accountId, '999999999999'] } });
+    expect(summary.accounts.map((a) => [a.accountId, a.status, a.code ?? null])).toEqual([
+      [other.accountId, 'audited', null],
+      ['999999999999', 'skipped', 'AccountNotConfigured'],
+    ]);
+    expectAccountsReported(dir, result, organization, [other.accountId]);
+    expect(reportFiles(dir, result.runId).some((k) => k.includes(`/${hub.accountId}/`))).toBe(false);
+  }, RUN_TIMEOUT);
+
+  it('audits only the accounts under the OUs asked for', async () => {
+    const organization = sampleOrganization();
+    const infrastructure = organization.units.find((u) => u.name === 'Infrastructure')!;
+    const { summary } = await audit(organization, {
+      settings: { accounts: { source: 'organization', memberRoleName: organization.memberRoleName, organizationalUnitIds: [infrastructure.id], excludeAccountIds: [] } },
+    });
+    expect(summary.accounts.map((a) => a.accountId)).toEqual(organization.accounts.filter((a) => a.parentId === infrastructure.id).map((a) => a.accountId));
+  }, RUN_TIMEOUT);
+
+  it('renews a member-role session that ends in the middle of a batch: jobs of the old session are regenerated, none fails or reads empty', async () => {
+    const organization = sampleOrganization();
+    // Sessions of 90 simulated seconds; jobs of 8 s at two calls a second: every batch outlives several sessions.
+    const { dir, result, summary } = await audit(organization, {
+      timeScale: 40,
+      emulator: { maxSessionSeconds: 90, jobLatencyMs: 8_000, recordCalls: true },
+      settings: { iamCallsPerSecond: 2 },
+    });
+    expect(summary.status).toBe('COMPLETED');
+    expect(summary.failures).toEqual([]);
+    expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
+    // More sessions than accounts: they were renewed; and some jobs were read after their session was replaced.
+    expect(result.stats.emulator.sessions).toBeGreaterThan(2 * organization.accounts.length);
+    const ops = result.stats.emulator.operations;
+    expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThan(summary.entities.listed);
+  }, RUN_TIMEOUT);
+});

@@ -1,0 +1,84 @@
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { STSClient } from '@aws-sdk/client-sts';
+import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
+import { MemberSessions, organizationAccounts, renewingSender } from '../../lambda/core/accounts';
+import { generateSampleOrganization, loadOrganization, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
+
+const credentials = { accessKeyId: 'AKIDHUBPRINCIPAL0001', secretAccessKey: 'hub-secret' };
+const client = <T>(Client: new (config: object) => T, url: string): T => new Client({ region: 'us-east-1', endpoint: url, credentials, maxAttempts: 1 });
+
+describe('accounts of an organization', () => {
+  let emulator: RunningEmulator;
+  const file = generateSampleOrganization({ accounts: 45, entitiesPerAccount: 0, seed: 'paging' });
+  const organization = loadOrganization(file);
+  afterEach(() => emulator?.close());
+
+  it('are all listed through pages of at most 20, past the empty pages Organizations may answer', async () => {
+    emulator = await startEmulator({ organization, credentials: [credentials], recordCalls: true });
+    const found = await organizationAccounts(client(OrganizationsClient, emulator.url), []);
+    expect(found.map((a) => a.accountId).sort()).toEqual(organization.accounts.map((a) => a.accountId).sort());
+    expect(found.every((a) => a.status === 'ACTIVE' && a.name)).toBe(true);
+    const pages = emulator.calls().filter((c) => c.operation === 'ListAccounts');
+    // 45 accounts, 20 a page, every other page empty: 3 full pages and 3 empty ones.
+    expect(pages).toHaveLength(6);
+  });
+
+  it('are narrowed to the accounts under an OU, at any depth', async () => {
+    const nested = JSON.parse(JSON.stringify(file));
+    const workloads = nested.organizationalUnits[0].id;
+    nested.organizationalUnits.push({ id: 'ou-abcd-nestedou1', name: 'Nested', parentId: workloads });
+    nested.accounts[4].parentId = 'ou-abcd-nestedou1';
+    const org = loadOrganization(nested);
+    emulator = await startEmulator({ organization: org, credentials: [credentials] });
+    const found = await organizationAccounts(client(OrganizationsClient, emulator.url), [workloads]);
+    const expected = org.accounts.filter((a) => a.parentId === workloads || a.parentId === 'ou-abcd-nestedou1').map((a) => a.accountId);
+    expect(found.map((a) => a.accountId).sort()).toEqual(expected.sort());
+    expect(found.map((a) => a.accountId)).toContain(org.accounts[4].accountId);
+  });
+
+  it('are refused to a principal of a member account, as Organizations refuses it', async () => {
+    emulator = await startEmulator({ organization, credentials: [credentials] });
+    const sessions = new MemberSessions({ sts: client(STSClient, emulator.url), clock: emulator.clock, memberRoleName: organization.memberRoleName, partition: 'aws', sessionName: 'test' });
+    const member = organization.accounts[3].accountId;
+    const session = await sessions.renew(member);
+    expect(session.expiresAt).toBeGreaterThan(emulator.clock.now());
+    const memberCredentials = await (session.iam.config.credentials as () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>)();
+    const asMember = new OrganizationsClient({ region: 'us-east-1', endpoint: emulator.url, credentials: memberCredentials, maxAttempts: 1 });
+    await expect(organizationAccounts(asMember, [])).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+});
+
+describe('member-role sessions', () => {
+  let emulator: RunningEmulator;
+  afterEach(() => emulator?.close());
+
+  it('reach IAM in the account entered, renew before they end, and renew again when IAM says ExpiredToken', async () => {
+    const organization = loadOrganization(generateSampleOrganization({ accounts: 3, entitiesPerAccount: 12, seed: 'sessions' }));
+    const clock = new ScaledClock(1000);
+    emulator = await startEmulator({ organization, clock, credentials: [credentials], maxSessionSeconds: 900 });
+    const sessions = new MemberSessions({
+      sts: client(STSClient, emulator.url),
+      clock,
+      memberRoleName: organization.memberRoleName,
+      partition: 'aws',
+      sessionName: 'test',
+      iamClient: (c) => new IAMClient({ region: 'us-east-1', endpoint: emulator.url, credentials: c, maxAttempts: 1 }),
+    });
+    const target = organization.accounts[2];
+    const iam = renewingSender(sessions, target.accountId);
+    const roles = await iam.send(new ListRolesCommand({ MaxItems: 1000 }));
+    expect(roles.Roles!.map((r) => r.Arn).sort()).toEqual(target.account.entities.filter((e) => e.type === 'role').map((e) => e.arn).sort());
+    expect(emulator.stats().iamCallsByAccount).toEqual({ [target.accountId]: 1 });
+    // 14 simulated minutes later (a quarter of the session left is 225 s): the next call renews first.
+    await clock.sleep(14 * 60_000);
+    await iam.send(new ListRolesCommand({}));
+    expect(emulator.stats().sessions).toBe(2);
+    // A session pinned for a job is used as is: once it has ended, IAM answers ExpiredToken.
+    const pinned = await iam.pin!();
+    await clock.sleep(16 * 60_000);
+    await expect(pinned.send(new ListRolesCommand({}))).rejects.toMatchObject({ name: 'ExpiredToken' });
+    // The renewing sender gets a new session and goes on.
+    await expect(iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
+    expect(emulator.stats().sessions).toBe(3);
+  });
+});
