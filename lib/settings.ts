@@ -31,8 +31,20 @@ export type AccountsSetting =
 
 export const DEFAULT_MEMBER_ROLE_NAME = 'IamAccessAuditMember';
 
+/** Identities whose policies are never proposed (they are still reported). */
+export interface ExemptionSettings {
+  /** Path prefixes, e.g. "/break-glass/". @default none */
+  readonly pathPrefixes: readonly string[];
+  /** ARN globs, `*` for any run of characters. @default none */
+  readonly arnPatterns: readonly string[];
+  /** A tag key on users and roles. @default "iam-access-audit:exempt" */
+  readonly tagKey: string;
+}
+
 export interface AuditSettings {
   readonly schedule: ScheduleSettings;
+  /** Identities exempt from proposals. */
+  readonly exemptions: ExemptionSettings;
   /** The accounts audited. @default { "source": "self" } */
   readonly accounts: AccountsSetting;
   /** Report detail when the execution input does not say. @default SERVICE_LEVEL */
@@ -88,6 +100,7 @@ export interface AuditSettings {
 export const DEFAULT_SETTINGS: AuditSettings = {
   schedule: { enabled: true, cron: 'cron(0 3 * * ? *)', timeZone: 'UTC' },
   accounts: { source: 'self' },
+  exemptions: { pathPrefixes: [], arnPatterns: [], tagKey: 'iam-access-audit:exempt' },
   granularity: 'SERVICE_LEVEL',
   entityTypes: ENTITY_TYPES,
   unusedAfterDays: DEFAULTS.unusedAfterDays,
@@ -173,6 +186,17 @@ const email: Field<string | null> = (value, at) =>
 const logRetention: Field<number> = (value, at) =>
   LOG_RETENTION_DAYS.includes(value as number) ? (value as number) : fail(at, `must be one of the retention periods CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')})`, value);
 
+const arnPatterns: Field<string[]> = (value, at) => {
+  if (!Array.isArray(value)) return fail(at, 'must be an array of ARN globs such as "arn:aws:iam::*:role/breakglass-*"', value);
+  value.forEach((p, i) => {
+    if (typeof p !== 'string' || !/^arn:[\w*-]+:iam::[\d*]*:[\w*+=,.@/-]+$/.test(p)) fail(`${at}[${i}]`, 'must be an IAM ARN glob such as "arn:aws:iam::*:role/breakglass-*"', p);
+  });
+  return value as string[];
+};
+
+const tagKey: Field<string> = (value, at) =>
+  typeof value === 'string' && /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(value) ? value : fail(at, 'must be a tag key (1 to 128 characters)', value);
+
 const ACCOUNT_ID = /^\d{12}$/;
 const OU_OR_ROOT_ID = /^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$/;
 
@@ -257,13 +281,14 @@ function fields<T>(raw: Record<string, unknown>, defaults: T, parsers: { [K in k
 /** Reads the `iamAccessAudit` context value (undefined: every default). */
 export function parseSettings(raw: unknown): AuditSettings {
   const given = raw === undefined ? {} : object(fromContext(raw), CONTEXT_KEY);
-  const { schedule, accounts, ...rest } = given;
+  const { schedule, accounts, exemptions, ...rest } = given;
   const settings = fields(
     rest,
     DEFAULT_SETTINGS,
     {
       schedule: (v) => v as ScheduleSettings,
       accounts: (v) => v as AccountsSetting,
+      exemptions: (v) => v as ExemptionSettings,
       granularity: oneOf(GRANULARITIES),
       entityTypes,
       unusedAfterDays: ranged(RANGES.unusedAfterDays),
@@ -289,5 +314,9 @@ export function parseSettings(raw: unknown): AuditSettings {
     schedule === undefined
       ? DEFAULT_SETTINGS.schedule
       : fields(object(schedule, `${CONTEXT_KEY}.schedule`), DEFAULT_SETTINGS.schedule, { enabled: boolean, cron, timeZone }, '.schedule');
-  return { ...settings, schedule: parsedSchedule, accounts: accounts === undefined ? DEFAULT_SETTINGS.accounts : accountsSetting(accounts) };
+  const parsedExemptions =
+    exemptions === undefined
+      ? DEFAULT_SETTINGS.exemptions
+      : fields(object(exemptions, `${CONTEXT_KEY}.exemptions`), DEFAULT_SETTINGS.exemptions, { pathPrefixes, arnPatterns, tagKey }, '.exemptions');
+  return { ...settings, schedule: parsedSchedule, exemptions: parsedExemptions, accounts: accounts === undefined ? DEFAULT_SETTINGS.accounts : accountsSetting(accounts) };
 }

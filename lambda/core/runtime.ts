@@ -12,6 +12,7 @@ import { ConfigurationError } from './errors';
 import type { PacingSettings } from './iam-calls';
 import { ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from './model';
 import type { PlanSettings } from './plan';
+import { DEFAULT_EXEMPT_TAG_KEY, type Exemptions } from './proposals';
 import { DirectoryReportStore, S3ReportStore, type ReportStore } from './store';
 import type { SummarizeSettings } from './summarize';
 
@@ -106,6 +107,17 @@ export function auditBatchSettingsFromEnvironment(env: NodeJS.ProcessEnv = proce
     maxLeftoverWaitSeconds: numberEnv('MAX_LEFTOVER_WAIT_SECONDS', DEFAULTS.maxLeftoverWaitSeconds, RANGES.maxLeftoverWaitSeconds, env),
     maxRegenerations: numberEnv('MAX_REGENERATIONS', DEFAULTS.maxRegenerations, RANGES.maxRegenerations, env),
   };
+}
+
+/** Who is exempt from proposals (EXEMPTIONS, JSON; the default tag key alone when unset). */
+export function exemptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Exemptions {
+  const fallback: Exemptions = { pathPrefixes: [], arnPatterns: [], tagKey: DEFAULT_EXEMPT_TAG_KEY };
+  if (!env.EXEMPTIONS) return fallback;
+  try {
+    return { ...fallback, ...(JSON.parse(env.EXEMPTIONS) as Partial<Exemptions>) };
+  } catch (err) {
+    throw new ConfigurationError(`environment variable EXEMPTIONS must be JSON: ${(err as Error).message}`);
+  }
 }
 
 export function summarizeSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): SummarizeSettings {

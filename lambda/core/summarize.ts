@@ -10,14 +10,12 @@ import type { Clock } from './clock';
 import {
   addIamCalls,
   keys,
-  PROPOSAL_ACTIONS,
   type AccountSummary,
   type EntityRef,
   type EntityReport,
   type EntityType,
   type Failure,
   type LatestPointer,
-  type ProposalAction,
   type RunInfo,
   type RunStatus,
   type RunSummary,
@@ -25,7 +23,8 @@ import {
 } from './model';
 import { planIamCalls, typeOfArn, type PlannedAccount, type PlanRecord } from './plan';
 import { datasetRows } from './report';
-import { getJson, mapConcurrently, putJson, type ReportStore } from './store';
+import { countProposals, type ProposalIndex } from './propose';
+import { getJson, mapConcurrently, NotFound, putJson, type ReportStore } from './store';
 
 export interface SummarizeSettings {
   /** A run whose failed entities exceed this percentage of those listed is INCOMPLETE. */
@@ -139,7 +138,7 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
     failures,
     skipped,
     findings,
-    proposals: { count: 0, byAction: Object.fromEntries(PROPOSAL_ACTIONS.map((a) => [a, 0])) as Record<ProposalAction, number> },
+    proposals: countProposals(await readProposalIndex(store, run.runId)),
     changes: null,
     iamCalls,
   };
@@ -161,6 +160,16 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
     failed: failures.length,
     failedShare: listed === 0 ? 0 : failures.length / listed,
   };
+}
+
+/** The run's proposal index, when Propose wrote one. */
+async function readProposalIndex(store: ReportStore, runId: string): Promise<ProposalIndex | null> {
+  try {
+    return await getJson<ProposalIndex>(store, keys.proposalsIndex(runId));
+  } catch (err) {
+    if (err instanceof NotFound) return null;
+    throw err;
+  }
 }
 
 /** Every outcome recorded for a batch, oldest attempt first (an attempt may have run twice). */

@@ -44,8 +44,18 @@ export function isTrackedService(service: string): boolean {
   return Object.hasOwn(ACTION_TRACKING.services, service);
 }
 
+const trackedCache = new WeakMap<Catalog, Map<string, string[]>>();
+
 /** The actions of a service that IAM tracks, as the catalogue spells them (empty for an untracked service). */
 export function trackedActions(catalog: Catalog, service: string): string[] {
+  let cache = trackedCache.get(catalog);
+  if (!cache) trackedCache.set(catalog, (cache = new Map()));
+  let found = cache.get(service);
+  if (!found) cache.set(service, (found = computeTrackedActions(catalog, service)));
+  return found;
+}
+
+function computeTrackedActions(catalog: Catalog, service: string): string[] {
   const rule = ACTION_TRACKING.services[service];
   if (!rule) return [];
   const untrackedNames = new Set((rule.actions ?? []).map((a) => a.toLowerCase()));

@@ -7,6 +7,7 @@ import { AccountFileError } from '../emulator';
 import { SynthesisError } from '../runner/run-local';
 import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
 import { UsageError } from './flags';
+import { PROPOSALS_USAGE, proposalsCommand } from './proposals-command';
 import { REPORT_USAGE, reportCommand } from './report-command';
 import { RUN_USAGE, runCommand } from './run-command';
 import { SAMPLE_USAGE, sampleCommand } from './sample-command';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   run: { run: runCommand, usage: RUN_USAGE },
   start: { run: startCommand, usage: START_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
+  proposals: { run: proposalsCommand, usage: PROPOSALS_USAGE },
   emulator: { run: emulatorCommand, usage: EMULATOR_USAGE },
   sample: { run: sampleCommand, usage: SAMPLE_USAGE },
 };

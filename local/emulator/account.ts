@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { iamCatalog } from '../../lambda/core/catalog';
 import { ENTITY_TYPES, type EntityType } from '../../lambda/core/model';
+import { checkDocument, PolicyError, sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
 import { whyUntracked } from '../../lambda/core/tracked-actions';
 
 export { ENTITY_TYPES, type EntityType };
@@ -45,11 +46,24 @@ export interface EntityRecord {
   readonly groups?: readonly string[];
   /** Users, groups and roles: ARNs of the managed policies attached to them. */
   readonly attachedPolicies?: readonly string[];
+  /** Users, groups and roles: their inline policies. */
+  readonly inlinePolicies?: ReadonlyArray<{ readonly name: string; readonly document: PolicyDocument }>;
+  /** Customer managed policies: the default version's document. */
+  readonly document?: PolicyDocument;
+  /** Tags of users and roles. */
+  readonly tags?: Readonly<Record<string, string>>;
   readonly services: readonly ServiceRecord[];
+}
+
+/** An AWS managed policy attached in the account, with its document. */
+export interface AwsManagedPolicy {
+  readonly arn: string;
+  readonly document: PolicyDocument;
 }
 
 export interface AccountFile {
   readonly accountId: string;
+  readonly awsManagedPolicies?: readonly AwsManagedPolicy[];
   readonly entities: readonly EntityRecord[];
 }
 
@@ -65,6 +79,10 @@ export interface Entity {
   readonly attachmentCount: number;
   readonly groups: readonly string[];
   readonly attachedPolicies: readonly string[];
+  readonly inlinePolicies: ReadonlyArray<{ readonly name: string; readonly document: PolicyDocument }>;
+  readonly document?: PolicyDocument;
+  readonly tags: Readonly<Record<string, string>>;
+  /** The services its policies grant, with their use: from the documents when it has policy data, else from the file. */
   readonly services: readonly ServiceRecord[];
 }
 
@@ -72,6 +90,9 @@ export interface Account {
   readonly accountId: string;
   readonly entities: readonly Entity[];
   readonly byArn: ReadonlyMap<string, Entity>;
+  readonly awsManagedPolicies: ReadonlyMap<string, PolicyDocument>;
+  /** True when the file gives policy documents: the emulator then serves them and derives grants from them. */
+  readonly hasPolicyData: boolean;
 }
 
 export class AccountFileError extends Error {
@@ -88,7 +109,7 @@ const ID_PREFIX: Record<EntityType, string> = { user: 'AIDA', group: 'AGPA', rol
 const DEFAULT_CREATE_DATE = '2024-01-01T00:00:00Z';
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'services'];
+const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'tags', 'services'];
 const SERVICE_FIELDS = [
   'namespace',
   'name',
@@ -158,36 +179,98 @@ export function loadAccount(json: unknown, source = 'account file'): Account {
       attachmentCount: record.attachmentCount ?? 1,
       groups: record.groups ?? [],
       attachedPolicies: record.attachedPolicies ?? [],
+      inlinePolicies: record.inlinePolicies ?? [],
+      document: record.document,
+      tags: record.tags ?? {},
       services: record.services,
     };
     entities.push(entity);
     byArn.set(arn, entity);
   });
   const groupNames = new Set(entities.filter((e) => e.type === 'group').map((e) => e.name));
+  const awsManagedPolicies = new Map((file.awsManagedPolicies ?? []).map((p) => [p.arn, p.document]));
   entities.forEach((e, index) => {
     e.groups.forEach((g, i) => {
       if (!groupNames.has(g)) fail(`entities[${index}].groups[${i}]`, `names group "${g}", which the file does not hold`);
     });
+    e.attachedPolicies.forEach((arn, i) => {
+      const known = arn.includes(':aws:policy/') ? awsManagedPolicies.has(arn) : byArn.get(arn)?.type === 'policy';
+      if (!known) fail(`entities[${index}].attachedPolicies[${i}]`, `names ${arn}, which the file does not hold (AWS managed policies go in awsManagedPolicies)`);
+    });
   });
-  return { accountId: file.accountId, entities, byArn };
+  const hasPolicyData = entities.some((e) => e.inlinePolicies.length > 0 || e.attachedPolicies.length > 0 || e.document !== undefined);
+  const resolved = hasPolicyData ? entities.map((e, index) => withDerivedGrants(e, index, { entities, byArn, awsManagedPolicies }, fail)) : entities;
+  return { accountId: file.accountId, entities: resolved, byArn: new Map(resolved.map((e) => [e.arn, e])), awsManagedPolicies, hasPolicyData };
+}
+
+const groupPaths = new WeakMap<object, Map<string, string>>();
+
+/** The path of a group of the account, by name (group names are unique in an account). */
+function groupPath(account: Pick<Account, 'entities'>, name: string): string {
+  let paths = groupPaths.get(account.entities);
+  if (!paths) {
+    paths = new Map(account.entities.filter((g) => g.type === 'group').map((g) => [g.name, g.path]));
+    groupPaths.set(account.entities, paths);
+  }
+  return paths.get(name) ?? '/';
+}
+
+/** Every policy document that applies to the entity: its own, its managed attachments', and (a user) its groups'. */
+export function documentsOf(e: Entity, account: Pick<Account, 'entities' | 'byArn' | 'awsManagedPolicies'>): PolicyDocument[] {
+  if (e.type === 'policy') return e.document ? [e.document] : [];
+  const own = (x: Entity): PolicyDocument[] => [
+    ...x.inlinePolicies.map((p) => p.document),
+    ...x.attachedPolicies.map((arn) => account.awsManagedPolicies.get(arn) ?? account.byArn.get(arn)?.document).filter((d): d is PolicyDocument => d !== undefined),
+  ];
+  const groups = e.groups.map((name) => account.byArn.get(entityArn(e.arn.split(':')[4], 'group', groupPath(account, name), name))).filter((g): g is Entity => g !== undefined);
+  return [...own(e), ...groups.flatMap(own)];
+}
+
+/**
+ * The entity's grants derived from its documents, as IAM derives them: its services are those the
+ * documents allow something of, each with its use from the file. A used service no policy grants is an
+ * error naming it.
+ */
+function withDerivedGrants(e: Entity, index: number, account: Pick<Account, 'entities' | 'byArn' | 'awsManagedPolicies'>, fail: Fail): Entity {
+  const space = sharedActionSpace();
+  const granted = new Set<string>();
+  for (const document of documentsOf(e, account)) for (const service of space.servicesGranted(document)) granted.add(service);
+  const usage = new Map(e.services.map((s) => [s.namespace, s]));
+  e.services.forEach((s, i) => {
+    if (!granted.has(s.namespace) && (s.lastAuthenticated !== undefined || (s.actions ?? []).some((a) => a.lastAccessedTime !== undefined))) {
+      fail(`entities[${index}].services[${i}].namespace`, `"${s.namespace}" was used, but no policy of the ${e.type} grants it`);
+    }
+  });
+  const catalog = iamCatalog();
+  const services = [...granted].sort().map((ns) => usage.get(ns) ?? { namespace: ns, name: catalog.serviceName(ns) ?? ns });
+  return { ...e, services };
 }
 
 type Fail = (field: string, problem: string) => never;
 
 function parseAccountFile(json: unknown, fail: Fail): AccountFile {
   const root = object(json, 'the file', fail);
-  unknownFields(root, ['accountId', 'entities'], '', fail);
+  unknownFields(root, ['accountId', 'awsManagedPolicies', 'entities'], '', fail);
+  if (root.awsManagedPolicies !== undefined) {
+    if (!Array.isArray(root.awsManagedPolicies)) fail('awsManagedPolicies', 'must be an array of { arn, document }');
+    (root.awsManagedPolicies as unknown[]).forEach((raw, i) => {
+      const p = object(raw, `awsManagedPolicies[${i}]`, fail);
+      unknownFields(p, ['arn', 'document'], `awsManagedPolicies[${i}]`, fail);
+      if (typeof p.arn !== 'string' || !/^arn:aws[\w-]*:iam::aws:policy\/.+$/.test(p.arn)) fail(`awsManagedPolicies[${i}].arn`, 'must be an AWS managed policy ARN (arn:aws:iam::aws:policy/...)');
+      document(p.document, `awsManagedPolicies[${i}].document`, fail);
+    });
+  }
   const accountId = root.accountId;
   if (typeof accountId !== 'string' || !ACCOUNT_ID_PATTERN.test(accountId)) {
     fail('accountId', 'must be a string of 12 digits');
   }
   if (!Array.isArray(root.entities)) fail('entities', 'must be an array');
   const entities = (root.entities as unknown[]).map((raw, i) => parseEntity(raw, `entities[${i}]`, fail));
-  return { accountId: accountId as string, entities };
+  return { accountId: accountId as string, awsManagedPolicies: root.awsManagedPolicies as AwsManagedPolicy[] | undefined, entities };
 }
 
 function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
-  const e = withoutNulls(object(raw, at, fail), ['path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies']);
+  const e = withoutNulls(object(raw, at, fail), ['path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'tags']);
   unknownFields(e, ENTITY_FIELDS, at, fail);
   const type = e.type;
   if (typeof type !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(type)) {
@@ -223,6 +306,25 @@ function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
       if (typeof arn !== 'string' || !/^arn:aws[\w-]*:iam::(\d{12}|aws):policy\/.+$/.test(arn)) fail(`${at}.attachedPolicies[${i}]`, 'must be a managed policy ARN');
     });
   }
+  if (e.inlinePolicies !== undefined) {
+    if (entityType === 'policy') fail(`${at}.inlinePolicies`, 'is not allowed on policies');
+    if (!Array.isArray(e.inlinePolicies)) fail(`${at}.inlinePolicies`, 'must be an array of { name, document }');
+    (e.inlinePolicies as unknown[]).forEach((raw, i) => {
+      const p = object(raw, `${at}.inlinePolicies[${i}]`, fail);
+      unknownFields(p, ['name', 'document'], `${at}.inlinePolicies[${i}]`, fail);
+      if (typeof p.name !== 'string' || !NAME_PATTERN.test(p.name)) fail(`${at}.inlinePolicies[${i}].name`, 'must be a policy name');
+      document(p.document, `${at}.inlinePolicies[${i}].document`, fail);
+    });
+  }
+  if (e.document !== undefined) {
+    if (entityType !== 'policy') fail(`${at}.document`, 'is only allowed on policies');
+    document(e.document, `${at}.document`, fail);
+  }
+  if (e.tags !== undefined) {
+    if (entityType !== 'user' && entityType !== 'role') fail(`${at}.tags`, 'is only allowed on users and roles');
+    const tags = object(e.tags, `${at}.tags`, fail);
+    for (const [k, v] of Object.entries(tags)) if (typeof v !== 'string') fail(`${at}.tags.${k}`, 'must be a string');
+  }
   if (!Array.isArray(e.services)) fail(`${at}.services`, 'must be an array');
   const services = (e.services as unknown[]).map((s, i) => parseService(s, `${at}.services[${i}]`, fail));
   const seen = new Set<string>();
@@ -240,8 +342,20 @@ function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
     attachmentCount: e.attachmentCount as number | undefined,
     groups: e.groups as string[] | undefined,
     attachedPolicies: e.attachedPolicies as string[] | undefined,
+    inlinePolicies: e.inlinePolicies as EntityRecord['inlinePolicies'],
+    document: e.document as PolicyDocument | undefined,
+    tags: e.tags as Record<string, string> | undefined,
     services,
   };
+}
+
+function document(value: unknown, at: string, fail: Fail): void {
+  try {
+    checkDocument(value, at);
+  } catch (err) {
+    if (err instanceof PolicyError) fail(at, `is not a policy document IAM would take: ${err.message.slice(at.length + 2)}`);
+    throw err;
+  }
 }
 
 function parseService(raw: unknown, at: string, fail: Fail): ServiceRecord {

@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { GRANULARITIES, type Granularity } from '../../lambda/core/model';
 import type { Account, Entity, EntityType, ServiceRecord } from './account';
 import type { Clock } from './clock';
+import { sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
+import { derivedEntityId } from './account';
 import { IamError, invalidInput, noSuchEntity, QueryParams, type XmlObject, type XmlValue } from './query';
 
 export const OPERATIONS = [
@@ -48,6 +50,12 @@ interface Job {
 }
 
 const DEFAULT_JOB_LATENCY_MS = 3_000;
+/** AWS managed policies in the emulator were all created on one day. */
+const AWS_MANAGED_CREATE_DATE = '2015-02-06T18:40:00Z';
+
+function derivedPolicyId(arn: string): string {
+  return derivedEntityId('policy', arn);
+}
 const DEFAULT_SLOW_JOB_LATENCY_MS = 6 * 3600_000;
 const DEFAULT_MAX_ITEMS = 100;
 const ARN_PATTERN = /^arn:aws[\w-]*:iam::(\d{12}):(user|group|role|policy)(\/.*)?$/;
@@ -124,50 +132,68 @@ export class IamBackend {
     return { Policies: page.items.map((e) => policyXml(e)), ...page.marker };
   }
 
+  /**
+   * Every user, group, role and managed policy with its policies, documents URL-encoded as IAM sends them,
+   * in pages. Without policy data in the account file, each identity's grants are shown as one inline
+   * policy allowing `<service>:*` for each service the file gives it.
+   */
   private getAccountAuthorizationDetails(params: QueryParams): XmlObject {
-    const filterTypes: Record<string, EntityType | undefined> = {
-      User: 'user',
-      Group: 'group',
-      Role: 'role',
-      LocalManagedPolicy: 'policy',
-      AWSManagedPolicy: undefined,
-    };
+    const filterTypes = ['User', 'Group', 'Role', 'LocalManagedPolicy', 'AWSManagedPolicy'];
     const filter = params.list('Filter') ?? [];
     for (const value of filter) {
-      if (!(value in filterTypes)) {
-        throw invalidInput(`Invalid Filter value "${value}": must be one of ${Object.keys(filterTypes).join(', ')}`);
-      }
+      if (!filterTypes.includes(value)) throw invalidInput(`Invalid Filter value "${value}": must be one of ${filterTypes.join(', ')}`);
     }
-    const wanted = new Set<EntityType>(
-      filter.length === 0 ? ['user', 'group', 'role', 'policy'] : filter.flatMap((f) => filterTypes[f] ?? []),
-    );
-    const order: EntityType[] = ['user', 'group', 'role', 'policy'];
-    const matching = order.flatMap((type) => (wanted.has(type) ? this.account.entities.filter((e) => e.type === type) : []));
-    const page = this.page(matching, params, `gaad|${[...wanted].sort().join(',')}`);
-    const of = (type: EntityType): Entity[] => page.items.filter((e) => e.type === type);
+    const wanted = new Set(filter.length === 0 ? filterTypes : filter);
+    type Item = { kind: 'entity'; entity: Entity } | { kind: 'aws'; arn: string; document: PolicyDocument };
+    const byType = (type: EntityType): Item[] => this.account.entities.filter((e) => e.type === type).map((entity) => ({ kind: 'entity', entity }));
+    const items: Item[] = [
+      ...(wanted.has('User') ? byType('user') : []),
+      ...(wanted.has('Group') ? byType('group') : []),
+      ...(wanted.has('Role') ? byType('role') : []),
+      ...(wanted.has('LocalManagedPolicy') ? byType('policy') : []),
+      ...(wanted.has('AWSManagedPolicy') ? [...this.account.awsManagedPolicies].map(([arn, document]): Item => ({ kind: 'aws', arn, document })) : []),
+    ];
+    const page = this.page(items, params, `gaad|${[...wanted].sort().join(',')}`);
+    const entities = (type: EntityType): Entity[] => page.items.flatMap((i) => (i.kind === 'entity' && i.entity.type === type ? [i.entity] : []));
+    const inline = (e: Entity): XmlObject[] =>
+      this.account.hasPolicyData ? e.inlinePolicies.map((p) => ({ PolicyName: p.name, PolicyDocument: encodeURIComponent(JSON.stringify(p.document)) })) : [inlinePolicyXml(e)];
+    const attached = (e: Entity): XmlObject[] => e.attachedPolicies.map((arn) => ({ PolicyName: arn.slice(arn.lastIndexOf('/') + 1), PolicyArn: arn }));
+    const tags = (e: Entity): XmlObject[] => Object.entries(e.tags).map(([Key, Value]) => ({ Key, Value }));
+    const version = (document: string, createDate: string): XmlObject[] => [{ Document: encodeURIComponent(document), VersionId: 'v1', IsDefaultVersion: true, CreateDate: createDate }];
     return {
-      UserDetailList: of('user').map((e) => ({
-        ...identityXml(e),
-        UserPolicyList: [inlinePolicyXml(e)],
-        GroupList: [],
-        AttachedManagedPolicies: [],
-        Tags: [],
-      })),
-      GroupDetailList: of('group').map((e) => ({ ...identityXml(e), GroupPolicyList: [inlinePolicyXml(e)], AttachedManagedPolicies: [] })),
-      RoleDetailList: of('role').map((e) => ({
+      UserDetailList: entities('user').map((e) => ({ ...identityXml(e), UserPolicyList: inline(e), GroupList: [...e.groups], AttachedManagedPolicies: attached(e), Tags: tags(e) })),
+      GroupDetailList: entities('group').map((e) => ({ ...identityXml(e), GroupPolicyList: inline(e), AttachedManagedPolicies: attached(e) })),
+      RoleDetailList: entities('role').map((e) => ({
         ...identityXml(e),
         InstanceProfileList: [],
-        RolePolicyList: [inlinePolicyXml(e)],
-        AttachedManagedPolicies: [],
-        Tags: [],
+        RolePolicyList: inline(e),
+        AttachedManagedPolicies: attached(e),
+        Tags: tags(e),
         RoleLastUsed: lastUse(e),
       })),
-      Policies: of('policy').map((e) => ({
-        ...policyXml(e),
-        PolicyVersionList: [
-          { Document: encodeURIComponent(policyDocument(e.services)), VersionId: 'v1', IsDefaultVersion: true, CreateDate: e.createDate },
-        ],
-      })),
+      Policies: page.items.flatMap((i): XmlObject[] => {
+        if (i.kind === 'aws') {
+          const attachments = this.account.entities.filter((e) => e.attachedPolicies.includes(i.arn)).length;
+          return [
+            {
+              PolicyName: i.arn.slice(i.arn.lastIndexOf('/') + 1),
+              PolicyId: derivedPolicyId(i.arn),
+              Arn: i.arn,
+              Path: '/',
+              DefaultVersionId: 'v1',
+              AttachmentCount: attachments,
+              PermissionsBoundaryUsageCount: 0,
+              IsAttachable: true,
+              CreateDate: AWS_MANAGED_CREATE_DATE,
+              UpdateDate: AWS_MANAGED_CREATE_DATE,
+              PolicyVersionList: version(JSON.stringify(i.document), AWS_MANAGED_CREATE_DATE),
+            },
+          ];
+        }
+        if (i.entity.type !== 'policy') return [];
+        const document = i.entity.document ? JSON.stringify(i.entity.document) : policyDocument(i.entity.services);
+        return [{ ...policyXml(i.entity), PolicyVersionList: version(document, i.entity.createDate) }];
+      }),
       ...page.marker,
     };
   }
@@ -255,6 +281,7 @@ export class IamBackend {
     return last ? [last] : [];
   }
 
+  /** For each namespace, the policies of the identity (a user: its groups' too) that grant something of it. */
   private listPoliciesGrantingServiceAccess(params: QueryParams): XmlObject {
     const arn = params.required('Arn');
     const namespaces = params.list('ServiceNamespaces') ?? [];
@@ -264,13 +291,25 @@ export class IamBackend {
     for (const ns of namespaces) if (!/^[\w-]{1,64}$/.test(ns)) throw invalidInput(`Invalid service namespace "${ns}"`);
     const entity = this.entity(arn);
     if (entity.type === 'policy') throw invalidInput(`Arn must name a user, group or role, not a policy: ${arn}`);
-    const granted = new Set(entity.services.map((s) => s.namespace));
-    const entries = namespaces.map((ns) => ({
-      ServiceNamespace: ns,
-      Policies: granted.has(ns)
-        ? [{ PolicyName: inlinePolicyName(entity), PolicyType: 'INLINE', EntityType: entity.type.toUpperCase(), EntityName: entity.name }]
-        : [],
-    }));
+    const space = sharedActionSpace();
+    const granting = (ns: string): XmlObject[] => {
+      if (!this.account.hasPolicyData) {
+        return entity.services.some((s) => s.namespace === ns) ? [{ PolicyName: inlinePolicyName(entity), PolicyType: 'INLINE', EntityType: entity.type.toUpperCase(), EntityName: entity.name }] : [];
+      }
+      const holders = [entity, ...(entity.type === 'user' ? this.account.entities.filter((g) => g.type === 'group' && entity.groups.includes(g.name)) : [])];
+      const found: XmlObject[] = [];
+      for (const holder of holders) {
+        for (const p of holder.inlinePolicies) {
+          if (space.servicesGranted(p.document).has(ns)) found.push({ PolicyName: p.name, PolicyType: 'INLINE', EntityType: holder.type.toUpperCase(), EntityName: holder.name });
+        }
+        for (const policyArn of holder.attachedPolicies) {
+          const document = this.account.awsManagedPolicies.get(policyArn) ?? this.account.byArn.get(policyArn)?.document;
+          if (document && space.servicesGranted(document).has(ns)) found.push({ PolicyName: policyArn.slice(policyArn.lastIndexOf('/') + 1), PolicyType: 'MANAGED', PolicyArn: policyArn });
+        }
+      }
+      return found;
+    };
+    const entries = namespaces.map((ns) => ({ ServiceNamespace: ns, Policies: granting(ns) }));
     const page = this.page(entries, params, `granting|${arn}|${namespaces.join(',')}`);
     return { PoliciesGrantingServiceAccess: page.items, ...page.marker };
   }

@@ -109,7 +109,7 @@ export function loadOrganization(json: unknown, source = 'organization file'): O
   (root.accounts as unknown[]).forEach((raw, i) => {
     const at = `accounts[${i}]`;
     const a = objectAt(raw, at, fail);
-    known(a, ['accountId', 'name', 'status', 'memberRole', 'parentId', 'entities'], at, fail);
+    known(a, ['accountId', 'name', 'status', 'memberRole', 'parentId', 'awsManagedPolicies', 'entities'], at, fail);
     if (typeof a.accountId !== 'string' || !ACCOUNT_ID.test(a.accountId)) fail(`${at}.accountId`, 'must be a string of 12 digits');
     if (byId.has(a.accountId as string)) fail(`${at}.accountId`, `repeats account ${a.accountId}`);
     if (typeof a.name !== 'string' || a.name.length === 0) fail(`${at}.name`, 'must be a non-empty string');
@@ -119,7 +119,7 @@ export function loadOrganization(json: unknown, source = 'organization file'): O
     if (memberRole !== 'present' && memberRole !== 'missing') fail(`${at}.memberRole`, 'must be "present" or "missing"');
     const parentId = a.parentId ?? rootId;
     if (parentId !== rootId && !units.some((u) => u.id === parentId)) fail(`${at}.parentId`, `must be the root (${rootId}) or an OU of organizationalUnits`);
-    const account = loadAccount({ accountId: a.accountId, entities: a.entities ?? [] }, `${source}: ${at}`);
+    const account = loadAccount({ accountId: a.accountId, ...(a.awsManagedPolicies ? { awsManagedPolicies: a.awsManagedPolicies } : {}), entities: a.entities ?? [] }, `${source}: ${at}`);
     const member: MemberAccount = { accountId: a.accountId as string, name: a.name as string, status: status as AccountStatus, memberRole: memberRole as 'present' | 'missing', parentId: parentId as string, account };
     accounts.push(member);
     byId.set(member.accountId, member);

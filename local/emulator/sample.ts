@@ -5,7 +5,9 @@
  * identities granted well over 100 services; and a few entities with faults.
  */
 import { iamCatalog } from '../../lambda/core/catalog';
-import { entityArn, derivedEntityId, type AccountFile, type EntityRecord, type EntityType, type Fault, type ServiceRecord, type TrackedActionRecord } from './account';
+import type { PolicyDocument } from '../../lambda/core/policy';
+import { entityArn, derivedEntityId, type AccountFile, type AwsManagedPolicy, type EntityRecord, type EntityType, type Fault, type ServiceRecord, type TrackedActionRecord } from './account';
+import { SAMPLE_AWS_MANAGED_POLICIES } from './aws-managed';
 
 export interface SampleOptions {
   /** Number of entities (users, groups, roles and customer managed policies together). */
@@ -129,7 +131,97 @@ export function generateSampleAccount(options: SampleOptions): AccountFile {
     };
     return record;
   });
-  return { accountId, entities: records };
+  const awsManagedPolicies = addPolicyData(records, drafts, accountId, random, pick, between);
+  return { accountId, awsManagedPolicies, entities: records };
+}
+
+/** The policy a sample identity's own grants come from: `service:*` for most, a few named actions for some. */
+function inlineDocument(services: readonly ServiceRecord[], random: () => number, pick: <T>(items: readonly T[]) => T): PolicyDocument {
+  const actions = services.flatMap((s) => {
+    const catalogued = iamCatalog().actions(s.namespace) ?? [];
+    // Tracked services keep `service:*`, so that the tracked actions a sample says were used are allowed.
+    if (SAMPLE_TRACKED_ACTIONS[s.namespace] || catalogued.length === 0 || random() < 0.45) return [`${s.namespace}:*`];
+    return [...new Set(Array.from({ length: 1 + Math.floor(random() * 3) }, () => `${s.namespace}:${pick(catalogued).name}`))];
+  });
+  return { Version: '2012-10-17', Statement: actions.length === 0 ? [] : [{ Effect: 'Allow', Action: actions, Resource: '*' }] };
+}
+
+const ROLE_MANAGED = [
+  'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+  'arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess',
+  'arn:aws:iam::aws:policy/AmazonDynamoDBFullAccess',
+  'arn:aws:iam::aws:policy/AmazonSQSFullAccess',
+  'arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess',
+  'arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess',
+  'arn:aws:iam::aws:policy/AmazonS3FullAccess',
+];
+const GROUP_MANAGED = ['arn:aws:iam::aws:policy/SecurityAudit', 'arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess', 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'];
+
+/**
+ * Policy data as real accounts have it: inline policies granting each identity's services, AWS managed
+ * attachments (AdministratorAccess for the admin-like, PowerUserAccess with its NotAction for a few users,
+ * read-only and service policies for roles and groups), customer managed policies shared by several
+ * identities, users in groups, a Deny and a Condition, one role granted `*` inline, and that role tagged
+ * exempt. The emulator derives each identity's grants from these documents.
+ */
+function addPolicyData(
+  records: EntityRecord[],
+  drafts: readonly Draft[],
+  accountId: string,
+  random: () => number,
+  pick: <T>(items: readonly T[]) => T,
+  between: (lo: number, hi: number) => number,
+): AwsManagedPolicy[] {
+  const mutable = records as Array<EntityRecord & { inlinePolicies?: unknown; attachedPolicies?: string[]; document?: PolicyDocument; groups?: string[]; tags?: Record<string, string> }>;
+  const attach = (r: (typeof mutable)[number], arn: string) => {
+    if (!(r.attachedPolicies ??= []).includes(arn)) r.attachedPolicies.push(arn);
+  };
+  const groups = mutable.filter((r) => r.type === 'group');
+  const ordinary = mutable.filter((r, i) => r.type !== 'policy' && !drafts[i].serviceLinked);
+  mutable.forEach((r, i) => {
+    const d = drafts[i];
+    if (r.type === 'policy') {
+      r.document = inlineDocument(r.services, random, pick);
+      return;
+    }
+    if (d.adminLike) attach(r, 'arn:aws:iam::aws:policy/AdministratorAccess');
+    else if (r.services.length > 0) (r as { inlinePolicies?: unknown }).inlinePolicies = [{ name: `${r.name}-access`.slice(0, 128), document: inlineDocument(r.services, random, pick) }];
+    if (r.type === 'user' && groups.length > 0 && random() < 0.7) r.groups = [...new Set(Array.from({ length: between(1, 2) }, () => pick(groups).name))];
+    if (r.type === 'user' && !d.adminLike && random() < 0.01) attach(r, 'arn:aws:iam::aws:policy/PowerUserAccess');
+    if (r.type === 'role' && !d.serviceLinked) {
+      if (/lambda|worker|scheduler/.test(r.name)) attach(r, 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole');
+      if (random() < 0.25) attach(r, pick(ROLE_MANAGED));
+    }
+    if (r.type === 'group' && random() < 0.5) attach(r, pick(GROUP_MANAGED));
+  });
+  // Customer managed policies, each attached to as many identities as its attachment count says.
+  for (const policy of mutable.filter((r) => r.type === 'policy')) {
+    const arn = entityArn(accountId, 'policy', policy.path ?? '/', policy.name);
+    for (let n = 0; n < (policy.attachmentCount ?? 1) && ordinary.length > 0; n++) attach(pick(ordinary), arn);
+  }
+  // A Deny that stays whatever is trimmed, a Condition, and one role granted everything inline, tagged exempt.
+  const contractors = groups.find((g) => g.name === 'Contractors');
+  if (contractors) {
+    (contractors as { inlinePolicies?: unknown }).inlinePolicies = [
+      ...(((contractors as { inlinePolicies?: unknown[] }).inlinePolicies ?? []) as unknown[]),
+      { name: 'Contractors-guardrails', document: { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: ['iam:*', 'organizations:*'], Resource: '*' }] } },
+    ];
+  }
+  const roles = ordinary.filter((r) => r.type === 'role' && (r as { inlinePolicies?: unknown[] }).inlinePolicies);
+  const regional = roles.find((r) => r.services.length >= 2);
+  if (regional) {
+    const policy = (regional as unknown as { inlinePolicies: Array<{ document: { Statement: Array<Record<string, unknown>> } }> }).inlinePolicies[0];
+    for (const statement of policy.document.Statement) statement.Condition = { StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } };
+  }
+  const breakGlass = roles.find((r) => r !== regional && r.name.includes('-deploy-'));
+  if (breakGlass) {
+    (breakGlass as { inlinePolicies?: unknown }).inlinePolicies = [{ name: 'break-glass', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }];
+    breakGlass.tags = { 'iam-access-audit:exempt': 'true', team: 'platform' };
+  }
+  const used = new Set(mutable.flatMap((r) => r.attachedPolicies ?? []).filter((arn) => arn.includes(':aws:policy/')));
+  return Object.entries(SAMPLE_AWS_MANAGED_POLICIES)
+    .filter(([arn]) => used.has(arn))
+    .map(([arn, document]) => ({ arn, document }));
 }
 
 function draftEntities(total: number, random: () => number, pick: <T>(items: readonly T[]) => T): Draft[] {
@@ -305,7 +397,7 @@ export function generateSampleOrganization(options: SampleOrganizationOptions): 
       status: 'ACTIVE',
       memberRole: 'present',
       ...(i === 0 ? {} : { parentId: i === 1 || i === 8 || i === 9 ? infrastructure : workloads }),
-      entities: generateSampleAccount({ entities: entitiesPerAccount, seed: `${seed}/${i}`, accountId, asOf: options.asOf }).entities,
+      ...(({ awsManagedPolicies, entities }) => ({ awsManagedPolicies, entities }))(generateSampleAccount({ entities: entitiesPerAccount, seed: `${seed}/${i}`, accountId, asOf: options.asOf })),
     })),
   };
 }
@@ -323,6 +415,7 @@ export interface OrganizationFileContent {
     readonly status: 'ACTIVE' | 'SUSPENDED';
     readonly memberRole: 'present' | 'missing';
     readonly parentId?: string;
+    readonly awsManagedPolicies?: readonly AwsManagedPolicy[];
     readonly entities: readonly EntityRecord[];
   }>;
 }

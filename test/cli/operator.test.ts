@@ -118,6 +118,7 @@ describe('operator commands', () => {
       [['--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:audit-ok', '--input', '[1]'], '--input must be a JSON object'],
       [['--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:audit-ok', '--arn', 'arn:aws:s3:::bucket'], 'arns[0] must be the ARN'],
       [['--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:audit-ok', '--name', 'has space'], '--name must be'],
+      [['--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:audit-ok', '--account-ids', '1234,5678'], 'accountIds[0] must be a 12-digit account id'],
       [['--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:audit-ok', '--poll-seconds', 'often'], '--poll-seconds must be a number'],
     ])('rejects %j before starting anything', async (args, message) => {
       const before = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: succeeding }))).executions!.length;

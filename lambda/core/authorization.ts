@@ -1,0 +1,111 @@
+/**
+ * An account's authorization details (GetAccountAuthorizationDetails, every page), read once per run by
+ * Plan and kept in the run's working files for Propose: who has which inline policies and managed
+ * attachments, users' groups, tags, and every attached managed policy's default document.
+ */
+import { GetAccountAuthorizationDetailsCommand, type GetAccountAuthorizationDetailsCommandOutput } from '@aws-sdk/client-iam';
+import type { IamSender } from './accounts';
+import { readAllPages, type IamCaller } from './iam-calls';
+import type { PolicyDocument } from './policy';
+
+export interface IdentityDetails {
+  readonly arn: string;
+  readonly type: 'user' | 'group' | 'role';
+  readonly name: string;
+  readonly path: string;
+  readonly createDate: string | null;
+  readonly inlinePolicies: ReadonlyArray<{ readonly name: string; readonly document: PolicyDocument }>;
+  readonly attachedPolicies: readonly string[];
+  /** Users: the groups they are in. */
+  readonly groups: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface ManagedPolicyDetails {
+  readonly arn: string;
+  readonly name: string;
+  readonly path: string;
+  readonly createDate: string | null;
+  readonly awsManaged: boolean;
+  /** The default version's document. */
+  readonly document: PolicyDocument;
+}
+
+export interface AuthorizationDetails {
+  readonly accountId: string;
+  readonly identities: readonly IdentityDetails[];
+  readonly policies: readonly ManagedPolicyDetails[];
+}
+
+/** IAM sends policy documents URL-encoded. */
+export function decodeDocument(text: string | undefined): PolicyDocument {
+  if (!text) return { Statement: [] };
+  return JSON.parse(decodeURIComponent(text)) as PolicyDocument;
+}
+
+const iso = (d: Date | undefined): string | null => (d instanceof Date ? d.toISOString() : null);
+const tagsOf = (tags: Array<{ Key?: string; Value?: string }> | undefined): Record<string, string> => Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+
+export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller, accountId: string): Promise<AuthorizationDetails> {
+  const pages: GetAccountAuthorizationDetailsCommandOutput[] = [];
+  await readAllPages(async (Marker) => {
+    const page = await caller.call('list', () => iam.send(new GetAccountAuthorizationDetailsCommand({ MaxItems: 1000, Marker })));
+    pages.push(page);
+    return { items: [], isTruncated: page.IsTruncated === true, marker: page.Marker };
+  }, `reading the authorization details of ${accountId}`);
+  const identities: IdentityDetails[] = [];
+  const policies: ManagedPolicyDetails[] = [];
+  for (const page of pages) {
+    for (const u of page.UserDetailList ?? []) {
+      identities.push({
+        arn: u.Arn!,
+        type: 'user',
+        name: u.UserName!,
+        path: u.Path ?? '/',
+        createDate: iso(u.CreateDate),
+        inlinePolicies: (u.UserPolicyList ?? []).map((p) => ({ name: p.PolicyName!, document: decodeDocument(p.PolicyDocument) })),
+        attachedPolicies: (u.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
+        groups: u.GroupList ?? [],
+        tags: tagsOf(u.Tags),
+      });
+    }
+    for (const g of page.GroupDetailList ?? []) {
+      identities.push({
+        arn: g.Arn!,
+        type: 'group',
+        name: g.GroupName!,
+        path: g.Path ?? '/',
+        createDate: iso(g.CreateDate),
+        inlinePolicies: (g.GroupPolicyList ?? []).map((p) => ({ name: p.PolicyName!, document: decodeDocument(p.PolicyDocument) })),
+        attachedPolicies: (g.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
+        groups: [],
+        tags: {},
+      });
+    }
+    for (const r of page.RoleDetailList ?? []) {
+      identities.push({
+        arn: r.Arn!,
+        type: 'role',
+        name: r.RoleName!,
+        path: r.Path ?? '/',
+        createDate: iso(r.CreateDate),
+        inlinePolicies: (r.RolePolicyList ?? []).map((p) => ({ name: p.PolicyName!, document: decodeDocument(p.PolicyDocument) })),
+        attachedPolicies: (r.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
+        groups: [],
+        tags: tagsOf(r.Tags),
+      });
+    }
+    for (const p of page.Policies ?? []) {
+      const version = (p.PolicyVersionList ?? []).find((v) => v.IsDefaultVersion) ?? p.PolicyVersionList?.[0];
+      policies.push({
+        arn: p.Arn!,
+        name: p.PolicyName!,
+        path: p.Path ?? '/',
+        createDate: iso(p.CreateDate),
+        awsManaged: p.Arn!.split(':')[4] === 'aws',
+        document: decodeDocument(version?.Document),
+      });
+    }
+  }
+  return { accountId, identities, policies };
+}

@@ -1,0 +1,168 @@
+/**
+ * IAM policy documents and what their actions mean over the IAM action catalogue. Wildcard expansion is
+ * a few lines of our own: a pattern such as `s3:Get*` or `*` is matched, case-insensitively as IAM
+ * matches, against every action the catalogue holds.
+ */
+import { iamCatalog, type Catalog } from './catalog';
+
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Action?: string | readonly string[];
+  readonly NotAction?: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly NotResource?: string | readonly string[];
+  readonly Condition?: Record<string, unknown>;
+  readonly Principal?: unknown;
+  readonly NotPrincipal?: unknown;
+}
+
+export interface PolicyDocument {
+  readonly Version?: string;
+  readonly Id?: string;
+  readonly Statement: PolicyStatement | readonly PolicyStatement[];
+}
+
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+}
+
+export function statementsOf(document: PolicyDocument): PolicyStatement[] {
+  const statements = Array.isArray(document.Statement) ? document.Statement : [document.Statement];
+  return statements as PolicyStatement[];
+}
+
+export function listOf(value: string | readonly string[] | undefined): string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : [...value];
+}
+
+/** Checks the shape a policy document must have to be reasoned about; throws PolicyError naming what is wrong. */
+export function checkDocument(document: unknown, what: string): PolicyDocument {
+  const doc = document as PolicyDocument;
+  if (doc === null || typeof doc !== 'object' || doc.Statement === undefined) throw new PolicyError(`${what}: a policy document needs a Statement`);
+  statementsOf(doc).forEach((s, i) => {
+    if (s === null || typeof s !== 'object') throw new PolicyError(`${what}: Statement[${i}] must be an object`);
+    if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw new PolicyError(`${what}: Statement[${i}].Effect must be Allow or Deny`);
+    if ((s.Action === undefined) === (s.NotAction === undefined)) throw new PolicyError(`${what}: Statement[${i}] needs Action or NotAction (one of them)`);
+    for (const a of [...listOf(s.Action), ...listOf(s.NotAction)]) {
+      if (typeof a !== 'string' || !(a === '*' || /^[a-z0-9*?-]+:[A-Za-z0-9*?_-]+$/i.test(a))) throw new PolicyError(`${what}: Statement[${i}] has an action that is not service:Action: ${JSON.stringify(a)}`);
+    }
+  });
+  return doc;
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/**
+ * The actions of the catalogue, as `service:action` in lower case (IAM compares actions case-insensitively),
+ * and the expansion of action patterns over them.
+ */
+export class ActionSpace {
+  private readonly byService = new Map<string, string[]>();
+  private readonly expanded = new Map<string, ReadonlySet<string>>();
+  private readonly patternServices = new Map<string, ReadonlySet<string>>();
+  private readonly grantedServices = new WeakMap<PolicyDocument, ReadonlySet<string>>();
+  readonly services: readonly string[];
+
+  constructor(private readonly catalog: Catalog) {
+    this.services = catalog.serviceKeys();
+  }
+
+  /** Every action of a service, lower case `service:action` (empty for a service the catalogue does not know). */
+  actionsOf(service: string): readonly string[] {
+    let list = this.byService.get(service);
+    if (!list) {
+      list = (this.catalog.actions(service) ?? []).map((a) => `${service}:${a.name.toLowerCase()}`);
+      this.byService.set(service, list);
+    }
+    return list;
+  }
+
+  /** The catalogue's spelling of a lower-case `service:action`. */
+  spelling(action: string): string {
+    const [service, name] = action.split(':');
+    const found = this.catalog.actions(service)?.find((a) => a.name.toLowerCase() === name);
+    return found ? `${service}:${found.name}` : action;
+  }
+
+  /** The services a pattern can touch. */
+  servicesOf(pattern: string): string[] {
+    if (pattern === '*') return [...this.services];
+    const [service] = pattern.split(':');
+    if (!/[*?]/.test(service)) return [service.toLowerCase()];
+    const re = globToRegExp(service);
+    return this.services.filter((s) => re.test(s));
+  }
+
+  /** Every catalogue action a pattern matches. */
+  expand(pattern: string): ReadonlySet<string> {
+    const key = pattern.toLowerCase();
+    let set = this.expanded.get(key);
+    if (!set) {
+      const re = globToRegExp(key === '*' ? '*:*' : key);
+      set = new Set(this.servicesOf(key).flatMap((s) => this.actionsOf(s).filter((a) => re.test(a))));
+      this.expanded.set(key, set);
+    }
+    return set;
+  }
+
+  /** The actions a list of patterns matches together. */
+  expandAll(patterns: readonly string[]): Set<string> {
+    const all = new Set<string>();
+    for (const p of patterns) for (const a of this.expand(p)) all.add(a);
+    return all;
+  }
+
+  /** The actions an Allow statement grants: its Action, or everything but its NotAction. */
+  grantedBy(statement: PolicyStatement): Set<string> {
+    if (statement.Action !== undefined) return this.expandAll(listOf(statement.Action));
+    const excluded = this.expandAll(listOf(statement.NotAction));
+    const all = new Set<string>();
+    for (const s of this.services) for (const a of this.actionsOf(s)) if (!excluded.has(a)) all.add(a);
+    return all;
+  }
+
+  /** The services a document's Allow statements grant something of (remembered per document object). */
+  servicesGranted(document: PolicyDocument): ReadonlySet<string> {
+    let services = this.grantedServices.get(document);
+    if (!services) {
+      const found = new Set<string>();
+      for (const s of statementsOf(document)) {
+        if (s.Effect !== 'Allow') continue;
+        if (s.Action !== undefined) for (const p of listOf(s.Action)) for (const service of this.servicesMatched(p)) found.add(service);
+        else for (const a of this.grantedBy(s)) found.add(a.slice(0, a.indexOf(':')));
+      }
+      services = found;
+      this.grantedServices.set(document, services);
+    }
+    return services;
+  }
+
+  /** The services a pattern matches at least one action of. */
+  servicesMatched(pattern: string): ReadonlySet<string> {
+    const key = pattern.toLowerCase();
+    let services = this.patternServices.get(key);
+    if (!services) {
+      services = new Set([...this.expand(key)].map((a) => a.slice(0, a.indexOf(':'))));
+      this.patternServices.set(key, services);
+    }
+    return services;
+  }
+}
+
+/** IAM's size limits on policy documents, counted without whitespace. */
+export const POLICY_SIZE_LIMITS = { managed: 6_144, role: 10_240, group: 5_120, user: 2_048 } as const;
+
+export function policySize(document: PolicyDocument): number {
+  return JSON.stringify(document).replace(/\s/g, '').length;
+}
+
+let shared: ActionSpace | undefined;
+
+/** The action space over the process's catalogue, made once. */
+export function sharedActionSpace(): ActionSpace {
+  shared ??= new ActionSpace(iamCatalog());
+  return shared;
+}

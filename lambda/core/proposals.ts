@@ -1,0 +1,332 @@
+/**
+ * Least-privilege proposals: for each policy that grants something unused, the change that removes only
+ * what its measuring report shows unused, proven never broader than the policy it replaces and never
+ * narrower than use. The rules are small pure functions; `proposeForAccount` applies them to an account.
+ *
+ * Which report measures which policy: a customer managed policy its own report (the use of every entity
+ * it is attached to), an inline policy its owner's report, an AWS managed attachment the attached
+ * entity's report. A group's report counts its members' use.
+ */
+import { createHash } from 'node:crypto';
+import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails } from './authorization';
+import type { Catalog } from './catalog';
+import type { EntityReport, ProposalAction } from './model';
+import { listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
+import { trackedActions } from './tracked-actions';
+
+export type TargetKind = 'managed-policy' | 'inline-policy' | 'aws-managed-attachment';
+
+export interface Proposal {
+  readonly schemaVersion: 1;
+  readonly runId: string;
+  readonly accountId: string;
+  readonly proposalId: string;
+  readonly target: {
+    readonly kind: TargetKind;
+    readonly policyArn: string | null;
+    readonly policyName: string;
+    readonly owner: { readonly arn: string; readonly type: 'user' | 'group' | 'role' } | null;
+  };
+  readonly basis: { readonly reportOf: string; readonly unusedAfterDays: number; readonly granularity: string; readonly observedSince: string };
+  readonly action: ProposalAction;
+  readonly removedServices: readonly string[];
+  readonly removedActions: readonly string[];
+  readonly keptServices: readonly string[];
+  readonly current: PolicyDocument;
+  readonly proposed: PolicyDocument | null;
+  readonly notes: readonly string[];
+}
+
+/** What a report says was used, in the window its job measured. */
+export interface Usage {
+  readonly usedServices: ReadonlySet<string>;
+  /** With ACTION_LEVEL data: for each used tracked service, its tracked actions not used (lower case). */
+  readonly unusedTrackedActions: ReadonlyMap<string, ReadonlySet<string>> | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The use a report shows: services used within its window; with ACTION_LEVEL data, the tracked actions not used. */
+export function usageOf(report: EntityReport, catalog: Catalog): Usage {
+  const unused = new Set(report.findings.unusedServices);
+  const usedServices = new Set(report.services.map((s) => s.serviceNamespace).filter((s) => !unused.has(s)));
+  if (report.granularity !== 'ACTION_LEVEL') return { usedServices, unusedTrackedActions: null };
+  const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
+  const unusedTrackedActions = new Map<string, Set<string>>();
+  for (const s of report.services) {
+    if (!usedServices.has(s.serviceNamespace)) continue;
+    const tracked = trackedActions(catalog, s.serviceNamespace);
+    if (tracked.length === 0) continue;
+    const used = new Set(s.trackedActions.filter((a) => a.lastAccessedTime !== null && Date.parse(a.lastAccessedTime) >= windowStart).map((a) => a.actionName.toLowerCase()));
+    unusedTrackedActions.set(s.serviceNamespace, new Set(tracked.map((a) => `${s.serviceNamespace}:${a.toLowerCase()}`).filter((a) => !used.has(a.slice(a.indexOf(':') + 1)))));
+  }
+  return { usedServices, unusedTrackedActions };
+}
+
+export interface Trim {
+  /** The trimmed document, or null when nothing it allows stays (and it denies nothing). */
+  readonly document: PolicyDocument | null;
+  /** For each statement of `document`, the index of the current statement it comes from. */
+  readonly sources: readonly number[];
+  readonly removedServices: readonly string[];
+  readonly removedActions: readonly string[];
+  readonly keptServices: readonly string[];
+  /** Why the document cannot be trimmed safely, when it cannot. */
+  readonly cannot?: string;
+}
+
+/**
+ * Rule "trim": Allow statements lose the actions of unused services; with ACTION_LEVEL data, also the
+ * unused tracked actions of used services (never an untracked one). `*` becomes the used services'
+ * `service:*`. Deny statements, Resource, NotResource and Condition are kept as they are. NotAction or
+ * NotResource with Allow cannot be trimmed by removing actions: rule "review".
+ */
+export function trimDocument(current: PolicyDocument, usage: Usage, space: ActionSpace, actionLevel = true): Trim {
+  const statements = statementsOf(current);
+  const granted = new Set<string>();
+  const kept: PolicyStatement[] = [];
+  const sources: number[] = [];
+  const removedActions = new Set<string>();
+  for (const [index, statement] of statements.entries()) {
+    if (statement.Effect === 'Deny') {
+      kept.push(statement);
+      sources.push(index);
+      continue;
+    }
+    if (statement.NotAction !== undefined) return cannot('an Allow statement with NotAction grants every action it does not name: removing actions cannot shrink it');
+    if (statement.NotResource !== undefined) return cannot('an Allow statement with NotResource applies to every resource it does not name: review it by hand');
+    const actions: string[] = [];
+    for (const pattern of listOf(statement.Action)) {
+      const services = [...space.servicesMatched(pattern)];
+      if (services.length === 0) {
+        // An action the catalogue does not know (newer than it, or misspelt): nothing can be proven about it, so it stays.
+        actions.push(pattern);
+        continue;
+      }
+      for (const s of services) granted.add(s);
+      const used = services.filter((s) => usage.usedServices.has(s));
+      if (used.length === 0) continue;
+      const [servicePart, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
+      // A pattern across services keeps only the used ones.
+      const perService = used.length === services.length && !/[*?]/.test(servicePart) ? [pattern] : used.map((s) => `${s}:${actionPart}`);
+      for (const p of perService) {
+        const service = p.split(':')[0].toLowerCase();
+        const unusedTracked = actionLevel ? usage.unusedTrackedActions?.get(service) : undefined;
+        const matched = space.expand(p);
+        const dropping = unusedTracked ? [...matched].filter((a) => unusedTracked.has(a)) : [];
+        if (dropping.length === 0) {
+          actions.push(p);
+        } else {
+          for (const a of dropping) removedActions.add(a);
+          actions.push(...[...matched].filter((a) => !unusedTracked!.has(a)).map((a) => space.spelling(a)));
+        }
+      }
+    }
+    if (actions.length === 0) continue;
+    kept.push({ ...statement, Action: dedupe(actions) });
+    sources.push(index);
+  }
+  const keptServices = [...granted].filter((s) => usage.usedServices.has(s)).sort();
+  const removedServices = [...granted].filter((s) => !usage.usedServices.has(s)).sort();
+  const allows = kept.some((s) => s.Effect === 'Allow');
+  const document = !allows && !kept.some((s) => s.Effect === 'Deny') ? null : { ...current, Statement: kept };
+  return { document, sources, removedServices, keptServices, removedActions: [...removedActions].map((a) => space.spelling(a)).sort() };
+
+  function cannot(reason: string): Trim {
+    return { document: current, sources: statements.map((_, i) => i), removedServices: [], removedActions: [], keptServices: [], cannot: reason };
+  }
+}
+
+function dedupe(actions: string[]): string | string[] {
+  const unique = [...new Set(actions)];
+  return unique.length === 1 ? unique[0] : unique;
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The proof that a proposal is never broader: every Deny statement is kept unchanged, and each Allow
+ * statement of the proposal comes from one of the current policy with the same Resource, NotResource,
+ * Condition and Principal and a set of actions, expanded over the catalogue, that only shrank.
+ */
+export function proveNeverBroader(current: PolicyDocument, trim: Trim, space: ActionSpace): string | null {
+  const before = statementsOf(current);
+  const after = trim.document ? statementsOf(trim.document) : [];
+  const denies = before.filter((s) => s.Effect === 'Deny');
+  const keptDenies = after.filter((s) => s.Effect === 'Deny');
+  if (!same(denies, keptDenies)) return 'the Deny statements would change';
+  for (const [i, statement] of after.entries()) {
+    const source = before[trim.sources[i]];
+    if (!source || source.Effect !== statement.Effect) return `statement ${i} has no source statement of the same effect`;
+    for (const key of ['Resource', 'NotResource', 'Condition', 'Principal', 'NotPrincipal', 'Sid'] as const) {
+      if (!same(source[key], statement[key])) return `statement ${i} would change its ${key}`;
+    }
+    if (statement.Effect === 'Deny') continue;
+    const allowed = space.grantedBy(source);
+    for (const action of space.grantedBy(statement)) if (!allowed.has(action)) return `statement ${i} would allow ${space.spelling(action)}, which it does not allow now`;
+  }
+  return null;
+}
+
+/**
+ * The proof that a proposal is never narrower than use: in every Allow statement, every action of a used
+ * service stays allowed, but for the unused tracked actions ACTION_LEVEL data shows.
+ */
+export function proveKeepsUse(current: PolicyDocument, trim: Trim, usage: Usage, space: ActionSpace): string | null {
+  const after = trim.document ? statementsOf(trim.document) : [];
+  for (const [index, statement] of statementsOf(current).entries()) {
+    if (statement.Effect !== 'Allow') continue;
+    const counterpart = trim.sources.indexOf(index);
+    const kept = counterpart >= 0 ? space.grantedBy(after[counterpart]) : new Set<string>();
+    for (const action of space.grantedBy(statement)) {
+      const service = action.slice(0, action.indexOf(':'));
+      if (!usage.usedServices.has(service) || kept.has(action)) continue;
+      if (usage.unusedTrackedActions?.get(service)?.has(action)) continue;
+      return `${space.spelling(action)} of used service ${service} would no longer be allowed by statement ${index}`;
+    }
+  }
+  return null;
+}
+
+export interface ProposalContext {
+  readonly runId: string;
+  readonly accountId: string;
+  readonly space: ActionSpace;
+  readonly catalog: Catalog;
+}
+
+export interface PolicyTarget {
+  readonly kind: TargetKind;
+  readonly policyArn: string | null;
+  readonly policyName: string;
+  readonly owner: { readonly arn: string; readonly type: 'user' | 'group' | 'role' } | null;
+  /** The size limit the proposed document must meet. */
+  readonly sizeLimit: number;
+}
+
+export function proposalId(accountId: string, target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'policyName' | 'owner'>): string {
+  return `p-${createHash('sha256').update([accountId, target.kind, target.policyArn ?? '', target.owner?.arn ?? '', target.policyName].join('|')).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The proposal for one policy measured by one report, or null when everything it grants is used.
+ * `tooNew` (the entity or policy is younger than the window) and `exempt` make it a review.
+ */
+export function proposePolicy(context: ProposalContext, target: PolicyTarget, current: PolicyDocument, report: EntityReport, conditions: { tooNew?: string; exempt?: string } = {}): Proposal | null {
+  const { space } = context;
+  const usage = usageOf(report, context.catalog);
+  const base = {
+    schemaVersion: 1 as const,
+    runId: context.runId,
+    accountId: context.accountId,
+    proposalId: proposalId(context.accountId, target),
+    target: { kind: target.kind, policyArn: target.policyArn, policyName: target.policyName, owner: target.owner },
+    basis: { reportOf: report.entity.arn, unusedAfterDays: report.findings.unusedAfterDays, granularity: report.granularity, observedSince: new Date(Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS).toISOString() },
+    current,
+  };
+  let trim = trimDocument(current, usage, space);
+  const unchanged = !trim.cannot && trim.removedServices.length === 0 && trim.removedActions.length === 0;
+  if (unchanged) return null;
+  const review = (why: string, extra: Partial<Proposal> = {}): Proposal => ({
+    ...base,
+    action: 'review',
+    removedServices: trim.removedServices,
+    removedActions: trim.removedActions,
+    keptServices: trim.keptServices,
+    proposed: null,
+    notes: [why],
+    ...extra,
+  });
+  if (trim.cannot) return review(trim.cannot);
+  if (conditions.exempt) return review(conditions.exempt);
+  if (conditions.tooNew) return review(conditions.tooNew);
+  const notes: string[] = [];
+  if (trim.document && policySize(trim.document) > target.sizeLimit && trim.removedActions.length > 0) {
+    // Naming every used action of a wildcard can outgrow IAM's limit: trim whole services only.
+    trim = trimDocument(current, usage, space, false);
+    notes.push(`listing every kept action would pass IAM's ${target.sizeLimit}-character limit; only unused services are removed`);
+    if (trim.removedServices.length === 0) return review(notes[0]);
+  }
+  if (trim.document && policySize(trim.document) > target.sizeLimit) return review(`the proposed document would pass IAM's ${target.sizeLimit}-character limit`);
+  const unproven = proveNeverBroader(current, trim, space) ?? proveKeepsUse(current, trim, usage, space);
+  if (unproven) return review(`the proof failed: ${unproven}`);
+  const granted = trim.removedServices.length + trim.keptServices.length;
+  let action: ProposalAction = trim.document === null ? 'remove' : 'trim';
+  if (target.kind === 'aws-managed-attachment' && action === 'trim') {
+    // An AWS managed policy cannot be edited: when most of it is unused, replace it with a customer managed policy of the used part.
+    if (trim.removedServices.length * 2 < granted && trim.removedActions.length === 0) return null;
+    action = 'replace';
+    notes.push(`create a customer managed policy with the proposed document, attach it to ${target.owner?.arn}, then detach ${target.policyArn}`);
+  }
+  if (action === 'remove') notes.push(target.kind === 'aws-managed-attachment' || target.kind === 'managed-policy' ? 'nothing it grants was used: detach it' : 'nothing it grants was used: delete it');
+  return { ...base, action, removedServices: trim.removedServices, removedActions: trim.removedActions, keptServices: trim.keptServices, proposed: trim.document, notes };
+}
+
+export interface Exemptions {
+  /** Identities whose path starts with one of these. */
+  readonly pathPrefixes: readonly string[];
+  /** ARN globs (`*` any run of characters). */
+  readonly arnPatterns: readonly string[];
+  /** A tag key on users and roles. */
+  readonly tagKey: string;
+}
+
+export const DEFAULT_EXEMPT_TAG_KEY = 'iam-access-audit:exempt';
+
+/** Why an identity is exempt from proposals, or undefined. */
+export function exemptionOf(identity: Pick<IdentityDetails, 'arn' | 'path' | 'tags'>, exemptions: Exemptions): string | undefined {
+  const prefix = exemptions.pathPrefixes.find((p) => identity.path.startsWith(p));
+  if (prefix) return `exempt: its path starts with ${prefix}`;
+  const pattern = exemptions.arnPatterns.find((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*/g, '.*')}$`).test(identity.arn));
+  if (pattern) return `exempt: its ARN matches ${pattern}`;
+  if (Object.hasOwn(identity.tags, exemptions.tagKey)) return `exempt: it is tagged ${exemptions.tagKey}`;
+  return undefined;
+}
+
+/** Rule "too new": a window longer than the entity's life cannot show what it does not use. */
+export function tooNew(createDate: string | null, report: EntityReport): string | undefined {
+  if (!createDate) return undefined;
+  const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
+  return Date.parse(createDate) > windowStart ? `created ${createDate.slice(0, 10)}, less than ${report.findings.unusedAfterDays} days before the report: its use cannot be judged yet` : undefined;
+}
+
+const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: POLICY_SIZE_LIMITS.user, group: POLICY_SIZE_LIMITS.group, role: POLICY_SIZE_LIMITS.role };
+
+/**
+ * Every proposal for one account: inline policies and AWS managed attachments from their owner's report,
+ * customer managed policies from their own. No proposal from a missing (failed) report; an exempt
+ * identity is reported but its policies are not proposed (a shared policy attached to one is a review).
+ */
+export function proposeForAccount(context: ProposalContext, details: AuthorizationDetails, reports: ReadonlyMap<string, EntityReport>, exemptions: Exemptions): Proposal[] {
+  const proposals: Proposal[] = [];
+  const policies = new Map(details.policies.map((p) => [p.arn, p]));
+  const exempt = new Map(details.identities.map((i) => [i.arn, exemptionOf(i, exemptions)]));
+  for (const identity of details.identities) {
+    const report = reports.get(identity.arn);
+    if (!report || exempt.get(identity.arn)) continue;
+    const owner = { arn: identity.arn, type: identity.type };
+    const young = tooNew(identity.createDate, report);
+    for (const inline of identity.inlinePolicies) {
+      const p = proposePolicy(context, { kind: 'inline-policy', policyArn: null, policyName: inline.name, owner, sizeLimit: INLINE_LIMITS[identity.type] }, inline.document, report, { tooNew: young });
+      if (p) proposals.push(p);
+    }
+    for (const arn of identity.attachedPolicies) {
+      const policy = policies.get(arn);
+      if (!policy?.awsManaged) continue;
+      const p = proposePolicy(context, { kind: 'aws-managed-attachment', policyArn: arn, policyName: policy.name, owner, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, { tooNew: young });
+      if (p) proposals.push(p);
+    }
+  }
+  for (const policy of details.policies.filter((p: ManagedPolicyDetails) => !p.awsManaged)) {
+    const report = reports.get(policy.arn);
+    if (!report) continue;
+    const holders = details.identities.filter((i) => i.attachedPolicies.includes(policy.arn));
+    const exemptHolder = holders.find((h) => exempt.get(h.arn));
+    const p = proposePolicy(context, { kind: 'managed-policy', policyArn: policy.arn, policyName: policy.name, owner: null, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, {
+      tooNew: tooNew(policy.createDate, report),
+      exempt: exemptHolder ? `attached to ${exemptHolder.arn}, which is ${exempt.get(exemptHolder.arn)}` : undefined,
+    });
+    if (p) proposals.push(p);
+  }
+  return proposals;
+}

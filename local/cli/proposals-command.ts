@@ -1,0 +1,126 @@
+/**
+ * `iam-access-audit proposals`: a run's least-privilege proposals, as a table, JSON, or a patch of each
+ * policy's document; `--id ID --format policy` prints one proposed document alone, ready for
+ * `aws iam create-policy-version` or `put-role-policy`. The project never applies a proposal.
+ */
+import { createTwoFilesPatch } from 'diff';
+import { keys, PROPOSAL_ACTIONS } from '../../lambda/core/model';
+import { RUN_ID_PATTERN } from '../../lambda/core/plan';
+import type { ProposalIndex } from '../../lambda/core/propose';
+import type { Proposal } from '../../lambda/core/proposals';
+import { readSummary, resolveRunId, RunNotReadable } from '../../lambda/core/run-reader';
+import { s3ClientFromEnvironment } from '../../lambda/core/runtime';
+import { DirectoryReportStore, getJson, mapConcurrently, NotFound, S3ReportStore, type ReportStore } from '../../lambda/core/store';
+import { parseFlags, UsageError } from './flags';
+
+export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out DIR] [--run ID | latest] [--account ID]
+    [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
+
+  A run's least-privilege proposals: for each policy that grants something unused, the change that
+  removes only that, proven never broader than the policy and never narrower than its use.
+  --format patch      a unified diff of each policy's document, current to proposed
+  --id ID             one proposal; with --format policy, its proposed document alone, ready for
+                      aws iam create-policy-version --set-as-default --policy-document file://...
+  Reads the bucket B (with the standard AWS settings) or a local run's directory (default ./out).
+  Nothing is ever applied: the project makes no IAM write.`;
+
+const FORMATS = ['table', 'json', 'patch', 'policy'] as const;
+type Format = (typeof FORMATS)[number];
+
+export async function proposalsCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  const flags = parseFlags(args, {
+    bucket: { type: 'string' },
+    out: { type: 'string' },
+    run: { type: 'string' },
+    account: { type: 'string' },
+    action: { type: 'string' },
+    id: { type: 'string' },
+    format: { type: 'string' },
+  });
+  if (flags.bucket !== undefined && flags.out !== undefined) throw new UsageError('give either --bucket B or --out DIR, not both');
+  const format = (flags.format ?? (flags.id ? 'json' : 'table')) as Format;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${flags.format}"`);
+  if (format === 'policy' && flags.id === undefined) throw new UsageError('--format policy needs --id ID: it prints one proposed document');
+  if (flags.run !== undefined && flags.run !== 'latest' && !RUN_ID_PATTERN.test(flags.run)) throw new UsageError(`--run must be a run id or "latest", got "${flags.run}"`);
+  if (flags.account !== undefined && !/^\d{12}$/.test(flags.account)) throw new UsageError(`--account must be a 12-digit account id, got "${flags.account}"`);
+  if (flags.action !== undefined && !(PROPOSAL_ACTIONS as readonly string[]).includes(flags.action)) throw new UsageError(`--action must be one of ${PROPOSAL_ACTIONS.join(', ')}, got "${flags.action}"`);
+  if (flags.id !== undefined && !/^p-[0-9a-f]{16}$/.test(flags.id)) throw new UsageError(`--id must be a proposal id such as p-0123456789abcdef, got "${flags.id}"`);
+
+  const s3 = flags.bucket !== undefined ? s3ClientFromEnvironment() : undefined;
+  const store: ReportStore = s3 ? new S3ReportStore(s3, flags.bucket!) : new DirectoryReportStore(flags.out ?? 'out');
+  try {
+    const summary = await readSummary(store, await resolveRunId(store, flags.run ?? 'latest'));
+    let index: ProposalIndex;
+    try {
+      index = await getJson<ProposalIndex>(store, keys.proposalsIndex(summary.runId));
+    } catch (err) {
+      if (err instanceof NotFound) throw new UsageError(`run ${summary.runId} has no proposals in ${store.location}`);
+      throw err;
+    }
+    const entries = index.proposals.filter(
+      (p) => (flags.account === undefined || p.accountId === flags.account) && (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.proposalId === flags.id),
+    );
+    if (flags.id !== undefined && entries.length === 0) throw new UsageError(`run ${summary.runId} has no proposal ${flags.id}`);
+    const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
+    out.write(render(format, summary.runId, proposals, index));
+    return 0;
+  } catch (err) {
+    if (err instanceof RunNotReadable) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    s3?.destroy();
+  }
+}
+
+function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(proposals.length === 1 ? proposals[0] : proposals, null, 2)}\n`;
+    case 'policy': {
+      const proposed = proposals[0].proposed;
+      if (!proposed) throw new UsageError(`proposal ${proposals[0].proposalId} is a ${proposals[0].action}: it proposes no document`);
+      return `${JSON.stringify(proposed, null, 2)}\n`;
+    }
+    case 'patch':
+      return proposals.map(patchOf).join('');
+    case 'table':
+      return table(runId, proposals, index);
+  }
+}
+
+function titleOf(p: Proposal): string {
+  const where = p.target.policyArn ?? `${p.target.owner?.arn} inline ${p.target.policyName}`;
+  return `${p.proposalId} ${p.action} ${p.target.kind} ${where}`;
+}
+
+/** A unified diff of the policy's document, current to proposed (to nothing when removed), with the reasons. */
+export function patchOf(p: Proposal): string {
+  const header = [
+    `# ${titleOf(p)}`,
+    `# measured by the report of ${p.basis.reportOf} (${p.basis.granularity}, unused since ${p.basis.observedSince.slice(0, 10)})`,
+    ...(p.removedServices.length > 0 ? [`# removes services: ${p.removedServices.join(' ')}`] : []),
+    ...(p.removedActions.length > 0 ? [`# removes tracked actions: ${p.removedActions.join(' ')}`] : []),
+    ...p.notes.map((n) => `# ${n}`),
+  ];
+  if (p.action === 'review') return `${header.join('\n')}\n# no change proposed: review by hand\n\n`;
+  const name = p.target.policyArn ?? `${p.target.owner?.arn}/${p.target.policyName}`;
+  const current = `${JSON.stringify(p.current, null, 2)}\n`;
+  const proposed = p.proposed ? `${JSON.stringify(p.proposed, null, 2)}\n` : '';
+  const diff = createTwoFilesPatch(`a/${name}`, p.proposed ? `b/${name}` : '/dev/null', current, proposed, 'current', p.action === 'replace' ? 'proposed customer managed policy' : 'proposed', { context: 3 });
+  return `${header.join('\n')}\n${diff}\n`;
+}
+
+function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex): string {
+  const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
+  const lines = [`Run ${runId}: ${proposals.length} proposals (${counts}); nothing is applied.`, ''];
+  const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
+  lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'REMOVES'.padStart(8)}  OWNER / NOTE`);
+  for (const p of proposals) {
+    const name = p.target.policyName.length > width ? `${p.target.policyName.slice(0, width - 1)}…` : p.target.policyName;
+    const removes = p.removedServices.length + p.removedActions.length;
+    const note = p.action === 'review' ? p.notes[0] : (p.target.owner?.arn ?? p.target.policyArn ?? '');
+    lines.push(`${p.proposalId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(removes).padStart(8)}  ${note}`);
+  }
+  if (index.accountsWithoutDetails.length > 0) lines.push('', `No proposals for ${index.accountsWithoutDetails.join(', ')}: their authorization details could not be read.`);
+  return `${lines.join('\n')}\n`;
+}
