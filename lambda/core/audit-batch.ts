@@ -131,6 +131,8 @@ interface Target {
   lastCode?: string;
   /** Not worth calling IAM about before this time (ms). */
   notBefore: number;
+  /** The pacer slot reserved for its first Generate. */
+  slot?: number;
   /** Looks scheduled at the current job so far (the back-off doubles with each). */
   polls: number;
   /** Looks that found the current job still IN_PROGRESS. */
@@ -198,6 +200,8 @@ class BatchInvocation {
   /** Unsettled targets waiting for a Generate, and those whose job is waiting for a Get. */
   private readonly queues: Record<'generate' | 'poll', Target[]> = { generate: [], poll: [] };
   private busy = 0;
+  /** Set once a Generate slot fell after the time to stop starting jobs: no entity is started after that. */
+  private startsClosed = false;
   /** Idle workers of each kind, woken when a target of their kind arrives or the invocation stops. */
   private readonly sleepers: Record<'generate' | 'poll', Array<() => void>> = { generate: [], poll: [] };
   private readonly reported: ReportedEntity[] = [];
@@ -271,7 +275,7 @@ class BatchInvocation {
 
   /** An entity not started yet remains, and its Generate could go before the invocation stops starting jobs. */
   private canStart(): boolean {
-    return this.next < this.entities.length && this.caller.nextSlot('generate') <= this.stopStarting;
+    return this.next < this.entities.length && !this.startsClosed && this.caller.nextSlot('generate') <= this.stopStarting;
   }
 
   private stopped(): boolean {
@@ -299,7 +303,13 @@ class BatchInvocation {
     }
     if (best >= 0) return queue.splice(best, 1)[0];
     if (kind === 'generate' && this.canStart()) {
-      return { entity: this.entities[this.next++], jobId: null, reason: 'not-started', handovers: 0, regenerations: 0, notBefore: 0, polls: 0, inProgressLooks: 0 };
+      // The entity starts only if its Generate's slot, reserved now, comes before the time to stop starting.
+      const slot = this.caller.reserve('generate');
+      if (slot > this.stopStarting) {
+        this.startsClosed = true;
+        return undefined;
+      }
+      return { entity: this.entities[this.next++], jobId: null, reason: 'not-started', handovers: 0, regenerations: 0, notBefore: 0, polls: 0, inProgressLooks: 0, slot };
     }
     return undefined;
   }
@@ -324,10 +334,12 @@ class BatchInvocation {
     let jobId: string | undefined;
     try {
       const session = (await iam.pin?.()) ?? iam;
+      const slot = t.slot;
+      t.slot = undefined;
       const answer = await this.caller.call(
         'generate',
         () => session.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: this.event.run.granularity })),
-        { retryThrottles: false },
+        { retryThrottles: false, slot },
       );
       jobId = answer.JobId;
       t.session = session;

@@ -87,12 +87,19 @@ export class Pacer {
     return Math.max(this.clock.now(), this.nextFree);
   }
 
-  /** Waits for this call's slot. Slots are reserved in order, so concurrent callers share the rate. */
-  async take(): Promise<void> {
+  /** Reserves the next slot and says when it is (ms): slots are reserved in order, so concurrent callers share the rate. */
+  reserve(): number {
     const now = this.clock.now();
     this.grow(now);
     const slot = Math.max(now, this.nextFree);
     this.nextFree = slot + 1000 / this.rate;
+    return slot;
+  }
+
+  /** Waits for a call's slot: one reserved before, or the next one. */
+  async take(reserved?: number): Promise<void> {
+    const slot = reserved ?? this.reserve();
+    const now = this.clock.now();
     if (slot > now) await this.clock.sleep(slot - now);
   }
 
@@ -171,6 +178,8 @@ export function faultCode(err: unknown): string {
 }
 
 export interface CallOptions {
+  /** A slot reserved with `reserve` for this call's first attempt. */
+  readonly slot?: number;
   /**
    * Retry throttled calls inside `call` (listing, which has nothing else to do meanwhile). When false,
    * the first throttle throws Throttled at once and the caller comes back to the call later, so that
@@ -210,6 +219,11 @@ export class IamCaller {
     return this.pacers[kind].nextSlot();
   }
 
+  /** Reserves the next slot of this kind, for a call made later with `{ slot }`. */
+  reserve(kind: CallKind): number {
+    return this.pacers[kind].reserve();
+  }
+
   /** The rates the pacers have found, for the next invocation to start from. */
   learned(): Record<CallKind, number> {
     return { list: this.pacers.list.callsPerSecond, generate: this.pacers.generate.callsPerSecond, get: this.pacers.get.callsPerSecond };
@@ -223,8 +237,8 @@ export class IamCaller {
     const retryThrottles = options.retryThrottles ?? true;
     let throttles = 0;
     let faults = 0;
-    for (;;) {
-      await this.pacers[kind].take();
+    for (let attempt = 0; ; attempt++) {
+      await this.pacers[kind].take(attempt === 0 ? options.slot : undefined);
       this.counts[kind]++;
       try {
         const answer = await send();

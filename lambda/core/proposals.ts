@@ -254,7 +254,7 @@ export function proposePolicy(context: ProposalContext, target: PolicyTarget, cu
   let action: ProposalAction = trim.document === null ? 'remove' : 'trim';
   if (target.kind === 'aws-managed-attachment' && action === 'trim') {
     // An AWS managed policy cannot be edited: when most of it is unused, replace it with a customer managed policy of the used part.
-    if (trim.removedServices.length * 2 < granted && trim.removedActions.length === 0) return null;
+    if (trim.removedServices.length * 2 <= granted && trim.removedActions.length === 0) return null;
     action = 'replace';
     notes.push(`create a customer managed policy with the proposed document, attach it to ${target.owner?.arn}, then detach ${target.policyArn}`);
   }

@@ -93,7 +93,8 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
     });
     const ops = result.stats.emulator.operations;
     expect(summary.iamCalls).toEqual({
-      list: ops.ListUsers.calls + ops.ListGroups.calls + ops.ListRoles.calls + ops.ListPolicies.calls,
+      // Listing, and reading the authorization details once for the proposals.
+      list: ops.ListUsers.calls + ops.ListGroups.calls + ops.ListRoles.calls + ops.ListPolicies.calls + ops.GetAccountAuthorizationDetails.calls,
       generate: ops.GenerateServiceLastAccessedDetails.calls,
       get: ops.GetServiceLastAccessedDetails.calls,
       throttled: result.stats.emulator.totals.throttled,

@@ -56,7 +56,7 @@ describe('account files', () => {
     ['createDate', (f: any) => (f.entities[0].createDate = 'yesterday'), 'entities[0].createDate must be an ISO-8601 date-time'],
     ['fault', (f: any) => (f.entities[0].fault = 'explodes'), 'entities[0].fault must be one of job-fails, deleted-before-generate, slow-job'],
     ['attachmentCount on a role', (f: any) => (f.entities[0].attachmentCount = 2), 'entities[0].attachmentCount is only allowed on policies'],
-    ['an unknown entity field', (f: any) => (f.entities[0].tags = []), 'entities[0].tags is not a known field'],
+    ['an unknown entity field', (f: any) => (f.entities[0].labels = []), 'entities[0].labels is not a known field'],
     ['services', (f: any) => delete f.entities[0].services, 'entities[0].services must be an array'],
     ['namespace', (f: any) => (f.entities[0].services[0].namespace = 's3 bucket'), 'entities[0].services[0].namespace must be 1 to 64'],
     ['service name', (f: any) => (f.entities[0].services[0].name = ''), 'entities[0].services[0].name must be a non-empty string'],

@@ -39,7 +39,7 @@ describe('auditing an organization', () => {
       return actionsOf(statement);
     });
     expect(actions.sort()).toEqual(
-      ['iam:GenerateServiceLastAccessedDetails', 'iam:GetServiceLastAccessedDetails', 'iam:ListGroups', 'iam:ListPolicies', 'iam:ListRoles', 'iam:ListUsers'].sort(),
+      ['iam:GenerateServiceLastAccessedDetails', 'iam:GetAccountAuthorizationDetails', 'iam:GetServiceLastAccessedDetails', 'iam:ListGroups', 'iam:ListPolicies', 'iam:ListRoles', 'iam:ListUsers'].sort(),
     );
   });
 

@@ -18,8 +18,9 @@ describe('the stack', () => {
     expect(JSON.stringify(generate.Resource)).toMatch(/:policy\/\*/);
   });
 
-  it('allows no iam:* and no IAM action but listing and the access-advisor reads', () => {
+  it('allows no iam:* and no IAM action but listing, the authorization details and the access-advisor reads', () => {
     const allowed = new Set([
+      'iam:GetAccountAuthorizationDetails',
       'iam:ListUsers',
       'iam:ListGroups',
       'iam:ListRoles',
@@ -55,7 +56,7 @@ describe('the stack', () => {
 
   it('runs every function on Node.js 24, arm64, traced', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
     }
@@ -76,7 +77,7 @@ describe('the stack', () => {
     const definition = JSON.parse(stack.resolve(machine.Properties.DefinitionString)['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
     expect(definition.TimeoutSeconds).toBe(12 * 3600);
     const map = definition.States['Audit batches'];
-    expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: 10, ItemsPath: '$.batches', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
+    expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: 20, ItemsPath: '$.batches', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
     expect(map.ItemReader).toBeUndefined();
     const loop = map.ItemProcessor.States['More to audit?'];
     for (const choice of loop.Choices) expect(JSON.stringify(choice)).toContain('{"Variable":"$.attempt","NumericLessThanEqualsPath":"$.batch.maxInvocations"}');
@@ -108,7 +109,7 @@ describe('operations', () => {
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroup, 'Arn'] } } }] },
     });
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as any[];
-    expect(groups).toHaveLength(4);
+    expect(groups).toHaveLength(5);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(90);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function')) as any[]) {
       expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });

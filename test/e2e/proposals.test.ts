@@ -1,0 +1,95 @@
+/**
+ * Proposals end to end: a local run of a sample account with policy data writes proposals and their
+ * index; every proposal is never broader than its policy and keeps every used service, judged by the
+ * independent evaluator over each service's actions; the command line shows them as readable patches.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { iamCatalog } from '../../lambda/core/catalog';
+import type { EntityReport } from '../../lambda/core/model';
+import type { ProposalIndex } from '../../lambda/core/propose';
+import type { Proposal } from '../../lambda/core/proposals';
+import { generateSampleAccount, loadAccount } from '../../local/emulator';
+import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
+import { allows } from '../helpers/evaluator';
+import { readJson } from '../helpers/expectations';
+import { FAST_SETTINGS } from '../helpers/iam';
+import { run } from '../helpers/processes';
+
+const CLI = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
+
+describe('proposals of a local run', () => {
+  const account = loadAccount(generateSampleAccount({ entities: 150, seed: 'proposals', asOf: new Date() }));
+  const dir = mkdtempSync(join(tmpdir(), 'proposals-'));
+  let result: LocalRunResult;
+  let index: ProposalIndex;
+  let proposals: Proposal[];
+
+  beforeAll(async () => {
+    result = await runLocal({ account, outDir: dir, input: { granularity: 'ACTION_LEVEL' }, timeScale: 200, settings: FAST_SETTINGS });
+    index = readJson<ProposalIndex>(dir, `runs/${result.runId}/proposals/index.json`);
+    proposals = index.proposals.map((e) => readJson<Proposal>(dir, e.key));
+  }, 180_000);
+
+  it('writes proposals of every kind and the summary counts them by action', () => {
+    expect(result.summary!.status).toBe('COMPLETED');
+    expect(new Set(proposals.map((p) => p.target.kind))).toEqual(new Set(['inline-policy', 'managed-policy', 'aws-managed-attachment']));
+    expect(new Set(proposals.map((p) => p.action))).toEqual(new Set(['trim', 'remove', 'replace', 'review']));
+    const counts = { trim: 0, remove: 0, replace: 0, review: 0 };
+    for (const p of proposals) counts[p.action]++;
+    expect(result.summary!.proposals).toEqual({ count: proposals.length, byAction: counts });
+    expect(proposals.every((p) => p.runId === result.runId && p.accountId === account.accountId)).toBe(true);
+  });
+
+  it('never proposes for an exempt identity, nor from a failed report', () => {
+    const exempt = account.entities.filter((e) => Object.hasOwn(e.tags, 'iam-access-audit:exempt')).map((e) => e.arn);
+    expect(exempt.length).toBeGreaterThan(0);
+    const failed = new Set(result.summary!.failures.map((f) => f.arn));
+    for (const p of proposals) {
+      expect(exempt).not.toContain(p.target.owner?.arn);
+      expect(failed.has(p.basis.reportOf)).toBe(false);
+    }
+  });
+
+  it('is never broader, and never narrower than use, for every request the evaluator tries', () => {
+    const catalog = iamCatalog();
+    let checked = 0;
+    const violations: string[] = [];
+    for (const p of proposals.filter((x) => x.action !== 'review')) {
+      const report = readJson<EntityReport>(dir, `runs/${result.runId}/reports/${account.accountId}/${p.basis.reportOf.split(':')[5].split('/')[0]}/${p.basis.reportOf.split('/').pop()}.json`);
+      const unused = new Set(report.findings.unusedServices);
+      const removed = new Set(p.removedActions.map((a) => a.toLowerCase()));
+      for (const s of report.services) {
+        for (const action of (catalog.actions(s.serviceNamespace) ?? []).slice(0, 30).map((a) => `${s.serviceNamespace}:${a.name}`)) {
+          for (const conditionsMet of [true, false]) {
+            const request = { action, resource: 'arn:aws:s3:::any/thing', conditionsMet };
+            const before = allows(p.current, request);
+            const after = allows(p.proposed, request);
+            if (after && !before) violations.push(`${p.proposalId} allows ${action}, which its policy does not`);
+            if (before && !after && !unused.has(s.serviceNamespace) && !removed.has(action.toLowerCase())) violations.push(`${p.proposalId} no longer allows ${action} of a used service`);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(violations).toEqual([]);
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('shows the proposals as readable patches, and one proposed document alone', async () => {
+    const patch = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--run', result.runId, '--format', 'patch', '--action', 'trim']);
+    expect(patch.code).toBe(0);
+    expect(patch.stdout).toMatch(/^# p-[0-9a-f]{16} trim /m);
+    expect(patch.stdout).toMatch(/^--- a\/arn:aws:iam::/m);
+    expect(patch.stdout).toMatch(/^\+\+\+ b\/arn:aws:iam::/m);
+    expect(patch.stdout).toMatch(/^-\s+"[a-z0-9-]+:[A-Za-z*]+",?$/m);
+    expect(patch.stdout).toMatch(/^# removes services: /m);
+    const trim = proposals.find((p) => p.action === 'trim')!;
+    const policy = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--run', result.runId, '--id', trim.proposalId, '--format', 'policy']);
+    expect(JSON.parse(policy.stdout)).toEqual(trim.proposed);
+    const table = await run(process.execPath, [CLI, 'proposals', '--out', dir]);
+    expect(table.stdout).toContain(`${proposals.length} proposals`);
+    expect(table.stdout).toContain('nothing is applied');
+  }, 60_000);
+});

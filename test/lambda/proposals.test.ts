@@ -1,0 +1,271 @@
+/**
+ * The proposal rules, each with cases that must and must not give a proposal (in the style of cdk-nag's
+ * rule tests), and properties over generated policies judged by an evaluator written apart from the
+ * proposal code (test/helpers/evaluator.ts): a proposal never allows a request the current policy
+ * denies, and keeps every used service (and used tracked action) allowed.
+ */
+import fc from 'fast-check';
+import type { AuthorizationDetails, IdentityDetails } from '../../lambda/core/authorization';
+import { iamCatalog } from '../../lambda/core/catalog';
+import type { EntityReport, EntityType, Granularity, RunInfo } from '../../lambda/core/model';
+import { sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
+import { proposeForAccount, proposePolicy, proveNeverBroader, trimDocument, usageOf, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
+import { buildReport } from '../../lambda/core/report';
+import { allows } from '../helpers/evaluator';
+
+const ACCOUNT = '123456789012';
+const NOW = new Date('2026-11-25T03:00:00Z');
+const DAY = 86_400_000;
+const space = sharedActionSpace();
+const catalog = iamCatalog();
+const context = { runId: 'r1', accountId: ACCOUNT, space, catalog };
+
+/** A report of `name` granted `services`, each used `days` ago (null: never), with tracked actions used when given. */
+function report(type: EntityType, name: string, services: Record<string, number | null>, granularity: Granularity = 'SERVICE_LEVEL', tracked: Record<string, string[]> = {}): EntityReport {
+  const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', granularity, unusedAfterDays: 90, startedAt: NOW.toISOString() };
+  const arn = `arn:aws:iam::${ACCOUNT}:${type}/${name}`;
+  return buildReport(run, ACCOUNT, { arn, type, name, path: '/', id: 'AROAEXAMPLE00000000' }, 'j'.repeat(36), [
+    {
+      $metadata: {},
+      JobStatus: 'COMPLETED',
+      JobCreationDate: NOW,
+      JobCompletionDate: NOW,
+      ServicesLastAccessed: Object.entries(services).map(([ns, days]) => ({
+        ServiceNamespace: ns,
+        ServiceName: ns,
+        LastAuthenticated: days === null ? undefined : new Date(NOW.getTime() - days * DAY),
+        TrackedActionsLastAccessed: (tracked[ns] ?? []).map((a) => ({ ActionName: a, LastAccessedTime: new Date(NOW.getTime() - DAY) })),
+      })),
+    },
+  ]);
+}
+
+const allow = (Action: string | string[], extra: object = {}) => ({ Effect: 'Allow' as const, Action, Resource: '*', ...extra });
+const doc = (...Statement: object[]): PolicyDocument => ({ Version: '2012-10-17', Statement: Statement as PolicyDocument['Statement'] });
+const inline = (owner: EntityType = 'role', name = 'app'): PolicyTarget => ({ kind: 'inline-policy', policyArn: null, policyName: `${name}-access`, owner: { arn: `arn:aws:iam::${ACCOUNT}:${owner}/${name}`, type: owner as 'role' }, sizeLimit: 10_240 });
+const awsManaged = (name: string): PolicyTarget => ({ kind: 'aws-managed-attachment', policyArn: `arn:aws:iam::aws:policy/${name}`, policyName: name, owner: { arn: `arn:aws:iam::${ACCOUNT}:role/app`, type: 'role' }, sizeLimit: 6_144 });
+
+describe('rule: trim an inline policy to the services its owner used', () => {
+  it('removes an unused service and keeps the used one (non-compliant: a proposal)', () => {
+    const p = proposePolicy(context, inline(), doc(allow(['s3:*', 'ec2:*'])), report('role', 'app', { s3: 1, ec2: null }))!;
+    expect(p).toMatchObject({ action: 'trim', removedServices: ['ec2'], keptServices: ['s3'], proposed: doc(allow('s3:*')) });
+  });
+
+  it('proposes nothing when every granted service was used (compliant)', () => {
+    expect(proposePolicy(context, inline(), doc(allow(['s3:*', 'ec2:Describe*'])), report('role', 'app', { s3: 1, ec2: 30 }))).toBeNull();
+  });
+
+  it('counts a use older than the window as unused', () => {
+    expect(proposePolicy(context, inline(), doc(allow(['s3:*', 'ec2:*'])), report('role', 'app', { s3: 1, ec2: 91 }))).toMatchObject({ removedServices: ['ec2'] });
+  });
+});
+
+describe('rule: remove what grants nothing used', () => {
+  it('removes an inline policy none of whose services was used', () => {
+    expect(proposePolicy(context, inline(), doc(allow(['sqs:*', 'sns:Publish'])), report('role', 'app', { sqs: null, sns: 200 }))).toMatchObject({ action: 'remove', proposed: null });
+  });
+
+  it('keeps the Deny statements of a policy whose Allow statements are all unused: removing a Deny would broaden', () => {
+    const deny = { Effect: 'Deny', Action: 'iam:*', Resource: '*' };
+    const p = proposePolicy(context, inline(), doc(allow('sqs:*'), deny), report('role', 'app', { sqs: null }))!;
+    expect(p).toMatchObject({ action: 'trim', proposed: doc(deny) });
+  });
+});
+
+describe('rule: `*` is narrowed to the services used', () => {
+  it('turns Action "*" into the used services, each whole', () => {
+    const p = proposePolicy(context, inline(), doc(allow('*')), report('role', 'app', { s3: 2, dynamodb: 10, ec2: null }))!;
+    expect(p.action).toBe('trim');
+    expect(p.proposed).toEqual(doc(allow(['dynamodb:*', 's3:*'])));
+    expect(p.removedServices.length).toBeGreaterThan(300);
+  });
+
+  it('narrows a pattern across services the same way', () => {
+    const p = proposePolicy(context, inline(), doc(allow('*:Describe*')), report('role', 'app', { ec2: 2 }))!;
+    expect(p.proposed).toEqual(doc(allow('ec2:Describe*')));
+  });
+});
+
+describe('rule: what cannot be trimmed safely is for review', () => {
+  it('reviews NotAction with Allow', () => {
+    const p = proposePolicy(context, inline(), doc({ Effect: 'Allow', NotAction: ['iam:*'], Resource: '*' }), report('role', 'app', { s3: 1, ec2: null }))!;
+    expect(p).toMatchObject({ action: 'review', proposed: null, notes: [expect.stringContaining('NotAction')] });
+  });
+
+  it('reviews NotResource with Allow', () => {
+    const p = proposePolicy(context, inline(), doc({ Effect: 'Allow', Action: ['s3:*', 'ec2:*'], NotResource: 'arn:aws:s3:::secret/*' }), report('role', 'app', { s3: 1, ec2: null }))!;
+    expect(p).toMatchObject({ action: 'review', notes: [expect.stringContaining('NotResource')] });
+  });
+
+  it('reviews an identity younger than the window', () => {
+    const details = account([{ ...role('young'), createDate: '2026-11-01T00:00:00Z', inlinePolicies: [{ name: 'p', document: doc(allow(['s3:*', 'ec2:*'])) }] }]);
+    const [p] = proposeForAccount(context, details, new Map([[arnOf('role', 'young'), report('role', 'young', { s3: 1, ec2: null })]]), NO_EXEMPTIONS);
+    expect(p).toMatchObject({ action: 'review', proposed: null, notes: [expect.stringContaining('its use cannot be judged yet')] });
+  });
+
+  it('keeps Resource and Condition of a trimmed statement as they are', () => {
+    const statement = allow(['s3:GetObject', 'sqs:SendMessage'], { Resource: ['arn:aws:s3:::data/*', 'arn:aws:sqs:*:*:jobs'], Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } } });
+    const p = proposePolicy(context, inline(), doc(statement), report('role', 'app', { s3: 1, sqs: null }))!;
+    expect(p.proposed).toEqual(doc({ ...statement, Action: 's3:GetObject' }));
+  });
+});
+
+describe('rule: AWS managed attachments', () => {
+  const s3Full = doc(allow(['s3:*', 's3-object-lambda:*']));
+  const dynamo = doc(allow(['dynamodb:*', 'dax:*', 'application-autoscaling:DescribeScalableTargets', 'cloudwatch:GetMetricStatistics', 'sns:ListTopics', 'kms:ListAliases', 'iam:GetRole']));
+
+  it('replaces one mostly unused with a customer managed policy of the used part', () => {
+    const p = proposePolicy(context, awsManaged('AmazonDynamoDBFullAccess'), dynamo, report('role', 'app', { dynamodb: 1, dax: null, 'application-autoscaling': null, cloudwatch: null, sns: null, kms: null, iam: null }))!;
+    expect(p).toMatchObject({ action: 'replace', proposed: doc(allow('dynamodb:*')), notes: [expect.stringContaining('create a customer managed policy')] });
+  });
+
+  it('removes (detaches) one wholly unused, and proposes nothing for one mostly used', () => {
+    expect(proposePolicy(context, awsManaged('AmazonS3FullAccess'), s3Full, report('role', 'app', { s3: null, 's3-object-lambda': null }))).toMatchObject({ action: 'remove' });
+    expect(proposePolicy(context, awsManaged('AmazonS3FullAccess'), s3Full, report('role', 'app', { s3: 1, 's3-object-lambda': null }))).toBeNull();
+  });
+});
+
+describe('rule: which report measures which policy', () => {
+  const shared = `arn:aws:iam::${ACCOUNT}:policy/shared`;
+  const details = account(
+    [role('a', { attachedPolicies: [shared] }), role('b', { attachedPolicies: [shared] }), { ...group('devs'), inlinePolicies: [{ name: 'devs', document: doc(allow(['s3:*', 'ec2:*'])) }] }],
+    [{ arn: shared, name: 'shared', path: '/', createDate: '2024-01-01T00:00:00Z', awsManaged: false, document: doc(allow(['s3:*', 'ec2:*', 'sqs:*'])) }],
+  );
+
+  it('trims a customer managed policy shared by several roles from its own report only', () => {
+    // Role a used nothing and role b only ec2, but the policy's own report (use through every entity it is attached to) shows s3 and ec2.
+    const reports = new Map([
+      [arnOf('role', 'a'), report('role', 'a', { s3: null, ec2: null, sqs: null })],
+      [arnOf('role', 'b'), report('role', 'b', { s3: null, ec2: 3, sqs: null })],
+      [shared, report('policy', 'shared', { s3: 1, ec2: 3, sqs: null })],
+    ]);
+    const proposals = proposeForAccount(context, details, reports, NO_EXEMPTIONS);
+    expect(proposals).toEqual([expect.objectContaining({ action: 'trim', target: expect.objectContaining({ kind: 'managed-policy', policyArn: shared }), removedServices: ['sqs'], proposed: doc(allow(['s3:*', 'ec2:*'])) })]);
+  });
+
+  it('measures a group\'s inline policy by the group\'s report, which counts its members\' use', () => {
+    const reports = new Map([[arnOf('group', 'devs'), report('group', 'devs', { s3: 5, ec2: null })]]);
+    const [p] = proposeForAccount(context, details, reports, NO_EXEMPTIONS);
+    expect(p).toMatchObject({ target: { kind: 'inline-policy', owner: { arn: arnOf('group', 'devs') } }, removedServices: ['ec2'] });
+  });
+
+  it('proposes nothing from a failed report (no report, nothing known)', () => {
+    expect(proposeForAccount(context, details, new Map(), NO_EXEMPTIONS)).toEqual([]);
+  });
+
+  it('proposes nothing for an identity tagged exempt, and reviews a policy shared with one', () => {
+    const tagged = account([role('a', { attachedPolicies: [shared], tags: { 'iam-access-audit:exempt': 'yes' }, inlinePolicies: [{ name: 'x', document: doc(allow(['s3:*', 'ec2:*'])) }] })], details.policies);
+    const reports = new Map([
+      [arnOf('role', 'a'), report('role', 'a', { s3: 1, ec2: null, sqs: null })],
+      [shared, report('policy', 'shared', { s3: 1, ec2: null, sqs: null })],
+    ]);
+    const proposals = proposeForAccount(context, tagged, reports, NO_EXEMPTIONS);
+    expect(proposals).toEqual([expect.objectContaining({ action: 'review', target: expect.objectContaining({ kind: 'managed-policy' }), notes: [expect.stringContaining('tagged iam-access-audit:exempt')] })]);
+  });
+});
+
+describe('rule: ACTION_LEVEL data trims unused tracked actions of used services, never untracked ones', () => {
+  it('drops the unused tracked management actions of s3 and keeps its data events', () => {
+    const p = proposePolicy(context, inline(), doc(allow('s3:*')), report('role', 'app', { s3: 1 }, 'ACTION_LEVEL', { s3: ['CreateBucket'] }))!;
+    expect(p.action).toBe('trim');
+    const kept = new Set([...space.grantedBy((p.proposed!.Statement as object[])[0] as never)]);
+    expect(kept.has('s3:createbucket')).toBe(true);
+    // A data event (not tracked) stays whatever the report shows; an unused tracked action goes.
+    expect(kept.has('s3:getobject')).toBe(true);
+    expect(kept.has('s3:deletebucket')).toBe(false);
+    expect(p.removedActions).toContain('s3:DeleteBucket');
+    expect(p.removedActions).not.toContain('s3:GetObject');
+  });
+
+  it('at SERVICE_LEVEL never removes an action of a used service', () => {
+    expect(proposePolicy(context, inline(), doc(allow('s3:*')), report('role', 'app', { s3: 1 }))).toBeNull();
+  });
+});
+
+describe('the proof', () => {
+  it('catches a proposal that would allow more, or change a Resource', () => {
+    const current = doc(allow('s3:GetObject', { Resource: 'arn:aws:s3:::data/*' }));
+    expect(proveNeverBroader(current, { document: doc(allow('s3:*', { Resource: 'arn:aws:s3:::data/*' })), sources: [0], removedServices: [], removedActions: [], keptServices: [] }, space)).toMatch(/would allow s3:/);
+    expect(proveNeverBroader(current, { document: doc(allow('s3:GetObject')), sources: [0], removedServices: [], removedActions: [], keptServices: [] }, space)).toMatch(/Resource/);
+    expect(proveNeverBroader(current, trimDocument(current, usageOf(report('role', 'app', { s3: 1 }), catalog), space), space)).toBeNull();
+  });
+});
+
+describe('properties over generated policies, judged by an independent evaluator', () => {
+  const SERVICES = ['s3', 'ec2', 'sqs', 'iam', 'lambda', 'dynamodb'];
+  const actionsOf = (s: string) => catalog.actions(s)!.map((a) => `${s}:${a.name}`);
+  const pattern = fc.oneof(
+    fc.constantFrom(...SERVICES).map((s) => `${s}:*`),
+    fc.constantFrom(...SERVICES).chain((s) => fc.constantFrom(...actionsOf(s).slice(0, 40))),
+    fc.constantFrom(...SERVICES).map((s) => `${s}:Get*`),
+    fc.constant('*'),
+  );
+  const statement = fc.record({
+    Effect: fc.constantFrom('Allow', 'Allow', 'Allow', 'Deny'),
+    Action: fc.array(pattern, { minLength: 1, maxLength: 4 }),
+    Resource: fc.constantFrom('*', 'arn:aws:s3:::data/*', ['arn:aws:sqs:*:*:q', 'arn:aws:s3:::logs/*']),
+    Condition: fc.option(fc.constant({ Bool: { 'aws:SecureTransport': 'true' } }), { nil: undefined }),
+  });
+  const policy = fc.array(statement, { minLength: 1, maxLength: 4 }).map((Statement) => doc(...Statement.map((s) => (s.Condition ? s : { ...s, Condition: undefined })).map((s) => JSON.parse(JSON.stringify(s)))));
+  const use = fc.record({
+    used: fc.subarray(SERVICES),
+    actionLevel: fc.boolean(),
+    trackedUsed: fc.subarray(['s3:CreateBucket', 's3:PutBucketPolicy', 'ec2:RunInstances', 'iam:CreateRole', 'lambda:CreateFunction']),
+  });
+  const requests = (s: string): string[] => [...actionsOf(s).slice(0, 25), ...actionsOf(s).filter((a) => /Bucket|Instances|Role|Function|GetObject|Invoke/.test(a)).slice(0, 25)];
+  const RESOURCES = ['arn:aws:s3:::data/x', 'arn:aws:sqs:us-east-1:1:q', 'arn:aws:s3:::logs/y', 'arn:aws:ec2:us-east-1:1:instance/i'];
+
+  it('never allows what the current policy denies, and keeps allowing every used service\'s actions', () => {
+    const seen = { trim: 0, remove: 0, replace: 0, review: 0, none: 0 };
+    fc.assert(
+      fc.property(policy, use, (current, u) => {
+        const services = Object.fromEntries(SERVICES.map((s) => [s, u.used.includes(s) ? 1 : null]));
+        const tracked: Record<string, string[]> = {};
+        for (const a of u.trackedUsed) (tracked[a.split(':')[0]] ??= []).push(a.split(':')[1]);
+        const r = report('role', 'app', services, u.actionLevel ? 'ACTION_LEVEL' : 'SERVICE_LEVEL', tracked);
+        const p: Proposal | null = proposePolicy(context, inline(), current, r);
+        seen[p?.action ?? 'none']++;
+        const proposed = p === null ? current : p.action === 'review' ? current : p.proposed;
+        const unusedTracked = usageOf(r, catalog).unusedTrackedActions;
+        for (const service of SERVICES) {
+          for (const action of requests(service)) {
+            for (const resource of RESOURCES) {
+              for (const conditionsMet of [true, false]) {
+                const request = { action, resource, conditionsMet };
+                const before = allows(current, request);
+                const after = allows(proposed, request);
+                // Never broader.
+                if (after && !before) return false;
+                // Never narrower than use: a used service's action stays, unless it is a tracked action shown unused.
+                const droppedTracked = unusedTracked?.get(service)?.has(action.toLowerCase()) ?? false;
+                if (before && !after && u.used.includes(service) && !droppedTracked) return false;
+              }
+            }
+          }
+        }
+        return true;
+      }),
+      { numRuns: 120, seed: 20261125 },
+    );
+    // The properties were checked on real changes, not only on policies left alone.
+    expect(seen.trim + seen.remove).toBeGreaterThan(40);
+  });
+});
+
+const NO_EXEMPTIONS = { pathPrefixes: [], arnPatterns: [], tagKey: 'iam-access-audit:exempt' };
+
+function arnOf(type: EntityType, name: string): string {
+  return `arn:aws:iam::${ACCOUNT}:${type}/${name}`;
+}
+
+function role(name: string, extra: Partial<IdentityDetails> = {}): IdentityDetails {
+  return { arn: arnOf('role', name), type: 'role', name, path: '/', createDate: '2024-01-01T00:00:00Z', inlinePolicies: [], attachedPolicies: [], groups: [], tags: {}, ...extra };
+}
+
+function group(name: string): IdentityDetails {
+  return { ...role(name), arn: arnOf('group', name), type: 'group' };
+}
+
+function account(identities: IdentityDetails[], policies: AuthorizationDetails['policies'] = []): AuthorizationDetails {
+  return { accountId: ACCOUNT, identities, policies };
+}
