@@ -80,6 +80,8 @@ export interface BenchResult {
   };
   /** Accounts of an organization run; 1 for one account. */
   readonly accounts: number;
+  /** The Propose step: its real time, as a share of the run's, and its heap against its memory setting. */
+  readonly proposals: { readonly count: number; readonly realSeconds: number; readonly shareOfRealTime: number; readonly peakHeapMb: number; readonly memoryMb: number };
   readonly peakRssMb: number;
   readonly perIdentity: { generateAndGetCalls: number; stateTransitions: number; costPerMonthPer1000Usd: number };
   readonly run: { status: string; listed: number; reported: number; skipped: number; failed: number; realSeconds: number; maxStatePayloadBytes: number; lambdaGbSeconds: number };
@@ -184,6 +186,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
       costPerMonthUsd: round(cost.perRun * RUNS_PER_MONTH, 4),
       baselines: { sequentialCli, workerPool5, accountByAccount },
       accounts: accounts.length,
+      proposals: proposeFigures(run),
       peakRssMb: run.stats.peakRssMb,
       perIdentity: {
         generateAndGetCalls: round((iamCalls.generate + iamCalls.get) / listed, 3),
@@ -207,6 +210,19 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
   }
 }
 
+/** The Propose function's figures from a run (its logical id starts with AuditPropose). */
+function proposeFigures(run: LocalRunResult): BenchResult['proposals'] {
+  const id = Object.keys(run.stats.lambdaRealSeconds).find((k) => k.startsWith('AuditPropose')) ?? '';
+  const realSeconds = run.stats.lambdaRealSeconds[id] ?? 0;
+  return {
+    count: run.summary?.proposals.count ?? 0,
+    realSeconds,
+    shareOfRealTime: round(realSeconds / Math.max(0.001, run.stats.realSeconds), 3),
+    peakHeapMb: run.stats.lambdaPeakHeapMb[id] ?? 0,
+    memoryMb: run.stats.lambdaMemoryMb[id] ?? 0,
+  };
+}
+
 function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
@@ -225,6 +241,8 @@ export function targets(r: BenchResult): Array<{ target: string; value: string; 
     { target: 'at most $0.50 a month per 1,000 identities, nightly', value: `$${r.perIdentity.costPerMonthPer1000Usd}`, met: r.perIdentity.costPerMonthPer1000Usd <= 0.5 },
     { target: 'no state payload over 256 KiB', value: `${r.run.maxStatePayloadBytes} bytes max`, met: r.run.maxStatePayloadBytes <= 256 * 1024 },
     { target: 'peak memory under 1.5 GiB', value: `${r.peakRssMb} MB`, met: r.peakRssMb < 1536 },
+    { target: 'proposals add at most 15% to the real time', value: `${round(r.proposals.shareOfRealTime * 100, 1)}%`, met: r.proposals.shareOfRealTime <= 0.15 },
+    { target: 'proposals fit the Propose function\'s memory', value: `${r.proposals.peakHeapMb} of ${r.proposals.memoryMb} MB`, met: r.proposals.peakHeapMb < r.proposals.memoryMb },
   ];
 }
 
@@ -242,6 +260,7 @@ function table(r: BenchResult): string {
     ['AWS CLI loop', slower(r.baselines.sequentialCli)],
     ['5 polling workers', slower(r.baselines.workerPool5)],
     ['account by account', slower(r.baselines.accountByAccount)],
+    ['proposals', `${r.proposals.count}, in ${r.proposals.realSeconds} s real (${round(r.proposals.shareOfRealTime * 100, 1)}% of the run's), heap ${r.proposals.peakHeapMb} MB of ${r.proposals.memoryMb} MB`],
     ['peak RSS', `${r.peakRssMb} MB`],
   ];
   const lines = rows.map(([k, v]) => `  ${k.padEnd(18)} ${v}`);

@@ -4,7 +4,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { CHART_FILE } from '../lambda/core/html/report-page';
 import { acknowledge } from './nag';
 
 const PROJECT_ROOT = join(__dirname, '..');
@@ -29,19 +30,29 @@ export interface AuditFunctionProps {
    * (service names, action names, resource types: what the function reads, and no more). @default false
    */
   readonly withCatalog?: boolean;
+  /** Ship Chart.js's browser build with the bundle, for the HTML report the function writes. @default false */
+  readonly withChartJs?: boolean;
 }
 
-/** Writes the catalogue extract next to the bundled handler, where `iamCatalog()` looks for it. */
-function catalogHooks(): nodejs.ICommandHooks {
-  const catalog = join(PROJECT_ROOT, 'lambda', 'core', 'catalog.ts');
-  const tsx = require.resolve('tsx/cjs');
-  return {
-    beforeBundling: () => [],
-    beforeInstall: () => [],
-    afterBundling: (_input: string, output: string) => [
-      `"${process.execPath}" -r "${tsx}" -e "require(process.argv[1]).writeCompactCatalog(process.argv[2])" "${catalog}" "${join(output, 'iam-catalog.json')}"`,
-    ],
+/** Commands that write what the function reads at run time next to the bundled handler. */
+function bundledFiles(props: AuditFunctionProps): nodejs.ICommandHooks | undefined {
+  const commands = (output: string): string[] => {
+    const result: string[] = [];
+    if (props.withCatalog) {
+      // The catalogue extract, where `iamCatalog()` looks for it.
+      const catalog = join(PROJECT_ROOT, 'lambda', 'core', 'catalog.ts');
+      const tsx = require.resolve('tsx/cjs');
+      result.push(`"${process.execPath}" -r "${tsx}" -e "require(process.argv[1]).writeCompactCatalog(process.argv[2])" "${catalog}" "${join(output, 'iam-catalog.json')}"`);
+    }
+    if (props.withChartJs) {
+      // Chart.js's browser build, where `chartJs()` looks for it; the page inlines it.
+      const chart = join(dirname(require.resolve('chart.js')), CHART_FILE);
+      result.push(`"${process.execPath}" -e "require('node:fs').copyFileSync(process.argv[1], process.argv[2])" "${chart}" "${join(output, CHART_FILE)}"`);
+    }
+    return result;
   };
+  if (!props.withCatalog && !props.withChartJs) return undefined;
+  return { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_input: string, output: string) => commands(output) };
 }
 
 /**
@@ -86,7 +97,7 @@ export class AuditFunction extends Construct {
         externalModules: [],
         forceDockerBundling: false,
         logLevel: nodejs.LogLevel.WARNING,
-        commandHooks: props.withCatalog ? catalogHooks() : undefined,
+        commandHooks: bundledFiles(props),
       },
     });
     this.logGroup.grantWrite(this.role);

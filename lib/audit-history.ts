@@ -17,7 +17,7 @@ export interface AuditHistoryProps {
 }
 
 export const DATASET_TABLE = 'service_last_accessed';
-const DATASET_PREFIX = `datasets/${DATASET_TABLE}/`;
+export const CHANGES_TABLE = 'changes';
 
 /** The dataset rows' columns (DESIGN.md "Dataset row"); the JSON SerDe matches names without case. */
 const COLUMNS: glue.CfnTable.ColumnProperty[] = [
@@ -38,6 +38,20 @@ const COLUMNS: glue.CfnTable.ColumnProperty[] = [
   { name: 'neverused', type: 'boolean', comment: 'lastAuthenticated is null' },
 ];
 
+/** The changes rows' columns (DESIGN.md "Changes since the previous run"), one row per change. */
+const CHANGE_COLUMNS: glue.CfnTable.ColumnProperty[] = [
+  { name: 'runid', type: 'string' },
+  { name: 'rundate', type: 'string' },
+  { name: 'previousrunid', type: 'string', comment: 'The latest COMPLETED run before this one' },
+  { name: 'accountid', type: 'string' },
+  { name: 'entityarn', type: 'string' },
+  { name: 'servicenamespace', type: 'string', comment: 'null for an identity added or removed' },
+  { name: 'change', type: 'string', comment: 'added, removed, first-use, newly-unused, granted or revoked' },
+  { name: 'lastauthenticated', type: 'string' },
+  { name: 'previouslastauthenticated', type: 'string' },
+  { name: 'watched', type: 'boolean', comment: 'A first use of a service in the watchServices setting' },
+];
+
 /**
  * History you can query: a Glue database and table over the dataset rows, partitioned by run_date and
  * run_id with partition projection (no crawler, no partitions to maintain), and an Athena workgroup
@@ -46,6 +60,7 @@ const COLUMNS: glue.CfnTable.ColumnProperty[] = [
 export class AuditHistory extends Construct {
   readonly database: glue.CfnDatabase;
   readonly table: glue.CfnTable;
+  readonly changesTable: glue.CfnTable;
   readonly workGroup: athena.CfnWorkGroup;
   readonly databaseName: string;
 
@@ -58,13 +73,37 @@ export class AuditHistory extends Construct {
       catalogId: stack.account,
       databaseInput: { name: this.databaseName, description: 'iam-access-audit history: which services each IAM identity used, per run' },
     });
-    const location = `s3://${props.bucket.bucketName}/${DATASET_PREFIX}`;
-    this.table = new glue.CfnTable(this, 'Table', {
+    this.table = this.datasetTable('Table', DATASET_TABLE, 'One row per IAM entity and granted service, per run', COLUMNS, props);
+    this.changesTable = this.datasetTable('ChangesTable', CHANGES_TABLE, 'One row per change since the previous complete run, per run', CHANGE_COLUMNS, props);
+    this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
+      name: `${stack.stackName}`,
+      description: 'Queries over iam-access-audit history',
+      recursiveDeleteOption: true,
+      state: 'ENABLED',
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
+        resultConfiguration: {
+          outputLocation: `s3://${props.bucket.bucketName}/${QUERY_RESULTS_PREFIX}`,
+          encryptionConfiguration: props.encryptionKey
+            ? { encryptionOption: 'SSE_KMS', kmsKey: props.encryptionKey.keyArn }
+            : { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+  }
+
+  /** A JSON-lines table under `datasets/<name>/`, partitioned by run_date and run_id with partition projection. */
+  private datasetTable(id: string, name: string, description: string, columns: glue.CfnTable.ColumnProperty[], props: AuditHistoryProps): glue.CfnTable {
+    const stack = Stack.of(this);
+    const location = `s3://${props.bucket.bucketName}/datasets/${name}/`;
+    const table = new glue.CfnTable(this, id, {
       catalogId: stack.account,
       databaseName: this.databaseName,
       tableInput: {
-        name: DATASET_TABLE,
-        description: 'One row per IAM entity and granted service, per run',
+        name,
+        description,
         tableType: 'EXTERNAL_TABLE',
         partitionKeys: [
           { name: 'run_date', type: 'string' },
@@ -84,30 +123,14 @@ export class AuditHistory extends Construct {
         },
         storageDescriptor: {
           location,
-          columns: COLUMNS,
+          columns,
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
           serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe', parameters: { 'case.insensitive': 'TRUE' } },
         },
       },
     });
-    this.table.node.addDependency(this.database);
-    this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
-      name: `${stack.stackName}`,
-      description: 'Queries over iam-access-audit history',
-      recursiveDeleteOption: true,
-      state: 'ENABLED',
-      workGroupConfiguration: {
-        enforceWorkGroupConfiguration: true,
-        publishCloudWatchMetricsEnabled: true,
-        bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
-        resultConfiguration: {
-          outputLocation: `s3://${props.bucket.bucketName}/${QUERY_RESULTS_PREFIX}`,
-          encryptionConfiguration: props.encryptionKey
-            ? { encryptionOption: 'SSE_KMS', kmsKey: props.encryptionKey.keyArn }
-            : { encryptionOption: 'SSE_S3' },
-        },
-      },
-    });
+    table.node.addDependency(this.database);
+    return table;
   }
 }

@@ -100,10 +100,16 @@ export class AuditWorkflow extends Construct {
     this.summarizeFunction = new AuditFunction(this, 'Summarize', {
       ...common,
       handler: 'summarize',
-      description: 'Writes the run summary, the dataset rows and latest.json',
+      description: 'Writes the run summary, the dataset rows, the changes since the previous run, the HTML report and latest.json',
       timeout: Duration.minutes(5),
       memorySize: 1024,
-      environment: { REPORT_BUCKET: bucket.bucketName, METRICS_DIMENSION: stack.stackName, MAX_FAILED_PERCENT: String(settings.maxFailedPercent) },
+      withChartJs: true,
+      environment: {
+        REPORT_BUCKET: bucket.bucketName,
+        METRICS_DIMENSION: stack.stackName,
+        MAX_FAILED_PERCENT: String(settings.maxFailedPercent),
+        WATCH_SERVICES: settings.watchServices.join(','),
+      },
     });
 
     this.grantStorage(bucket);
@@ -175,8 +181,10 @@ export class AuditWorkflow extends Construct {
       { finding: prefix('datasets/*'), reason: `Summarize writes the run's dataset partition. ${perRun}` },
       {
         finding: prefix('runs/*/reports/*'),
-        reason: `Summarize reads each reported entity's report for the dataset rows and removes reports the run does not count. ${perRun}`,
+        reason: `Summarize reads each reported entity's report for the dataset rows and removes reports the run does not count, and reads the previous complete run's reports for the changes. ${perRun}`,
       },
+      { finding: prefix('runs/*/summary.json'), reason: 'Summarize reads the summaries of the previous complete run (changes) and of the last 30 runs (the report\'s trend); run ids are found at run time.' },
+      { finding: prefix('runs/*/proposals/index.json'), reason: 'Summarize reads the run\'s proposal index for the summary and the HTML report; the run id is known only at run time.' },
     );
     acknowledge(
       this.proposeFunction.role,
@@ -281,6 +289,8 @@ export class AuditWorkflow extends Construct {
           'skipped.$': '$.Payload.skipped',
           'failed.$': '$.Payload.failed',
           'failedShare.$': '$.Payload.failedShare',
+          'watched.$': '$.Payload.watched',
+          'reportKey.$': '$.Payload.reportKey',
         },
         resultPath: '$.summary',
         taskTimeout: sfn.Timeout.duration(Duration.minutes(6)),
@@ -313,7 +323,7 @@ export class AuditWorkflow extends Construct {
       subject: 'iam-access-audit run summary',
       message: sfn.TaskInput.fromJsonPathAt(
         sfn.JsonPath.format(
-          'iam-access-audit run {} {} ({}): {} listed, {} reported, {} skipped, {} failed. Summary: {}/{}',
+          'iam-access-audit run {} {} ({}): {} listed, {} reported, {} skipped, {} failed.{} Summary: {}/{} Report: {}/{}',
           sfn.JsonPath.stringAt('$.run.runId'),
           sfn.JsonPath.stringAt('$.summary.status'),
           sfn.JsonPath.stringAt('$.summary.reason'),
@@ -321,8 +331,11 @@ export class AuditWorkflow extends Construct {
           sfn.JsonPath.stringAt('$.summary.reported'),
           sfn.JsonPath.stringAt('$.summary.skipped'),
           sfn.JsonPath.stringAt('$.summary.failed'),
+          sfn.JsonPath.stringAt('$.summary.watched'),
           sfn.JsonPath.stringAt('$.summary.location'),
           sfn.JsonPath.stringAt('$.summary.summaryKey'),
+          sfn.JsonPath.stringAt('$.summary.location'),
+          sfn.JsonPath.stringAt('$.summary.reportKey'),
         ),
       ),
       resultPath: sfn.JsonPath.DISCARD,
@@ -356,7 +369,8 @@ export class AuditWorkflow extends Construct {
         sid: 'ListOutcomes',
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': ['work/*', 'runs/*/reports/*'] } },
+        // The run's own outcomes and reports, a previous run's reports (for the changes) and the dataset's partitions (for the trend).
+        conditions: { StringLike: { 's3:prefix': ['work/*', 'runs/*/reports/*', 'datasets/service_last_accessed/*'] } },
       }),
     );
     put(this.summarizeFunction, 'WriteSummary', 'runs/*', 'datasets/*', 'latest.json');
@@ -365,9 +379,8 @@ export class AuditWorkflow extends Construct {
     this.proposeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ListReports', actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': ['runs/*/reports/*'] } } }),
     );
-    this.summarizeFunction.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ReadReports', actions: ['s3:GetObject'], resources: objects('runs/*/reports/*') }),
-    );
+    // Reports of this run and the previous complete one; the summaries of earlier runs (changes, trend); the run's proposal index.
+    get(this.summarizeFunction, 'ReadRuns', 'runs/*/reports/*', 'runs/*/summary.json', 'runs/*/proposals/index.json', 'latest.json');
     // Reconciling: a report of an entity the run does not count as reported is removed.
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'RemoveUncountedReports', actions: ['s3:DeleteObject'], resources: objects('runs/*/reports/*') }),

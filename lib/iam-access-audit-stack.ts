@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { AuditAlarms } from './audit-alarms';
-import { AuditHistory, DATASET_TABLE } from './audit-history';
+import { AuditHistory, CHANGES_TABLE, DATASET_TABLE } from './audit-history';
 import { AuditNotifications } from './audit-notifications';
 import { AuditSchedule } from './audit-schedule';
 import { AuditWorkflow } from './audit-workflow';
@@ -73,6 +73,6 @@ export class IamAccessAuditStack extends Stack {
     new CfnOutput(this, 'ReportBucketName', { value: this.reports.bucket.bucketName, description: 'Reports, summaries and datasets' });
     new CfnOutput(this, 'TopicArn', { value: this.notifications.topic.topicArn, description: 'Alarms and run summaries' });
     new CfnOutput(this, 'AthenaWorkGroup', { value: this.history.workGroup.name, description: 'Athena workgroup for the history' });
-    new CfnOutput(this, 'GlueDatabase', { value: this.history.databaseName, description: `Glue database of the ${DATASET_TABLE} table` });
+    new CfnOutput(this, 'GlueDatabase', { value: this.history.databaseName, description: `Glue database of the ${DATASET_TABLE} and ${CHANGES_TABLE} tables` });
   }
 }

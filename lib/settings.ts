@@ -3,6 +3,7 @@
  * synth, so a bad value stops `cdk synth` with a message naming the field rather than deploying it.
  */
 import { DEFAULTS, describeRange, inRange, RANGES, type Range } from '../lambda/core/defaults';
+import { DEFAULT_WATCH_SERVICES } from '../lambda/core/changes';
 import { ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from '../lambda/core/model';
 
 export interface ScheduleSettings {
@@ -81,6 +82,11 @@ export interface AuditSettings {
    * execution fails with AuditIncomplete and latest.json stays where it was. @default 5
    */
   readonly maxFailedPercent: number;
+  /**
+   * Services whose first use by an identity since the previous complete run is named in the run's
+   * message on the topic and counted in the WatchedFirstUses metric. @default ["iam", "organizations", "sts", "kms", "account"]
+   */
+  readonly watchServices: readonly string[];
   /** The whole execution's timeout. @default 12 */
   readonly executionTimeoutHours: number;
   /** Reports, summaries and datasets are deleted after this many days. @default 730 */
@@ -112,6 +118,7 @@ export const DEFAULT_SETTINGS: AuditSettings = {
   leftoverWaitSeconds: DEFAULTS.leftoverWaitSeconds,
   pollBudgetSeconds: DEFAULTS.pollBudgetSeconds,
   maxFailedPercent: DEFAULTS.maxFailedPercent,
+  watchServices: DEFAULT_WATCH_SERVICES,
   executionTimeoutHours: 12,
   reportRetentionDays: 730,
   logRetentionDays: 90,
@@ -190,6 +197,16 @@ const arnPatterns: Field<string[]> = (value, at) => {
   if (!Array.isArray(value)) return fail(at, 'must be an array of ARN globs such as "arn:aws:iam::*:role/breakglass-*"', value);
   value.forEach((p, i) => {
     if (typeof p !== 'string' || !/^arn:[\w*-]+:iam::[\d*]*:[\w*+=,.@/-]+$/.test(p)) fail(`${at}[${i}]`, 'must be an IAM ARN glob such as "arn:aws:iam::*:role/breakglass-*"', p);
+  });
+  return value as string[];
+};
+
+/** IAM service prefixes as the access advisor names them: lower-case letters, digits and hyphens. */
+const serviceNamespaces: Field<string[]> = (value, at) => {
+  if (!Array.isArray(value)) return fail(at, 'must be an array of service namespaces such as "iam" or "kms"', value);
+  value.forEach((ns, i) => {
+    if (typeof ns !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(ns)) fail(`${at}[${i}]`, 'must be a service namespace such as "iam" or "kms" (lower-case letters, digits and hyphens)', ns);
+    if (value.indexOf(ns) !== i) fail(`${at}[${i}]`, 'repeats a service namespace', ns);
   });
   return value as string[];
 };
@@ -300,6 +317,7 @@ export function parseSettings(raw: unknown): AuditSettings {
       leftoverWaitSeconds: ranged(RANGES.leftoverWaitSeconds),
       pollBudgetSeconds: ranged(RANGES.pollBudgetSeconds),
       maxFailedPercent: ranged(RANGES.maxFailedPercent),
+      watchServices: serviceNamespaces,
       executionTimeoutHours: integer(1, 24 * 365),
       reportRetentionDays: integer(1, 3650),
       logRetentionDays: logRetention,

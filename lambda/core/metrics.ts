@@ -1,6 +1,7 @@
 /**
  * Run metrics, published by logging them in CloudWatch's embedded metric format: no API call and no
- * permission beyond writing logs. The failure alarm watches FailedEntitiesPercent.
+ * permission beyond writing logs. The failure alarm watches FailedEntitiesPercent; WatchedFirstUses counts
+ * the first uses of watched services since the previous complete run.
  */
 import type { SummarizeResult } from './summarize';
 
@@ -20,6 +21,7 @@ export function runMetrics(result: SummarizeResult, dimension: string, now: numb
             { Name: 'EntitiesReported', Unit: 'Count' },
             { Name: 'EntitiesSkipped', Unit: 'Count' },
             { Name: 'EntitiesFailed', Unit: 'Count' },
+            { Name: 'WatchedFirstUses', Unit: 'Count' },
           ],
         },
       ],
@@ -31,5 +33,6 @@ export function runMetrics(result: SummarizeResult, dimension: string, now: numb
     EntitiesReported: result.reported,
     EntitiesSkipped: result.skipped,
     EntitiesFailed: result.failed,
+    WatchedFirstUses: result.watchedFirstUses,
   };
 }

@@ -182,6 +182,10 @@ export const keys = {
   authorization: (runId: string, accountId: string) => `work/${runId}/authorization/${accountId}.json`,
   proposal: (runId: string, accountId: string, proposalId: string) => `runs/${runId}/proposals/${accountId}/${proposalId}.json`,
   proposalsIndex: (runId: string) => `runs/${runId}/proposals/index.json`,
+  changes: (runId: string) => `runs/${runId}/changes.json`,
+  reportPage: (runId: string) => `runs/${runId}/report.html`,
+  datasetPrefix: () => 'datasets/service_last_accessed/',
+  changesPart: (runDate: string, runId: string) => `datasets/changes/run_date=${runDate}/run_id=${runId}/part-changes.jsonl`,
   batch: (runId: string, batchId: string) => `work/${runId}/batches/${batchId}.json`,
   outcomesOf: (runId: string, batchId: string) => `work/${runId}/outcomes/${batchId}/`,
   /** One invocation's outcome; `invocationId` tells apart invocations of one attempt that ran twice. */

@@ -8,7 +8,7 @@ import type { Catalog } from './catalog';
 import { keys, PROPOSAL_ACTIONS, type EntityRef, type EntityReport, type ProposalAction, type RunInfo } from './model';
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
-import { proposeForAccount, type Exemptions, type Proposal } from './proposals';
+import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
 import { getJson, mapConcurrently, NotFound, putJson, type ReportStore } from './store';
 
 export interface ProposeDeps {
@@ -42,6 +42,8 @@ export interface ProposalIndex {
   readonly catalogVersion: string;
   /** Accounts whose authorization details could not be read: no proposals for them. */
   readonly accountsWithoutDetails: readonly string[];
+  /** Identities whose own policies get no proposal, and why (the exemptions setting). */
+  readonly exempt: ReadonlyArray<{ readonly arn: string; readonly reason: string }>;
   readonly proposals: readonly ProposalIndexEntry[];
 }
 
@@ -58,6 +60,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const run = plan.run;
   const entries: ProposalIndexEntry[] = [];
   const accountsWithoutDetails: string[] = [];
+  const exempt: Array<{ arn: string; reason: string }> = [];
   for (const account of plan.accounts.filter((a) => a.status === 'audited')) {
     let details: AuthorizationDetails;
     try {
@@ -66,6 +69,10 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
       if (!(err instanceof NotFound)) throw err;
       accountsWithoutDetails.push(account.accountId);
       continue;
+    }
+    for (const identity of details.identities) {
+      const reason = exemptionOf(identity, deps.exemptions);
+      if (reason) exempt.push({ arn: identity.arn, reason });
     }
     const reports = await reportsOf(store, plan, account.accountId);
     const proposals = proposeForAccount({ runId: run.runId, accountId: account.accountId, space: deps.space, catalog: deps.catalog }, details, reports, deps.exemptions);
@@ -87,7 +94,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
     });
   }
   entries.sort((a, b) => (a.key < b.key ? -1 : 1));
-  const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, proposals: entries };
+  const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, exempt, proposals: entries };
   await putJson(store, keys.proposalsIndex(run.runId), index);
   return countProposals(index);
 }

@@ -4,6 +4,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { parseAccountsConfig, type AccountsConfig } from './accounts';
+import { DEFAULT_WATCH_SERVICES } from './changes';
 import type { AuditBatchSettings } from './audit-batch';
 import { ScaledClock, systemClock, type Clock, type ClockAnchor } from './clock';
 import { DEFAULTS, RANGES } from './defaults';
@@ -121,5 +122,8 @@ export function exemptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env):
 }
 
 export function summarizeSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): SummarizeSettings {
-  return { maxFailedPercent: numberEnv('MAX_FAILED_PERCENT', DEFAULTS.maxFailedPercent, RANGES.maxFailedPercent, env) };
+  return {
+    maxFailedPercent: numberEnv('MAX_FAILED_PERCENT', DEFAULTS.maxFailedPercent, RANGES.maxFailedPercent, env),
+    watchServices: listEnv('WATCH_SERVICES', DEFAULT_WATCH_SERVICES, env),
+  };
 }

@@ -23,12 +23,19 @@ import {
 } from './model';
 import { planIamCalls, typeOfArn, type PlannedAccount, type PlanRecord } from './plan';
 import { datasetRows } from './report';
-import { countProposals, type ProposalIndex } from './propose';
+import { identityChanges, serviceChanges, servicesOf, watchedSentence, type Changes, type ServiceChange, type ServiceState } from './changes';
+import { renderReportPage } from './html/report-page';
+import { readProposalIndex, trendOf } from './html/run-page';
+import { countProposals } from './propose';
+import { ReportDataBuilder } from './report-data';
+import { readRunReports, readSummary, RunNotReadable } from './run-reader';
 import { getJson, mapConcurrently, NotFound, putJson, type ReportStore } from './store';
 
 export interface SummarizeSettings {
   /** A run whose failed entities exceed this percentage of those listed is INCOMPLETE. */
   readonly maxFailedPercent: number;
+  /** Services whose first use by an identity is named in the run's message. */
+  readonly watchServices: readonly string[];
 }
 
 export interface SummarizeDeps {
@@ -57,6 +64,11 @@ export interface SummarizeResult {
   readonly failed: number;
   /** Failed entities as a share of those listed, 0 to 1. */
   readonly failedShare: number;
+  /** The first uses of watched services, as a sentence for the run's message (empty when none). */
+  readonly watched: string;
+  readonly watchedFirstUses: number;
+  /** The run's HTML report. */
+  readonly reportKey: string;
 }
 
 /** Reads of report files in flight at once. */
@@ -66,6 +78,7 @@ const READ_CONCURRENCY = 32;
 interface BatchSettlement {
   readonly batchId: string;
   readonly accountId: string;
+  readonly entityArns: readonly string[];
   readonly reportKeys: string[];
   readonly skipped: Skip[];
   readonly failures: Failure[];
@@ -108,7 +121,11 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
   const accounts = plan.accounts.map((a) => accountSummary(a, settlements));
   const { status, reason } = statusOf(accounts, listed, failures.length, deps.settings.maxFailedPercent, event.auditError);
 
-  // Now that the run adds up: the dataset rows, from the report files themselves, one part per batch.
+  // Now that the run adds up: the dataset rows, from the report files themselves, one part per batch;
+  // the changes since the previous complete run; and the HTML report's data, all in one read of the reports.
+  const previous = await previousRun(store, run.runId, accounts);
+  const serviceChangesFound: ServiceChange[] = [];
+  const page = new ReportDataBuilder(accounts.map((a) => a.accountId));
   const findings = { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 };
   for (const s of settlements) {
     const reports = await mapConcurrently(s.reportKeys, READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
@@ -120,10 +137,15 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
       findings.unusedServiceGrants += unused;
       if (report.findings.servicesUsed === 0) findings.entitiesWithNoUseInWindow++;
       for (const row of datasetRows(report)) rows.push(JSON.stringify(row));
+      const before = previous?.reported.get(report.entity.arn);
+      if (before) serviceChangesFound.push(...serviceChanges(report.entity.arn, before, servicesOf(report)));
+      page.add(report);
     }
     if (rows.length > 0) await store.put(keys.datasetPart(run.runDate, run.runId, s.batchId), `${rows.join('\n')}\n`, 'application/x-ndjson');
   }
+  const changes = previous ? await writeChanges(store, run, previous, settlements, missing, serviceChangesFound, deps.settings.watchServices) : null;
 
+  const proposals = await readProposalIndex(store, run.runId);
   const completedAt = new Date(deps.clock.now()).toISOString();
   const summary: RunSummary = {
     schemaVersion: 2,
@@ -138,17 +160,27 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
     failures,
     skipped,
     findings,
-    proposals: countProposals(await readProposalIndex(store, run.runId)),
-    changes: null,
+    proposals: countProposals(proposals),
+    changes: changes && {
+      firstUse: changes.services.filter((c) => c.change === 'first-use').length,
+      newlyUnused: changes.services.filter((c) => c.change === 'newly-unused').length,
+      added: changes.identities.added.length,
+      removed: changes.identities.removed.length,
+    },
     iamCalls,
   };
   const summaryKey = keys.summary(run.runId);
   await putJson(store, summaryKey, summary);
+  const reportKey = keys.reportPage(run.runId);
+  await store.put(reportKey, renderReportPage(page.build({ summary, proposals, changes, trend: await trendOf(store, summary) })), 'text/html; charset=utf-8');
   if (status === 'COMPLETED') {
     const latest: LatestPointer = { runId: run.runId, summaryKey, completedAt };
     await putJson(store, keys.latest(), latest);
   }
   return {
+    watched: watchedSentence(changes?.watched ?? []),
+    watchedFirstUses: changes?.watched.length ?? 0,
+    reportKey,
     summaryKey,
     location: store.location,
     runId: run.runId,
@@ -162,14 +194,80 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
   };
 }
 
-/** The run's proposal index, when Propose wrote one. */
-async function readProposalIndex(store: ReportStore, runId: string): Promise<ProposalIndex | null> {
+interface PreviousRun {
+  readonly runId: string;
+  /** The accounts compared: audited in both runs. */
+  readonly accounts: ReadonlySet<string>;
+  /** Each identity the previous run reported, by ARN, with its services. */
+  readonly reported: ReadonlyMap<string, ReadonlyMap<string, ServiceState>>;
+  /** Every identity the previous run listed in the compared accounts. */
+  readonly listed: ReadonlySet<string>;
+}
+
+/** The latest COMPLETED run before this one (latest.json, not yet moved), read for the accounts both audited. */
+async function previousRun(store: ReportStore, runId: string, accounts: readonly AccountSummary[]): Promise<PreviousRun | null> {
+  let latest: LatestPointer;
   try {
-    return await getJson<ProposalIndex>(store, keys.proposalsIndex(runId));
+    latest = await getJson<LatestPointer>(store, keys.latest());
   } catch (err) {
     if (err instanceof NotFound) return null;
     throw err;
   }
+  if (latest.runId === runId) return null;
+  let summary: RunSummary;
+  try {
+    summary = await readSummary(store, latest.runId);
+  } catch (err) {
+    // A previous run this version cannot read (removed, or of schema 1) leaves nothing to compare with.
+    if (err instanceof RunNotReadable) {
+      console.warn(JSON.stringify({ message: 'no changes computed: the previous run cannot be read', previousRunId: latest.runId, reason: err.message }));
+      return null;
+    }
+    throw err;
+  }
+  const compared = new Set(
+    accounts.filter((a) => a.status === 'audited' && summary.accounts.some((b) => b.accountId === a.accountId && b.status === 'audited')).map((a) => a.accountId),
+  );
+  const reported = new Map<string, ReadonlyMap<string, ServiceState>>();
+  for (const accountId of compared) for (const r of await readRunReports(store, summary, accountId)) reported.set(r.entity.arn, servicesOf(r));
+  const inCompared = (arn: string) => compared.has(arn.split(':')[4]);
+  const listed = new Set([...reported.keys(), ...summary.failures.map((f) => f.arn).filter(inCompared), ...summary.skipped.map((s) => s.arn).filter(inCompared)]);
+  return { runId: latest.runId, accounts: compared, reported, listed };
+}
+
+/** Writes changes.json and the `changes` dataset partition, and returns the changes. */
+async function writeChanges(
+  store: ReportStore,
+  run: RunInfo,
+  previous: PreviousRun,
+  settlements: readonly BatchSettlement[],
+  missing: readonly Skip[],
+  services: readonly ServiceChange[],
+  watchServices: readonly string[],
+): Promise<Changes> {
+  const listedNow = new Set([
+    ...settlements.filter((s) => previous.accounts.has(s.accountId)).flatMap((s) => s.entityArns),
+    ...missing.map((m) => m.arn).filter((arn) => previous.accounts.has(arn.split(':')[4])),
+  ]);
+  const watch = new Set(watchServices);
+  const changes: Changes = {
+    schemaVersion: 1,
+    runId: run.runId,
+    previousRunId: previous.runId,
+    identities: identityChanges(previous.listed, listedNow),
+    services,
+    watched: services.filter((c) => c.change === 'first-use' && watch.has(c.serviceNamespace)),
+  };
+  await putJson(store, keys.changes(run.runId), changes);
+  const row = (accountId: string, entityArn: string, serviceNamespace: string | null, change: string, lastAuthenticated: string | null, previousLastAuthenticated: string | null) =>
+    JSON.stringify({ runId: run.runId, runDate: run.runDate, previousRunId: previous.runId, accountId, entityArn, serviceNamespace, change, lastAuthenticated, previousLastAuthenticated, watched: serviceNamespace !== null && change === 'first-use' && watch.has(serviceNamespace) });
+  const rows = [
+    ...changes.identities.added.map((arn) => row(arn.split(':')[4], arn, null, 'added', null, null)),
+    ...changes.identities.removed.map((arn) => row(arn.split(':')[4], arn, null, 'removed', null, null)),
+    ...services.map((c) => row(c.arn.split(':')[4], c.arn, c.serviceNamespace, c.change, c.lastAuthenticated, c.previousLastAuthenticated)),
+  ];
+  if (rows.length > 0) await store.put(keys.changesPart(run.runDate, run.runId), `${rows.join('\n')}\n`, 'application/x-ndjson');
+  return changes;
 }
 
 /** Every outcome recorded for a batch, oldest attempt first (an attempt may have run twice). */
@@ -201,7 +299,7 @@ function settleBatch(
     for (const r of outcome.reported) claimedReports.add(r.arn);
   }
   const finished = outcomes.some((o) => o.done);
-  const settlement: BatchSettlement = { batchId, accountId, reportKeys: [], skipped: [], failures: [], byType: [] };
+  const settlement: BatchSettlement = { batchId, accountId, entityArns: entities.map((e) => e.arn), reportKeys: [], skipped: [], failures: [], byType: [] };
   for (const e of entities) {
     settlement.byType.push(e.type);
     const key = keys.report(runId, accountId, e.type, e.name);

@@ -3,7 +3,12 @@
  * services used in the window, and the unused ones. Identities without a report are listed apart:
  * nothing unknown is counted as unused.
  */
-import type { EntityReport, RunSummary } from '../../lambda/core/model';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { renderRunPage } from '../../lambda/core/html/run-page';
+import { keys, type EntityReport, type RunSummary } from '../../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../../lambda/core/input';
 import { RUN_ID_PATTERN } from '../../lambda/core/plan';
 import { unusedServices } from '../../lambda/core/report';
@@ -14,13 +19,23 @@ import { numberFlag, parseFlags, UsageError } from './flags';
 
 export const REPORT_USAGE = `iam-access-audit report [--bucket B | --out DIR] [--run ID | latest] [--account ID]
     [--format table|json|csv] [--unused-after-days N]
+iam-access-audit report --format html [--bucket B | --out DIR] [--run ID | latest] [--output FILE | -]
+iam-access-audit report --format html --bucket B --presign [--run ID | latest] [--expires-in SECONDS]
 
   Shows a run's findings per identity, worst first: the identities its summary counts as reported,
   and apart from them those without a report. Reads the bucket B (with the standard AWS settings) or a
   local run's directory (default ./out). --account shows one account of the run. --unused-after-days
-  judges "unused" against another window than the run's (1 to ${MAX_UNUSED_AFTER_DAYS} days before each report's job).`;
+  judges "unused" against another window than the run's (1 to ${MAX_UNUSED_AFTER_DAYS} days before each report's job).
 
-const FORMATS = ['table', 'json', 'csv'] as const;
+  --format html renders the run's self-contained HTML report (the page every run writes) to FILE
+  (default ./iam-access-audit-<runId>.html; "-" writes it to standard output). With --presign it renders
+  nothing and prints a presigned link to the page the run wrote to the bucket, valid for --expires-in
+  seconds (default 3600, at most 604800).`;
+
+const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+
+/** Presigned links live at most 7 days (SigV4's limit). */
+const MAX_EXPIRES_IN = 604_800;
 
 export interface IdentityFindings {
   readonly accountId: string;
@@ -41,6 +56,9 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
     account: { type: 'string' },
     format: { type: 'string' },
     'unused-after-days': { type: 'string' },
+    output: { type: 'string' },
+    presign: { type: 'boolean' },
+    'expires-in': { type: 'string' },
   });
   if (flags.bucket !== undefined && flags.out !== undefined) throw new UsageError('give either --bucket B or --out DIR, not both');
   if (flags.bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(flags.bucket)) throw new UsageError(`--bucket must be an S3 bucket name, got "${flags.bucket}"`);
@@ -49,15 +67,38 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
   const window = numberFlag('unused-after-days', flags['unused-after-days'], { integer: true, min: 1, max: MAX_UNUSED_AFTER_DAYS });
   if (flags.run !== undefined && flags.run !== 'latest' && !RUN_ID_PATTERN.test(flags.run)) throw new UsageError(`--run must be a run id or "latest", got "${flags.run}"`);
   if (flags.account !== undefined && !/^\d{12}$/.test(flags.account)) throw new UsageError(`--account must be a 12-digit account id, got "${flags.account}"`);
+  const html = format === 'html';
+  if (html && flags.account !== undefined) throw new UsageError('--account does not apply to --format html: the page shows every account of the run, with a filter');
+  if (html && window !== undefined) throw new UsageError('--unused-after-days does not apply to --format html: the page shows the run\'s own judgement');
+  if (!html) for (const flag of ['output', 'presign', 'expires-in'] as const) if (flags[flag] !== undefined) throw new UsageError(`--${flag} applies only to --format html`);
+  if (flags.presign && flags.bucket === undefined) throw new UsageError('--presign needs --bucket B: it links to the page the run wrote to S3');
+  if (flags.presign && flags.output !== undefined) throw new UsageError('give either --presign or --output FILE, not both');
+  if (flags['expires-in'] !== undefined && !flags.presign) throw new UsageError('--expires-in applies only with --presign');
+  const expiresIn = numberFlag('expires-in', flags['expires-in'], { integer: true, min: 1, max: MAX_EXPIRES_IN }) ?? 3600;
 
   const s3 = flags.bucket !== undefined ? s3ClientFromEnvironment() : undefined;
   const store: ReportStore = s3 ? new S3ReportStore(s3, flags.bucket!) : new DirectoryReportStore(flags.out ?? 'out');
   try {
     const summary = await readSummary(store, await resolveRunId(store, flags.run ?? 'latest'));
+    if (flags.presign) {
+      out.write(`${await presignedPageUrl(s3!, flags.bucket!, summary.runId, expiresIn)}\n`);
+      return 0;
+    }
+    if (html) {
+      const page = await renderRunPage(store, summary);
+      if (flags.output === '-') {
+        out.write(page);
+        return 0;
+      }
+      const file = resolve(flags.output ?? `iam-access-audit-${summary.runId}.html`);
+      writeFileAtomically(file, page);
+      out.write(`Report of run ${summary.runId} (${summary.status}): ${file} (${(Buffer.byteLength(page) / 1e6).toFixed(1)} MB)\n`);
+      return 0;
+    }
     const reports = await readRunReports(store, summary, flags.account);
     const identities = reports.map((r) => findingsOf(r, window)).sort(worstFirst);
     const unusedAfterDays = window ?? reports[0]?.findings.unusedAfterDays ?? null;
-    out.write(render(format as (typeof FORMATS)[number], summary, identities, unusedAfterDays, flags.account));
+    out.write(render(format as Exclude<(typeof FORMATS)[number], 'html'>, summary, identities, unusedAfterDays, flags.account));
     return 0;
   } catch (err) {
     if (err instanceof RunNotReadable) throw new UsageError(err.message);
@@ -86,7 +127,36 @@ function worstFirst(a: IdentityFindings, b: IdentityFindings): number {
   return b.unusedServices.length - a.unusedServices.length || a.used - b.used || (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0);
 }
 
-function render(format: (typeof FORMATS)[number], summary: RunSummary, identities: IdentityFindings[], unusedAfterDays: number | null, accountId?: string): string {
+/**
+ * A presigned GET link to the page a run wrote (`runs/<runId>/report.html`), once the object is known
+ * to be there: a link to nothing would only fail in the reader's browser.
+ */
+export async function presignedPageUrl(s3: S3Client, bucket: string, runId: string, expiresIn: number): Promise<string> {
+  const key = keys.reportPage(runId);
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+      throw new RunNotReadable(`run ${runId} has no report.html in s3://${bucket}/ (runs before the HTML report was added have none): render one with --format html --output FILE`);
+    }
+    throw err;
+  }
+  return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn });
+}
+
+/** Writes a file whole or not at all: a temporary file beside it, renamed into place. */
+function writeFileAtomically(file: string, text: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, file);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw new UsageError(`cannot write ${file}: ${(err as Error).message}`);
+  }
+}
+
+function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunSummary, identities: IdentityFindings[], unusedAfterDays: number | null, accountId?: string): string {
   const inAccount = (arn: string) => accountId === undefined || arn.split(':')[4] === accountId;
   const notReported = summary.failures.filter((f) => inAccount(f.arn));
   const accounts = summary.accounts.filter((a) => accountId === undefined || a.accountId === accountId);

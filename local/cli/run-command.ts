@@ -135,6 +135,14 @@ export function formatSummary(summary: RunSummary): string {
     `  findings   ${f.entitiesWithUnusedServices} identities hold unused services (${f.unusedServiceGrants} unused grants); ${f.entitiesWithNoUseInWindow} used nothing in the window`,
     `  IAM calls  list ${c.list} · generate ${c.generate} · get ${c.get} · throttled ${c.throttled} · retried ${c.retried}`,
   );
+  const p = summary.proposals;
+  if (p.count > 0) lines.push(`  proposals  ${p.count} (${Object.entries(p.byAction).map(([action, n]) => `${n} ${action}`).join(' · ')})`);
+  const ch = summary.changes;
+  lines.push(
+    ch
+      ? `  changes    since the previous complete run: ${ch.added} added · ${ch.removed} removed · ${ch.firstUse} first uses · ${ch.newlyUnused} newly unused`
+      : '  changes    none computed: no earlier complete run in this store',
+  );
   if (summary.failures.length > 0) {
     lines.push('  failures (no report; never read as "unused"):');
     for (const [code, n] of countBy(summary.failures, (x) => x.code)) {
@@ -162,6 +170,7 @@ function formatResult(result: LocalRunResult): string {
   if (result.summary) {
     text += formatSummary(result.summary);
     text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
+    text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
   }
   return text;
 }

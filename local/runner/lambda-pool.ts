@@ -75,6 +75,10 @@ export class LocalLambda {
   private billedMs = 0;
   /** What the function's invocations asked of the report store, as S3 would bill it. */
   readonly storeRequests: StoreRequests = { put: 0, get: 0, list: 0 };
+  /** The largest heap any invocation's environment reached, in bytes. */
+  peakHeapBytes = 0;
+  /** Real time spent in the function's invocations, in ms. */
+  realMs = 0;
 
   constructor(private readonly options: LocalLambdaOptions) {}
 
@@ -112,10 +116,12 @@ export class LocalLambda {
         env.worker.off('error', onError);
         env.worker.off('exit', onExit);
       };
-      const onMessage = (message: { id: number; result?: unknown; error?: LambdaErrorPayload; storeRequests?: StoreRequests }): void => {
+      const onMessage = (message: { id: number; result?: unknown; error?: LambdaErrorPayload; storeRequests?: StoreRequests; peakHeapBytes?: number; realMs?: number }): void => {
         if (message.id !== id) return;
         finish();
         if (message.storeRequests) for (const kind of ['put', 'get', 'list'] as const) this.storeRequests[kind] += message.storeRequests[kind];
+        this.peakHeapBytes = Math.max(this.peakHeapBytes, message.peakHeapBytes ?? 0);
+        this.realMs += message.realMs ?? 0;
         if (this.options.freshEnvironments) this.discard(env);
         else env.busy = false;
         if (message.error) reject(new LambdaFunctionError(message.error));

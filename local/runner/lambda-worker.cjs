@@ -30,8 +30,19 @@ function errorPayload(err) {
 // What the bundled store has asked of S3 so far (lambda/core/store.ts keeps it on globalThis).
 const storeRequests = () => globalThis[Symbol.for('iam-access-audit.storeRequests')] || { put: 0, get: 0, list: 0 };
 
+const v8 = require('node:v8');
+
 parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
   const before = { ...storeRequests() };
+  // The environment's heap at its fullest during the invocation: what Lambda's memory setting must hold.
+  let peakHeap = v8.getHeapStatistics().used_heap_size;
+  const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, v8.getHeapStatistics().used_heap_size)), 50);
+  const startedAt = Date.now();
+  const measures = () => {
+    clearInterval(sampler);
+    peakHeap = Math.max(peakHeap, v8.getHeapStatistics().used_heap_size);
+    return { storeRequests: requestsSince(), peakHeapBytes: peakHeap, realMs: Date.now() - startedAt };
+  };
   const requestsSince = () => {
     const now = storeRequests();
     return { put: now.put - before.put, get: now.get - before.get, list: now.list - before.list };
@@ -51,8 +62,8 @@ parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
   };
   try {
     const result = await handler(event, context);
-    parentPort.postMessage({ id, result: result === undefined ? null : result, storeRequests: requestsSince() });
+    parentPort.postMessage({ id, result: result === undefined ? null : result, ...measures() });
   } catch (err) {
-    parentPort.postMessage({ id, error: errorPayload(err), storeRequests: requestsSince() });
+    parentPort.postMessage({ id, error: errorPayload(err), ...measures() });
   }
 });

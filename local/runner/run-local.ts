@@ -75,6 +75,12 @@ export interface LocalRunResult {
     readonly realSeconds: number;
     readonly stateTransitions: number;
     readonly lambdaInvocations: Record<string, number>;
+    /** Real time spent in each function's invocations, in seconds. */
+    readonly lambdaRealSeconds: Record<string, number>;
+    /** The largest heap an environment of each function reached, in MB (Lambda's memory setting must hold it). */
+    readonly lambdaPeakHeapMb: Record<string, number>;
+    /** Each function's memory setting, from the template, in MB. */
+    readonly lambdaMemoryMb: Record<string, number>;
     /** Lambda duration as billed, in GB-seconds of simulated time. */
     readonly lambdaGbSeconds: Record<string, number>;
     readonly maxStatePayloadBytes: number;
@@ -314,6 +320,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         realSeconds: (Date.now() - realStart) / 1000,
         stateTransitions,
         lambdaInvocations: fnStats((l) => l.invocations),
+        lambdaRealSeconds: fnStats((l) => Math.round(l.realMs) / 1000),
+        lambdaPeakHeapMb: fnStats((l) => Math.round(l.peakHeapBytes / 1048576)),
+        lambdaMemoryMb: Object.fromEntries([...workflow.functions.values()].map((f) => [f.logicalId, f.memorySize])),
         lambdaGbSeconds: fnStats((l) => l.gbSeconds),
         maxStatePayloadBytes,
         objectsWritten: (await countObjects(store)) - objectsBefore,

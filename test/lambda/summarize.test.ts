@@ -10,7 +10,7 @@ import { tempStore } from '../helpers/core';
 const ACCOUNT = '123456789012';
 const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00.000Z' };
 const entity = (name: string, type: EntityRef['type'] = 'role'): EntityRef => ({ arn: `arn:aws:iam::${ACCOUNT}:${type}/${name}`, type, name, path: '/', id: `AROA${name.toUpperCase().padEnd(17, 'X')}` });
-const deps = (store: ReportStore, maxFailedPercent = 5) => ({ store, clock: new ScaledClock(), settings: { maxFailedPercent } });
+const deps = (store: ReportStore, maxFailedPercent = 5) => ({ store, clock: new ScaledClock(), settings: { maxFailedPercent, watchServices: ['iam'] } });
 
 function outcome(batchId: string, attempt: number, parts: Partial<BatchOutcome>): BatchOutcome {
   return { batchId, accountId: ACCOUNT, attempt, invocationId: `i${attempt}`, done: false, reported: [], skipped: [], failed: [], leftover: 0, iamCalls: noIamCalls(), ...parts };

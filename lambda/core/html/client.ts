@@ -1,0 +1,248 @@
+/**
+ * The report page's script, as the page inlines it: it boots from the inlined data and renders each part
+ * of the page with a small function of its own (header, key numbers, accounts, charts, changes, the
+ * identity table and an identity's details). Charts are Chart.js's, inlined beside it.
+ */
+export const CLIENT_SCRIPT = String.raw`
+(function () {
+  'use strict';
+  var data = JSON.parse(document.getElementById('report-data').textContent);
+  var TYPES = ['user', 'group', 'role', 'policy'];
+  var PLURALS = ['users', 'groups', 'roles', 'policies'];
+  var COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea'];
+  var PAGE = 100;
+  var el = function (tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) for (var k in attrs) {
+      if (k === 'text') node.textContent = attrs[k];
+      else if (k === 'class') node.className = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    }
+    (children || []).forEach(function (c) { if (c != null) node.appendChild(typeof c === 'string' ? document.createTextNode(c) : c); });
+    return node;
+  };
+  var fmt = function (n) { return Number(n).toLocaleString('en-US'); };
+  var accountOf = function (row) { return data.accounts[row[0]] || { accountId: '?', name: null }; };
+  var arnOf = function (row) { return 'arn:aws:iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
+  var ago = function (days) { return days < 0 ? 'never' : days === 0 ? 'today' : days === 1 ? 'yesterday' : days + ' days ago'; };
+  var accountLabel = function (a) { return a.name ? a.name + ' (' + a.accountId + ')' : a.accountId; };
+
+  function renderHeader() {
+    var run = data.run;
+    var failedAccounts = data.accounts.filter(function (a) { return a.status === 'failed'; });
+    var why = run.status === 'COMPLETED' ? 'Every account audited; failures within the threshold.' :
+      (failedAccounts.length ? failedAccounts.length + ' account(s) could not be audited. ' : '') + fmt(data.entities.failed) + ' of ' + fmt(data.entities.listed) + ' identities have no report.';
+    document.getElementById('header').append(
+      el('div', { class: 'title-row' }, [
+        el('h1', { text: 'IAM access audit' }),
+        el('span', { class: 'badge ' + (run.status === 'COMPLETED' ? 'ok' : 'bad'), id: 'run-status', text: run.status })
+      ]),
+      el('p', { class: 'meta', text: 'Run ' + run.runId + ' · ' + run.runDate + ' · ' + run.granularity + ' · "unused" means not used in the ' + (run.unusedAfterDays || '?') + ' days before each report' }),
+      el('p', { class: 'why', text: why })
+    );
+  }
+
+  function card(label, value, note, cls) {
+    return el('div', { class: 'card ' + (cls || '') }, [el('div', { class: 'value', text: value }), el('div', { class: 'label', text: label }), note ? el('div', { class: 'note', text: note }) : null]);
+  }
+
+  function renderNumbers() {
+    var e = data.entities, f = data.findings, p = data.proposalCounts, c = data.changes;
+    document.getElementById('numbers').append(
+      card('identities listed', fmt(e.listed), fmt(e.reported) + ' reported · ' + fmt(e.skipped) + ' skipped'),
+      card('without a report', fmt(e.failed), 'never counted as unused', e.failed ? 'warn' : ''),
+      card('unused grants', fmt(f.unusedServiceGrants), fmt(f.entitiesWithUnusedServices) + ' identities hold some'),
+      card('used nothing', fmt(f.entitiesWithNoUseInWindow), 'identities with no use in the window'),
+      card('proposals', fmt(p.count), ['trim', 'remove', 'replace', 'review'].map(function (a) { return p.byAction[a] + ' ' + a; }).join(' · ')),
+      card('since the last run', c ? fmt(c.counts['first-use']) + ' first uses' : '—', c ? fmt(c.counts['newly-unused']) + ' newly unused · ' + c.added + ' added · ' + c.removed + ' removed' : 'no earlier complete run', c && c.watched.length ? 'alert' : '')
+    );
+  }
+
+  function renderAccounts() {
+    if (data.accounts.length <= 1 && data.accounts.every(function (a) { return a.status === 'audited'; })) return;
+    var rows = data.accounts.map(function (a) {
+      return el('tr', { class: a.status }, [el('td', { text: accountLabel(a) }), el('td', {}, [el('span', { class: 'pill ' + a.status, text: a.status })]), el('td', { text: a.code || '' }),
+        el('td', { class: 'num', text: fmt(a.entities.listed) }), el('td', { class: 'num', text: fmt(a.entities.reported) }), el('td', { class: 'num', text: fmt(a.entities.failed) })]);
+    });
+    document.getElementById('accounts').append(el('h2', { text: 'Accounts' }), el('table', { class: 'plain' }, [
+      el('thead', {}, [el('tr', {}, ['Account', 'Status', 'Code', 'Listed', 'Reported', 'Failed'].map(function (h) { return el('th', { text: h }); }))]),
+      el('tbody', {}, rows)
+    ]));
+  }
+
+  function chart(id, config) {
+    var canvas = document.getElementById(id);
+    config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { position: 'bottom' } } }, config.options || {});
+    return new Chart(canvas, config);
+  }
+
+  function renderCharts() {
+    chart('chart-accounts', {
+      type: 'bar',
+      data: {
+        labels: data.unusedByAccount.map(function (a) { return a.name || a.accountId; }),
+        datasets: TYPES.map(function (t, i) { return { label: PLURALS[i], data: data.unusedByAccount.map(function (a) { return a.byType[i]; }), backgroundColor: COLORS[i], stack: 'u' }; })
+      },
+      options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'unused grants' } } } }
+    });
+    var worst = data.identities.map(function (r, i) { return i; }).sort(function (a, b) { return data.identities[b][6] - data.identities[a][6]; }).slice(0, 12);
+    chart('chart-worst', {
+      type: 'bar',
+      data: { labels: worst.map(function (i) { return TYPES[data.identities[i][1]] + ' ' + data.identities[i][2]; }), datasets: [{ label: 'unused services', data: worst.map(function (i) { return data.identities[i][6]; }), backgroundColor: '#dc2626' }] },
+      options: { indexAxis: 'y', plugins: { legend: { display: false } }, scales: { y: { ticks: { autoSkip: false } }, x: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'unused services' } } } }
+    });
+    chart('chart-failures', {
+      type: 'bar',
+      data: { labels: data.failuresByCode.map(function (f) { return f[0]; }), datasets: [{ label: 'identities without a report', data: data.failuresByCode.map(function (f) { return f[1]; }), backgroundColor: '#d97706' }] },
+      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+    });
+    chart('chart-trend', {
+      type: 'line',
+      data: {
+        labels: data.trend.map(function (t) { return t.runDate; }),
+        datasets: [
+          { label: 'unused grants', data: data.trend.map(function (t) { return t.unusedServiceGrants; }), borderColor: '#2563eb', backgroundColor: '#2563eb', yAxisID: 'y' },
+          { label: 'identities without a report', data: data.trend.map(function (t) { return t.failed; }), borderColor: '#d97706', backgroundColor: '#d97706', yAxisID: 'y1' }
+        ]
+      },
+      options: { scales: { y: { position: 'left', beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'unused grants' } }, y1: { position: 'right', beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false }, title: { display: true, text: 'without a report' } } } }
+    });
+    if (data.trend.length < 2) document.getElementById('chart-trend').parentNode.parentNode.append(el('p', { class: 'empty', text: 'The trend starts with this run: later runs add to it.' }));
+    if (!data.failuresByCode.length) document.getElementById('chart-failures').parentNode.parentNode.append(el('p', { class: 'empty', text: 'Every listed identity was reported or skipped.' }));
+  }
+
+  function renderChanges() {
+    var box = document.getElementById('changes');
+    var c = data.changes;
+    box.append(el('h2', { text: 'Since the last complete run' }));
+    if (!c) { box.append(el('p', { class: 'empty', text: 'No earlier complete run to compare with.' })); return; }
+    if (c.watched.length) {
+      box.append(el('div', { class: 'alert-box' }, [el('strong', { text: c.watched.length + ' first use(s) of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }))]));
+    }
+    box.append(el('p', { text: 'Compared with run ' + c.previousRunId + ': ' + c.added + ' identities added, ' + c.removed + ' removed; ' + c.counts['first-use'] + ' services used for the first time, ' + c.counts['newly-unused'] + ' newly unused, ' + c.counts.granted + ' granted, ' + c.counts.revoked + ' revoked.' }));
+    if (!c.shown.length) return;
+    box.append(el('table', { class: 'plain' }, [
+      el('thead', {}, [el('tr', {}, ['Identity', 'Service', 'Change', 'Last used', 'Before'].map(function (h) { return el('th', { text: h }); }))]),
+      el('tbody', {}, c.shown.slice(0, 200).map(function (s) {
+        return el('tr', {}, [el('td', { text: s.arn }), el('td', { text: s.serviceNamespace }), el('td', {}, [el('span', { class: 'pill ' + s.change, text: s.change })]), el('td', { text: (s.lastAuthenticated || 'never').slice(0, 10) }), el('td', { text: (s.previousLastAuthenticated || 'never').slice(0, 10) })]);
+      }))
+    ]));
+  }
+
+  var state = { sort: 6, dir: -1, page: 0, filter: '', type: '', account: '', onlyUnused: false, open: -1 };
+  var COLUMNS = [['Type', 1], ['Name', 2], ['Account', 0], ['Granted', 4], ['Used', 5], ['Unused', 6], ['Proposals', -1]];
+
+  function visibleRows() {
+    var q = state.filter.toLowerCase();
+    var rows = [];
+    for (var i = 0; i < data.identities.length; i++) {
+      var r = data.identities[i];
+      if (state.type !== '' && String(r[1]) !== state.type) continue;
+      if (state.account !== '' && String(r[0]) !== state.account) continue;
+      if (state.onlyUnused && r[6] === 0) continue;
+      if (q && arnOf(r).toLowerCase().indexOf(q) < 0) continue;
+      rows.push(i);
+    }
+    var key = state.sort;
+    rows.sort(function (a, b) {
+      var x = key < 0 ? proposalCount(a) : data.identities[a][key], y = key < 0 ? proposalCount(b) : data.identities[b][key];
+      return (x < y ? -1 : x > y ? 1 : 0) * state.dir || (data.identities[a][2] < data.identities[b][2] ? -1 : 1);
+    });
+    return rows;
+  }
+  function proposalCount(i) { return (data.proposals[arnOf(data.identities[i])] || []).length; }
+
+  function renderTableControls() {
+    var controls = document.getElementById('controls');
+    var search = el('input', { type: 'search', id: 'filter', placeholder: 'Filter by name or ARN', 'aria-label': 'Filter identities' });
+    search.addEventListener('input', function () { state.filter = search.value; state.page = 0; renderRows(); });
+    var type = el('select', { id: 'type-filter', 'aria-label': 'Type' }, [el('option', { value: '', text: 'All types' })].concat(TYPES.map(function (t, i) { return el('option', { value: String(i), text: PLURALS[i] }); })));
+    type.addEventListener('change', function () { state.type = type.value; state.page = 0; renderRows(); });
+    var account = el('select', { id: 'account-filter', 'aria-label': 'Account' }, [el('option', { value: '', text: 'All accounts' })].concat(data.accounts.map(function (a, i) { return el('option', { value: String(i), text: accountLabel(a) }); })));
+    account.addEventListener('change', function () { state.account = account.value; state.page = 0; renderRows(); });
+    var unused = el('input', { type: 'checkbox', id: 'only-unused' });
+    unused.addEventListener('change', function () { state.onlyUnused = unused.checked; state.page = 0; renderRows(); });
+    controls.append(search, type);
+    if (data.accounts.length > 1) controls.append(account);
+    controls.append(el('label', {}, [unused, ' only with unused services']));
+    var head = document.getElementById('identity-head');
+    head.append(el('tr', {}, COLUMNS.map(function (c) {
+      var th = el('th', { text: c[0], 'data-key': String(c[1]), class: 'sortable' + (c[1] >= 4 || c[1] < 0 ? ' num' : '') });
+      th.addEventListener('click', function () { state.dir = state.sort === c[1] ? -state.dir : (c[1] === 2 || c[1] === 1 ? 1 : -1); state.sort = c[1]; state.page = 0; renderRows(); });
+      return th;
+    })));
+  }
+
+  function details(i) {
+    var r = data.identities[i];
+    // Used services first (the short list worth reading), most recent first; then the unused ones.
+    var cells = data.identityServices[i].slice().sort(function (a, b) { return a[2] - b[2] || (a[1] < 0) - (b[1] < 0) || a[1] - b[1] || (data.services[a[0]] < data.services[b[0]] ? -1 : 1); });
+    var services = el('table', { class: 'plain services' }, [
+      el('thead', {}, [el('tr', {}, ['Service', 'Last used', ''].map(function (h) { return el('th', { text: h }); }))]),
+      el('tbody', {}, cells.map(function (s) { return el('tr', {}, [el('td', { text: data.services[s[0]] }), el('td', { text: ago(s[1]) }), el('td', {}, [s[2] ? el('span', { class: 'pill unused', text: 'unused' }) : el('span', { class: 'pill used', text: 'used' })])]); }))
+    ]);
+    var proposals = data.proposals[arnOf(r)] || [];
+    var exempt = data.exempt[arnOf(r)];
+    var none = !data.proposalsMade ? 'This run made no proposals (no policy details were read).' : exempt ? 'None: ' + exempt + '.' : 'Nothing to propose.';
+    return el('div', { class: 'detail' }, [
+      el('p', { class: 'arn', text: arnOf(r) }),
+      el('div', { class: 'detail-grid' }, [
+        el('div', {}, [el('h3', { text: 'Services (' + cells.length + ': ' + (cells.length - r[6]) + ' used, ' + r[6] + ' unused)' }), cells.length ? el('div', { class: 'scroll' }, [services]) : el('p', { class: 'empty', text: 'Its policies grant no service.' })]),
+        el('div', {}, [el('h3', { text: 'Proposals (' + proposals.length + ')' }), proposals.length ? el('ul', { class: 'proposals' }, proposals.map(function (p) {
+          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + (p[4] ? ' · removes ' + p[4] + ' services' : ''), el('code', { text: p[0] })]);
+        })) : el('p', { class: 'empty', text: none })])
+      ])
+    ]);
+  }
+
+  function renderRows() {
+    var rows = visibleRows();
+    var pages = Math.max(1, Math.ceil(rows.length / PAGE));
+    state.page = Math.min(state.page, pages - 1);
+    var body = document.getElementById('identity-body');
+    body.textContent = '';
+    rows.slice(state.page * PAGE, state.page * PAGE + PAGE).forEach(function (i) {
+      var r = data.identities[i];
+      var tr = el('tr', { class: 'row' + (state.open === i ? ' open' : ''), 'data-arn': arnOf(r) }, [
+        el('td', { text: TYPES[r[1]] }), el('td', { class: 'name', text: r[2] }), el('td', { text: accountOf(r).name || accountOf(r).accountId }),
+        el('td', { class: 'num', text: fmt(r[4]) }), el('td', { class: 'num', text: fmt(r[5]) }), el('td', { class: 'num' + (r[6] ? ' hot' : ''), text: fmt(r[6]) }), el('td', { class: 'num', text: fmt(proposalCount(i)) })
+      ]);
+      tr.addEventListener('click', function () { state.open = state.open === i ? -1 : i; renderRows(); });
+      body.append(tr);
+      if (state.open === i) body.append(el('tr', { class: 'detail-row' }, [el('td', { colspan: '7' }, [details(i)])]));
+    });
+    document.querySelectorAll('#identity-head th').forEach(function (th) {
+      th.classList.toggle('sorted', th.getAttribute('data-key') === String(state.sort));
+      th.setAttribute('aria-sort', th.getAttribute('data-key') === String(state.sort) ? (state.dir > 0 ? 'ascending' : 'descending') : 'none');
+    });
+    var pager = document.getElementById('pager');
+    pager.textContent = '';
+    var prev = el('button', { text: '‹ Previous', id: 'prev-page' });
+    prev.disabled = state.page === 0;
+    prev.addEventListener('click', function () { state.page--; renderRows(); });
+    var next = el('button', { text: 'Next ›', id: 'next-page' });
+    next.disabled = state.page >= pages - 1;
+    next.addEventListener('click', function () { state.page++; renderRows(); });
+    pager.append(prev, el('span', { id: 'row-count', text: fmt(rows.length) + ' identities · page ' + (state.page + 1) + ' of ' + pages }), next);
+  }
+
+  function renderFailures() {
+    var box = document.getElementById('failures');
+    if (!data.failures.length) return;
+    box.append(el('h2', { text: 'Identities without a report (' + fmt(data.failures.length) + ')' }), el('p', { class: 'note', text: 'Unknown, never counted as unused.' }), el('table', { class: 'plain' }, [
+      el('thead', {}, [el('tr', {}, ['Identity', 'Code', 'Why'].map(function (h) { return el('th', { text: h }); }))]),
+      el('tbody', {}, data.failures.slice(0, 200).map(function (f) { return el('tr', {}, [el('td', { text: f.arn }), el('td', { text: f.code }), el('td', { text: f.message })]); }))
+    ]));
+  }
+
+  renderHeader();
+  renderNumbers();
+  renderAccounts();
+  renderCharts();
+  renderChanges();
+  renderTableControls();
+  renderRows();
+  renderFailures();
+  document.body.setAttribute('data-ready', 'true');
+})();
+`;

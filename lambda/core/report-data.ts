@@ -1,0 +1,157 @@
+/**
+ * The data of a run's HTML report: one typed object, built from the run's summary, its reports (added
+ * one at a time, so that Summarize can build it as it reads them), its proposals, its changes and the
+ * trend of earlier runs. It is compact by design (services as indexes into one table, dates as days
+ * before the report), so that a page of 10,000 identities stays a few megabytes.
+ */
+import type { Changes, ServiceChange } from './changes';
+import type { AccountSummary, EntityReport, EntityType, RunSummary } from './model';
+import type { ProposalIndex } from './propose';
+
+export const TYPE_CODES: readonly EntityType[] = ['user', 'group', 'role', 'policy'];
+
+/** One identity: [account index, type index, name, path, granted, used, unused, never used]. */
+export type IdentityRow = [number, number, string, string, number, number, number, number];
+/** One service of an identity: [service index, days before the report it was last used (-1: never), 1 when unused]. */
+export type ServiceCell = [number, number, 0 | 1];
+
+export interface TrendPoint {
+  readonly runId: string;
+  readonly runDate: string;
+  readonly status: string;
+  readonly unusedServiceGrants: number;
+  readonly failed: number;
+  readonly listed: number;
+}
+
+export interface ReportData {
+  readonly schemaVersion: 1;
+  readonly run: Pick<RunSummary, 'runId' | 'runDate' | 'status' | 'granularity' | 'startedAt' | 'completedAt'> & { readonly unusedAfterDays: number | null };
+  readonly accounts: readonly AccountSummary[];
+  readonly entities: RunSummary['entities'];
+  readonly findings: RunSummary['findings'];
+  readonly iamCalls: RunSummary['iamCalls'];
+  readonly proposalCounts: RunSummary['proposals'];
+  /** The service namespaces the identities' cells point into. */
+  readonly services: readonly string[];
+  readonly identities: readonly IdentityRow[];
+  /** Per identity (same order), its services. */
+  readonly identityServices: readonly (readonly ServiceCell[])[];
+  /** Per identity ARN, its proposals: [id, action, kind, policy name, services removed]. */
+  readonly proposals: Readonly<Record<string, ReadonlyArray<[string, string, string, string, number]>>>;
+  /** Per identity ARN exempt from proposals, why. */
+  readonly exempt: Readonly<Record<string, string>>;
+  /** False when the run made no proposals at all (no policy details); the page says so rather than "nothing to propose". */
+  readonly proposalsMade: boolean;
+  readonly failures: RunSummary['failures'];
+  readonly failuresByCode: ReadonlyArray<[string, number]>;
+  readonly skipped: number;
+  /** Unused grants per account and entity type. */
+  readonly unusedByAccount: ReadonlyArray<{ readonly accountId: string; readonly name: string | null; readonly byType: readonly number[] }>;
+  readonly trend: readonly TrendPoint[];
+  readonly changes: {
+    readonly previousRunId: string;
+    readonly added: number;
+    readonly removed: number;
+    readonly counts: Readonly<Record<ServiceChange['change'], number>>;
+    /** The service changes, at most CHANGES_SHOWN, watched first uses first. */
+    readonly shown: readonly ServiceChange[];
+    readonly watched: readonly ServiceChange[];
+    readonly addedSample: readonly string[];
+    readonly removedSample: readonly string[];
+  } | null;
+}
+
+const DAY_MS = 86_400_000;
+const CHANGES_SHOWN = 500;
+
+export class ReportDataBuilder {
+  private readonly services = new Map<string, number>();
+  private readonly accounts = new Map<string, number>();
+  private readonly identities: IdentityRow[] = [];
+  private readonly identityServices: ServiceCell[][] = [];
+  private readonly arns: string[] = [];
+  private unusedAfterDays: number | null = null;
+
+  constructor(accountIds: readonly string[]) {
+    accountIds.forEach((id, i) => this.accounts.set(id, i));
+  }
+
+  add(report: EntityReport): void {
+    let account = this.accounts.get(report.accountId);
+    if (account === undefined) this.accounts.set(report.accountId, (account = this.accounts.size));
+    this.unusedAfterDays ??= report.findings.unusedAfterDays;
+    const created = Date.parse(report.job.createdAt);
+    const unused = new Set(report.findings.unusedServices);
+    const cells = report.services.map((s): ServiceCell => {
+      let index = this.services.get(s.serviceNamespace);
+      if (index === undefined) this.services.set(s.serviceNamespace, (index = this.services.size));
+      const days = s.lastAuthenticated === null ? -1 : Math.max(0, Math.floor((created - Date.parse(s.lastAuthenticated)) / DAY_MS));
+      return [index, days, unused.has(s.serviceNamespace) ? 1 : 0];
+    });
+    const e = report.entity;
+    this.identities.push([account, TYPE_CODES.indexOf(e.type), e.name, e.path, report.findings.servicesGranted, report.findings.servicesUsed, report.findings.unusedServices.length, report.findings.neverUsedServices.length]);
+    this.identityServices.push(cells);
+    this.arns.push(e.arn);
+  }
+
+  build(inputs: { summary: RunSummary; proposals: ProposalIndex | null; changes: Changes | null; trend: readonly TrendPoint[] }): ReportData {
+    const { summary, proposals, changes } = inputs;
+    const byCode = new Map<string, number>();
+    for (const f of summary.failures) byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
+    const unusedByAccount = summary.accounts.map((a) => ({ accountId: a.accountId, name: a.name, byType: [0, 0, 0, 0] }));
+    const accountIndex = [...this.accounts.keys()];
+    this.identities.forEach((row) => {
+      const entry = unusedByAccount.find((u) => u.accountId === accountIndex[row[0]]);
+      if (entry) entry.byType[row[1]] += row[6];
+    });
+    const perIdentity: Record<string, Array<[string, string, string, string, number]>> = {};
+    for (const p of proposals?.proposals ?? []) (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices]);
+    const counts = { 'first-use': 0, 'newly-unused': 0, granted: 0, revoked: 0 };
+    for (const c of changes?.services ?? []) counts[c.change]++;
+    const watchedKeys = new Set((changes?.watched ?? []).map((w) => `${w.arn}|${w.serviceNamespace}`));
+    return {
+      schemaVersion: 1,
+      run: {
+        runId: summary.runId,
+        runDate: summary.runDate,
+        status: summary.status,
+        granularity: summary.granularity,
+        startedAt: summary.startedAt,
+        completedAt: summary.completedAt,
+        unusedAfterDays: this.unusedAfterDays,
+      },
+      accounts: summary.accounts,
+      entities: summary.entities,
+      findings: summary.findings,
+      iamCalls: summary.iamCalls,
+      proposalCounts: summary.proposals,
+      services: [...this.services.keys()],
+      identities: this.identities,
+      identityServices: this.identityServices,
+      proposals: Object.fromEntries(this.arns.map((arn) => [arn, perIdentity[arn]]).filter(([, p]) => p)),
+      exempt: Object.fromEntries((proposals?.exempt ?? []).map((e) => [e.arn, e.reason])),
+      proposalsMade: proposals !== null,
+      failures: summary.failures,
+      failuresByCode: [...byCode.entries()].sort((a, b) => b[1] - a[1]),
+      skipped: summary.entities.skipped,
+      unusedByAccount,
+      trend: inputs.trend,
+      changes: changes && {
+        previousRunId: changes.previousRunId,
+        added: changes.identities.added.length,
+        removed: changes.identities.removed.length,
+        counts,
+        shown: [...changes.watched, ...changes.services.filter((c) => !watchedKeys.has(`${c.arn}|${c.serviceNamespace}`) && (c.change === 'first-use' || c.change === 'newly-unused'))].slice(0, CHANGES_SHOWN),
+        watched: changes.watched,
+        addedSample: changes.identities.added.slice(0, 50),
+        removedSample: changes.identities.removed.slice(0, 50),
+      },
+    };
+  }
+
+  /** The ARN of each identity added, in order (the page rebuilds it from account, type, path and name). */
+  get identityArns(): readonly string[] {
+    return this.arns;
+  }
+}

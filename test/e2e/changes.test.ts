@@ -1,0 +1,138 @@
+/**
+ * What changed since the previous run, end to end: two consecutive local runs into one store, the
+ * account changed between them as a night would change it. The second run's changes.json, summary,
+ * dataset rows and topic message say exactly what changed (identities added and removed, first uses
+ * with a watched service among them, services newly unused, granted and revoked), and nothing else:
+ * an identity that failed in the second run is neither removed nor changed.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Changes } from '../../lambda/core/changes';
+import type { RunSummary } from '../../lambda/core/model';
+import { loadAccount } from '../../local/emulator';
+import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
+import { readJson } from '../helpers/expectations';
+import { FAST_SETTINGS } from '../helpers/iam';
+
+const ACCOUNT_ID = '111122223333';
+const DAY = 86_400_000;
+const daysAgo = (n: number) => new Date(Date.now() - n * DAY).toISOString();
+const arn = (type: string, name: string) => `arn:aws:iam::${ACCOUNT_ID}:${type}/${name}`;
+
+type Service = { namespace: string; name: string; lastAuthenticated?: string };
+const service = (namespace: string, lastUsedDaysAgo?: number): Service => ({
+  namespace,
+  name: namespace.toUpperCase(),
+  ...(lastUsedDaysAgo === undefined ? {} : { lastAuthenticated: daysAgo(lastUsedDaysAgo) }),
+});
+const entity = (type: string, name: string, services: Service[], extra: Record<string, unknown> = {}) => ({ type, name, path: '/', services, ...extra });
+
+/** The account on the first night. */
+function firstNight() {
+  return [
+    entity('role', 'steady', [service('s3', 2), service('ec2')]),
+    entity('role', 'admin-bot', [service('iam'), service('s3', 1)]),
+    entity('user', 'alice', [service('sqs'), service('s3', 3)]),
+    entity('role', 'batch', [service('dynamodb', 85), service('lambda', 1)]),
+    entity('user', 'leaver', [service('s3', 10)]),
+    entity('role', 'grower', [service('s3', 1), service('ec2', 5)]),
+    entity('role', 'flaky', [service('s3', 1)]),
+  ];
+}
+
+/** The next night: one user left, one joined; uses, grants and time moved on; one job failed. */
+function secondNight() {
+  return [
+    entity('role', 'steady', [service('s3', 2), service('ec2')]),
+    entity('role', 'admin-bot', [service('iam', 0), service('s3', 1)]),
+    entity('user', 'alice', [service('sqs', 0), service('s3', 3)]),
+    entity('role', 'batch', [service('dynamodb', 95), service('lambda', 1)]),
+    entity('user', 'newcomer', [service('s3', 0)]),
+    entity('role', 'grower', [service('s3', 1), service('kinesis')]),
+    entity('role', 'flaky', [service('s3', 1)], { fault: 'job-fails' }),
+  ];
+}
+
+describe('changes between two consecutive local runs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'changes-'));
+  const settings = { ...FAST_SETTINGS, maxFailedPercent: 20 };
+  let first: LocalRunResult;
+  let second: LocalRunResult;
+  let changes: Changes;
+
+  beforeAll(async () => {
+    first = await runLocal({ account: loadAccount({ accountId: ACCOUNT_ID, entities: firstNight() }), outDir: dir, timeScale: 200, settings });
+    second = await runLocal({ account: loadAccount({ accountId: ACCOUNT_ID, entities: secondNight() }), outDir: dir, timeScale: 200, settings });
+    changes = readJson<Changes>(dir, `runs/${second.runId}/changes.json`);
+  }, 240_000);
+
+  it('computes no changes for the first run, and compares the second with it', () => {
+    expect(first.summary!.status).toBe('COMPLETED');
+    expect(first.summary!.changes).toBeNull();
+    expect(readdirSync(join(dir, 'runs', first.runId))).not.toContain('changes.json');
+    expect(second.summary!.status).toBe('COMPLETED');
+    expect(changes).toMatchObject({ schemaVersion: 1, runId: second.runId, previousRunId: first.runId });
+  });
+
+  it('names the identities added and removed, and not the one whose job failed', () => {
+    expect(second.summary!.failures.map((f) => f.arn)).toEqual([arn('role', 'flaky')]);
+    expect(changes.identities).toEqual({ added: [arn('user', 'newcomer')], removed: [arn('user', 'leaver')] });
+  });
+
+  it('reports exactly the service changes that happened', () => {
+    const found = changes.services.map((c) => `${c.arn.split(':')[5]} ${c.serviceNamespace} ${c.change}`).sort();
+    expect(found).toEqual(
+      [
+        'role/admin-bot iam first-use',
+        'role/batch dynamodb newly-unused',
+        'role/grower ec2 revoked',
+        'role/grower kinesis granted',
+        'user/alice sqs first-use',
+      ].sort(),
+    );
+    const iam = changes.services.find((c) => c.serviceNamespace === 'iam')!;
+    expect(iam.previousLastAuthenticated).toBeNull();
+    expect(Date.parse(iam.lastAuthenticated!)).toBeGreaterThan(Date.now() - 2 * DAY);
+    const batch = changes.services.find((c) => c.change === 'newly-unused')!;
+    expect(batch.lastAuthenticated).not.toBeNull();
+    expect(batch.previousLastAuthenticated).not.toBeNull();
+  });
+
+  it('picks out the first use of a watched service, in the summary and the topic message', () => {
+    expect(changes.watched.map((w) => `${w.arn} ${w.serviceNamespace}`)).toEqual([`${arn('role', 'admin-bot')} iam`]);
+    expect(second.summary!.changes).toEqual({ firstUse: 2, newlyUnused: 1, added: 1, removed: 1 });
+    const messages = readFileSync(join(dir, '.logs', 'notifications.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { message: string });
+    const last = messages.at(-1)!.message;
+    expect(last).toContain(second.runId);
+    expect(last).toContain('First use of watched services: 111122223333:role/admin-bot used iam.');
+    expect(last).toContain(`runs/${second.runId}/report.html`);
+    expect(messages.at(-2)!.message).not.toContain('First use of watched services');
+  });
+
+  it('writes one changes row per change for Athena, the watched one marked', () => {
+    const summary: RunSummary = readJson(dir, `runs/${second.runId}/summary.json`);
+    const part = join(dir, 'datasets', 'changes', `run_date=${summary.runDate}`, `run_id=${second.runId}`, 'part-changes.jsonl');
+    const rows = readFileSync(part, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows).toHaveLength(changes.services.length + 2);
+    expect(rows.filter((r) => r.watched)).toEqual([expect.objectContaining({ entityArn: arn('role', 'admin-bot'), serviceNamespace: 'iam', change: 'first-use' })]);
+    expect(rows.filter((r) => r.change === 'added' || r.change === 'removed').map((r) => [r.change, r.entityArn, r.serviceNamespace])).toEqual([
+      ['added', arn('user', 'newcomer'), null],
+      ['removed', arn('user', 'leaver'), null],
+    ]);
+    for (const row of rows) expect(row).toMatchObject({ runId: second.runId, previousRunId: first.runId, accountId: ACCOUNT_ID });
+  });
+
+  it('reports no change at all when nothing changed', async () => {
+    const third = await runLocal({ account: loadAccount({ accountId: ACCOUNT_ID, entities: secondNight().filter((e) => e.name !== 'flaky') }), outDir: dir, timeScale: 200, settings });
+    const none = readJson<Changes>(dir, `runs/${third.runId}/changes.json`);
+    expect(none.previousRunId).toBe(second.runId);
+    // flaky failed in the second run, so it had nothing to compare with: its absence now is a removal.
+    expect(none.identities).toEqual({ added: [], removed: [arn('role', 'flaky')] });
+    expect(none.services).toEqual([]);
+    expect(third.summary!.changes).toEqual({ firstUse: 0, newlyUnused: 0, added: 0, removed: 1 });
+  }, 120_000);
+});
