@@ -6,6 +6,6 @@ module.exports = {
   transform: {
     '^.+\\.ts$': 'ts-jest',
   },
-  setupFiles: ['<rootDir>/local/quiet-node20-warning.cjs'],
+  setupFiles: ['<rootDir>/local/quiet-node20-warning.cjs', '<rootDir>/test/helpers/tool-path.cjs'],
   testTimeout: 60_000,
 };

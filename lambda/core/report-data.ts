@@ -97,11 +97,20 @@ export class ReportDataBuilder {
 
   build(inputs: { summary: RunSummary; proposals: ProposalIndex | null; changes: Changes | null; trend: readonly TrendPoint[] }): ReportData {
     const { summary, proposals, changes } = inputs;
+    // One page for one run, whatever order the reports were read in: identities by ARN, services by name.
+    const serviceNames = [...this.services.keys()];
+    const sortedServices = [...serviceNames].sort();
+    const newIndex = new Map(sortedServices.map((name, i) => [name, i]));
+    const remap = serviceNames.map((name) => newIndex.get(name)!);
+    const order = this.arns.map((_, i) => i).sort((a, b) => (this.arns[a] < this.arns[b] ? -1 : this.arns[a] > this.arns[b] ? 1 : 0));
+    const identities = order.map((i) => this.identities[i]);
+    const identityServices = order.map((i) => this.identityServices[i].map(([service, days, unused]): ServiceCell => [remap[service], days, unused]));
+    const arns = order.map((i) => this.arns[i]);
     const byCode = new Map<string, number>();
     for (const f of summary.failures) byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
     const unusedByAccount = summary.accounts.map((a) => ({ accountId: a.accountId, name: a.name, byType: [0, 0, 0, 0] }));
     const accountIndex = [...this.accounts.keys()];
-    this.identities.forEach((row) => {
+    identities.forEach((row) => {
       const entry = unusedByAccount.find((u) => u.accountId === accountIndex[row[0]]);
       if (entry) entry.byType[row[1]] += row[6];
     });
@@ -126,10 +135,10 @@ export class ReportDataBuilder {
       findings: summary.findings,
       iamCalls: summary.iamCalls,
       proposalCounts: summary.proposals,
-      services: [...this.services.keys()],
-      identities: this.identities,
-      identityServices: this.identityServices,
-      proposals: Object.fromEntries(this.arns.map((arn) => [arn, perIdentity[arn]]).filter(([, p]) => p)),
+      services: sortedServices,
+      identities,
+      identityServices,
+      proposals: Object.fromEntries(arns.map((arn) => [arn, perIdentity[arn]]).filter(([, p]) => p)),
       exempt: Object.fromEntries((proposals?.exempt ?? []).map((e) => [e.arn, e.reason])),
       proposalsMade: proposals !== null,
       failures: summary.failures,
@@ -148,10 +157,5 @@ export class ReportDataBuilder {
         removedSample: changes.identities.removed.slice(0, 50),
       },
     };
-  }
-
-  /** The ARN of each identity added, in order (the page rebuilds it from account, type, path and name). */
-  get identityArns(): readonly string[] {
-    return this.arns;
   }
 }

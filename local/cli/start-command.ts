@@ -13,7 +13,11 @@ import { runIdOf } from '../../lambda/core/plan';
 import { s3ClientFromEnvironment } from '../../lambda/core/runtime';
 import { getJson, S3ReportStore } from '../../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
+import { presignedPageUrl } from './report-command';
 import { duration, formatSummary, parseInputFlag } from './run-command';
+
+/** How long the link `start --wait` prints stays valid. */
+const PRESIGNED_SECONDS = 3600;
 
 export const START_USAGE = `iam-access-audit start (--state-machine ARN | --stack NAME) [--input JSON] [--granularity G]
     [--arn ARN ...] [--account-ids ID,ID...] [--name NAME] [--wait] [--poll-seconds S]
@@ -135,6 +139,11 @@ async function finish(execution: DescribeExecutionCommandOutput, target: Resolve
       const summary = await getJson<RunSummary>(new S3ReportStore(s3, bucket), summaryKey);
       out.write(formatSummary(summary));
       out.write(`Summary:  s3://${bucket}/${summaryKey}\n`);
+      try {
+        out.write(`Report:   ${await presignedPageUrl(s3, bucket, summary.runId, PRESIGNED_SECONDS)}\n          (a link to the run's report.html, valid for ${PRESIGNED_SECONDS / 3600} hour)\n`);
+      } catch (err) {
+        out.write(`  (no link to the HTML report: ${(err as Error).message})\n`);
+      }
     } catch (err) {
       out.write(`  (no summary at s3://${bucket}/${summaryKey}: ${(err as Error).message})\n`);
     } finally {

@@ -3,7 +3,7 @@
  * Step Functions (executing state machines), CloudFormation and S3, and against a local run's directory.
  */
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,8 @@ describe('operator commands', () => {
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const source = new DirectoryReportStore(dir);
     const target = new S3ReportStore(s3, BUCKET);
-    for (const key of await source.list('')) if (!key.startsWith('.logs/')) await target.put(key, await source.get(key));
+    const types: Record<string, string> = { html: 'text/html; charset=utf-8', jsonl: 'application/x-ndjson' };
+    for (const key of await source.list('')) if (!key.startsWith('.logs/')) await target.put(key, await source.get(key), types[key.split('.').pop()!]);
     s3.destroy();
 
     // Stand-ins that end as the deployed workflow does: with the summary's key and location, or failing.
@@ -90,6 +91,13 @@ describe('operator commands', () => {
       expect(result.stdout).toContain('entities   listed 12 · reported 9 · skipped 1 · failed 2');
       expect(result.stdout).toContain('JobTimedOut');
       expect(result.stdout).toContain(`Summary:  s3://${BUCKET}/runs/${local.runId}/summary.json`);
+      // A presigned link to the page the run wrote, which opens without credentials.
+      const link = /Report: {3}(\S+)/.exec(result.stdout)![1];
+      expect(link).toContain(`/${BUCKET}/runs/${local.runId}/report.html?`);
+      expect(link).toContain('X-Amz-Signature=');
+      const page = await fetch(link);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toBe(readFileSync(join(dir, 'runs', local.runId, 'report.html'), 'utf8'));
       const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: `${succeeding.replace(':stateMachine:', ':execution:')}:${local.runId}` }));
       expect(JSON.parse(execution.input!)).toEqual({ granularity: 'ACTION_LEVEL', arns: ['arn:aws:iam::111122223333:user/alice'] });
     }, 60_000);
@@ -174,7 +182,44 @@ describe('operator commands', () => {
       expect(table.stdout).toContain('2 identities have no report (JobTimedOut, JobFailed.ServiceFailure); they are not counted as unused');
     }, 30_000);
 
+    it('renders any run\'s HTML report to a file, from the bucket or a directory', async () => {
+      const file = join(dir, 'rendered.html');
+      const result = await cli('report', '--bucket', BUCKET, '--format', 'html', '--output', file);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Report of run ${local.runId} (COMPLETED): ${file}`);
+      const fromBucket = readFileSync(file, 'utf8');
+      // The same page Summarize wrote: one renderer, the same data.
+      expect(fromBucket).toBe(readFileSync(join(dir, 'runs', local.runId, 'report.html'), 'utf8'));
+      const toStdout = await cli('report', '--out', dir, '--format', 'html', '--output', '-');
+      expect(toStdout.stdout).toBe(fromBucket);
+    }, 30_000);
+
+    it('prints a presigned link to the page the run wrote, and refuses a run without one', async () => {
+      const result = await cli('report', '--bucket', BUCKET, '--format', 'html', '--presign', '--expires-in', '600');
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const link = result.stdout.trim();
+      expect(link).toContain('X-Amz-Expires=600');
+      const page = await fetch(link);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      const s3 = new S3Client({ endpoint: moto.url, region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' }, forcePathStyle: true });
+      await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `runs/${local.runId}/report.html` }));
+      s3.destroy();
+      const missing = await cli('report', '--bucket', BUCKET, '--format', 'html', '--presign');
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain(`run ${local.runId} has no report.html in s3://${BUCKET}/`);
+      await setUpAws();
+    }, 30_000);
+
     it.each([
+      [['--format', 'html', '--presign'], '--presign needs --bucket B'],
+      [['--format', 'html', '--account', '123456789012'], '--account does not apply to --format html'],
+      [['--format', 'html', '--unused-after-days', '30'], '--unused-after-days does not apply to --format html'],
+      [['--output', 'x.html'], '--output applies only to --format html'],
+      [['--bucket', 'some-bucket', '--format', 'html', '--presign', '--expires-in', '700000'], '--expires-in must be'],
+      [['--bucket', 'some-bucket', '--format', 'html', '--presign', '--output', 'x.html'], 'either --presign or --output FILE'],
       [['--format', 'xml'], '--format must be one of table, json, csv'],
       [['--bucket', 'b', '--out', 'd'], 'either --bucket B or --out DIR'],
       [['--out', '/nonexistent-dir'], 'no completed run in /nonexistent-dir'],

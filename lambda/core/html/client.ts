@@ -22,6 +22,7 @@ export const CLIENT_SCRIPT = String.raw`
     return node;
   };
   var fmt = function (n) { return Number(n).toLocaleString('en-US'); };
+  var count = function (n, one, many) { return fmt(n) + ' ' + (n === 1 ? one : many); };
   var accountOf = function (row) { return data.accounts[row[0]] || { accountId: '?', name: null }; };
   var arnOf = function (row) { return 'arn:aws:iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
   var ago = function (days) { return days < 0 ? 'never' : days === 0 ? 'today' : days === 1 ? 'yesterday' : days + ' days ago'; };
@@ -53,7 +54,7 @@ export const CLIENT_SCRIPT = String.raw`
       card('without a report', fmt(e.failed), 'never counted as unused', e.failed ? 'warn' : ''),
       card('unused grants', fmt(f.unusedServiceGrants), fmt(f.entitiesWithUnusedServices) + ' identities hold some'),
       card('used nothing', fmt(f.entitiesWithNoUseInWindow), 'identities with no use in the window'),
-      card('proposals', fmt(p.count), ['trim', 'remove', 'replace', 'review'].map(function (a) { return p.byAction[a] + ' ' + a; }).join(' · ')),
+      card('proposals', fmt(p.count), ['trim', 'remove', 'replace', 'review'].map(function (a) { return fmt(p.byAction[a]) + ' ' + a; }).join(' · ')),
       card('since the last run', c ? fmt(c.counts['first-use']) + ' first uses' : '—', c ? fmt(c.counts['newly-unused']) + ' newly unused · ' + c.added + ' added · ' + c.removed + ' removed' : 'no earlier complete run', c && c.watched.length ? 'alert' : '')
     );
   }
@@ -65,7 +66,7 @@ export const CLIENT_SCRIPT = String.raw`
         el('td', { class: 'num', text: fmt(a.entities.listed) }), el('td', { class: 'num', text: fmt(a.entities.reported) }), el('td', { class: 'num', text: fmt(a.entities.failed) })]);
     });
     document.getElementById('accounts').append(el('h2', { text: 'Accounts' }), el('table', { class: 'plain' }, [
-      el('thead', {}, [el('tr', {}, ['Account', 'Status', 'Code', 'Listed', 'Reported', 'Failed'].map(function (h) { return el('th', { text: h }); }))]),
+      el('thead', {}, [el('tr', {}, ['Account', 'Status', 'Code', 'Listed', 'Reported', 'Failed'].map(function (h, i) { return el('th', { text: h, class: i >= 3 ? 'num' : '' }); }))]),
       el('tbody', {}, rows)
     ]));
   }
@@ -117,9 +118,9 @@ export const CLIENT_SCRIPT = String.raw`
     box.append(el('h2', { text: 'Since the last complete run' }));
     if (!c) { box.append(el('p', { class: 'empty', text: 'No earlier complete run to compare with.' })); return; }
     if (c.watched.length) {
-      box.append(el('div', { class: 'alert-box' }, [el('strong', { text: c.watched.length + ' first use(s) of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }))]));
+      box.append(el('div', { class: 'alert-box' }, [el('strong', { text: count(c.watched.length, 'first use', 'first uses') + ' of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }))]));
     }
-    box.append(el('p', { text: 'Compared with run ' + c.previousRunId + ': ' + c.added + ' identities added, ' + c.removed + ' removed; ' + c.counts['first-use'] + ' services used for the first time, ' + c.counts['newly-unused'] + ' newly unused, ' + c.counts.granted + ' granted, ' + c.counts.revoked + ' revoked.' }));
+    box.append(el('p', { text: 'Compared with run ' + c.previousRunId + ': ' + count(c.added, 'identity', 'identities') + ' added, ' + fmt(c.removed) + ' removed; ' + count(c.counts['first-use'], 'service', 'services') + ' used for the first time, ' + fmt(c.counts['newly-unused']) + ' newly unused, ' + fmt(c.counts.granted) + ' granted, ' + fmt(c.counts.revoked) + ' revoked.' + (c.shown.length > 200 ? ' The first 200 are shown; changes.json has them all.' : '') }));
     if (!c.shown.length) return;
     box.append(el('table', { class: 'plain' }, [
       el('thead', {}, [el('tr', {}, ['Identity', 'Service', 'Change', 'Last used', 'Before'].map(function (h) { return el('th', { text: h }); }))]),
@@ -215,6 +216,7 @@ export const CLIENT_SCRIPT = String.raw`
       th.classList.toggle('sorted', th.getAttribute('data-key') === String(state.sort));
       th.setAttribute('aria-sort', th.getAttribute('data-key') === String(state.sort) ? (state.dir > 0 ? 'ascending' : 'descending') : 'none');
     });
+    if (!rows.length) body.append(el('tr', {}, [el('td', { colspan: '7', class: 'empty', text: 'No identity matches the filters.' })]));
     var pager = document.getElementById('pager');
     pager.textContent = '';
     var prev = el('button', { text: '‹ Previous', id: 'prev-page' });
@@ -243,6 +245,8 @@ export const CLIENT_SCRIPT = String.raw`
   renderTableControls();
   renderRows();
   renderFailures();
+  // When everything is drawn and the table answers, in ms since the navigation started (tests read it).
+  document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
   document.body.setAttribute('data-ready', 'true');
 })();
 `;

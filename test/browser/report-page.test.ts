@@ -1,0 +1,163 @@
+/**
+ * The HTML report in a real headless Chromium (the machine's own, driven by puppeteer-core): it loads
+ * without a console error, no request leaves it, its four charts are drawn, filtering and sorting change
+ * the identity table, and an identity opens to its services and proposals. A screenshot of each state is
+ * kept under test-output/ for a person to look at. The 10,000-identity figures are `npm run bench:report`'s.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'puppeteer-core';
+import { launchChromium, openReport, watchedPage, type WatchedPage } from '../../local/browser';
+import { fabricatedPage, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/report-page';
+
+const SHOTS = join(__dirname, '..', '..', 'test-output');
+
+describe('the HTML report in Chromium', () => {
+  let browser: Browser;
+  let fabricated: FabricatedPage;
+  let watched: WatchedPage;
+  const file = join(mkdtempSync(join(tmpdir(), 'report-page-')), 'report.html');
+
+  const rowNames = () => watched.page.$$eval('#identity-body tr.row td.name', (cells) => cells.map((c) => c.textContent ?? ''));
+  const setFilter = (text: string) =>
+    watched.page.$eval(
+      '#filter',
+      (e, value) => {
+        (e as HTMLInputElement).value = value;
+        e.dispatchEvent(new Event('input'));
+      },
+      text,
+    );
+  const rowCount = () => watched.page.$eval('#row-count', (e) => e.textContent ?? '');
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    fabricated = fabricatedPage(640);
+    writeFileSync(file, fabricated.html);
+    browser = await launchChromium();
+    watched = await watchedPage(browser);
+    await openReport(watched, file);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('loads with no console error, and no request leaves the page', async () => {
+    await watched.page.screenshot({ path: join(SHOTS, 'report-top.png') });
+    expect(watched.errors).toEqual([]);
+    expect(watched.requests).toEqual([]);
+    const csp = await watched.page.$eval('meta[http-equiv="Content-Security-Policy"]', (m) => m.getAttribute('content'));
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("connect-src 'none'");
+  });
+
+  it('refuses what a page would try to fetch: the policy blocks it and the count shows it', async () => {
+    const other: WatchedPage = await watchedPage(browser);
+    await openReport(other, file);
+    await other.page.evaluate(() => {
+      const img = document.createElement('img');
+      img.src = 'https://example.com/pixel.png';
+      document.body.append(img);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    // The Content-Security-Policy refuses it before it is sent, and says so on the console.
+    expect(other.errors.join('\n')).toMatch(/Content Security Policy/);
+    expect(other.requests).toEqual([]);
+    await other.page.close();
+  });
+
+  it('draws its four charts with the run\'s numbers', async () => {
+    const charts = await watched.page.evaluate(() => {
+      const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { labels: unknown[]; datasets: Array<{ data: number[] }> } } | undefined } }).Chart;
+      return ['chart-accounts', 'chart-worst', 'chart-failures', 'chart-trend'].map((id) => {
+        const canvas = document.getElementById(id) as HTMLCanvasElement;
+        const chart = Chart.getChart(canvas);
+        const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+        return { id, labels: chart?.data.labels.length ?? 0, sums: chart?.data.datasets.map((d) => d.data.reduce((a, b) => a + b, 0)) ?? [], painted, width: canvas.width };
+      });
+    });
+    for (const c of charts) {
+      expect(c.width).toBeGreaterThan(200);
+      expect(c.painted).toBeGreaterThan(1000);
+    }
+    const [accounts, worst, failures, trend] = charts;
+    expect(accounts.labels).toBe(PAGE_ACCOUNTS.length);
+    expect(accounts.sums.reduce((a, b) => a + b, 0)).toBe(fabricated.summary.findings.unusedServiceGrants);
+    expect(worst.labels).toBe(12);
+    expect(failures.sums).toEqual([2]);
+    expect(trend.labels).toBe(30);
+  });
+
+  it('shows the key numbers and the changes since the last run', async () => {
+    const numbers = await watched.page.$$eval('#numbers .card', (cards) => cards.map((c) => c.textContent ?? ''));
+    expect(numbers[0]).toContain('642');
+    expect(numbers.join(' ')).toContain(fabricated.summary.findings.unusedServiceGrants.toLocaleString('en-US'));
+    const changes = await watched.page.$eval('#changes', (e) => e.textContent ?? '');
+    expect(changes).toContain('1 first use of watched services');
+    expect(changes).toContain('used iam');
+  });
+
+  it('filters the table by name, type, account and unused services', async () => {
+    expect(await rowCount()).toBe('640 identities · page 1 of 7');
+    await watched.page.type('#filter', 'deploy-0001');
+    const matching = fabricated.identities.filter((x) => x.arn.includes('deploy-0001')).length;
+    expect(matching).toBeGreaterThan(1);
+    expect(await rowCount()).toBe(`${matching} identities · page 1 of 1`);
+    expect((await rowNames()).every((n) => n.startsWith('deploy-0001'))).toBe(true);
+    await watched.page.screenshot({ path: join(SHOTS, 'report-filtered.png') });
+    await setFilter('');
+    await watched.page.select('#type-filter', '2');
+    const roles = fabricated.identities.filter((x) => x.type === 'role').length;
+    expect(await rowCount()).toBe(`${roles} identities · page 1 of ${Math.ceil(roles / 100)}`);
+    const types = await watched.page.$$eval('#identity-body tr.row td:first-child', (cells) => cells.map((c) => c.textContent));
+    expect(new Set(types)).toEqual(new Set(['role']));
+    await watched.page.select('#account-filter', '1');
+    const stagingRoles = fabricated.identities.filter((x) => x.type === 'role' && x.accountId === PAGE_ACCOUNTS[1].accountId).length;
+    expect(await rowCount()).toBe(`${stagingRoles} identities · page 1 of ${Math.ceil(stagingRoles / 100)}`);
+    await watched.page.select('#type-filter', '');
+    await watched.page.select('#account-filter', '');
+    await watched.page.click('#only-unused');
+    expect(await rowCount()).toContain(`${fabricated.identities.filter((x) => x.unused > 0).length} identities`);
+    await watched.page.click('#only-unused');
+  });
+
+  it('sorts by a column, and the other way on a second click', async () => {
+    // Worst first by default.
+    const unusedColumn = () => watched.page.$$eval('#identity-body tr.row td:nth-child(6)', (cells) => cells.map((c) => Number(c.textContent)));
+    const initial = await unusedColumn();
+    expect(initial[0]).toBe(Math.max(...fabricated.identities.map((x) => x.unused)));
+    expect([...initial].sort((a, b) => b - a)).toEqual(initial);
+    await watched.page.click('#identity-head th[data-key="2"]');
+    const ascending = await rowNames();
+    expect(ascending[0]).toBe([...fabricated.identities.map((x) => x.name)].sort()[0]);
+    expect([...ascending].sort()).toEqual(ascending);
+    await watched.page.click('#identity-head th[data-key="2"]');
+    const descending = await rowNames();
+    expect([...descending].sort().reverse()).toEqual(descending);
+    expect(await watched.page.$eval('#identity-head th[data-key="2"]', (th) => th.getAttribute('aria-sort'))).toBe('descending');
+  });
+
+  it('opens an identity to its services and proposals', async () => {
+    // Worst first again: the first row holds unused services, and a proposal.
+    await watched.page.click('#identity-head th[data-key="6"]');
+    const arn = await watched.page.$eval('#identity-body tr.row', (tr) => tr.getAttribute('data-arn')!);
+    const identity = fabricated.identities.find((x) => x.arn === arn)!;
+    await watched.page.click('#identity-body tr.row');
+    const detail = await watched.page.$eval('#identity-body tr.detail-row', (tr) => ({
+      arn: tr.querySelector('.arn')?.textContent,
+      services: tr.querySelectorAll('table.services tbody tr').length,
+      unused: tr.querySelectorAll('table.services .pill.unused').length,
+      proposals: tr.querySelectorAll('ul.proposals li').length,
+    }));
+    expect(detail).toEqual({ arn, services: identity.granted, unused: identity.unused, proposals: 1 });
+    await watched.page.screenshot({ path: join(SHOTS, 'report-identity.png') });
+    await watched.page.click('#identity-body tr.row');
+    expect(await watched.page.$('#identity-body tr.detail-row')).toBeNull();
+    expect(watched.errors).toEqual([]);
+    expect(watched.requests).toEqual([]);
+  });
+});

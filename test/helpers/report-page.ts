@@ -1,0 +1,150 @@
+/**
+ * A report page made from known data, for the browser tests: reports of identities in two accounts
+ * with known names and services, proposals for some, changes since a previous run and a trend, built
+ * by the same ReportDataBuilder and renderReportPage that Summarize uses.
+ */
+import type { Changes } from '../../lambda/core/changes';
+import { renderReportPage } from '../../lambda/core/html/report-page';
+import type { EntityReport, EntityType, RunSummary } from '../../lambda/core/model';
+import type { ProposalIndex } from '../../lambda/core/propose';
+import { ReportDataBuilder, type TrendPoint } from '../../lambda/core/report-data';
+
+const DAY = 86_400_000;
+const RUN_ID = 'audit-2026-11-25';
+const CREATED = Date.parse('2026-11-25T03:10:00Z');
+export const PAGE_ACCOUNTS = [
+  { accountId: '111111111111', name: 'production' },
+  { accountId: '222222222222', name: 'staging' },
+];
+const SERVICES = ['s3', 'ec2', 'iam', 'lambda', 'sqs', 'dynamodb', 'kms', 'sts', 'cloudwatch', 'logs', 'sns', 'ecr'];
+const TYPES: EntityType[] = ['user', 'group', 'role', 'policy'];
+
+export interface PageIdentity {
+  readonly arn: string;
+  readonly type: EntityType;
+  readonly name: string;
+  readonly accountId: string;
+  readonly granted: number;
+  readonly unused: number;
+}
+
+export interface FabricatedPage {
+  readonly html: string;
+  readonly identities: readonly PageIdentity[];
+  readonly summary: RunSummary;
+}
+
+/** A deterministic page of `count` identities. */
+export function fabricatedPage(count: number): FabricatedPage {
+  const builder = new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId));
+  const identities: PageIdentity[] = [];
+  let unusedGrants = 0;
+  let withUnused = 0;
+  let idle = 0;
+  for (let i = 0; i < count; i++) {
+    const account = PAGE_ACCOUNTS[Math.floor(i / 4) % 2];
+    const type = TYPES[i % 4];
+    const name = `${['alice', 'build', 'deploy', 'reader'][i % 4]}-${String(i).padStart(5, '0')}`;
+    const arn = `arn:aws:iam::${account.accountId}:${type}/${name}`;
+    const granted = 1 + (i % SERVICES.length);
+    // Service k of identity i was last used (i + 7k) % 200 days before the report, or never when that is >= 150.
+    const services = SERVICES.slice(0, granted).map((ns, k) => {
+      const days = (i + 7 * k) % 200;
+      const last = days >= 150 ? null : new Date(CREATED - days * DAY).toISOString();
+      return { serviceNamespace: ns, serviceName: ns.toUpperCase(), lastAuthenticated: last, lastAuthenticatedEntity: null, lastAuthenticatedRegion: null, totalAuthenticatedEntities: last ? 1 : 0, trackedActions: [] };
+    });
+    const unused = services.filter((s) => s.lastAuthenticated === null || CREATED - Date.parse(s.lastAuthenticated) > 90 * DAY).map((s) => s.serviceNamespace);
+    const report: EntityReport = {
+      schemaVersion: 1,
+      runId: RUN_ID,
+      runDate: '2026-11-25',
+      accountId: account.accountId,
+      entity: { arn, type, name, path: '/', id: `ID${i}` } as EntityReport['entity'],
+      granularity: 'SERVICE_LEVEL',
+      job: { jobId: `job-${i}`, status: 'COMPLETED', createdAt: new Date(CREATED).toISOString(), completedAt: new Date(CREATED + 3000).toISOString() },
+      services,
+      findings: {
+        unusedAfterDays: 90,
+        servicesGranted: granted,
+        servicesUsed: granted - unused.length,
+        unusedServices: unused,
+        neverUsedServices: services.filter((s) => s.lastAuthenticated === null).map((s) => s.serviceNamespace),
+      },
+    };
+    builder.add(report);
+    identities.push({ arn, type, name, accountId: account.accountId, granted, unused: unused.length });
+    unusedGrants += unused.length;
+    if (unused.length > 0) withUnused++;
+    if (granted === unused.length) idle++;
+  }
+  const failures = [
+    { arn: `arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:role/failed-job`, code: 'JobFailed.ServiceFailure', message: 'the job failed' },
+    { arn: `arn:aws:iam::${PAGE_ACCOUNTS[1].accountId}:role/slow-job`, code: 'JobTimedOut', message: 'the job did not complete in time' },
+  ];
+  const perAccount = (accountId: string) => identities.filter((x) => x.accountId === accountId).length;
+  const summary: RunSummary = {
+    schemaVersion: 2,
+    runId: RUN_ID,
+    runDate: '2026-11-25',
+    status: 'COMPLETED',
+    granularity: 'SERVICE_LEVEL',
+    startedAt: new Date(CREATED - 60_000).toISOString(),
+    completedAt: new Date(CREATED + 600_000).toISOString(),
+    accounts: PAGE_ACCOUNTS.map((a) => ({ ...a, status: 'audited' as const, entities: { listed: perAccount(a.accountId) + 1, reported: perAccount(a.accountId), skipped: 0, failed: 1 } })),
+    entities: { listed: count + 2, reported: count, skipped: 0, failed: 2, byType: { user: 0, group: 0, role: 0, policy: 0 } },
+    failures,
+    skipped: [],
+    findings: { entitiesWithUnusedServices: withUnused, unusedServiceGrants: unusedGrants, entitiesWithNoUseInWindow: idle },
+    proposals: { count: 0, byAction: { trim: 0, remove: 0, replace: 0, review: 0 } },
+    changes: { firstUse: 2, newlyUnused: 1, added: 1, removed: 1 },
+    iamCalls: { list: 4, generate: count, get: count, throttled: 0, retried: 0 },
+  };
+  for (const x of identities) summary.entities.byType[x.type]++;
+  const proposed = identities.filter((x) => x.type !== 'group' && x.unused > 0).slice(0, Math.ceil(count / 3));
+  const proposals: ProposalIndex = {
+    schemaVersion: 1,
+    runId: RUN_ID,
+    catalogVersion: 'test',
+    accountsWithoutDetails: [],
+    exempt: [],
+    proposals: proposed.map((x, i) => ({
+      proposalId: `p-${i}`,
+      accountId: x.accountId,
+      action: x.unused === x.granted ? 'remove' : 'trim',
+      kind: x.type === 'policy' ? 'managed-policy' : 'inline-policy',
+      policyName: x.type === 'policy' ? x.name : `${x.name}-access`,
+      policyArn: x.type === 'policy' ? x.arn : null,
+      owner: x.type === 'policy' ? null : x.arn,
+      removedServices: x.unused,
+      removedActions: x.unused * 10,
+      key: `runs/${RUN_ID}/proposals/${x.accountId}/p-${i}.json`,
+    })),
+  };
+  (summary as { proposals: RunSummary['proposals'] }).proposals = {
+    count: proposals.proposals.length,
+    byAction: { trim: proposals.proposals.filter((p) => p.action === 'trim').length, remove: proposals.proposals.filter((p) => p.action === 'remove').length, replace: 0, review: 0 },
+  };
+  const first = identities[0];
+  const changes: Changes = {
+    schemaVersion: 1,
+    runId: RUN_ID,
+    previousRunId: 'audit-2026-11-24',
+    identities: { added: [identities[identities.length - 1].arn], removed: [`arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:user/leaver`] },
+    services: [
+      { arn: first.arn, serviceNamespace: 'iam', change: 'first-use', lastAuthenticated: new Date(CREATED - DAY).toISOString(), previousLastAuthenticated: null },
+      { arn: first.arn, serviceNamespace: 's3', change: 'first-use', lastAuthenticated: new Date(CREATED - DAY).toISOString(), previousLastAuthenticated: null },
+      { arn: identities[1 % count].arn, serviceNamespace: 'ec2', change: 'newly-unused', lastAuthenticated: new Date(CREATED - 91 * DAY).toISOString(), previousLastAuthenticated: new Date(CREATED - 91 * DAY).toISOString() },
+    ],
+    watched: [],
+  };
+  (changes as { watched: Changes['watched'] }).watched = [changes.services[0]];
+  const trend: TrendPoint[] = Array.from({ length: 30 }, (_, i) => ({
+    runId: `audit-2026-10-${String(i + 1).padStart(2, '0')}`,
+    runDate: new Date(CREATED - (29 - i) * DAY).toISOString().slice(0, 10),
+    status: 'COMPLETED',
+    unusedServiceGrants: unusedGrants + (29 - i) * 3,
+    failed: i % 7 === 0 ? 3 : 1,
+    listed: count + 2,
+  }));
+  return { html: renderReportPage(builder.build({ summary, proposals, changes, trend })), identities, summary };
+}
