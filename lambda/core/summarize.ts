@@ -48,6 +48,11 @@ export interface SummarizeEvent {
   readonly run: RunInfo;
   /** Set when the Map over batches failed as a whole: the summary is still written, the run is INCOMPLETE. */
   readonly auditError?: { readonly Error?: string; readonly Cause?: string } | null;
+  /**
+   * The run was stopped by hand (Ctrl-C in a run from a laptop): every entity no invocation settled
+   * fails with code Interrupted, and the run is INCOMPLETE. @default false
+   */
+  readonly interrupted?: boolean;
 }
 
 export interface SummarizeResult {
@@ -100,7 +105,7 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
     const entities = await getJson<EntityRef[]>(store, batch.key);
     const outcomes = await readOutcomes(store, run.runId, batch.batchId);
     for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
-    const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId);
+    const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true);
     settlements.push(settlement);
   }
 
@@ -119,7 +124,11 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
     throw new Error(`summary does not add up: listed ${listed} != reported ${reportedCount} + skipped ${skipped.length} + failed ${failures.length}`);
   }
   const accounts = plan.accounts.map((a) => accountSummary(a, settlements));
-  const { status, reason } = statusOf(accounts, listed, failures.length, deps.settings.maxFailedPercent, event.auditError);
+  const judged = statusOf(accounts, listed, failures.length, deps.settings.maxFailedPercent, event.interrupted ? null : event.auditError);
+  // An interrupted run is never COMPLETED, however much of it was done.
+  const { status, reason } = event.interrupted
+    ? { status: 'INCOMPLETE' as const, reason: `the run was interrupted: ${failures.filter((f) => f.code === 'Interrupted').length} of ${listed} entities were not settled${judged.status === 'INCOMPLETE' ? `; ${judged.reason}` : ''}` }
+    : judged;
 
   // Now that the run adds up: the dataset rows, from the report files themselves, one part per batch;
   // the changes since the previous complete run; and the HTML report's data, all in one read of the reports.
@@ -289,6 +298,7 @@ function settleBatch(
   reportFiles: ReadonlySet<string>,
   keep: (key: string) => void,
   runId: string,
+  interrupted: boolean,
 ): BatchSettlement {
   const skips = new Map<string, Skip>();
   const failures = new Map<string, Failure>();
@@ -312,6 +322,8 @@ function settleBatch(
       settlement.failures.push(failures.get(e.arn)!);
     } else if (claimedReports.has(e.arn)) {
       settlement.failures.push({ arn: e.arn, code: 'ReportMissing', message: `an invocation of batch ${batchId} recorded a report at ${key}, but the file is not there` });
+    } else if (interrupted) {
+      settlement.failures.push({ arn: e.arn, code: 'Interrupted', message: 'the run was interrupted (Ctrl-C) before this entity was settled' });
     } else {
       settlement.failures.push(
         finished

@@ -9,6 +9,7 @@ import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
 import { UsageError } from './flags';
 import { PROPOSALS_USAGE, proposalsCommand } from './proposals-command';
 import { REPORT_USAGE, reportCommand } from './report-command';
+import { AwsAccessError, RUN_AWS_USAGE } from './run-aws-command';
 import { RUN_USAGE, runCommand } from './run-command';
 import { SAMPLE_USAGE, sampleCommand } from './sample-command';
 import { START_USAGE, startCommand } from './start-command';
@@ -17,7 +18,7 @@ import { START_USAGE, startCommand } from './start-command';
 type Command = (args: string[], out: NodeJS.WritableStream) => Promise<number | void> | number | void;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
-  run: { run: runCommand, usage: RUN_USAGE },
+  run: { run: runCommand, usage: `${RUN_USAGE}\n\n${RUN_AWS_USAGE}` },
   start: { run: startCommand, usage: START_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
   proposals: { run: proposalsCommand, usage: PROPOSALS_USAGE },
@@ -56,7 +57,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
       err.write(`iam-access-audit ${name}: ${e.message}\n\n${command.usage}\n`);
       return 2;
     }
-    if (e instanceof AccountFileError || e instanceof SettingsError || e instanceof SynthesisError) {
+    if (e instanceof AccountFileError || e instanceof SettingsError || e instanceof SynthesisError || e instanceof AwsAccessError) {
       err.write(`iam-access-audit ${name}: ${e.message}\n`);
       return 2;
     }

@@ -7,6 +7,7 @@ import { GRANULARITIES, keys, type RunSummary } from '../../lambda/core/model';
 import { runLocal, type LocalRunProgress, type LocalRunResult } from '../runner/run-local';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
+import { runAwsCommand } from './run-aws-command';
 
 export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N | --org FILE | --org-sample AxE) [--seed S] [--as-of YYYY-MM-DD]
     [--out DIR] [--granularity SERVICE_LEVEL|ACTION_LEVEL] [--input JSON] [--time-scale X]
@@ -29,6 +30,7 @@ export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sampl
 export const DEFAULT_LOCAL_TIME_SCALE = 200;
 
 export async function runCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  if (args.includes('--aws')) return runAwsCommand(args, out);
   const flags = parseFlags(args, {
     ...ACCOUNT_FLAGS,
     local: { type: 'boolean' },
@@ -38,7 +40,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     'time-scale': { type: 'string' },
     ...EMULATOR_BEHAVIOUR_FLAGS,
   });
-  if (!flags.local) throw new UsageError('only local runs are supported by "run": add --local (to run in AWS, deploy and use "start")');
+  if (!flags.local) throw new UsageError('say where to run: --local (against the emulator) or --aws (against your AWS account, from this machine; to run in AWS itself, deploy and use "start")');
   const input = parseInputFlag(flags.input);
   if (flags.granularity !== undefined) {
     if (!(GRANULARITIES as readonly string[]).includes(flags.granularity)) {

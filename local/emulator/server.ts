@@ -22,6 +22,14 @@ import { Throttle, type ThrottleSettings } from './throttle';
 export interface Credentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** The key's session has ended: every request is refused with ExpiredToken. @default false */
+  readonly expired?: boolean;
+  /**
+   * What the key's policies do not allow, as IAM answers it: AccessDenied for these IAM actions (e.g.
+   * "iam:GenerateServiceLastAccessedDetails"), on every resource or only on ARNs starting with one of
+   * `arnPrefixes`. @default nothing denied
+   */
+  readonly deny?: { readonly actions: readonly string[]; readonly arnPrefixes?: readonly string[] };
 }
 
 export interface EmulatorOptions extends JobSettings {
@@ -124,7 +132,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   for (const account of [hub, ...organization.accounts.map((a) => a.account)]) {
     if (!iamOf.has(account.accountId)) iamOf.set(account.accountId, { backend: new IamBackend(account, clock, options), throttle: new Throttle(options.throttle) });
   }
-  const staticSecrets = new Map<string, string>((options.credentials ?? []).map((c) => [c.accessKeyId, c.secretAccessKey]));
+  const staticKeys = new Map<string, Credentials>((options.credentials ?? []).map((c) => [c.accessKeyId, c]));
   const sessions = new Map<string, IssuedSession>();
   const sts = new StsBackend(organization, clock, (session) => sessions.set(session.accessKeyId, session), { maxSessionSeconds: options.maxSessionSeconds });
   const organizations = new OrganizationsBackend(organization, { emptyPages: options.emptyOrganizationPages });
@@ -181,9 +189,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       if (clock.now() >= session.expiresAt) throw expiredToken();
       return session;
     }
-    const secret = staticSecrets.get(signature.accessKeyId);
-    if (secret === undefined && options.strictAuth) throw invalidClientTokenId();
-    if (secret !== undefined && !signatureMatches(signed, signature, secret)) throw signatureDoesNotMatch();
+    const known = staticKeys.get(signature.accessKeyId);
+    if (known === undefined && options.strictAuth) throw invalidClientTokenId();
+    if (known !== undefined && !signatureMatches(signed, signature, known.secretAccessKey)) throw signatureDoesNotMatch();
+    if (known?.expired) throw expiredToken();
     return { accessKeyId: signature.accessKeyId, accountId: organization.auditAccountId, arn: `arn:aws:iam::${organization.auditAccountId}:user/${signature.accessKeyId}` };
   };
 
@@ -223,6 +232,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       if (!(OPERATIONS as readonly string[]).includes(action)) throw new IamError('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
       const iam = iamOf.get(caller.accountId)!;
       iamCallsByAccount[caller.accountId] = (iamCallsByAccount[caller.accountId] ?? 0) + 1;
+      const deny = staticKeys.get(caller.accessKeyId)?.deny;
+      const arn = params.get('Arn');
+      if (deny && deny.actions.includes(`iam:${action}`) && (!deny.arnPrefixes || (arn !== undefined && deny.arnPrefixes.some((p) => arn.startsWith(p))))) {
+        counters[action].calls++;
+        counters[action].errors++;
+        record(action, caller, params, 'AccessDenied');
+        throw new IamError('AccessDenied', `User: ${caller.arn} is not authorized to perform: iam:${action} on resource: ${arn ?? '*'} because no identity-based policy allows the iam:${action} action`, 403);
+      }
       const result = counted(
         action,
         caller,
@@ -329,7 +346,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     organization,
     stats,
     calls: () => log,
-    addCredentials: (c) => staticSecrets.set(c.accessKeyId, c.secretAccessKey),
+    addCredentials: (c) => staticKeys.set(c.accessKeyId, c),
     resetStats,
     close: () =>
       new Promise<void>((resolve, reject) => {

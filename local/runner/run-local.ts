@@ -31,9 +31,24 @@ export interface LocalRunProgress {
   readonly reported: number;
   readonly skipped: number;
   readonly failed: number;
-  readonly iamCalls: number;
-  readonly throttled: number;
+  /** IAM calls so far, as the emulator counts them (null against AWS, where nothing counts them for us). */
+  readonly iamCalls: number | null;
+  readonly throttled: number | null;
   readonly simulatedSeconds: number;
+}
+
+/**
+ * A run against AWS itself (or wherever the SDK's standard configuration points): the workflow and the
+ * bundled functions run here, in real time, every environment with the caller's credentials.
+ */
+export interface AwsTarget {
+  /** The caller's account: the account audited, or the organization's account the run starts from. */
+  readonly accountId: string;
+  readonly region: string;
+  /** Resolved once, so that every environment is the same session and reads the JobIds the others made. */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** More variables for the environments: endpoint overrides, proxies, CA bundles. */
+  readonly environment: Readonly<Record<string, string>>;
 }
 
 export interface LocalRunOptions {
@@ -60,6 +75,13 @@ export interface LocalRunOptions {
   readonly beforeInvoke?: InvocationHook;
   /** Run every Lambda invocation in a new execution environment with new credentials. @default false */
   readonly freshEnvironments?: boolean;
+  /** Audit AWS itself instead of the emulator (`account` and `organization` are then not given). */
+  readonly aws?: AwsTarget;
+  /**
+   * Aborting it interrupts the run: no invocation starts after it, those in flight are stopped, and
+   * Summarize writes an INCOMPLETE summary in which every unsettled entity failed as Interrupted.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface LocalRunResult {
@@ -87,7 +109,8 @@ export interface LocalRunResult {
     readonly objectsWritten: number;
     /** Requests the functions made to the report store, as S3 would bill them. */
     readonly storeRequests: StoreRequests;
-    readonly emulator: EmulatorStats;
+    /** The emulator's counters (null for a run against AWS). */
+    readonly emulator: EmulatorStats | null;
     /** The emulator's call log, when `emulator.recordCalls` was set. */
     readonly iamCallLog: readonly RecordedCall[];
     /**
@@ -136,7 +159,9 @@ export function synthesize(outdir: string, overrides: Partial<AuditSettings> = {
     ['-r', join(PROJECT_ROOT, 'local', 'quiet-node20-warning.cjs'), '-r', join(__dirname, 'report-rss.cjs'), '-r', require.resolve('tsx/cjs'), join(PROJECT_ROOT, 'bin', 'app.ts')],
     {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context), REPORT_PEAK_RSS_FILE: rssFile },
+      // A HOME of its own, inside the output directory: the CDK's fingerprint cache and npm's logs stay
+      // out of the user's home, and go with the rest.
+      env: { ...process.env, HOME: join(outdir, '.home'), USERPROFILE: join(outdir, '.home'), CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context), REPORT_PEAK_RSS_FILE: rssFile },
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
     },
@@ -164,9 +189,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const objectsBefore = await countObjects(localStore(options, outDir));
-  if (!options.account === !options.organization) throw new RangeError('runLocal needs an account or an organization (one of them)');
+  if ([options.account, options.organization, options.aws].filter(Boolean).length !== 1) throw new RangeError('runLocal needs one of an account, an organization or an AWS target');
   // The pipeline runs in the account (or the organization's audit account), and audits the organization's accounts through their member roles.
-  const hubAccountId = options.organization?.auditAccountId ?? options.account!.accountId;
+  const hubAccountId = options.aws?.accountId ?? options.organization?.auditAccountId ?? options.account!.accountId;
   const settings: Partial<AuditSettings> = options.organization
     ? { accounts: { source: 'organization', memberRoleName: options.organization.memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] }, ...options.settings }
     : { ...options.settings };
@@ -182,9 +207,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     throw err;
   }
   // Simulated time starts once the app is synthesized: synthesis is not part of the run.
-  const clock = new ScaledClock(options.timeScale ?? 1);
+  const clock = new ScaledClock(options.aws ? 1 : (options.timeScale ?? 1));
   // Every key the emulator will see is one the runner made: unknown keys and bad signatures are refused.
-  const emulator = await startEmulator({ account: options.account, organization: options.organization, clock, strictAuth: true, ...options.emulator });
+  const emulator = options.aws ? null : await startEmulator({ account: options.account, organization: options.organization, clock, strictAuth: true, ...options.emulator });
   const lambdas = new Map<string, LocalLambda>();
   const logDir = join(outDir, '.logs');
   mkdirSync(logDir, { recursive: true });
@@ -192,15 +217,26 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
   try {
     const runNonce = randomBytes(8).toString('hex');
-    const localEnvironment: Record<string, string> = {
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ENDPOINT_URL_IAM: emulator.url,
-      AWS_ENDPOINT_URL_STS: emulator.url,
-      AWS_ENDPOINT_URL_ORGANIZATIONS: emulator.url,
-      LOCAL_CLOCK: JSON.stringify(clock.anchor),
-      ...(options.s3 ? { AWS_ENDPOINT_URL_S3: options.s3.endpoint, REPORT_BUCKET: options.s3.bucket } : { REPORT_STORE_DIR: outDir }),
-    };
+    const storeEnvironment: Record<string, string> = options.s3 ? { AWS_ENDPOINT_URL_S3: options.s3.endpoint, REPORT_BUCKET: options.s3.bucket } : { REPORT_STORE_DIR: outDir };
+    const localEnvironment: Record<string, string> = options.aws
+      ? {
+          ...options.aws.environment,
+          AWS_REGION: options.aws.region,
+          AWS_DEFAULT_REGION: options.aws.region,
+          AWS_ACCESS_KEY_ID: options.aws.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: options.aws.credentials.secretAccessKey,
+          ...(options.aws.credentials.sessionToken ? { AWS_SESSION_TOKEN: options.aws.credentials.sessionToken } : {}),
+          ...storeEnvironment,
+        }
+      : {
+          AWS_REGION: LOCAL_REGION,
+          AWS_DEFAULT_REGION: LOCAL_REGION,
+          AWS_ENDPOINT_URL_IAM: emulator!.url,
+          AWS_ENDPOINT_URL_STS: emulator!.url,
+          AWS_ENDPOINT_URL_ORGANIZATIONS: emulator!.url,
+          LOCAL_CLOCK: JSON.stringify(clock.anchor),
+          ...storeEnvironment,
+        };
     for (const fn of workflow.functions.values()) {
       const log = createWriteStream(join(logDir, `${fn.logicalId}.log`), { flags: 'a' });
       logs.push(log);
@@ -214,7 +250,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           runNonce,
           beforeInvoke: options.beforeInvoke,
           freshEnvironments: options.freshEnvironments,
-          onCredentials: (credentials) => emulator.addCredentials(credentials),
+          sharedCredentials: options.aws !== undefined,
+          onCredentials: emulator ? (credentials) => emulator.addCredentials(credentials) : undefined,
         }),
       );
     }
@@ -230,8 +267,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     const progress = { listed: null as number | null, batches: null as number | null, batchesDone: 0, reported: 0, skipped: 0, failed: 0 };
     const report = (): void => {
-      const totals = emulator.stats().totals;
-      options.onProgress?.({ ...progress, iamCalls: totals.calls, throttled: totals.throttled, simulatedSeconds: (clock.now() - runStart) / 1000 });
+      const totals = emulator?.stats().totals;
+      options.onProgress?.({ ...progress, iamCalls: totals?.calls ?? null, throttled: totals?.throttled ?? null, simulatedSeconds: (clock.now() - runStart) / 1000 });
     };
     const ticker = options.onProgress ? setInterval(report, 250) : undefined;
 
@@ -283,6 +320,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     })();
 
+    let interrupted = false;
+    const interrupt = (): void => {
+      interrupted = true;
+      execution.abort();
+    };
+    if (options.signal?.aborted) interrupt();
+    options.signal?.addEventListener('abort', interrupt, { once: true });
+
     let status: LocalRunResult['status'] = 'SUCCEEDED';
     let error: LocalRunResult['error'];
     let output: unknown;
@@ -292,13 +337,19 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       status = 'FAILED';
       const cause = (err as { cause?: Error }).cause ?? (err as Error);
       error = { Error: cause.name, Cause: cause.message };
+    } finally {
+      options.signal?.removeEventListener('abort', interrupt);
     }
     await watch;
+    const runId = runIdOf(executionName);
+    if (interrupted) {
+      error = { Error: 'Interrupted', Cause: 'the run was interrupted' };
+      await summarizeInterrupted(workflow, lambdas, localStore(options, outDir), runId);
+    }
     if (ticker) clearInterval(ticker);
     report();
     if (oversized) throw new Error(`the workflow broke the state payload limit: ${oversized}`);
 
-    const runId = runIdOf(executionName);
     const store = localStore(options, outDir);
     let summary: RunSummary | undefined;
     try {
@@ -330,17 +381,36 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           (sum, l) => ({ put: sum.put + l.storeRequests.put, get: sum.get + l.storeRequests.get, list: sum.list + l.storeRequests.list }),
           { put: 0, get: 0, list: 0 },
         ),
-        emulator: emulator.stats(),
-        iamCallLog: emulator.calls(),
+        emulator: emulator?.stats() ?? null,
+        iamCallLog: emulator?.calls() ?? [],
         peakRssMb: Math.round(Math.max(process.resourceUsage().maxRSS * 1024, rssBeforeSynth + synthesis.peakRssBytes) / 1048576),
       },
     };
   } finally {
     await Promise.all([...lambdas.values()].map((l) => l.close()));
-    await emulator.close();
+    await emulator?.close();
     for (const log of logs) log.end();
     rmSync(cdkOut, { recursive: true, force: true });
   }
+}
+
+/**
+ * After an interrupt: stops every invocation still in flight (their environments go, as a crash would
+ * take them; a report they finished writing stays and counts), then has Summarize settle the run as
+ * interrupted. A run stopped before Plan wrote its plan has nothing to summarize.
+ */
+async function summarizeInterrupted(workflow: SynthesizedWorkflow, lambdas: ReadonlyMap<string, LocalLambda>, store: ReportStore, runId: string): Promise<void> {
+  const summarizer = [...lambdas.entries()].find(([arn]) => workflow.functionsByArn.get(arn)!.logicalId.includes('Summarize'));
+  if (!summarizer) throw new Error('the template has no Summarize function');
+  await Promise.all([...lambdas.values()].filter((l) => l !== summarizer[1]).map((l) => l.close()));
+  let plan: { run: unknown };
+  try {
+    plan = await getJson<{ run: unknown }>(store, keys.plan(runId));
+  } catch (err) {
+    if (err instanceof NotFound) return;
+    throw err;
+  }
+  await summarizer[1].invoke({ run: plan.run, interrupted: true });
 }
 
 type TaskHandler = (input: Record<string, any>) => Promise<unknown>;

@@ -44,7 +44,7 @@ describe('fault matrix', () => {
     const { dir, result } = await audit(acct, { emulator: { throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 0.3, burst: 1 } } } } });
     expect(result.status).toBe('SUCCEEDED');
     const summary = result.summary!;
-    expect(summary.iamCalls.throttled).toBe(result.stats.emulator.totals.throttled);
+    expect(summary.iamCalls.throttled).toBe(result.stats.emulator!.totals.throttled);
     expect(summary.iamCalls.throttled).toBeGreaterThan(0);
     expectNothingLostNothingInvented(dir, result, acct);
     for (const f of summary.failures) expect(['Throttled', 'NotStarted']).toContain(f.code);
@@ -100,7 +100,7 @@ describe('fault matrix', () => {
     expect(result.status).toBe('SUCCEEDED');
     expectNothingLostNothingInvented(dir, result, acct);
     expect(result.summary!.entities.reported).toBe(acct.entities.length);
-    const ops = result.stats.emulator.operations;
+    const ops = result.stats.emulator!.operations;
     expect(ops.GetServiceLastAccessedDetails.errors).toBeGreaterThan(0);
     expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThan(acct.entities.length);
   }, RUN_TIMEOUT);
@@ -132,7 +132,7 @@ describe('fault matrix', () => {
     const auditBatch = Object.entries(result.stats.lambdaInvocations).find(([id]) => id.startsWith('AuditAuditBatch'))![1];
     expect(auditBatch).toBeGreaterThanOrEqual(2);
     // The retry started the batch again: the entities reported before the crash were generated twice.
-    expect(result.stats.emulator.operations.GenerateServiceLastAccessedDetails.calls).toBeGreaterThanOrEqual(acct.entities.length + 5);
+    expect(result.stats.emulator!.operations.GenerateServiceLastAccessedDetails.calls).toBeGreaterThanOrEqual(acct.entities.length + 5);
     const { reported } = expectNothingLostNothingInvented(dir, result, acct);
     expect(reported).toHaveLength(acct.entities.length);
   }, RUN_TIMEOUT);
@@ -169,10 +169,11 @@ describe('fault matrix', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.summary!.entities).toEqual({ listed: 0, reported: 0, skipped: 0, failed: 0, byType: { user: 0, group: 0, role: 0, policy: 0 } });
     expect(readJson<LatestPointer>(dir, keys.latest()).runId).toBe(result.runId);
-    // Plan and Summarize ran; there was no batch to audit.
+    // Plan, Propose (nothing to propose) and Summarize ran; there was no batch to audit.
     const invoked = Object.entries(result.stats.lambdaInvocations).map(([id, n]) => [id.replace(/(Function)?[0-9A-F]{8}$/, ''), n]);
-    expect(Object.fromEntries(invoked)).toEqual({ AuditPlan: 1, AuditAuditBatch: 0, AuditSummarize: 1 });
-    expect(result.stats.emulator.operations.GenerateServiceLastAccessedDetails.calls).toBe(0);
+    expect(Object.fromEntries(invoked)).toEqual({ AuditPlan: 1, AuditAuditBatch: 0, AuditPropose: 1, AuditSummarize: 1 });
+    expect(result.summary!.proposals.count).toBe(0);
+    expect(result.stats.emulator!.operations.GenerateServiceLastAccessedDetails.calls).toBe(0);
   }, RUN_TIMEOUT);
 
   it('a batch whose every invocation dies after writing reports: the written reports count, the rest fail, the run is INCOMPLETE', async () => {
@@ -206,8 +207,8 @@ describe('fault matrix', () => {
       expect(result.status).toBe('SUCCEEDED');
       expectNothingLostNothingInvented(dir, result, acct);
     }
-    expect(flaky.result.stats.emulator.resets).toBeGreaterThan(0);
-    expect(flaky.result.summary!.iamCalls.retried).toBe(flaky.result.stats.emulator.resets);
+    expect(flaky.result.stats.emulator!.resets).toBeGreaterThan(0);
+    expect(flaky.result.summary!.iamCalls.retried).toBe(flaky.result.stats.emulator!.resets);
     expect(clean.result.summary!.iamCalls.retried).toBe(0);
     const content = (dir: string, runId: string) =>
       acct.entities.map((e) => {

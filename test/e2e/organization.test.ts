@@ -148,18 +148,19 @@ describe('an organization whose every member role is present', () => {
 
   it('renews a member-role session that ends in the middle of a batch: jobs of the old session are regenerated, none fails or reads empty', async () => {
     const organization = sampleOrganization();
-    // Sessions of 90 simulated seconds; jobs of 8 s at two calls a second: every batch outlives several sessions.
+    // Sessions of 30 simulated seconds; jobs of 8 s; some 22 identities an account at two calls a second
+    // at most (at least 11 s of Generates, then the jobs, then the Gets): every batch outlives its first session.
     const { dir, result, summary } = await audit(organization, {
       timeScale: 40,
-      emulator: { maxSessionSeconds: 90, jobLatencyMs: 8_000, recordCalls: true },
+      emulator: { maxSessionSeconds: 30, jobLatencyMs: 8_000, recordCalls: true },
       settings: { iamCallsPerSecond: 2 },
     });
     expect(summary.status).toBe('COMPLETED');
     expect(summary.failures).toEqual([]);
     expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
     // More sessions than accounts: they were renewed; and some jobs were read after their session was replaced.
-    expect(result.stats.emulator.sessions).toBeGreaterThan(2 * organization.accounts.length);
-    const ops = result.stats.emulator.operations;
+    expect(result.stats.emulator!.sessions).toBeGreaterThan(2 * organization.accounts.length);
+    const ops = result.stats.emulator!.operations;
     expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThan(summary.entities.listed);
   }, RUN_TIMEOUT);
 });

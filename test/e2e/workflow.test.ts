@@ -91,13 +91,13 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
       unusedServiceGrants: reports.reduce((n, r) => n + r.findings.unusedServices.length, 0),
       entitiesWithNoUseInWindow: reports.filter((r) => r.findings.servicesUsed === 0).length,
     });
-    const ops = result.stats.emulator.operations;
+    const ops = result.stats.emulator!.operations;
     expect(summary.iamCalls).toEqual({
       // Listing, and reading the authorization details once for the proposals.
       list: ops.ListUsers.calls + ops.ListGroups.calls + ops.ListRoles.calls + ops.ListPolicies.calls + ops.GetAccountAuthorizationDetails.calls,
       generate: ops.GenerateServiceLastAccessedDetails.calls,
       get: ops.GetServiceLastAccessedDetails.calls,
-      throttled: result.stats.emulator.totals.throttled,
+      throttled: result.stats.emulator!.totals.throttled,
       retried: 0,
     });
   });
@@ -113,7 +113,7 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
       expect.objectContaining({
         state: 'Notify the run summary',
         subject: 'iam-access-audit run summary',
-        message: `iam-access-audit run ${result.runId} COMPLETED (2 of 12 entities failed, within maxFailedPercent 25%): 12 listed, 9 reported, 1 skipped, 2 failed. Summary: ${dir}/runs/${result.runId}/summary.json`,
+        message: `iam-access-audit run ${result.runId} COMPLETED (2 of 12 entities failed, within maxFailedPercent 25%): 12 listed, 9 reported, 1 skipped, 2 failed. Summary: ${dir}/runs/${result.runId}/summary.json Report: ${dir}/runs/${result.runId}/report.html`,
       }),
     ]);
     expect(result.output).toEqual({
@@ -162,7 +162,7 @@ describe('execution input', () => {
     expect(JSON.parse(result.error!.Cause).errorMessage).toMatch(/^granularity must be/);
     const written = (await new DirectoryReportStore(dir).list('')).filter((key) => !key.startsWith('.logs/'));
     expect(written).toEqual([]);
-    expect(result.stats.emulator.totals.calls).toBe(0);
+    expect(result.stats.emulator!.totals.calls).toBe(0);
     const notes = readJsonLines<{ state: string; message: string }>(dir, '.logs/notifications.jsonl');
     expect(notes).toEqual([expect.objectContaining({ state: 'Notify the failure', message: expect.stringMatching(/failed: InvalidInput: .*granularity must be/) })]);
   }, RUN_TIMEOUT);

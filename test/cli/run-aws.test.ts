@@ -1,0 +1,221 @@
+/**
+ * `run --aws` end to end, with the emulator standing in for AWS and reached only through the SDK's
+ * standard configuration: a temporary HOME with ~/.aws/config and ~/.aws/credentials, a named profile,
+ * and AWS_ENDPOINT_URL_IAM / _STS. The run's reports equal those of `run --local` on the same account;
+ * every call is signed with the profile's key; nothing is written but the output directory. Missing,
+ * expired and denied credentials each say so once; Ctrl-C leaves an INCOMPLETE summary.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { EntityReport, LatestPointer, RunSummary } from '../../lambda/core/model';
+import { Stack } from 'aws-cdk-lib';
+import { generateReportsStatement, listEntitiesStatement, readAuthorizationStatement, readReportsStatement } from '../../lib/audit-permissions';
+import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../local/cli/run-aws-command';
+import { generateSampleAccount, loadAccount, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
+import { runLocal } from '../../local/runner/run-local';
+import { reportFiles } from '../helpers/expectations';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
+const PROFILE_KEY: Credentials = { accessKeyId: 'AKIAPROFILEKEY000001', secretAccessKey: 'profile-secret-key' };
+const RUN_TIMEOUT = 180_000;
+
+interface Cli {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The command line in a fresh working directory and HOME, with only the SDK's standard configuration to go on. */
+function cli(home: string, cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv, onOutput?: (stdout: string, kill: () => void) => void): Promise<Cli> {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...extraEnv };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onOutput?.(stdout, () => child.kill('SIGINT'));
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A HOME whose ~/.aws holds one profile, "audit", with the given key. */
+function homeWith(key: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): string {
+  const home = mkdtempSync(join(tmpdir(), 'aws-home-'));
+  mkdirSync(join(home, '.aws'));
+  writeFileSync(join(home, '.aws', 'config'), '[profile audit]\nregion = eu-west-1\n');
+  writeFileSync(
+    join(home, '.aws', 'credentials'),
+    `[audit]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\n${key.sessionToken ? `aws_session_token = ${key.sessionToken}\n` : ''}`,
+  );
+  return home;
+}
+
+function filesUnder(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).map((f) => relative(dir, join(dir, f))).sort();
+}
+
+/** What a report says that does not depend on when or under which run id it was made. */
+function essence(report: EntityReport) {
+  return { entity: report.entity, services: report.services, unused: report.findings.unusedServices, neverUsed: report.findings.neverUsedServices };
+}
+
+describe('run --aws, against the emulator through the SDK\'s standard configuration', () => {
+  let account: Account;
+  let emulator: RunningEmulator;
+  let endpoints: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    const file = generateSampleAccount({ entities: 40, seed: 'run-aws', asOf: new Date() });
+    for (const e of file.entities) delete (e as { fault?: string }).fault;
+    account = loadAccount(file);
+    emulator = await startEmulator({
+      account,
+      strictAuth: true,
+      jobLatencyMs: 300,
+      recordCalls: true,
+      credentials: [
+        PROFILE_KEY,
+        { accessKeyId: 'ASIAEXPIREDKEY000001', secretAccessKey: 'expired-secret', expired: true },
+        { accessKeyId: 'AKIANOGENERATE000001', secretAccessKey: 'no-generate', deny: { actions: ['iam:GenerateServiceLastAccessedDetails'] } },
+        { accessKeyId: 'AKIANOUSERJOBS000001', secretAccessKey: 'no-user-jobs', deny: { actions: ['iam:GenerateServiceLastAccessedDetails'], arnPrefixes: [`arn:aws:iam::${account.accountId}:user/`] } },
+      ],
+    });
+    endpoints = { AWS_ENDPOINT_URL_IAM: emulator.url, AWS_ENDPOINT_URL_STS: emulator.url };
+  });
+
+  afterAll(async () => {
+    await emulator?.close();
+  });
+
+  describe('a whole run, then an interrupted one', () => {
+    const home = homeWith(PROFILE_KEY);
+    const cwd = mkdtempSync(join(tmpdir(), 'run-aws-'));
+    let first: Cli;
+
+    beforeAll(async () => {
+      emulator.resetStats();
+      first = await cli(home, cwd, ['run', '--aws', '--profile', 'audit', '--out', 'results', '--calls-per-second', '20'], endpoints);
+    }, RUN_TIMEOUT);
+
+    it('prints the caller first, runs to COMPLETED, and ends with the report page', () => {
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      const lines = first.stdout.split('\n');
+      expect(lines[0]).toBe(`Auditing AWS account ${account.accountId} as arn:aws:iam::${account.accountId}:user/${PROFILE_KEY.accessKeyId} (profile audit), region eu-west-1`);
+      expect(first.stdout).toContain("IAM's rate limits are shared by everything in the account");
+      expect(first.stdout).toMatch(/Run local-\S+ completed in/);
+      expect(first.stdout).toMatch(/Report: {3}results\/runs\/local-\S+\/report\.html/);
+    });
+
+    it('writes the same reports as run --local on the same account', async () => {
+      const latest = JSON.parse(readFileSync(join(cwd, 'results', 'latest.json'), 'utf8')) as LatestPointer;
+      const local = mkdtempSync(join(tmpdir(), 'run-aws-local-'));
+      const reference = await runLocal({ account, outDir: local, timeScale: 200, emulator: { jobLatencyMs: 300 } });
+      const mine = reportFiles(join(cwd, 'results'), latest.runId).map((k) => relative(`runs/${latest.runId}`, k));
+      const theirs = reportFiles(local, reference.runId).map((k) => relative(`runs/${reference.runId}`, k));
+      expect(mine.length).toBeGreaterThan(30);
+      expect(mine).toEqual(theirs);
+      for (const key of mine) {
+        const a = JSON.parse(readFileSync(join(cwd, 'results', 'runs', latest.runId, key), 'utf8')) as EntityReport;
+        const b = JSON.parse(readFileSync(join(local, 'runs', reference.runId, key), 'utf8')) as EntityReport;
+        expect(essence(a)).toEqual(essence(b));
+      }
+      const summary = JSON.parse(readFileSync(join(cwd, 'results', 'runs', latest.runId, 'summary.json'), 'utf8')) as RunSummary;
+      expect(summary.entities).toEqual(reference.summary!.entities);
+      expect(summary.proposals).toEqual(reference.summary!.proposals);
+    }, RUN_TIMEOUT);
+
+    it("signs every call with the profile's key, and writes nothing but the output directory", () => {
+      // The run --local reference above used the emulator of its own: these counters are this run's.
+      expect(Object.keys(emulator.stats().callsByKey)).toEqual([PROFILE_KEY.accessKeyId]);
+      expect(emulator.calls().every((c) => c.caller === PROFILE_KEY.accessKeyId)).toBe(true);
+      expect(filesUnder(home)).toEqual(['.aws', '.aws/config', '.aws/credentials']);
+      expect(readdirSync(cwd)).toEqual(['results']);
+    });
+
+    it('stops on Ctrl-C: exit 130, an INCOMPLETE summary with the unsettled identities Interrupted, latest.json unmoved', async () => {
+      const latestBefore = readFileSync(join(cwd, 'results', 'latest.json'), 'utf8');
+      const runsBefore = new Set(readdirSync(join(cwd, 'results', 'runs')));
+      let sent = false;
+      // Slow enough to be stopped in the middle: two calls a second.
+      const interrupted = await cli(home, cwd, ['run', '--aws', '--profile', 'audit', '--out', 'results', '--calls-per-second', '2'], endpoints, (_stdout, kill) => {
+        if (sent) return;
+        const runs = readdirSync(join(cwd, 'results', 'runs')).filter((r) => !runsBefore.has(r));
+        const reports = runs.length === 1 && existsSync(join(cwd, 'results', 'runs', runs[0], 'reports')) ? reportFiles(join(cwd, 'results'), runs[0]) : [];
+        if (reports.length >= 3) {
+          sent = true;
+          kill();
+        }
+      });
+      // The progress line comes every 30 s in a log: the watcher above also polls.
+      expect(sent).toBe(true);
+      expect(interrupted.code).toBe(130);
+      expect(interrupted.stdout).toContain('Interrupted: no job starts now');
+      expect(interrupted.stdout).toMatch(/Run local-\S+ INTERRUPTED/);
+      const runId = readdirSync(join(cwd, 'results', 'runs')).find((r) => !runsBefore.has(r))!;
+      const summary = JSON.parse(readFileSync(join(cwd, 'results', 'runs', runId, 'summary.json'), 'utf8')) as RunSummary;
+      expect(summary.status).toBe('INCOMPLETE');
+      const stopped = summary.failures.filter((f) => f.code === 'Interrupted');
+      expect(stopped.length).toBeGreaterThan(0);
+      expect(summary.entities.listed).toBe(summary.entities.reported + summary.entities.skipped + summary.entities.failed);
+      const files = new Set(reportFiles(join(cwd, 'results'), runId));
+      expect(files.size).toBe(summary.entities.reported);
+      for (const f of stopped) expect([...files].some((k) => k.endsWith(`/${f.arn.split('/').pop()}.json`) && k.includes(`/${f.arn.split(':')[5].split('/')[0]}/`))).toBe(false);
+      expect(readFileSync(join(cwd, 'results', 'latest.json'), 'utf8')).toBe(latestBefore);
+    }, RUN_TIMEOUT);
+  });
+
+  it('says when there are no credentials at all, and exits 2', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'aws-home-empty-'));
+    const result = await cli(home, home, ['run', '--aws', '--out', 'x'], endpoints);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('no AWS credentials found');
+    expect(result.stderr).toContain('aws sso login');
+    expect(existsSync(join(home, 'x'))).toBe(false);
+  }, 60_000);
+
+  it('says when the session has expired, and exits 2', async () => {
+    const home = homeWith({ accessKeyId: 'ASIAEXPIREDKEY000001', secretAccessKey: 'expired-secret', sessionToken: 'an-old-session' });
+    const result = await cli(home, home, ['run', '--aws', '--profile', 'audit', '--out', 'x'], endpoints);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the session of these credentials has expired (ExpiredToken): sign in again (aws sso login --profile audit)');
+    expect(existsSync(join(home, 'x'))).toBe(false);
+  }, 60_000);
+
+  it('names the action and the statement to attach when Generate is denied for every identity, and exits 2', async () => {
+    const home = homeWith({ accessKeyId: 'AKIANOGENERATE000001', secretAccessKey: 'no-generate' });
+    const result = await cli(home, home, ['run', '--aws', '--profile', 'audit', '--out', 'x'], endpoints);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`arn:aws:iam::${account.accountId}:user/AKIANOGENERATE000001 may not call iam:GenerateServiceLastAccessedDetails`);
+    expect(result.stderr).toContain('{"Effect":"Allow","Action":["iam:GenerateServiceLastAccessedDetails"],"Resource":"*"}');
+    expect(result.stderr.trim().split('\n')).toHaveLength(3);
+    expect(existsSync(join(home, 'x'))).toBe(false);
+  }, 60_000);
+
+  it('fails only the identities Generate is denied for, each with AccessDenied', async () => {
+    const home = homeWith({ accessKeyId: 'AKIANOUSERJOBS000001', secretAccessKey: 'no-user-jobs' });
+    const result = await cli(home, home, ['run', '--aws', '--profile', 'audit', '--out', 'x', '--calls-per-second', '20'], endpoints);
+    const latestRun = readdirSync(join(home, 'x', 'runs'))[0];
+    const summary = JSON.parse(readFileSync(join(home, 'x', 'runs', latestRun, 'summary.json'), 'utf8')) as RunSummary;
+    const users = account.entities.filter((e) => e.type === 'user').map((e) => e.arn).sort();
+    expect(summary.failures.map((f) => f.arn).sort()).toEqual(users);
+    expect(new Set(summary.failures.map((f) => f.code))).toEqual(new Set(['AccessDenied']));
+    expect(summary.entities.reported).toBe(summary.entities.listed - users.length - summary.entities.skipped);
+    // More than maxFailedPercent failed: INCOMPLETE, exit 1, but the run went on for everyone else.
+    expect(result.code).toBe(1);
+  }, RUN_TIMEOUT);
+
+  it('documents, in its read-only policy, exactly the IAM actions the deployed functions are granted', () => {
+    const stack = new Stack();
+    const deployed = [listEntitiesStatement(), readAuthorizationStatement(), generateReportsStatement(stack), readReportsStatement()].flatMap((s) => s.actions);
+    expect([...READ_ONLY_POLICY.Statement[0].Action].sort()).toEqual([...deployed].sort());
+    expect(ORGANIZATION_POLICY.Statement[0].Action).toEqual(['organizations:ListAccounts', 'organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent']);
+  });
+});
