@@ -113,6 +113,8 @@ interface Session {
  */
 export class MemberSessions {
   private readonly sessions = new Map<string, Session>();
+  /** AssumeRole calls under way, one per account: workers that find the session old at once share one. */
+  private readonly renewing = new Map<string, Promise<Session>>();
 
   constructor(private readonly options: MemberSessionOptions) {}
 
@@ -122,12 +124,20 @@ export class MemberSessions {
     const session = this.sessions.get(accountId);
     const left = session ? session.expiresAt - clock.now() : 0;
     if (session && left > session.lifetime / 4 && left > Math.min(validForMs, session.lifetime / 2)) return session.iam;
-    session?.iam.destroy();
+    // The old session's client is not destroyed: jobs it generated may still be read through it.
     return (await this.renew(accountId)).iam;
   }
 
   /** The session of the account, made anew (after IAM answered ExpiredToken). */
-  async renew(accountId: string): Promise<Session> {
+  renew(accountId: string): Promise<Session> {
+    const pending = this.renewing.get(accountId);
+    if (pending) return pending;
+    const assumed = this.assume(accountId).finally(() => this.renewing.delete(accountId));
+    this.renewing.set(accountId, assumed);
+    return assumed;
+  }
+
+  private async assume(accountId: string): Promise<Session> {
     const { sts, clock, memberRoleName, partition, sessionName } = this.options;
     const answer = await sts.send(
       new AssumeRoleCommand({

@@ -333,12 +333,17 @@ class BatchInvocation {
     const { iam, clock } = this.deps;
     let jobId: string | undefined;
     try {
-      const session = (await iam.pin?.()) ?? iam;
       const slot = t.slot;
       t.slot = undefined;
+      // The session is pinned when the pacer lets the call go, not before: a slot may be seconds away,
+      // and the job's Get must go through a session that is still good then.
+      let session: Pick<IamSender, 'send'> = iam;
       const answer = await this.caller.call(
         'generate',
-        () => session.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: this.event.run.granularity })),
+        async () => {
+          session = (await iam.pin?.()) ?? iam;
+          return session.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: this.event.run.granularity }));
+        },
         { retryThrottles: false, slot },
       );
       jobId = answer.JobId;
@@ -357,6 +362,8 @@ class BatchInvocation {
         this.skipped.push({ arn: t.entity.arn, code });
         return 'settled';
       }
+      // A member-role session that ran out while the call was on its way: the next pin renews it.
+      if (code === 'ExpiredToken' && iam.pin) return this.regenerate(t, code);
       return this.fail(t, code, (err as Error).message);
     }
     if (typeof jobId !== 'string' || jobId.length === 0) return this.fail(t, 'MalformedAnswer', 'GenerateServiceLastAccessedDetails answered without a JobId');

@@ -126,6 +126,9 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
       skipped: 1,
       failed: 2,
       failedShare: 2 / 12,
+      // The first run has no previous one: no first use of a watched service to name.
+      watched: '',
+      reportKey: `runs/${result.runId}/report.html`,
     });
   });
 
