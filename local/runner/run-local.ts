@@ -6,7 +6,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -35,6 +35,11 @@ export interface LocalRunProgress {
   readonly iamCalls: number | null;
   readonly throttled: number | null;
   readonly simulatedSeconds: number;
+  /**
+   * Report files written so far, counted in the output directory (runs against AWS only, where an
+   * invocation returns its counts only at the end of its few minutes; null otherwise).
+   */
+  readonly reportsWritten: number | null;
 }
 
 /**
@@ -266,9 +271,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const runStart = clock.now();
 
     const progress = { listed: null as number | null, batches: null as number | null, batchesDone: 0, reported: 0, skipped: 0, failed: 0 };
+    const executionName = options.executionName ?? `local-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}-${runNonce.slice(0, 6)}`;
+    const countReports = options.aws && !options.s3 ? reportCounter(join(outDir, 'runs', runIdOf(executionName), 'reports')) : () => null;
     const report = (): void => {
       const totals = emulator?.stats().totals;
-      options.onProgress?.({ ...progress, iamCalls: totals?.calls ?? null, throttled: totals?.throttled ?? null, simulatedSeconds: (clock.now() - runStart) / 1000 });
+      options.onProgress?.({
+        ...progress,
+        iamCalls: totals?.calls ?? null,
+        throttled: totals?.throttled ?? null,
+        simulatedSeconds: (clock.now() - runStart) / 1000,
+        reportsWritten: countReports(),
+      });
     };
     const ticker = options.onProgress ? setInterval(report, 250) : undefined;
 
@@ -286,7 +299,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       }
     });
     const machine = new StateMachine(workflow.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
-    const executionName = options.executionName ?? `local-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}-${runNonce.slice(0, 6)}`;
     const execution = machine.run((options.input ?? {}) as never, {
       overrides: {
         taskResourceLocalHandlers: taskHandlers as never,
@@ -490,6 +502,22 @@ function scaledRetries(definition: Record<string, any>, timeScale: number): Reco
     retries[name] = state.Retry.map((r: { IntervalSeconds?: number }) => ((r.IntervalSeconds ?? 1) * 1000) / timeScale);
   }
   return retries;
+}
+
+/** Counts the report files under a directory, at most every 5 seconds (the last count in between). */
+function reportCounter(dir: string): () => number {
+  let count = 0;
+  let at = 0;
+  return () => {
+    if (Date.now() - at < 5_000) return count;
+    at = Date.now();
+    try {
+      count = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')).length;
+    } catch {
+      // Not there yet.
+    }
+    return count;
+  };
 }
 
 /** The store the run writes to, as the runner reads it back. */

@@ -13,7 +13,7 @@ import type { EntityReport, LatestPointer, RunSummary } from '../../lambda/core/
 import { Stack } from 'aws-cdk-lib';
 import { generateReportsStatement, listEntitiesStatement, readAuthorizationStatement, readReportsStatement } from '../../lib/audit-permissions';
 import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../local/cli/run-aws-command';
-import { generateSampleAccount, loadAccount, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
+import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
 import { runLocal } from '../../local/runner/run-local';
 import { reportFiles } from '../helpers/expectations';
 
@@ -210,6 +210,33 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
     expect(summary.entities.reported).toBe(summary.entities.listed - users.length - summary.entities.skipped);
     // More than maxFailedPercent failed: INCOMPLETE, exit 1, but the run went on for everyone else.
     expect(result.code).toBe(1);
+  }, RUN_TIMEOUT);
+
+  it('audits an organization from its management account with --org, through the member role', async () => {
+    const file = generateSampleOrganization({ accounts: 3, entitiesPerAccount: 8, seed: 'run-aws-org', asOf: new Date() });
+    for (const a of file.accounts) for (const e of a.entities) delete (e as { fault?: string }).fault;
+    const organization = loadOrganization(file);
+    const org = await startEmulator({ organization, strictAuth: true, jobLatencyMs: 300, credentials: [PROFILE_KEY] });
+    try {
+      const home = homeWith(PROFILE_KEY);
+      const result = await cli(home, home, ['run', '--aws', '--org', '--member-role', organization.memberRoleName, '--profile', 'audit', '--out', 'x', '--calls-per-second', '20'], {
+        AWS_ENDPOINT_URL_IAM: org.url,
+        AWS_ENDPOINT_URL_STS: org.url,
+        AWS_ENDPOINT_URL_ORGANIZATIONS: org.url,
+      });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toContain(`Auditing AWS account ${organization.auditAccountId}`);
+      const latest = JSON.parse(readFileSync(join(home, 'x', 'latest.json'), 'utf8')) as LatestPointer;
+      const summary = JSON.parse(readFileSync(join(home, 'x', 'runs', latest.runId, 'summary.json'), 'utf8')) as RunSummary;
+      expect(summary.accounts.map((a) => [a.accountId, a.status])).toEqual(organization.accounts.filter((a) => a.status === 'ACTIVE').map((a) => [a.accountId, 'audited']));
+      expect(summary.entities.failed).toBe(0);
+      expect(result.code).toBe(0);
+      // Every account entered with the profile's key, through sessions AssumeRole issued to it.
+      expect(org.stats().sessions).toBeGreaterThanOrEqual(summary.accounts.length);
+      expect(Object.keys(org.stats().callsByKey).filter((k) => k.startsWith('AKIA'))).toEqual([PROFILE_KEY.accessKeyId]);
+    } finally {
+      await org.close();
+    }
   }, RUN_TIMEOUT);
 
   it('documents, in its read-only policy, exactly the IAM actions the deployed functions are granted', () => {
