@@ -98,6 +98,8 @@ export interface BatchProgress {
   readonly next: number;
   readonly inFlight: readonly Leftover[];
   readonly learned?: Partial<Record<CallKind, number>>;
+  /** How long IAM's jobs were taking (ms, the 90th percentile of those read), when known. */
+  readonly jobLatencyMs?: number;
 }
 
 /** An entity whose report this invocation wrote. */
@@ -137,6 +139,8 @@ interface Target {
   polls: number;
   /** Looks that found the current job still IN_PROGRESS. */
   inProgressLooks: number;
+  /** When the current job was generated (ms), if by this invocation. */
+  generatedAt?: number;
 }
 
 type Verdict = 'pending' | 'settled';
@@ -144,6 +148,23 @@ type Verdict = 'pending' | 'settled';
 const MAX_ITEMS = 1000;
 /** Each look at a still-running job waits this many times longer than the one before. */
 const POLL_BACKOFF = 1.5;
+/**
+ * Once every entity of the batch has its job, the batch ends when its last job is read: a job that outlived
+ * its first look is looked at again every TAIL_LOOK_MS (the Get bucket has room by then), while it is
+ * younger than TAIL_LOOK_MAX_AGE_MS; an older one backs off as usual, so a job of minutes is left to the
+ * workflow's Wait.
+ */
+const TAIL_LOOK_MS = 1_000;
+const TAIL_LOOK_MAX_AGE_MS = 60_000;
+/**
+ * The first look at a job goes when nine in ten of the jobs read so far were done, and a little after
+ * (IAM's own creation and completion dates say how long they took), once JOB_LATENCY_SAMPLES were read;
+ * never sooner than MIN_FIRST_LOOK_MS, never later than pollIntervalMs.
+ */
+const JOB_LATENCY_SAMPLES = 10;
+const JOB_LATENCY_KEPT = 200;
+const FIRST_LOOK_MARGIN_MS = 250;
+const MIN_FIRST_LOOK_MS = 1_000;
 /** The shortest an idle worker sleeps, in ms of the clock's time. */
 const IDLE_TICK_MS = 50;
 /**
@@ -199,7 +220,8 @@ class BatchInvocation {
   private next: number;
   /** Unsettled targets waiting for a Generate, and those whose job is waiting for a Get. */
   private readonly queues: Record<'generate' | 'poll', Target[]> = { generate: [], poll: [] };
-  private busy = 0;
+  /** Targets being worked on, by kind. */
+  private readonly busy: Record<'generate' | 'poll', number> = { generate: 0, poll: 0 };
   /** Set once a Generate slot fell after the time to stop starting jobs: no entity is started after that. */
   private startsClosed = false;
   /** Idle workers of each kind, woken when a target of their kind arrives or the invocation stops. */
@@ -207,6 +229,11 @@ class BatchInvocation {
   private readonly reported: ReportedEntity[] = [];
   private readonly skipped: Skip[] = [];
   private readonly failed: Failure[] = [];
+  /** How long the latest jobs read took, in ms (IAM's completion date less its creation date). */
+  private readonly jobLatencies: number[] = [];
+  private jobLatencyMs: number | undefined;
+  /** Set once every entity has its job: from then on young running jobs are looked at every second. */
+  private inTail = false;
 
   constructor(
     private readonly deps: AuditBatchDeps,
@@ -225,6 +252,7 @@ class BatchInvocation {
     this.deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
     this.stopStarting = this.deadline - drainMs(settings);
     this.next = progress.next;
+    this.jobLatencyMs = progress.jobLatencyMs;
     for (const l of progress.inFlight) {
       const target: Target = { ...l, notBefore: 0, polls: 0, inProgressLooks: 0 };
       this.queues[l.jobId === null ? 'generate' : 'poll'].push(target);
@@ -245,10 +273,11 @@ class BatchInvocation {
         await this.idle(kind);
         continue;
       }
-      this.busy++;
+      this.busy[kind]++;
       const verdict = kind === 'generate' ? await this.generate(target) : await this.poll(target);
-      this.busy--;
+      this.busy[kind]--;
       if (verdict === 'pending') this.enqueue(target);
+      if (kind === 'generate') this.noticeTail();
       if (this.stopped()) this.wake('generate', 'poll');
     }
   }
@@ -282,12 +311,13 @@ class BatchInvocation {
     const { clock, settings } = this.deps;
     const now = clock.now();
     if (now >= this.deadline) return true;
-    const waiting = this.queues.generate.length + this.queues.poll.length + this.busy;
+    const busy = this.busy.generate + this.busy.poll;
+    const waiting = this.queues.generate.length + this.queues.poll.length + busy;
     if (waiting === 0 && !this.canStart()) return true;
     // Only slow jobs left, none due soon: end the invocation and let the workflow's Wait do the waiting.
     return (
       !this.canStart() &&
-      this.busy === 0 &&
+      busy === 0 &&
       this.queues.generate.length === 0 &&
       this.queues.poll.every((t) => t.inProgressLooks > 0 && t.notBefore - now > settings.handBackAfterMs)
     );
@@ -315,13 +345,47 @@ class BatchInvocation {
   }
 
   /**
-   * Back off from a job that is still running: the first look after pollIntervalMs, then each half as long
-   * again (5, 7.5, 11, 17 s...): a gentler back-off than doubling finds a slow job done sooner, for a look or two more.
+   * Back off from a job that is still running: the first look when most jobs are done (at most after
+   * pollIntervalMs), then each pause half as long again as pollIntervalMs times the one before (7.5, 11,
+   * 17 s...): a gentler back-off than doubling finds a slow job done sooner, for a look or two more. In
+   * the batch's tail, a young job is looked at every second.
    */
   private lookAgainLater(t: Target): void {
     const { clock, settings } = this.deps;
-    t.notBefore = clock.now() + Math.min(settings.maxPollIntervalMs, settings.pollIntervalMs * POLL_BACKOFF ** t.polls);
+    const now = clock.now();
+    let wait =
+      t.polls === 0 && t.reason === 'in-progress'
+        ? Math.min(settings.pollIntervalMs, Math.max(MIN_FIRST_LOOK_MS, (this.jobLatencyMs ?? Infinity) + FIRST_LOOK_MARGIN_MS))
+        : Math.min(settings.maxPollIntervalMs, settings.pollIntervalMs * POLL_BACKOFF ** t.polls);
+    if (this.inTail && this.lookedAtYoung(t, now)) wait = Math.min(wait, TAIL_LOOK_MS);
+    t.notBefore = now + wait;
     t.polls++;
+  }
+
+  /** A job that outlived its first look, but is not old yet. */
+  private lookedAtYoung(t: Target, now: number): boolean {
+    return t.inProgressLooks > 0 && t.generatedAt !== undefined && now - t.generatedAt < TAIL_LOOK_MAX_AGE_MS;
+  }
+
+  /** Once every entity of the batch has its job: the young running jobs' next looks come within a second. */
+  private noticeTail(): void {
+    if (this.inTail || this.next < this.entities.length || this.queues.generate.length > 0 || this.busy.generate > 0) return;
+    this.inTail = true;
+    const now = this.deps.clock.now();
+    for (const t of this.queues.poll) if (this.lookedAtYoung(t, now)) t.notBefore = Math.min(t.notBefore, now + TAIL_LOOK_MS);
+    this.wake('poll');
+  }
+
+  /** Learns how long IAM's jobs take from a job it read to the end. */
+  private jobTook(page: GetServiceLastAccessedDetailsCommandOutput): void {
+    const took = (page.JobCompletionDate?.getTime() ?? NaN) - (page.JobCreationDate?.getTime() ?? NaN);
+    if (!(took >= 0)) return;
+    this.jobLatencies.push(took);
+    if (this.jobLatencies.length > JOB_LATENCY_KEPT) this.jobLatencies.shift();
+    if (this.jobLatencies.length >= JOB_LATENCY_SAMPLES) {
+      const sorted = [...this.jobLatencies].sort((a, b) => a - b);
+      this.jobLatencyMs = sorted[Math.floor(0.9 * (sorted.length - 1))];
+    }
   }
 
   private fail(t: Target, code: string, message: string): Verdict {
@@ -371,6 +435,7 @@ class BatchInvocation {
     t.reason = 'in-progress';
     t.polls = 0;
     t.inProgressLooks = 0;
+    t.generatedAt = clock.now();
     this.lookAgainLater(t);
     return 'pending';
   }
@@ -404,6 +469,7 @@ class BatchInvocation {
       this.lookAgainLater(t);
       return 'pending';
     }
+    if (first.JobStatus === 'COMPLETED' || first.JobStatus === 'FAILED') this.jobTook(first);
     if (first.JobStatus === 'FAILED') {
       const error = first.Error;
       return this.fail(t, error?.Code ? `JobFailed.${error.Code}` : 'JobFailed', `IAM job ${jobId} FAILED${error ? `: ${error.Code}: ${error.Message}` : ''}`);
@@ -483,7 +549,7 @@ class BatchInvocation {
     let leftoverKey: string | null = null;
     if (!done) {
       leftoverKey = keys.leftovers(run.runId, this.batch.batchId, attempt, this.invocationId);
-      const handOver: BatchProgress = { next: this.next, inFlight, learned: this.caller.learned() };
+      const handOver: BatchProgress = { next: this.next, inFlight, learned: this.caller.learned(), ...(this.jobLatencyMs === undefined ? {} : { jobLatencyMs: this.jobLatencyMs }) };
       await putWorkJson(store, leftoverKey, handOver);
     }
     const leftover = this.entities.length - this.next + inFlight.length;

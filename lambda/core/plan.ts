@@ -12,7 +12,7 @@ import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults } from './input';
 import { keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
-import { putWorkJson, type ReportStore } from './store';
+import { mapConcurrently, putWorkJson, type ReportStore } from './store';
 
 export interface PlanSettings {
   readonly defaults: AuditDefaults;
@@ -93,12 +93,13 @@ export async function plan(deps: PlanDeps, event: PlanEvent): Promise<PlanResult
     startedAt: new Date(Date.parse(event.execution.startTime)).toISOString(),
   };
 
+  // IAM throttles each account on its own: accounts are listed side by side, as they are audited.
+  const planned = await mapConcurrently(await accountsToAudit(deps.source, request.accountIds), ACCOUNTS_LISTED_AT_ONCE, (account) => planAccount(deps, account, request, run.runId));
   const accounts: PlannedAccount[] = [];
   const selectedByAccount = new Map<string, EntityRef[]>();
-  for (const account of await accountsToAudit(deps.source, request.accountIds)) {
-    const planned = await planAccount(deps, account, request, run.runId);
-    accounts.push(planned.account);
-    if (planned.selected.length > 0) selectedByAccount.set(account.accountId, planned.selected);
+  for (const p of planned) {
+    accounts.push(p.account);
+    if (p.selected.length > 0) selectedByAccount.set(p.account.accountId, p.selected);
   }
 
   const batches = await writeBatches(deps, run, selectedByAccount);
@@ -149,8 +150,12 @@ async function planAccount(
   const caller = new IamCaller(deps.clock, deps.pacing);
   try {
     const iam = await deps.source.iam(account.accountId);
-    const listed: EntityRef[] = [];
-    for (const type of request.entityTypes) listed.push(...(await listEntities(iam, caller, type)));
+    // The authorization details (for the proposals) are read while the entities are listed: another API, another bucket.
+    const [listing, details] = await Promise.allSettled([listAllEntities(iam, caller, request.entityTypes), keepAuthorizationDetails(deps, iam, caller, account.accountId, runId)]);
+    if (listing.status === 'rejected') throw listing.reason;
+    if (details.status === 'rejected') throw details.reason;
+    const listed = listing.value;
+    const authorization = details.value;
     let selected: EntityRef[];
     let missingArns: string[] = [];
     if (request.arns) {
@@ -161,7 +166,6 @@ async function planAccount(
     } else {
       selected = listed.filter((e) => !deps.settings.excludePathPrefixes.some((prefix) => e.path.startsWith(prefix)));
     }
-    const authorization = await keepAuthorizationDetails(deps, iam, caller, account.accountId, runId);
     return { account: { ...base, status: 'audited', missingArns, iamCalls: { ...caller.counts }, ...(authorization ? { authorization } : {}) }, selected };
   } catch (err) {
     if (err instanceof InvalidInput) throw err;
@@ -252,6 +256,15 @@ function runDateOf(startTime: unknown): string {
 }
 
 const MAX_ITEMS = 1000;
+
+/** Accounts Plan lists at once. */
+const ACCOUNTS_LISTED_AT_ONCE = 10;
+
+async function listAllEntities(iam: IamSender, caller: IamCaller, types: readonly EntityType[]): Promise<EntityRef[]> {
+  const listed: EntityRef[] = [];
+  for (const type of types) listed.push(...(await listEntities(iam, caller, type)));
+  return listed;
+}
 
 async function listEntities(iam: IamSender, caller: IamCaller, type: EntityType): Promise<EntityRef[]> {
   const list = <T>(fetch: (marker: string | undefined) => Promise<{ items?: T[]; IsTruncated?: boolean; Marker?: string }>) =>

@@ -6,7 +6,16 @@
  * environment is the same session and reads the JobIds the others made. It only reads IAM (and, with
  * --org, Organizations); everything it writes goes to the output directory.
  */
-import { GenerateServiceLastAccessedDetailsCommand, GetServiceLastAccessedDetailsCommand, IAMClient, ListPoliciesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
+import {
+  GenerateServiceLastAccessedDetailsCommand,
+  GetAccountAuthorizationDetailsCommand,
+  GetServiceLastAccessedDetailsCommand,
+  IAMClient,
+  ListGroupsCommand,
+  ListPoliciesCommand,
+  ListRolesCommand,
+  ListUsersCommand,
+} from '@aws-sdk/client-iam';
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { relative } from 'node:path';
@@ -230,7 +239,8 @@ function grantAdvice(actions: readonly string[]): string {
 
 /**
  * Before anything runs, one call of each kind the run makes, so that a missing permission is one clear
- * message naming the action rather than every identity failing: list, generate a report on one identity
+ * message naming the action rather than every identity failing: list each type, read the authorization
+ * details (one page), generate a report on one identity
  * (a read: IAM only prepares a report), read it, and list the organization with --org. A denial limited
  * to some identities still shows, per identity, in the summary.
  */
@@ -258,7 +268,9 @@ async function checkPermissions(target: Connection, organization: boolean): Prom
     }
     const roles = await attempt('iam:ListRoles', () => iam.send(new ListRolesCommand({ MaxItems: 1 })));
     const users = await attempt('iam:ListUsers', () => iam.send(new ListUsersCommand({ MaxItems: 1 })));
+    await attempt('iam:ListGroups', () => iam.send(new ListGroupsCommand({ MaxItems: 1 })));
     await attempt('iam:ListPolicies', () => iam.send(new ListPoliciesCommand({ Scope: 'Local', MaxItems: 1 })));
+    await attempt('iam:GetAccountAuthorizationDetails', () => iam.send(new GetAccountAuthorizationDetailsCommand({ MaxItems: 1 })));
     const sample = roles.Roles?.[0]?.Arn ?? users.Users?.[0]?.Arn;
     if (!sample) return;
     const job = await attempt('iam:GenerateServiceLastAccessedDetails', () => iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: sample })));

@@ -80,5 +80,9 @@ describe('member-role sessions', () => {
     // The renewing sender gets a new session and goes on.
     await expect(iam.send(new ListRolesCommand({}))).resolves.toBeDefined();
     expect(emulator.stats().sessions).toBe(3);
+    // Workers that find the session old at once share one AssumeRole, and all go on.
+    await clock.sleep(14 * 60_000);
+    await Promise.all(Array.from({ length: 6 }, () => iam.send(new ListRolesCommand({}))));
+    expect(emulator.stats().sessions).toBe(4);
   });
 });

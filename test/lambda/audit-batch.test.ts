@@ -2,7 +2,7 @@ import { GetServiceLastAccessedDetailsCommand, type IAMClient } from '@aws-sdk/c
 import { auditBatch, type AuditBatchEvent, type AuditBatchResult, type BatchOutcome, type BatchProgress } from '../../lambda/core/audit-batch';
 import { keys, type EntityRef, type EntityReport, type RunInfo } from '../../lambda/core/model';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
-import { ScaledClock, startEmulator, type EmulatorOptions, type RunningEmulator } from '../../local/emulator';
+import { generateSampleAccount, loadAccount, ScaledClock, startEmulator, type EmulatorOptions, type RunningEmulator } from '../../local/emulator';
 import { auditDeps, pipelineIam, tempStore } from '../helpers/core';
 import { edgeAccount } from '../helpers/iam';
 
@@ -224,6 +224,73 @@ describe('AuditBatch', () => {
     const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, {}, 0.5), await batchOf(store, ['alice', 'app-deployer', 'Developers', 'lambda-action-role']), 18_000);
     expect(result).toMatchObject({ done: false, waitSeconds: 0, counts: { reported: 2, failed: 0, leftover: 2 } });
     expect(await getJson<BatchProgress>(store, result.leftoverKey!)).toMatchObject({ next: 2, inFlight: [] });
+  });
+
+  /** A batch of every entity of a generated account, without faults but the first entity's slow job if asked, and the emulator serving it. */
+  async function plainBatch(store: ReportStore, entities: number, options: Partial<EmulatorOptions>, firstIsSlow = false) {
+    const file = generateSampleAccount({ entities, seed: 'looks', asOf: new Date('2026-11-25T00:00:00Z') });
+    for (const e of file.entities) delete (e as { fault?: string }).fault;
+    if (firstIsSlow) (file.entities[0] as { fault?: string }).fault = 'slow-job';
+    const sample = loadAccount(file);
+    emulator = await startEmulator({ account: sample, clock, recordCalls: true, ...options });
+    const key = keys.batch(run.runId, 'b00001');
+    const refs: EntityRef[] = sample.entities.map((e) => ({ arn: e.arn, type: e.type, name: e.name, path: e.path, id: e.id }));
+    await putJson(store, key, refs);
+    const event: AuditBatchEvent = { run, batch: { batchId: 'b00001', accountId: sample.accountId, key, size: refs.length, peers: 1 }, attempt: 1 };
+    return { first: sample.entities[0], event };
+  }
+
+  /** For each job, when it was generated and when each look at it went (ms of the emulator's clock), in the order generated. */
+  function looksByJob(): Array<{ generatedAt: number; arn: string; looks: number[] }> {
+    const jobs = new Map<string, { generatedAt: number; arn: string; looks: number[] }>();
+    for (const c of emulator.calls()) {
+      if (c.operation === 'GenerateServiceLastAccessedDetails' && c.jobId) jobs.set(c.jobId, { generatedAt: c.at, arn: c.arn!, looks: [] });
+      if (c.operation === 'GetServiceLastAccessedDetails' && c.jobId && c.outcome !== 'Throttling') jobs.get(c.jobId)?.looks.push(c.at);
+    }
+    return [...jobs.values()].sort((a, b) => a.generatedAt - b.generatedAt);
+  }
+
+  it('looks at a job first when most jobs read so far were done, not after the whole poll interval', async () => {
+    const store = tempStore();
+    // Jobs of 1.5 s, a poll interval of 5 s; IAM admits two Generates a second and many more Gets, so
+    // that Gets do not queue behind one another.
+    const { event } = await plainBatch(store, 30, { jobLatencyMs: 1_500, throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 2, burst: 1 } } } });
+    const deps = { ...auditDeps(pipelineIam(emulator.url), store, clock), pacing: { callsPerSecond: 20, learned: { list: 20, generate: 2, get: 20 } } };
+    const result = await auditBatch(deps, event, LAMBDA_TIME);
+    expect(result).toMatchObject({ done: true, counts: { failed: 0 } });
+    const jobs = looksByJob();
+    expect(jobs.length).toBeGreaterThanOrEqual(25);
+    // Every job read with one look: none was looked at before it was done.
+    expect(jobs.every((j) => j.looks.length === 1)).toBe(true);
+    const waited = jobs.map((j) => j.looks[0] - j.generatedAt);
+    // Before ten jobs were read, the first look waits the poll interval; once they were, about 1.75 s.
+    expect(waited[0]).toBeGreaterThanOrEqual(5_000);
+    for (const w of waited.slice(-10)) expect(w).toBeLessThan(2_600);
+  });
+
+  it('reads a slow job within a second or so of its end once every entity has its job', async () => {
+    const store = tempStore();
+    // 12 entities at ten Generates a second; the first one's job takes 13 s, the others' 1 s.
+    const { first, event } = await plainBatch(store, 12, { jobLatencyMs: 1_000, slowJobLatencyMs: 13_000 }, true);
+    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, {}, 10), event, LAMBDA_TIME);
+    expect(result).toMatchObject({ done: true, counts: { failed: 0 } });
+    const slow = looksByJob().find((j) => j.arn === first.arn)!;
+    // Backing off as before, its looks would go at 5, 12.5 and 23.75 s; the last came soon after 13 s.
+    const read = slow.looks.at(-1)! - slow.generatedAt;
+    expect(read).toBeGreaterThanOrEqual(13_000);
+    expect(read).toBeLessThan(14_600);
+  });
+
+  it('backs off from a job of minutes in the tail as before, and leaves it to the workflow\'s Wait', async () => {
+    const store = tempStore();
+    const { first, event } = await plainBatch(store, 12, { jobLatencyMs: 1_000, slowJobLatencyMs: 400_000 }, true);
+    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, { pollBudgetMs: 200_000 }, 10), event, LAMBDA_TIME);
+    const slow = looksByJob().find((j) => j.arn === first.arn)!;
+    // Looked at every second only while younger than a minute; then the invocation handed it back.
+    expect(slow.looks.length).toBeGreaterThan(20);
+    expect(slow.looks.length).toBeLessThanOrEqual(64);
+    expect(result).toMatchObject({ done: false, counts: { reported: 11, leftover: 1 } });
+    expect(result.waitSeconds).toBeGreaterThan(0);
   });
 
   it('fails what is left on the last invocation of the chain, started or not', async () => {

@@ -1,10 +1,14 @@
-import { generateSampleAccount, loadAccount, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { STSClient } from '@aws-sdk/client-sts';
+import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
+import { accountSource, MemberSessions } from '../../lambda/core/accounts';
 import { InvalidInput } from '../../lambda/core/errors';
 import { keys, type EntityRef } from '../../lambda/core/model';
 import { plan, runIdOf, RUN_ID_PATTERN, type PlanRecord } from '../../lambda/core/plan';
 import { getJson } from '../../lambda/core/store';
 import { edgeAccount } from '../helpers/iam';
-import { pipelineIam, planDeps, tempStore } from '../helpers/core';
+import { pipelineIam, planDeps, tempStore, TEST_PLAN_SETTINGS } from '../helpers/core';
 
 const execution = { name: 'test-run', startTime: '2026-11-25T03:00:00.000Z' };
 
@@ -70,6 +74,40 @@ describe('Plan', () => {
     expect(result).toMatchObject({ listed: 0, batches: [] });
     const record = await getJson<PlanRecord>(store, keys.plan('test-run'));
     expect(record.accounts).toEqual([expect.objectContaining({ accountId: '111122223333', status: 'failed', code: 'InvalidClientTokenId' })]);
+  });
+});
+
+describe('Plan, for an organization', () => {
+  let emulator: RunningEmulator;
+  afterEach(() => emulator?.close());
+
+  it('lists the accounts side by side, each through its own member-role session', async () => {
+    const organization = loadOrganization(generateSampleOrganization({ accounts: 4, entitiesPerAccount: 30, seed: 'plan-org' }));
+    const clock = new ScaledClock(50);
+    const hub = { accessKeyId: 'AKIDHUBPRINCIPAL0001', secretAccessKey: 'hub-secret' };
+    // One list call a second in each account: one account after another would take four times as long.
+    emulator = await startEmulator({ organization, clock, credentials: [hub], recordCalls: true, throttle: { rps: 1, burst: 1 } });
+    const client = <T>(Client: new (config: object) => T): T => new Client({ region: 'us-east-1', endpoint: emulator.url, credentials: hub, maxAttempts: 1 });
+    const sessions = new MemberSessions({
+      sts: client(STSClient),
+      clock,
+      memberRoleName: organization.memberRoleName,
+      partition: 'aws',
+      sessionName: 'plan',
+      iamClient: (c) => new IAMClient({ region: 'us-east-1', endpoint: emulator.url, credentials: c, maxAttempts: 1 }),
+    });
+    const config = { source: 'organization' as const, memberRoleName: organization.memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] };
+    const source = accountSource(config, { accountId: organization.auditAccountId, iam: client(IAMClient) }, { organizations: client(OrganizationsClient), sessions });
+    const store = tempStore();
+    const result = await plan({ source, store, clock, pacing: { callsPerSecond: 1 }, settings: TEST_PLAN_SETTINGS }, { input: {}, execution });
+    const record = await getJson<PlanRecord>(store, keys.plan('test-run'));
+    expect(record.accounts.map((a) => [a.accountId, a.status])).toEqual(organization.accounts.map((a) => [a.accountId, 'audited']));
+    expect(result.listed).toBe(organization.accounts.reduce((n, a) => n + a.account.entities.filter((e) => !e.path.startsWith('/aws-service-role/')).length, 0));
+    // Every account's listing began before any account's ended, and each went through that account's session.
+    const reads = emulator.calls().filter((c) => c.operation.startsWith('List') && c.operation !== 'ListAccounts' && c.outcome !== 'Throttling');
+    const spans = organization.accounts.map((a) => reads.filter((c) => c.accountId === a.accountId).map((c) => c.at));
+    expect(Math.max(...spans.map((at) => Math.min(...at)))).toBeLessThan(Math.min(...spans.map((at) => Math.max(...at))));
+    expect(reads.every((c) => c.caller !== hub.accessKeyId)).toBe(true);
   });
 });
 
