@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS } from '../lambda/core/defaults';
-import { parseFlags, numberFlag, UsageError } from '../local/cli/flags';
+import { parseFlags, numberFlag, UsageError } from '../cli/flags';
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, VirtualClock, type Account } from '../local/emulator';
 import { runLocal, type LocalRunResult } from '../local/runner/run-local';
 import { cliLoopBaseline, workerPoolBaseline, type BaselineResult } from './baseline';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { keys, type LatestPointer } from '../lambda/core/model';
-import { numberFlag, parseFlags, UsageError } from '../local/cli/flags';
+import { numberFlag, parseFlags, UsageError } from '../cli/flags';
 import { launchChromium, openReport, watchedPage } from '../local/browser';
 import { generateSampleAccount, loadAccount } from '../local/emulator';
 import { runLocal } from '../local/runner/run-local';

@@ -1,4 +1,4 @@
-import { main } from '../local/cli/main';
+import { main } from '../cli/main';
 
 // A reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

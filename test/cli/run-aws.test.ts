@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import type { EntityReport, LatestPointer, RunSummary } from '../../lambda/core/model';
 import { Stack } from 'aws-cdk-lib';
 import { generateReportsStatement, listEntitiesStatement, readAuthorizationStatement, readReportsStatement } from '../../lib/audit-permissions';
-import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../local/cli/run-aws-command';
+import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../cli/run-aws-command';
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
 import { runLocal } from '../../local/runner/run-local';
 import { reportFiles } from '../helpers/expectations';

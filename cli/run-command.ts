@@ -3,8 +3,8 @@
  * synthesized workflow. Shows progress while it runs and ends with a summary and where the reports are.
  */
 import { relative } from 'node:path';
-import { GRANULARITIES, keys, type RunSummary } from '../../lambda/core/model';
-import { runLocal, type LocalRunProgress, type LocalRunResult } from '../runner/run-local';
+import { GRANULARITIES, keys, type RunSummary } from '../lambda/core/model';
+import { runLocal, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { runAwsCommand } from './run-aws-command';

@@ -19,9 +19,9 @@ import {
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { relative } from 'node:path';
-import { GRANULARITIES, keys } from '../../lambda/core/model';
-import { DEFAULT_MEMBER_ROLE_NAME, type AuditSettings } from '../../lib/settings';
-import { runLocal, type AwsTarget, type LocalRunProgress, type LocalRunResult } from '../runner/run-local';
+import { GRANULARITIES, keys } from '../lambda/core/model';
+import { DEFAULT_MEMBER_ROLE_NAME, type AuditSettings } from '../lib/settings';
+import { runLocal, type AwsTarget, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { duration, formatSummary, parseInputFlag } from './run-command';
 

@@ -2,9 +2,9 @@
  * The command-line tool's entry: picks the command, reports usage errors and bad input plainly, and sets
  * the exit code (2 for usage, 1 for a failure).
  */
-import { SettingsError } from '../../lib/settings';
-import { AccountFileError } from '../emulator';
-import { SynthesisError } from '../runner/run-local';
+import { SettingsError } from '../lib/settings';
+import { AccountFileError } from '../local/emulator';
+import { SynthesisError } from '../local/runner/run-local';
 import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
 import { UsageError } from './flags';
 import { PROPOSALS_USAGE, proposalsCommand } from './proposals-command';

@@ -2,7 +2,7 @@
  * `iam-access-audit sample`: writes a generated sample account file.
  */
 import { writeFileSync } from 'node:fs';
-import { generateSampleAccount, loadAccount } from '../emulator';
+import { generateSampleAccount, loadAccount } from '../local/emulator';
 import { asOfFlag } from './account-source';
 import { numberFlag, parseFlags, requireFlag } from './flags';
 

@@ -11,7 +11,7 @@ import {
   type Account,
   type EmulatorOptions,
   type Organization,
-} from '../emulator';
+} from '../local/emulator';
 import { numberFlag, UsageError } from './flags';
 
 export const ACCOUNT_FLAGS = {

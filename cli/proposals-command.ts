@@ -4,13 +4,13 @@
  * `aws iam create-policy-version` or `put-role-policy`. The project never applies a proposal.
  */
 import { createTwoFilesPatch } from 'diff';
-import { keys, PROPOSAL_ACTIONS } from '../../lambda/core/model';
-import { RUN_ID_PATTERN } from '../../lambda/core/plan';
-import type { ProposalIndex } from '../../lambda/core/propose';
-import type { Proposal } from '../../lambda/core/proposals';
-import { readSummary, resolveRunId, RunNotReadable } from '../../lambda/core/run-reader';
-import { s3ClientFromEnvironment } from '../../lambda/core/runtime';
-import { DirectoryReportStore, getJson, mapConcurrently, NotFound, S3ReportStore, type ReportStore } from '../../lambda/core/store';
+import { keys, PROPOSAL_ACTIONS } from '../lambda/core/model';
+import { RUN_ID_PATTERN } from '../lambda/core/plan';
+import type { ProposalIndex } from '../lambda/core/propose';
+import type { Proposal } from '../lambda/core/proposals';
+import { readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
+import { s3ClientFromEnvironment } from '../lambda/core/runtime';
+import { DirectoryReportStore, getJson, mapConcurrently, NotFound, S3ReportStore, type ReportStore } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 
 export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out DIR] [--run ID | latest] [--account ID]

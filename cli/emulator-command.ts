@@ -1,7 +1,7 @@
 /**
  * `iam-access-audit emulator`: runs the IAM emulator in the foreground until interrupted.
  */
-import { startEmulator } from '../emulator';
+import { startEmulator } from '../local/emulator';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
 

@@ -6,12 +6,12 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { randomBytes } from 'node:crypto';
-import { InvalidInput } from '../../lambda/core/errors';
-import { parseExecutionInput } from '../../lambda/core/input';
-import { ENTITY_TYPES, GRANULARITIES, keys, type RunSummary } from '../../lambda/core/model';
-import { runIdOf } from '../../lambda/core/plan';
-import { s3ClientFromEnvironment } from '../../lambda/core/runtime';
-import { getJson, S3ReportStore } from '../../lambda/core/store';
+import { InvalidInput } from '../lambda/core/errors';
+import { parseExecutionInput } from '../lambda/core/input';
+import { ENTITY_TYPES, GRANULARITIES, keys, type RunSummary } from '../lambda/core/model';
+import { runIdOf } from '../lambda/core/plan';
+import { s3ClientFromEnvironment } from '../lambda/core/runtime';
+import { getJson, S3ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { presignedPageUrl } from './report-command';
 import { duration, formatSummary, parseInputFlag } from './run-command';

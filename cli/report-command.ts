@@ -7,14 +7,14 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { renderRunPage } from '../../lambda/core/html/run-page';
-import { keys, type EntityReport, type RunSummary } from '../../lambda/core/model';
-import { MAX_UNUSED_AFTER_DAYS } from '../../lambda/core/input';
-import { RUN_ID_PATTERN } from '../../lambda/core/plan';
-import { unusedServices } from '../../lambda/core/report';
-import { readRunReports, readSummary, resolveRunId, RunNotReadable } from '../../lambda/core/run-reader';
-import { s3ClientFromEnvironment } from '../../lambda/core/runtime';
-import { DirectoryReportStore, S3ReportStore, type ReportStore } from '../../lambda/core/store';
+import { renderRunPage } from '../lambda/core/html/run-page';
+import { keys, type EntityReport, type RunSummary } from '../lambda/core/model';
+import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
+import { RUN_ID_PATTERN } from '../lambda/core/plan';
+import { unusedServices } from '../lambda/core/report';
+import { readRunReports, readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
+import { s3ClientFromEnvironment } from '../lambda/core/runtime';
+import { DirectoryReportStore, S3ReportStore, type ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 
 export const REPORT_USAGE = `iam-access-audit report [--bucket B | --out DIR] [--run ID | latest] [--account ID]
