@@ -18,12 +18,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { relative } from 'node:path';
-import { GRANULARITIES, keys } from '../lambda/core/model';
+import { GRANULARITIES } from '../lambda/core/model';
 import { DEFAULT_MEMBER_ROLE_NAME, type AuditSettings } from '../lib/settings';
 import { runLocal, type AwsTarget, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { numberFlag, parseFlags, UsageError } from './flags';
-import { duration, formatSummary, parseInputFlag } from './run-command';
+import { duration, formatRunResult, parseInputFlag } from './run-command';
 
 export const RUN_AWS_USAGE = `iam-access-audit run --aws [--profile P] [--region R] [--out DIR] [--granularity G] [--input JSON]
     [--calls-per-second N] [--org [--member-role NAME]]
@@ -154,7 +153,7 @@ export async function runAwsCommand(args: string[], out: NodeJS.WritableStream):
     process.off('SIGINT', onSigint);
     show.done();
   }
-  out.write(formatAwsResult(result));
+  out.write(formatRunResult(result, `in ${duration(result.stats.realSeconds)}`));
   // The engine leaves the timers of the states it was in (a Wait, a Retry's interval) running: leave now.
   if (interrupt.signal.aborted) return exitNow(out, 130);
   const denied = result.summary?.failures.filter((f) => f.code === 'AccessDenied') ?? [];
@@ -314,22 +313,4 @@ function progressPrinter(out: NodeJS.WritableStream): { update: (p: LocalRunProg
       if (tty) out.write('\n');
     },
   };
-}
-
-function formatAwsResult(result: LocalRunResult): string {
-  const where = relative(process.cwd(), result.outDir) || '.';
-  const head =
-    result.error?.Error === 'Interrupted'
-      ? `Run ${result.runId} INTERRUPTED`
-      : result.status === 'SUCCEEDED'
-        ? `Run ${result.runId} completed`
-        : result.error?.Error === 'AuditIncomplete'
-          ? `Run ${result.runId} INCOMPLETE: ${result.error.Cause}`
-          : `Run ${result.runId} FAILED: ${result.error?.Error}: ${result.error?.Cause}`;
-  let text = `${head} in ${duration(result.stats.realSeconds)}\n`;
-  if (!result.summary) return `${text}  (no summary: the run stopped before it had listed the identities)\n`;
-  text += formatSummary(result.summary);
-  text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
-  text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
-  return text;
 }

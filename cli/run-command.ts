@@ -65,7 +65,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     onProgress: show.update,
   });
   show.done();
-  out.write(formatResult(result));
+  out.write(formatRunResult(result, `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`));
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
@@ -159,20 +159,21 @@ export function formatSummary(summary: RunSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
-function formatResult(result: LocalRunResult): string {
+/** How a run ended, its summary and where its files are; `timing` says how long it took. */
+export function formatRunResult(result: LocalRunResult, timing: string): string {
   const where = relative(process.cwd(), result.outDir) || '.';
   const head =
-    result.status === 'SUCCEEDED'
-      ? `Run ${result.runId} completed`
-      : result.error?.Error === 'AuditIncomplete'
-        ? `Run ${result.runId} INCOMPLETE: ${result.error.Cause}`
-        : `Run ${result.runId} FAILED: ${result.error?.Error}: ${result.error?.Cause}`;
-  const timing = `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`;
+    result.error?.Error === 'Interrupted'
+      ? `Run ${result.runId} INTERRUPTED`
+      : result.status === 'SUCCEEDED'
+        ? `Run ${result.runId} completed`
+        : result.error?.Error === 'AuditIncomplete'
+          ? `Run ${result.runId} INCOMPLETE: ${result.error.Cause}`
+          : `Run ${result.runId} FAILED: ${result.error?.Error}: ${result.error?.Cause}`;
   let text = `${head} ${timing}\n`;
-  if (result.summary) {
-    text += formatSummary(result.summary);
-    text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
-    text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
-  }
+  if (!result.summary) return `${text}  (no summary: the run stopped before it had listed the identities)\n`;
+  text += formatSummary(result.summary);
+  text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
+  text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
   return text;
 }

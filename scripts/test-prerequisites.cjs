@@ -13,20 +13,14 @@
 const { spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const { join, delimiter } = require('node:path');
+// The tests' own way of finding the browser (local/browser.ts), loaded as the command-line tool loads TypeScript.
+require('tsx/cjs');
+const { findChromium } = require('../local/browser.ts');
 
 const ROOT = join(__dirname, '..');
 const VENV = join(ROOT, '.venv-test');
 const VENV_BIN = join(VENV, process.platform === 'win32' ? 'Scripts' : 'bin');
 const PIP_PACKAGES = ['boto3', 'moto[server]', 'cfn-lint', 'awscli'];
-const CHROMIUM_PATHS = [
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-  '/usr/bin/google-chrome',
-  '/usr/bin/google-chrome-stable',
-  '/snap/bin/chromium',
-  '/Applications/Chromium.app/Contents/MacOS/Chromium',
-  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
-];
 
 /** Runs a command quietly; true when it exits 0. */
 function works(command, args, path) {
@@ -66,14 +60,12 @@ function pythonTools() {
 }
 
 function chromium() {
-  const given = process.env.PUPPETEER_EXECUTABLE_PATH;
-  if (given) return existsSync(given) ? { ok: true, note: `Chromium: ${given}` } : { ok: false, note: `PUPPETEER_EXECUTABLE_PATH is ${given}, which does not exist` };
-  const found = CHROMIUM_PATHS.find((p) => existsSync(p));
-  if (found) return { ok: true, note: `Chromium: ${found}` };
-  return {
-    ok: false,
-    note: `Chromium not found (looked at PUPPETEER_EXECUTABLE_PATH, then ${CHROMIUM_PATHS.join(', ')}): install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set PUPPETEER_EXECUTABLE_PATH to a Chrome or Chromium`,
-  };
+  try {
+    return { ok: true, note: `Chromium: ${findChromium()}` };
+  } catch (err) {
+    if (err.name !== 'BrowserMissing') throw err;
+    return { ok: false, note: err.message };
+  }
 }
 
 const checks = [pythonTools(), chromium()];
