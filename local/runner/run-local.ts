@@ -264,9 +264,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     // Each function's environments start before the run, as with provisioned concurrency: loading the
     // bundles on this machine, scaled by the time scale, would otherwise weigh on the run's time far more
     // than the half second a cold start takes in Lambda.
-    const concurrency = mapConcurrency(workflow.definition);
+    const batchEnvironments = environmentsForBatches(options, workflow, mapConcurrency(workflow.definition));
     await Promise.all(
-      [...lambdas.entries()].map(([arn, l]) => l.prewarm(workflow.functionsByArn.get(arn)!.logicalId.includes('AuditBatch') ? concurrency : 1)),
+      [...lambdas.entries()].map(([arn, l]) => l.prewarm(workflow.functionsByArn.get(arn)!.logicalId.includes('AuditBatch') ? batchEnvironments : 1)),
     );
     const runStart = clock.now();
 
@@ -460,6 +460,24 @@ function localTaskHandlers(
     }
   }
   return handlers;
+}
+
+/**
+ * AuditBatch environments to start before the run: one for each batch the run will have (an account is
+ * one batch up to the Plan function's BATCH_SIZE), up to the Map's concurrency, so that idle environments
+ * do not hold memory. A run against AWS cannot know its batches: one for an account, the Map's
+ * concurrency for an organization; more are started when the Map asks for them.
+ */
+function environmentsForBatches(options: LocalRunOptions, workflow: SynthesizedWorkflow, concurrency: number): number {
+  const plan = [...workflow.functions.values()].find((f) => f.logicalId.includes('Plan'));
+  const batchSize = Number(plan?.environment.BATCH_SIZE);
+  const sizes = options.organization
+    ? options.organization.accounts.filter((a) => a.status === 'ACTIVE' && a.memberRole === 'present').map((a) => a.account.entities.length)
+    : options.account
+      ? [options.account.entities.length]
+      : null;
+  if (sizes === null || !(batchSize > 0)) return options.settings?.accounts && options.settings.accounts.source !== 'self' ? concurrency : 1;
+  return Math.max(1, Math.min(concurrency, sizes.reduce((n, size) => n + Math.ceil(size / batchSize), 0)));
 }
 
 /** The largest MaxConcurrency of the definition's Map states (1 without one). */
