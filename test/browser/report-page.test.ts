@@ -141,6 +141,19 @@ describe('the HTML report in Chromium', () => {
     expect(await watched.page.$eval('#identity-head th[data-key="2"]', (th) => th.getAttribute('aria-sort'))).toBe('descending');
   });
 
+  it('marks an exempt identity as exempt in the proposals column, not as having nothing to propose', async () => {
+    const [arn] = fabricated.exempt;
+    expect(arn).toBeDefined();
+    await watched.page.type('#filter', arn);
+    const cells = await watched.page.$$eval('#identity-body tr.row', (rows) => rows.map((tr) => ({ arn: tr.getAttribute('data-arn'), proposals: tr.querySelector('td:nth-child(7)')?.textContent })));
+    expect(cells).toEqual([{ arn, proposals: 'exempt' }]);
+    await watched.page.$eval('#filter', (input) => {
+      (input as HTMLInputElement).value = '';
+      input.dispatchEvent(new Event('input'));
+    });
+    expect(await watched.page.$$eval('#identity-body tr.row', (rows) => rows.length)).toBe(100);
+  });
+
   it('opens an identity to its services and proposals', async () => {
     // Worst first again: the first row holds unused services, and a proposal.
     await watched.page.click('#identity-head th[data-key="6"]');

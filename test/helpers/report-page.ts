@@ -32,6 +32,8 @@ export interface FabricatedPage {
   readonly html: string;
   readonly identities: readonly PageIdentity[];
   readonly summary: RunSummary;
+  /** ARNs of the identities exempt from proposals. */
+  readonly exempt: readonly string[];
 }
 
 /** A deterministic page of `count` identities. */
@@ -106,7 +108,8 @@ export function fabricatedPage(count: number): FabricatedPage {
     runId: RUN_ID,
     catalogVersion: 'test',
     accountsWithoutDetails: [],
-    exempt: [],
+    // A group with unused services, exempt: it is reported, never proposed.
+    exempt: identities.filter((x) => x.type === 'group' && x.unused > 0).slice(0, 1).map((x) => ({ arn: x.arn, reason: 'tagged iam-access-audit:exempt' })),
     proposals: proposed.map((x, i) => ({
       proposalId: `p-${i}`,
       accountId: x.accountId,
@@ -146,5 +149,5 @@ export function fabricatedPage(count: number): FabricatedPage {
     failed: i % 7 === 0 ? 3 : 1,
     listed: count + 2,
   }));
-  return { html: renderReportPage(builder.build({ summary, proposals, changes, trend })), identities, summary };
+  return { html: renderReportPage(builder.build({ summary, proposals, changes, trend })), identities, summary, exempt: proposals.exempt.map((e) => e.arn) };
 }

@@ -152,6 +152,13 @@ export const CLIENT_SCRIPT = String.raw`
     return rows;
   }
   function proposalCount(i) { return (data.proposals[arnOf(data.identities[i])] || []).length; }
+  // An exempt identity with unused services says so, rather than a bare 0 that reads as "nothing to cut".
+  function proposalCell(i) {
+    var exempt = data.exempt[arnOf(data.identities[i])];
+    var count = proposalCount(i);
+    if (exempt && count === 0) return el('td', { class: 'num exempt', text: 'exempt', title: exempt });
+    return el('td', { class: 'num', text: fmt(count) });
+  }
 
   function renderTableControls() {
     var controls = document.getElementById('controls');
@@ -206,7 +213,7 @@ export const CLIENT_SCRIPT = String.raw`
       var r = data.identities[i];
       var tr = el('tr', { class: 'row' + (state.open === i ? ' open' : ''), 'data-arn': arnOf(r) }, [
         el('td', { text: TYPES[r[1]] }), el('td', { class: 'name', text: r[2] }), el('td', { text: accountOf(r).name || accountOf(r).accountId }),
-        el('td', { class: 'num', text: fmt(r[4]) }), el('td', { class: 'num', text: fmt(r[5]) }), el('td', { class: 'num' + (r[6] ? ' hot' : ''), text: fmt(r[6]) }), el('td', { class: 'num', text: fmt(proposalCount(i)) })
+        el('td', { class: 'num', text: fmt(r[4]) }), el('td', { class: 'num', text: fmt(r[5]) }), el('td', { class: 'num' + (r[6] ? ' hot' : ''), text: fmt(r[6]) }), proposalCell(i)
       ]);
       tr.addEventListener('click', function () { state.open = state.open === i ? -1 : i; renderRows(); });
       body.append(tr);

@@ -68,6 +68,7 @@ th.sorted[aria-sort=ascending]::after { content: " ▲"; } th.sorted[aria-sort=d
 tr.row { cursor: pointer; } tr.row:hover { background: #eff6ff; } tr.row.open { background: #dbeafe; }
 td.name { font-weight: 600; word-break: break-all; }
 td.hot { color: var(--bad); font-weight: 700; }
+td.exempt { color: var(--muted); font-style: italic; }
 .detail { padding: 6px 2px 10px; }
 .detail .arn { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; color: var(--muted); margin: 0 0 8px; word-break: break-all; }
 .detail-grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px; }
@@ -114,7 +115,7 @@ export function renderReportPage(data: ReportData): string {
 <figure class="chart"><h3>Unused grants by account and type</h3><div class="canvas"><canvas id="chart-accounts" role="img" aria-label="Unused grants by account and type"></canvas></div></figure>
 <figure class="chart"><h3>Identities with the most unused services</h3><div class="canvas"><canvas id="chart-worst" role="img" aria-label="Worst identities"></canvas></div></figure>
 <figure class="chart"><h3>Identities without a report, by code</h3><div class="canvas"><canvas id="chart-failures" role="img" aria-label="Failures by code"></canvas></div></figure>
-<figure class="chart"><h3>The last ${data.trend.length} runs</h3><div class="canvas"><canvas id="chart-trend" role="img" aria-label="Trend of unused grants and failures"></canvas></div></figure>
+<figure class="chart"><h3>${data.trend.length === 1 ? 'This run' : `The last ${data.trend.length} runs`}</h3><div class="canvas"><canvas id="chart-trend" role="img" aria-label="Trend of unused grants and failures"></canvas></div></figure>
 </section>
 <section id="changes"></section>
 <h2>Identities</h2>
