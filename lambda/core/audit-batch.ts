@@ -346,9 +346,9 @@ class BatchInvocation {
 
   /**
    * Back off from a job that is still running: the first look when most jobs are done (at most after
-   * pollIntervalMs), then each pause half as long again as pollIntervalMs times the one before (7.5, 11,
-   * 17 s...): a gentler back-off than doubling finds a slow job done sooner, for a look or two more. In
-   * the batch's tail, a young job is looked at every second.
+   * pollIntervalMs), then pollIntervalMs times 1.5, 1.5 squared... (7.5, 11, 17 s): a gentler back-off
+   * than doubling finds a slow job done sooner, for a look or two more. In the batch's tail, a young job
+   * is looked at every second.
    */
   private lookAgainLater(t: Target): void {
     const { clock, settings } = this.deps;
