@@ -5,13 +5,12 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { keys, PROPOSAL_ACTIONS } from '../lambda/core/model';
-import { RUN_ID_PATTERN } from '../lambda/core/plan';
 import type { ProposalIndex } from '../lambda/core/propose';
 import type { Proposal } from '../lambda/core/proposals';
 import { readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
-import { s3ClientFromEnvironment } from '../lambda/core/runtime';
-import { DirectoryReportStore, getJson, mapConcurrently, NotFound, S3ReportStore, type ReportStore } from '../lambda/core/store';
+import { getJson, mapConcurrently, NotFound } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
+import { RUN_LOCATION_FLAGS, runLocationFromFlags } from './run-location';
 
 export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out DIR] [--run ID | latest] [--account ID]
     [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
@@ -29,27 +28,20 @@ type Format = (typeof FORMATS)[number];
 
 export async function proposalsCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
   const flags = parseFlags(args, {
-    bucket: { type: 'string' },
-    out: { type: 'string' },
-    run: { type: 'string' },
-    account: { type: 'string' },
+    ...RUN_LOCATION_FLAGS,
     action: { type: 'string' },
     id: { type: 'string' },
     format: { type: 'string' },
   });
-  if (flags.bucket !== undefined && flags.out !== undefined) throw new UsageError('give either --bucket B or --out DIR, not both');
   const format = (flags.format ?? (flags.id ? 'json' : 'table')) as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${flags.format}"`);
   if (format === 'policy' && flags.id === undefined) throw new UsageError('--format policy needs --id ID: it prints one proposed document');
-  if (flags.run !== undefined && flags.run !== 'latest' && !RUN_ID_PATTERN.test(flags.run)) throw new UsageError(`--run must be a run id or "latest", got "${flags.run}"`);
-  if (flags.account !== undefined && !/^\d{12}$/.test(flags.account)) throw new UsageError(`--account must be a 12-digit account id, got "${flags.account}"`);
   if (flags.action !== undefined && !(PROPOSAL_ACTIONS as readonly string[]).includes(flags.action)) throw new UsageError(`--action must be one of ${PROPOSAL_ACTIONS.join(', ')}, got "${flags.action}"`);
   if (flags.id !== undefined && !/^p-[0-9a-f]{16}$/.test(flags.id)) throw new UsageError(`--id must be a proposal id such as p-0123456789abcdef, got "${flags.id}"`);
 
-  const s3 = flags.bucket !== undefined ? s3ClientFromEnvironment() : undefined;
-  const store: ReportStore = s3 ? new S3ReportStore(s3, flags.bucket!) : new DirectoryReportStore(flags.out ?? 'out');
+  const { store, s3, run, account } = runLocationFromFlags(flags);
   try {
-    const summary = await readSummary(store, await resolveRunId(store, flags.run ?? 'latest'));
+    const summary = await readSummary(store, await resolveRunId(store, run));
     let index: ProposalIndex;
     try {
       index = await getJson<ProposalIndex>(store, keys.proposalsIndex(summary.runId));
@@ -58,7 +50,7 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
       throw err;
     }
     const entries = index.proposals.filter(
-      (p) => (flags.account === undefined || p.accountId === flags.account) && (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.proposalId === flags.id),
+      (p) => (account === undefined || p.accountId === account) && (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.proposalId === flags.id),
     );
     if (flags.id !== undefined && entries.length === 0) throw new UsageError(`run ${summary.runId} has no proposal ${flags.id}`);
     const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));

@@ -10,12 +10,10 @@ import { resolve } from 'node:path';
 import { renderRunPage } from '../lambda/core/html/run-page';
 import { keys, type EntityReport, type RunSummary } from '../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
-import { RUN_ID_PATTERN } from '../lambda/core/plan';
 import { unusedServices } from '../lambda/core/report';
 import { readRunReports, readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
-import { s3ClientFromEnvironment } from '../lambda/core/runtime';
-import { DirectoryReportStore, S3ReportStore, type ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
+import { RUN_LOCATION_FLAGS, runLocationFromFlags } from './run-location';
 
 export const REPORT_USAGE = `iam-access-audit report [--bucket B | --out DIR] [--run ID | latest] [--account ID]
     [--format table|json|csv] [--unused-after-days N]
@@ -50,23 +48,16 @@ export interface IdentityFindings {
 
 export async function reportCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
   const flags = parseFlags(args, {
-    bucket: { type: 'string' },
-    out: { type: 'string' },
-    run: { type: 'string' },
-    account: { type: 'string' },
+    ...RUN_LOCATION_FLAGS,
     format: { type: 'string' },
     'unused-after-days': { type: 'string' },
     output: { type: 'string' },
     presign: { type: 'boolean' },
     'expires-in': { type: 'string' },
   });
-  if (flags.bucket !== undefined && flags.out !== undefined) throw new UsageError('give either --bucket B or --out DIR, not both');
-  if (flags.bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(flags.bucket)) throw new UsageError(`--bucket must be an S3 bucket name, got "${flags.bucket}"`);
   const format = flags.format ?? 'table';
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
   const window = numberFlag('unused-after-days', flags['unused-after-days'], { integer: true, min: 1, max: MAX_UNUSED_AFTER_DAYS });
-  if (flags.run !== undefined && flags.run !== 'latest' && !RUN_ID_PATTERN.test(flags.run)) throw new UsageError(`--run must be a run id or "latest", got "${flags.run}"`);
-  if (flags.account !== undefined && !/^\d{12}$/.test(flags.account)) throw new UsageError(`--account must be a 12-digit account id, got "${flags.account}"`);
   const html = format === 'html';
   if (html && flags.account !== undefined) throw new UsageError('--account does not apply to --format html: the page shows every account of the run, with a filter');
   if (html && window !== undefined) throw new UsageError('--unused-after-days does not apply to --format html: the page shows the run\'s own judgement');
@@ -76,12 +67,11 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
   if (flags['expires-in'] !== undefined && !flags.presign) throw new UsageError('--expires-in applies only with --presign');
   const expiresIn = numberFlag('expires-in', flags['expires-in'], { integer: true, min: 1, max: MAX_EXPIRES_IN }) ?? 3600;
 
-  const s3 = flags.bucket !== undefined ? s3ClientFromEnvironment() : undefined;
-  const store: ReportStore = s3 ? new S3ReportStore(s3, flags.bucket!) : new DirectoryReportStore(flags.out ?? 'out');
+  const { store, s3, bucket, run, account } = runLocationFromFlags(flags);
   try {
-    const summary = await readSummary(store, await resolveRunId(store, flags.run ?? 'latest'));
+    const summary = await readSummary(store, await resolveRunId(store, run));
     if (flags.presign) {
-      out.write(`${await presignedPageUrl(s3!, flags.bucket!, summary.runId, expiresIn)}\n`);
+      out.write(`${await presignedPageUrl(s3!, bucket!, summary.runId, expiresIn)}\n`);
       return 0;
     }
     if (html) {
@@ -95,10 +85,10 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
       out.write(`Report of run ${summary.runId} (${summary.status}): ${file} (${(Buffer.byteLength(page) / 1e6).toFixed(1)} MB)\n`);
       return 0;
     }
-    const reports = await readRunReports(store, summary, flags.account);
+    const reports = await readRunReports(store, summary, account);
     const identities = reports.map((r) => findingsOf(r, window)).sort(worstFirst);
     const unusedAfterDays = window ?? reports[0]?.findings.unusedAfterDays ?? null;
-    out.write(render(format as Exclude<(typeof FORMATS)[number], 'html'>, summary, identities, unusedAfterDays, flags.account));
+    out.write(render(format as Exclude<(typeof FORMATS)[number], 'html'>, summary, identities, unusedAfterDays, account));
     return 0;
   } catch (err) {
     if (err instanceof RunNotReadable) throw new UsageError(err.message);
