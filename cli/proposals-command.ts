@@ -7,10 +7,9 @@ import { createTwoFilesPatch } from 'diff';
 import { keys, PROPOSAL_ACTIONS } from '../lambda/core/model';
 import type { ProposalIndex } from '../lambda/core/propose';
 import type { Proposal } from '../lambda/core/proposals';
-import { readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
 import { getJson, mapConcurrently, NotFound } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
-import { RUN_LOCATION_FLAGS, runLocationFromFlags } from './run-location';
+import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
 
 export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out DIR] [--run ID | latest] [--account ID]
     [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
@@ -39,9 +38,9 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
   if (flags.action !== undefined && !(PROPOSAL_ACTIONS as readonly string[]).includes(flags.action)) throw new UsageError(`--action must be one of ${PROPOSAL_ACTIONS.join(', ')}, got "${flags.action}"`);
   if (flags.id !== undefined && !/^p-[0-9a-f]{16}$/.test(flags.id)) throw new UsageError(`--id must be a proposal id such as p-0123456789abcdef, got "${flags.id}"`);
 
-  const { store, s3, run, account } = runLocationFromFlags(flags);
-  try {
-    const summary = await readSummary(store, await resolveRunId(store, run));
+  const location = runLocationFromFlags(flags);
+  const { store, account } = location;
+  return withRun(location, async (summary) => {
     let index: ProposalIndex;
     try {
       index = await getJson<ProposalIndex>(store, keys.proposalsIndex(summary.runId));
@@ -56,12 +55,7 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
     const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
     out.write(render(format, summary.runId, proposals, index));
     return 0;
-  } catch (err) {
-    if (err instanceof RunNotReadable) throw new UsageError(err.message);
-    throw err;
-  } finally {
-    s3?.destroy();
-  }
+  });
 }
 
 function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex): string {

@@ -11,9 +11,9 @@ import { renderRunPage } from '../lambda/core/html/run-page';
 import { keys, type EntityReport, type RunSummary } from '../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
 import { unusedServices } from '../lambda/core/report';
-import { readRunReports, readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
+import { readRunReports, RunNotReadable } from '../lambda/core/run-reader';
 import { numberFlag, parseFlags, UsageError } from './flags';
-import { RUN_LOCATION_FLAGS, runLocationFromFlags } from './run-location';
+import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
 
 export const REPORT_USAGE = `iam-access-audit report [--bucket B | --out DIR] [--run ID | latest] [--account ID]
     [--format table|json|csv] [--unused-after-days N]
@@ -67,9 +67,9 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
   if (flags['expires-in'] !== undefined && !flags.presign) throw new UsageError('--expires-in applies only with --presign');
   const expiresIn = numberFlag('expires-in', flags['expires-in'], { integer: true, min: 1, max: MAX_EXPIRES_IN }) ?? 3600;
 
-  const { store, s3, bucket, run, account } = runLocationFromFlags(flags);
-  try {
-    const summary = await readSummary(store, await resolveRunId(store, run));
+  const location = runLocationFromFlags(flags);
+  const { store, s3, bucket, account } = location;
+  return withRun(location, async (summary) => {
     if (flags.presign) {
       out.write(`${await presignedPageUrl(s3!, bucket!, summary.runId, expiresIn)}\n`);
       return 0;
@@ -90,12 +90,7 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
     const unusedAfterDays = window ?? reports[0]?.findings.unusedAfterDays ?? null;
     out.write(render(format as Exclude<(typeof FORMATS)[number], 'html'>, summary, identities, unusedAfterDays, account));
     return 0;
-  } catch (err) {
-    if (err instanceof RunNotReadable) throw new UsageError(err.message);
-    throw err;
-  } finally {
-    s3?.destroy();
-  }
+  });
 }
 
 /** The findings of one report, judged against its own window or the one asked for. */

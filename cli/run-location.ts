@@ -4,7 +4,9 @@
  * (an id, or `latest`); and, to narrow it, one account.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { RunSummary } from '../lambda/core/model';
 import { RUN_ID_PATTERN } from '../lambda/core/plan';
+import { readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
 import { s3ClientFromEnvironment } from '../lambda/core/runtime';
 import { DirectoryReportStore, S3ReportStore, type ReportStore } from '../lambda/core/store';
 import { UsageError } from './flags';
@@ -36,4 +38,19 @@ export function runLocationFromFlags(flags: { bucket?: string; out?: string; run
   if (flags.bucket === undefined) return { store: new DirectoryReportStore(flags.out ?? 'out'), run, account: flags.account };
   const s3 = s3ClientFromEnvironment();
   return { store: new S3ReportStore(s3, flags.bucket), s3, bucket: flags.bucket, run, account: flags.account };
+}
+
+/**
+ * Reads the run's summary and hands it to `use`: a run that cannot be read (missing, of another schema,
+ * its files not matching its summary) is a usage error that says why. The S3 client goes when done.
+ */
+export async function withRun<T>(location: RunLocation, use: (summary: RunSummary) => Promise<T>): Promise<T> {
+  try {
+    return await use(await readSummary(location.store, await resolveRunId(location.store, location.run)));
+  } catch (err) {
+    if (err instanceof RunNotReadable) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    location.s3?.destroy();
+  }
 }
