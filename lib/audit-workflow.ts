@@ -168,7 +168,11 @@ export class AuditWorkflow extends Construct {
     const bucketArn = nagRef(bucket.node.defaultChild!);
     const prefix = (p: string) => `AwsSolutions-IAM5[Resource::${bucketArn}/${p}]`;
     const perRun = 'Keys under this prefix are named per run, batch and entity at run time; the function may touch no other prefix.';
-    acknowledge(this.planFunction.role, { finding: prefix('work/*'), reason: `Plan writes the run's batches. ${perRun}` });
+    acknowledge(
+      this.planFunction.role,
+      { finding: prefix('work/*'), reason: `Plan writes the run's batches. ${perRun}` },
+      { finding: prefix('runs/*/long-jobs.json'), reason: "Plan reads the latest complete run's long jobs (one small file) to generate them first; the run id is known only at run time." },
+    );
     acknowledge(
       this.auditBatchFunction.role,
       { finding: prefix('work/*'), reason: `AuditBatch reads batches and writes leftovers and outcomes. ${perRun}` },
@@ -361,6 +365,8 @@ export class AuditWorkflow extends Construct {
       fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: ['s3:GetObject'], resources: objects(...prefixes) }));
 
     put(this.planFunction, 'WriteBatches', 'work/*');
+    // The latest complete run's long jobs, generated first.
+    get(this.planFunction, 'ReadLongJobs', 'latest.json', 'runs/*/long-jobs.json');
     get(this.auditBatchFunction, 'ReadBatches', 'work/*');
     put(this.auditBatchFunction, 'WriteReports', 'work/*', 'runs/*');
     get(this.summarizeFunction, 'ReadOutcomes', 'work/*');

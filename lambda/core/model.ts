@@ -183,6 +183,8 @@ export const keys = {
   proposal: (runId: string, accountId: string, proposalId: string) => `runs/${runId}/proposals/${accountId}/${proposalId}.json`,
   proposalsIndex: (runId: string) => `runs/${runId}/proposals/index.json`,
   changes: (runId: string) => `runs/${runId}/changes.json`,
+  /** The run's long jobs, which the next run generates first (long-jobs.ts). */
+  longJobs: (runId: string) => `runs/${runId}/long-jobs.json`,
   reportPage: (runId: string) => `runs/${runId}/report.html`,
   datasetPrefix: () => 'datasets/service_last_accessed/',
   changesPart: (runDate: string, runId: string) => `datasets/changes/run_date=${runDate}/run_id=${runId}/part-changes.jsonl`,

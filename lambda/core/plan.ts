@@ -11,6 +11,7 @@ import { readAuthorizationDetails } from './authorization';
 import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults } from './input';
+import { longJobsFirst, readLongJobs } from './long-jobs';
 import { keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { mapConcurrently, putWorkJson, type ReportStore } from './store';
 
@@ -191,17 +192,17 @@ function pascal(word: string): string {
  */
 async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Map<string, EntityRef[]>): Promise<BatchDescriptor[]> {
   const { batchSize } = deps.settings;
+  const longJobs = await readLongJobs(deps.store);
   const perAccount: BatchDescriptor[][] = [];
   let counter = 0;
   for (const [accountId, selected] of selectedByAccount) {
     const sizes = batchSizes(selected.length, batchSize);
     const descriptors: BatchDescriptor[] = [];
-    let start = 0;
-    for (const size of sizes) {
+    const contents = fillBatches(sizes, longJobsFirst(selected, longJobs.get(accountId)));
+    for (const [i, size] of sizes.entries()) {
       const batchId = `b${String(++counter).padStart(5, '0')}`;
       const key = keys.batch(run.runId, batchId);
-      await putWorkJson(deps.store, key, selected.slice(start, start + size));
-      start += size;
+      await putWorkJson(deps.store, key, contents[i]);
       descriptors.push({ batchId, accountId, key, size, peers: sizes.length });
     }
     perAccount.push(descriptors);
@@ -211,6 +212,22 @@ async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Map
     for (const list of perAccount) if (i < list.length) interleaved.push(list[i]);
   }
   return interleaved;
+}
+
+/**
+ * An account's batches: the entities whose jobs were long last time at the heads of its batches, dealt
+ * one to each in turn (batches run side by side, so each starts its long jobs at once), then the others
+ * in their listing order, each batch filled to its size before the next.
+ */
+export function fillBatches(sizes: readonly number[], { long, rest }: { long: readonly EntityRef[]; rest: readonly EntityRef[] }): EntityRef[][] {
+  const batches: EntityRef[][] = sizes.map(() => []);
+  long.forEach((entity, i) => batches[i % sizes.length].push(entity));
+  let b = 0;
+  for (const entity of rest) {
+    while (batches[b].length >= sizes[b]) b++;
+    batches[b].push(entity);
+  }
+  return batches;
 }
 
 /** The IAM calls Plan made in every account. */

@@ -3,7 +3,8 @@
  * batch invocation recorded, reconciles the report files with that (a complete report written by an
  * invocation that later died counts as reported; nothing else may stay under `reports/`), decides the
  * run's status, and only then writes the dataset rows (derived from the report files, one per entity and
- * service whatever retries did), the summary and, for a COMPLETED run, `latest.json`.
+ * service whatever retries did), the run's long jobs (which the next run generates first), the summary
+ * and, for a COMPLETED run, `latest.json`.
  */
 import type { BatchOutcome } from './audit-batch';
 import type { Clock } from './clock';
@@ -29,6 +30,7 @@ import { readProposalIndex, trendOf } from './html/run-page';
 import { countProposals } from './propose';
 import { ReportDataBuilder } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
+import { LongJobCollector } from './long-jobs';
 import { getJson, mapConcurrently, NotFound, putJson, type ReportStore } from './store';
 
 export interface SummarizeSettings {
@@ -136,6 +138,8 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
   const serviceChangesFound: ServiceChange[] = [];
   const page = new ReportDataBuilder(accounts.map((a) => a.accountId));
   const findings = { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 };
+  const longJobs = new LongJobCollector();
+  for (const failure of failures) longJobs.addFailure(failure);
   for (const s of settlements) {
     const reports = await mapConcurrently(s.reportKeys, READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
     const rows: string[] = [];
@@ -149,10 +153,13 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
       const before = previous?.reported.get(report.entity.arn);
       if (before) serviceChangesFound.push(...serviceChanges(report.entity.arn, before, servicesOf(report)));
       page.add(report);
+      longJobs.addReport(report);
     }
     if (rows.length > 0) await store.put(keys.datasetPart(run.runDate, run.runId, s.batchId), `${rows.join('\n')}\n`, 'application/x-ndjson');
   }
   const changes = previous ? await writeChanges(store, run, previous, settlements, missing, serviceChangesFound, deps.settings.watchServices) : null;
+
+  await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));
 
   const proposals = await readProposalIndex(store, run.runId);
   const completedAt = new Date(deps.clock.now()).toISOString();

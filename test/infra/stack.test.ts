@@ -36,6 +36,19 @@ describe('the stack', () => {
     }
   });
 
+  it('lets Plan read of the runs only latest.json and the long-jobs files, and write only working files', () => {
+    const planRole = stack.resolve((stack.workflow.planFunction.role.node.defaultChild as any).logicalId) as string;
+    const s3 = statements.filter(({ role, statement }) => role === planRole && actionsOf(statement).some((a) => a.startsWith('s3:')));
+    const keysOf = (action: string) =>
+      s3
+        .filter(({ statement }) => actionsOf(statement).includes(action))
+        .flatMap(({ statement }) => [statement.Resource].flat())
+        .map((r: unknown) => JSON.stringify(r).match(/"\/([^"]*)"\]/)?.[1] ?? JSON.stringify(r));
+    expect(keysOf('s3:GetObject').sort()).toEqual(['latest.json', 'runs/*/long-jobs.json']);
+    expect(keysOf('s3:PutObject')).toEqual(['work/*']);
+    expect(s3.flatMap(({ statement }) => actionsOf(statement)).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+  });
+
   it('keeps the report bucket private, TLS only, encrypted, versioned and expiring', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },

@@ -5,8 +5,9 @@ import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrg
 import { accountSource, MemberSessions } from '../../lambda/core/accounts';
 import { InvalidInput } from '../../lambda/core/errors';
 import { keys, type EntityRef } from '../../lambda/core/model';
-import { plan, runIdOf, RUN_ID_PATTERN, type PlanRecord } from '../../lambda/core/plan';
-import { getJson } from '../../lambda/core/store';
+import type { LongJobs } from '../../lambda/core/long-jobs';
+import { batchSizes, fillBatches, plan, runIdOf, RUN_ID_PATTERN, type PlanRecord } from '../../lambda/core/plan';
+import { getJson, putJson } from '../../lambda/core/store';
 import { edgeAccount } from '../helpers/iam';
 import { pipelineIam, planDeps, tempStore, TEST_PLAN_SETTINGS } from '../helpers/core';
 
@@ -74,6 +75,75 @@ describe('Plan', () => {
     expect(result).toMatchObject({ listed: 0, batches: [] });
     const record = await getJson<PlanRecord>(store, keys.plan('test-run'));
     expect(record.accounts).toEqual([expect.objectContaining({ accountId: '111122223333', status: 'failed', code: 'InvalidClientTokenId' })]);
+  });
+});
+
+describe('Plan, after a run with long jobs', () => {
+  const clock = new ScaledClock(1000);
+  const account = loadAccount(generateSampleAccount({ entities: 600, seed: 5, asOf: new Date('2026-11-01') }));
+
+  async function batchesOf(store: ReturnType<typeof tempStore>): Promise<EntityRef[][]> {
+    const emulator = await startEmulator({ account, clock });
+    try {
+      const result = await plan(planDeps(pipelineIam(emulator.url), store, clock, account.accountId, { batchSize: 250 }), { input: {}, execution });
+      return await Promise.all(result.batches.map((b) => getJson<EntityRef[]>(store, b.key)));
+    } finally {
+      await emulator.close();
+    }
+  }
+
+  it('puts the entities whose jobs were long at the heads of the account\'s batches, longest first, the rest in listing order', async () => {
+    const listingOrder = (await batchesOf(tempStore())).flat();
+    expect(listingOrder.length).toBeGreaterThan(500);
+    // The last entities listed: generated last, unless the latest run says their jobs were long.
+    const tail = listingOrder.slice(-7).map((e) => e.arn);
+    const store = tempStore();
+    await putJson(store, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    const long: LongJobs = {
+      schemaVersion: 1,
+      runId: 'night-1',
+      accounts: {
+        [account.accountId]: [{ arn: tail[6], seconds: null }, ...tail.slice(0, 6).map((arn, i) => ({ arn, seconds: 600 - i })), { arn: `arn:aws:iam::${account.accountId}:role/gone-since`, seconds: 30 }],
+        '999999999999': [{ arn: 'arn:aws:iam::999999999999:role/elsewhere', seconds: 40 }],
+      },
+    };
+    await putJson(store, keys.longJobs('night-1'), long);
+
+    const batches = await batchesOf(store);
+    expect(batches.map((b) => b.length)).toEqual(batchSizes(listingOrder.length, 250));
+    const ordered = [tail[6], ...tail.slice(0, 6)];
+    // Dealt one to each batch in turn: three batches side by side each start their long jobs at once.
+    batches.forEach((batch, i) => expect(batch.slice(0, 3).map((e) => e.arn).filter((arn) => ordered.includes(arn))).toEqual(ordered.filter((_, j) => j % 3 === i)));
+    const rest = batches.flatMap((batch, i) => batch.slice(ordered.filter((_, j) => j % 3 === i).length));
+    expect(rest).toEqual(listingOrder.filter((e) => !ordered.includes(e.arn)));
+  });
+
+  it('keeps the listing order when the latest run\'s long jobs cannot be read, and says why', async () => {
+    const listingOrder = await batchesOf(tempStore());
+    const store = tempStore();
+    await putJson(store, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    await store.put(keys.longJobs('night-1'), '{"schemaVersion": 7}');
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      expect(await batchesOf(store)).toEqual(listingOrder);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining("the latest run's long jobs cannot be read"));
+    } finally {
+      warn.mockRestore();
+    }
+    // A latest run of a version that wrote none: silently the listing order.
+    const older = tempStore();
+    await putJson(older, keys.latest(), { runId: 'night-0', summaryKey: keys.summary('night-0'), completedAt: '2026-11-23T03:10:00.000Z' });
+    expect(await batchesOf(older)).toEqual(listingOrder);
+  });
+});
+
+describe('fillBatches', () => {
+  const e = (name: string): EntityRef => ({ arn: `arn:aws:iam::111122223333:role/${name}`, type: 'role', name, path: '/', id: `AROA${name}` });
+  it('deals the long ones to each batch in turn and fills each batch with the rest before the next', () => {
+    const [a, b, c, d, f, g] = ['a', 'b', 'c', 'd', 'f', 'g'].map(e);
+    expect(fillBatches([3, 3], { long: [a, b, c], rest: [d, f, g] })).toEqual([[a, c, d], [b, f, g]]);
+    expect(fillBatches([3, 2], { long: [], rest: [a, b, c, d, f] })).toEqual([[a, b, c], [d, f]]);
+    expect(fillBatches([3, 2], { long: [a, b, c, d, f], rest: [] })).toEqual([[a, c, f], [b, d]]);
   });
 });
 

@@ -1,0 +1,63 @@
+/**
+ * Long jobs, end to end: two consecutive local runs into one store. The first run generates in listing
+ * order and writes the jobs IAM was slow on to its long-jobs.json; the second generates those first.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LongJobs } from '../../lambda/core/long-jobs';
+import { loadAccount } from '../../local/emulator';
+import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
+import { readJson } from '../helpers/expectations';
+import { FAST_SETTINGS } from '../helpers/iam';
+
+const ACCOUNT_ID = '111122223333';
+const arn = (name: string) => `arn:aws:iam::${ACCOUNT_ID}:role/${name}`;
+const SLOW = ['slow-reports', 'slow-exports'];
+
+/** 40 roles; the two IAM is slow on are listed last. */
+function account() {
+  const names = [...Array.from({ length: 38 }, (_, i) => `app-${String(i).padStart(2, '0')}`), ...SLOW];
+  return loadAccount({
+    accountId: ACCOUNT_ID,
+    entities: names.map((name) => ({ type: 'role', name, path: '/', services: [{ namespace: 's3', name: 'Amazon S3' }], ...(SLOW.includes(name) ? { fault: 'slow-job' } : {}) })),
+  });
+}
+
+const generatedOrder = (run: LocalRunResult) => run.stats.iamCallLog.filter((c) => c.operation === 'GenerateServiceLastAccessedDetails' && c.outcome !== 'Throttling').map((c) => c.arn);
+
+describe('long jobs between two consecutive local runs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'long-jobs-'));
+  const emulator = { jobLatencyMs: 1000, slowJobLatencyMs: 20_000, throttle: { rps: 5, burst: 5 }, recordCalls: true };
+  let first: LocalRunResult;
+  let second: LocalRunResult;
+
+  beforeAll(async () => {
+    first = await runLocal({ account: account(), outDir: dir, timeScale: 100, settings: FAST_SETTINGS, emulator });
+    second = await runLocal({ account: account(), outDir: dir, timeScale: 100, settings: FAST_SETTINGS, emulator });
+  }, 240_000);
+
+  it('writes the jobs that took far longer than the account\'s others, longest first', () => {
+    expect(first.summary!.status).toBe('COMPLETED');
+    const long = readJson<LongJobs>(dir, `runs/${first.runId}/long-jobs.json`);
+    expect(long).toMatchObject({ schemaVersion: 1, runId: first.runId });
+    expect(Object.keys(long.accounts)).toEqual([ACCOUNT_ID]);
+    expect(new Set(long.accounts[ACCOUNT_ID].map((j) => j.arn))).toEqual(new Set(SLOW.map(arn)));
+    for (const job of long.accounts[ACCOUNT_ID]) expect(job.seconds).toBeGreaterThanOrEqual(20);
+  });
+
+  it('generates in listing order on the first run, and the long jobs first on the next', () => {
+    const before = generatedOrder(first);
+    const after = generatedOrder(second);
+    expect(before).toHaveLength(40);
+    // Workers share the stream, and a throttled call goes again later: positions move by a few.
+    for (const name of SLOW) {
+      expect(before.indexOf(arn(name))).toBeGreaterThanOrEqual(30);
+      expect(after.indexOf(arn(name))).toBeLessThan(4);
+    }
+    expect(new Set(after)).toEqual(new Set(before));
+    // What is generated first is reported the same.
+    expect(second.summary).toMatchObject({ status: 'COMPLETED', entities: first.summary!.entities });
+    expect(readJson<LongJobs>(dir, `runs/${second.runId}/long-jobs.json`).accounts[ACCOUNT_ID].map((j) => j.arn).sort()).toEqual(SLOW.map(arn).sort());
+  });
+});
