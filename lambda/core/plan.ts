@@ -2,7 +2,8 @@
  * Plan: validate the execution input, list each account's entities with complete paging, filter them,
  * write them to the store in batches, and return only small batch descriptors (state payloads are
  * limited to 256 KiB; entity lists are not). Batches of different accounts are interleaved, so the Map
- * audits accounts side by side: IAM throttles each account on its own.
+ * audits accounts side by side: IAM throttles each account on its own. Within an account, the entities
+ * whose jobs the latest complete run found long go first (long-jobs.ts).
  */
 import { ListGroupsCommand, ListPoliciesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import type { IamSender } from './accounts';
