@@ -170,21 +170,12 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
     };
     const { result: run, lowerBound } = await night();
     const summary = run.summary!;
+    const first = timeFigures(run, lowerBound);
     let nextNight: NightFigures | null = null;
     if (options.nights === 2) {
-      const longJobs = readLongJobCount(outDir, run.runId);
+      const longJobsFirst = readLongJobCount(outDir, run.runId);
       const next = await night();
-      const calls = next.result.summary!.iamCalls;
-      nextNight = {
-        simulatedSeconds: round(next.result.stats.simulatedSeconds, 1),
-        lowerBoundSeconds: round(next.lowerBound, 1),
-        boundRatio: round(next.result.stats.simulatedSeconds / next.lowerBound, 3),
-        throttledShare: round(calls.throttled / Math.max(1, calls.list + calls.generate + calls.get), 4),
-        generateAndGetCalls: round((calls.generate + calls.get) / Math.max(1, next.result.summary!.entities.listed), 3),
-        longJobsFirst: longJobs,
-        realSeconds: round(next.result.stats.realSeconds, 1),
-        peakRssMb: next.result.stats.peakRssMb,
-      };
+      nextNight = { ...timeFigures(next.result, next.lowerBound), longJobsFirst };
     }
 
     // An organization, the same pipeline one account after another: what side by side saves.
@@ -218,15 +209,14 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
 
     const cost = costOf(run);
     const iamCalls = summary.iamCalls;
-    const totalCalls = iamCalls.list + iamCalls.generate + iamCalls.get;
     const listed = Math.max(1, summary.entities.listed);
     return {
       entities: options.entities,
-      simulatedSeconds: round(run.stats.simulatedSeconds, 1),
-      lowerBoundSeconds: round(lowerBound, 1),
-      boundRatio: round(run.stats.simulatedSeconds / lowerBound, 3),
+      simulatedSeconds: first.simulatedSeconds,
+      lowerBoundSeconds: first.lowerBoundSeconds,
+      boundRatio: first.boundRatio,
       iamCalls,
-      throttledShare: round(iamCalls.throttled / Math.max(1, totalCalls), 4),
+      throttledShare: first.throttledShare,
       lambdaInvocations: cost.invocations,
       stateTransitions: run.stats.stateTransitions,
       s3Requests: run.stats.storeRequests,
@@ -236,10 +226,10 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
       accounts: accounts.length,
       proposals: proposeFigures(run),
       summarize: { realSeconds: realSecondsOf(run, 'AuditSummarize') },
-      peakRssMb: run.stats.peakRssMb,
+      peakRssMb: first.peakRssMb,
       nextNight,
       perIdentity: {
-        generateAndGetCalls: round((iamCalls.generate + iamCalls.get) / listed, 3),
+        generateAndGetCalls: first.generateAndGetCalls,
         stateTransitions: round(run.stats.stateTransitions / listed, 3),
         costPerMonthPer1000Usd: round((cost.perRun * RUNS_PER_MONTH) / (listed / 1000), 4),
       },
@@ -249,7 +239,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
         reported: summary.entities.reported,
         skipped: summary.entities.skipped,
         failed: summary.entities.failed,
-        realSeconds: round(run.stats.realSeconds, 1),
+        realSeconds: first.realSeconds,
         maxStatePayloadBytes: run.stats.maxStatePayloadBytes,
         lambdaGbSeconds: round(cost.gbSeconds, 1),
       },
@@ -258,6 +248,20 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+/** A run's time against its bound, and what its calls and memory came to. */
+function timeFigures(run: LocalRunResult, lowerBound: number): Omit<NightFigures, 'longJobsFirst'> {
+  const calls = run.summary!.iamCalls;
+  return {
+    simulatedSeconds: round(run.stats.simulatedSeconds, 1),
+    lowerBoundSeconds: round(lowerBound, 1),
+    boundRatio: round(run.stats.simulatedSeconds / lowerBound, 3),
+    throttledShare: round(calls.throttled / Math.max(1, calls.list + calls.generate + calls.get), 4),
+    generateAndGetCalls: round((calls.generate + calls.get) / Math.max(1, run.summary!.entities.listed), 3),
+    realSeconds: round(run.stats.realSeconds, 1),
+    peakRssMb: run.stats.peakRssMb,
+  };
 }
 
 /** How many long jobs a run wrote for the next one. */
