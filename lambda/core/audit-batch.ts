@@ -90,6 +90,11 @@ export interface Leftover {
   readonly regenerations: number;
   /** The fault met last, for an entity left over as unreachable. */
   readonly lastCode?: string;
+  /**
+   * Set once one of its jobs was seen IN_PROGRESS: when its jobs then become unreadable until the
+   * regenerations run out, each outlived the session that made it, and it failed as JobTimedOut.
+   */
+  readonly seenRunning?: true;
 }
 
 /** What one invocation hands to the next: where it stopped, what is still running, the rates it found. */
@@ -131,6 +136,7 @@ interface Target {
   handovers: number;
   regenerations: number;
   lastCode?: string;
+  seenRunning?: true;
   /** Not worth calling IAM about before this time (ms). */
   notBefore: number;
   /** The pacer slot reserved for its first Generate. */
@@ -172,6 +178,8 @@ const IDLE_TICK_MS = 50;
  * to a third of a second a call); the pacer spaces them.
  */
 const WORKERS_PER_KIND = 6;
+/** Looks answered before their rate, not the pacer's, says how fast the Gets read. */
+const READ_RATE_LOOKS = 10;
 /**
  * The slowest rate, in calls per second, the bound on a chain of invocations allows for: the pacers find
  * the account's rate below the ceiling, so the ceiling says little about how many invocations a batch needs.
@@ -224,6 +232,8 @@ class BatchInvocation {
   private readonly busy: Record<'generate' | 'poll', number> = { generate: 0, poll: 0 };
   /** Set once a Generate slot fell after the time to stop starting jobs: no entity is started after that. */
   private startsClosed = false;
+  /** Set while no entity may start because the Gets could not read its job in time. */
+  private heldForReading = false;
   /** Idle workers of each kind, woken when a target of their kind arrives or the invocation stops. */
   private readonly sleepers: Record<'generate' | 'poll', Array<() => void>> = { generate: [], poll: [] };
   private readonly reported: ReportedEntity[] = [];
@@ -234,6 +244,8 @@ class BatchInvocation {
   private jobLatencyMs: number | undefined;
   /** Set once every entity has its job: from then on young running jobs are looked at every second. */
   private inTail = false;
+  /** Gets IAM answered (not throttled), since when, and the Get pacer's rate at the start. */
+  private readonly looks: { answered: number; firstAt: number; readonly startRate: number };
 
   constructor(
     private readonly deps: AuditBatchDeps,
@@ -247,6 +259,7 @@ class BatchInvocation {
     const share = deps.pacing.callsPerSecond / Math.max(1, event.batch.peers ?? 1);
     this.caller = new IamCaller(clock, { ...deps.pacing, callsPerSecond: share, learned: progress.learned ?? deps.pacing.learned });
     this.batch = { ...event.batch, maxInvocations: event.batch.maxInvocations ?? maxInvocations(entities.length, share, settings) };
+    this.looks = { answered: 0, firstAt: 0, startRate: this.caller.rate('get') };
     this.final = event.attempt >= this.batch.maxInvocations;
     const started = clock.now();
     this.deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
@@ -278,6 +291,8 @@ class BatchInvocation {
       this.busy[kind]--;
       if (verdict === 'pending') this.enqueue(target);
       if (kind === 'generate') this.noticeTail();
+      // A job read may let the Generates, held back while too many were unread, go on.
+      else if (this.heldForReading && this.readableInTime()) this.wake('generate');
       if (this.stopped()) this.wake('generate', 'poll');
     }
   }
@@ -307,6 +322,31 @@ class BatchInvocation {
     return this.next < this.entities.length && !this.startsClosed && this.caller.nextSlot('generate') <= this.stopStarting;
   }
 
+  /**
+   * The Gets, at the rate IAM has been answering them, could read every job not looked at yet and one
+   * more, a poll interval before the deadline. When IAM admits fewer Gets than Generates, a job started
+   * past that point would be handed over unread, and in another session (a member role's, or another
+   * execution environment's) it must be made again.
+   */
+  private readableInTime(): boolean {
+    const now = this.deps.clock.now();
+    const queue = this.queues.poll;
+    let unread = this.busy.generate;
+    for (let i = 0; i < queue.length; i++) if (queue[i].inProgressLooks === 0) unread++;
+    this.heldForReading = now + ((unread + 1) * 1000) / this.readRate(now) > this.deadline - this.deps.settings.pollIntervalMs;
+    return !this.heldForReading;
+  }
+
+  /**
+   * Looks a second IAM has answered since the first answer of this invocation; until READ_RATE_LOOKS
+   * were answered, the rate the Get pacer started from (the last invocation's, or its first guess). The
+   * pacer's own rate is no measure: it grows while no Get is asked for.
+   */
+  private readRate(now: number): number {
+    if (this.looks.answered < READ_RATE_LOOKS) return this.looks.startRate;
+    return (this.looks.answered * 1000) / Math.max(1000, now - this.looks.firstAt);
+  }
+
   private stopped(): boolean {
     const { clock, settings } = this.deps;
     const now = clock.now();
@@ -332,7 +372,7 @@ class BatchInvocation {
       if (queue[i].notBefore <= now && (best < 0 || queue[i].notBefore < queue[best].notBefore)) best = i;
     }
     if (best >= 0) return queue.splice(best, 1)[0];
-    if (kind === 'generate' && this.canStart()) {
+    if (kind === 'generate' && this.canStart() && this.readableInTime()) {
       // The entity starts only if its Generate's slot, reserved now, comes before the time to stop starting.
       const slot = this.caller.reserve('generate');
       if (slot > this.stopStarting) {
@@ -452,12 +492,14 @@ class BatchInvocation {
     let pages: GetServiceLastAccessedDetailsCommandOutput[];
     try {
       pages = await this.readJob(jobId, t.session ?? this.deps.iam);
+      this.answered();
     } catch (err) {
       if (err instanceof Throttled) {
         t.reason = 'throttled';
         t.notBefore = this.deps.clock.now();
         return 'pending';
       }
+      this.answered();
       if (err instanceof Unreachable) return this.unreachable(t, err);
       if (isClientError(err)) return this.regenerate(t, faultCode(err));
       return this.fail(t, faultCode(err), (err as Error).message);
@@ -466,6 +508,7 @@ class BatchInvocation {
     if (first.JobStatus === 'IN_PROGRESS') {
       t.reason = 'in-progress';
       t.inProgressLooks++;
+      t.seenRunning = true;
       this.lookAgainLater(t);
       return 'pending';
     }
@@ -482,11 +525,16 @@ class BatchInvocation {
 
   /**
    * IAM will not let this JobId be read: after a hand-over it may be another session's, and IAM does not
-   * document the answer for that. The job is made again (bounded), never read as empty.
+   * document the answer for that. The job is made again (bounded), never read as empty. When they run
+   * out, an entity whose jobs were seen running failed because each outlived its session (a member-role
+   * session lasts an hour at most): it timed out. One never seen running is unreadable.
    */
   private regenerate(t: Target, code: string): Verdict {
     if (t.regenerations >= this.deps.settings.maxRegenerations) {
-      return this.fail(t, 'JobUnreadable', `IAM kept refusing to read its jobs (last ${t.jobId}: ${code}) after ${t.regenerations} regenerations`);
+      const last = `the last, ${t.jobId}, answered ${code}`;
+      return t.seenRunning
+        ? this.fail(t, 'JobTimedOut', `its jobs were still IN_PROGRESS when their sessions ended, and ${t.regenerations} regenerations did not finish in one session (${last})`)
+        : this.fail(t, 'JobUnreadable', `IAM kept refusing to read its jobs after ${t.regenerations} regenerations (${last})`);
     }
     t.regenerations++;
     t.jobId = null;
@@ -509,6 +557,11 @@ class BatchInvocation {
     await putJson(this.deps.store, key, report);
     this.reported.push({ arn: t.entity.arn, key });
     return 'settled';
+  }
+
+  /** Counts a look IAM answered, for the rate the Gets read at. */
+  private answered(): void {
+    if (this.looks.answered++ === 0) this.looks.firstAt = this.deps.clock.now();
   }
 
   /** Every page of one job's result (through the session that generated it), or just the first while the job is not COMPLETED. */
@@ -535,7 +588,15 @@ class BatchInvocation {
       if (this.final || handovers > settings.maxAttempts) {
         this.giveUp(t, handovers);
       } else {
-        inFlight.push({ entity: t.entity, jobId: t.jobId, reason: t.reason, handovers, regenerations: t.regenerations, ...(t.lastCode ? { lastCode: t.lastCode } : {}) });
+        inFlight.push({
+          entity: t.entity,
+          jobId: t.jobId,
+          reason: t.reason,
+          handovers,
+          regenerations: t.regenerations,
+          ...(t.lastCode ? { lastCode: t.lastCode } : {}),
+          ...(t.seenRunning ? { seenRunning: true as const } : {}),
+        });
       }
     }
     if (this.final) {
@@ -594,7 +655,9 @@ class BatchInvocation {
         this.fail(t, 'JobTimedOut', `no COMPLETED report after ${handovers} invocations (job ${t.jobId} still IN_PROGRESS)`);
         break;
       case 'not-started':
-        this.fail(t, 'NotStarted', `its job was still to be made again after ${handovers} invocations`);
+        // A job seen running, then unreadable in a later session, and not made again in time: it timed out.
+        if (t.seenRunning) this.fail(t, 'JobTimedOut', `its jobs were still IN_PROGRESS when their sessions ended, and the next was not made within ${handovers} invocations`);
+        else this.fail(t, 'NotStarted', `its job was still to be made again after ${handovers} invocations`);
         break;
     }
   }

@@ -224,9 +224,14 @@ export class IamCaller {
     return this.pacers[kind].reserve();
   }
 
+  /** The rate the pacer of this kind goes at now, in calls per second. */
+  rate(kind: CallKind): number {
+    return this.pacers[kind].callsPerSecond;
+  }
+
   /** The rates the pacers have found, for the next invocation to start from. */
   learned(): Record<CallKind, number> {
-    return { list: this.pacers.list.callsPerSecond, generate: this.pacers.generate.callsPerSecond, get: this.pacers.get.callsPerSecond };
+    return { list: this.rate('list'), generate: this.rate('generate'), get: this.rate('get') };
   }
 
   /**

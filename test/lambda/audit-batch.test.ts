@@ -79,7 +79,7 @@ describe('AuditBatch', () => {
     expect(first.batch.maxInvocations).toBeGreaterThanOrEqual(5);
     expect(await getJson<BatchProgress>(store, first.leftoverKey!)).toEqual({
       next: 2,
-      inFlight: [{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress', handovers: 1, regenerations: 0 }],
+      inFlight: [{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress', handovers: 1, regenerations: 0, seenRunning: true }],
       learned: { list: expect.any(Number), generate: expect.any(Number), get: expect.any(Number) },
     });
     // Handed over 3 times (maxAttempts), failed at the fourth: the wait doubles each time.
@@ -149,6 +149,37 @@ describe('AuditBatch', () => {
     expect(rest.reduce((n, r) => n + r.counts.reported, 0)).toBe(1);
     expect(denied).toBe(1);
     expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(2);
+  });
+
+  it('fails a job that outlives every session it is made in as JobTimedOut, not as unreadable', async () => {
+    await start();
+    const store = tempStore();
+    // Every invocation runs in another execution environment, with other credentials: each hand-over
+    // leaves the slow job's JobId unreadable, and the regenerated job starts IAM's work again.
+    const deps = (n: number) => auditDeps(pipelineIam(emulator.url, `ASIAENVIRONMENT${String(n).padStart(5, '0')}`), store, clock, { pollBudgetMs: 20_000, maxAttempts: 6 });
+    const results = await chain(deps, await batchOf(store, ['slow-role', 'alice']));
+    expect(results.at(-1)).toMatchObject({ done: true, counts: { failed: 1 } });
+    const failed = (await Promise.all(results.map((_, i) => outcomesOf(store, i + 1)))).flat().flatMap((o) => o.failed);
+    expect(failed).toEqual([{ arn: ref('slow-role').arn, code: 'JobTimedOut', message: expect.stringContaining('2 regenerations') }]);
+    // One job for alice; the first and two regenerated for the slow role.
+    expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(4);
+    expect(results.reduce((n, r) => n + r.counts.reported, 0)).toBe(1);
+  });
+
+  it('fails an entity as JobUnreadable when no session ever could read its jobs, running or not', async () => {
+    await start({ jobLatencyMs: 30_000 });
+    const store = tempStore();
+    const real = pipelineIam(emulator.url);
+    const iam = {
+      send: (command: unknown) =>
+        command instanceof GetServiceLastAccessedDetailsCommand
+          ? Promise.reject(Object.assign(new Error('not yours'), { name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } }))
+          : real.send(command as never),
+    } as unknown as IAMClient;
+    const results = await chain(auditDeps(iam, store, clock, { pollBudgetMs: 20_000 }), await batchOf(store, ['alice']));
+    const failed = (await Promise.all(results.map((_, i) => outcomesOf(store, i + 1)))).flat().flatMap((o) => o.failed);
+    expect(failed).toEqual([{ arn: ref('alice').arn, code: 'JobUnreadable', message: expect.stringContaining('answered AccessDenied') }]);
+    expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(3);
   });
 
   it('fails only the entity whose COMPLETED answer is malformed (no JobCreationDate), and reports the others', async () => {
@@ -249,6 +280,28 @@ describe('AuditBatch', () => {
     }
     return [...jobs.values()].sort((a, b) => a.generatedAt - b.generatedAt);
   }
+
+  it('starts no more jobs than its Gets can read when IAM admits fewer Gets than Generates, so a new session each invocation loses none', async () => {
+    const store = tempStore();
+    // IAM admits 4 Generates a second and 1 Get; every invocation runs in another execution environment
+    // (another session), so a job handed over unread is unreadable and must be made again.
+    const { event } = await plainBatch(store, 60, {
+      jobLatencyMs: 1_000,
+      throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 4, burst: 1 }, GetServiceLastAccessedDetails: { rps: 1, burst: 1 } } },
+    });
+    const deps = (n: number) => ({
+      ...auditDeps(pipelineIam(emulator.url, `ASIAENVIRONMENT${String(n).padStart(5, '0')}`), store, clock, { pollBudgetMs: 20_000 }),
+      pacing: { callsPerSecond: 20, learned: { list: 20, generate: 4, get: 1 } },
+    });
+    const results = await chain(deps, event);
+    expect(results.at(-1)).toMatchObject({ done: true });
+    expect(results.reduce((n, r) => n + r.counts.reported, 0)).toBe(60);
+    expect(results.reduce((n, r) => n + r.counts.failed, 0)).toBe(0);
+    // A job left unread at a hand-over is made again: few are, because no job is started that the Gets
+    // could not read before the deadline (a Get may still wait on its slot while IAM throttles).
+    const generates = emulator.stats().operations.GenerateServiceLastAccessedDetails;
+    expect(generates.calls - generates.throttled).toBeLessThanOrEqual(60 + results.length);
+  });
 
   it('looks at a job first when most jobs read so far were done, not after the whole poll interval', async () => {
     const store = tempStore();
