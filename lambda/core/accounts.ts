@@ -159,10 +159,10 @@ export class MemberSessions {
 
 /**
  * The part of an IAM client the pipeline uses: something that sends commands; and, for a member-role
- * session that renews itself, `pin` gives the session of the moment, so that a job's Get goes through the
- * session its Generate went through.
+ * session that renews itself, `pin` gives the session of the moment (renewed first when it would not last
+ * `validForMs` more), so that a job's Get goes through the session its Generate went through.
  */
-export type IamSender = Pick<IAMClient, 'send'> & { pin?(): Promise<Pick<IAMClient, 'send'>> };
+export type IamSender = Pick<IAMClient, 'send'> & { pin?(validForMs?: number): Promise<Pick<IAMClient, 'send'>> };
 
 /**
  * An IAM sender into the account that renews its member-role session before it runs out, and once more
@@ -180,7 +180,7 @@ export function renewingSender(sessions: MemberSessions, accountId: string): Iam
       return fresh.iam.send(command as never);
     }
   };
-  return { send, pin: () => sessions.iam(accountId) } as IamSender;
+  return { send, pin: (validForMs?: number) => sessions.iam(accountId, validForMs) } as IamSender;
 }
 
 /** Accounts to audit from the setting, narrowed by the execution input's `accountIds`. */

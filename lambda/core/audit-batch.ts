@@ -445,7 +445,7 @@ class BatchInvocation {
       const answer = await this.caller.call(
         'generate',
         async () => {
-          session = (await iam.pin?.()) ?? iam;
+          session = (await iam.pin?.(this.readWithinMs())) ?? iam;
           return session.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: this.event.run.granularity }));
         },
         { retryThrottles: false, slot },
@@ -557,6 +557,17 @@ class BatchInvocation {
     await putJson(this.deps.store, key, report);
     this.reported.push({ arn: t.entity.arn, key });
     return 'settled';
+  }
+
+  /**
+   * How long a job generated now needs its session to last: twice IAM's time for a job (the 90th
+   * percentile of those read, or the poll interval while unknown), for the looks that back off while it
+   * runs, and a poll interval more. A session that would not last that long (up to half its life) is
+   * renewed before the Generate, rather than the job lost with it.
+   */
+  private readWithinMs(): number {
+    const { pollIntervalMs } = this.deps.settings;
+    return 2 * (this.jobLatencyMs ?? pollIntervalMs) + pollIntervalMs;
   }
 
   /** Counts a look IAM answered, for the rate the Gets read at. */
