@@ -13,6 +13,8 @@ import type { StoreRequests } from '../../lambda/core/store';
 import type { LocalFunction } from './template';
 
 const WORKER = join(__dirname, 'lambda-worker.cjs');
+/** Each environment's young generation, in MB: enough for the functions' short-lived objects. */
+const YOUNG_GENERATION_MB = 8;
 /** Real time allowed beyond a function's (scaled) timeout before the environment is killed. */
 const GRACE_MS = 2_000;
 
@@ -194,8 +196,10 @@ export class LocalLambda {
         ...credentials,
       },
       workerData: { entry: fn.entry, handlerName: fn.handlerName, functionName: fn.logicalId, functionArn: fn.arn, memorySize: fn.memorySize },
-      // Lambda's memory setting bounds the environment's heap, as it bounds the function in AWS.
-      resourceLimits: { maxOldGenerationSizeMb: fn.memorySize },
+      // Lambda's memory setting bounds the environment's heap, as it bounds the function in AWS. The young
+      // generation is kept small: in Lambda each environment has its own memory, here some 25 share one
+      // process, and V8 lets each grow its young generation to tens of MB (250 MB more at 20 x 500).
+      resourceLimits: { maxOldGenerationSizeMb: fn.memorySize, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
       stdout: true,
       stderr: true,
     });
