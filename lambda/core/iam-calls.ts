@@ -37,6 +37,8 @@ const MEASURE_MIN_CALLS = 20;
 const MEASURE_LONGEST_MS = 60_000;
 /** After a throttle, the rate goes to this share of what IAM was admitting. */
 const BACK_OFF_TO = 0.85;
+/** Successes a pacer must have seen before what it measured says more than the rate it was given. */
+const MEASURE_FIRST_CALLS = 5;
 /** Throttles within this time of a decrease do not decrease again: they answer calls already paced. */
 const DECREASE_COOLDOWN_MS = 2_000;
 /**
@@ -62,6 +64,8 @@ export class Pacer {
   private lastChange: number;
   private lastDecrease = -Infinity;
   private probing: boolean;
+  /** Started from a rate an earlier caller found, rather than a guess. */
+  private readonly learned: boolean;
   private readonly successes: number[] = [];
   private readonly floor: number;
 
@@ -71,7 +75,8 @@ export class Pacer {
     learned?: number,
   ) {
     this.floor = Math.min(ceiling, 0.05);
-    this.probing = learned === undefined;
+    this.learned = learned !== undefined;
+    this.probing = !this.learned;
     this.rate = learned === undefined ? Math.max(this.floor, ceiling * START_SHARE) : Math.min(ceiling, Math.max(this.floor, learned));
     this.lastChange = clock.now();
   }
@@ -114,11 +119,18 @@ export class Pacer {
     const now = this.clock.now();
     if (now - this.lastDecrease < DECREASE_COOLDOWN_MS) return;
     this.grow(now);
-    const window = Math.max(1000, now - (this.successes[0] ?? now));
-    const admitted = (this.successes.length * 1000) / window;
-    // What IAM admitted is a measure of the bucket's rate only while we were asking for more than that.
-    // Never more than halved at once: a pacer that has only just started measures too little.
-    this.rate = Math.max(this.floor, this.rate / 2, Math.min(this.rate, admitted) * BACK_OFF_TO);
+    if (this.successes.length < MEASURE_FIRST_CALLS) {
+      // Nothing measured yet. A learned rate was measured over an earlier caller's calls, and a throttle
+      // at once more likely answers that caller's last calls than says the rate was wrong: back off a
+      // little. A guessed rate is halved.
+      this.rate = Math.max(this.floor, this.learned ? this.rate * BACK_OFF_TO : this.rate / 2);
+    } else {
+      const window = Math.max(1000, now - this.successes[0]);
+      const admitted = (this.successes.length * 1000) / window;
+      // What IAM admitted is a measure of the bucket's rate only while we were asking for more than that.
+      // Never more than halved at once: a pacer that has only just started measures too little.
+      this.rate = Math.max(this.floor, this.rate / 2, Math.min(this.rate, admitted) * BACK_OFF_TO);
+    }
     this.probing = false;
     this.lastDecrease = now;
     this.lastChange = now;
@@ -127,12 +139,15 @@ export class Pacer {
   }
 
   private grow(now: number): void {
-    const seconds = (now - this.lastChange) / 1000;
+    // Time in which nobody asked for a slot says nothing about IAM's bucket: the rate grows only while
+    // calls are being made, not while, say, the Gets wait for the first jobs.
+    const inUseUntil = Math.min(now, Math.max(this.lastChange, this.nextFree));
+    const seconds = (inUseUntil - this.lastChange) / 1000;
+    this.lastChange = Math.max(this.lastChange, now);
     if (seconds <= 0) return;
     const calm = Math.max(0, now - this.lastDecrease);
     const growth = this.probing ? PROBE_GROWTH_PER_SECOND : Math.min(PROBE_GROWTH_PER_SECOND, STEADY_GROWTH_PER_SECOND * 2 ** (calm / GROWTH_DOUBLES_MS));
     this.rate = Math.min(this.ceiling, this.rate * (1 + growth) ** seconds);
-    this.lastChange = now;
   }
 }
 
@@ -264,6 +279,8 @@ export class IamCaller {
           this.counts.retried++;
           await this.backOff(faults++);
         } else {
+          // IAM answered (a client error, such as an unknown JobId): the call passed its bucket.
+          this.pacers[kind].succeeded();
           throw err;
         }
       }

@@ -138,6 +138,29 @@ describe('Pacer', () => {
     expect(throttledShare).toBeLessThan(0.05);
   });
 
+  it('does not grow while nobody calls, so calls after a quiet spell go at the rate last found', async () => {
+    const clock = new VirtualClock(0);
+    const pacer = new Pacer(50, clock, 2);
+    for (let i = 0; i < 3; i++) await pacer.take();
+    // A minute in which the Gets, say, wait for the first jobs: the rate stays where it was.
+    await clock.sleep(60_000);
+    expect(pacer.callsPerSecond).toBeLessThan(2 * 1.5 ** 2);
+    // While calls are made it grows as before.
+    for (let i = 0; i < 20; i++) await pacer.take();
+    expect(pacer.callsPerSecond).toBeGreaterThan(3);
+  });
+
+  it('backs off a learned rate a little, not by half, when throttled before it has measured anything', () => {
+    const clock = new VirtualClock(0);
+    const learned = new Pacer(50, clock, 4);
+    learned.throttled();
+    expect(learned.callsPerSecond).toBeCloseTo(4 * 0.85, 5);
+    // A first guess knows nothing, and is halved.
+    const guessed = new Pacer(50, clock);
+    guessed.throttled();
+    expect(guessed.callsPerSecond).toBeCloseTo(2.5, 5);
+  });
+
   it('never goes above its ceiling when the bucket allows more', async () => {
     const { used, throttledShare } = await share(100, 5, 20, 120);
     expect(used).toBeLessThanOrEqual(0.2);
