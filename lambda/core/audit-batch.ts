@@ -95,6 +95,12 @@ export interface Leftover {
    * regenerations run out, each outlived the session that made it, and it failed as JobTimedOut.
    */
   readonly seenRunning?: true;
+  /**
+   * Set when its job is handed over before any look at it was answered. If the next session may not read
+   * it, that says nothing about the job: it is made again without counting against maxRegenerations
+   * (the hand-overs still bound it).
+   */
+  readonly unread?: true;
 }
 
 /** What one invocation hands to the next: where it stopped, what is still running, the rates it found. */
@@ -137,9 +143,11 @@ interface Target {
   regenerations: number;
   lastCode?: string;
   seenRunning?: true;
+  /** A look at the current job was answered (IN_PROGRESS), in this invocation or one before. */
+  looked: boolean;
   /** Not worth calling IAM about before this time (ms). */
   notBefore: number;
-  /** The pacer slot reserved for its first Generate. */
+  /** The pacer slot reserved for its next call (a Generate, or the first page of a Get). */
   slot?: number;
   /** Looks scheduled at the current job so far (the back-off doubles with each). */
   polls: number;
@@ -234,6 +242,10 @@ class BatchInvocation {
   private startsClosed = false;
   /** Set while no entity may start because the Gets could not read its job in time. */
   private heldForReading = false;
+  /** The last moment a look may go: the deadline and half the safety margin, the other half kept for writing. */
+  private readonly looksEnd: number;
+  /** Set once a Get slot fell after looksEnd: nothing more can be read, so the invocation ends. */
+  private readsClosed = false;
   /** Idle workers of each kind, woken when a target of their kind arrives or the invocation stops. */
   private readonly sleepers: Record<'generate' | 'poll', Array<() => void>> = { generate: [], poll: [] };
   private readonly reported: ReportedEntity[] = [];
@@ -264,10 +276,13 @@ class BatchInvocation {
     const started = clock.now();
     this.deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
     this.stopStarting = this.deadline - drainMs(settings);
+    this.looksEnd = this.deadline + settings.safetyMarginMs / 2;
     this.next = progress.next;
     this.jobLatencyMs = progress.jobLatencyMs;
     for (const l of progress.inFlight) {
-      const target: Target = { ...l, notBefore: 0, polls: 0, inProgressLooks: 0 };
+      const { unread, ...left } = l;
+      // A hand-over by an earlier version does not say; its job then counts as looked at.
+      const target: Target = { ...left, looked: l.jobId !== null && !unread, notBefore: 0, polls: 0, inProgressLooks: 0 };
       this.queues[l.jobId === null ? 'generate' : 'poll'].push(target);
     }
   }
@@ -350,7 +365,7 @@ class BatchInvocation {
   private stopped(): boolean {
     const { clock, settings } = this.deps;
     const now = clock.now();
-    if (now >= this.deadline) return true;
+    if (now >= this.deadline || this.readsClosed) return true;
     const busy = this.busy.generate + this.busy.poll;
     const waiting = this.queues.generate.length + this.queues.poll.length + busy;
     if (waiting === 0 && !this.canStart()) return true;
@@ -371,6 +386,20 @@ class BatchInvocation {
     for (let i = 0; i < queue.length; i++) {
       if (queue[i].notBefore <= now && (best < 0 || queue[i].notBefore < queue[best].notBefore)) best = i;
     }
+    // A job made again, or one IAM throttled, waits like a new one while the Gets could not read it in time.
+    if (best >= 0 && kind === 'generate' && !this.readableInTime()) return undefined;
+    if (best >= 0 && kind === 'poll') {
+      // Under throttling the Get pacer's slots can be many seconds apart. Looks already queued at the
+      // deadline may use half the safety margin; one whose slot comes later would hold the invocation
+      // past its timeout, so the job is handed over unread instead.
+      const slot = this.caller.reserve('get');
+      if (slot > this.looksEnd) {
+        this.readsClosed = true;
+        this.wake('generate', 'poll');
+        return undefined;
+      }
+      queue[best].slot = slot;
+    }
     if (best >= 0) return queue.splice(best, 1)[0];
     if (kind === 'generate' && this.canStart() && this.readableInTime()) {
       // The entity starts only if its Generate's slot, reserved now, comes before the time to stop starting.
@@ -379,7 +408,7 @@ class BatchInvocation {
         this.startsClosed = true;
         return undefined;
       }
-      return { entity: this.entities[this.next++], jobId: null, reason: 'not-started', handovers: 0, regenerations: 0, notBefore: 0, polls: 0, inProgressLooks: 0, slot };
+      return { entity: this.entities[this.next++], jobId: null, reason: 'not-started', handovers: 0, regenerations: 0, looked: false, notBefore: 0, polls: 0, inProgressLooks: 0, slot };
     }
     return undefined;
   }
@@ -472,6 +501,7 @@ class BatchInvocation {
     }
     if (typeof jobId !== 'string' || jobId.length === 0) return this.fail(t, 'MalformedAnswer', 'GenerateServiceLastAccessedDetails answered without a JobId');
     t.jobId = jobId;
+    t.looked = false;
     t.reason = 'in-progress';
     t.polls = 0;
     t.inProgressLooks = 0;
@@ -489,9 +519,11 @@ class BatchInvocation {
 
   private async poll(t: Target): Promise<Verdict> {
     const jobId = t.jobId!;
+    const slot = t.slot;
+    t.slot = undefined;
     let pages: GetServiceLastAccessedDetailsCommandOutput[];
     try {
-      pages = await this.readJob(jobId, t.session ?? this.deps.iam);
+      pages = await this.readJob(jobId, t.session ?? this.deps.iam, slot);
       this.answered();
     } catch (err) {
       if (err instanceof Throttled) {
@@ -508,6 +540,7 @@ class BatchInvocation {
     if (first.JobStatus === 'IN_PROGRESS') {
       t.reason = 'in-progress';
       t.inProgressLooks++;
+      t.looked = true;
       t.seenRunning = true;
       this.lookAgainLater(t);
       return 'pending';
@@ -528,16 +561,20 @@ class BatchInvocation {
    * document the answer for that. The job is made again (bounded), never read as empty. When they run
    * out, an entity whose jobs were seen running failed because each outlived its session (a member-role
    * session lasts an hour at most): it timed out. One never seen running is unreadable.
+   * A job handed over before any look at it was answered is made again without counting: the session
+   * changed under it, and IAM has refused nothing it was asked about in the session that made it.
    */
   private regenerate(t: Target, code: string): Verdict {
-    if (t.regenerations >= this.deps.settings.maxRegenerations) {
+    const handedOverUnread = t.jobId !== null && t.generatedAt === undefined && !t.looked;
+    if (!handedOverUnread && t.regenerations >= this.deps.settings.maxRegenerations) {
       const last = `the last, ${t.jobId}, answered ${code}`;
       return t.seenRunning
         ? this.fail(t, 'JobTimedOut', `its jobs were still IN_PROGRESS when their sessions ended, and ${t.regenerations} regenerations did not finish in one session (${last})`)
         : this.fail(t, 'JobUnreadable', `IAM kept refusing to read its jobs after ${t.regenerations} regenerations (${last})`);
     }
-    t.regenerations++;
+    if (!handedOverUnread) t.regenerations++;
     t.jobId = null;
+    t.looked = false;
     t.session = undefined;
     t.reason = 'not-started';
     t.notBefore = this.deps.clock.now();
@@ -575,12 +612,16 @@ class BatchInvocation {
     if (this.looks.answered++ === 0) this.looks.firstAt = this.deps.clock.now();
   }
 
-  /** Every page of one job's result (through the session that generated it), or just the first while the job is not COMPLETED. */
-  private async readJob(jobId: string, session: Pick<IamSender, 'send'>): Promise<GetServiceLastAccessedDetailsCommandOutput[]> {
+  /**
+   * Every page of one job's result (through the session that generated it), or just the first while the
+   * job is not COMPLETED. The first page goes in the slot reserved for it.
+   */
+  private async readJob(jobId: string, session: Pick<IamSender, 'send'>, slot: number | undefined): Promise<GetServiceLastAccessedDetailsCommandOutput[]> {
     const pages: GetServiceLastAccessedDetailsCommandOutput[] = [];
     await readAllPages(async (marker) => {
       const page = await this.caller.call('get', () => session.send(new GetServiceLastAccessedDetailsCommand({ JobId: jobId, MaxItems: MAX_ITEMS, Marker: marker })), {
         retryThrottles: false,
+        slot: pages.length === 0 ? slot : undefined,
       });
       pages.push(page);
       const complete = page.JobStatus === 'COMPLETED';
@@ -607,6 +648,7 @@ class BatchInvocation {
           regenerations: t.regenerations,
           ...(t.lastCode ? { lastCode: t.lastCode } : {}),
           ...(t.seenRunning ? { seenRunning: true as const } : {}),
+          ...(t.jobId !== null && !t.looked ? { unread: true as const } : {}),
         });
       }
     }
@@ -663,7 +705,7 @@ class BatchInvocation {
         this.fail(t, t.lastCode ?? 'Unreachable', `IAM could not be reached for it through ${handovers} invocations (last fault ${t.lastCode})`);
         break;
       case 'in-progress':
-        this.fail(t, 'JobTimedOut', `no COMPLETED report after ${handovers} invocations (job ${t.jobId} still IN_PROGRESS)`);
+        this.fail(t, 'JobTimedOut', `no COMPLETED report after ${handovers} invocations (job ${t.jobId} ${t.looked ? 'still IN_PROGRESS' : 'not looked at yet'})`);
         break;
       case 'not-started':
         // A job seen running, then unreadable in a later session, and not made again in time: it timed out.

@@ -290,7 +290,7 @@ describe('AuditBatch', () => {
       throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 4, burst: 1 }, GetServiceLastAccessedDetails: { rps: 1, burst: 1 } } },
     });
     const deps = (n: number) => ({
-      ...auditDeps(pipelineIam(emulator.url, `ASIAENVIRONMENT${String(n).padStart(5, '0')}`), store, clock, { pollBudgetMs: 20_000 }),
+      ...auditDeps(pipelineIam(emulator.url, `ASIAENVIRONMENT${String(n).padStart(5, '0')}`), store, clock, { pollBudgetMs: 20_000, safetyMarginMs: 20_000 }),
       pacing: { callsPerSecond: 20, learned: { list: 20, generate: 4, get: 1 } },
     });
     const results = await chain(deps, event);
@@ -301,6 +301,30 @@ describe('AuditBatch', () => {
     // could not read before the deadline (a Get may still wait on its slot while IAM throttles).
     const generates = emulator.stats().operations.GenerateServiceLastAccessedDetails;
     expect(generates.calls - generates.throttled).toBeLessThanOrEqual(60 + results.length);
+  });
+
+  it('makes no Get whose pacer slot falls after half its safety margin, so an invocation ends on time however hard IAM throttles', async () => {
+    const store = tempStore();
+    // IAM admits a Get every 4 s, and the pacer starts at 1 a second: it is throttled down to slots seconds apart.
+    const { event } = await plainBatch(store, 30, {
+      jobLatencyMs: 500,
+      throttle: { rps: 1000, operations: { GetServiceLastAccessedDetails: { rps: 0.25, burst: 1 } } },
+    });
+    const settings = { pollBudgetMs: 20_000, safetyMarginMs: 10_000 };
+    const deps = { ...auditDeps(pipelineIam(emulator.url), store, clock, settings), pacing: { callsPerSecond: 20, learned: { list: 20, generate: 20, get: 1 } } };
+    const started = clock.now();
+    const result = await auditBatch(deps, event, LAMBDA_TIME);
+    const ended = clock.now();
+    expect(result.done).toBe(false);
+    // The deadline is 20 s after the start, and looks queued before it may go until 25 s (half the margin).
+    // Without that limit, looks queued seconds apart held this invocation until 27 s.
+    const lastGet = Math.max(...emulator.calls().filter((c) => c.operation === 'GetServiceLastAccessedDetails').map((c) => c.at));
+    expect(lastGet - started).toBeLessThanOrEqual(25_300);
+    expect(ended - started).toBeLessThan(26_000);
+    // What was not read is handed over with its JobId, for the next invocation to read.
+    const progress = await getJson<BatchProgress>(store, result.leftoverKey!);
+    expect(progress.inFlight.length).toBeGreaterThan(0);
+    expect(result.counts.reported + result.counts.leftover).toBe(30);
   });
 
   it('looks at a job first when most jobs read so far were done, not after the whole poll interval', async () => {
