@@ -380,6 +380,10 @@ export class AuditWorkflow extends Construct {
       }),
     );
     put(this.summarizeFunction, 'WriteSummary', 'runs/*', 'datasets/*', 'latest.json');
+    // A batch's dataset part goes as a multipart upload; one that fails is aborted, leaving nothing.
+    this.summarizeFunction.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'AbortDatasetUploads', actions: ['s3:AbortMultipartUpload'], resources: objects('datasets/*') }),
+    );
     get(this.proposeFunction, 'ReadRunFiles', 'work/*', 'runs/*/reports/*');
     put(this.proposeFunction, 'WriteProposals', 'runs/*/proposals/*');
     this.proposeFunction.role.addToPrincipalPolicy(

@@ -3,12 +3,22 @@
  * so the local runner and tests exercise exactly the code that runs in Lambda.
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 export interface ReportStore {
   /** Writes the whole object or nothing. */
   put(key: string, body: string, contentType?: string): Promise<void>;
+  /**
+   * Writes the chunks, in order, as one object, or nothing: never more than a few parts in memory, for
+   * objects too large to build whole (a batch's dataset rows). Writes nothing and answers false when
+   * there are no chunks.
+   */
+  putChunks(key: string, chunks: AsyncIterable<string>, contentType: string): Promise<boolean>;
   /** The object's text; throws NotFound when it does not exist. */
   get(key: string): Promise<string>;
   /** Every key under the prefix, sorted. */
@@ -60,6 +70,32 @@ export interface StoreRequests {
 
 const REQUESTS = Symbol.for('iam-access-audit.storeRequests');
 
+/** Part size of a multipart upload (S3's least is 5 MiB); an object no larger goes in one PUT. */
+export const UPLOAD_PART_BYTES = 8 * 1024 * 1024;
+
+/** PUT requests S3 bills for an object written by `putChunks`: one, or a part each and two to start and complete. */
+export function putRequestsFor(bytes: number): number {
+  return bytes <= UPLOAD_PART_BYTES ? 1 : Math.ceil(bytes / UPLOAD_PART_BYTES) + 2;
+}
+
+/** The chunks as a byte stream, counting its bytes, or null when there are none. */
+async function byteStream(chunks: AsyncIterable<string>): Promise<{ stream: Readable; bytes: () => number } | null> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return null;
+  let bytes = 0;
+  const encode = (text: string) => {
+    const buffer = Buffer.from(text, 'utf8');
+    bytes += buffer.length;
+    return buffer;
+  };
+  async function* all() {
+    yield encode(first.value);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield encode(next.value);
+  }
+  return { stream: Readable.from(all()), bytes: () => bytes };
+}
+
 /**
  * The requests every store in this thread has made. The local runner reads them after each invocation,
  * so a local run counts what the same run would ask of S3.
@@ -82,6 +118,16 @@ export class S3ReportStore implements ReportStore {
   async put(key: string, body: string, contentType = 'application/json'): Promise<void> {
     storeRequests().put++;
     await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
+  async putChunks(key: string, chunks: AsyncIterable<string>, contentType: string): Promise<boolean> {
+    const body = await byteStream(chunks);
+    if (!body) return false;
+    // The SDK's multipart upload: parts go as the chunks come, and a failed upload is aborted, so
+    // nothing appears under the key.
+    await new Upload({ client: this.s3, params: { Bucket: this.bucket, Key: key, Body: body.stream, ContentType: contentType }, partSize: UPLOAD_PART_BYTES, queueSize: 2 }).done();
+    storeRequests().put += putRequestsFor(body.bytes());
+    return true;
   }
 
   async delete(key: string): Promise<void> {
@@ -121,14 +167,34 @@ export class DirectoryReportStore implements ReportStore {
 
   async put(key: string, body: string): Promise<void> {
     storeRequests().put++;
+    await this.writeAside(key, (partial) => writeFile(partial, body));
+  }
+
+  async putChunks(key: string, chunks: AsyncIterable<string>): Promise<boolean> {
+    const body = await byteStream(chunks);
+    if (!body) return false;
+    await this.writeAside(key, (partial) => pipeline(body.stream, createWriteStream(partial)));
+    // As S3 would bill it: one PUT, or a multipart upload's.
+    storeRequests().put += putRequestsFor(body.bytes());
+    return true;
+  }
+
+  /**
+   * Writes aside (outside the keys) and renames, so a reader never sees half a file, and a writer that
+   * dies leaves nothing under the keys.
+   */
+  private async writeAside(key: string, write: (partial: string) => Promise<void>): Promise<void> {
     const file = this.file(key);
     await mkdir(dirname(file), { recursive: true });
-    // Write aside (outside the keys) and rename, so a reader never sees half a file, and a writer that
-    // dies leaves nothing under the keys.
     const aside = join(this.location, PARTIAL_DIR);
     await mkdir(aside, { recursive: true });
     const partial = join(aside, `${process.pid}.${Math.random().toString(36).slice(2)}`);
-    await writeFile(partial, body);
+    try {
+      await write(partial);
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    }
     await rename(partial, file);
   }
 

@@ -36,17 +36,29 @@ describe('the stack', () => {
     }
   });
 
-  it('lets Plan read of the runs only latest.json and the long-jobs files, and write only working files', () => {
-    const planRole = stack.resolve((stack.workflow.planFunction.role.node.defaultChild as any).logicalId) as string;
-    const s3 = statements.filter(({ role, statement }) => role === planRole && actionsOf(statement).some((a) => a.startsWith('s3:')));
+  /** The S3 statements of a function's role, and the keys (after the bucket) each action may touch. */
+  function s3Access(fn: { role: { node: { defaultChild?: unknown } } }) {
+    const role = stack.resolve((fn.role.node.defaultChild as any).logicalId) as string;
+    const s3 = statements.filter((s) => s.role === role && actionsOf(s.statement).some((a) => a.startsWith('s3:')));
     const keysOf = (action: string) =>
       s3
         .filter(({ statement }) => actionsOf(statement).includes(action))
         .flatMap(({ statement }) => [statement.Resource].flat())
         .map((r: unknown) => JSON.stringify(r).match(/"\/([^"]*)"\]/)?.[1] ?? JSON.stringify(r));
+    return { actions: [...new Set(s3.flatMap(({ statement }) => actionsOf(statement)))].sort(), keysOf };
+  }
+
+  it('lets Plan read of the runs only latest.json and the long-jobs files, and write only working files', () => {
+    const { actions, keysOf } = s3Access(stack.workflow.planFunction);
     expect(keysOf('s3:GetObject').sort()).toEqual(['latest.json', 'runs/*/long-jobs.json']);
     expect(keysOf('s3:PutObject')).toEqual(['work/*']);
-    expect(s3.flatMap(({ statement }) => actionsOf(statement)).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
+  });
+
+  it('lets Summarize abort only the multipart uploads of dataset parts', () => {
+    const { actions, keysOf } = s3Access(stack.workflow.summarizeFunction);
+    expect(keysOf('s3:AbortMultipartUpload')).toEqual(['datasets/*']);
+    expect(actions).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
   });
 
   it('keeps the report bucket private, TLS only, encrypted, versioned and expiring', () => {

@@ -1,5 +1,5 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { DirectoryReportStore, getJson, NotFound, putJson, S3ReportStore, type ReportStore } from '../../lambda/core/store';
+import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, type ReportStore } from '../../lambda/core/store';
 import { startMoto, type MotoServer } from '../helpers/moto';
 import { tempStore } from '../helpers/core';
 
@@ -16,11 +16,45 @@ async function behavesAsAStore(store: ReportStore): Promise<void> {
   await expect(store.get('runs/r1/missing.json')).rejects.toBeInstanceOf(NotFound);
 }
 
+/** Lines of about 480 bytes, as dataset rows are, in chunks of 2,000 lines: `chunks` of them, then a fault if asked. */
+async function* rowChunks(chunks: number, failAfter = Infinity): AsyncGenerator<string> {
+  for (let c = 0; c < chunks; c++) {
+    if (c === failAfter) throw new Error('a report could not be read');
+    yield Array.from({ length: 2000 }, (_, i) => `{"chunk":${c},"line":${i},"pad":"${'x'.repeat(440)}"}\n`).join('');
+  }
+}
+
+/** Writes a part larger than two upload parts, a small one, none, and one whose chunks fail midway. */
+async function writesInChunks(store: ReportStore): Promise<void> {
+  const before = storeRequests().put;
+  expect(await store.putChunks('datasets/t/part-b00001.jsonl', rowChunks(20), 'application/x-ndjson')).toBe(true);
+  const text = await store.get('datasets/t/part-b00001.jsonl');
+  expect(text.length).toBeGreaterThan(2 * UPLOAD_PART_BYTES);
+  const lines = text.trimEnd().split('\n');
+  expect(lines).toHaveLength(40_000);
+  expect(JSON.parse(lines[0])).toMatchObject({ chunk: 0, line: 0 });
+  expect(JSON.parse(lines[39_999])).toMatchObject({ chunk: 19, line: 1999 });
+  // Billed as S3 bills a multipart upload: a PUT a part, and two more.
+  expect(storeRequests().put - before).toBe(putRequestsFor(text.length));
+  expect(putRequestsFor(text.length)).toBe(Math.ceil(text.length / UPLOAD_PART_BYTES) + 2);
+
+  expect(await store.putChunks('datasets/t/part-b00002.jsonl', rowChunks(1), 'application/x-ndjson')).toBe(true);
+  expect((await store.get('datasets/t/part-b00002.jsonl')).split('\n')).toHaveLength(2001);
+  expect(await store.putChunks('datasets/t/part-b00003.jsonl', rowChunks(0), 'application/x-ndjson')).toBe(false);
+  // A fault while the part is written, after more than a part has gone: nothing under the key.
+  await expect(store.putChunks('datasets/t/part-b00004.jsonl', rowChunks(20, 12), 'application/x-ndjson')).rejects.toThrow('a report could not be read');
+  expect(await store.list('datasets/t/')).toEqual(['datasets/t/part-b00001.jsonl', 'datasets/t/part-b00002.jsonl']);
+}
+
 describe('report stores', () => {
   it('a directory', async () => {
     const store = tempStore();
     await behavesAsAStore(store);
     await expect(new DirectoryReportStore('/tmp').get('../etc/passwd')).rejects.toThrow(/leaves the store/);
+  });
+
+  it('a directory, written in chunks', async () => {
+    await writesInChunks(tempStore());
   });
 
   describe('S3, through moto', () => {
@@ -39,6 +73,13 @@ describe('report stores', () => {
       await s3.send(new CreateBucketCommand({ Bucket: 'reports-a' }));
       await behavesAsAStore(new S3ReportStore(s3, 'reports-a'));
     });
+
+    it('writes in chunks as a multipart upload, and aborts one whose chunks fail', async () => {
+      await s3.send(new CreateBucketCommand({ Bucket: 'reports-c' }));
+      await writesInChunks(new S3ReportStore(s3, 'reports-c'));
+      // The failed upload was aborted, not left to the bucket's lifecycle rule.
+      expect((await s3.send(new ListMultipartUploadsCommand({ Bucket: 'reports-c' }))).Uploads ?? []).toEqual([]);
+    }, 60_000);
 
     it('lists past a page of 1000 keys', async () => {
       await s3.send(new CreateBucketCommand({ Bucket: 'reports-b' }));
