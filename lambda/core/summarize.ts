@@ -144,6 +144,8 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
   for (const failure of failures) longJobs.addFailure(failure);
   // The batch's dataset part is written as its reports are read, a few hundred at a time: a batch of
   // 10,000 identities has some 400,000 rows (195 MB in the sample), too many to hold, join and send whole.
+  // The store pulls the rows, and reading them also gathers the findings, the changes, the page's data
+  // and the long jobs: every report is read once, and all of it is gathered before the part is written.
   async function* rowsOf(settlement: BatchSettlement): AsyncGenerator<string> {
     for (let i = 0; i < settlement.reportKeys.length; i += REPORTS_AT_ONCE) {
       const reports = await mapConcurrently(settlement.reportKeys.slice(i, i + REPORTS_AT_ONCE), READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
