@@ -69,6 +69,7 @@ export interface BenchResult {
   readonly lowerBoundSeconds: number;
   /** Simulated time over the lower bound. */
   readonly boundRatio: number;
+  readonly lastJob: LastJob | null;
   readonly iamCalls: { list: number; generate: number; get: number; throttled: number; retried: number };
   /** Throttled calls as a share of all IAM calls. */
   readonly throttledShare: number;
@@ -105,10 +106,22 @@ export interface BenchResult {
   readonly settings: BenchOptions & { batchSize: number; maxConcurrency: number };
 }
 
+/**
+ * The job IAM finished last of those the run read, in seconds from the run's start: the run could not end
+ * sooner, whatever it did after. How long the job took, and when it was generated, say why it came so late.
+ */
+export interface LastJob {
+  readonly generatedSeconds: number;
+  readonly finishedSeconds: number;
+  /** Its finish over the lower bound: the ratio of a run that read it the moment it finished and stopped. */
+  readonly boundRatio: number;
+}
+
 export interface NightFigures {
   readonly simulatedSeconds: number;
   readonly lowerBoundSeconds: number;
   readonly boundRatio: number;
+  readonly lastJob: LastJob | null;
   readonly throttledShare: number;
   readonly generateAndGetCalls: number;
   /** Entities Plan put first because the night before found their jobs long. */
@@ -215,6 +228,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
       simulatedSeconds: first.simulatedSeconds,
       lowerBoundSeconds: first.lowerBoundSeconds,
       boundRatio: first.boundRatio,
+      lastJob: first.lastJob,
       iamCalls,
       throttledShare: first.throttledShare,
       lambdaInvocations: cost.invocations,
@@ -257,11 +271,20 @@ function timeFigures(run: LocalRunResult, lowerBound: number): Omit<NightFigures
     simulatedSeconds: round(run.stats.simulatedSeconds, 1),
     lowerBoundSeconds: round(lowerBound, 1),
     boundRatio: round(run.stats.simulatedSeconds / lowerBound, 3),
+    lastJob: lastJobOf(run, lowerBound),
     throttledShare: round(calls.throttled / Math.max(1, calls.list + calls.generate + calls.get), 4),
     generateAndGetCalls: round((calls.generate + calls.get) / Math.max(1, run.summary!.entities.listed), 3),
     realSeconds: round(run.stats.realSeconds, 1),
     peakRssMb: run.stats.peakRssMb,
   };
+}
+
+function lastJobOf(run: LocalRunResult, lowerBound: number): LastJob | null {
+  const job = run.stats.emulator?.lastJobFinished;
+  if (!job) return null;
+  const since = (iso: string) => (Date.parse(iso) - Date.parse(run.stats.simulatedStart)) / 1000;
+  const finishedSeconds = since(job.finishedAt);
+  return { generatedSeconds: round(since(job.generatedAt), 1), finishedSeconds: round(finishedSeconds, 1), boundRatio: round(finishedSeconds / lowerBound, 3) };
 }
 
 /** How many long jobs a run wrote for the next one. */
@@ -318,17 +341,23 @@ export function targets(r: BenchResult): Array<{ target: string; value: string; 
   ];
 }
 
+function lastJobLine(job: LastJob | null): string {
+  if (job === null) return 'none read';
+  return `finished at ${job.finishedSeconds} s (${job.boundRatio}x the bound), ${round(job.finishedSeconds - job.generatedSeconds, 1)} s after its Generate at ${job.generatedSeconds} s`;
+}
+
 function table(r: BenchResult): string {
   const slower = (b: BaselineFigures | null) => (b === null ? 'not run' : `${b.simulatedSeconds} s (${b.slowerBy}x the pipeline's time), ${b.iamCalls.throttled} throttled`);
   const rows: Array<[string, string]> = [
     ['entities', `${r.entities} (listed ${r.run.listed}: ${r.run.reported} reported, ${r.run.skipped} skipped, ${r.run.failed} failed; ${r.run.status})`],
     ['simulated time', `${r.simulatedSeconds} s (${r.run.realSeconds} s real)`],
     ['lower bound', `${r.lowerBoundSeconds} s at IAM's rate (${r.boundRatio}x)`],
+    ['IAM\'s last job', lastJobLine(r.lastJob)],
     [
       'the next night',
       r.nextNight === null
         ? 'not run'
-        : `${r.nextNight.simulatedSeconds} s against a bound of ${r.nextNight.lowerBoundSeconds} s (${r.nextNight.boundRatio}x), the night before's ${r.nextNight.longJobsFirst} long jobs first; ${round(r.nextNight.throttledShare * 100, 2)}% throttled, ${r.nextNight.generateAndGetCalls} Generate+Get per identity, ${r.nextNight.realSeconds} s real, peak RSS ${r.nextNight.peakRssMb} MB`,
+        : `${r.nextNight.simulatedSeconds} s against a bound of ${r.nextNight.lowerBoundSeconds} s (${r.nextNight.boundRatio}x), the night before's ${r.nextNight.longJobsFirst} long jobs first, IAM's last job ${lastJobLine(r.nextNight.lastJob)}; ${round(r.nextNight.throttledShare * 100, 2)}% throttled, ${r.nextNight.generateAndGetCalls} Generate+Get per identity, ${r.nextNight.realSeconds} s real, peak RSS ${r.nextNight.peakRssMb} MB`,
     ],
     ['IAM calls', `list ${r.iamCalls.list}, generate ${r.iamCalls.generate}, get ${r.iamCalls.get}, throttled ${r.iamCalls.throttled} (${round(r.throttledShare * 100, 2)}%), retried ${r.iamCalls.retried}`],
     ['Lambda', `${r.lambdaInvocations} invocations, ${r.run.lambdaGbSeconds} GB-s`],

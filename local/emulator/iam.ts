@@ -60,8 +60,16 @@ const DEFAULT_SLOW_JOB_LATENCY_MS = 6 * 3600_000;
 const DEFAULT_MAX_ITEMS = 100;
 const ARN_PATTERN = /^arn:aws[\w-]*:iam::(\d{12}):(user|group|role|policy)(\/.*)?$/;
 
+/** A job as the emulator made it: when, in ms of its clock, it was generated and when it finished. */
+export interface FinishedJob {
+  readonly arn: string;
+  readonly createdAt: number;
+  readonly completedAt: number;
+}
+
 export class IamBackend {
   private readonly jobs = new Map<string, Job>();
+  private latestFinished: FinishedJob | null = null;
   private readonly jobLatencyMs: number;
   private readonly slowJobLatencyMs: number;
 
@@ -78,6 +86,18 @@ export class IamBackend {
 
   get jobCount(): number {
     return this.jobs.size;
+  }
+
+  /** Of the jobs answered as finished (COMPLETED or FAILED), the one IAM finished last. */
+  get lastJobFinished(): FinishedJob | null {
+    return this.latestFinished;
+  }
+
+  /** Notes a job answered as finished: no run can end before the last of them is read. */
+  private finished(job: Job): void {
+    if (this.latestFinished === null || job.completesAt > this.latestFinished.completedAt) {
+      this.latestFinished = { arn: job.entity.arn, createdAt: job.createdAt, completedAt: job.completesAt };
+    }
   }
 
   handle(operation: Operation, params: QueryParams, caller: string): XmlObject {
@@ -224,6 +244,7 @@ export class IamBackend {
   private getDetails(params: QueryParams, caller: string): XmlObject {
     const job = this.job(params, caller);
     const status = this.status(job);
+    if (status !== 'IN_PROGRESS') this.finished(job);
     const services = status === 'COMPLETED' ? sortedServices(job.entity) : [];
     const page = this.page(services, params, `get|${job.id}`);
     return {

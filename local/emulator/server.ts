@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { loadAccount, type Account } from './account';
 import { ScaledClock, type Clock } from './clock';
-import { IamBackend, OPERATIONS, type JobSettings, type Operation } from './iam';
+import { IamBackend, OPERATIONS, type FinishedJob, type JobSettings, type Operation } from './iam';
 import { loneAccount, type Organization } from './organization';
 import { ORGANIZATIONS_OPERATIONS, ORGANIZATIONS_TARGET_PREFIX, OrganizationsBackend, OrganizationsError, type OrganizationsOperation } from './organizations';
 import { errorXml, IamError, newRequestId, QueryParams, STS_XMLNS, successXml, throttling } from './query';
@@ -98,6 +98,11 @@ export interface EmulatorStats {
   /** Sessions AssumeRole issued. */
   readonly sessions: number;
   readonly jobs: number;
+  /**
+   * Of the jobs a Get found finished, in every account, the one IAM finished last, with when it was
+   * generated: a run cannot end before then. Null before any job was read finished.
+   */
+  readonly lastJobFinished: { readonly arn: string; readonly generatedAt: string; readonly finishedAt: string } | null;
   readonly simulatedNow: string;
   readonly timeScale: number;
 }
@@ -159,6 +164,15 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     iamCallsByAccount = {};
   };
 
+  const lastJobFinished = (): EmulatorStats['lastJobFinished'] => {
+    let last: FinishedJob | null = null;
+    for (const { backend } of iamOf.values()) {
+      const job = backend.lastJobFinished;
+      if (job && (last === null || job.completedAt > last.completedAt)) last = job;
+    }
+    return last && { arn: last.arn, generatedAt: new Date(last.createdAt).toISOString(), finishedAt: new Date(last.completedAt).toISOString() };
+  };
+
   const stats = (): EmulatorStats => {
     const totals = { calls: 0, throttled: 0, errors: 0 };
     for (const op of OPERATIONS) {
@@ -175,6 +189,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       iamCallsByAccount: { ...iamCallsByAccount },
       sessions: sessions.size,
       jobs: [...iamOf.values()].reduce((n, a) => n + a.backend.jobCount, 0),
+      lastJobFinished: lastJobFinished(),
       simulatedNow: new Date(clock.now()).toISOString(),
       timeScale: clock.timeScale,
     };

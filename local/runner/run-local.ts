@@ -98,6 +98,8 @@ export interface LocalRunResult {
   readonly output?: unknown;
   readonly summary?: RunSummary;
   readonly stats: {
+    /** When the run started, on the clock that IAM (the emulator) keeps. */
+    readonly simulatedStart: string;
     readonly simulatedSeconds: number;
     readonly realSeconds: number;
     readonly stateTransitions: number;
@@ -379,6 +381,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       output,
       summary,
       stats: {
+        simulatedStart: new Date(runStart).toISOString(),
         simulatedSeconds: (clock.now() - runStart) / 1000,
         realSeconds: (Date.now() - realStart) / 1000,
         stateTransitions,

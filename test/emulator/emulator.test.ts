@@ -12,7 +12,7 @@ import {
   paginateListUsers,
   type IAMClient,
 } from '@aws-sdk/client-iam';
-import type { EmulatorStats, RunningEmulator } from '../../local/emulator';
+import { VirtualClock, type EmulatorStats, type RunningEmulator } from '../../local/emulator';
 import { iamClient, startEdgeEmulator } from '../helpers/iam';
 
 const ACCOUNT = 'arn:aws:iam::111122223333:';
@@ -272,6 +272,43 @@ describe('IAM emulator through @aws-sdk/client-iam', () => {
       await fetch(`${emulator.url}/_emulator/stats/reset`, { method: 'POST' });
       expect(emulator.stats().totals.calls).toBe(0);
     });
+  });
+});
+
+describe('IAM emulator: the last job it finished', () => {
+  it('names the job that finished last of those a Get found finished, and when it was made', async () => {
+    const clock = new VirtualClock();
+    const emulator = await startEdgeEmulator({ clock, jobLatencyMs: 3000, slowJobLatencyMs: 20_000 });
+    const iam = iamClient(emulator.url);
+    try {
+      const start = clock.now();
+      const generate = async (arn: string) => (await iam.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: arn }))).JobId!;
+      const slow = await generate(`${ACCOUNT}role/slow-role`);
+      const failing = await generate(`${ACCOUNT}role/batch/failing-role`);
+      await clock.sleep(1000);
+      const quick = await generate(DEPLOYER);
+      expect(emulator.stats().lastJobFinished).toBeNull();
+
+      await clock.sleep(5000);
+      // A job still running says nothing; one that failed is finished too.
+      expect((await iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: slow }))).JobStatus).toBe('IN_PROGRESS');
+      expect(emulator.stats().lastJobFinished).toBeNull();
+      expect((await iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: failing }))).JobStatus).toBe('FAILED');
+      expect((await iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: quick }))).JobStatus).toBe('COMPLETED');
+      expect(emulator.stats().lastJobFinished).toEqual({ arn: DEPLOYER, generatedAt: new Date(start + 1000).toISOString(), finishedAt: new Date(start + 4000).toISOString() });
+
+      await clock.sleep(30_000);
+      expect((await iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: slow }))).JobStatus).toBe('COMPLETED');
+      // Read again later, an earlier job does not move it back.
+      await iam.send(new GetServiceLastAccessedDetailsCommand({ JobId: quick }));
+      const last = emulator.stats().lastJobFinished;
+      expect(last).toEqual({ arn: `${ACCOUNT}role/slow-role`, generatedAt: new Date(start).toISOString(), finishedAt: new Date(start + 20_000).toISOString() });
+      const http = (await (await fetch(`${emulator.url}/_emulator/stats`)).json()) as EmulatorStats;
+      expect(http.lastJobFinished).toEqual(last);
+    } finally {
+      iam.destroy();
+      await emulator.close();
+    }
   });
 });
 
