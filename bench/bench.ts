@@ -320,13 +320,18 @@ function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
+/** A run's ratio to its bound, and what IAM's last job alone came to: the part no pacing could save. */
+function ratioWithLastJob(night: Pick<NightFigures, 'boundRatio' | 'lastJob'>): string {
+  return night.lastJob === null ? `${night.boundRatio}x` : `${night.boundRatio}x (IAM's last job done at ${night.lastJob.boundRatio}x)`;
+}
+
 /** The targets of the benchmark, checked against a result. */
 export function targets(r: BenchResult): Array<{ target: string; value: string; met: boolean }> {
   const pool = r.baselines.workerPool5;
   return [
-    { target: 'time within 1.3x of the lower bound at IAM\'s rate', value: `${r.boundRatio}x`, met: r.boundRatio <= 1.3 },
+    { target: 'time within 1.3x of the lower bound at IAM\'s rate', value: ratioWithLastJob(r), met: r.boundRatio <= 1.3 },
     ...(r.nextNight
-      ? [{ target: 'the next night too (long jobs first)', value: `${r.nextNight.boundRatio}x`, met: r.nextNight.boundRatio <= 1.3 }]
+      ? [{ target: 'the next night too (long jobs first)', value: ratioWithLastJob(r.nextNight), met: r.nextNight.boundRatio <= 1.3 }]
       : []),
     { target: 'at most 5% of IAM calls throttled', value: `${round(r.throttledShare * 100, 2)}%`, met: r.throttledShare <= 0.05 },
     r.accounts > 1
