@@ -1,28 +1,27 @@
 /**
- * The local run: synthesizes the app, starts the IAM emulator in-process, and executes the state machine
- * definition that `cdk synth` wrote with aws-local-stepfunctions, invoking the Lambda code esbuild
- * bundled into cdk.out in worker-thread execution environments with the environment variables the
- * template gives each function. Reports go to a directory, in the S3 layout.
+ * The local run: synthesizes the app (or takes the kept synth of the same code and settings), starts the
+ * IAM emulator in-process, and executes the state machine definition that `cdk synth` wrote with
+ * aws-local-stepfunctions, invoking the Lambda code esbuild bundled into cdk.out in worker-thread
+ * execution environments with the environment variables the template gives each function. Reports go to a directory, in the S3 layout.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, createWriteStream, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ScaledClock } from '../../lambda/core/clock';
 import { keys, type RunSummary } from '../../lambda/core/model';
 import { runIdOf } from '../../lambda/core/plan';
 import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
-import { STACK_NAME } from '../../lib/app';
-import { CONTEXT_KEY, type AuditSettings } from '../../lib/settings';
+import type { AuditSettings } from '../../lib/settings';
 import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type Organization, type RecordedCall } from '../emulator';
 import { LocalLambda, type InvocationHook } from './lambda-pool';
+import { synthesize, SYNTHESIS_CACHE } from './synthesis';
 import { LOCAL_REGION, readSynthesizedWorkflow, type SynthesizedWorkflow } from './template';
+
+export { SynthesisError } from './synthesis';
 
 /** Step Functions' limit on the data a state passes on. */
 export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
-const PROJECT_ROOT = join(__dirname, '..', '..');
 
 export interface LocalRunProgress {
   readonly listed: number | null;
@@ -87,6 +86,13 @@ export interface LocalRunOptions {
    * Summarize writes an INCOMPLETE summary in which every unsettled entity failed as Interrupted.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Where synthesized apps are kept: a synth of the same sources and settings kept there is used, a new
+   * one is kept there (see ./synthesis). Null: synthesized afresh into a temporary directory, removed
+   * after the run.
+   * @default node_modules/.cache/iam-access-audit/synth
+   */
+  readonly synthesisCache?: string | null;
 }
 
 export interface LocalRunResult {
@@ -143,52 +149,6 @@ function polyfillWithResolvers(): void {
   };
 }
 
-export interface Synthesis {
-  readonly templateFile: string;
-  /** Peak resident memory of the synthesis process, in bytes. */
-  readonly peakRssBytes: number;
-}
-
-/**
- * Synthesizes the app exactly as `cdk synth` does: runs bin/app.ts in a process of its own with the
- * output directory and context in CDK_OUTDIR and CDK_CONTEXT_JSON (cdk.json's context, with overrides).
- * Every check of a synth runs, cdk-nag included. A process of its own also keeps CDK's memory out of
- * the run.
- */
-export function synthesize(outdir: string, overrides: Partial<AuditSettings> = {}): Synthesis {
-  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
-  const context = { ...(cdkJson.context ?? {}) };
-  context[CONTEXT_KEY] = { ...((context[CONTEXT_KEY] as object) ?? {}), ...overrides };
-  context['aws:cdk:enable-asset-metadata'] = true;
-  const rssFile = join(outdir, '.synth-peak-rss');
-  const child = spawnSync(
-    process.execPath,
-    ['-r', join(PROJECT_ROOT, 'local', 'quiet-node20-warning.cjs'), '-r', join(__dirname, 'report-rss.cjs'), '-r', require.resolve('tsx/cjs'), join(PROJECT_ROOT, 'bin', 'app.ts')],
-    {
-      cwd: PROJECT_ROOT,
-      // A HOME of its own, inside the output directory: the CDK's fingerprint cache and npm's logs stay
-      // out of the user's home, and go with the rest.
-      env: { ...process.env, HOME: join(outdir, '.home'), USERPROFILE: join(outdir, '.home'), CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(context), REPORT_PEAK_RSS_FILE: rssFile },
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  if (child.status !== 0) {
-    const output = `${child.stderr}${child.stdout}`
-      .split('\n')
-      // Bundling chatter, npm's warnings and minified library source lines say nothing about the failure.
-      .filter((line) => !line.startsWith('Bundling asset') && !line.includes('npm warn') && line.length < 400)
-      .join('\n')
-      .trim();
-    throw new SynthesisError(`synthesizing the app failed:\n${output}`);
-  }
-  return { templateFile: `${STACK_NAME}.template.json`, peakRssBytes: Number(readFileSync(rssFile, 'utf8')) * 1024 };
-}
-
-export class SynthesisError extends Error {
-  override name = 'SynthesisError';
-}
-
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
   polyfillWithResolvers();
   const { StateMachine } = await import('aws-local-stepfunctions');
@@ -202,15 +162,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const settings: Partial<AuditSettings> = options.organization
     ? { accounts: { source: 'organization', memberRoleName: options.organization.memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] }, ...options.settings }
     : { ...options.settings };
-  const cdkOut = mkdtempSync(join(tmpdir(), 'iam-access-audit-cdk-'));
-  let workflow: SynthesizedWorkflow;
-  let synthesis: Synthesis;
   const rssBeforeSynth = process.memoryUsage().rss;
+  const synthesis = synthesize(settings, options.synthesisCache === undefined ? SYNTHESIS_CACHE : options.synthesisCache);
+  let workflow: SynthesizedWorkflow;
   try {
-    synthesis = synthesize(cdkOut, settings);
-    workflow = readSynthesizedWorkflow(cdkOut, synthesis.templateFile, hubAccountId);
+    workflow = readSynthesizedWorkflow(synthesis.directory, synthesis.templateFile, hubAccountId);
   } catch (err) {
-    rmSync(cdkOut, { recursive: true, force: true });
+    synthesis.release();
     throw err;
   }
   // Simulated time starts once the app is synthesized: synthesis is not part of the run.
@@ -405,7 +363,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     await Promise.all([...lambdas.values()].map((l) => l.close()));
     await emulator?.close();
     for (const log of logs) log.end();
-    rmSync(cdkOut, { recursive: true, force: true });
+    synthesis.release();
   }
 }
 
