@@ -12,9 +12,26 @@ export interface Clock {
   readonly timeScale: number;
 }
 
+/**
+ * Sleeps until `now()` reaches `until`. A timer may fire a millisecond before Date.now() says its delay
+ * has passed, and a millisecond of real time is `timeScale` of a scaled clock's: so it looks again, and
+ * sleeps the rest, rather than wake its caller before the time it asked for.
+ */
+function sleepUntil(now: () => number, until: number, timeScale: number): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = (): void => {
+      const left = until - now();
+      if (left <= 0) resolve();
+      else setTimeout(wake, Math.max(1, left / timeScale));
+    };
+    const left = until - now();
+    setTimeout(wake, Math.max(0, left / timeScale));
+  });
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+  sleep: (ms) => sleepUntil(Date.now, Date.now() + Math.max(0, ms), 1),
   timeScale: 1,
 };
 
@@ -51,7 +68,7 @@ export class ScaledClock implements Clock {
   }
 
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms / this.timeScale)));
+    return sleepUntil(() => this.now(), this.now() + Math.max(0, ms), this.timeScale);
   }
 
   /** Simulated milliseconds since the clock's anchor. */

@@ -32,4 +32,20 @@ describe('scaled clock', () => {
     expect(clock.now() - start).toBeGreaterThanOrEqual(5_000);
     expect(() => new ScaledClock(0)).toThrow(/timeScale/);
   });
+
+  it('never wakes a sleeper before the simulated time it asked for', async () => {
+    // A millisecond of real time is 1,000 simulated ones here: a timer that fires a millisecond early
+    // (Node's may, against Date.now()) would wake its sleeper a simulated second early.
+    const clock = new ScaledClock(1000);
+    const early: number[] = [];
+    await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const ms = 1_000 + (i % 17) * 250;
+        const until = clock.now() + ms;
+        await clock.sleep(ms);
+        if (clock.now() < until) early.push(until - clock.now());
+      }),
+    );
+    expect(early).toEqual([]);
+  });
 });
