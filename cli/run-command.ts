@@ -135,7 +135,10 @@ export function formatSummary(summary: RunSummary): string {
     `  entities   listed ${e.listed} · reported ${e.reported} · skipped ${e.skipped} · failed ${e.failed}`,
     `  by type    ${e.byType.user} users · ${e.byType.group} groups · ${e.byType.role} roles · ${e.byType.policy} policies`,
     `  findings   ${f.entitiesWithUnusedServices} identities hold unused services (${f.unusedServiceGrants} unused grants); ${f.entitiesWithNoUseInWindow} used nothing in the window`,
-    `  IAM calls  list ${c.list} · generate ${c.generate} · get ${c.get} · throttled ${c.throttled} · retried ${c.retried}`,
+    `  IAM calls  list ${c.list} · generate ${c.generate} · get ${c.get} · throttled ${c.throttled} · retried ${c.retried}${
+      // An invocation counts its calls when it ends; one the interrupt stopped could not.
+      summary.failures.some((x) => x.code === 'Interrupted') ? ' (without the calls of the invocations the interrupt stopped)' : ''
+    }`,
   );
   const p = summary.proposals;
   if (p.count > 0) lines.push(`  proposals  ${p.count} (${Object.entries(p.byAction).map(([action, n]) => `${n} ${action}`).join(' · ')})`);

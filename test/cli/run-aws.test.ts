@@ -168,6 +168,8 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
       expect(interrupted.code).toBe(130);
       expect(interrupted.stdout).toContain('Interrupted: no job starts now');
       expect(interrupted.stdout).toMatch(/Run local-\S+ INTERRUPTED/);
+      expect(interrupted.stdout).toMatch(/IAM calls .* \(without the calls of the invocations the interrupt stopped\)/);
+      expect(first.stdout).not.toContain('the interrupt stopped');
       const runId = readdirSync(join(cwd, 'results', 'runs')).find((r) => !runsBefore.has(r))!;
       const summary = JSON.parse(readFileSync(join(cwd, 'results', 'runs', runId, 'summary.json'), 'utf8')) as RunSummary;
       expect(summary.status).toBe('INCOMPLETE');
