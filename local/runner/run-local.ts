@@ -2,7 +2,8 @@
  * The local run: synthesizes the app (or takes the kept synth of the same code and settings), starts the
  * IAM emulator in-process, and executes the state machine definition that `cdk synth` wrote with
  * aws-local-stepfunctions, invoking the Lambda code esbuild bundled into cdk.out in worker-thread
- * execution environments with the environment variables the template gives each function. Reports go to a directory, in the S3 layout.
+ * execution environments with the environment variables the template gives each function. Reports go
+ * to a directory, in the S3 layout.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { appendFileSync, createWriteStream, mkdirSync, readdirSync } from 'node:fs';
