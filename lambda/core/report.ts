@@ -84,9 +84,14 @@ export function unusedServices(services: readonly ServiceReport[], asOf: number,
   return services.filter((s) => s.lastAuthenticated === null || Date.parse(s.lastAuthenticated) < windowStart).map((s) => s.serviceNamespace);
 }
 
-export function datasetRows(report: EntityReport): DatasetRow[] {
+/**
+ * The report's dataset rows as JSON lines, each exactly `JSON.stringify` of its row: the fields every row
+ * of the report shares are written once, which halves the work for the hundreds of thousands of rows
+ * of a large run.
+ */
+export function datasetLines(report: EntityReport): string {
   const unused = new Set(report.findings.unusedServices);
-  return report.services.map((s) => ({
+  const shared = JSON.stringify({
     runId: report.runId,
     runDate: report.runDate,
     accountId: report.accountId,
@@ -94,13 +99,21 @@ export function datasetRows(report: EntityReport): DatasetRow[] {
     entityArn: report.entity.arn,
     entityType: report.entity.type,
     entityName: report.entity.name,
-    serviceNamespace: s.serviceNamespace,
-    serviceName: s.serviceName,
-    lastAuthenticated: s.lastAuthenticated,
-    lastAuthenticatedEntity: s.lastAuthenticatedEntity,
-    lastAuthenticatedRegion: s.lastAuthenticatedRegion,
-    totalAuthenticatedEntities: s.totalAuthenticatedEntities,
-    unused: unused.has(s.serviceNamespace),
-    neverUsed: s.lastAuthenticated === null,
-  }));
+  });
+  const head = `${shared.slice(0, -1)},`;
+  let lines = '';
+  for (const s of report.services) {
+    const own = JSON.stringify({
+      serviceNamespace: s.serviceNamespace,
+      serviceName: s.serviceName,
+      lastAuthenticated: s.lastAuthenticated,
+      lastAuthenticatedEntity: s.lastAuthenticatedEntity,
+      lastAuthenticatedRegion: s.lastAuthenticatedRegion,
+      totalAuthenticatedEntities: s.totalAuthenticatedEntities,
+      unused: unused.has(s.serviceNamespace),
+      neverUsed: s.lastAuthenticated === null,
+    } satisfies Omit<DatasetRow, 'runId' | 'runDate' | 'accountId' | 'granularity' | 'entityArn' | 'entityType' | 'entityName'>);
+    lines += `${head}${own.slice(1)}\n`;
+  }
+  return lines;
 }

@@ -23,7 +23,7 @@ import {
   type Skip,
 } from './model';
 import { planIamCalls, typeOfArn, type PlannedAccount, type PlanRecord } from './plan';
-import { datasetRows } from './report';
+import { datasetLines } from './report';
 import { identityChanges, serviceChanges, servicesOf, watchedSentence, type Changes, type ServiceChange, type ServiceState } from './changes';
 import { renderReportPage } from './html/report-page';
 import { readProposalIndex, trendOf } from './html/run-page';
@@ -156,7 +156,7 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
         if (unused > 0) findings.entitiesWithUnusedServices++;
         findings.unusedServiceGrants += unused;
         if (report.findings.servicesUsed === 0) findings.entitiesWithNoUseInWindow++;
-        for (const row of datasetRows(report)) rows.push(`${JSON.stringify(row)}\n`);
+        rows.push(datasetLines(report));
         const before = previous?.reported.get(report.entity.arn);
         if (before) serviceChangesFound.push(...serviceChanges(report.entity.arn, before, servicesOf(report)));
         page.add(report);

@@ -1,5 +1,5 @@
-import type { EntityRef, RunInfo } from '../../lambda/core/model';
-import { buildReport, datasetRows, MalformedAnswer } from '../../lambda/core/report';
+import type { DatasetRow, EntityRef, RunInfo } from '../../lambda/core/model';
+import { buildReport, datasetLines, MalformedAnswer } from '../../lambda/core/report';
 
 const run: RunInfo = { runId: 'r', runDate: '2026-11-25', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00Z' };
 const entity: EntityRef = { arn: 'arn:aws:iam::123456789012:role/app', type: 'role', name: 'app', path: '/', id: 'AROAEXAMPLE000000001' };
@@ -33,8 +33,43 @@ describe('entity reports', () => {
       totalAuthenticatedEntities: 0,
       trackedActions: [],
     });
-    const rows = datasetRows(report);
+    const rows = datasetLines(report).split('\n').slice(0, -1).map((line) => JSON.parse(line) as DatasetRow);
     expect(rows.map((r) => [r.serviceNamespace, r.unused, r.neverUsed])).toEqual([['ec2', true, true], ['s3', true, false], ['sts', false, false]]);
+  });
+
+  it('write each dataset row as exactly the JSON of the row, in its field order, whatever a name holds', () => {
+    const odd: EntityRef = { ...entity, name: 'a"b\\c\u00e9\u2028d', arn: 'arn:aws:iam::123456789012:role/a"b\\c\u00e9\u2028d' };
+    const report = buildReport(run, '123456789012', odd, 'j'.repeat(36), [
+      {
+        $metadata: {},
+        JobStatus: 'COMPLETED',
+        JobCreationDate: created,
+        JobCompletionDate: created,
+        ServicesLastAccessed: [
+          { ServiceNamespace: 's3', ServiceName: 'Amazon "S3"', LastAuthenticated: daysBefore(1), LastAuthenticatedEntity: 'arn:aws:iam::123456789012:role/x', LastAuthenticatedRegion: 'eu-west-1', TotalAuthenticatedEntities: 2 },
+          { ServiceNamespace: 'ec2', ServiceName: 'Amazon EC2', TotalAuthenticatedEntities: 0 },
+        ],
+      },
+    ]);
+    const expected = report.services.map((s) => ({
+      runId: 'r',
+      runDate: '2026-11-25',
+      accountId: '123456789012',
+      granularity: 'SERVICE_LEVEL',
+      entityArn: odd.arn,
+      entityType: 'role',
+      entityName: odd.name,
+      serviceNamespace: s.serviceNamespace,
+      serviceName: s.serviceName,
+      lastAuthenticated: s.lastAuthenticated,
+      lastAuthenticatedEntity: s.lastAuthenticatedEntity,
+      lastAuthenticatedRegion: s.lastAuthenticatedRegion,
+      totalAuthenticatedEntities: s.totalAuthenticatedEntities,
+      unused: s.serviceNamespace === 'ec2',
+      neverUsed: s.lastAuthenticated === null,
+    }));
+    expect(datasetLines(report)).toBe(expected.map((row) => `${JSON.stringify(row)}\n`).join(''));
+    expect(datasetLines({ ...report, services: [] })).toBe('');
   });
 
   it('refuse an answer without the job\'s creation date or a service\'s namespace, rather than guess', () => {
