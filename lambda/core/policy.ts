@@ -64,6 +64,7 @@ export class ActionSpace {
   private readonly expanded = new Map<string, ReadonlySet<string>>();
   private readonly patternServices = new Map<string, ReadonlySet<string>>();
   private readonly grantedServices = new WeakMap<PolicyDocument, ReadonlySet<string>>();
+  private readonly grantedActions = new WeakMap<PolicyStatement, ReadonlySet<string>>();
   readonly services: readonly string[];
 
   constructor(private readonly catalog: Catalog) {
@@ -115,10 +116,20 @@ export class ActionSpace {
     return all;
   }
 
-  /** The actions an Allow statement grants: its Action, or everything but its NotAction. */
-  grantedBy(statement: PolicyStatement): Set<string> {
-    if (statement.Action !== undefined) return this.expandAll(listOf(statement.Action));
-    const excluded = this.expandAll(listOf(statement.NotAction));
+  /**
+   * The actions an Allow statement grants: its Action, or everything but its NotAction. Remembered per
+   * statement object: a policy's statements are proven against once for every identity it is attached to.
+   */
+  grantedBy(statement: PolicyStatement): ReadonlySet<string> {
+    let granted = this.grantedActions.get(statement);
+    if (!granted) {
+      granted = statement.Action !== undefined ? this.expandAll(listOf(statement.Action)) : this.allBut(this.expandAll(listOf(statement.NotAction)));
+      this.grantedActions.set(statement, granted);
+    }
+    return granted;
+  }
+
+  private allBut(excluded: ReadonlySet<string>): Set<string> {
     const all = new Set<string>();
     for (const s of this.services) for (const a of this.actionsOf(s)) if (!excluded.has(a)) all.add(a);
     return all;

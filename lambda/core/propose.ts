@@ -77,6 +77,8 @@ export interface ProposeResult {
 }
 
 const READ_CONCURRENCY = 32;
+/** Reports read and proposed from at once. */
+const REPORTS_AT_ONCE = 200;
 
 export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<ProposeResult> {
   if (event.batch) return countProposals(await proposeBatch(deps, event.run, event.batch, authorizationReader(deps.store, event.run.runId)));
@@ -144,24 +146,29 @@ async function proposeBatch(deps: ProposeDeps, run: RunInfo, batch: BatchToPropo
       const reason = exemptionOf(identity, deps.exemptions);
       if (reason) exempt.push({ arn: identity.arn, reason });
     }
-    const reports = await reportsOf(store, run.runId, accountId, entities);
-    const proposals = proposeForAccount({ runId: run.runId, accountId, space: deps.space, catalog: deps.catalog }, details, reports, deps.exemptions);
-    await mapConcurrently(proposals, READ_CONCURRENCY, async (p) => {
-      const key = keys.proposal(run.runId, accountId, p.proposalId);
-      await putJson(store, key, p);
-      entries.push({
-        proposalId: p.proposalId,
-        accountId: p.accountId,
-        action: p.action,
-        kind: p.target.kind,
-        policyName: p.target.policyName,
-        policyArn: p.target.policyArn,
-        owner: p.target.owner?.arn ?? null,
-        removedServices: p.removedServices.length,
-        removedActions: p.removedActions.length,
-        key,
+    const files = new Set(await store.list(keys.reportsOf(run.runId, accountId)));
+    const wanted = entities.map((e) => keys.report(run.runId, accountId, e.type, e.name)).filter((key) => files.has(key));
+    // A few hundred reports at a time: a proposing environment holds one slice, not the batch.
+    for (let i = 0; i < wanted.length; i += REPORTS_AT_ONCE) {
+      const reports = await mapConcurrently(wanted.slice(i, i + REPORTS_AT_ONCE), READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
+      const proposals = proposeForAccount({ runId: run.runId, accountId, space: deps.space, catalog: deps.catalog }, details, new Map(reports.map((r) => [r.entity.arn, r])), deps.exemptions);
+      await mapConcurrently(proposals, READ_CONCURRENCY, async (p) => {
+        const key = keys.proposal(run.runId, accountId, p.proposalId);
+        await putJson(store, key, p);
+        entries.push({
+          proposalId: p.proposalId,
+          accountId: p.accountId,
+          action: p.action,
+          kind: p.target.kind,
+          policyName: p.target.policyName,
+          policyArn: p.target.policyArn,
+          owner: p.target.owner?.arn ?? null,
+          removedServices: p.removedServices.length,
+          removedActions: p.removedActions.length,
+          key,
+        });
       });
-    });
+    }
   }
   const part: BatchProposals = { schemaVersion: 1, runId: run.runId, batchId: batch.batchId, accountId, catalogVersion: deps.catalog.version, withoutDetails: !details, exempt, proposals: entries };
   await putJson(store, keys.batchProposals(run.runId, batch.batchId), part);
@@ -172,12 +179,4 @@ export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): 
   const byAction = Object.fromEntries(PROPOSAL_ACTIONS.map((a) => [a, 0])) as Record<ProposalAction, number>;
   for (const p of index?.proposals ?? []) byAction[p.action]++;
   return { count: index?.proposals.length ?? 0, byAction };
-}
-
-/** The reports of the batch's entities that exist: reports Summarize would count. */
-async function reportsOf(store: ReportStore, runId: string, accountId: string, entities: readonly EntityRef[]): Promise<Map<string, EntityReport>> {
-  const files = new Set(await store.list(keys.reportsOf(runId, accountId)));
-  const wanted = entities.map((e) => keys.report(runId, accountId, e.type, e.name)).filter((key) => files.has(key));
-  const reports = await mapConcurrently(wanted, READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
-  return new Map(reports.map((r) => [r.entity.arn, r]));
 }

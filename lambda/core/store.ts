@@ -185,17 +185,36 @@ export class DirectoryReportStore implements ReportStore {
    */
   private async writeAside(key: string, write: (partial: string) => Promise<void>): Promise<void> {
     const file = this.file(key);
-    await mkdir(dirname(file), { recursive: true });
     const aside = join(this.location, PARTIAL_DIR);
-    await mkdir(aside, { recursive: true });
+    await this.directory(aside);
     const partial = join(aside, `${process.pid}.${Math.random().toString(36).slice(2)}`);
     try {
       await write(partial);
     } catch (err) {
       await rm(partial, { force: true });
+      // The store's directory went since this store made it: the next write makes it again.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.made.clear();
       throw err;
     }
-    await rename(partial, file);
+    await this.directory(dirname(file));
+    try {
+      await rename(partial, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The key's directory went since this store made it (the partial is whole): make it again, once.
+      this.made.clear();
+      await this.directory(dirname(file));
+      await rename(partial, file);
+    }
+  }
+
+  /** Directories this store made, so that a write does not make its directory again. */
+  private readonly made = new Set<string>();
+
+  private async directory(dir: string): Promise<void> {
+    if (this.made.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.made.add(dir);
   }
 
   async delete(key: string): Promise<void> {

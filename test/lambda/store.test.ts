@@ -1,6 +1,8 @@
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, type ReportStore } from '../../lambda/core/store';
 import { startMoto, type MotoServer } from '../helpers/moto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { tempStore } from '../helpers/core';
 
 async function behavesAsAStore(store: ReportStore): Promise<void> {
@@ -55,6 +57,20 @@ describe('report stores', () => {
 
   it('a directory, written in chunks', async () => {
     await writesInChunks(tempStore());
+  });
+
+  it('a directory whose directories are removed under it still writes', async () => {
+    const store = tempStore();
+    await store.put('runs/r1/reports/a/x.json', '1');
+    rmSync(join(store.location, 'runs', 'r1', 'reports'), { recursive: true });
+    await store.put('runs/r1/reports/a/y.json', '2');
+    expect(await store.get('runs/r1/reports/a/y.json')).toBe('2');
+    // The whole store gone: the next write fails, leaving nothing; the one after makes the store again.
+    await store.put('runs/r1/reports/a/z.json', '3');
+    rmSync(store.location, { recursive: true });
+    await expect(store.put('runs/r1/summary.json', '{}')).rejects.toThrow(/ENOENT/);
+    await store.put('runs/r1/summary.json', '{}');
+    expect(await store.list('runs/')).toEqual(['runs/r1/summary.json']);
   });
 
   describe('S3, through moto', () => {
