@@ -87,10 +87,7 @@ export interface BenchResult {
   };
   /** Accounts of an organization run; 1 for one account. */
   readonly accounts: number;
-  /**
-   * The Propose function: its real time over every invocation (one per batch, as the Map finishes it, and
-   * the run's index after the Map), as a share of the run's, and its heap against its memory setting.
-   */
+  /** The Propose step: its real time, as a share of the run's, and its heap against its memory setting. */
   readonly proposals: { readonly count: number; readonly realSeconds: number; readonly shareOfRealTime: number; readonly peakHeapMb: number; readonly memoryMb: number };
   /**
    * Summarize's real time. Propose and Summarize do work of this machine's CPU, not waits on IAM: the
@@ -377,12 +374,12 @@ function table(r: BenchResult): string {
     ['AWS CLI loop', slower(r.baselines.sequentialCli)],
     ['5 polling workers', slower(r.baselines.workerPool5)],
     ['account by account', slower(r.baselines.accountByAccount)],
-    ['proposals', `${r.proposals.count}, in ${r.proposals.realSeconds} s real over every Propose invocation (${round(r.proposals.shareOfRealTime * 100, 1)}% of the run's), heap ${r.proposals.peakHeapMb} MB of ${r.proposals.memoryMb} MB`],
+    ['proposals', `${r.proposals.count}, in ${r.proposals.realSeconds} s real (${round(r.proposals.shareOfRealTime * 100, 1)}% of the run's), heap ${r.proposals.peakHeapMb} MB of ${r.proposals.memoryMb} MB`],
     [
       'after IAM\'s last job',
       r.lastJob === null
         ? 'not known'
-        : `${round(r.simulatedSeconds - r.lastJob.finishedSeconds, 1)} s simulated: the last batch's reads and proposals, the run's proposal index, and Summarize (${r.summarize.realSeconds} s real, counted ${round(r.summarize.realSeconds * r.settings.timeScale, 1)} s); the other batches were proposed beside the audit`,
+        : `${round(r.simulatedSeconds - r.lastJob.finishedSeconds, 1)} s simulated: the last reads and writes of the audit, then Propose (${r.proposals.realSeconds} s real) and Summarize (${r.summarize.realSeconds} s real), which the clock counts ${r.settings.timeScale}x`,
     ],
     ['peak RSS', `${r.peakRssMb} MB`],
   ];

@@ -25,9 +25,8 @@ export interface AuditWorkflowProps {
 const SAFETY_MARGIN_SECONDS = DEFAULTS.safetyMarginSeconds;
 
 /**
- * The audit: Plan lists the accounts and writes batches; a Distributed Map audits the batches (each in a
- * bounded AuditBatch / Wait loop, then proposes from the batch's reports); Propose writes the run's
- * proposal index; Summarize writes the summary, the dataset rows and latest.json.
+ * The audit: Plan lists the account and writes batches; a Distributed Map audits the batches (each in a
+ * bounded AuditBatch / Wait loop); Summarize writes the summary, the dataset rows and latest.json.
  * AuditBatch's role is the only one allowed to generate and read access-advisor reports.
  */
 export class AuditWorkflow extends Construct {
@@ -193,8 +192,7 @@ export class AuditWorkflow extends Construct {
     );
     acknowledge(
       this.proposeFunction.role,
-      { finding: prefix('work/*'), reason: `Propose reads the run's plan, batches, authorization details and the batches' parts of the proposal index. ${perRun}` },
-      { finding: prefix('work/*/proposals/*'), reason: `Propose writes each batch's part of the proposal index. ${perRun}` },
+      { finding: prefix('work/*'), reason: `Propose reads the run's plan, batches and authorization details. ${perRun}` },
       { finding: prefix('runs/*/reports/*'), reason: `Propose reads the reports the proposals are made from. ${perRun}` },
       { finding: prefix('runs/*/proposals/*'), reason: `Propose writes one file per proposal and their index. ${perRun}` },
     );
@@ -266,21 +264,10 @@ export class AuditWorkflow extends Construct {
       sfn.Condition.numberLessThanEqualsJsonPath('$.attempt', '$.batch.maxInvocations'),
     );
     const waitForSlowJobs = new sfn.Wait(this, 'Wait for slow jobs', { time: sfn.WaitTime.secondsPath('$.waitSeconds') });
-    const batchAudited = new sfn.Succeed(this, 'Batch audited', { outputPath: '$.counts' });
-    // The batch's proposals are made at once, while other batches still wait on IAM. One that cannot be
-    // made here is made after the Map, by the run's Propose.
-    const proposeBatch = new tasks.LambdaInvoke(this, 'Propose for the batch', {
-      lambdaFunction: this.proposeFunction.function,
-      payload: sfn.TaskInput.fromObject({ run: sfn.JsonPath.objectAt('$.run'), batch: sfn.JsonPath.objectAt('$.batch') }),
-      resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
-    });
-    proposeBatch.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 1, interval: Duration.seconds(10) });
-    proposeBatch.addCatch(batchAudited, { resultPath: '$.proposeError' });
     const next = new sfn.Choice(this, 'More to audit?')
       .when(sfn.Condition.and(moreToAudit, sfn.Condition.numberEquals('$.waitSeconds', 0)), auditBatch)
       .when(moreToAudit, waitForSlowJobs.next(auditBatch))
-      .otherwise(proposeBatch.next(batchAudited));
+      .otherwise(new sfn.Succeed(this, 'Batch audited', { outputPath: '$.counts' }));
 
     const auditBatches = new sfn.DistributedMap(this, 'Audit batches', {
       itemsPath: sfn.JsonPath.stringAt('$.batches'),
@@ -322,8 +309,7 @@ export class AuditWorkflow extends Construct {
     });
     auditBatches.addCatch(summarizeIncomplete, { resultPath: '$.auditError' });
 
-    // The run's proposal index, from the batches' (proposing any batch that has none); proposals come from
-    // the reports and the authorization details Plan kept, and without them the audit still stands.
+    // Proposals come from the reports and the authorization details Plan kept; without them the audit still stands.
     const proposeTask = new tasks.LambdaInvoke(this, 'Propose least privilege', {
       lambdaFunction: this.proposeFunction.function,
       payload: sfn.TaskInput.fromObject({ run: sfn.JsonPath.objectAt('$.run') }),
@@ -399,7 +385,7 @@ export class AuditWorkflow extends Construct {
       new iam.PolicyStatement({ sid: 'AbortDatasetUploads', actions: ['s3:AbortMultipartUpload'], resources: objects('datasets/*') }),
     );
     get(this.proposeFunction, 'ReadRunFiles', 'work/*', 'runs/*/reports/*');
-    put(this.proposeFunction, 'WriteProposals', 'runs/*/proposals/*', 'work/*/proposals/*');
+    put(this.proposeFunction, 'WriteProposals', 'runs/*/proposals/*');
     this.proposeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ListReports', actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': ['runs/*/reports/*'] } } }),
     );
