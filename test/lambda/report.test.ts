@@ -1,5 +1,6 @@
 import type { DatasetRow, EntityRef, RunInfo } from '../../lambda/core/model';
 import { buildReport, datasetLines, MalformedAnswer } from '../../lambda/core/report';
+import { expectedRow } from '../helpers/expectations';
 
 const run: RunInfo = { runId: 'r', runDate: '2026-11-25', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00Z' };
 const entity: EntityRef = { arn: 'arn:aws:iam::123456789012:role/app', type: 'role', name: 'app', path: '/', id: 'AROAEXAMPLE000000001' };
@@ -51,23 +52,8 @@ describe('entity reports', () => {
         ],
       },
     ]);
-    const expected = report.services.map((s) => ({
-      runId: 'r',
-      runDate: '2026-11-25',
-      accountId: '123456789012',
-      granularity: 'SERVICE_LEVEL',
-      entityArn: odd.arn,
-      entityType: 'role',
-      entityName: odd.name,
-      serviceNamespace: s.serviceNamespace,
-      serviceName: s.serviceName,
-      lastAuthenticated: s.lastAuthenticated,
-      lastAuthenticatedEntity: s.lastAuthenticatedEntity,
-      lastAuthenticatedRegion: s.lastAuthenticatedRegion,
-      totalAuthenticatedEntities: s.totalAuthenticatedEntities,
-      unused: s.serviceNamespace === 'ec2',
-      neverUsed: s.lastAuthenticated === null,
-    }));
+    expect(report.findings.unusedServices).toEqual(['ec2']);
+    const expected = report.services.map((s) => expectedRow(report, s));
     expect(datasetLines(report)).toBe(expected.map((row) => `${JSON.stringify(row)}\n`).join(''));
     expect(datasetLines({ ...report, services: [] })).toBe('');
   });
