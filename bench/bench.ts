@@ -376,7 +376,7 @@ function table(r: BenchResult): string {
     ['account by account', slower(r.baselines.accountByAccount)],
     ['proposals', `${r.proposals.count}, in ${r.proposals.realSeconds} s real (${round(r.proposals.shareOfRealTime * 100, 1)}% of the run's), heap ${r.proposals.peakHeapMb} MB of ${r.proposals.memoryMb} MB`],
     [
-      'after IAM\'s last job',
+      'after last job',
       r.lastJob === null
         ? 'not known'
         : `${round(r.simulatedSeconds - r.lastJob.finishedSeconds, 1)} s simulated: the last reads and writes of the audit, then Propose (${r.proposals.realSeconds} s real) and Summarize (${r.summarize.realSeconds} s real), which the clock counts ${r.settings.timeScale}x`,
