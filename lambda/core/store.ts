@@ -163,6 +163,9 @@ export class S3ReportStore implements ReportStore {
 const PARTIAL_DIR = '.partial';
 
 export class DirectoryReportStore implements ReportStore {
+  /** Directories this store made, so that a write does not make its directory again. */
+  private readonly made = new Set<string>();
+
   constructor(readonly location: string) {}
 
   async put(key: string, body: string): Promise<void> {
@@ -207,9 +210,6 @@ export class DirectoryReportStore implements ReportStore {
       await rename(partial, file);
     }
   }
-
-  /** Directories this store made, so that a write does not make its directory again. */
-  private readonly made = new Set<string>();
 
   private async directory(dir: string): Promise<void> {
     if (this.made.has(dir)) return;

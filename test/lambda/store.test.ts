@@ -1,8 +1,8 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, type ReportStore } from '../../lambda/core/store';
 import { startMoto, type MotoServer } from '../helpers/moto';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { tempStore } from '../helpers/core';
 
 async function behavesAsAStore(store: ReportStore): Promise<void> {
