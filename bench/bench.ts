@@ -90,8 +90,9 @@ export interface BenchResult {
   /** The Propose step: its real time, as a share of the run's, and its heap against its memory setting. */
   readonly proposals: { readonly count: number; readonly realSeconds: number; readonly shareOfRealTime: number; readonly peakHeapMb: number; readonly memoryMb: number };
   /**
-   * Summarize's real time. Propose and Summarize do work of this machine's CPU, not waits on IAM: the
-   * simulated clock counts their real seconds times the time scale, more than Lambda would take.
+   * Summarize's real time, its gather (which runs beside Propose) and its finish together. Propose and
+   * Summarize do work of this machine's CPU, not waits on IAM: the simulated clock counts their real
+   * seconds times the time scale, more than Lambda would take.
    */
   readonly summarize: { readonly realSeconds: number };
   readonly peakRssMb: number;
@@ -379,7 +380,7 @@ function table(r: BenchResult): string {
       'after last job',
       r.lastJob === null
         ? 'not known'
-        : `${round(r.simulatedSeconds - r.lastJob.finishedSeconds, 1)} s simulated: the last reads and writes of the audit, then Propose (${r.proposals.realSeconds} s real) and Summarize (${r.summarize.realSeconds} s real), which the clock counts ${r.settings.timeScale}x`,
+        : `${round(r.simulatedSeconds - r.lastJob.finishedSeconds, 1)} s simulated: the last reads and writes of the audit, then Propose (${r.proposals.realSeconds} s real) beside Summarize's gather, and its finish (${r.summarize.realSeconds} s real for both steps), which the clock counts ${r.settings.timeScale}x`,
     ],
     ['peak RSS', `${r.peakRssMb} MB`],
   ];

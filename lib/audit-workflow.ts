@@ -189,6 +189,7 @@ export class AuditWorkflow extends Construct {
       },
       { finding: prefix('runs/*/summary.json'), reason: 'Summarize reads the summaries of the previous complete run (changes) and of the last 30 runs (the report\'s trend); run ids are found at run time.' },
       { finding: prefix('runs/*/proposals/index.json'), reason: 'Summarize reads the run\'s proposal index for the summary and the HTML report; the run id is known only at run time.' },
+      { finding: prefix('work/*/gathered.json'), reason: `Summarize keeps what it gathered beside Propose for its finish, in one file per run. ${perRun}` },
     );
     acknowledge(
       this.proposeFunction.role,
@@ -302,7 +303,7 @@ export class AuditWorkflow extends Construct {
       task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
       return task;
     };
-    const summarize = summarizeTask('Summarize the run', { run: sfn.JsonPath.objectAt('$.run') });
+    const summarize = summarizeTask('Summarize the run', { run: sfn.JsonPath.objectAt('$.run'), phase: 'finish' });
     const summarizeIncomplete = summarizeTask('Summarize the incomplete run', {
       run: sfn.JsonPath.objectAt('$.run'),
       auditError: sfn.JsonPath.objectAt('$.auditError'),
@@ -317,7 +318,21 @@ export class AuditWorkflow extends Construct {
       taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
     });
     proposeTask.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
-    proposeTask.addCatch(summarize, { resultPath: '$.proposeError' });
+    proposeTask.addCatch(new sfn.Pass(this, 'Proposals not made'), { resultPath: '$.proposeError' });
+
+    // Summarize reads every report for the dataset rows, the changes and the HTML report's data while
+    // Propose reads them for the proposals; its finish then adds the proposals and writes the summary.
+    const gather = new tasks.LambdaInvoke(this, 'Gather the run', {
+      lambdaFunction: this.summarizeFunction.function,
+      payload: sfn.TaskInput.fromObject({ run: sfn.JsonPath.objectAt('$.run'), phase: 'gather' }),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(6)),
+    });
+    gather.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
+    const proposeAndGather = new sfn.Parallel(this, 'Propose and gather', { resultPath: sfn.JsonPath.DISCARD });
+    proposeAndGather.branch(proposeTask);
+    proposeAndGather.branch(gather);
+    proposeAndGather.addCatch(notifyFailure, { resultPath: '$.error' });
 
     summarize.addCatch(notifyFailure, { resultPath: '$.error' });
     summarizeIncomplete.addCatch(notifyFailure, { resultPath: '$.error' });
@@ -353,7 +368,7 @@ export class AuditWorkflow extends Construct {
     summarizeIncomplete.next(notifySummary);
     notifySummary.next(outcome);
 
-    return plan.next(auditBatches).next(proposeTask).next(summarize);
+    return plan.next(auditBatches).next(proposeAndGather).next(summarize);
   }
 
   /** Each function may touch only the keys it writes or reads. */
@@ -379,7 +394,7 @@ export class AuditWorkflow extends Construct {
         conditions: { StringLike: { 's3:prefix': ['work/*', 'runs/*/reports/*', 'datasets/service_last_accessed/*'] } },
       }),
     );
-    put(this.summarizeFunction, 'WriteSummary', 'runs/*', 'datasets/*', 'latest.json');
+    put(this.summarizeFunction, 'WriteSummary', 'runs/*', 'datasets/*', 'latest.json', 'work/*/gathered.json');
     // A batch's dataset part goes as a multipart upload; one that fails is aborted, leaving nothing.
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'AbortDatasetUploads', actions: ['s3:AbortMultipartUpload'], resources: objects('datasets/*') }),

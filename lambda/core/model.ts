@@ -179,6 +179,8 @@ export const keys = {
     `datasets/service_last_accessed/run_date=${runDate}/run_id=${runId}/part-${batchId}.jsonl`,
   latest: () => 'latest.json',
   plan: (runId: string) => `work/${runId}/plan.json`,
+  /** What Summarize gathered beside Propose, for its finish (summarize.ts). */
+  gathered: (runId: string) => `work/${runId}/gathered.json`,
   authorization: (runId: string, accountId: string) => `work/${runId}/authorization/${accountId}.json`,
   proposal: (runId: string, accountId: string, proposalId: string) => `runs/${runId}/proposals/${accountId}/${proposalId}.json`,
   proposalsIndex: (runId: string) => `runs/${runId}/proposals/index.json`,

@@ -65,6 +65,16 @@ export interface ReportData {
 const DAY_MS = 86_400_000;
 const CHANGES_SHOWN = 500;
 
+/** What a builder has gathered, as JSON: Summarize gathers it beside Propose and builds the page after. */
+export interface ReportDataState {
+  readonly services: readonly string[];
+  readonly accounts: readonly string[];
+  readonly identities: readonly IdentityRow[];
+  readonly identityServices: readonly (readonly ServiceCell[])[];
+  readonly arns: readonly string[];
+  readonly unusedAfterDays: number | null;
+}
+
 export class ReportDataBuilder {
   private readonly services = new Map<string, number>();
   private readonly accounts = new Map<string, number>();
@@ -75,6 +85,28 @@ export class ReportDataBuilder {
 
   constructor(accountIds: readonly string[]) {
     accountIds.forEach((id, i) => this.accounts.set(id, i));
+  }
+
+  /** A builder that goes on from a state another one kept. */
+  static from(state: ReportDataState): ReportDataBuilder {
+    const builder = new ReportDataBuilder(state.accounts);
+    state.services.forEach((name, i) => builder.services.set(name, i));
+    for (const row of state.identities) builder.identities.push([...row]);
+    for (const cells of state.identityServices) builder.identityServices.push(cells.map((cell): ServiceCell => [...cell]));
+    for (const arn of state.arns) builder.arns.push(arn);
+    builder.unusedAfterDays = state.unusedAfterDays;
+    return builder;
+  }
+
+  state(): ReportDataState {
+    return {
+      services: [...this.services.keys()],
+      accounts: [...this.accounts.keys()],
+      identities: this.identities,
+      identityServices: this.identityServices,
+      arns: this.arns,
+      unusedAfterDays: this.unusedAfterDays,
+    };
   }
 
   add(report: EntityReport): void {

@@ -28,7 +28,7 @@ import { identityChanges, serviceChanges, servicesOf, watchedSentence, type Chan
 import { renderReportPage } from './html/report-page';
 import { readProposalIndex, trendOf } from './html/run-page';
 import { countProposals } from './propose';
-import { ReportDataBuilder } from './report-data';
+import { ReportDataBuilder, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
 import { LongJobCollector } from './long-jobs';
 import { getJson, mapConcurrently, NotFound, putJson, type ReportStore } from './store';
@@ -55,6 +55,30 @@ export interface SummarizeEvent {
    * fails with code Interrupted, and the run is INCOMPLETE. @default false
    */
   readonly interrupted?: boolean;
+  /**
+   * The workflow runs Summarize in two steps so that the reading of every report goes on while Propose
+   * runs: `gather` settles the run and writes all that comes from its reports (dataset rows, changes,
+   * long jobs), keeping the rest in `work/<runId>/gathered.json`; `finish` adds the proposals and writes
+   * the summary, the HTML report and latest.json. Without a phase, both in one invocation.
+   */
+  readonly phase?: SummarizePhase;
+}
+
+export const SUMMARIZE_PHASES = ['gather', 'finish'] as const;
+export type SummarizePhase = (typeof SUMMARIZE_PHASES)[number];
+
+/** All of the summary that does not wait for the proposals, and the HTML report's data so far. */
+export interface GatheredRun {
+  readonly schemaVersion: 1;
+  readonly reason: string;
+  readonly summary: Omit<RunSummary, 'completedAt' | 'proposals'>;
+  readonly changes: Changes | null;
+  readonly page: ReportDataState;
+}
+
+export interface GatherResult {
+  readonly gatheredKey: string;
+  readonly status: RunStatus;
 }
 
 export interface SummarizeResult {
@@ -94,7 +118,30 @@ interface BatchSettlement {
   readonly byType: EntityType[];
 }
 
+/** The whole of Summarize (no phase), or its finish once the gather is kept. */
 export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Promise<SummarizeResult> {
+  checkPhase(event);
+  if (event.phase === 'gather') throw new Error('the gather phase answers with a GatherResult: call gather()');
+  const gathered = event.phase === 'finish' ? await getJson<GatheredRun>(deps.store, keys.gathered(event.run.runId)) : await gatherRun(deps, event);
+  return finish(deps, gathered);
+}
+
+/** Summarize's first step, beside Propose: all that comes from the reports, kept for the finish. */
+export async function gather(deps: SummarizeDeps, event: SummarizeEvent): Promise<GatherResult> {
+  checkPhase(event);
+  const gathered = await gatherRun(deps, event);
+  const gatheredKey = keys.gathered(event.run.runId);
+  await putJson(deps.store, gatheredKey, gathered);
+  return { gatheredKey, status: gathered.summary.status };
+}
+
+function checkPhase(event: SummarizeEvent): void {
+  if (event.phase !== undefined && !SUMMARIZE_PHASES.includes(event.phase)) {
+    throw new Error(`Summarize's event field phase must be one of ${SUMMARIZE_PHASES.join(', ')} or absent, got ${JSON.stringify(event.phase)}`);
+  }
+}
+
+async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<GatheredRun> {
   const { store } = deps;
   const plan = await getJson<PlanRecord>(store, keys.plan(event.run.runId));
   const run = plan.run;
@@ -170,36 +217,66 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
 
   await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));
 
-  const proposals = await readProposalIndex(store, run.runId);
+  return {
+    schemaVersion: 1,
+    reason,
+    summary: {
+      schemaVersion: 2,
+      runId: run.runId,
+      runDate: run.runDate,
+      status,
+      granularity: run.granularity,
+      startedAt: run.startedAt,
+      accounts,
+      entities: { listed, reported: reportedCount, skipped: skipped.length, failed: failures.length, byType },
+      failures,
+      skipped,
+      findings,
+      changes: changes && {
+        firstUse: changes.services.filter((c) => c.change === 'first-use').length,
+        newlyUnused: changes.services.filter((c) => c.change === 'newly-unused').length,
+        added: changes.identities.added.length,
+        removed: changes.identities.removed.length,
+      },
+      iamCalls,
+    },
+    changes,
+    page: page.state(),
+  };
+}
+
+/** With the proposals in: the summary, the HTML report and, for a COMPLETED run, latest.json. */
+async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<SummarizeResult> {
+  const { store } = deps;
+  const { summary: soFar, changes, reason } = gathered;
+  const { runId, status, entities } = soFar;
+  const proposals = await readProposalIndex(store, runId);
   const completedAt = new Date(deps.clock.now()).toISOString();
+  const { accounts, failures, skipped, findings, changes: changeCounts, iamCalls } = soFar;
   const summary: RunSummary = {
     schemaVersion: 2,
-    runId: run.runId,
-    runDate: run.runDate,
+    runId,
+    runDate: soFar.runDate,
     status,
-    granularity: run.granularity,
-    startedAt: run.startedAt,
+    granularity: soFar.granularity,
+    startedAt: soFar.startedAt,
     completedAt,
     accounts,
-    entities: { listed, reported: reportedCount, skipped: skipped.length, failed: failures.length, byType },
+    entities,
     failures,
     skipped,
     findings,
     proposals: countProposals(proposals),
-    changes: changes && {
-      firstUse: changes.services.filter((c) => c.change === 'first-use').length,
-      newlyUnused: changes.services.filter((c) => c.change === 'newly-unused').length,
-      added: changes.identities.added.length,
-      removed: changes.identities.removed.length,
-    },
+    changes: changeCounts,
     iamCalls,
   };
-  const summaryKey = keys.summary(run.runId);
+  const summaryKey = keys.summary(runId);
   await putJson(store, summaryKey, summary);
-  const reportKey = keys.reportPage(run.runId);
-  await store.put(reportKey, renderReportPage(page.build({ summary, proposals, changes, trend: await trendOf(store, summary) })), 'text/html; charset=utf-8');
+  const reportKey = keys.reportPage(runId);
+  const page = ReportDataBuilder.from(gathered.page).build({ summary, proposals, changes, trend: await trendOf(store, summary) });
+  await store.put(reportKey, renderReportPage(page), 'text/html; charset=utf-8');
   if (status === 'COMPLETED') {
-    const latest: LatestPointer = { runId: run.runId, summaryKey, completedAt };
+    const latest: LatestPointer = { runId, summaryKey, completedAt };
     await putJson(store, keys.latest(), latest);
   }
   return {
@@ -208,14 +285,14 @@ export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Pro
     reportKey,
     summaryKey,
     location: store.location,
-    runId: run.runId,
+    runId,
     status,
     reason,
-    listed,
-    reported: reportedCount,
-    skipped: skipped.length,
-    failed: failures.length,
-    failedShare: listed === 0 ? 0 : failures.length / listed,
+    listed: entities.listed,
+    reported: entities.reported,
+    skipped: entities.skipped,
+    failed: entities.failed,
+    failedShare: entities.listed === 0 ? 0 : entities.failed / entities.listed,
   };
 }
 

@@ -108,6 +108,22 @@ describe('fault matrix', () => {
     expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThan(acct.entities.length);
   }, RUN_TIMEOUT);
 
+  it('a Propose that fails every attempt leaves the audit standing: COMPLETED, no proposals, the report page written', async () => {
+    const acct = account(12);
+    const { dir, result } = await audit(acct, {
+      beforeInvoke: (fn) => {
+        if (fn.logicalId.startsWith('AuditPropose')) throw new Error('Propose is down');
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expectNothingLostNothingInvented(dir, result, acct);
+    expect(result.summary!.status).toBe('COMPLETED');
+    expect(result.summary!.proposals.count).toBe(0);
+    expect(existsSync(join(dir, 'runs', result.runId, 'proposals', 'index.json'))).toBe(false);
+    expect(existsSync(join(dir, 'runs', result.runId, 'report.html'))).toBe(true);
+    expect(readJson<LatestPointer>(dir, 'latest.json').runId).toBe(result.runId);
+  }, RUN_TIMEOUT);
+
   it('a Lambda invocation that dies mid-batch is retried: no report missing, none twice', async () => {
     const acct = account(40);
     const dir = mkdtempSync(join(tmpdir(), 'faults-'));
@@ -172,9 +188,9 @@ describe('fault matrix', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.summary!.entities).toEqual({ listed: 0, reported: 0, skipped: 0, failed: 0, byType: { user: 0, group: 0, role: 0, policy: 0 } });
     expect(readJson<LatestPointer>(dir, keys.latest()).runId).toBe(result.runId);
-    // Plan, Propose (nothing to propose) and Summarize ran; there was no batch to audit.
+    // Plan, Propose (nothing to propose) and Summarize (its gather and its finish) ran; there was no batch to audit.
     const invoked = Object.entries(result.stats.lambdaInvocations).map(([id, n]) => [id.replace(/(Function)?[0-9A-F]{8}$/, ''), n]);
-    expect(Object.fromEntries(invoked)).toEqual({ AuditPlan: 1, AuditAuditBatch: 0, AuditPropose: 1, AuditSummarize: 1 });
+    expect(Object.fromEntries(invoked)).toEqual({ AuditPlan: 1, AuditAuditBatch: 0, AuditPropose: 1, AuditSummarize: 2 });
     expect(result.summary!.proposals.count).toBe(0);
     expect(result.stats.emulator!.operations.GenerateServiceLastAccessedDetails.calls).toBe(0);
   }, RUN_TIMEOUT);

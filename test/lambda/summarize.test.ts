@@ -4,7 +4,8 @@ import { keys, noIamCalls, type AccountSummary, type DatasetRow, type EntityRef,
 import type { PlanRecord } from '../../lambda/core/plan';
 import { buildReport } from '../../lambda/core/report';
 import { getJson, NotFound, putJson, type ReportStore } from '../../lambda/core/store';
-import { statusOf, summarize } from '../../lambda/core/summarize';
+import type { ProposalIndex } from '../../lambda/core/propose';
+import { gather, statusOf, summarize } from '../../lambda/core/summarize';
 import { tempStore } from '../helpers/core';
 
 const ACCOUNT = '123456789012';
@@ -116,6 +117,53 @@ describe('Summarize', () => {
     expect((await getJson<RunSummary>(store, keys.summary('r1'))).status).toBe('INCOMPLETE');
     expect(await rowsOf(store)).toHaveLength(1);
     expect((await getJson<LatestPointer>(store, keys.latest())).runId).toBe('r0');
+  });
+
+  it('in two steps, a gather beside Propose and a finish after it, writes what one invocation writes, with the proposals made in between', async () => {
+    const clock = { now: () => Date.parse('2026-11-25T03:30:00Z'), sleep: async () => {}, timeScale: 1 };
+    const [a, b] = ['a', 'b'].map((n) => entity(n));
+    const index: ProposalIndex = {
+      schemaVersion: 1,
+      runId: 'r1',
+      catalogVersion: 'test',
+      accountsWithoutDetails: [],
+      exempt: [],
+      proposals: [{ proposalId: 'p-1', accountId: ACCOUNT, action: 'trim', kind: 'inline-policy', policyName: 'app', policyArn: null, owner: a.arn, removedServices: 1, removedActions: 0, key: keys.proposal('r1', ACCOUNT, 'p-1') }],
+    };
+    const setUp = async () => {
+      const store = tempStore();
+      await planRun(store, [[a, b]]);
+      const aKey = await writeReport(store, a, ['s3', 'ec2']);
+      const bKey = await writeReport(store, b, ['sts']);
+      await putJson(store, keys.outcome('r1', 'b00001', 1, 'x'), outcome('b00001', 1, { done: true, reported: [{ arn: a.arn, key: aKey }, { arn: b.arn, key: bKey }] }));
+      return store;
+    };
+    const whole = await setUp();
+    await putJson(whole, keys.proposalsIndex('r1'), index);
+    const once = await summarize({ ...deps(whole), clock }, { run });
+
+    const split = await setUp();
+    expect(await gather({ ...deps(split), clock }, { run, phase: 'gather' })).toEqual({ gatheredKey: keys.gathered('r1'), status: 'COMPLETED' });
+    // Nothing a reader follows is there before the finish; the rows, which nothing points to yet, are.
+    for (const key of [keys.summary('r1'), keys.reportPage('r1'), keys.latest()]) await expect(split.get(key)).rejects.toBeInstanceOf(NotFound);
+    expect(await rowsOf(split)).toEqual(await rowsOf(whole));
+    // Propose ends after the gather: the finish counts its proposals.
+    await putJson(split, keys.proposalsIndex('r1'), index);
+    const twice = await summarize({ ...deps(split), clock }, { run, phase: 'finish' });
+
+    expect(twice).toEqual({ ...once, location: split.location });
+    expect((await getJson<RunSummary>(split, keys.summary('r1'))).proposals).toEqual({ count: 1, byAction: { trim: 1, remove: 0, replace: 0, review: 0 } });
+    for (const key of [keys.summary('r1'), keys.reportPage('r1'), keys.latest(), keys.longJobs('r1')]) expect({ key, body: await split.get(key) }).toEqual({ key, body: await whole.get(key) });
+  });
+
+  it('names the phase field when it is neither gather nor finish', async () => {
+    const store = tempStore();
+    await planRun(store, []);
+    const event = { run, phase: 'all' } as unknown as Parameters<typeof summarize>[1];
+    await expect(summarize(deps(store), event)).rejects.toThrow('field phase must be one of gather, finish or absent, got "all"');
+    await expect(gather(deps(store), event)).rejects.toThrow('field phase');
+    await expect(summarize(deps(store), { run, phase: 'gather' })).rejects.toThrow('call gather()');
+    expect(await store.list('runs/')).toEqual([]);
   });
 
   it('summarizes an empty account as COMPLETED and points latest.json at it', async () => {
