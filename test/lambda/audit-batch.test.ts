@@ -331,8 +331,11 @@ describe('AuditBatch', () => {
     const store = tempStore();
     // Jobs of 1.5 s, a poll interval of 5 s; IAM admits two Generates a second and many more Gets, so
     // that Gets do not queue behind one another.
-    const { event } = await plainBatch(store, 30, { jobLatencyMs: 1_500, throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 2, burst: 1 } } } });
-    const deps = { ...auditDeps(pipelineIam(emulator.url), store, clock), pacing: { callsPerSecond: 20, learned: { list: 20, generate: 2, get: 20 } } };
+    // A clock four times slower than the others': the bound below is 0.85 s of simulated time over the
+    // expected wait, which at 20x is 42 ms of real time, less than a loaded machine may stall.
+    const slower = new ScaledClock(5);
+    const { event } = await plainBatch(store, 30, { clock: slower, jobLatencyMs: 1_500, throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 2, burst: 1 } } } });
+    const deps = { ...auditDeps(pipelineIam(emulator.url), store, slower), pacing: { callsPerSecond: 20, learned: { list: 20, generate: 2, get: 20 } } };
     const result = await auditBatch(deps, event, LAMBDA_TIME);
     expect(result).toMatchObject({ done: true, counts: { failed: 0 } });
     const jobs = looksByJob();
