@@ -129,6 +129,35 @@ export class ActionSpace {
     return granted;
   }
 
+  /** Each action an Allow statement grants, an action perhaps more than once, without making their set. */
+  *eachGranted(statement: PolicyStatement): Iterable<string> {
+    if (statement.Action === undefined) {
+      yield* this.grantedBy(statement);
+      return;
+    }
+    for (const pattern of listOf(statement.Action)) yield* this.expand(pattern);
+  }
+
+  /** How many actions `eachGranted` yields: at least as many as the statement grants. */
+  grantedCount(statement: PolicyStatement): number {
+    if (statement.Action === undefined) return this.grantedBy(statement).size;
+    return listOf(statement.Action).reduce((n, pattern) => n + this.expand(pattern).size, 0);
+  }
+
+  /**
+   * Whether an Allow statement grants an action of the catalogue (lower case `service:action`), asked of
+   * its patterns' expansions one by one: no set of all it grants is made.
+   */
+  grants(statement: PolicyStatement): (action: string) => boolean {
+    if (statement.Action === undefined) {
+      const granted = this.grantedBy(statement);
+      return (action) => granted.has(action);
+    }
+    const sets = listOf(statement.Action).map((pattern) => this.expand(pattern));
+    if (sets.length === 1) return (action) => sets[0].has(action);
+    return (action) => sets.some((set) => set.has(action));
+  }
+
   private allBut(excluded: ReadonlySet<string>): Set<string> {
     const all = new Set<string>();
     for (const s of this.services) for (const a of this.actionsOf(s)) if (!excluded.has(a)) all.add(a);

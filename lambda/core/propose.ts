@@ -61,22 +61,26 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const entries: ProposalIndexEntry[] = [];
   const accountsWithoutDetails: string[] = [];
   const exempt: Array<{ arn: string; reason: string }> = [];
-  for (const account of plan.accounts.filter((a) => a.status === 'audited')) {
-    let details: AuthorizationDetails;
-    try {
-      details = await getJson<AuthorizationDetails>(store, keys.authorization(run.runId, account.accountId));
-    } catch (err) {
-      if (!(err instanceof NotFound)) throw err;
+  // One account is read, and the one before it written, while an account is proposed for: the reads and
+  // writes wait on the store, the proposals on the CPU. At most two accounts' reports are held at once,
+  // and one account's proposals are being written.
+  const audited = plan.accounts.filter((a) => a.status === 'audited');
+  let writing: Promise<unknown> = Promise.resolve();
+  let next = audited.length > 0 ? quiet(readAccount(store, plan, audited[0].accountId)) : null;
+  for (const [i, account] of audited.entries()) {
+    const read = await next!;
+    next = i + 1 < audited.length ? quiet(readAccount(store, plan, audited[i + 1].accountId)) : null;
+    if (read === null) {
       accountsWithoutDetails.push(account.accountId);
       continue;
     }
+    const { details, reports } = read;
     for (const identity of details.identities) {
       const reason = exemptionOf(identity, deps.exemptions);
       if (reason) exempt.push({ arn: identity.arn, reason });
     }
-    const reports = await reportsOf(store, plan, account.accountId);
     const proposals = proposeForAccount({ runId: run.runId, accountId: account.accountId, space: deps.space, catalog: deps.catalog }, details, reports, deps.exemptions);
-    await mapConcurrently(proposals, READ_CONCURRENCY, async (p) => {
+    const write = () => mapConcurrently(proposals, READ_CONCURRENCY, async (p) => {
       const key = keys.proposal(run.runId, account.accountId, p.proposalId);
       await putJson(store, key, p);
       entries.push({
@@ -92,7 +96,11 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
         key,
       });
     });
+    await writing;
+    writing = quiet(write());
   }
+  // The index is written only once every proposal it names is.
+  await writing;
   entries.sort((a, b) => (a.key < b.key ? -1 : 1));
   const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, exempt, proposals: entries };
   await putJson(store, keys.proposalsIndex(run.runId), index);
@@ -103,6 +111,24 @@ export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): 
   const byAction = Object.fromEntries(PROPOSAL_ACTIONS.map((a) => [a, 0])) as Record<ProposalAction, number>;
   for (const p of index?.proposals ?? []) byAction[p.action]++;
   return { count: index?.proposals.length ?? 0, byAction };
+}
+
+/** The same promise, marked handled: it is awaited later, and may settle before that. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+/** An account's authorization details and reports; null when Plan kept no details for it. */
+async function readAccount(store: ReportStore, plan: PlanRecord, accountId: string): Promise<{ details: AuthorizationDetails; reports: Map<string, EntityReport> } | null> {
+  let details: AuthorizationDetails;
+  try {
+    details = await getJson<AuthorizationDetails>(store, keys.authorization(plan.run.runId, accountId));
+  } catch (err) {
+    if (!(err instanceof NotFound)) throw err;
+    return null;
+  }
+  return { details, reports: await reportsOf(store, plan, accountId) };
 }
 
 /** The reports of the account's listed entities that exist: a report Summarize would count. */

@@ -9,7 +9,7 @@ import type { AuthorizationDetails, IdentityDetails } from '../../lambda/core/au
 import { iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport, EntityType, Granularity, RunInfo } from '../../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
-import { proposeForAccount, proposePolicy, proveNeverBroader, trimDocument, usageOf, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
+import { proposeForAccount, proposePolicy, proveKeepsUse, proveNeverBroader, trimDocument, usageOf, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
 import { buildReport } from '../../lambda/core/report';
 import { allows } from '../helpers/evaluator';
 
@@ -188,6 +188,21 @@ describe('the proof', () => {
     expect(proveNeverBroader(current, { document: doc(allow('s3:*', { Resource: 'arn:aws:s3:::data/*' })), sources: [0], removedServices: [], removedActions: [], keptServices: [] }, space)).toMatch(/would allow s3:/);
     expect(proveNeverBroader(current, { document: doc(allow('s3:GetObject')), sources: [0], removedServices: [], removedActions: [], keptServices: [] }, space)).toMatch(/Resource/);
     expect(proveNeverBroader(current, trimDocument(current, usageOf(report('role', 'app', { s3: 1 }), catalog), space), space)).toBeNull();
+  });
+
+  it('catches a proposal that would stop allowing a used service, whether the statement is broad or narrow', () => {
+    const usage = usageOf(report('role', 'app', { s3: 1, ec2: null }), catalog);
+    const trim = (...statements: object[]) => ({ document: statements.length ? doc(...statements) : null, sources: statements.map(() => 0), removedServices: [], removedActions: [], keptServices: [] });
+    // `*` grants more actions than the used services hold: the proof asks over s3's actions.
+    const broad = doc(allow('*'));
+    expect(proveKeepsUse(broad, trim(allow('s3:Get*')), usage, space)).toMatch(/^s3:\w+ of used service s3 would no longer be allowed by statement 0$/);
+    expect(proveKeepsUse(broad, trim(allow(['s3:Get*', 's3:*'])), usage, space)).toBeNull();
+    // Three actions are fewer than s3 holds: the proof asks over what the statement grants.
+    const narrow = doc(allow(['s3:GetObject', 's3:PutObject', 'ec2:DescribeInstances']));
+    expect(proveKeepsUse(narrow, trim(allow('s3:GetObject')), usage, space)).toBe('s3:PutObject of used service s3 would no longer be allowed by statement 0');
+    expect(proveKeepsUse(narrow, trim(allow(['s3:GetObject', 's3:PutObject'])), usage, space)).toBeNull();
+    // A statement removed whole loses its used actions too.
+    expect(proveKeepsUse(narrow, trim(), usage, space)).toMatch(/of used service s3/);
   });
 });
 
