@@ -158,9 +158,12 @@ describe('an organization whose every member role is present', () => {
     expect(summary.status).toBe('COMPLETED');
     expect(summary.failures).toEqual([]);
     expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
-    // More sessions than accounts: they were renewed; and some jobs were read after their session was replaced.
+    // More sessions than accounts: they were renewed in the middle of the batches.
     expect(result.stats.emulator!.sessions).toBeGreaterThan(2 * organization.accounts.length);
+    // Whether any job outlives its session here depends on timing: a session about to end is renewed
+    // before a Generate, and on one CI run none had to be made again (115 Generates, 115 listed). The
+    // regeneration of a job IAM will not read is covered without timing in audit-batch.test.ts.
     const ops = result.stats.emulator!.operations;
-    expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThan(summary.entities.listed);
+    expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThanOrEqual(summary.entities.listed);
   }, RUN_TIMEOUT);
 });
