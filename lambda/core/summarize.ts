@@ -252,7 +252,7 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
   const { runId, status, entities } = soFar;
   const proposals = await readProposalIndex(store, runId);
   const completedAt = new Date(deps.clock.now()).toISOString();
-  const { accounts, failures, skipped, findings, changes: changeCounts, iamCalls } = soFar;
+  // The summary's fields in their order, the proposals and the time it completed among them.
   const summary: RunSummary = {
     schemaVersion: 2,
     runId,
@@ -261,14 +261,14 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
     granularity: soFar.granularity,
     startedAt: soFar.startedAt,
     completedAt,
-    accounts,
+    accounts: soFar.accounts,
     entities,
-    failures,
-    skipped,
-    findings,
+    failures: soFar.failures,
+    skipped: soFar.skipped,
+    findings: soFar.findings,
     proposals: countProposals(proposals),
-    changes: changeCounts,
-    iamCalls,
+    changes: soFar.changes,
+    iamCalls: soFar.iamCalls,
   };
   const summaryKey = keys.summary(runId);
   await putJson(store, summaryKey, summary);
