@@ -65,12 +65,15 @@ export interface ReportData {
 const DAY_MS = 86_400_000;
 const CHANGES_SHOWN = 500;
 
-/** What a builder has gathered, as JSON: Summarize gathers it beside Propose and builds the page after. */
+/**
+ * What a builder has gathered, as JSON: Summarize gathers it beside Propose and builds the page after.
+ * Its rows are the builder's own, handed over, not copied: `build` only reads them.
+ */
 export interface ReportDataState {
   readonly services: readonly string[];
   readonly accounts: readonly string[];
-  readonly identities: readonly IdentityRow[];
-  readonly identityServices: readonly (readonly ServiceCell[])[];
+  readonly identities: IdentityRow[];
+  readonly identityServices: ServiceCell[][];
   readonly arns: readonly string[];
   readonly unusedAfterDays: number | null;
 }
@@ -91,8 +94,8 @@ export class ReportDataBuilder {
   static from(state: ReportDataState): ReportDataBuilder {
     const builder = new ReportDataBuilder(state.accounts);
     state.services.forEach((name, i) => builder.services.set(name, i));
-    for (const row of state.identities) builder.identities.push([...row]);
-    for (const cells of state.identityServices) builder.identityServices.push(cells.map((cell): ServiceCell => [...cell]));
+    for (const row of state.identities) builder.identities.push(row);
+    for (const cells of state.identityServices) builder.identityServices.push(cells);
     for (const arn of state.arns) builder.arns.push(arn);
     builder.unusedAfterDays = state.unusedAfterDays;
     return builder;
