@@ -173,7 +173,9 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
     : undefined;
   const account = organization ? undefined : loadAccount(generateSampleAccount({ entities: options.entities, seed: options.seed }), 'bench account');
   const accounts = organization ? organization.accounts.map((a) => a.account) : [account!];
-  const outDir = mkdtempSync(join(tmpdir(), 'bench-'));
+  // Every run's store sits under one temporary directory, removed however the benchmark ends.
+  const root = mkdtempSync(join(tmpdir(), 'bench-'));
+  const outDir = join(root, 'nights');
   const throttle = { rps: options.throttleRps, burst: options.throttleBurst };
   const emulatorSettings = { throttle, jobLatencyMs: options.jobLatencyMs, slowJobLatencyMs: options.slowJobLatencyMs };
   try {
@@ -198,7 +200,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
     if (organization && options.baselines) {
       const sequential = await runLocal({
         organization,
-        outDir: mkdtempSync(join(tmpdir(), 'bench-sequential-')),
+        outDir: join(root, 'one-account-after-another'),
         timeScale: options.timeScale * Math.min(accounts.length, 10),
         emulator: emulatorSettings,
         settings: { iamCallsPerSecond: options.ceiling, maxConcurrency: 1 },
@@ -263,7 +265,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
       settings: { ...options, batchSize: DEFAULTS.batchSize, maxConcurrency: DEFAULTS.maxConcurrency },
     };
   } finally {
-    rmSync(outDir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 }
 

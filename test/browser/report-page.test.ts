@@ -4,12 +4,12 @@
  * the identity table, and an identity opens to its services and proposals. A screenshot of each state is
  * kept under test-output/ for a person to look at. The 10,000-identity figures are `npm run bench:report`'s.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { launchChromium, openReport, watchedPage, type WatchedPage } from '../../local/browser';
 import { fabricatedPage, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/report-page';
+import { tempDir } from '../helpers/temp';
 
 const SHOTS = join(__dirname, '..', '..', 'test-output');
 
@@ -17,7 +17,7 @@ describe('the HTML report in Chromium', () => {
   let browser: Browser;
   let fabricated: FabricatedPage;
   let watched: WatchedPage;
-  const file = join(mkdtempSync(join(tmpdir(), 'report-page-')), 'report.html');
+  const file = join(tempDir('report-page-'), 'report.html');
 
   const rowNames = () => watched.page.$$eval('#identity-body tr.row td.name', (cells) => cells.map((c) => c.textContent ?? ''));
   const setFilter = (text: string) =>

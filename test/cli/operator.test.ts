@@ -5,8 +5,7 @@
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { CreateBucketCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EntityReport, RunSummary } from '../../lambda/core/model';
 import { DirectoryReportStore, S3ReportStore } from '../../lambda/core/store';
@@ -14,6 +13,7 @@ import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { startMoto, type MotoServer } from '../helpers/moto';
 import { awsEnv, run } from '../helpers/processes';
+import { tempDir } from '../helpers/temp';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
 const BUCKET = 'audit-reports';
@@ -69,7 +69,7 @@ describe('operator commands', () => {
     moto = await startMoto();
     sfn = new SFNClient({ endpoint: moto.url, region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
     // A real run's output, to be found in the bucket as a deployed run leaves it.
-    dir = mkdtempSync(join(tmpdir(), 'operator-'));
+    dir = tempDir('operator-');
     local = await runLocal({ account: edgeAccount(), outDir: dir, timeScale: 500, settings: FAST_SETTINGS, executionName: 'nightly-2026-11-25' });
     await setUpAws();
   }, 180_000);

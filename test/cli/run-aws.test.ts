@@ -6,8 +6,7 @@
  * expired and denied credentials each say so once; Ctrl-C leaves an INCOMPLETE summary.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { EntityReport, LatestPointer, RunSummary } from '../../lambda/core/model';
 import { Stack } from 'aws-cdk-lib';
@@ -16,6 +15,7 @@ import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../cli/run-aws-command
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
 import { runLocal } from '../../local/runner/run-local';
 import { reportFiles } from '../helpers/expectations';
+import { tempDir } from '../helpers/temp';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
 const PROFILE_KEY: Credentials = { accessKeyId: 'AKIAPROFILEKEY000001', secretAccessKey: 'profile-secret-key' };
@@ -55,7 +55,7 @@ function cli(home: string, cwd: string, args: string[], extraEnv: NodeJS.Process
 
 /** A HOME whose ~/.aws holds one profile, "audit", with the given key. */
 function homeWith(key: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): string {
-  const home = mkdtempSync(join(tmpdir(), 'aws-home-'));
+  const home = tempDir('aws-home-');
   mkdirSync(join(home, '.aws'));
   writeFileSync(join(home, '.aws', 'config'), '[profile audit]\nregion = eu-west-1\n');
   writeFileSync(
@@ -104,7 +104,7 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
 
   describe('a whole run, then an interrupted one', () => {
     const home = homeWith(PROFILE_KEY);
-    const cwd = mkdtempSync(join(tmpdir(), 'run-aws-'));
+    const cwd = tempDir('run-aws-');
     let first: Cli;
 
     beforeAll(async () => {
@@ -124,7 +124,7 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
 
     it('writes the same reports as run --local on the same account', async () => {
       const latest = JSON.parse(readFileSync(join(cwd, 'results', 'latest.json'), 'utf8')) as LatestPointer;
-      const local = mkdtempSync(join(tmpdir(), 'run-aws-local-'));
+      const local = tempDir('run-aws-local-');
       const reference = await runLocal({ account, outDir: local, timeScale: 200, emulator: { jobLatencyMs: 300 } });
       const mine = reportFiles(join(cwd, 'results'), latest.runId).map((k) => relative(`runs/${latest.runId}`, k));
       const theirs = reportFiles(local, reference.runId).map((k) => relative(`runs/${reference.runId}`, k));
@@ -184,7 +184,7 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
   });
 
   it('says when there are no credentials at all, and exits 2', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'aws-home-empty-'));
+    const home = tempDir('aws-home-empty-');
     const result = await cli(home, home, ['run', '--aws', '--out', 'x'], endpoints);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('no AWS credentials found');

@@ -5,8 +5,7 @@
  * with a watched service among them, services newly unused, granted and revoked), and nothing else:
  * an identity that failed in the second run is neither removed nor changed.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Changes } from '../../lambda/core/changes';
 import type { RunSummary } from '../../lambda/core/model';
@@ -14,6 +13,7 @@ import { loadAccount } from '../../local/emulator';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { readJson } from '../helpers/expectations';
 import { FAST_SETTINGS } from '../helpers/iam';
+import { tempDir } from '../helpers/temp';
 
 const ACCOUNT_ID = '111122223333';
 const DAY = 86_400_000;
@@ -55,7 +55,7 @@ function secondNight() {
 }
 
 describe('changes between two consecutive local runs', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'changes-'));
+  const dir = tempDir('changes-');
   const settings = { ...FAST_SETTINGS, maxFailedPercent: 20 };
   let first: LocalRunResult;
   let second: LocalRunResult;

@@ -4,8 +4,7 @@
  * 25,000-identity cases run in the benchmark (`npm run bench`), which takes minutes.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { keys, type EntityReport, type LatestPointer, type RunSummary } from '../../lambda/core/model';
 import { S3ReportStore } from '../../lambda/core/store';
@@ -16,6 +15,7 @@ import { run as runProcess } from '../helpers/processes';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { startFlakyProxy } from '../helpers/flaky-proxy';
 import { startMoto } from '../helpers/moto';
+import { tempDir } from '../helpers/temp';
 
 const RUN_TIMEOUT = 180_000;
 
@@ -33,7 +33,7 @@ function account(entities: number, fault?: Fault, faultEvery = 1): Account {
 }
 
 async function audit(acct: Account, options: Partial<LocalRunOptions> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'faults-'));
+  const dir = tempDir('faults-');
   const result = await runLocal({ account: acct, outDir: dir, timeScale: 200, ...options, settings: { ...FAST_SETTINGS, ...options.settings } });
   return { dir, result };
 }
@@ -126,7 +126,7 @@ describe('fault matrix', () => {
 
   it('a Lambda invocation that dies mid-batch is retried: no report missing, none twice', async () => {
     const acct = account(40);
-    const dir = mkdtempSync(join(tmpdir(), 'faults-'));
+    const dir = tempDir('faults-');
     const reportsWritten = () => (existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).reduce((n, run) => n + reportFiles(dir, run).length, 0) : 0);
     let writtenWhenKilled = 0;
     // One batch: its first invocation dies once it has written 5 reports.
@@ -167,7 +167,7 @@ describe('fault matrix', () => {
       expect(result.status).toBe('SUCCEEDED');
       expect(proxy.failed).toHaveLength(1);
       // Bring the bucket home and check it as a local run's directory.
-      const copy = mkdtempSync(join(tmpdir(), 'flaky-copy-'));
+      const copy = tempDir('flaky-copy-');
       const store = new S3ReportStore(s3, 'flaky');
       for (const key of await store.list('')) {
         mkdirSync(dirname(join(copy, key)), { recursive: true });
@@ -197,7 +197,7 @@ describe('fault matrix', () => {
 
   it('a batch whose every invocation dies after writing reports: the written reports count, the rest fail, the run is INCOMPLETE', async () => {
     const acct = account(30);
-    const dir = mkdtempSync(join(tmpdir(), 'faults-'));
+    const dir = tempDir('faults-');
     const reportsWritten = () => (existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).reduce((n, run) => n + reportFiles(dir, run).length, 0) : 0);
     const result = await runLocal({
       account: acct,
@@ -240,7 +240,7 @@ describe('fault matrix', () => {
 
 describe('a run where a third of the entities fail', () => {
   it('exits non-zero, is INCOMPLETE, fails its execution with AuditIncomplete, leaves latest.json, and writes no report for a failed entity', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'faults-third-'));
+    const dir = tempDir('faults-third-');
     // A good run first: latest.json points at it.
     const good = accountFile(36);
     const first = await runLocal({ account: loadAccount(good), outDir: dir, timeScale: 200, settings: FAST_SETTINGS });

@@ -2,14 +2,12 @@
  * Long jobs, end to end: two consecutive local runs into one store. The first run generates in listing
  * order and writes the jobs IAM was slow on to its long-jobs.json; the second generates those first.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LongJobs } from '../../lambda/core/long-jobs';
 import { loadAccount } from '../../local/emulator';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { readJson } from '../helpers/expectations';
 import { FAST_SETTINGS } from '../helpers/iam';
+import { tempDir } from '../helpers/temp';
 
 const ACCOUNT_ID = '111122223333';
 const arn = (name: string) => `arn:aws:iam::${ACCOUNT_ID}:role/${name}`;
@@ -27,7 +25,7 @@ function account() {
 const generatedOrder = (run: LocalRunResult) => run.stats.iamCallLog.filter((c) => c.operation === 'GenerateServiceLastAccessedDetails' && c.outcome !== 'Throttling').map((c) => c.arn);
 
 describe('long jobs between two consecutive local runs', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'long-jobs-'));
+  const dir = tempDir('long-jobs-');
   const emulator = { jobLatencyMs: 1000, slowJobLatencyMs: 20_000, throttle: { rps: 5, burst: 5 }, recordCalls: true };
   let first: LocalRunResult;
   let second: LocalRunResult;

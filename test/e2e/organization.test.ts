@@ -2,14 +2,12 @@
  * A whole organization audited from its audit account: the synthesized workflow executed locally against
  * the emulator serving IAM, STS and Organizations, each account's IAM reached through its member role.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { EntityReport, RunSummary } from '../../lambda/core/model';
 import { generateSampleOrganization, loadOrganization, type Organization, type OrganizationFileContent } from '../../local/emulator';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../local/runner/run-local';
 import { expectReportMatches, expectSummaryConsistent, readJson, reportFiles, reportKey } from '../helpers/expectations';
 import { FAST_SETTINGS } from '../helpers/iam';
+import { tempDir } from '../helpers/temp';
 
 const RUN_TIMEOUT = 240_000;
 
@@ -22,7 +20,7 @@ function sampleOrganization(change: (file: { -readonly [K in keyof OrganizationF
 }
 
 async function audit(organization: Organization, options: Partial<LocalRunOptions> = {}): Promise<{ dir: string; result: LocalRunResult; summary: RunSummary }> {
-  const dir = mkdtempSync(join(tmpdir(), 'org-'));
+  const dir = tempDir('org-');
   const result = await runLocal({ organization, outDir: dir, timeScale: 200, ...options, settings: { ...FAST_SETTINGS, ...options.settings } });
   return { dir, result, summary: result.summary! };
 }

@@ -3,8 +3,6 @@
  * index; every proposal is never broader than its policy and keeps every used service, judged by the
  * independent evaluator over each service's actions; the command line shows them as readable patches.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport } from '../../lambda/core/model';
@@ -16,12 +14,13 @@ import { allows } from '../helpers/evaluator';
 import { readJson } from '../helpers/expectations';
 import { FAST_SETTINGS } from '../helpers/iam';
 import { run } from '../helpers/processes';
+import { tempDir } from '../helpers/temp';
 
 const CLI = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
 
 describe('proposals of a local run', () => {
   const account = loadAccount(generateSampleAccount({ entities: 150, seed: 'proposals', asOf: new Date() }));
-  const dir = mkdtempSync(join(tmpdir(), 'proposals-'));
+  const dir = tempDir('proposals-');
   let result: LocalRunResult;
   let index: ProposalIndex;
   let proposals: Proposal[];

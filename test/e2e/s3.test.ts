@@ -2,15 +2,13 @@
  * The synthesized workflow writing to S3 (moto_server) through the S3 report store, as deployed.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { keys, type EntityReport, type LatestPointer } from '../../lambda/core/model';
 import { DirectoryReportStore, getJson, S3ReportStore } from '../../lambda/core/store';
 import { runLocal } from '../../local/runner/run-local';
 import { expectReportMatches, expectSummaryConsistent } from '../helpers/expectations';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { startMoto, type MotoServer } from '../helpers/moto';
+import { tempDir } from '../helpers/temp';
 
 describe('a local run writing to S3', () => {
   let moto: MotoServer;
@@ -27,7 +25,7 @@ describe('a local run writing to S3', () => {
 
   it('puts every report, the dataset, the summary and latest.json in the bucket, and nothing in the directory', async () => {
     const account = edgeAccount();
-    const dir = mkdtempSync(join(tmpdir(), 'e2e-s3-'));
+    const dir = tempDir('e2e-s3-');
     const result = await runLocal({ account, outDir: dir, s3: { endpoint: moto.url, bucket: 'audit-reports' }, timeScale: 500, settings: FAST_SETTINGS });
     expect(result.status).toBe('SUCCEEDED');
     const summary = result.summary!;

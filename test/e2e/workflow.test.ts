@@ -3,20 +3,20 @@
  * 130-service identity, names with +=,.@- and both granularities. Every report and the summary are
  * checked against the account file, field by field.
  */
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DirectoryReportStore } from '../../lambda/core/store';
 import type { DatasetRow, EntityReport, Granularity, LatestPointer, RunSummary } from '../../lambda/core/model';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { expectReportMatches, expectRowsMatch, expectSummaryConsistent, readJson, readJsonLines, reportExists, reportFiles, reportKey } from '../helpers/expectations';
+import { tempDir } from '../helpers/temp';
 
 const RUN_TIMEOUT = 120_000;
 
 describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of the edge account at %s', (granularity) => {
   const account = edgeAccount();
-  const dir = mkdtempSync(join(tmpdir(), `e2e-${granularity}-`));
+  const dir = tempDir(`e2e-${granularity}-`);
   let result: LocalRunResult;
   let summary: RunSummary;
   const byName = (name: string) => account.entities.find((e) => e.name === name)!;
@@ -142,7 +142,7 @@ describe('execution input', () => {
   const account = edgeAccount();
 
   it('audits only the ARNs asked for, an excluded service-linked role included, and skips ARNs that do not exist', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'e2e-arns-'));
+    const dir = tempDir('e2e-arns-');
     const slr = account.entities.find((e) => e.name === 'AWSServiceRoleForSupport')!;
     const missing = 'arn:aws:iam::111122223333:role/never-existed';
     const result = await runLocal({ account, outDir: dir, input: { arns: [slr.arn, missing], entityTypes: ['role'] }, timeScale: 500, settings: FAST_SETTINGS });
@@ -158,7 +158,7 @@ describe('execution input', () => {
   }, RUN_TIMEOUT);
 
   it('fails the execution in Plan with InvalidInput naming the field, and writes nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'e2e-invalid-'));
+    const dir = tempDir('e2e-invalid-');
     const result = await runLocal({ account, outDir: dir, input: { granularity: 'EVERYTHING' }, timeScale: 500, settings: FAST_SETTINGS });
     expect(result.status).toBe('FAILED');
     expect(result.error!.Error).toBe('InvalidInput');

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccountFileError, loadAccount, readAccountFile } from '../../local/emulator';
 import { EDGE_ACCOUNT_FILE } from '../helpers/iam';
+import { tempDir } from '../helpers/temp';
 
 const valid = () => ({
   accountId: '123456789012',
@@ -102,7 +102,7 @@ describe('account files', () => {
   });
 
   it('names the file when it is missing or not JSON', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'account-'));
+    const dir = tempDir('account-');
     expect(() => readAccountFile(join(dir, 'missing.json'))).toThrow(/missing\.json: cannot be read/);
     writeFileSync(join(dir, 'broken.json'), '{ "accountId": ');
     expect(() => readAccountFile(join(dir, 'broken.json'))).toThrow(/broken\.json: is not valid JSON/);

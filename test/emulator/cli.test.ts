@@ -2,10 +2,10 @@
  * The command-line tool as users run it: the bin entry, through its shim.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { awsEnv, run } from '../helpers/processes';
+import { tempDir } from '../helpers/temp';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
 
@@ -54,7 +54,7 @@ describe('iam-access-audit emulator', () => {
 
 describe('iam-access-audit sample', () => {
   it('writes the same bytes for the same seed and as-of date', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sample-'));
+    const dir = tempDir('sample-');
     const args = ['sample', '--entities', '300', '--seed', 'demo', '--as-of', '2026-11-01'];
     const [a, b] = await Promise.all([
       run(process.execPath, [BIN, ...args, '--out', join(dir, 'a.json')]),

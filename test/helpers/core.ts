@@ -1,11 +1,9 @@
 import { IAMClient } from '@aws-sdk/client-iam';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AuditBatchDeps, AuditBatchSettings } from '../../lambda/core/audit-batch';
 import type { Clock } from '../../lambda/core/clock';
 import { selfAccountSource, type PlanDeps, type PlanSettings } from '../../lambda/core/plan';
 import { DirectoryReportStore } from '../../lambda/core/store';
+import { tempDir } from './temp';
 
 export const TEST_AUDIT_SETTINGS: AuditBatchSettings = {
   maxAttempts: 3,
@@ -31,7 +29,7 @@ export function pipelineIam(url: string, accessKeyId = 'ASIATESTSESSION00001'): 
 }
 
 export function tempStore(prefix = 'store-'): DirectoryReportStore {
-  return new DirectoryReportStore(mkdtempSync(join(tmpdir(), prefix)));
+  return new DirectoryReportStore(tempDir(prefix));
 }
 
 export function planDeps(iam: IAMClient, store: DirectoryReportStore, clock: Clock, accountId: string, settings: Partial<PlanSettings> = {}): PlanDeps {

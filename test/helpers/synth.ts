@@ -1,16 +1,16 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildApp } from '../../lib/app';
 import { CONTEXT_KEY } from '../../lib/settings';
+import { tempDir } from './temp';
 
 const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, any> };
 
 /** Builds the app with cdk.json's context, as `cdk synth` does, with settings replaced as given. */
 export function synthStack(settings: Record<string, unknown> = {}) {
   const context = { ...cdkJson.context, [CONTEXT_KEY]: { ...cdkJson.context[CONTEXT_KEY], ...settings } };
-  const { app, stack } = buildApp({ outdir: mkdtempSync(join(tmpdir(), 'synth-')), context });
+  const { app, stack } = buildApp({ outdir: tempDir('synth-'), context });
   return { app, stack, template: Template.fromStack(stack) };
 }
 

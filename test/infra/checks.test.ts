@@ -6,13 +6,13 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STACK_NAME } from '../../lib/app';
 import { readSynthesizedWorkflow } from '../../local/runner/template';
 import { run } from '../helpers/processes';
 import { synthStack } from '../helpers/synth';
+import { tempDir } from '../helpers/temp';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const aslValidator = require('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
@@ -41,7 +41,7 @@ describe('checks on the synthesized app', () => {
   });
 
   it('is checked by cdk-nag, which fails the synth on a finding nobody acknowledged', () => {
-    const bad = new App({ outdir: mkdtempSync(join(tmpdir(), 'nag-')) });
+    const bad = new App({ outdir: tempDir('nag-') });
     new s3.Bucket(new Stack(bad, 'Bad'), 'Unlogged');
     Validations.of(bad).addPlugins(new AwsSolutionsChecks(bad));
     expect(() => bad.synth()).toThrow(/AwsSolutions-S1/);
@@ -57,7 +57,7 @@ describe('checks on the synthesized app', () => {
     const broken = JSON.parse(readFileSync(templateFile, 'utf8'));
     const fn = Object.values(broken.Resources).find((r: any) => r.Type === 'AWS::Lambda::Function') as any;
     fn.Properties.Runtime = 'nodejs0.x';
-    const file = join(mkdtempSync(join(tmpdir(), 'lint-')), 'broken.json');
+    const file = join(tempDir('lint-'), 'broken.json');
     writeFileSync(file, JSON.stringify(broken));
     const result = await run('cfn-lint', ['--format', 'parseable', file]);
     expect(result.code! & 2).toBe(2);

@@ -2,25 +2,13 @@
  * The local runner's kept synths: the same sources and settings use the app synthesized before, any
  * change is a synth of its own, a synth that fails leaves nothing behind, and old synths go.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pruneSyntheses, synthContext, synthesisDigest, synthesize, SynthesisError } from '../../local/runner/synthesis';
+import { tempDir } from '../helpers/temp';
 
 const ROOT = join(__dirname, '..', '..');
-const made: string[] = [];
-
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
 describe('kept synths of the app', () => {
-  afterAll(() => {
-    for (const dir of made) rmSync(dir, { recursive: true, force: true });
-  });
-
   it('uses the synth kept for the same settings: the same template and bundles, no new synth process', () => {
     const cache = tempDir('synth-cache-');
     const first = synthesize({ maxConcurrency: 7 }, cache);
