@@ -67,9 +67,11 @@ export interface SummarizeEvent {
 export const SUMMARIZE_PHASES = ['gather', 'finish'] as const;
 export type SummarizePhase = (typeof SUMMARIZE_PHASES)[number];
 
+const GATHERED_VERSION = 1;
+
 /** All of the summary that does not wait for the proposals, and the HTML report's data so far. */
 export interface GatheredRun {
-  readonly schemaVersion: 1;
+  readonly schemaVersion: typeof GATHERED_VERSION;
   readonly reason: string;
   readonly summary: Omit<RunSummary, 'completedAt' | 'proposals'>;
   readonly changes: Changes | null;
@@ -122,8 +124,18 @@ interface BatchSettlement {
 export async function summarize(deps: SummarizeDeps, event: SummarizeEvent): Promise<SummarizeResult> {
   checkPhase(event);
   if (event.phase === 'gather') throw new Error('the gather phase answers with a GatherResult: call gather()');
-  const gathered = event.phase === 'finish' ? await getJson<GatheredRun>(deps.store, keys.gathered(event.run.runId)) : await gatherRun(deps, event);
+  const gathered = event.phase === 'finish' ? await readGathered(deps.store, event.run.runId) : await gatherRun(deps, event);
   return finish(deps, gathered);
+}
+
+/** The gather's file, only of the version this code writes: a deploy between the two steps would change it. */
+async function readGathered(store: ReportStore, runId: string): Promise<GatheredRun> {
+  const key = keys.gathered(runId);
+  const gathered = await getJson<GatheredRun>(store, key);
+  if (gathered.schemaVersion !== GATHERED_VERSION) {
+    throw new Error(`${key}: field schemaVersion must be ${GATHERED_VERSION}, got ${JSON.stringify(gathered.schemaVersion)}; run Summarize without a phase to gather the run again`);
+  }
+  return gathered;
 }
 
 /** Summarize's first step, beside Propose: all that comes from the reports, kept for the finish. */
@@ -218,7 +230,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));
 
   return {
-    schemaVersion: 1,
+    schemaVersion: GATHERED_VERSION,
     reason,
     summary: {
       schemaVersion: 2,

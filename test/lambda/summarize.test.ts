@@ -156,6 +156,16 @@ describe('Summarize', () => {
     for (const key of [keys.summary('r1'), keys.reportPage('r1'), keys.latest(), keys.longJobs('r1')]) expect({ key, body: await split.get(key) }).toEqual({ key, body: await whole.get(key) });
   });
 
+  it('finishes only from a gathered file of its own version, naming the field, and writes nothing', async () => {
+    const store = tempStore();
+    await planRun(store, []);
+    await gather(deps(store), { run, phase: 'gather' });
+    const gathered = await getJson<Record<string, unknown>>(store, keys.gathered('r1'));
+    await putJson(store, keys.gathered('r1'), { ...gathered, schemaVersion: 2 });
+    await expect(summarize(deps(store), { run, phase: 'finish' })).rejects.toThrow('work/r1/gathered.json: field schemaVersion must be 1, got 2');
+    for (const key of [keys.summary('r1'), keys.reportPage('r1'), keys.latest()]) await expect(store.get(key)).rejects.toBeInstanceOf(NotFound);
+  });
+
   it('names the phase field when it is neither gather nor finish', async () => {
     const store = tempStore();
     await planRun(store, []);
