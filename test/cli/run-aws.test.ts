@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { EntityReport, LatestPointer, RunSummary } from '../../lambda/core/model';
-import { Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { generateReportsStatement, listEntitiesStatement, readAuthorizationStatement, readReportsStatement } from '../../lib/audit-permissions';
 import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../cli/run-aws-command';
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
@@ -251,7 +251,7 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
   }, RUN_TIMEOUT);
 
   it('documents, in its read-only policy, exactly the IAM actions the deployed functions are granted', () => {
-    const stack = new Stack();
+    const stack = new Stack(new App({ outdir: tempDir('stack-') }));
     const deployed = [listEntitiesStatement(), readAuthorizationStatement(), generateReportsStatement(stack), readReportsStatement()].flatMap((s) => s.actions);
     expect([...READ_ONLY_POLICY.Statement[0].Action].sort()).toEqual([...deployed].sort());
     expect(ORGANIZATION_POLICY.Statement[0].Action).toEqual(['organizations:ListAccounts', 'organizations:ListAccountsForParent', 'organizations:ListOrganizationalUnitsForParent']);
