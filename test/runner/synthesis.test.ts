@@ -8,6 +8,7 @@ import { pruneSyntheses, synthContext, synthesisDigest, synthesize, SynthesisErr
 import { tempDir } from '../helpers/temp';
 
 const ROOT = join(__dirname, '..', '..');
+
 describe('kept synths of the app', () => {
   it('uses the synth kept for the same settings: the same template and bundles, no new synth process', () => {
     const cache = tempDir('synth-cache-');
