@@ -20,14 +20,33 @@ export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sampl
   --org-sample AxE    a generated organization of A accounts of E identities each
   --input JSON       the execution input, as for a manual start (e.g. '{"entityTypes":["role"]}')
   --granularity G    shorthand for the input's granularity
-  --time-scale X     simulated seconds per real second (default 200): IAM job latency, pacing and
-                     the workflow's waits run X times faster than real time
+  --time-scale X     simulated seconds per real second (default 200, less beyond 1,000 identities:
+                     200,000 / identities): IAM job latency, pacing and the workflow's waits run X
+                     times faster than real time; this machine's CPU work does not
   --throttle-rps R   make the emulator throttle each IAM API at R calls per simulated second
   --reset-connections P  the emulator destroys the connection of that share of requests (0 to 0.5)
 
   Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the summary says why).`;
 
 export const DEFAULT_LOCAL_TIME_SCALE = 200;
+/**
+ * Identities times time scale that this machine's CPU keeps up with. The clock speeds up waiting, not
+ * computing: at X times, a function's timeout leaves it 1/X of its real time, and a batch's invocations
+ * 1/X of theirs for their IAM calls, while the local work per identity stays what it is (about 1 ms of
+ * Summarize and Propose each, a few hundred calls a second through the emulator, here). 8 x 1,000
+ * identities at 200x ran out of invocations and Summarize timed out; at 25x the same run completed.
+ */
+const IDENTITY_TIME_SCALE_BUDGET = 200_000;
+
+/** The default time scale for a local run of this many identities: 200x, or what the machine keeps up with. */
+export function defaultLocalTimeScale(identities: number): number {
+  return roundedScale(Math.min(DEFAULT_LOCAL_TIME_SCALE, IDENTITY_TIME_SCALE_BUDGET / Math.max(1, identities)));
+}
+
+/** Down to a whole number from 10x up, to a tenth below, and never under 0.1x. */
+function roundedScale(scale: number): number {
+  return scale >= 10 ? Math.floor(scale) : Math.max(0.1, Math.floor(scale * 10) / 10);
+}
 
 export async function runCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
   if (args.includes('--aws')) return runAwsCommand(args, out);
@@ -48,12 +67,21 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     }
     input.granularity = flags.granularity;
   }
-  const timeScale = numberFlag('time-scale', flags['time-scale'], { min: 0, exclusiveMin: true, max: 100_000 }) ?? DEFAULT_LOCAL_TIME_SCALE;
+  const givenScale = numberFlag('time-scale', flags['time-scale'], { min: 0, exclusiveMin: true, max: 100_000 });
   const emulator = emulatorBehaviourFromFlags(flags);
   const source = accountFromFlags(flags);
   const outDir = flags.out ?? 'out';
+  const identities = (source.organization?.accounts.map((a) => a.account) ?? [source.account!]).reduce((n, a) => n + a.entities.length, 0);
+  const sizedScale = defaultLocalTimeScale(identities);
+  const timeScale = givenScale ?? sizedScale;
 
   out.write(`Auditing ${source.description} locally (${source.organization ? 'from audit account' : 'account'} ${source.hubAccountId}, time scale ${timeScale}x)\n`);
+  if (timeScale > sizedScale) {
+    out.write(
+      `  Warning: ${identities} identities at ${timeScale}x may be more than this machine keeps up with (${sizedScale}x is the default for them): ` +
+        'the clock speeds up waiting, not computing, so functions may time out and batches run out of invocations.\n',
+    );
+  }
   const show = progressPrinter(out);
   const result = await runLocal({
     account: source.account,
@@ -66,6 +94,18 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
   });
   show.done();
   out.write(formatRunResult(result, `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`));
+  const timeouts = result.stats.computeTimeouts;
+  if (timeouts.length > 0) {
+    for (const [fn, n] of countBy(timeouts, (t) => t.functionName)) {
+      const longest = Math.max(...timeouts.filter((t) => t.functionName === fn).map((t) => t.busyRealSeconds));
+      out.write(`  ${fn} timed out ${n === 1 ? 'once' : `${n} times`} while computing: ${longest} s of this machine's work count ${Math.round(longest * timeScale)} s at ${timeScale}x.\n`);
+    }
+    out.write(
+      timeScale > sizedScale
+        ? `  Run again with --time-scale ${sizedScale} (the default for ${identities} identities).\n`
+        : `  Run again with a lower --time-scale (${roundedScale(timeScale / 4)}, say).\n`,
+    );
+  }
   return result.status === 'SUCCEEDED' ? 0 : 1;
 }
 
@@ -174,7 +214,11 @@ export function formatRunResult(result: LocalRunResult, timing: string): string 
           ? `Run ${result.runId} INCOMPLETE: ${result.error.Cause}`
           : `Run ${result.runId} FAILED: ${result.error?.Error}: ${result.error?.Cause}`;
   let text = `${head} ${timing}\n`;
-  if (!result.summary) return `${text}  (no summary: the run stopped before it had listed the identities)\n`;
+  if (!result.summary) {
+    return result.listed === null
+      ? `${text}  (no summary: the run stopped before it had listed the identities)\n`
+      : `${text}  (no summary: the run stopped after listing ${result.listed} identities, before Summarize wrote one; the reports it made are under ${where}/runs/${result.runId}/reports/)\n`;
+  }
   text += formatSummary(result.summary);
   text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
   text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;

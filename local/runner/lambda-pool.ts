@@ -17,6 +17,8 @@ const WORKER = join(__dirname, 'lambda-worker.cjs');
 const YOUNG_GENERATION_MB = 8;
 /** Real time allowed beyond a function's (scaled) timeout before the environment is killed. */
 const GRACE_MS = 2_000;
+/** A timed-out environment whose event loop was busy this share of the time was computing, not waiting. */
+const COMPUTING_SHARE = 0.5;
 
 export interface LambdaErrorPayload {
   readonly errorType: string;
@@ -81,6 +83,11 @@ export class LocalLambda {
   peakHeapBytes = 0;
   /** Real time spent in the function's invocations, in ms. */
   realMs = 0;
+  /**
+   * Invocations that timed out while their environment was computing most of the time: their CPU work,
+   * which does not speed up with the clock, took longer than the time scale leaves it.
+   */
+  readonly computeTimeouts: Array<{ readonly busyRealMs: number; readonly realMs: number }> = [];
 
   constructor(private readonly options: LocalLambdaOptions) {}
 
@@ -108,6 +115,8 @@ export class LocalLambda {
       throw new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: (err as Error).message });
     }
     const started = clock.now();
+    const realStarted = Date.now();
+    const utilizationAtStart = env.worker.performance.eventLoopUtilization();
     const id = invocation;
     return new Promise((resolve, reject) => {
       const finish = (): void => {
@@ -140,7 +149,9 @@ export class LocalLambda {
         reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: `the environment exited with code ${code}` }));
       };
       const timer = setTimeout(() => {
+        const busy = env.worker.performance.eventLoopUtilization(utilizationAtStart);
         finish();
+        if (busy.utilization >= COMPUTING_SHARE) this.computeTimeouts.push({ busyRealMs: busy.active, realMs: Date.now() - realStarted });
         this.discard(env);
         reject(new LambdaFunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds` }));
       }, (fn.timeoutSeconds * 1000) / clock.timeScale + GRACE_MS);

@@ -104,6 +104,8 @@ export interface LocalRunResult {
   /** The execution's output, when it succeeded. */
   readonly output?: unknown;
   readonly summary?: RunSummary;
+  /** Identities Plan listed, or null when the run ended before Plan did. */
+  readonly listed: number | null;
   readonly stats: {
     /** When the run started, on the clock that IAM (the emulator) keeps. */
     readonly simulatedStart: string;
@@ -115,6 +117,11 @@ export interface LocalRunResult {
     readonly lambdaRealSeconds: Record<string, number>;
     /** The largest heap an environment of each function reached, in MB (Lambda's memory setting must hold it). */
     readonly lambdaPeakHeapMb: Record<string, number>;
+    /**
+     * Invocations that timed out while computing (see LocalLambda.computeTimeouts): a sign that the time
+     * scale is more than this machine keeps up with.
+     */
+    readonly computeTimeouts: ReadonlyArray<{ readonly functionName: string; readonly busyRealSeconds: number }>;
     /** Each function's memory setting, from the template, in MB. */
     readonly lambdaMemoryMb: Record<string, number>;
     /** Lambda duration as billed, in GB-seconds of simulated time. */
@@ -339,6 +346,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       outDir,
       output,
       summary,
+      listed: progress.listed,
       stats: {
         simulatedStart: new Date(runStart).toISOString(),
         simulatedSeconds: (clock.now() - runStart) / 1000,
@@ -347,6 +355,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         lambdaInvocations: fnStats((l) => l.invocations),
         lambdaRealSeconds: fnStats((l) => Math.round(l.realMs) / 1000),
         lambdaPeakHeapMb: fnStats((l) => Math.round(l.peakHeapBytes / 1048576)),
+        computeTimeouts: [...lambdas.entries()].flatMap(([arn, l]) =>
+          l.computeTimeouts.map((t) => ({ functionName: workflow.functionsByArn.get(arn)!.logicalId, busyRealSeconds: Math.round(t.busyRealMs) / 1000 })),
+        ),
         lambdaMemoryMb: Object.fromEntries([...workflow.functions.values()].map((f) => [f.logicalId, f.memorySize])),
         lambdaGbSeconds: fnStats((l) => l.gbSeconds),
         maxStatePayloadBytes,

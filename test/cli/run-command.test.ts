@@ -1,0 +1,28 @@
+/**
+ * `run --local`'s choices and words that need no run: the time scale for the size of what is audited,
+ * and what it says when a run ends without a summary.
+ */
+import { defaultLocalTimeScale, formatRunResult } from '../../cli/run-command';
+import type { LocalRunResult } from '../../local/runner/run-local';
+
+describe('the default time scale of a local run', () => {
+  it('is 200x up to 1,000 identities and what this machine keeps up with beyond', () => {
+    expect([0, 300, 1_000].map(defaultLocalTimeScale)).toEqual([200, 200, 200]);
+    // 8 x 1,000 at 200x ran out of invocations and Summarize timed out; at 25x it completed.
+    expect([3_000, 8_000, 10_000, 100_000, 1_000_000, 10_000_000].map(defaultLocalTimeScale)).toEqual([66, 25, 20, 2, 0.2, 0.1]);
+  });
+});
+
+describe('a local run that ends without a summary', () => {
+  const failed = (listed: number | null): LocalRunResult =>
+    ({ status: 'FAILED', error: { Error: 'Sandbox.Timedout', Cause: 'Task timed out after 300 seconds' }, runId: 'local-x', outDir: process.cwd(), listed, stats: {} }) as unknown as LocalRunResult;
+
+  it('says whether Plan had listed the identities, and where the reports made are', () => {
+    expect(formatRunResult(failed(null), 'in 0:01:00 simulated')).toBe(
+      'Run local-x FAILED: Sandbox.Timedout: Task timed out after 300 seconds in 0:01:00 simulated\n  (no summary: the run stopped before it had listed the identities)\n',
+    );
+    expect(formatRunResult(failed(7549), 'in 0:01:00 simulated')).toContain(
+      '(no summary: the run stopped after listing 7549 identities, before Summarize wrote one; the reports it made are under ./runs/local-x/reports/)',
+    );
+  });
+});
