@@ -51,6 +51,9 @@ export function checkDocument(document: unknown, what: string): PolicyDocument {
   return doc;
 }
 
+/** An expansion this small is copied into a statement's set of small expansions by `grants`. */
+const SMALL_EXPANSION = 64;
+
 function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
@@ -65,6 +68,7 @@ export class ActionSpace {
   private readonly patternServices = new Map<string, ReadonlySet<string>>();
   private readonly grantedServices = new WeakMap<PolicyDocument, ReadonlySet<string>>();
   private readonly grantedActions = new WeakMap<PolicyStatement, ReadonlySet<string>>();
+  private readonly grantChecks = new WeakMap<PolicyStatement, (action: string) => boolean>();
   readonly services: readonly string[];
 
   constructor(private readonly catalog: Catalog) {
@@ -146,16 +150,32 @@ export class ActionSpace {
 
   /**
    * Whether an Allow statement grants an action of the catalogue (lower case `service:action`), asked of
-   * its patterns' expansions one by one: no set of all it grants is made.
+   * its patterns' expansions: no set of all it grants is made. Remembered per statement object, as
+   * `grantedBy` is.
    */
   grants(statement: PolicyStatement): (action: string) => boolean {
+    let check = this.grantChecks.get(statement);
+    if (!check) {
+      check = this.grantCheck(statement);
+      this.grantChecks.set(statement, check);
+    }
+    return check;
+  }
+
+  private grantCheck(statement: PolicyStatement): (action: string) => boolean {
     if (statement.Action === undefined) {
       const granted = this.grantedBy(statement);
       return (action) => granted.has(action);
     }
     const sets = listOf(statement.Action).map((pattern) => this.expand(pattern));
     if (sets.length === 1) return (action) => sets[0].has(action);
-    return (action) => sets.some((set) => set.has(action));
+    // Many small expansions (a list of actions, one each) are asked as one set, the large ones apart:
+    // no set of thousands is copied.
+    const large = sets.filter((set) => set.size > SMALL_EXPANSION);
+    const small = new Set<string>();
+    for (const set of sets) if (set.size <= SMALL_EXPANSION) for (const a of set) small.add(a);
+    if (large.length === 0) return (action) => small.has(action);
+    return (action) => small.has(action) || large.some((set) => set.has(action));
   }
 
   private allBut(excluded: ReadonlySet<string>): Set<string> {

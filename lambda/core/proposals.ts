@@ -163,9 +163,23 @@ export function proveNeverBroader(current: PolicyDocument, trim: Trim, space: Ac
     }
     if (statement.Effect === 'Deny') continue;
     const allowed = space.grants(source);
-    for (const action of space.eachGranted(statement)) if (!allowed(action)) return `statement ${i} would allow ${space.spelling(action)}, which it does not allow now`;
+    for (const action of actionsToCheck(statement, source, space)) if (!allowed(action)) return `statement ${i} would allow ${space.spelling(action)}, which it does not allow now`;
   }
   return null;
+}
+
+/**
+ * The actions of an Allow statement that need asking whether its source allows them. A pattern the
+ * source's Action holds itself (IAM ignores case) is allowed whole, and so is every catalogue action
+ * when the source holds `*`: only the other patterns' actions are asked, one by one.
+ */
+function actionsToCheck(statement: PolicyStatement, source: PolicyStatement, space: ActionSpace): Iterable<string> {
+  if (statement.Action === undefined || source.Action === undefined) return space.eachGranted(statement);
+  const held = new Set(listOf(source.Action).map((p) => p.toLowerCase()));
+  if (held.has('*')) return [];
+  return listOf(statement.Action)
+    .filter((p) => !held.has(p.toLowerCase()))
+    .flatMap((p) => [...space.expand(p)]);
 }
 
 /**

@@ -190,6 +190,15 @@ describe('the proof', () => {
     expect(proveNeverBroader(current, trimDocument(current, usageOf(report('role', 'app', { s3: 1 }), catalog), space), space)).toBeNull();
   });
 
+  it('asks action by action of every pattern the source does not hold itself, in any case, and of none under *', () => {
+    const trimTo = (action: string | string[]) => ({ document: doc(allow(action)), sources: [0], removedServices: [], removedActions: [], keptServices: [] });
+    const listed = doc(allow(['S3:Get*', 's3:*', 'ec2:DescribeInstances', 'ec2:DescribeImages']));
+    expect(proveNeverBroader(listed, trimTo(['s3:get*', 's3:PutObject', 'ec2:describeimages']), space)).toBeNull();
+    expect(proveNeverBroader(listed, trimTo(['ec2:DescribeInstances', 'ec2:RunInstances']), space)).toBe('statement 0 would allow ec2:RunInstances, which it does not allow now');
+    expect(proveNeverBroader(listed, trimTo('ec2:Describe*'), space)).toMatch(/^statement 0 would allow ec2:Describe\w+, which it does not allow now$/);
+    expect(proveNeverBroader(doc(allow('*')), trimTo(['iam:*', 'ec2:RunInstances']), space)).toBeNull();
+  });
+
   it('catches a proposal that would stop allowing a used service, whether the statement is broad or narrow', () => {
     const usage = usageOf(report('role', 'app', { s3: 1, ec2: null }), catalog);
     const trim = (...statements: object[]) => ({ document: statements.length ? doc(...statements) : null, sources: statements.map(() => 0), removedServices: [], removedActions: [], keptServices: [] });
