@@ -173,13 +173,14 @@ export function proveNeverBroader(current: PolicyDocument, trim: Trim, space: Ac
  * source's Action holds itself (IAM ignores case) is allowed whole, and so is every catalogue action
  * when the source holds `*`: only the other patterns' actions are asked, one by one.
  */
-function actionsToCheck(statement: PolicyStatement, source: PolicyStatement, space: ActionSpace): Iterable<string> {
-  if (statement.Action === undefined || source.Action === undefined) return space.eachGranted(statement);
+function* actionsToCheck(statement: PolicyStatement, source: PolicyStatement, space: ActionSpace): Iterable<string> {
+  if (statement.Action === undefined || source.Action === undefined) {
+    yield* space.eachGranted(statement);
+    return;
+  }
   const held = new Set(listOf(source.Action).map((p) => p.toLowerCase()));
-  if (held.has('*')) return [];
-  return listOf(statement.Action)
-    .filter((p) => !held.has(p.toLowerCase()))
-    .flatMap((p) => [...space.expand(p)]);
+  if (held.has('*')) return;
+  for (const pattern of listOf(statement.Action)) if (!held.has(pattern.toLowerCase())) yield* space.expand(pattern);
 }
 
 /**
