@@ -4,8 +4,7 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -170,7 +169,7 @@ export class DirectoryReportStore implements ReportStore {
 
   async put(key: string, body: string): Promise<void> {
     storeRequests().put++;
-    await this.writeAside(key, (partial) => writeFile(partial, body));
+    await this.writeAside(key, (partial) => writeFileSync(partial, body));
   }
 
   async putChunks(key: string, chunks: AsyncIterable<string>): Promise<boolean> {
@@ -185,46 +184,51 @@ export class DirectoryReportStore implements ReportStore {
   /**
    * Writes aside (outside the keys) and renames, so a reader never sees half a file, and a writer that
    * dies leaves nothing under the keys.
+   *
+   * The directory store calls the file system synchronously, but for a streamed body: its files are
+   * small, and here reading 8,500 files of 3 KB through libuv's thread pool, 32 at a time, took 0.7 to
+   * 1.4 s against 0.1 s one after another; writing and renaming them took as long to 10 times as long.
+   * Propose and Summarize's gather spend most of a local run's time waiting on the store.
    */
-  private async writeAside(key: string, write: (partial: string) => Promise<void>): Promise<void> {
+  private async writeAside(key: string, write: (partial: string) => Promise<void> | void): Promise<void> {
     const file = this.file(key);
     const aside = join(this.location, PARTIAL_DIR);
-    await this.directory(aside);
+    this.directory(aside);
     const partial = join(aside, `${process.pid}.${Math.random().toString(36).slice(2)}`);
     try {
       await write(partial);
     } catch (err) {
-      await rm(partial, { force: true });
+      rmSync(partial, { force: true });
       // The store's directory went since this store made it: the next write makes it again.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.made.clear();
       throw err;
     }
-    await this.directory(dirname(file));
+    this.directory(dirname(file));
     try {
-      await rename(partial, file);
+      renameSync(partial, file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // The key's directory went since this store made it (the partial is whole): make it again, once.
       this.made.clear();
-      await this.directory(dirname(file));
-      await rename(partial, file);
+      this.directory(dirname(file));
+      renameSync(partial, file);
     }
   }
 
-  private async directory(dir: string): Promise<void> {
+  private directory(dir: string): void {
     if (this.made.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     this.made.add(dir);
   }
 
   async delete(key: string): Promise<void> {
-    await rm(this.file(key), { force: true });
+    rmSync(this.file(key), { force: true });
   }
 
   async get(key: string): Promise<string> {
     storeRequests().get++;
     try {
-      return await readFile(this.file(key), 'utf8');
+      return readFileSync(this.file(key), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFound(`${this.file(key)} does not exist`);
       throw err;
@@ -235,10 +239,10 @@ export class DirectoryReportStore implements ReportStore {
     // List from the deepest directory the prefix names, then filter on the full prefix.
     const base = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
     const found: string[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
+    const walk = (dir: string): void => {
+      let entries: Dirent[];
       try {
-        entries = await readdir(dir, { withFileTypes: true });
+        entries = readdirSync(dir, { withFileTypes: true });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw err;
@@ -246,14 +250,14 @@ export class DirectoryReportStore implements ReportStore {
       for (const entry of entries) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) {
-          if (path !== join(this.location, PARTIAL_DIR)) await walk(path);
+          if (path !== join(this.location, PARTIAL_DIR)) walk(path);
         } else {
           const key = relative(this.location, path).split(sep).join('/');
           if (key.startsWith(prefix)) found.push(key);
         }
       }
     };
-    await walk(this.file(base));
+    walk(this.file(base));
     // As S3 would bill it: a LIST request per 1,000 keys.
     storeRequests().list += Math.max(1, Math.ceil(found.length / 1000));
     return found.sort();
