@@ -67,7 +67,7 @@ export interface SummarizeEvent {
 export const SUMMARIZE_PHASES = ['gather', 'finish'] as const;
 export type SummarizePhase = (typeof SUMMARIZE_PHASES)[number];
 
-const GATHERED_VERSION = 1;
+const GATHERED_VERSION = 2;
 
 /** All of the summary that does not wait for the proposals, and the HTML report's data so far. */
 export interface GatheredRun {
@@ -205,7 +205,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   // 10,000 identities has some 400,000 rows (195 MB in the sample), too many to hold, join and send whole.
   // The store pulls the rows, and reading them also gathers the findings, the changes, the page's data
   // and the long jobs: every report is read once, and all of it is gathered before the part is written.
-  async function* rowsOf(settlement: BatchSettlement): AsyncGenerator<string> {
+  async function* rowsOf(settlement: BatchSettlement, before: PreviousReports | null): AsyncGenerator<string> {
     for (let i = 0; i < settlement.reportKeys.length; i += REPORTS_AT_ONCE) {
       const reports = await mapConcurrently(settlement.reportKeys.slice(i, i + REPORTS_AT_ONCE), READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
       const rows: string[] = [];
@@ -216,15 +216,27 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
         findings.unusedServiceGrants += unused;
         if (report.findings.servicesUsed === 0) findings.entitiesWithNoUseInWindow++;
         rows.push(datasetLines(report));
-        const before = previous?.reported.get(report.entity.arn);
-        if (before) serviceChangesFound.push(...serviceChanges(report.entity.arn, before, servicesOf(report)));
+        const was = before?.get(report.entity.arn);
+        if (was) serviceChangesFound.push(...serviceChanges(report.entity.arn, was, servicesOf(report)));
         page.add(report);
         longJobs.addReport(report);
       }
       if (rows.length > 0) yield rows.join('');
     }
   }
-  for (const s of settlements) await store.putChunks(keys.datasetPart(run.runDate, run.runId, s.batchId), rowsOf(s), 'application/x-ndjson');
+  // Account by account, so that only one account's reports of the previous run are held at once; a
+  // compared account with nothing listed tonight is still read, for the identities it lost.
+  const byAccount = new Map<string, BatchSettlement[]>();
+  for (const s of settlements) {
+    const mine = byAccount.get(s.accountId);
+    if (mine) mine.push(s);
+    else byAccount.set(s.accountId, [s]);
+  }
+  for (const accountId of previous?.pending ?? []) if (!byAccount.has(accountId)) byAccount.set(accountId, []);
+  for (const [accountId, mine] of byAccount) {
+    const before = previous ? await previous.reportedIn(accountId) : null;
+    for (const s of mine) await store.putChunks(keys.datasetPart(run.runDate, run.runId, s.batchId), rowsOf(s, before), 'application/x-ndjson');
+  }
   const changes = previous ? await writeChanges(store, run, previous, settlements, missing, serviceChangesFound, deps.settings.watchServices) : null;
 
   await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));
@@ -308,17 +320,77 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
   };
 }
 
-interface PreviousRun {
-  readonly runId: string;
-  /** The accounts compared: audited in both runs. */
-  readonly accounts: ReadonlySet<string>;
-  /** Each identity the previous run reported, by ARN, with its services. */
-  readonly reported: ReadonlyMap<string, ReadonlyMap<string, ServiceState>>;
-  /** Every identity the previous run listed in the compared accounts. */
-  readonly listed: ReadonlySet<string>;
+/** Each identity one account's previous report showed, by ARN, with its services. */
+type PreviousReports = ReadonlyMap<string, ReadonlyMap<string, ServiceState>>;
+
+/**
+ * The latest COMPLETED run before this one, read one compared account at a time: an organization's
+ * reports of the night before do not fit in Summarize's memory at once (some 200 MB for 24,000 identities).
+ */
+class PreviousRun {
+  private readonly compared: Set<string>;
+  private readonly unread: Set<string>;
+  private readonly listedArns: Set<string>;
+
+  constructor(
+    private readonly store: ReportStore,
+    private readonly summary: RunSummary,
+    /** The accounts to compare: audited in both runs. */
+    compared: ReadonlySet<string>,
+  ) {
+    this.compared = new Set(compared);
+    this.unread = new Set(compared);
+    const inCompared = (arn: string) => compared.has(arn.split(':')[4]);
+    this.listedArns = new Set([...summary.failures.map((f) => f.arn).filter(inCompared), ...summary.skipped.map((s) => s.arn).filter(inCompared)]);
+  }
+
+  get runId(): string {
+    return this.summary.runId;
+  }
+
+  /** The accounts compared: audited in both runs, and readable in the previous one. */
+  get accounts(): ReadonlySet<string> {
+    return this.compared;
+  }
+
+  /** Accounts still to be read, in no particular order. */
+  get pending(): readonly string[] {
+    return [...this.unread];
+  }
+
+  /**
+   * An account's previous reports (null when it is not compared). An account whose previous files do
+   * not agree with that run's summary is left out of the comparison, as an account absent from either
+   * run is, rather than failing tonight's run over last night's files.
+   */
+  async reportedIn(accountId: string): Promise<PreviousReports | null> {
+    if (!this.unread.delete(accountId)) return null;
+    let reports: EntityReport[];
+    try {
+      reports = await readRunReports(this.store, this.summary, accountId);
+    } catch (err) {
+      if (!(err instanceof RunNotReadable)) throw err;
+      console.warn(JSON.stringify({ message: 'account not compared: its previous reports cannot be read', previousRunId: this.runId, accountId, reason: err.message }));
+      this.compared.delete(accountId);
+      for (const arn of this.listedArns) if (arn.split(':')[4] === accountId) this.listedArns.delete(arn);
+      return null;
+    }
+    const byArn = new Map<string, ReadonlyMap<string, ServiceState>>();
+    for (const r of reports) {
+      byArn.set(r.entity.arn, servicesOf(r));
+      this.listedArns.add(r.entity.arn);
+    }
+    return byArn;
+  }
+
+  /** Every identity the previous run listed in the compared accounts, once each has been read. */
+  listed(): ReadonlySet<string> {
+    if (this.unread.size > 0) throw new Error(`the previous run's accounts ${[...this.unread].join(', ')} were not read before its identities were compared`);
+    return this.listedArns;
+  }
 }
 
-/** The latest COMPLETED run before this one (latest.json, not yet moved), read for the accounts both audited. */
+/** The latest COMPLETED run before this one (latest.json, not yet moved), to compare the accounts both audited. */
 async function previousRun(store: ReportStore, runId: string, accounts: readonly AccountSummary[]): Promise<PreviousRun | null> {
   let latest: LatestPointer;
   try {
@@ -342,11 +414,7 @@ async function previousRun(store: ReportStore, runId: string, accounts: readonly
   const compared = new Set(
     accounts.filter((a) => a.status === 'audited' && summary.accounts.some((b) => b.accountId === a.accountId && b.status === 'audited')).map((a) => a.accountId),
   );
-  const reported = new Map<string, ReadonlyMap<string, ServiceState>>();
-  for (const accountId of compared) for (const r of await readRunReports(store, summary, accountId)) reported.set(r.entity.arn, servicesOf(r));
-  const inCompared = (arn: string) => compared.has(arn.split(':')[4]);
-  const listed = new Set([...reported.keys(), ...summary.failures.map((f) => f.arn).filter(inCompared), ...summary.skipped.map((s) => s.arn).filter(inCompared)]);
-  return { runId: latest.runId, accounts: compared, reported, listed };
+  return new PreviousRun(store, summary, compared);
 }
 
 /** Writes changes.json and the `changes` dataset partition, and returns the changes. */
@@ -368,7 +436,7 @@ async function writeChanges(
     schemaVersion: 1,
     runId: run.runId,
     previousRunId: previous.runId,
-    identities: identityChanges(previous.listed, listedNow),
+    identities: identityChanges(previous.listed(), listedNow),
     services,
     watched: services.filter((c) => c.change === 'first-use' && watch.has(c.serviceNamespace)),
   };

@@ -164,9 +164,12 @@ describe('the HTML report in Chromium', () => {
       arn: tr.querySelector('.arn')?.textContent,
       services: tr.querySelectorAll('table.services tbody tr').length,
       unused: tr.querySelectorAll('table.services .pill.unused').length,
+      rows: Array.from(tr.querySelectorAll('table.services tbody tr'), (row) => Array.from(row.querySelectorAll('td'), (td) => td.textContent).join(' ')),
       proposals: tr.querySelectorAll('ul.proposals li').length,
     }));
-    expect(detail).toEqual({ arn, services: identity.granted, unused: identity.unused, proposals: 1 });
+    expect(detail).toEqual({ arn, services: identity.granted, unused: identity.unused, rows: expect.any(Array), proposals: 1 });
+    // Each service with its own last use: the page's compact cells decode to what the report said.
+    expect([...detail.rows].sort()).toEqual([...identity.services].sort());
     await watched.page.screenshot({ path: join(SHOTS, 'report-identity.png') });
     await watched.page.click('#identity-body tr.row');
     expect(await watched.page.$('#identity-body tr.detail-row')).toBeNull();

@@ -26,6 +26,8 @@ export interface PageIdentity {
   readonly accountId: string;
   readonly granted: number;
   readonly unused: number;
+  /** Each service as the opened identity shows it: name, last used, used or unused. */
+  readonly services: readonly string[];
 }
 
 export interface FabricatedPage {
@@ -74,7 +76,12 @@ export function fabricatedPage(count: number): FabricatedPage {
       },
     };
     builder.add(report);
-    identities.push({ arn, type, name, accountId: account.accountId, granted, unused: unused.length });
+    const shown = services.map((s, k) => {
+      const days = (i + 7 * k) % 200;
+      const ago = days >= 150 ? 'never' : days === 0 ? 'today' : days === 1 ? 'yesterday' : `${days} days ago`;
+      return `${s.serviceNamespace} ${ago} ${unused.includes(s.serviceNamespace) ? 'unused' : 'used'}`;
+    });
+    identities.push({ arn, type, name, accountId: account.accountId, granted, unused: unused.length, services: shown });
     unusedGrants += unused.length;
     if (unused.length > 0) withUnused++;
     if (granted === unused.length) idle++;

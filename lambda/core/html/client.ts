@@ -184,7 +184,10 @@ export const CLIENT_SCRIPT = String.raw`
   function details(i) {
     var r = data.identities[i];
     // Used services first (the short list worth reading), most recent first; then the unused ones.
-    var cells = data.identityServices[i].slice().sort(function (a, b) { return a[2] - b[2] || (a[1] < 0) - (b[1] < 0) || a[1] - b[1] || (data.services[a[0]] < data.services[b[0]] ? -1 : 1); });
+    var flat = data.identityServices[i], cells = [];
+    // Three numbers a service (CELL_WIDTH in report-data.ts): its index, days since last used, unused.
+    for (var k = 0; k < flat.length; k += 3) cells.push([flat[k], flat[k + 1], flat[k + 2]]);
+    cells.sort(function (a, b) { return a[2] - b[2] || (a[1] < 0) - (b[1] < 0) || a[1] - b[1] || (data.services[a[0]] < data.services[b[0]] ? -1 : 1); });
     var services = el('table', { class: 'plain services' }, [
       el('thead', {}, [el('tr', {}, ['Service', 'Last used', ''].map(function (h) { return el('th', { text: h }); }))]),
       el('tbody', {}, cells.map(function (s) { return el('tr', {}, [el('td', { text: data.services[s[0]] }), el('td', { text: ago(s[1]) }), el('td', {}, [s[2] ? el('span', { class: 'pill unused', text: 'unused' }) : el('span', { class: 'pill used', text: 'used' })])]); }))
