@@ -118,6 +118,7 @@ export class LocalLambda {
     const realStarted = Date.now();
     const utilizationAtStart = env.worker.performance.eventLoopUtilization();
     const id = invocation;
+    const requestId = `${fn.logicalId}-${invocation}`;
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         this.billedMs += Math.ceil(clock.now() - started);
@@ -138,22 +139,27 @@ export class LocalLambda {
         if (message.error) reject(new LambdaFunctionError(message.error));
         else resolve(message.result);
       };
+      // What Lambda itself writes to the function's log when an invocation ends without the handler's answer.
+      const platformError = (payload: LambdaErrorPayload): LambdaFunctionError => {
+        this.options.log?.write(`${new Date(clock.now()).toISOString()}\t${requestId}\t${payload.errorType === 'Sandbox.Timedout' ? payload.errorMessage : `Error: ${payload.errorType}: ${payload.errorMessage}`}\n`);
+        return new LambdaFunctionError(payload);
+      };
       const onError = (err: Error): void => {
         finish();
         this.discard(env);
-        reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: err.message }));
+        reject(platformError({ errorType: 'Runtime.ExitError', errorMessage: err.message }));
       };
       const onExit = (code: number): void => {
         finish();
         this.discard(env);
-        reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: `the environment exited with code ${code}` }));
+        reject(platformError({ errorType: 'Runtime.ExitError', errorMessage: `the environment exited with code ${code}` }));
       };
       const timer = setTimeout(() => {
         const busy = env.worker.performance.eventLoopUtilization(utilizationAtStart);
         finish();
         if (busy.utilization >= COMPUTING_SHARE) this.computeTimeouts.push({ busyRealMs: busy.active, realMs: Date.now() - realStarted });
         this.discard(env);
-        reject(new LambdaFunctionError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds` }));
+        reject(platformError({ errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${fn.timeoutSeconds} seconds` }));
       }, (fn.timeoutSeconds * 1000) / clock.timeScale + GRACE_MS);
       const killWhen = fault ? fault.killWhen : undefined;
       const killer = killWhen
@@ -161,7 +167,7 @@ export class LocalLambda {
             if (!killWhen()) return;
             finish();
             this.discard(env);
-            reject(new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: 'the execution environment died (injected fault)' }));
+            reject(platformError({ errorType: 'Runtime.ExitError', errorMessage: 'the execution environment died (injected fault)' }));
           }, 5)
         : undefined;
       env.worker.on('message', onMessage);
@@ -169,7 +175,7 @@ export class LocalLambda {
       env.worker.on('exit', onExit);
       // The environment starts the function's clock when it takes the invocation: like Lambda, its
       // initialization does not count against the timeout.
-      env.worker.postMessage({ id, event, timeoutMs: fn.timeoutSeconds * 1000, requestId: `${fn.logicalId}-${invocation}` });
+      env.worker.postMessage({ id, event, timeoutMs: fn.timeoutSeconds * 1000, requestId });
     });
   }
 

@@ -64,6 +64,9 @@ parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
     const result = await handler(event, context);
     parentPort.postMessage({ id, result: result === undefined ? null : result, ...measures() });
   } catch (err) {
-    parentPort.postMessage({ id, error: errorPayload(err), ...measures() });
+    const error = errorPayload(err);
+    // As Lambda's Node.js runtime logs a handler's error before answering with it.
+    console.error(`${new Date(now()).toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify({ errorType: error.errorType, errorMessage: error.errorMessage, stack: error.trace })}`);
+    parentPort.postMessage({ id, error, ...measures() });
   }
 });

@@ -1,10 +1,12 @@
 /**
  * The local Lambda model's timeouts: a function that runs past its timeout is stopped as Lambda stops
  * it, and the pool tells a function that was computing from one that was waiting, so the command line
- * can say that the time scale, not the function, is at fault.
+ * can say that the time scale, not the function, is at fault; and the function's log gets what Lambda
+ * would write to it when an invocation fails.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough, type Writable } from 'node:stream';
 import { ScaledClock } from '../../lambda/core/clock';
 import { LambdaFunctionError, LocalLambda } from '../../local/runner/lambda-pool';
 import type { LocalFunction } from '../../local/runner/template';
@@ -13,13 +15,14 @@ import { tempDir } from '../helpers/temp';
 const HANDLERS = `
 exports.compute = async (event) => { const end = Date.now() + event.ms; while (Date.now() < end); return 'done'; };
 exports.wait = async (event) => { await new Promise((r) => setTimeout(r, event.ms)); return 'done'; };
+exports.fail = async () => { const err = new Error('nothing by that name'); err.name = 'NoSuchThing'; throw err; };
 `;
 
-function lambdaFor(handlerName: string, timeScale: number): LocalLambda {
+function lambdaFor(handlerName: string, timeScale: number, log?: Writable): LocalLambda {
   const entry = join(tempDir('lambda-pool-'), 'index.js');
   writeFileSync(entry, HANDLERS);
   const fn: LocalFunction = { logicalId: `Probe${handlerName}`, arn: `arn:aws:lambda:us-east-1:123456789012:function:${handlerName}`, entry, handlerName, environment: {}, timeoutSeconds: 10, memorySize: 128 };
-  return new LocalLambda({ fn, environment: {}, clock: new ScaledClock(timeScale), runNonce: handlerName });
+  return new LocalLambda({ fn, environment: {}, clock: new ScaledClock(timeScale), runNonce: handlerName, log });
 }
 
 describe('local Lambda timeouts', () => {
@@ -54,4 +57,23 @@ describe('local Lambda timeouts', () => {
       await lambda.close();
     }
   });
+
+  it('writes to the function log what Lambda writes there: a handler error, and a timeout', async () => {
+    let text = '';
+    const log = new PassThrough().on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const logged = async (needle: string) => {
+      for (let i = 0; i < 100 && !text.includes(needle); i++) await new Promise((r) => setTimeout(r, 20));
+      return text;
+    };
+    const failing = lambdaFor('fail', 1, log);
+    const waiting = lambdaFor('wait', 20, log);
+    try {
+      await expect(failing.invoke({})).rejects.toMatchObject({ payload: { errorType: 'NoSuchThing', errorMessage: 'nothing by that name' } });
+      expect(await logged('Invoke Error')).toMatch(/\tProbefail-1\tERROR\tInvoke Error \t\{"errorType":"NoSuchThing","errorMessage":"nothing by that name","stack":\[/);
+      await expect(waiting.invoke({ ms: 4_000 })).rejects.toBeInstanceOf(LambdaFunctionError);
+      expect(await logged('timed out')).toMatch(/\tProbewait-1\tTask timed out after 10 seconds\n/);
+    } finally {
+      await Promise.all([failing.close(), waiting.close()]);
+    }
+  }, 20_000);
 });
