@@ -353,7 +353,7 @@ class PreviousRun {
     return this.compared;
   }
 
-  /** Accounts still to be read, in no particular order. */
+  /** The compared accounts not read yet. */
   get pending(): readonly string[] {
     return [...this.unread];
   }
