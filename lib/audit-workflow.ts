@@ -101,7 +101,8 @@ export class AuditWorkflow extends Construct {
       ...common,
       handler: 'summarize',
       description: 'Writes the run summary, the dataset rows, the changes since the previous run, the HTML report and latest.json',
-      timeout: Duration.minutes(5),
+      // As long as Propose: its gather reads the same reports, on less CPU (Lambda's share grows with memory).
+      timeout: Duration.minutes(10),
       memorySize: 1024,
       withChartJs: true,
       environment: {
@@ -298,7 +299,7 @@ export class AuditWorkflow extends Construct {
           'reportKey.$': '$.Payload.reportKey',
         },
         resultPath: '$.summary',
-        taskTimeout: sfn.Timeout.duration(Duration.minutes(6)),
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
       });
       task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
       return task;
@@ -326,7 +327,7 @@ export class AuditWorkflow extends Construct {
       lambdaFunction: this.summarizeFunction.function,
       payload: sfn.TaskInput.fromObject({ run: sfn.JsonPath.objectAt('$.run'), phase: 'gather' }),
       resultPath: sfn.JsonPath.DISCARD,
-      taskTimeout: sfn.Timeout.duration(Duration.minutes(6)),
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
     });
     gather.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
     const proposeAndGather = new sfn.Parallel(this, 'Propose and gather', { resultPath: sfn.JsonPath.DISCARD });
