@@ -187,16 +187,21 @@ function pascal(word: string): string {
 }
 
 /**
- * Writes each account's batches and returns their descriptors, accounts interleaved. An account is one
- * stream (one batch, one pacer per API against IAM's buckets of that account) unless it holds more than
- * `batchSize` entities; then its equal batches run side by side and share its ceiling as peers.
+ * Writes each account's batches and returns their descriptors, accounts interleaved, the largest first.
+ * An account is one stream (one batch, one pacer per API against IAM's buckets of that account) unless
+ * it holds more than `batchSize` entities; then its equal batches run side by side and share its
+ * ceiling as peers.
  */
 async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Map<string, EntityRef[]>): Promise<BatchDescriptor[]> {
   const { batchSize } = deps.settings;
   const longJobs = await readLongJobs(deps.store);
   const perAccount: BatchDescriptor[][] = [];
   let counter = 0;
-  for (const [accountId, selected] of selectedByAccount) {
+  // With more batches than the Map runs at once, each keeps its place until its account's last job is
+  // settled: the largest accounts go first (longest processing time first), so that none starts when the
+  // small ones are done. Equal sizes keep the listing order.
+  const largestFirst = [...selectedByAccount].sort(([, a], [, b]) => b.length - a.length);
+  for (const [accountId, selected] of largestFirst) {
     const sizes = batchSizes(selected.length, batchSize);
     const descriptors: BatchDescriptor[] = [];
     const contents = fillBatches(sizes, longJobsFirst(selected, longJobs.get(accountId)));

@@ -178,6 +178,16 @@ describe('Plan, for an organization', () => {
     const spans = organization.accounts.map((a) => reads.filter((c) => c.accountId === a.accountId).map((c) => c.at));
     expect(Math.max(...spans.map((at) => Math.min(...at)))).toBeLessThan(Math.min(...spans.map((at) => Math.max(...at))));
     expect(reads.every((c) => c.caller !== hub.accessKeyId)).toBe(true);
+    // The Map starts batches in this order: one of each account in turn, the largest accounts first
+    // (equal ones in their listing order), round after round.
+    const listing = record.accounts.map((a) => a.accountId);
+    const batchesOf = (id: string) => record.batches.filter((b) => b.accountId === id);
+    const total = (id: string) => batchesOf(id).reduce((n, b) => n + b.size, 0);
+    const largestFirst = [...listing].sort((a, b) => total(b) - total(a) || listing.indexOf(a) - listing.indexOf(b));
+    expect(new Set(listing.map(total)).size).toBeGreaterThan(1);
+    expect(largestFirst).not.toEqual(listing);
+    const rounds = Array.from({ length: Math.max(...listing.map((id) => batchesOf(id).length)) }, (_, r) => largestFirst.filter((id) => batchesOf(id).length > r));
+    expect(record.batches.map((b) => b.accountId)).toEqual(rounds.flat());
   });
 });
 
