@@ -106,19 +106,24 @@ export class LocalLambda {
     const reusable = this.options.freshEnvironments ? undefined : this.environments.find((e) => !e.busy);
     const env = reusable ?? this.addEnvironment();
     env.busy = true;
+    const requestId = `${fn.logicalId}-${invocation}`;
+    // What Lambda itself writes to the function's log when an invocation ends without the handler's answer.
+    const platformError = (payload: LambdaErrorPayload): LambdaFunctionError => {
+      this.options.log?.write(`${new Date(clock.now()).toISOString()}\t${requestId}\t${payload.errorType === 'Sandbox.Timedout' ? payload.errorMessage : `Error: ${payload.errorType}: ${payload.errorMessage}`}\n`);
+      return new LambdaFunctionError(payload);
+    };
     let fault: InvocationFault | void;
     try {
       fault = await this.options.beforeInvoke?.(fn, invocation, event);
     } catch (err) {
       // The injected fault kills the environment, as a crash would.
       this.discard(env);
-      throw new LambdaFunctionError({ errorType: 'Runtime.ExitError', errorMessage: (err as Error).message });
+      throw platformError({ errorType: 'Runtime.ExitError', errorMessage: (err as Error).message });
     }
     const started = clock.now();
     const realStarted = Date.now();
     const utilizationAtStart = env.worker.performance.eventLoopUtilization();
     const id = invocation;
-    const requestId = `${fn.logicalId}-${invocation}`;
     return new Promise((resolve, reject) => {
       const finish = (): void => {
         this.billedMs += Math.ceil(clock.now() - started);
@@ -138,11 +143,6 @@ export class LocalLambda {
         else env.busy = false;
         if (message.error) reject(new LambdaFunctionError(message.error));
         else resolve(message.result);
-      };
-      // What Lambda itself writes to the function's log when an invocation ends without the handler's answer.
-      const platformError = (payload: LambdaErrorPayload): LambdaFunctionError => {
-        this.options.log?.write(`${new Date(clock.now()).toISOString()}\t${requestId}\t${payload.errorType === 'Sandbox.Timedout' ? payload.errorMessage : `Error: ${payload.errorType}: ${payload.errorMessage}`}\n`);
-        return new LambdaFunctionError(payload);
       };
       const onError = (err: Error): void => {
         finish();

@@ -48,8 +48,14 @@ parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
     return { put: now.put - before.put, get: now.get - before.get, list: now.list - before.list };
   };
   const deadline = now() + timeoutMs;
+  // As Lambda's Node.js runtime logs a handler's error (or its module's, at init) before answering with it.
+  const failed = (err, measured) => {
+    const error = errorPayload(err);
+    console.error(`${new Date(now()).toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify({ errorType: error.errorType, errorMessage: error.errorMessage, stack: error.trace })}`);
+    parentPort.postMessage({ id, error, ...measured });
+  };
   if (initError) {
-    parentPort.postMessage({ id, error: errorPayload(initError) });
+    failed(initError, measures());
     return;
   }
   const context = {
@@ -64,9 +70,6 @@ parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
     const result = await handler(event, context);
     parentPort.postMessage({ id, result: result === undefined ? null : result, ...measures() });
   } catch (err) {
-    const error = errorPayload(err);
-    // As Lambda's Node.js runtime logs a handler's error before answering with it.
-    console.error(`${new Date(now()).toISOString()}\t${requestId}\tERROR\tInvoke Error \t${JSON.stringify({ errorType: error.errorType, errorMessage: error.errorMessage, stack: error.trace })}`);
-    parentPort.postMessage({ id, error, ...measures() });
+    failed(err, measures());
   }
 });

@@ -58,7 +58,7 @@ describe('local Lambda timeouts', () => {
     }
   });
 
-  it('writes to the function log what Lambda writes there: a handler error, and a timeout', async () => {
+  it('writes to the function log what Lambda writes there: a handler error, a timeout, a module without its handler', async () => {
     let text = '';
     const log = new PassThrough().on('data', (chunk: Buffer) => (text += chunk.toString()));
     const logged = async (needle: string) => {
@@ -67,13 +67,17 @@ describe('local Lambda timeouts', () => {
     };
     const failing = lambdaFor('fail', 1, log);
     const waiting = lambdaFor('wait', 20, log);
+    const missing = lambdaFor('absent', 1, log);
     try {
       await expect(failing.invoke({})).rejects.toMatchObject({ payload: { errorType: 'NoSuchThing', errorMessage: 'nothing by that name' } });
       expect(await logged('Invoke Error')).toMatch(/\tProbefail-1\tERROR\tInvoke Error \t\{"errorType":"NoSuchThing","errorMessage":"nothing by that name","stack":\[/);
       await expect(waiting.invoke({ ms: 4_000 })).rejects.toBeInstanceOf(LambdaFunctionError);
       expect(await logged('timed out')).toMatch(/\tProbewait-1\tTask timed out after 10 seconds\n/);
+      // A module without the handler fails every invocation at init, and says so each time.
+      await expect(missing.invoke({})).rejects.toBeInstanceOf(LambdaFunctionError);
+      expect(await logged('exports no function absent')).toMatch(/\tProbeabsent-1\tERROR\tInvoke Error \t\{"errorType":"Error","errorMessage":"[^"]*exports no function absent"/);
     } finally {
-      await Promise.all([failing.close(), waiting.close()]);
+      await Promise.all([failing.close(), waiting.close(), missing.close()]);
     }
   }, 20_000);
 });
