@@ -131,6 +131,13 @@ export interface BatchOutcome {
   readonly failed: readonly Failure[];
   readonly leftover: number;
   readonly iamCalls: IamCallCounts;
+  /**
+   * When the invocation started and ended its work, on the clock IAM keeps: from the first to the last,
+   * how long the batch kept its place in the Map, waits included (long-jobs.ts). Absent from an outcome
+   * written by an earlier version.
+   */
+  readonly startedAt?: string;
+  readonly endedAt?: string;
 }
 
 interface Target {
@@ -230,6 +237,7 @@ class BatchInvocation {
   private readonly caller: IamCaller;
   private readonly batch: AuditBatchResult['batch'];
   private readonly invocationId = randomUUID().slice(0, 8);
+  private readonly started: number;
   private readonly deadline: number;
   private readonly stopStarting: number;
   private readonly final: boolean;
@@ -273,7 +281,7 @@ class BatchInvocation {
     this.batch = { ...event.batch, maxInvocations: event.batch.maxInvocations ?? maxInvocations(entities.length, share, settings) };
     this.looks = { answered: 0, firstAt: 0, startRate: this.caller.rate('get') };
     this.final = event.attempt >= this.batch.maxInvocations;
-    const started = clock.now();
+    const started = (this.started = clock.now());
     this.deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
     this.stopStarting = this.deadline - drainMs(settings);
     this.looksEnd = this.deadline + settings.safetyMarginMs / 2;
@@ -678,6 +686,8 @@ class BatchInvocation {
       failed: this.failed,
       leftover,
       iamCalls: { ...this.caller.counts },
+      startedAt: new Date(this.started).toISOString(),
+      endedAt: new Date(this.deps.clock.now()).toISOString(),
     };
     await putWorkJson(store, keys.outcome(run.runId, this.batch.batchId, attempt, this.invocationId), outcome);
 

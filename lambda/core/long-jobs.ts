@@ -3,9 +3,12 @@
  * them (`runs/<runId>/long-jobs.json`), and the next run's Plan has their entities generated first,
  * longest first. An account's audit can end no sooner than its last job, so a job of minutes generated
  * at the end of the account's stream holds the whole run; generated at its start, it runs while the
- * rest are generated. Nothing else depends on the file: a run without one (the first, or one after an
- * INCOMPLETE run) only keeps the listing order.
+ * rest are generated. The file also says how long each account's batches kept their places in the Map:
+ * with more batches than the Map runs at once, the next Plan starts the accounts that took longest
+ * first. Nothing else depends on the file: a run without one (the first, or one after an INCOMPLETE
+ * run) only keeps the listing order, the largest accounts first.
  */
+import type { BatchOutcome } from './audit-batch';
 import { keys, type EntityRef, type EntityReport, type Failure, type LatestPointer } from './model';
 import { getJson, NotFound, type ReportStore } from './store';
 
@@ -22,17 +25,44 @@ export interface LongJob {
   readonly seconds: number | null;
 }
 
+/** How long an account's batches kept their places in the Map, for how many entities. */
+export interface AccountTime {
+  /** The longest of its batches, from its first invocation's start to its last's end, waits included. */
+  readonly seconds: number;
+  /** The entities its batches held. */
+  readonly entities: number;
+}
+
 export interface LongJobs {
   readonly schemaVersion: 1;
   readonly runId: string;
   /** Each account's long jobs, those that never finished first, then the longest first. */
   readonly accounts: Readonly<Record<string, readonly LongJob[]>>;
+  /** Each account's time; absent from a file of an earlier version, and for a batch that said no times. */
+  readonly accountTimes?: Readonly<Record<string, AccountTime>>;
 }
 
-/** Collects one account's job durations as Summarize reads its reports and failures. */
+/** What the next Plan reads of the latest complete run: long jobs in the order to generate them, and times. */
+export interface LatestLongJobs {
+  readonly longArns: ReadonlyMap<string, readonly string[]>;
+  readonly accountTimes: ReadonlyMap<string, AccountTime>;
+}
+
+/** Collects the accounts' job durations and batch times as Summarize reads their outcomes, reports and failures. */
 export class LongJobCollector {
   private readonly took = new Map<string, Array<{ arn: string; ms: number }>>();
   private readonly unfinished = new Map<string, string[]>();
+  private readonly times = new Map<string, { ms: number; entities: number }>();
+
+  /** A batch's invocations: the time from the first's start to the last's end is how long it held its place. */
+  addBatch(accountId: string, entities: number, outcomes: readonly Pick<BatchOutcome, 'startedAt' | 'endedAt'>[]): void {
+    const starts = outcomes.map((o) => Date.parse(o.startedAt ?? ''));
+    const ends = outcomes.map((o) => Date.parse(o.endedAt ?? ''));
+    if (outcomes.length === 0 || [...starts, ...ends].some((t) => Number.isNaN(t))) return;
+    const ms = Math.max(...ends) - Math.min(...starts);
+    const time = this.times.get(accountId) ?? { ms: 0, entities: 0 };
+    this.times.set(accountId, { ms: Math.max(time.ms, ms), entities: time.entities + entities });
+  }
 
   addReport(report: EntityReport): void {
     const ms = Date.parse(report.job.completedAt) - Date.parse(report.job.createdAt);
@@ -57,7 +87,11 @@ export class LongJobCollector {
       ].slice(0, MOST_PER_ACCOUNT);
       if (jobs.length > 0) accounts[accountId] = jobs;
     }
-    return { schemaVersion: 1, runId, accounts };
+    const accountTimes: Record<string, AccountTime> = {};
+    for (const [accountId, t] of [...this.times].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      accountTimes[accountId] = { seconds: Math.round(t.ms / 100) / 10, entities: t.entities };
+    }
+    return { schemaVersion: 1, runId, accounts, accountTimes };
   }
 
   private listOf<T>(map: Map<string, T[]>, accountId: string): T[] {
@@ -75,28 +109,53 @@ function medianOf(values: number[]): number {
 }
 
 /**
- * The long jobs of the latest COMPLETED run, by account and ARN, in the order to generate them. A run
- * before this version wrote none, and a file that cannot be read only costs the ordering: both give an
- * empty map, never a failed run.
+ * The long jobs of the latest COMPLETED run, by account and ARN, in the order to generate them, and its
+ * accounts' times. A run before this version wrote none, and a file that cannot be read only costs the
+ * ordering: both give empty maps, never a failed run.
  */
-export async function readLongJobs(store: ReportStore): Promise<ReadonlyMap<string, readonly string[]>> {
+export async function readLongJobs(store: ReportStore): Promise<LatestLongJobs> {
   let runId: string | undefined;
   try {
     runId = (await getJson<LatestPointer>(store, keys.latest())).runId;
     const file = await getJson<LongJobs>(store, keys.longJobs(runId));
     if (file?.schemaVersion !== 1 || typeof file.accounts !== 'object' || file.accounts === null) throw new Error(`schemaVersion ${String(file?.schemaVersion)}, not 1`);
-    const byAccount = new Map<string, string[]>();
+    const longArns = new Map<string, string[]>();
     for (const [accountId, jobs] of Object.entries(file.accounts)) {
       if (!Array.isArray(jobs)) throw new Error(`accounts.${accountId} is not a list`);
-      byAccount.set(accountId, jobs.map((j: LongJob) => j?.arn).filter((arn): arn is string => typeof arn === 'string'));
+      longArns.set(accountId, jobs.map((j: LongJob) => j?.arn).filter((arn): arn is string => typeof arn === 'string'));
     }
-    return byAccount;
+    const accountTimes = new Map<string, AccountTime>();
+    for (const [accountId, time] of Object.entries(file.accountTimes ?? {})) {
+      const { seconds, entities } = (time ?? {}) as Partial<AccountTime>;
+      if (!(typeof seconds === 'number' && seconds >= 0 && typeof entities === 'number' && entities > 0)) throw new Error(`accountTimes.${accountId} is not { seconds, entities }`);
+      accountTimes.set(accountId, { seconds, entities });
+    }
+    return { longArns, accountTimes };
   } catch (err) {
     if (!(err instanceof NotFound)) {
-      console.warn(JSON.stringify({ message: "the latest run's long jobs cannot be read: entities keep their listing order", runId: runId ?? null, reason: (err as Error).message }));
+      console.warn(JSON.stringify({ message: "the latest run's long jobs cannot be read: entities keep their listing order, accounts go largest first", runId: runId ?? null, reason: (err as Error).message }));
     }
-    return new Map();
+    return { longArns: new Map(), accountTimes: new Map() };
   }
+}
+
+/**
+ * The accounts in the order to start them: the longest first (longest processing time first), so that
+ * with more batches than the Map runs at once no long one starts when the others are done. An account's
+ * time is the one its batches took in the latest complete run, scaled up if it has grown; an account
+ * that run did not time gets the median time per entity of those it did, and with no times at all,
+ * accounts are ordered by size. Equal estimates keep the given order.
+ */
+export function longestFirst(entitiesByAccount: ReadonlyArray<readonly [string, number]>, times: ReadonlyMap<string, AccountTime>): string[] {
+  const timed = entitiesByAccount.map(([accountId]) => times.get(accountId)).filter((t): t is AccountTime => t !== undefined);
+  const perEntity = timed.length === 0 ? 1 : medianOf(timed.map((t) => t.seconds / t.entities));
+  const estimate = new Map(
+    entitiesByAccount.map(([accountId, entities]) => {
+      const time = times.get(accountId);
+      return [accountId, time ? time.seconds * Math.max(1, entities / time.entities) : entities * perEntity] as const;
+    }),
+  );
+  return entitiesByAccount.map(([accountId]) => accountId).sort((a, b) => estimate.get(b)! - estimate.get(a)!);
 }
 
 /** The entities whose jobs were long last time, in that order, and the others in their listing order. */

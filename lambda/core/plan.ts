@@ -12,7 +12,7 @@ import { readAuthorizationDetails } from './authorization';
 import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults } from './input';
-import { longJobsFirst, readLongJobs } from './long-jobs';
+import { longestFirst, longJobsFirst, readLongJobs } from './long-jobs';
 import { keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { mapConcurrently, putWorkJson, type ReportStore } from './store';
 
@@ -187,24 +187,25 @@ function pascal(word: string): string {
 }
 
 /**
- * Writes each account's batches and returns their descriptors, accounts interleaved, the largest first.
+ * Writes each account's batches and returns their descriptors, accounts interleaved, the longest first.
  * An account is one stream (one batch, one pacer per API against IAM's buckets of that account) unless
  * it holds more than `batchSize` entities; then its equal batches run side by side and share its
  * ceiling as peers.
  */
 async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Map<string, EntityRef[]>): Promise<BatchDescriptor[]> {
   const { batchSize } = deps.settings;
-  const longJobs = await readLongJobs(deps.store);
+  const previous = await readLongJobs(deps.store);
   const perAccount: BatchDescriptor[][] = [];
   let counter = 0;
   // With more batches than the Map runs at once, each keeps its place until its account's last job is
-  // settled: the largest accounts go first (longest processing time first), so that none starts when the
-  // small ones are done. Equal sizes keep the listing order.
-  const largestFirst = [...selectedByAccount].sort(([, a], [, b]) => b.length - a.length);
-  for (const [accountId, selected] of largestFirst) {
+  // settled: the accounts that took longest last time go first (with no times, the largest), so that
+  // none starts when the short ones are done. Equal estimates keep the listing order.
+  const order = longestFirst([...selectedByAccount].map(([accountId, selected]) => [accountId, selected.length] as const), previous.accountTimes);
+  for (const accountId of order) {
+    const selected = selectedByAccount.get(accountId)!;
     const sizes = batchSizes(selected.length, batchSize);
     const descriptors: BatchDescriptor[] = [];
-    const contents = fillBatches(sizes, longJobsFirst(selected, longJobs.get(accountId)));
+    const contents = fillBatches(sizes, longJobsFirst(selected, previous.longArns.get(accountId)));
     for (const [i, size] of sizes.entries()) {
       const batchId = `b${String(++counter).padStart(5, '0')}`;
       const key = keys.batch(run.runId, batchId);

@@ -160,6 +160,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   const iamCalls = planIamCalls(plan);
 
   // Settle every listed entity: reported (its report file exists), skipped or failed.
+  const longJobs = new LongJobCollector();
   const settlements: BatchSettlement[] = [];
   const keep = new Set<string>();
   const reportFiles = new Map<string, Set<string>>();
@@ -168,6 +169,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
     const entities = await getJson<EntityRef[]>(store, batch.key);
     const outcomes = await readOutcomes(store, run.runId, batch.batchId);
     for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
+    longJobs.addBatch(batch.accountId, entities.length, outcomes);
     const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true);
     settlements.push(settlement);
   }
@@ -199,7 +201,6 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   const serviceChangesFound: ServiceChange[] = [];
   const page = new ReportDataBuilder(accounts.map((a) => a.accountId));
   const findings = { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 };
-  const longJobs = new LongJobCollector();
   for (const failure of failures) longJobs.addFailure(failure);
   // The batch's dataset part is written as its reports are read, a few hundred at a time: a batch of
   // 10,000 identities has some 400,000 rows (195 MB in the sample), too many to hold, join and send whole.

@@ -42,6 +42,10 @@ describe('long jobs between two consecutive local runs', () => {
     expect(Object.keys(long.accounts)).toEqual([ACCOUNT_ID]);
     expect(new Set(long.accounts[ACCOUNT_ID].map((j) => j.arn))).toEqual(new Set(SLOW.map(arn)));
     for (const job of long.accounts[ACCOUNT_ID]) expect(job.seconds).toBeGreaterThanOrEqual(20);
+    // How long the account's one batch kept its place: through its slow jobs, within the run.
+    expect(long.accountTimes![ACCOUNT_ID].entities).toBe(40);
+    expect(long.accountTimes![ACCOUNT_ID].seconds).toBeGreaterThanOrEqual(20);
+    expect(long.accountTimes![ACCOUNT_ID].seconds).toBeLessThanOrEqual(first.stats.simulatedSeconds);
   });
 
   it('generates in listing order on the first run, and the long jobs first on the next', () => {

@@ -54,6 +54,10 @@ describe('AuditBatch', () => {
     expect(outcome.reported.find((r) => r.arn === ref('app-deployer').arn)!.key).toBe(keys.report('r1', ACCOUNT, 'role', 'app-deployer'));
     // One Generate and one Get per entity: the jobs had finished by the time they were looked at.
     expect(outcome.iamCalls).toEqual({ list: 0, generate: 3, get: 3, throttled: 0, retried: 0 });
+    // When it worked, on IAM's clock: the next Plan orders accounts by how long their batches took.
+    const [began, ended] = [Date.parse(outcome.startedAt!), Date.parse(outcome.endedAt!)];
+    expect(ended).toBeGreaterThan(began);
+    expect(ended).toBeLessThanOrEqual(clock.now());
   });
 
   /** Runs a batch's chain of invocations as the workflow does, until it is done; returns each result. */

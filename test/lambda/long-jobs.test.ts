@@ -1,4 +1,4 @@
-import { LongJobCollector, longJobsFirst } from '../../lambda/core/long-jobs';
+import { LongJobCollector, longestFirst, longJobsFirst } from '../../lambda/core/long-jobs';
 import type { EntityRef, EntityReport } from '../../lambda/core/model';
 
 const START = Date.parse('2026-11-25T03:00:00.000Z');
@@ -40,7 +40,45 @@ describe('long jobs', () => {
         ],
         '222222222222': [{ arn: arnOf('222222222222', 'stuck'), seconds: null }],
       },
+      accountTimes: {},
     });
+  });
+
+  it('time each account by its longest batch, from its first invocation\'s start to its last\'s end', () => {
+    const collector = new LongJobCollector();
+    const at = (seconds: number) => new Date(START + seconds * 1000).toISOString();
+    // Two batches of A side by side: one took 95 s over three invocations (waits between them), one 40 s.
+    collector.addBatch('111111111111', 300, [
+      { startedAt: at(65), endedAt: at(100) },
+      { startedAt: at(5), endedAt: at(20) },
+      { startedAt: at(30), endedAt: at(50) },
+    ]);
+    collector.addBatch('111111111111', 250, [{ startedAt: at(0), endedAt: at(40.04) }]);
+    collector.addBatch('222222222222', 80, [{ startedAt: at(10), endedAt: at(12) }]);
+    // Outcomes of an earlier version say no times: that batch is not timed, nor is one with no outcome.
+    collector.addBatch('333333333333', 80, [{ startedAt: at(10), endedAt: at(12) }, {}]);
+    collector.addBatch('444444444444', 80, []);
+    expect(collector.build('night-1').accountTimes).toEqual({
+      '111111111111': { seconds: 95, entities: 550 },
+      '222222222222': { seconds: 2, entities: 80 },
+    });
+  });
+
+  it('start the accounts that took longest first, estimating those not timed, and by size with no times at all', () => {
+    const sizes = [['small', 50], ['large', 400], ['held', 40], ['new', 200], ['grown', 300]] as const;
+    const times = new Map([
+      // 40 identities, but a job that never finished held its place through every wait.
+      ['held', { seconds: 2700, entities: 40 }],
+      ['small', { seconds: 10, entities: 50 }],
+      ['large', { seconds: 80, entities: 400 }],
+      // 100 identities took 30 s; with 300 now, some 90.
+      ['grown', { seconds: 30, entities: 100 }],
+    ]);
+    // 'new' was not timed: 200 at the median 0.25 s an identity (of 0.2, 0.2, 0.3 and 67.5) is 50 s.
+    expect(longestFirst(sizes, times)).toEqual(['held', 'grown', 'large', 'new', 'small']);
+    expect(longestFirst(sizes, new Map())).toEqual(['large', 'grown', 'new', 'small', 'held']);
+    // Equal estimates keep the order given.
+    expect(longestFirst([['b', 10], ['a', 10], ['c', 10]], new Map())).toEqual(['b', 'a', 'c']);
   });
 
   it('order the entities to generate: the long ones in their order, then the rest in listing order', () => {

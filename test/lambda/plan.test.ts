@@ -123,10 +123,17 @@ describe('Plan, after a run with long jobs', () => {
     const store = tempStore();
     await putJson(store, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
     await store.put(keys.longJobs('night-1'), '{"schemaVersion": 7}');
+    // A file of the right version whose account times are not numbers is not read either.
+    const badTimes = tempStore();
+    await putJson(badTimes, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    await putJson(badTimes, keys.longJobs('night-1'), { schemaVersion: 1, runId: 'night-1', accounts: {}, accountTimes: { [account.accountId]: { seconds: 'long', entities: 3 } } });
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       expect(await batchesOf(store)).toEqual(listingOrder);
       expect(warn).toHaveBeenCalledWith(expect.stringContaining("the latest run's long jobs cannot be read"));
+      warn.mockClear();
+      expect(await batchesOf(badTimes)).toEqual(listingOrder);
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining(`accountTimes.${account.accountId} is not { seconds, entities }`));
     } finally {
       warn.mockRestore();
     }
@@ -186,8 +193,20 @@ describe('Plan, for an organization', () => {
     const largestFirst = [...listing].sort((a, b) => total(b) - total(a) || listing.indexOf(a) - listing.indexOf(b));
     expect(new Set(listing.map(total)).size).toBeGreaterThan(1);
     expect(largestFirst).not.toEqual(listing);
-    const rounds = Array.from({ length: Math.max(...listing.map((id) => batchesOf(id).length)) }, (_, r) => largestFirst.filter((id) => batchesOf(id).length > r));
-    expect(record.batches.map((b) => b.accountId)).toEqual(rounds.flat());
+    const roundsOf = (order: string[]) => Array.from({ length: Math.max(...listing.map((id) => batchesOf(id).length)) }, (_, r) => order.filter((id) => batchesOf(id).length > r)).flat();
+    expect(record.batches.map((b) => b.accountId)).toEqual(roundsOf(largestFirst));
+
+    // The next night: the smallest account took longest last time (a job that never finished held its
+    // place through every wait), so it starts first; the others keep the order of their times.
+    const smallest = largestFirst[largestFirst.length - 1];
+    const next = tempStore();
+    await putJson(next, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    const timed = [smallest, ...largestFirst.slice(0, -1)];
+    const accountTimes = Object.fromEntries(timed.map((id, i) => [id, { seconds: id === smallest ? 2700 : 100 - i, entities: total(id) }]));
+    await putJson(next, keys.longJobs('night-1'), { schemaVersion: 1, runId: 'night-1', accounts: {}, accountTimes } satisfies LongJobs);
+    await plan({ source, store: next, clock, pacing: { callsPerSecond: 1 }, settings: TEST_PLAN_SETTINGS }, { input: {}, execution });
+    const nextRecord = await getJson<PlanRecord>(next, keys.plan('test-run'));
+    expect(nextRecord.batches.map((b) => b.accountId)).toEqual(roundsOf(timed));
   });
 });
 
