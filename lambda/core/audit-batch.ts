@@ -237,6 +237,7 @@ class BatchInvocation {
   private readonly caller: IamCaller;
   private readonly batch: AuditBatchResult['batch'];
   private readonly invocationId = randomUUID().slice(0, 8);
+  /** When this invocation began, on the clock IAM keeps. */
   private readonly started: number;
   private readonly deadline: number;
   private readonly stopStarting: number;
@@ -281,8 +282,8 @@ class BatchInvocation {
     this.batch = { ...event.batch, maxInvocations: event.batch.maxInvocations ?? maxInvocations(entities.length, share, settings) };
     this.looks = { answered: 0, firstAt: 0, startRate: this.caller.rate('get') };
     this.final = event.attempt >= this.batch.maxInvocations;
-    const started = (this.started = clock.now());
-    this.deadline = started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
+    this.started = clock.now();
+    this.deadline = this.started + Math.max(0, Math.min(settings.pollBudgetMs, remainingMs - settings.safetyMarginMs));
     this.stopStarting = this.deadline - drainMs(settings);
     this.looksEnd = this.deadline + settings.safetyMarginMs / 2;
     this.next = progress.next;
