@@ -88,6 +88,13 @@ export interface Leftover {
   readonly handovers: number;
   /** Jobs made again for it because IAM would not let its JobId be read. */
   readonly regenerations: number;
+  /**
+   * Looks so far at its current job, so that the back-off goes on where the last invocation left it:
+   * a job still running after a hand-over and the Wait after it is looked at once, and if it still
+   * runs, handed back to the next Wait, rather than looked at again from 5 s for a minute. Absent:
+   * none, or a hand-over by an earlier version.
+   */
+  readonly polls?: number;
   /** The fault met last, for an entity left over as unreachable. */
   readonly lastCode?: string;
   /**
@@ -289,9 +296,9 @@ class BatchInvocation {
     this.next = progress.next;
     this.jobLatencyMs = progress.jobLatencyMs;
     for (const l of progress.inFlight) {
-      const { unread, ...left } = l;
+      const { unread, polls, ...left } = l;
       // A hand-over by an earlier version does not say; its job then counts as looked at.
-      const target: Target = { ...left, looked: l.jobId !== null && !unread, notBefore: 0, polls: 0, inProgressLooks: 0 };
+      const target: Target = { ...left, looked: l.jobId !== null && !unread, notBefore: 0, polls: l.jobId === null ? 0 : (polls ?? 0), inProgressLooks: 0 };
       this.queues[l.jobId === null ? 'generate' : 'poll'].push(target);
     }
   }
@@ -655,6 +662,7 @@ class BatchInvocation {
           reason: t.reason,
           handovers,
           regenerations: t.regenerations,
+          ...(t.jobId !== null && t.polls > 0 ? { polls: t.polls } : {}),
           ...(t.lastCode ? { lastCode: t.lastCode } : {}),
           ...(t.seenRunning ? { seenRunning: true as const } : {}),
           ...(t.jobId !== null && !t.looked ? { unread: true as const } : {}),

@@ -83,11 +83,14 @@ describe('AuditBatch', () => {
     expect(first.batch.maxInvocations).toBeGreaterThanOrEqual(5);
     expect(await getJson<BatchProgress>(store, first.leftoverKey!)).toEqual({
       next: 2,
-      inFlight: [{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress', handovers: 1, regenerations: 0, seenRunning: true }],
+      inFlight: [{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress', handovers: 1, regenerations: 0, seenRunning: true, polls: expect.any(Number) }],
       learned: { list: expect.any(Number), generate: expect.any(Number), get: expect.any(Number) },
     });
     // Handed over 3 times (maxAttempts), failed at the fourth: the wait doubles each time.
     expect(results.map((r) => r.waitSeconds)).toEqual([10, 20, 40, 10]);
+    // After the Wait, the job is looked at once and, still running, left to the next Wait: its back-off
+    // goes on from the first invocation's looks instead of starting again from 5 s.
+    for (const attempt of [2, 3, 4]) expect((await outcomeOf(store, attempt)).iamCalls.get).toBe(1);
     expect(results).toHaveLength(4);
     expect(results[3]).toMatchObject({ done: true, leftoverKey: null, counts: { reported: 0, failed: 1, leftover: 0 } });
     const outcome = await outcomeOf(store, 4);
