@@ -298,7 +298,7 @@ class BatchInvocation {
     for (const l of progress.inFlight) {
       const { unread, polls, ...left } = l;
       // A hand-over by an earlier version does not say; its job then counts as looked at.
-      const target: Target = { ...left, looked: l.jobId !== null && !unread, notBefore: 0, polls: l.jobId === null ? 0 : (polls ?? 0), inProgressLooks: 0 };
+      const target: Target = { ...left, looked: l.jobId !== null && !unread, notBefore: 0, polls: polls ?? 0, inProgressLooks: 0 };
       this.queues[l.jobId === null ? 'generate' : 'poll'].push(target);
     }
   }
