@@ -7,11 +7,14 @@ import { InvalidInput } from '../../lambda/core/errors';
 import { keys, type EntityRef } from '../../lambda/core/model';
 import type { LongJobs } from '../../lambda/core/long-jobs';
 import { batchSizes, fillBatches, plan, runIdOf, RUN_ID_PATTERN, type PlanRecord } from '../../lambda/core/plan';
-import { getJson, putJson } from '../../lambda/core/store';
+import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
 import { edgeAccount } from '../helpers/iam';
 import { pipelineIam, planDeps, tempStore, TEST_PLAN_SETTINGS } from '../helpers/core';
 
 const execution = { name: 'test-run', startTime: '2026-11-25T03:00:00.000Z' };
+
+/** Points latest.json at a complete run, as its Summarize would have. */
+const latestIs = (store: ReportStore, runId: string) => putJson(store, keys.latest(), { runId, summaryKey: keys.summary(runId), completedAt: '2026-11-24T03:10:00.000Z' });
 
 describe('Plan', () => {
   let emulator: RunningEmulator;
@@ -98,7 +101,7 @@ describe('Plan, after a run with long jobs', () => {
     // The last entities listed: generated last, unless the latest run says their jobs were long.
     const tail = listingOrder.slice(-7).map((e) => e.arn);
     const store = tempStore();
-    await putJson(store, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    await latestIs(store, 'night-1');
     const long: LongJobs = {
       schemaVersion: 1,
       runId: 'night-1',
@@ -121,11 +124,11 @@ describe('Plan, after a run with long jobs', () => {
   it('keeps the listing order when the latest run\'s long jobs cannot be read, and says why', async () => {
     const listingOrder = await batchesOf(tempStore());
     const store = tempStore();
-    await putJson(store, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    await latestIs(store, 'night-1');
     await store.put(keys.longJobs('night-1'), '{"schemaVersion": 7}');
     // A file of the right version whose account times are not numbers is not read either.
     const badTimes = tempStore();
-    await putJson(badTimes, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    await latestIs(badTimes, 'night-1');
     await putJson(badTimes, keys.longJobs('night-1'), { schemaVersion: 1, runId: 'night-1', accounts: {}, accountTimes: { [account.accountId]: { seconds: 'long', entities: 3 } } });
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
@@ -139,7 +142,7 @@ describe('Plan, after a run with long jobs', () => {
     }
     // A latest run of a version that wrote none: silently the listing order.
     const older = tempStore();
-    await putJson(older, keys.latest(), { runId: 'night-0', summaryKey: keys.summary('night-0'), completedAt: '2026-11-23T03:10:00.000Z' });
+    await latestIs(older, 'night-0');
     expect(await batchesOf(older)).toEqual(listingOrder);
   });
 });
@@ -200,7 +203,7 @@ describe('Plan, for an organization', () => {
     // place through every wait), so it starts first; the others keep the order of their times.
     const smallest = largestFirst[largestFirst.length - 1];
     const next = tempStore();
-    await putJson(next, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    await latestIs(next, 'night-1');
     const timed = [smallest, ...largestFirst.slice(0, -1)];
     const accountTimes = Object.fromEntries(timed.map((id, i) => [id, { seconds: id === smallest ? 2700 : 100 - i, entities: total(id) }]));
     await putJson(next, keys.longJobs('night-1'), { schemaVersion: 1, runId: 'night-1', accounts: {}, accountTimes } satisfies LongJobs);
