@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS } from '../lambda/core/defaults';
 import type { LongJobs } from '../lambda/core/long-jobs';
-import { keys } from '../lambda/core/model';
+import { accountOfArn, keys } from '../lambda/core/model';
 import { parseFlags, numberFlag, UsageError } from '../cli/flags';
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, VirtualClock, type Account } from '../local/emulator';
 import { runLocal, type LocalRunResult } from '../local/runner/run-local';
@@ -148,7 +148,7 @@ export function lowerBoundSeconds(accounts: readonly Account[], run: LocalRunRes
       const perType = ['user', 'group', 'role', 'policy'].map((t) => account.entities.filter((e) => e.type === t).length);
       const list = perType.reduce((sum, n) => sum + bucket(Math.max(1, Math.ceil(n / 1000))), 0);
       const generates = audited.entities.listed;
-      const gets = generates - summary.skipped.filter((s) => s.code === 'NoSuchEntity' && s.arn.split(':')[4] === account.accountId).length;
+      const gets = generates - summary.skipped.filter((s) => s.code === 'NoSuchEntity' && accountOfArn(s.arn) === account.accountId).length;
       return list + Math.max(bucket(generates) + jobLatencyMs / 1000, bucket(gets));
     }),
   );

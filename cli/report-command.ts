@@ -8,7 +8,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderRunPage } from '../lambda/core/html/run-page';
-import { keys, type EntityReport, type RunSummary } from '../lambda/core/model';
+import { accountOfArn, keys, type EntityReport, type RunSummary } from '../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
 import { unusedServices } from '../lambda/core/report';
 import { readRunReports, RunNotReadable } from '../lambda/core/run-reader';
@@ -142,7 +142,7 @@ function writeFileAtomically(file: string, text: string): void {
 }
 
 function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunSummary, identities: IdentityFindings[], unusedAfterDays: number | null, accountId?: string): string {
-  const inAccount = (arn: string) => accountId === undefined || arn.split(':')[4] === accountId;
+  const inAccount = (arn: string) => accountId === undefined || accountOfArn(arn) === accountId;
   const notReported = summary.failures.filter((f) => inAccount(f.arn));
   const accounts = summary.accounts.filter((a) => accountId === undefined || a.accountId === accountId);
   if (format === 'json') {

@@ -6,6 +6,7 @@
 import { GetAccountAuthorizationDetailsCommand, type GetAccountAuthorizationDetailsCommandOutput } from '@aws-sdk/client-iam';
 import type { IamSender } from './accounts';
 import { readAllPages, type IamCaller } from './iam-calls';
+import { accountOfArn } from './model';
 import type { PolicyDocument } from './policy';
 
 export interface IdentityDetails {
@@ -102,7 +103,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         name: p.PolicyName!,
         path: p.Path ?? '/',
         createDate: iso(p.CreateDate),
-        awsManaged: p.Arn!.split(':')[4] === 'aws',
+        awsManaged: accountOfArn(p.Arn!) === 'aws',
         document: decodeDocument(version?.Document),
       });
     }

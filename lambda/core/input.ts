@@ -3,7 +3,7 @@
  * The schedule sends `{}`; a manual start may narrow the run or change its settings.
  */
 import { InvalidInput } from './errors';
-import { ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from './model';
+import { accountOfArn, ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from './model';
 
 export interface AuditRequest {
   readonly granularity: Granularity;
@@ -44,7 +44,7 @@ export function parseExecutionInput(input: unknown, defaults: AuditDefaults): Au
     if (!request.entityTypes.includes(type)) {
       throw new InvalidInput(`arns[${i}] is a ${type}, but entityTypes (${request.entityTypes.join(', ')}) leaves ${type}s out`);
     }
-    const account = arn.split(':')[4];
+    const account = accountOfArn(arn);
     if (request.accountIds && !request.accountIds.includes(account)) {
       throw new InvalidInput(`arns[${i}] is in account ${account}, which accountIds (${request.accountIds.join(', ')}) leaves out`);
     }

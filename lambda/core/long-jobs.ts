@@ -9,7 +9,7 @@
  * run) only keeps the listing order, the largest accounts first.
  */
 import type { BatchOutcome } from './audit-batch';
-import { keys, type EntityRef, type EntityReport, type Failure, type LatestPointer } from './model';
+import { accountOfArn, keys, type EntityRef, type EntityReport, type Failure, type LatestPointer } from './model';
 import { getJson, NotFound, type ReportStore } from './store';
 
 /** A job is long when it took more than this many times its account's median job... */
@@ -71,7 +71,7 @@ export class LongJobCollector {
   }
 
   addFailure(failure: Failure): void {
-    if (failure.code === 'JobTimedOut') this.listOf(this.unfinished, failure.arn.split(':')[4]).push(failure.arn);
+    if (failure.code === 'JobTimedOut') this.listOf(this.unfinished, accountOfArn(failure.arn)).push(failure.arn);
   }
 
   build(runId: string): LongJobs {

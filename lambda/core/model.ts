@@ -8,6 +8,14 @@ export type EntityType = (typeof ENTITY_TYPES)[number];
 export const GRANULARITIES = ['SERVICE_LEVEL', 'ACTION_LEVEL'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 
+/**
+ * The account field of an ARN (`arn:partition:service:region:account:resource`): a 12-digit id, or `aws`
+ * for an AWS managed policy; '' when the text has no such field.
+ */
+export function accountOfArn(arn: string): string {
+  return arn.split(':')[4] ?? '';
+}
+
 /** An IAM entity as listed: enough to generate its report and to name it. */
 export interface EntityRef {
   readonly arn: string;

@@ -13,7 +13,7 @@ import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults } from './input';
 import { longestFirst, longJobsFirst, readLongJobs } from './long-jobs';
-import { keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
+import { accountOfArn, keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { mapConcurrently, putWorkJson, type ReportStore } from './store';
 
 export interface PlanSettings {
@@ -161,7 +161,7 @@ async function planAccount(
     let selected: EntityRef[];
     let missingArns: string[] = [];
     if (request.arns) {
-      const wanted = new Set(request.arns.filter((arn) => arn.split(':')[4] === account.accountId));
+      const wanted = new Set(request.arns.filter((arn) => accountOfArn(arn) === account.accountId));
       selected = listed.filter((e) => wanted.has(e.arn));
       const found = new Set(selected.map((e) => e.arn));
       missingArns = [...wanted].filter((arn) => !found.has(arn));

@@ -11,7 +11,7 @@ import { DEFAULTS, RANGES } from './defaults';
 import { listEnv, numberEnv, requiredEnv } from './environment';
 import { ConfigurationError } from './errors';
 import type { PacingSettings } from './iam-calls';
-import { ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from './model';
+import { accountOfArn, ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from './model';
 import type { PlanSettings } from './plan';
 import { DEFAULT_EXEMPT_TAG_KEY, type Exemptions } from './proposals';
 import { DirectoryReportStore, S3ReportStore, type ReportStore } from './store';
@@ -65,7 +65,7 @@ export function accountsFromEnvironment(env: NodeJS.ProcessEnv = process.env): A
 }
 
 export function accountIdOf(functionArn: string): string {
-  const accountId = functionArn.split(':')[4];
+  const accountId = accountOfArn(functionArn);
   if (!/^\d{12}$/.test(accountId ?? '')) throw new ConfigurationError(`cannot read the account id from function ARN ${functionArn}`);
   return accountId;
 }

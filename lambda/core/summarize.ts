@@ -9,6 +9,7 @@
 import type { BatchOutcome } from './audit-batch';
 import type { Clock } from './clock';
 import {
+  accountOfArn,
   addIamCalls,
   keys,
   type AccountSummary,
@@ -341,7 +342,7 @@ class PreviousRun {
   ) {
     this.compared = new Set(compared);
     this.unread = new Set(compared);
-    const inCompared = (arn: string) => compared.has(arn.split(':')[4]);
+    const inCompared = (arn: string) => compared.has(accountOfArn(arn));
     this.listedArns = new Set([...summary.failures.map((f) => f.arn).filter(inCompared), ...summary.skipped.map((s) => s.arn).filter(inCompared)]);
   }
 
@@ -373,7 +374,7 @@ class PreviousRun {
       if (!(err instanceof RunNotReadable)) throw err;
       console.warn(JSON.stringify({ message: 'account not compared: its previous reports cannot be read', previousRunId: this.runId, accountId, reason: err.message }));
       this.compared.delete(accountId);
-      for (const arn of this.listedArns) if (arn.split(':')[4] === accountId) this.listedArns.delete(arn);
+      for (const arn of this.listedArns) if (accountOfArn(arn) === accountId) this.listedArns.delete(arn);
       return null;
     }
     const byArn = new Map<string, ReadonlyMap<string, ServiceState>>();
@@ -430,7 +431,7 @@ async function writeChanges(
 ): Promise<Changes> {
   const listedNow = new Set([
     ...settlements.filter((s) => previous.accounts.has(s.accountId)).flatMap((s) => s.entityArns),
-    ...missing.map((m) => m.arn).filter((arn) => previous.accounts.has(arn.split(':')[4])),
+    ...missing.map((m) => m.arn).filter((arn) => previous.accounts.has(accountOfArn(arn))),
   ]);
   const watch = new Set(watchServices);
   const changes: Changes = {
@@ -445,9 +446,9 @@ async function writeChanges(
   const row = (accountId: string, entityArn: string, serviceNamespace: string | null, change: string, lastAuthenticated: string | null, previousLastAuthenticated: string | null) =>
     JSON.stringify({ runId: run.runId, runDate: run.runDate, previousRunId: previous.runId, accountId, entityArn, serviceNamespace, change, lastAuthenticated, previousLastAuthenticated, watched: serviceNamespace !== null && change === 'first-use' && watch.has(serviceNamespace) });
   const rows = [
-    ...changes.identities.added.map((arn) => row(arn.split(':')[4], arn, null, 'added', null, null)),
-    ...changes.identities.removed.map((arn) => row(arn.split(':')[4], arn, null, 'removed', null, null)),
-    ...services.map((c) => row(c.arn.split(':')[4], c.arn, c.serviceNamespace, c.change, c.lastAuthenticated, c.previousLastAuthenticated)),
+    ...changes.identities.added.map((arn) => row(accountOfArn(arn), arn, null, 'added', null, null)),
+    ...changes.identities.removed.map((arn) => row(accountOfArn(arn), arn, null, 'removed', null, null)),
+    ...services.map((c) => row(accountOfArn(c.arn), c.arn, c.serviceNamespace, c.change, c.lastAuthenticated, c.previousLastAuthenticated)),
   ];
   if (rows.length > 0) await store.put(keys.changesPart(run.runDate, run.runId), `${rows.join('\n')}\n`, 'application/x-ndjson');
   return changes;

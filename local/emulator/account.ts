@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { iamCatalog } from '../../lambda/core/catalog';
-import { ENTITY_TYPES, type EntityType } from '../../lambda/core/model';
+import { accountOfArn, ENTITY_TYPES, type EntityType } from '../../lambda/core/model';
 import { checkDocument, PolicyError, sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
 import { whyUntracked } from '../../lambda/core/tracked-actions';
 
@@ -222,7 +222,7 @@ export function documentsOf(e: Entity, account: Pick<Account, 'entities' | 'byAr
     ...x.inlinePolicies.map((p) => p.document),
     ...x.attachedPolicies.map((arn) => account.awsManagedPolicies.get(arn) ?? account.byArn.get(arn)?.document).filter((d): d is PolicyDocument => d !== undefined),
   ];
-  const groups = e.groups.map((name) => account.byArn.get(entityArn(e.arn.split(':')[4], 'group', groupPath(account, name), name))).filter((g): g is Entity => g !== undefined);
+  const groups = e.groups.map((name) => account.byArn.get(entityArn(accountOfArn(e.arn), 'group', groupPath(account, name), name))).filter((g): g is Entity => g !== undefined);
   return [...own(e), ...groups.flatMap(own)];
 }
 

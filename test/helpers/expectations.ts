@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { Account, Entity } from '../../local/emulator';
 import { totalAuthenticatedEntities } from '../../local/emulator';
-import type { DatasetRow, EntityReport, Granularity, RunSummary } from '../../lambda/core/model';
+import { accountOfArn, type DatasetRow, type EntityReport, type Granularity, type RunSummary } from '../../lambda/core/model';
 
 const DAY = 86_400_000;
 const iso = (s: string | undefined) => (s === undefined ? null : new Date(s).toISOString());
@@ -26,7 +26,7 @@ export function readJsonLines<T>(dir: string, key: string): T[] {
 
 /** Where a run's report of the entity is, as DESIGN.md's S3 layout v2 says. */
 export function reportKey(runId: string, e: Entity): string {
-  return `runs/${runId}/reports/${e.arn.split(':')[4]}/${e.type}/${e.name}.json`;
+  return `runs/${runId}/reports/${accountOfArn(e.arn)}/${e.type}/${e.name}.json`;
 }
 
 export function reportExists(dir: string, runId: string, e: Entity): boolean {
