@@ -11,7 +11,7 @@ import { runAwsCommand } from './run-aws-command';
 
 export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N | --org FILE | --org-sample AxE) [--seed S] [--as-of YYYY-MM-DD]
     [--out DIR] [--granularity SERVICE_LEVEL|ACTION_LEVEL] [--input JSON] [--time-scale X]
-    [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS] [--reset-connections P]
+    [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS] [--reset-connections P] [--lambda-concurrency N]
 
   Synthesizes the app, starts the IAM emulator on the account, and executes the synthesized state
   machine locally, running the bundled Lambda code. Reports go to DIR (default ./out) in the S3 layout.
@@ -25,6 +25,8 @@ export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sampl
                      times faster than real time; this machine's CPU work does not
   --throttle-rps R   make the emulator throttle each IAM API at R calls per simulated second
   --reset-connections P  the emulator destroys the connection of that share of requests (0 to 0.5)
+  --lambda-concurrency N  Lambda's concurrency quota of the account the pipeline runs in (new accounts
+                     may have 10): invocations beyond it are refused and the workflow retries them
 
   Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the summary says why).`;
 
@@ -57,6 +59,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     granularity: { type: 'string' },
     input: { type: 'string' },
     'time-scale': { type: 'string' },
+    'lambda-concurrency': { type: 'string' },
     ...EMULATOR_BEHAVIOUR_FLAGS,
   });
   if (!flags.local) throw new UsageError('say where to run: --local (against the emulator) or --aws (against your AWS account, from this machine; to run in AWS itself, deploy and use "start")');
@@ -68,6 +71,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     input.granularity = flags.granularity;
   }
   const givenScale = numberFlag('time-scale', flags['time-scale'], { min: 0, exclusiveMin: true, max: 100_000 });
+  const lambdaConcurrency = numberFlag('lambda-concurrency', flags['lambda-concurrency'], { integer: true, min: 1, max: 100_000 });
   const emulator = emulatorBehaviourFromFlags(flags);
   const source = accountFromFlags(flags);
   const outDir = flags.out ?? 'out';
@@ -90,10 +94,15 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     input,
     timeScale,
     emulator,
+    lambdaConcurrency,
     onProgress: show.update,
   });
   show.done();
   out.write(formatRunResult(result, `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`));
+  if (lambdaConcurrency !== undefined) {
+    const refused = Object.values(result.stats.lambdaThrottles).reduce((a, b) => a + b, 0);
+    out.write(`  Lambda's concurrency quota (${lambdaConcurrency}) refused ${refused} invocation${refused === 1 ? '' : 's'}; the workflow retried each until it ran.\n`);
+  }
   const timeouts = result.stats.computeTimeouts;
   if (timeouts.length > 0) {
     for (const [fn, n] of countBy(timeouts, (t) => t.functionName)) {

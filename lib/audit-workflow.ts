@@ -24,6 +24,27 @@ export interface AuditWorkflowProps {
 
 const SAFETY_MARGIN_SECONDS = DEFAULTS.safetyMarginSeconds;
 
+/** Longest pause between two tries of an invocation Lambda refused for its concurrency quota. */
+const LAMBDA_THROTTLE_MAX_DELAY_SECONDS = 60;
+
+/**
+ * Lambda refuses an invocation beyond the account's concurrency quota before running it (new accounts
+ * may have as few as 10 concurrent executions, and other workloads share them), and Step Functions
+ * reports that as Lambda.TooManyRequestsException. Nothing ran, so trying again is safe: the invocation
+ * waits its turn with jittered back-off for as long as the execution may run (the pauses average half
+ * the longest one), rather than failing its batch after a minute or two.
+ */
+function retryLambdaThrottles(task: tasks.LambdaInvoke, executionTimeoutHours: number): void {
+  task.addRetry({
+    errors: ['Lambda.TooManyRequestsException'],
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxDelay: Duration.seconds(LAMBDA_THROTTLE_MAX_DELAY_SECONDS),
+    jitterStrategy: sfn.JitterType.FULL,
+    maxAttempts: Math.ceil((executionTimeoutHours * 3600) / (LAMBDA_THROTTLE_MAX_DELAY_SECONDS / 2)),
+  });
+}
+
 /**
  * The audit: Plan lists the account and writes batches; a Distributed Map audits the batches (each in a
  * bounded AuditBatch / Wait loop); Summarize writes the summary, the dataset rows and latest.json.
@@ -243,6 +264,7 @@ export class AuditWorkflow extends Construct {
     });
     // A bad input or configuration will not get better by trying again.
     plan.addRetry({ errors: ['InvalidInput', 'ConfigurationError'], maxAttempts: 0 });
+    retryLambdaThrottles(plan, settings.executionTimeoutHours);
     plan.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
     plan.addCatch(notifyFailure, { resultPath: '$.error' });
 
@@ -254,6 +276,7 @@ export class AuditWorkflow extends Construct {
       outputPath: '$.Payload',
       taskTimeout: sfn.Timeout.duration(Duration.seconds(auditTimeoutSeconds + 30)),
     });
+    retryLambdaThrottles(auditBatch, settings.executionTimeoutHours);
     // An invocation that dies is retried with the same input; its writes are idempotent.
     auditBatch.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(30), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
     // A batch that cannot go on is left to Summarize, which fails each entity no invocation settled: those
@@ -301,6 +324,7 @@ export class AuditWorkflow extends Construct {
         resultPath: '$.summary',
         taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
       });
+      retryLambdaThrottles(task, settings.executionTimeoutHours);
       task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
       return task;
     };
@@ -318,6 +342,7 @@ export class AuditWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
     });
+    retryLambdaThrottles(proposeTask, settings.executionTimeoutHours);
     proposeTask.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
     proposeTask.addCatch(new sfn.Pass(this, 'Proposals not made'), { resultPath: '$.proposeError' });
 
@@ -329,6 +354,7 @@ export class AuditWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
     });
+    retryLambdaThrottles(gather, settings.executionTimeoutHours);
     gather.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
     const proposeAndGather = new sfn.Parallel(this, 'Propose and gather', { resultPath: sfn.JsonPath.DISCARD });
     proposeAndGather.branch(proposeTask);

@@ -34,6 +34,39 @@ export class LambdaFunctionError extends Error {
   }
 }
 
+/**
+ * Lambda's concurrency quota: the concurrent executions of every function of an account and Region
+ * together. An invocation beyond it is refused before it runs (nothing is executed, billed or counted
+ * as an invocation), and Step Functions reports the refusal as `Lambda.TooManyRequestsException`.
+ */
+export class LambdaConcurrencyQuota {
+  private inUse = 0;
+
+  /** @param limit concurrent executions allowed (new AWS accounts may have as few as 10) */
+  constructor(readonly limit: number) {
+    if (!(limit >= 1) || !Number.isInteger(limit)) throw new RangeError(`lambdaConcurrency must be a whole number of 1 or more, got ${limit}`);
+  }
+
+  /** Takes one execution when the quota has one free. */
+  take(): boolean {
+    if (this.inUse >= this.limit) return false;
+    this.inUse++;
+    return true;
+  }
+
+  release(): void {
+    this.inUse--;
+  }
+}
+
+/** An invocation Lambda refused for its concurrency quota, named as Step Functions' Retry and Catch see it. */
+export class LambdaThrottled extends Error {
+  override readonly name = 'Lambda.TooManyRequestsException';
+  constructor(functionName: string, limit: number) {
+    super(`Rate Exceeded. (Service: Lambda, Status Code: 429): ${functionName} refused, ${limit} concurrent executions in use (ConcurrentInvocationLimitExceeded)`);
+  }
+}
+
 interface Environment {
   readonly worker: Worker;
   readonly accessKeyId: string;
@@ -70,11 +103,14 @@ export interface LocalLambdaOptions {
   readonly onCredentials?: (credentials: { accessKeyId: string; secretAccessKey: string }) => void;
   /** Credentials every environment shares, instead of its own (a run from a laptop: one principal). */
   readonly sharedCredentials?: boolean;
+  /** The account's concurrency quota, which every function's invocations share. @default no limit */
+  readonly quota?: LambdaConcurrencyQuota;
 }
 
 export class LocalLambda {
   private readonly environments: Environment[] = [];
   private invocationCount = 0;
+  private throttleCount = 0;
   private environmentCount = 0;
   private billedMs = 0;
   /** What the function's invocations asked of the report store, as S3 would bill it. */
@@ -95,12 +131,31 @@ export class LocalLambda {
     return this.invocationCount;
   }
 
+  /** Invocations refused for the account's concurrency quota. */
+  get throttles(): number {
+    return this.throttleCount;
+  }
+
   /** Duration Lambda would bill (simulated), in GB-seconds at the function's memory size. */
   get gbSeconds(): number {
     return (this.billedMs / 1000) * (this.options.fn.memorySize / 1024);
   }
 
   async invoke(event: unknown): Promise<unknown> {
+    const { quota } = this.options;
+    if (!quota) return this.execute(event);
+    if (!quota.take()) {
+      this.throttleCount++;
+      throw new LambdaThrottled(this.options.fn.logicalId, quota.limit);
+    }
+    try {
+      return await this.execute(event);
+    } finally {
+      quota.release();
+    }
+  }
+
+  private async execute(event: unknown): Promise<unknown> {
     const { fn, clock } = this.options;
     const invocation = ++this.invocationCount;
     const reusable = this.options.freshEnvironments ? undefined : this.environments.find((e) => !e.busy);

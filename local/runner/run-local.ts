@@ -15,7 +15,7 @@ import { runIdOf } from '../../lambda/core/plan';
 import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
 import type { AuditSettings } from '../../lib/settings';
 import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type Organization, type RecordedCall } from '../emulator';
-import { LocalLambda, type InvocationHook } from './lambda-pool';
+import { LambdaConcurrencyQuota, LocalLambda, type InvocationHook } from './lambda-pool';
 import { synthesize, SYNTHESIS_CACHE } from './synthesis';
 import { LOCAL_REGION, readSynthesizedWorkflow, type SynthesizedWorkflow } from './template';
 
@@ -80,6 +80,12 @@ export interface LocalRunOptions {
   readonly beforeInvoke?: InvocationHook;
   /** Run every Lambda invocation in a new execution environment with new credentials. @default false */
   readonly freshEnvironments?: boolean;
+  /**
+   * Lambda's concurrency quota of the hub account, shared by every function: an invocation beyond it is
+   * refused (`Lambda.TooManyRequestsException`) and the workflow retries it. New AWS accounts may have
+   * as few as 10. @default no limit
+   */
+  readonly lambdaConcurrency?: number;
   /** Audit AWS itself instead of the emulator (`account` and `organization` are then not given). */
   readonly aws?: AwsTarget;
   /**
@@ -113,6 +119,8 @@ export interface LocalRunResult {
     readonly realSeconds: number;
     readonly stateTransitions: number;
     readonly lambdaInvocations: Record<string, number>;
+    /** Invocations of each function that Lambda's concurrency quota refused (each retried by the workflow). */
+    readonly lambdaThrottles: Record<string, number>;
     /** Real time spent in each function's invocations, in seconds. */
     readonly lambdaRealSeconds: Record<string, number>;
     /** The largest heap an environment of each function reached, in MB (Lambda's memory setting must hold it). */
@@ -161,6 +169,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   polyfillWithResolvers();
   const { StateMachine } = await import('aws-local-stepfunctions');
   const realStart = Date.now();
+  const quota = options.lambdaConcurrency === undefined ? undefined : new LambdaConcurrencyQuota(options.lambdaConcurrency);
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
   const objectsBefore = await countObjects(localStore(options, outDir));
@@ -223,6 +232,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           runNonce,
           beforeInvoke: options.beforeInvoke,
           freshEnvironments: options.freshEnvironments,
+          quota,
           sharedCredentials: options.aws !== undefined,
           onCredentials: emulator ? (credentials) => emulator.addCredentials(credentials) : undefined,
         }),
@@ -232,7 +242,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     // Each function's environments start before the run, as with provisioned concurrency: loading the
     // bundles on this machine, scaled by the time scale, would otherwise weigh on the run's time far more
     // than the half second a cold start takes in Lambda.
-    const batchEnvironments = environmentsForBatches(options, workflow, mapConcurrency(workflow.definition));
+    const batchEnvironments = environmentsForBatches(options, workflow, Math.min(mapConcurrency(workflow.definition), quota?.limit ?? Infinity));
     await Promise.all(
       [...lambdas.entries()].map(([arn, l]) => l.prewarm(workflow.functionsByArn.get(arn)!.logicalId.includes('AuditBatch') ? batchEnvironments : 1)),
     );
@@ -285,7 +295,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const watch = (async () => {
       for await (const event of execution.eventLogs) {
         const e = event as { type: string; state?: { name: string; input?: unknown; output?: unknown } };
-        if (e.type === 'StateEntered') stateTransitions++;
+        // Step Functions bills a retry as a state transition, as it bills entering a state.
+        if (e.type === 'StateEntered' || e.type === 'StateRetried') stateTransitions++;
         if (e.state) {
           for (const data of [e.state.input, e.state.output]) {
             if (data === undefined) continue;
@@ -353,6 +364,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         realSeconds: (Date.now() - realStart) / 1000,
         stateTransitions,
         lambdaInvocations: fnStats((l) => l.invocations),
+        lambdaThrottles: fnStats((l) => l.throttles),
         lambdaRealSeconds: fnStats((l) => Math.round(l.realMs) / 1000),
         lambdaPeakHeapMb: fnStats((l) => Math.round(l.peakHeapBytes / 1048576)),
         computeTimeouts: [...lambdas.entries()].flatMap(([arn, l]) =>

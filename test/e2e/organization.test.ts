@@ -167,3 +167,19 @@ describe('an organization whose every member role is present', () => {
     expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThanOrEqual(summary.entities.listed);
   }, RUN_TIMEOUT);
 });
+
+describe('an organization with more batches than the hub account\'s Lambda concurrency quota', () => {
+  it('audits every account: invocations Lambda refuses wait their turn, and none is lost', async () => {
+    const organization = sampleOrganization();
+    // Two concurrent executions in the whole hub account (new accounts may have 10): the Map starts all
+    // five accounts' batches at once, so Lambda refuses three of them at first. Before the workflow
+    // retried such refusals, two batches failed after their two retries and the run was INCOMPLETE.
+    const { dir, result, summary } = await audit(organization, { lambdaConcurrency: 2, settings: { maxConcurrency: 5 } });
+    const throttles = Object.values(result.stats.lambdaThrottles).reduce((a, b) => a + b, 0);
+    expect(throttles).toBeGreaterThan(0);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(summary.status).toBe('COMPLETED');
+    expect(summary.failures).toEqual([]);
+    expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
+  }, RUN_TIMEOUT);
+});

@@ -43,6 +43,7 @@ describe('iam-access-audit emulator', () => {
     [['emulator', '--sample', '10', '--colour'], "Unknown option '--colour'"],
     [['emulator', '--sample', '10', '--as-of', 'soon'], '--as-of must be a date'],
     [['emulator', '--account', '/nonexistent/account.json'], '/nonexistent/account.json: cannot be read'],
+    [['run', '--local', '--sample', '10', '--lambda-concurrency', '0'], '--lambda-concurrency must be a whole number of at least 1'],
     [['sample'], '--entities is required'],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('rejects %j with a message naming the problem', async (args, message) => {

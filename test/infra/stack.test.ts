@@ -107,6 +107,31 @@ describe('the stack', () => {
     const loop = map.ItemProcessor.States['More to audit?'];
     for (const choice of loop.Choices) expect(JSON.stringify(choice)).toContain('{"Variable":"$.attempt","NumericLessThanEqualsPath":"$.batch.maxInvocations"}');
   });
+
+  it('has every Lambda invocation that Lambda refuses for its concurrency quota wait its turn for as long as the execution may run', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
+    const definition = JSON.parse(stack.resolve(machine.Properties.DefinitionString)['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
+    const lambdaTasks: Array<[string, any]> = [];
+    const visit = (states: Record<string, any>) => {
+      for (const [name, state] of Object.entries(states)) {
+        if (String(state.Resource).endsWith(':states:::lambda:invoke')) lambdaTasks.push([name, state]);
+        if (state.ItemProcessor) visit(state.ItemProcessor.States);
+        for (const branch of state.Branches ?? []) visit(branch.States);
+      }
+    };
+    visit(definition.States);
+    expect(lambdaTasks.map(([name]) => name).sort()).toEqual(['Audit batch', 'Gather the run', 'Plan the audit', 'Propose least privilege', 'Summarize the incomplete run', 'Summarize the run']);
+    for (const [name, state] of lambdaTasks) {
+      const retriers: any[] = state.Retry;
+      const throttled = retriers.findIndex((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));
+      const all = retriers.findIndex((r) => r.ErrorEquals.includes('States.ALL'));
+      expect({ name, throttled: throttled >= 0, beforeAll: all < 0 || throttled < all }).toEqual({ name, throttled: true, beforeAll: true });
+      const r = retriers[throttled];
+      expect(r).toMatchObject({ ErrorEquals: ['Lambda.TooManyRequestsException'], JitterStrategy: 'FULL', MaxDelaySeconds: 60 });
+      // Full jitter averages half the longest pause: the attempts cover the execution's 12 hours.
+      expect(r.MaxAttempts * (r.MaxDelaySeconds / 2)).toBeGreaterThanOrEqual(definition.TimeoutSeconds);
+    }
+  });
 });
 
 describe('settings from cdk.json', () => {

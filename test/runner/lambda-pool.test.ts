@@ -2,13 +2,14 @@
  * The local Lambda model's timeouts: a function that runs past its timeout is stopped as Lambda stops
  * it, and the pool tells a function that was computing from one that was waiting, so the command line
  * can say that the time scale, not the function, is at fault; and the function's log gets what Lambda
- * would write to it when an invocation fails.
+ * would write to it when an invocation fails; and the account's concurrency quota, which every function
+ * shares, refuses an invocation beyond it before it runs.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { ScaledClock } from '../../lambda/core/clock';
-import { LambdaFunctionError, LocalLambda } from '../../local/runner/lambda-pool';
+import { LambdaConcurrencyQuota, LambdaFunctionError, LambdaThrottled, LocalLambda } from '../../local/runner/lambda-pool';
 import type { LocalFunction } from '../../local/runner/template';
 import { tempDir } from '../helpers/temp';
 
@@ -18,11 +19,11 @@ exports.wait = async (event) => { await new Promise((r) => setTimeout(r, event.m
 exports.fail = async () => { const err = new Error('nothing by that name'); err.name = 'NoSuchThing'; throw err; };
 `;
 
-function lambdaFor(handlerName: string, timeScale: number, log?: Writable): LocalLambda {
+function lambdaFor(handlerName: string, timeScale: number, log?: Writable, quota?: LambdaConcurrencyQuota): LocalLambda {
   const entry = join(tempDir('lambda-pool-'), 'index.js');
   writeFileSync(entry, HANDLERS);
   const fn: LocalFunction = { logicalId: `Probe${handlerName}`, arn: `arn:aws:lambda:us-east-1:123456789012:function:${handlerName}`, entry, handlerName, environment: {}, timeoutSeconds: 10, memorySize: 128 };
-  return new LocalLambda({ fn, environment: {}, clock: new ScaledClock(timeScale), runNonce: handlerName, log });
+  return new LocalLambda({ fn, environment: {}, clock: new ScaledClock(timeScale), runNonce: handlerName, log, quota });
 }
 
 describe('local Lambda timeouts', () => {
@@ -80,4 +81,38 @@ describe('local Lambda timeouts', () => {
       await Promise.all([failing.close(), waiting.close(), missing.close()]);
     }
   }, 20_000);
+});
+
+describe('the account\'s Lambda concurrency quota', () => {
+  it('refuses an invocation beyond it, of any function, before it runs, and frees its place when one ends', async () => {
+    const quota = new LambdaConcurrencyQuota(2);
+    const waiting = lambdaFor('wait', 1, undefined, quota);
+    const computing = lambdaFor('compute', 1, undefined, quota);
+    try {
+      const first = waiting.invoke({ ms: 300 });
+      const second = computing.invoke({ ms: 100 });
+      const refused = await waiting.invoke({ ms: 0 }).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(LambdaThrottled);
+      expect((refused as Error).name).toBe('Lambda.TooManyRequestsException');
+      // Nothing ran: the refusal is neither an invocation nor billed.
+      expect({ invocations: waiting.invocations, throttles: waiting.throttles, computing: computing.throttles }).toEqual({ invocations: 1, throttles: 1, computing: 0 });
+      await expect(second).resolves.toBe('done');
+      await expect(waiting.invoke({ ms: 0 })).resolves.toBe('done');
+      await expect(first).resolves.toBe('done');
+      // A failed invocation frees its place too.
+      const failing = lambdaFor('fail', 1, undefined, quota);
+      try {
+        for (let i = 0; i < 3; i++) await expect(failing.invoke({})).rejects.toBeInstanceOf(LambdaFunctionError);
+        await expect(Promise.all([waiting.invoke({ ms: 0 }), computing.invoke({ ms: 0 })])).resolves.toEqual(['done', 'done']);
+      } finally {
+        await failing.close();
+      }
+    } finally {
+      await Promise.all([waiting.close(), computing.close()]);
+    }
+  }, 20_000);
+
+  it('names the setting when it is not a whole number of 1 or more', () => {
+    for (const bad of [0, 1.5, Number.NaN]) expect(() => new LambdaConcurrencyQuota(bad)).toThrow(/lambdaConcurrency must be a whole number of 1 or more/);
+  });
 });
