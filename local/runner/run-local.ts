@@ -497,12 +497,20 @@ function scaledWaits(workflow: SynthesizedWorkflow, timeScale: number): Record<s
   return waits;
 }
 
-/** Retry intervals divided by the time scale (without the backoff, which the engine's override drops). */
+/**
+ * Retry pauses divided by the time scale. The engine's override is one pause per retrier, without the
+ * back-off and the jitter: a retrier's first interval, except for a fully jittered retrier with a
+ * longest pause (the one for Lambda's refusals), which pauses half its longest: what its pauses average
+ * in AWS once the back-off reaches the cap, after its first few tries.
+ */
 function scaledRetries(definition: Record<string, any>, timeScale: number): Record<string, number[]> {
   const retries: Record<string, number[]> = {};
   for (const [name, state] of allStates(definition)) {
     if (!Array.isArray(state.Retry)) continue;
-    retries[name] = state.Retry.map((r: { IntervalSeconds?: number }) => ((r.IntervalSeconds ?? 1) * 1000) / timeScale);
+    retries[name] = state.Retry.map((r: { IntervalSeconds?: number; MaxDelaySeconds?: number; JitterStrategy?: string }) => {
+      const seconds = r.JitterStrategy === 'FULL' && r.MaxDelaySeconds !== undefined ? r.MaxDelaySeconds / 2 : (r.IntervalSeconds ?? 1);
+      return (seconds * 1000) / timeScale;
+    });
   }
   return retries;
 }
