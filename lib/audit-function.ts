@@ -32,6 +32,8 @@ export interface AuditFunctionProps {
   readonly withCatalog?: boolean;
   /** Ship Chart.js's browser build with the bundle, for the HTML report the function writes. @default false */
   readonly withChartJs?: boolean;
+  /** Concurrent executions reserved for the function, and its most. @default none: the account's unreserved pool */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /** Commands that write what the function reads at run time next to the bundled handler. */
@@ -89,6 +91,7 @@ export class AuditFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       description: props.description,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {
         target: 'node22',

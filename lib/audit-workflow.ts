@@ -97,6 +97,7 @@ export class AuditWorkflow extends Construct {
       wildcardReason: crossAccount ? undefined : 'iam:GetServiceLastAccessedDetails reads a report by JobId and takes no resource-level permissions.',
       timeout: Duration.seconds(auditTimeoutSeconds),
       roleName: roleNames?.auditBatch,
+      reservedConcurrentExecutions: settings.auditBatchReservedConcurrency ?? undefined,
       environment: {
         ...accountsEnvironment,
         REPORT_BUCKET: bucket.bucketName,

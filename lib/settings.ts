@@ -65,6 +65,13 @@ export interface AuditSettings {
   /** Batches audited at once (the Map's MaxConcurrency): accounts side by side. @default 20 */
   readonly maxConcurrency: number;
   /**
+   * Reserved concurrency of the AuditBatch function: at most this many AuditBatch invocations run at
+   * once, whatever maxConcurrency lets wait for slow jobs, and the account keeps them for it. An
+   * invocation beyond it waits its turn. Lambda keeps 100 of the account's concurrency unreserved, so an
+   * account whose quota is below 100 plus this cannot deploy it. @default null (none)
+   */
+  readonly auditBatchReservedConcurrency: number | null;
+  /**
    * Ceiling on this pipeline's calls per second to each IAM API (list, generate, get), shared by the
    * concurrent batches: each gets an equal share. IAM's buckets are shared with every other caller in
    * the account. It is a ceiling, not a target: the pacers find the account's rate below it from IAM's
@@ -113,6 +120,7 @@ export const DEFAULT_SETTINGS: AuditSettings = {
   excludePathPrefixes: DEFAULTS.excludePathPrefixes,
   batchSize: DEFAULTS.batchSize,
   maxConcurrency: DEFAULTS.maxConcurrency,
+  auditBatchReservedConcurrency: null,
   iamCallsPerSecond: DEFAULTS.iamCallsPerSecond,
   maxAttempts: DEFAULTS.maxAttempts,
   leftoverWaitSeconds: DEFAULTS.leftoverWaitSeconds,
@@ -312,6 +320,7 @@ export function parseSettings(raw: unknown): AuditSettings {
       excludePathPrefixes: pathPrefixes,
       batchSize: ranged(RANGES.batchSize),
       maxConcurrency: ranged(RANGES.maxConcurrency),
+      auditBatchReservedConcurrency: (v, at) => (v === null ? null : ranged(RANGES.maxConcurrency)(v, at)),
       iamCallsPerSecond: ranged(RANGES.iamCallsPerSecond),
       maxAttempts: ranged(RANGES.maxAttempts),
       leftoverWaitSeconds: ranged(RANGES.leftoverWaitSeconds),

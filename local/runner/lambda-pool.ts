@@ -41,15 +41,32 @@ export class LambdaFunctionError extends Error {
  */
 export class LambdaConcurrencyQuota {
   private inUse = 0;
+  private reserved = 0;
 
   /** @param limit concurrent executions allowed (new AWS accounts may have as few as 10) */
   constructor(readonly limit: number) {
     if (!(limit >= 1) || !Number.isInteger(limit)) throw new RangeError(`lambdaConcurrency must be a whole number of 1 or more, got ${limit}`);
   }
 
-  /** Takes one execution when the quota has one free. */
+  /** Executions the functions without a reservation share. */
+  get unreserved(): number {
+    return this.limit - this.reserved;
+  }
+
+  /**
+   * Sets executions aside for one function (its reserved concurrency), out of the unreserved ones. Lambda
+   * keeps 100 unreserved and refuses a deployment that would leave fewer; this model keeps at least one.
+   */
+  reserve(functionName: string, executions: number): void {
+    if (this.unreserved - executions < 1) {
+      throw new RangeError(`${functionName} reserves ${executions} concurrent executions, and the account's quota of ${this.limit} leaves ${this.unreserved} unreserved: Lambda keeps 100 unreserved and would refuse it`);
+    }
+    this.reserved += executions;
+  }
+
+  /** Takes one unreserved execution when one is free. */
   take(): boolean {
-    if (this.inUse >= this.limit) return false;
+    if (this.inUse >= this.unreserved) return false;
     this.inUse++;
     return true;
   }
@@ -62,8 +79,8 @@ export class LambdaConcurrencyQuota {
 /** An invocation Lambda refused for its concurrency quota, named as Step Functions' Retry and Catch see it. */
 export class LambdaThrottled extends Error {
   override readonly name = 'Lambda.TooManyRequestsException';
-  constructor(functionName: string, limit: number) {
-    super(`Rate Exceeded. (Service: Lambda, Status Code: 429): ${functionName} refused, ${limit} concurrent executions in use (ConcurrentInvocationLimitExceeded)`);
+  constructor(functionName: string, limit: number, reason: 'ConcurrentInvocationLimitExceeded' | 'ReservedFunctionConcurrentInvocationLimitExceeded') {
+    super(`Rate Exceeded. (Service: Lambda, Status Code: 429): ${functionName} refused, ${limit} concurrent executions in use (${reason})`);
   }
 }
 
@@ -111,6 +128,8 @@ export class LocalLambda {
   private readonly environments: Environment[] = [];
   private invocationCount = 0;
   private throttleCount = 0;
+  private inFlight = 0;
+  private peakInFlight = 0;
   private environmentCount = 0;
   private billedMs = 0;
   /** What the function's invocations asked of the report store, as S3 would bill it. */
@@ -131,9 +150,14 @@ export class LocalLambda {
     return this.invocationCount;
   }
 
-  /** Invocations refused for the account's concurrency quota. */
+  /** Invocations refused for the account's concurrency quota or the function's reserved concurrency. */
   get throttles(): number {
     return this.throttleCount;
+  }
+
+  /** The most invocations of the function that ran at once. */
+  get peakConcurrency(): number {
+    return this.peakInFlight;
   }
 
   /** Duration Lambda would bill (simulated), in GB-seconds at the function's memory size. */
@@ -141,17 +165,28 @@ export class LocalLambda {
     return (this.billedMs / 1000) * (this.options.fn.memorySize / 1024);
   }
 
+  /**
+   * Runs one invocation, unless Lambda's concurrency refuses it: a function with reserved concurrency
+   * runs at most that many at once, out of its reservation; the others share the account's unreserved
+   * executions, when the run has a quota.
+   */
   async invoke(event: unknown): Promise<unknown> {
-    const { quota } = this.options;
-    if (!quota) return this.execute(event);
-    if (!quota.take()) {
+    const { fn, quota } = this.options;
+    const reserved = fn.reservedConcurrency;
+    const admitted = reserved !== undefined ? this.inFlight < reserved : (quota?.take() ?? true);
+    if (!admitted) {
       this.throttleCount++;
-      throw new LambdaThrottled(this.options.fn.logicalId, quota.limit);
+      throw reserved !== undefined
+        ? new LambdaThrottled(fn.logicalId, reserved, 'ReservedFunctionConcurrentInvocationLimitExceeded')
+        : new LambdaThrottled(fn.logicalId, quota!.unreserved, 'ConcurrentInvocationLimitExceeded');
     }
+    this.inFlight++;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
       return await this.execute(event);
     } finally {
-      quota.release();
+      this.inFlight--;
+      if (reserved === undefined) quota?.release();
     }
   }
 

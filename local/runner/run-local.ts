@@ -119,8 +119,10 @@ export interface LocalRunResult {
     readonly realSeconds: number;
     readonly stateTransitions: number;
     readonly lambdaInvocations: Record<string, number>;
-    /** Invocations of each function that Lambda's concurrency quota refused (each retried by the workflow). */
+    /** Invocations of each function that Lambda's concurrency refused (each retried by the workflow). */
     readonly lambdaThrottles: Record<string, number>;
+    /** The most invocations of each function that ran at once. */
+    readonly lambdaPeakConcurrency: Record<string, number>;
     /** Real time spent in each function's invocations, in seconds. */
     readonly lambdaRealSeconds: Record<string, number>;
     /** The largest heap an environment of each function reached, in MB (Lambda's memory setting must hold it). */
@@ -220,6 +222,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           ...storeEnvironment,
         };
     for (const fn of workflow.functions.values()) {
+      if (quota && fn.reservedConcurrency !== undefined) quota.reserve(fn.logicalId, fn.reservedConcurrency);
       const log = createWriteStream(join(logDir, `${fn.logicalId}.log`), { flags: 'a' });
       logs.push(log);
       lambdas.set(
@@ -242,9 +245,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     // Each function's environments start before the run, as with provisioned concurrency: loading the
     // bundles on this machine, scaled by the time scale, would otherwise weigh on the run's time far more
     // than the half second a cold start takes in Lambda.
-    const batchEnvironments = environmentsForBatches(options, workflow, Math.min(mapConcurrency(workflow.definition), quota?.limit ?? Infinity));
+    const auditBatch = [...workflow.functions.values()].find((f) => f.logicalId.includes('AuditBatch'));
+    const batchEnvironments = environmentsForBatches(options, workflow, Math.min(mapConcurrency(workflow.definition), auditBatch?.reservedConcurrency ?? quota?.unreserved ?? Infinity));
     await Promise.all(
-      [...lambdas.entries()].map(([arn, l]) => l.prewarm(workflow.functionsByArn.get(arn)!.logicalId.includes('AuditBatch') ? batchEnvironments : 1)),
+      [...lambdas.entries()].map(([arn, l]) => l.prewarm(workflow.functionsByArn.get(arn) === auditBatch ? batchEnvironments : 1)),
     );
     const runStart = clock.now();
 
@@ -365,6 +369,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         stateTransitions,
         lambdaInvocations: fnStats((l) => l.invocations),
         lambdaThrottles: fnStats((l) => l.throttles),
+        lambdaPeakConcurrency: fnStats((l) => l.peakConcurrency),
         lambdaRealSeconds: fnStats((l) => Math.round(l.realMs) / 1000),
         lambdaPeakHeapMb: fnStats((l) => Math.round(l.peakHeapBytes / 1048576)),
         computeTimeouts: [...lambdas.entries()].flatMap(([arn, l]) =>

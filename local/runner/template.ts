@@ -15,6 +15,8 @@ export interface LocalFunction {
   readonly environment: Record<string, string>;
   readonly timeoutSeconds: number;
   readonly memorySize: number;
+  /** Concurrent executions reserved for it (its most), when the template reserves any. */
+  readonly reservedConcurrency?: number;
 }
 
 export interface SynthesizedWorkflow {
@@ -90,6 +92,7 @@ export function readSynthesizedWorkflow(cdkOut: string, templateFile: string, ac
       environment: resolve(props.Environment?.Variables ?? {}),
       timeoutSeconds: props.Timeout ?? 3,
       memorySize: props.MemorySize ?? 128,
+      ...(props.ReservedConcurrentExecutions === undefined ? {} : { reservedConcurrency: props.ReservedConcurrentExecutions }),
     });
   }
   return {

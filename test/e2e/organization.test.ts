@@ -182,4 +182,15 @@ describe('an organization with more batches than the hub account\'s Lambda concu
     expect(summary.failures).toEqual([]);
     expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
   }, RUN_TIMEOUT);
+
+  it('runs no more AuditBatch invocations at once than its reserved concurrency, and audits every account', async () => {
+    const organization = sampleOrganization();
+    const { dir, result, summary } = await audit(organization, { settings: { maxConcurrency: 5, auditBatchReservedConcurrency: 2 } });
+    const auditBatch = Object.keys(result.stats.lambdaPeakConcurrency).find((id) => id.includes('AuditBatch'))!;
+    expect(result.stats.lambdaPeakConcurrency[auditBatch]).toBe(2);
+    expect(result.stats.lambdaThrottles[auditBatch]).toBeGreaterThan(0);
+    expect(summary.status).toBe('COMPLETED');
+    expect(summary.failures).toEqual([]);
+    expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
+  }, RUN_TIMEOUT);
 });

@@ -16,6 +16,8 @@ describe('settings', () => {
     expect(parseSettings({ accounts: { source: 'list', accountIds: ['111111111111'] } }).accounts).toEqual({ source: 'list', accountIds: ['111111111111'], memberRoleName: 'IamAccessAuditMember' });
     // Context given on the command line is a string of JSON.
     expect(parseSettings('{"accounts":{"source":"self"},"batchSize":500}')).toMatchObject({ accounts: { source: 'self' }, batchSize: 500 });
+    expect(parseSettings({ auditBatchReservedConcurrency: 50 }).auditBatchReservedConcurrency).toBe(50);
+    expect(parseSettings({ auditBatchReservedConcurrency: null }).auditBatchReservedConcurrency).toBeNull();
   });
 
   it('default every field', () => {
@@ -38,6 +40,8 @@ describe('settings', () => {
     [{ schedule: { enabled: 'yes' } }, 'iamAccessAudit.schedule.enabled must be true or false'],
     [{ schedule: { hour: 3 } }, 'iamAccessAudit.schedule.hour is not a known setting'],
     [{ maxFailedPercent: 101 }, 'iamAccessAudit.maxFailedPercent must be a number from 0 to 100'],
+    [{ auditBatchReservedConcurrency: 0 }, 'iamAccessAudit.auditBatchReservedConcurrency must be a whole number from 1 to 1000, got 0'],
+    [{ auditBatchReservedConcurrency: '20' }, 'iamAccessAudit.auditBatchReservedConcurrency must be a whole number from 1 to 1000, got "20"'],
     [{ accounts: 'organization' }, 'iamAccessAudit.accounts must be a JSON object'],
     [{ accounts: { source: 'everywhere' } }, 'iamAccessAudit.accounts.source must be one of self, organization, list'],
     [{ accounts: { source: 'list' } }, 'iamAccessAudit.accounts.accountIds is required when accounts.source is "list"'],

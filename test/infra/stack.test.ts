@@ -145,6 +145,15 @@ describe('settings from cdk.json', () => {
     const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
     expect(JSON.stringify(machine.Properties.DefinitionString)).toContain('\\"MaxConcurrency\\":2');
   });
+
+  it('reserve AuditBatch\'s concurrency when asked, and no function\'s otherwise', () => {
+    const reservations = (template: ReturnType<typeof synthStack>['template']) =>
+      Object.entries(template.findResources('AWS::Lambda::Function'))
+        .filter(([, f]: [string, any]) => f.Properties.ReservedConcurrentExecutions !== undefined)
+        .map(([id, f]: [string, any]) => [id.replace(/[0-9A-F]{8}$/, ''), f.Properties.ReservedConcurrentExecutions]);
+    expect(reservations(synthStack({ maxConcurrency: 300, auditBatchReservedConcurrency: 40 }).template)).toEqual([['AuditAuditBatchFunction', 40]]);
+    expect(reservations(synthStack().template)).toEqual([]);
+  });
 });
 
 describe('operations', () => {

@@ -19,10 +19,11 @@ exports.wait = async (event) => { await new Promise((r) => setTimeout(r, event.m
 exports.fail = async () => { const err = new Error('nothing by that name'); err.name = 'NoSuchThing'; throw err; };
 `;
 
-function lambdaFor(handlerName: string, timeScale: number, log?: Writable, quota?: LambdaConcurrencyQuota): LocalLambda {
+function lambdaFor(handlerName: string, timeScale: number, log?: Writable, quota?: LambdaConcurrencyQuota, reservedConcurrency?: number): LocalLambda {
   const entry = join(tempDir('lambda-pool-'), 'index.js');
   writeFileSync(entry, HANDLERS);
-  const fn: LocalFunction = { logicalId: `Probe${handlerName}`, arn: `arn:aws:lambda:us-east-1:123456789012:function:${handlerName}`, entry, handlerName, environment: {}, timeoutSeconds: 10, memorySize: 128 };
+  const fn: LocalFunction = { logicalId: `Probe${handlerName}`, arn: `arn:aws:lambda:us-east-1:123456789012:function:${handlerName}`, entry, handlerName, environment: {}, timeoutSeconds: 10, memorySize: 128, reservedConcurrency };
+  if (quota && reservedConcurrency !== undefined) quota.reserve(fn.logicalId, reservedConcurrency);
   return new LocalLambda({ fn, environment: {}, clock: new ScaledClock(timeScale), runNonce: handlerName, log, quota });
 }
 
@@ -110,6 +111,25 @@ describe('the account\'s Lambda concurrency quota', () => {
     } finally {
       await Promise.all([waiting.close(), computing.close()]);
     }
+  }, 20_000);
+
+  it('gives a function with reserved concurrency its reservation, no more, and the others what is left', async () => {
+    const quota = new LambdaConcurrencyQuota(3);
+    const reserving = lambdaFor('wait', 1, undefined, quota, 2);
+    const other = lambdaFor('compute', 1, undefined, quota);
+    try {
+      const running = [reserving.invoke({ ms: 300 }), reserving.invoke({ ms: 300 })];
+      await expect(reserving.invoke({ ms: 0 })).rejects.toThrow(/ReservedFunctionConcurrentInvocationLimitExceeded/);
+      // The reservation is not taken from what the others share, and they may not have it.
+      const third = other.invoke({ ms: 300 });
+      await expect(other.invoke({ ms: 0 })).rejects.toThrow(/ConcurrentInvocationLimitExceeded/);
+      await expect(Promise.all([...running, third])).resolves.toEqual(['done', 'done', 'done']);
+      expect({ peak: reserving.peakConcurrency, throttles: reserving.throttles }).toEqual({ peak: 2, throttles: 1 });
+    } finally {
+      await Promise.all([reserving.close(), other.close()]);
+    }
+    // Lambda refuses a reservation that leaves too little unreserved.
+    expect(() => new LambdaConcurrencyQuota(10).reserve('AuditBatch', 10)).toThrow(/AuditBatch reserves 10 concurrent executions, and the account's quota of 10 leaves 10 unreserved/);
   }, 20_000);
 
   it('names the setting when it is not a whole number of 1 or more', () => {
