@@ -5,6 +5,11 @@ describe('the stack', () => {
   const { stack, template } = synthStack();
   const statements = roleStatements(template);
   const auditBatchRole = stack.resolve((stack.workflow.auditBatchFunction.role.node.defaultChild as any).logicalId) as string;
+  /** The state machine's definition, its references to other resources written REF. */
+  const stateMachineDefinition = () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
+    return JSON.parse(stack.resolve(machine.Properties.DefinitionString)['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
+  };
 
   it('gives exactly one role, AuditBatch\'s, the access-advisor Generate and Get', () => {
     const holders = new Set(
@@ -98,8 +103,7 @@ describe('the stack', () => {
   });
 
   it('bounds the workflow: a timeout, a distributed Map at the configured concurrency, a bounded leftover loop', () => {
-    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
-    const definition = JSON.parse(stack.resolve(machine.Properties.DefinitionString)['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
+    const definition = stateMachineDefinition();
     expect(definition.TimeoutSeconds).toBe(12 * 3600);
     const map = definition.States['Audit batches'];
     expect(map).toMatchObject({ Type: 'Map', MaxConcurrency: 20, ItemsPath: '$.batches', ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' } } });
@@ -109,8 +113,7 @@ describe('the stack', () => {
   });
 
   it('has every Lambda invocation that Lambda refuses for its concurrency quota wait its turn for as long as the execution may run', () => {
-    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any;
-    const definition = JSON.parse(stack.resolve(machine.Properties.DefinitionString)['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join(''));
+    const definition = stateMachineDefinition();
     const lambdaTasks: Array<[string, any]> = [];
     const visit = (states: Record<string, any>) => {
       for (const [name, state] of Object.entries(states)) {
