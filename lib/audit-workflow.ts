@@ -76,7 +76,10 @@ export class AuditWorkflow extends Construct {
       wildcardReason: crossAccount
         ? 'Organizations ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent take no resource-level permissions.'
         : 'iam:ListUsers, ListGroups, ListRoles, ListPolicies and GetAccountAuthorizationDetails take no resource-level permissions.',
-      timeout: Duration.minutes(5),
+      // Lambda's longest: Plan lists every account of an organization, 10 at a time, and reads each one's
+      // authorization details. 60 accounts of 1,000 identities took 10 s locally, where a call answers in
+      // milliseconds; in AWS a page of authorization details may take seconds.
+      timeout: Duration.minutes(15),
       roleName: roleNames?.plan,
       environment: {
         ...accountsEnvironment,
@@ -261,7 +264,7 @@ export class AuditWorkflow extends Construct {
         execution: { name: sfn.JsonPath.stringAt('$$.Execution.Name'), startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime') },
       }),
       resultSelector: { 'run.$': '$.Payload.run', 'batches.$': '$.Payload.batches', 'listed.$': '$.Payload.listed' },
-      taskTimeout: sfn.Timeout.duration(Duration.minutes(6)),
+      taskTimeout: sfn.Timeout.duration(Duration.minutes(16)),
     });
     // A bad input or configuration will not get better by trying again.
     plan.addRetry({ errors: ['InvalidInput', 'ConfigurationError'], maxAttempts: 0 });
