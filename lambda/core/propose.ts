@@ -9,7 +9,7 @@ import { keys, PROPOSAL_ACTIONS, type EntityRef, type EntityReport, type Proposa
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
-import { getJson, mapConcurrently, NotFound, putJson, type ReportStore } from './store';
+import { getJson, getJsonOrNull, mapConcurrently, putJson, type ReportStore } from './store';
 
 export interface ProposeDeps {
   readonly store: ReportStore;
@@ -121,13 +121,8 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
 
 /** An account's authorization details and reports; null when Plan kept no details for it. */
 async function readAccount(store: ReportStore, plan: PlanRecord, accountId: string): Promise<{ details: AuthorizationDetails; reports: Map<string, EntityReport> } | null> {
-  let details: AuthorizationDetails;
-  try {
-    details = await getJson<AuthorizationDetails>(store, keys.authorization(plan.run.runId, accountId));
-  } catch (err) {
-    if (!(err instanceof NotFound)) throw err;
-    return null;
-  }
+  const details = await getJsonOrNull<AuthorizationDetails>(store, keys.authorization(plan.run.runId, accountId));
+  if (details === null) return null;
   return { details, reports: await reportsOf(store, plan, accountId) };
 }
 

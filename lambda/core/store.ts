@@ -46,6 +46,16 @@ export async function getJson<T>(store: ReportStore, key: string): Promise<T> {
   return JSON.parse(await store.get(key)) as T;
 }
 
+/** The object's JSON, or null when it does not exist. */
+export async function getJsonOrNull<T>(store: ReportStore, key: string): Promise<T | null> {
+  try {
+    return await getJson<T>(store, key);
+  } catch (err) {
+    if (err instanceof NotFound) return null;
+    throw err;
+  }
+}
+
 /** `work` applied to every item, at most `concurrency` at a time; results in the items' order. */
 export async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);

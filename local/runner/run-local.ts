@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ScaledClock } from '../../lambda/core/clock';
 import { keys, type RunSummary } from '../../lambda/core/model';
 import { runIdOf } from '../../lambda/core/plan';
-import { DirectoryReportStore, getJson, NotFound, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
+import { DirectoryReportStore, getJsonOrNull, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
 import type { AuditSettings } from '../../lib/settings';
 import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type Organization, type RecordedCall } from '../emulator';
 import { LambdaConcurrencyQuota, LocalLambda, type InvocationHook } from './lambda-pool';
@@ -346,12 +346,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     if (oversized) throw new Error(`the workflow broke the state payload limit: ${oversized}`);
 
     const store = localStore(options, outDir);
-    let summary: RunSummary | undefined;
-    try {
-      summary = await getJson<RunSummary>(store, keys.summary(runId));
-    } catch (err) {
-      if (!(err instanceof NotFound)) throw err;
-    }
+    const summary = (await getJsonOrNull<RunSummary>(store, keys.summary(runId))) ?? undefined;
     const fnStats = (pick: (l: LocalLambda) => number) =>
       Object.fromEntries([...lambdas.entries()].map(([arn, l]) => [workflow.functionsByArn.get(arn)!.logicalId, pick(l)]));
     return {
@@ -405,13 +400,8 @@ async function summarizeInterrupted(workflow: SynthesizedWorkflow, lambdas: Read
   const summarizer = [...lambdas.entries()].find(([arn]) => workflow.functionsByArn.get(arn)!.logicalId.includes('Summarize'));
   if (!summarizer) throw new Error('the template has no Summarize function');
   await Promise.all([...lambdas.values()].filter((l) => l !== summarizer[1]).map((l) => l.close()));
-  let plan: { run: unknown };
-  try {
-    plan = await getJson<{ run: unknown }>(store, keys.plan(runId));
-  } catch (err) {
-    if (err instanceof NotFound) return;
-    throw err;
-  }
+  const plan = await getJsonOrNull<{ run: unknown }>(store, keys.plan(runId));
+  if (plan === null) return;
   await summarizer[1].invoke({ run: plan.run, interrupted: true });
 }
 

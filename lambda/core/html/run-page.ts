@@ -8,7 +8,7 @@ import { keys, type RunSummary } from '../model';
 import type { ProposalIndex } from '../propose';
 import { ReportDataBuilder, type TrendPoint } from '../report-data';
 import { readRunReports, readSummary, RunNotReadable } from '../run-reader';
-import { getJson, mapConcurrently, NotFound, type ReportStore } from '../store';
+import { getJsonOrNull, mapConcurrently, type ReportStore } from '../store';
 import { renderReportPage } from './report-page';
 
 /** Runs the trend shows: the run itself and those before it. */
@@ -18,22 +18,13 @@ export const TREND_RUNS = 30;
 export async function renderRunPage(store: ReportStore, summary: RunSummary): Promise<string> {
   const builder = new ReportDataBuilder(summary.accounts.map((a) => a.accountId));
   for (const report of await readRunReports(store, summary)) builder.add(report);
-  const [proposals, changes, trend] = await Promise.all([readProposalIndex(store, summary.runId), readOptional<Changes>(store, keys.changes(summary.runId)), trendOf(store, summary)]);
+  const [proposals, changes, trend] = await Promise.all([readProposalIndex(store, summary.runId), getJsonOrNull<Changes>(store, keys.changes(summary.runId)), trendOf(store, summary)]);
   return renderReportPage(builder.build({ summary, proposals, changes, trend }));
 }
 
 /** The run's proposal index, when Propose wrote one. */
 export function readProposalIndex(store: ReportStore, runId: string): Promise<ProposalIndex | null> {
-  return readOptional<ProposalIndex>(store, keys.proposalsIndex(runId));
-}
-
-async function readOptional<T>(store: ReportStore, key: string): Promise<T | null> {
-  try {
-    return await getJson<T>(store, key);
-  } catch (err) {
-    if (err instanceof NotFound) return null;
-    throw err;
-  }
+  return getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(runId));
 }
 
 /**
