@@ -8,6 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { DEFAULTS } from '../lambda/core/defaults';
+import { keys } from '../lambda/core/model';
 import { AuditFunction } from './audit-function';
 import { acknowledgeGenerateReports, generateReportsStatement, hubRoleNames, listEntitiesStatement, readAuthorizationStatement, readReportsStatement } from './audit-permissions';
 import { acknowledge, nagRef } from './nag';
@@ -176,7 +177,7 @@ export class AuditWorkflow extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(settings, auditTimeoutSeconds, topic)),
+      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(settings, auditTimeoutSeconds, topic, bucket)),
       stateMachineType: sfn.StateMachineType.STANDARD,
       timeout: Duration.hours(settings.executionTimeoutHours),
       comment: 'iam-access-audit: which AWS services every IAM identity really uses',
@@ -226,6 +227,7 @@ export class AuditWorkflow extends Construct {
     const role = this.stateMachine.role;
     acknowledge(
       role,
+      { finding: prefix('work/*/batch-failures/*.txt'), reason: `The workflow writes the error that ended a batch, one file per run and batch. ${perRun}` },
       {
         finding: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'X-Ray tracing and CloudWatch Logs vended log delivery (CreateLogDelivery and friends) take no resource-level permissions.',
@@ -245,7 +247,7 @@ export class AuditWorkflow extends Construct {
     );
   }
 
-  private definition(settings: AuditSettings, auditTimeoutSeconds: number, topic: sns.ITopic): sfn.IChainable {
+  private definition(settings: AuditSettings, auditTimeoutSeconds: number, topic: sns.ITopic, bucket: s3.IBucket): sfn.IChainable {
     // A failed run tells the topic why, then fails with the error it met.
     const notifyFailure = new tasks.SnsPublish(this, 'Notify the failure', {
       topic,
@@ -284,10 +286,27 @@ export class AuditWorkflow extends Construct {
     // An invocation that dies is retried with the same input; its writes are idempotent.
     auditBatch.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(30), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
     // A batch that cannot go on is left to Summarize, which fails each entity no invocation settled: those
-    // failures count against maxFailedPercent like any other, so the run's status tells the truth.
-    auditBatch.addCatch(new sfn.Pass(this, 'Batch not audited', { parameters: { 'batchId.$': '$.batch.batchId', 'error.$': '$.error.Error' } }), {
-      resultPath: '$.error',
+    // failures count against maxFailedPercent like any other, so the run's status tells the truth. The
+    // workflow itself writes down the error for Summarize to name (no Lambda: Lambda may be what failed);
+    // the batch ends the same way if even that cannot be written.
+    const batchNotAudited = new sfn.Pass(this, 'Batch not audited', { parameters: { 'batchId.$': '$.batch.batchId', 'error.$': '$.error.Error' } });
+    const recordBatchFailure = new tasks.CallAwsService(this, 'Record why the batch failed', {
+      service: 's3',
+      action: 'putObject',
+      parameters: {
+        Bucket: bucket.bucketName,
+        Key: sfn.JsonPath.format(keys.batchFailure('{}', '{}'), sfn.JsonPath.stringAt('$.run.runId'), sfn.JsonPath.stringAt('$.batch.batchId')),
+        // Text, not JSON: the error's name cannot hold ': ', and a Cause is text of its own.
+        Body: sfn.JsonPath.format('{}: {}', sfn.JsonPath.stringAt('$.error.Error'), sfn.JsonPath.stringAt('$.error.Cause')),
+        ContentType: 'text/plain',
+      },
+      iamResources: [bucket.arnForObjects(keys.batchFailure('*', '*'))],
+      iamAction: 's3:PutObject',
+      resultPath: sfn.JsonPath.DISCARD,
     });
+    recordBatchFailure.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(5), backoffRate: 2 });
+    recordBatchFailure.addCatch(batchNotAudited, { resultPath: '$.recordError' });
+    auditBatch.addCatch(recordBatchFailure.next(batchNotAudited), { resultPath: '$.error' });
     const moreToAudit = sfn.Condition.and(
       sfn.Condition.booleanEquals('$.done', false),
       sfn.Condition.numberLessThanEqualsJsonPath('$.attempt', '$.batch.maxInvocations'),

@@ -200,6 +200,12 @@ export const keys = {
   changesPart: (runDate: string, runId: string) => `datasets/changes/run_date=${runDate}/run_id=${runId}/part-changes.jsonl`,
   batch: (runId: string, batchId: string) => `work/${runId}/batches/${batchId}.json`,
   outcomesOf: (runId: string, batchId: string) => `work/${runId}/outcomes/${batchId}/`,
+  /**
+   * The error that ended a batch's audit, as text (`<error>: <cause>`), written by the workflow itself
+   * (the state machine's S3 PutObject: lib/audit-workflow.ts builds the same key) when the batch's
+   * invocations fail.
+   */
+  batchFailure: (runId: string, batchId: string) => `work/${runId}/batch-failures/${batchId}.txt`,
   /** One invocation's outcome; `invocationId` tells apart invocations of one attempt that ran twice. */
   outcome: (runId: string, batchId: string, attempt: number, invocationId: string) =>
     `work/${runId}/outcomes/${batchId}/${String(attempt).padStart(3, '0')}-${invocationId}.json`,

@@ -46,14 +46,20 @@ export async function getJson<T>(store: ReportStore, key: string): Promise<T> {
   return JSON.parse(await store.get(key)) as T;
 }
 
-/** The object's JSON, or null when it does not exist. */
-export async function getJsonOrNull<T>(store: ReportStore, key: string): Promise<T | null> {
+/** The object's text, or null when it does not exist. */
+export async function getOrNull(store: ReportStore, key: string): Promise<string | null> {
   try {
-    return await getJson<T>(store, key);
+    return await store.get(key);
   } catch (err) {
     if (err instanceof NotFound) return null;
     throw err;
   }
+}
+
+/** The object's JSON, or null when it does not exist. */
+export async function getJsonOrNull<T>(store: ReportStore, key: string): Promise<T | null> {
+  const text = await getOrNull(store, key);
+  return text === null ? null : (JSON.parse(text) as T);
 }
 
 /** `work` applied to every item, at most `concurrency` at a time; results in the items' order. */

@@ -32,7 +32,7 @@ import { countProposals } from './propose';
 import { ReportDataBuilder, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
 import { LongJobCollector } from './long-jobs';
-import { getJson, mapConcurrently, NotFound, putJson, type ReportStore } from './store';
+import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, type ReportStore } from './store';
 
 export interface SummarizeSettings {
   /** A run whose failed entities exceed this percentage of those listed is INCOMPLETE. */
@@ -171,7 +171,8 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
     const outcomes = await readOutcomes(store, run.runId, batch.batchId);
     for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
     longJobs.addBatch(batch.accountId, entities.length, outcomes);
-    const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true);
+    const failure = outcomes.some((o) => o.done) ? null : await getOrNull(store, keys.batchFailure(run.runId, batch.batchId));
+    const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true, failure);
     settlements.push(settlement);
   }
 
@@ -394,14 +395,8 @@ class PreviousRun {
 
 /** The latest COMPLETED run before this one (latest.json, not yet moved), to compare the accounts both audited. */
 async function previousRun(store: ReportStore, runId: string, accounts: readonly AccountSummary[]): Promise<PreviousRun | null> {
-  let latest: LatestPointer;
-  try {
-    latest = await getJson<LatestPointer>(store, keys.latest());
-  } catch (err) {
-    if (err instanceof NotFound) return null;
-    throw err;
-  }
-  if (latest.runId === runId) return null;
+  const latest = await getJsonOrNull<LatestPointer>(store, keys.latest());
+  if (latest === null || latest.runId === runId) return null;
   let summary: RunSummary;
   try {
     summary = await readSummary(store, latest.runId);
@@ -460,10 +455,24 @@ async function readOutcomes(store: ReportStore, runId: string, batchId: string):
   return outcomes.sort((a, b) => a.attempt - b.attempt);
 }
 
+/** Longest part of the error the workflow recorded for a batch that a failure's message carries. */
+const BATCH_ERROR_CHARACTERS = 300;
+
+/**
+ * Why a batch failed, for its unsettled entities' message: the error the workflow recorded
+ * (`<error>: <cause>`), or where to look when it could not record one.
+ */
+function batchFailureText(batchId: string, recorded: string | null): string {
+  const head = `the audit of batch ${batchId} failed before this entity was settled`;
+  if (!recorded) return `${head}; the execution history has the error`;
+  return `${head}: ${recorded.length > BATCH_ERROR_CHARACTERS ? `${recorded.slice(0, BATCH_ERROR_CHARACTERS)}...` : recorded}`;
+}
+
 /**
  * One batch's entities, each settled once: a report file makes it reported (whatever an invocation that
  * ran twice said); otherwise the skip or, failing that, the latest failure an invocation recorded; an
- * entity nobody settled is failed as BatchFailed (its batch's invocations died) or NotAudited.
+ * entity nobody settled is failed as BatchFailed (its batch's invocations died, with the error the
+ * workflow recorded) or NotAudited.
  */
 function settleBatch(
   batchId: string,
@@ -474,6 +483,7 @@ function settleBatch(
   keep: (key: string) => void,
   runId: string,
   interrupted: boolean,
+  failure: string | null,
 ): BatchSettlement {
   const skips = new Map<string, Skip>();
   const failures = new Map<string, Failure>();
@@ -503,7 +513,7 @@ function settleBatch(
       settlement.failures.push(
         finished
           ? { arn: e.arn, code: 'NotAudited', message: `batch ${batchId} finished without settling this entity` }
-          : { arn: e.arn, code: 'BatchFailed', message: `the audit of batch ${batchId} failed before this entity was settled; the execution history has the error` },
+          : { arn: e.arn, code: 'BatchFailed', message: batchFailureText(batchId, failure) },
       );
     }
   }

@@ -267,7 +267,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     };
     const ticker = options.onProgress ? setInterval(report, 250) : undefined;
 
-    const taskHandlers = localTaskHandlers(workflow, lambdas, join(logDir, 'notifications.jsonl'), (result) => {
+    const taskHandlers = localTaskHandlers(workflow, lambdas, localStore(options, outDir), join(logDir, 'notifications.jsonl'), (result) => {
       const r = result as Record<string, any> | null;
       if (r && Array.isArray(r.batches)) {
         progress.listed = r.listed;
@@ -409,11 +409,13 @@ type TaskHandler = (input: Record<string, any>) => Promise<unknown>;
 
 /**
  * A local handler for every Task state: Lambda invocations (`lambda:invoke`) run the bundled function;
- * SNS publications (`sns:publish`) are appended to `.logs/notifications.jsonl`.
+ * SNS publications (`sns:publish`) are appended to `.logs/notifications.jsonl`; S3 PutObject
+ * (`aws-sdk:s3:putObject`) writes to the run's store, which stands for the report bucket.
  */
 function localTaskHandlers(
   workflow: SynthesizedWorkflow,
   lambdas: ReadonlyMap<string, LocalLambda>,
+  store: ReportStore,
   notificationsFile: string,
   onResult: (result: unknown) => void,
 ): Record<string, TaskHandler> {
@@ -434,6 +436,11 @@ function localTaskHandlers(
         const messageId = randomUUID();
         appendFileSync(notificationsFile, `${JSON.stringify({ state: name, messageId, topicArn: input.TopicArn, subject: input.Subject ?? null, message: input.Message })}\n`);
         return { MessageId: messageId };
+      };
+    } else if (resource.endsWith(':states:::aws-sdk:s3:putObject')) {
+      handlers[name] = async (input) => {
+        await store.put(String(input.Key), typeof input.Body === 'string' ? input.Body : JSON.stringify(input.Body), input.ContentType);
+        return { ETag: `"${randomUUID()}"` };
       };
     } else {
       throw new Error(`state "${name}" uses ${resource}, which the local runner does not emulate`);

@@ -213,6 +213,8 @@ describe('fault matrix', () => {
     expect(summary.status).toBe('INCOMPLETE');
     expect(summary.entities.reported).toBeGreaterThanOrEqual(4);
     expect(summary.failures.every((f) => f.code === 'BatchFailed')).toBe(true);
+    // The workflow recorded the error that ended the batch, and each failure names it.
+    expect(summary.failures.every((f) => f.message.startsWith('the audit of batch b00001 failed before this entity was settled: Runtime.ExitError: '))).toBe(true);
     // The reports the dead invocations wrote are the run's reported set, with one row per entity and service.
     const { reported, rows } = expectNothingLostNothingInvented(dir, result, acct);
     expect(rows).toHaveLength(reported.reduce((n, e) => n + e.services.length, 0));

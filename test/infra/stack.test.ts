@@ -60,6 +60,12 @@ describe('the stack', () => {
     expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
   });
 
+  it('lets the state machine itself write to the bucket only the error that ended a batch', () => {
+    const { actions, keysOf } = s3Access(stack.workflow.stateMachine);
+    expect(keysOf('s3:PutObject')).toEqual(['work/*/batch-failures/*.txt']);
+    expect(actions).toEqual(['s3:PutObject']);
+  });
+
   it('lets Summarize abort only the multipart uploads of dataset parts', () => {
     const { actions, keysOf } = s3Access(stack.workflow.summarizeFunction);
     expect(keysOf('s3:AbortMultipartUpload')).toEqual(['datasets/*']);
