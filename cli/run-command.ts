@@ -101,7 +101,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
   out.write(formatRunResult(result, `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`));
   if (lambdaConcurrency !== undefined) {
     const refused = Object.values(result.stats.lambdaThrottles).reduce((a, b) => a + b, 0);
-    out.write(`  Lambda's concurrency quota (${lambdaConcurrency}) refused ${refused} invocation${refused === 1 ? '' : 's'}; the workflow retried each until it ran.\n`);
+    out.write(`  Lambda's concurrency quota (${lambdaConcurrency}) refused ${refused} invocation${refused === 1 ? '' : 's'}; the workflow retried each refusal.\n`);
   }
   const timeouts = result.stats.computeTimeouts;
   if (timeouts.length > 0) {
