@@ -25,6 +25,12 @@ export interface AuditWorkflowProps {
 
 const SAFETY_MARGIN_SECONDS = DEFAULTS.safetyMarginSeconds;
 
+/**
+ * Plan's listing invocations at once, each listing its group of accounts (lambda/core/plan.ts), 10 at a
+ * time: up to 2,000 accounts are being listed at any moment.
+ */
+const LISTINGS_AT_ONCE = 10;
+
 /** Longest pause between two tries of an invocation Lambda refused for its concurrency quota. */
 const LAMBDA_THROTTLE_MAX_DELAY_SECONDS = 60;
 
@@ -77,9 +83,8 @@ export class AuditWorkflow extends Construct {
       wildcardReason: crossAccount
         ? 'Organizations ListAccounts, ListAccountsForParent and ListOrganizationalUnitsForParent take no resource-level permissions.'
         : 'iam:ListUsers, ListGroups, ListRoles, ListPolicies and GetAccountAuthorizationDetails take no resource-level permissions.',
-      // Lambda's longest: Plan lists every account of an organization, 10 at a time, and reads each one's
-      // authorization details. 60 accounts of 1,000 identities took 10 s locally, where a call answers in
-      // milliseconds; in AWS a page of authorization details may take seconds.
+      // Lambda's longest: a listing invocation lists up to 20 accounts, 10 at a time, and reads each one's
+      // authorization details, whose pages may take seconds in AWS and seconds of this small function's CPU.
       timeout: Duration.minutes(15),
       roleName: roleNames?.plan,
       environment: {
@@ -199,6 +204,9 @@ export class AuditWorkflow extends Construct {
       this.planFunction.role,
       { finding: prefix('work/*'), reason: `Plan writes the run's batches. ${perRun}` },
       { finding: prefix('runs/*/long-jobs.json'), reason: "Plan reads the latest complete run's long jobs (one small file) to generate them first; the run id is known only at run time." },
+      { finding: prefix('work/*/accounts.json'), reason: `Plan's later steps read the accounts its first step wrote, one file per run. ${perRun}` },
+      { finding: prefix('work/*/listings/*.json'), reason: `Plan's batches step reads each account's listing. ${perRun}` },
+      { finding: prefix('work/*/listing-failures/*.txt'), reason: `Plan's batches step reads the error that ended a listing group, if one did. ${perRun}` },
     );
     acknowledge(
       this.auditBatchFunction.role,
@@ -228,6 +236,7 @@ export class AuditWorkflow extends Construct {
     acknowledge(
       role,
       { finding: prefix('work/*/batch-failures/*.txt'), reason: `The workflow writes the error that ended a batch, one file per run and batch. ${perRun}` },
+      { finding: prefix('work/*/listing-failures/*.txt'), reason: `The workflow writes the error that ended a listing group, one file per run and group. ${perRun}` },
       {
         finding: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'X-Ray tracing and CloudWatch Logs vended log delivery (CreateLogDelivery and friends) take no resource-level permissions.',
@@ -259,20 +268,53 @@ export class AuditWorkflow extends Construct {
     notifyFailure.addCatch(auditFailed, { resultPath: '$.notifyError' });
     notifyFailure.next(auditFailed);
 
-    const plan = new tasks.LambdaInvoke(this, 'Plan the audit', {
-      lambdaFunction: this.planFunction.function,
-      payload: sfn.TaskInput.fromObject({
-        input: sfn.JsonPath.entirePayload,
-        execution: { name: sfn.JsonPath.stringAt('$$.Execution.Name'), startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime') },
-      }),
-      resultSelector: { 'run.$': '$.Payload.run', 'batches.$': '$.Payload.batches', 'listed.$': '$.Payload.listed' },
-      taskTimeout: sfn.Timeout.duration(Duration.minutes(16)),
-    });
-    // A bad input or configuration will not get better by trying again.
-    plan.addRetry({ errors: ['InvalidInput', 'ConfigurationError'], maxAttempts: 0 });
-    retryLambdaThrottles(plan, settings.executionTimeoutHours);
-    plan.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    // Plan in three steps (lambda/core/plan.ts): the accounts, each group of them listed side by side by
+    // its own invocation, then the batches. No one invocation holds a whole organization.
+    const planTask = (id: string, payload: Record<string, unknown>, props: Partial<tasks.LambdaInvokeProps>) => {
+      const task = new tasks.LambdaInvoke(this, id, {
+        lambdaFunction: this.planFunction.function,
+        payload: sfn.TaskInput.fromObject(payload),
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(16)),
+        ...props,
+      });
+      // A bad input or configuration will not get better by trying again.
+      task.addRetry({ errors: ['InvalidInput', 'ConfigurationError'], maxAttempts: 0 });
+      retryLambdaThrottles(task, settings.executionTimeoutHours);
+      task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+      return task;
+    };
+    const plan = planTask(
+      'Plan the audit',
+      { phase: 'start', input: sfn.JsonPath.entirePayload, execution: { name: sfn.JsonPath.stringAt('$$.Execution.Name'), startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime') } },
+      { resultSelector: { 'run.$': '$.Payload.run', 'listings.$': '$.Payload.listings' } },
+    );
     plan.addCatch(notifyFailure, { resultPath: '$.error' });
+
+    const listGroup = planTask('List accounts', { phase: 'list', run: sfn.JsonPath.objectAt('$.run'), group: sfn.JsonPath.numberAt('$.group'), accountIds: sfn.JsonPath.listAt('$.accountIds') }, { resultPath: sfn.JsonPath.DISCARD });
+    // A group whose listing cannot be made fails its accounts alone: the workflow writes down the error
+    // for the batches step to name, as it does for a batch.
+    const recordListingFailure = this.recordFailure(
+      'Record why the listing failed',
+      bucket,
+      sfn.JsonPath.format(keys.listingFailure('{}', '{}'), sfn.JsonPath.stringAt('$.run.runId'), sfn.JsonPath.stringAt('$.group')),
+      keys.listingFailure('*', '*'),
+    );
+    const groupNotListed = new sfn.Pass(this, 'Accounts not listed', { parameters: { 'group.$': '$.group', 'error.$': '$.error.Error' } });
+    recordListingFailure.addCatch(groupNotListed, { resultPath: '$.recordError' });
+    listGroup.addCatch(recordListingFailure.next(groupNotListed), { resultPath: '$.error' });
+    const listAccounts = new sfn.Map(this, 'List the accounts', {
+      itemsPath: sfn.JsonPath.stringAt('$.listings'),
+      itemSelector: { 'run.$': '$.run', 'group.$': '$$.Map.Item.Index', 'accountIds.$': '$$.Map.Item.Value' },
+      maxConcurrency: LISTINGS_AT_ONCE,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    listAccounts.itemProcessor(listGroup);
+    listAccounts.addCatch(notifyFailure, { resultPath: '$.error' });
+
+    const writeBatches = planTask('Write the batches', { phase: 'batches', run: sfn.JsonPath.objectAt('$.run') }, {
+      resultSelector: { 'run.$': '$.Payload.run', 'batches.$': '$.Payload.batches', 'listed.$': '$.Payload.listed' },
+    });
+    writeBatches.addCatch(notifyFailure, { resultPath: '$.error' });
 
     // A batch is audited by a chain of invocations: the next starts at once while entities remain to
     // start, after a Wait (back-off) while only slow jobs remain; the chain is bounded by the batch's
@@ -290,21 +332,12 @@ export class AuditWorkflow extends Construct {
     // workflow itself writes down the error for Summarize to name (no Lambda: Lambda may be what failed);
     // the batch ends the same way if even that cannot be written.
     const batchNotAudited = new sfn.Pass(this, 'Batch not audited', { parameters: { 'batchId.$': '$.batch.batchId', 'error.$': '$.error.Error' } });
-    const recordBatchFailure = new tasks.CallAwsService(this, 'Record why the batch failed', {
-      service: 's3',
-      action: 'putObject',
-      parameters: {
-        Bucket: bucket.bucketName,
-        Key: sfn.JsonPath.format(keys.batchFailure('{}', '{}'), sfn.JsonPath.stringAt('$.run.runId'), sfn.JsonPath.stringAt('$.batch.batchId')),
-        // Text, not JSON: the error's name cannot hold ': ', and a Cause is text of its own.
-        Body: sfn.JsonPath.format('{}: {}', sfn.JsonPath.stringAt('$.error.Error'), sfn.JsonPath.stringAt('$.error.Cause')),
-        ContentType: 'text/plain',
-      },
-      iamResources: [bucket.arnForObjects(keys.batchFailure('*', '*'))],
-      iamAction: 's3:PutObject',
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    recordBatchFailure.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(5), backoffRate: 2 });
+    const recordBatchFailure = this.recordFailure(
+      'Record why the batch failed',
+      bucket,
+      sfn.JsonPath.format(keys.batchFailure('{}', '{}'), sfn.JsonPath.stringAt('$.run.runId'), sfn.JsonPath.stringAt('$.batch.batchId')),
+      keys.batchFailure('*', '*'),
+    );
     recordBatchFailure.addCatch(batchNotAudited, { resultPath: '$.recordError' });
     auditBatch.addCatch(recordBatchFailure.next(batchNotAudited), { resultPath: '$.error' });
     const moreToAudit = sfn.Condition.and(
@@ -418,7 +451,30 @@ export class AuditWorkflow extends Construct {
     summarizeIncomplete.next(notifySummary);
     notifySummary.next(outcome);
 
-    return plan.next(auditBatches).next(proposeAndGather).next(summarize);
+    return plan.next(listAccounts).next(writeBatches).next(auditBatches).next(proposeAndGather).next(summarize);
+  }
+
+  /**
+   * The workflow's own S3 PutObject of the error that ended a batch or a listing group, as text, to the
+   * key the `key` expression makes: no Lambda, since Lambda may be what failed.
+   */
+  private recordFailure(id: string, bucket: s3.IBucket, key: string, keyPattern: string): tasks.CallAwsService {
+    const record = new tasks.CallAwsService(this, id, {
+      service: 's3',
+      action: 'putObject',
+      parameters: {
+        Bucket: bucket.bucketName,
+        Key: key,
+        // Text, not JSON: the error's name cannot hold ': ', and a Cause is text of its own.
+        Body: sfn.JsonPath.format('{}: {}', sfn.JsonPath.stringAt('$.error.Error'), sfn.JsonPath.stringAt('$.error.Cause')),
+        ContentType: 'text/plain',
+      },
+      iamResources: [bucket.arnForObjects(keyPattern)],
+      iamAction: 's3:PutObject',
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    record.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(5), backoffRate: 2 });
+    return record;
   }
 
   /** Each function may touch only the keys it writes or reads. */
@@ -430,6 +486,8 @@ export class AuditWorkflow extends Construct {
       fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: ['s3:GetObject'], resources: objects(...prefixes) }));
 
     put(this.planFunction, 'WriteBatches', 'work/*');
+    // Its later steps read what the earlier ones wrote: the accounts, their listings, a listing group's error.
+    get(this.planFunction, 'ReadPlanSteps', keys.accounts('*'), keys.listing('*', '*'), keys.listingFailure('*', '*'));
     // The latest complete run's long jobs, generated first.
     get(this.planFunction, 'ReadLongJobs', 'latest.json', 'runs/*/long-jobs.json');
     get(this.auditBatchFunction, 'ReadBatches', 'work/*');

@@ -187,6 +187,15 @@ export const keys = {
     `datasets/service_last_accessed/run_date=${runDate}/run_id=${runId}/part-${batchId}.jsonl`,
   latest: () => 'latest.json',
   plan: (runId: string) => `work/${runId}/plan.json`,
+  /** Plan's first step: the run's request, its accounts, and their listing groups (plan.ts). */
+  accounts: (runId: string) => `work/${runId}/accounts.json`,
+  /** One account's entities as Plan's listing step found them. */
+  listing: (runId: string, accountId: string) => `work/${runId}/listings/${accountId}.json`,
+  /**
+   * The error that ended a listing group's invocations, as text (`<error>: <cause>`), written by the
+   * workflow itself, as for a batch.
+   */
+  listingFailure: (runId: string, group: number | string) => `work/${runId}/listing-failures/${group}.txt`,
   /** What Summarize gathered beside Propose, for its finish (summarize.ts). */
   gathered: (runId: string) => `work/${runId}/gathered.json`,
   authorization: (runId: string, accountId: string) => `work/${runId}/authorization/${accountId}.json`,

@@ -1,9 +1,15 @@
 /**
- * Plan: validate the execution input, list each account's entities with complete paging, filter them,
- * write them to the store in batches, and return only small batch descriptors (state payloads are
- * limited to 256 KiB; entity lists are not). Batches of different accounts are interleaved, so the Map
- * audits accounts side by side: IAM throttles each account on its own. Within an account, the entities
- * whose jobs the latest complete run found long go first (long-jobs.ts).
+ * Plan, in three steps the workflow runs in turn, so that no one invocation holds a whole organization
+ * (Lambda's 15 minutes and one function's share of a vCPU bound what one invocation can list):
+ * - start: validate the execution input, list the accounts to audit, and deal the active ones into
+ *   groups (`ACCOUNTS_PER_LISTING` each), which the workflow's Map lists side by side;
+ * - list: list each account of one group with complete paging and read its authorization details, into
+ *   one listing file per account;
+ * - batches: filter the listings, write them to the store in batches, and return only small batch
+ *   descriptors (state payloads are limited to 256 KiB; entity lists are not). Batches of different
+ *   accounts are interleaved, so the Map audits accounts side by side: IAM throttles each account on its
+ *   own. Within an account, the entities whose jobs the latest complete run found long go first
+ *   (long-jobs.ts).
  */
 import { ListGroupsCommand, ListPoliciesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import type { IamSender } from './accounts';
@@ -11,10 +17,10 @@ import type { Clock } from './clock';
 import { readAuthorizationDetails } from './authorization';
 import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
-import { ENTITY_ARN, parseExecutionInput, type AuditDefaults } from './input';
+import { ENTITY_ARN, parseExecutionInput, type AuditDefaults, type AuditRequest } from './input';
 import { longestFirst, longJobsFirst, readLongJobs } from './long-jobs';
 import { accountOfArn, keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
-import { mapConcurrently, putWorkJson, type ReportStore } from './store';
+import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putWorkJson, type ReportStore } from './store';
 
 export interface PlanSettings {
   readonly defaults: AuditDefaults;
@@ -58,6 +64,32 @@ export interface PlanEvent {
   readonly execution: { readonly name: string; readonly startTime: string };
 }
 
+/** Plan's first step: the run, and the active accounts in groups, each listed by one invocation. */
+export interface PlanStart {
+  readonly run: RunInfo;
+  readonly listings: readonly (readonly string[])[];
+}
+
+/** Plan's second step: list the accounts of one group (`group` is its index in `PlanStart.listings`). */
+export interface ListEvent {
+  readonly run: RunInfo;
+  readonly group: number;
+  readonly accountIds: readonly string[];
+}
+
+/** What the first step keeps for the others, in the run's working files. */
+export interface AccountsRecord {
+  readonly request: AuditRequest;
+  readonly accounts: readonly AccountToAudit[];
+  readonly listings: readonly (readonly string[])[];
+}
+
+/** One account as the second step left it, for the third. */
+export interface AccountListing {
+  readonly account: PlannedAccount;
+  readonly selected: readonly EntityRef[];
+}
+
 export interface PlanResult {
   readonly run: RunInfo;
   readonly batches: readonly BatchDescriptor[];
@@ -85,7 +117,15 @@ export interface PlanRecord {
   readonly batches: readonly BatchDescriptor[];
 }
 
+/** All of Plan in one call, step after step, as the workflow runs it. */
 export async function plan(deps: PlanDeps, event: PlanEvent): Promise<PlanResult> {
+  const start = await startPlan(deps, event);
+  for (const [group, accountIds] of start.listings.entries()) await listAccounts(deps, { run: start.run, group, accountIds });
+  return writePlan(deps, start.run);
+}
+
+/** Plan's first step: the run's accounts, in groups for the listing steps. */
+export async function startPlan(deps: PlanDeps, event: PlanEvent): Promise<PlanStart> {
   const request = parseExecutionInput(event.input, deps.settings.defaults);
   const run: RunInfo = {
     runId: runIdOf(event.execution?.name),
@@ -94,20 +134,57 @@ export async function plan(deps: PlanDeps, event: PlanEvent): Promise<PlanResult
     unusedAfterDays: request.unusedAfterDays,
     startedAt: new Date(Date.parse(event.execution.startTime)).toISOString(),
   };
+  const accounts = await accountsToAudit(deps.source, request.accountIds);
+  const active = accounts.filter((a) => a.status === 'ACTIVE').map((a) => a.accountId);
+  const listings: string[][] = [];
+  for (let i = 0; i < active.length; i += ACCOUNTS_PER_LISTING) listings.push(active.slice(i, i + ACCOUNTS_PER_LISTING));
+  const record: AccountsRecord = { request, accounts, listings };
+  await putWorkJson(deps.store, keys.accounts(run.runId), record);
+  return { run, listings };
+}
 
-  // IAM throttles each account on its own: accounts are listed side by side, as they are audited.
-  const planned = await mapConcurrently(await accountsToAudit(deps.source, request.accountIds), ACCOUNTS_LISTED_AT_ONCE, (account) => planAccount(deps, account, request, run.runId));
-  const accounts: PlannedAccount[] = [];
-  const selectedByAccount = new Map<string, EntityRef[]>();
-  for (const p of planned) {
-    accounts.push(p.account);
-    if (p.selected.length > 0) selectedByAccount.set(p.account.accountId, p.selected);
+/**
+ * Plan's second step: lists one group's accounts, `ACCOUNTS_LISTED_AT_ONCE` side by side (IAM throttles
+ * each account on its own), each into its listing file.
+ */
+export async function listAccounts(deps: PlanDeps, event: ListEvent): Promise<null> {
+  const { request, accounts, listings } = await getJson<AccountsRecord>(deps.store, keys.accounts(event.run.runId));
+  const group = listings[event.group];
+  if (!group || group.length !== event.accountIds.length || group.some((id, i) => id !== event.accountIds[i])) {
+    throw new InvalidInput(`accountIds: listing group ${event.group} of run ${event.run.runId} is not the one its start dealt`);
   }
+  const byId = new Map(accounts.map((a) => [a.accountId, a]));
+  await mapConcurrently(group, ACCOUNTS_LISTED_AT_ONCE, async (accountId) => {
+    const listing = await planAccount(deps, byId.get(accountId)!, request, event.run.runId);
+    await putWorkJson(deps.store, keys.listing(event.run.runId, accountId), listing);
+  });
+  return null;
+}
+
+/**
+ * Plan's third step: every account's listing, batched. An active account without a listing is one whose
+ * listing invocation failed after its retries: it fails alone, with the error the workflow wrote down.
+ */
+export async function writePlan(deps: PlanDeps, run: RunInfo): Promise<PlanResult> {
+  const { accounts, listings } = await getJson<AccountsRecord>(deps.store, keys.accounts(run.runId));
+  const groupOf = new Map<string, number>();
+  listings.forEach((ids, group) => ids.forEach((id) => groupOf.set(id, group)));
+  const planned = await mapConcurrently(accounts, ACCOUNTS_LISTED_AT_ONCE, async (account): Promise<AccountListing> => {
+    if (account.status !== 'ACTIVE') return { account: skippedAccount(account), selected: [] };
+    const listing = await getJsonOrNull<AccountListing>(deps.store, keys.listing(run.runId, account.accountId));
+    if (listing) return listing;
+    const group = groupOf.get(account.accountId) ?? -1;
+    const error = await getOrNull(deps.store, keys.listingFailure(run.runId, group));
+    const message = `the invocation that listed it failed${error ? `: ${error.slice(0, 300)}` : '; the execution history has the error'}`;
+    return { account: { ...accountBase(account), status: 'failed', code: 'ListingFailed', message, iamCalls: noIamCalls() }, selected: [] };
+  });
+  const selectedByAccount = new Map<string, EntityRef[]>();
+  for (const p of planned) if (p.selected.length > 0) selectedByAccount.set(p.account.accountId, [...p.selected]);
 
   const batches = await writeBatches(deps, run, selectedByAccount);
-  const record: PlanRecord = { run, accounts, batches };
+  const record: PlanRecord = { run, accounts: planned.map((p) => p.account), batches };
   await putWorkJson(deps.store, keys.plan(run.runId), record);
-  const listed = batches.reduce((n, b) => n + b.size, 0) + accounts.reduce((n, a) => n + a.missingArns.length, 0);
+  const listed = batches.reduce((n, b) => n + b.size, 0) + planned.reduce((n, p) => n + p.account.missingArns.length, 0);
   return { run, batches, listed };
 }
 
@@ -138,17 +215,19 @@ async function accountsToAudit(source: AccountSource, wanted: readonly string[] 
   return wanted.map((accountId) => known.get(accountId) ?? { accountId, name: null, status: 'NOT_CONFIGURED' });
 }
 
-async function planAccount(
-  deps: PlanDeps,
-  account: AccountToAudit,
-  request: ReturnType<typeof parseExecutionInput>,
-  runId: string,
-): Promise<{ account: PlannedAccount; selected: EntityRef[] }> {
-  const base = { accountId: account.accountId, name: account.name, missingArns: [] as string[] };
-  if (account.status !== 'ACTIVE') {
-    const message = account.status === 'NOT_CONFIGURED' ? 'the execution input names it, but it is not among the accounts the pipeline is set to audit' : `the account is ${account.status}`;
-    return { account: { ...base, status: 'skipped', code: `Account${pascal(account.status)}`, message, iamCalls: noIamCalls() }, selected: [] };
-  }
+function accountBase(account: AccountToAudit): Pick<PlannedAccount, 'accountId' | 'name' | 'missingArns'> {
+  return { accountId: account.accountId, name: account.name, missingArns: [] };
+}
+
+/** An account the run does not enter: not ACTIVE, or named in the input but not configured. */
+function skippedAccount(account: AccountToAudit): PlannedAccount {
+  const message = account.status === 'NOT_CONFIGURED' ? 'the execution input names it, but it is not among the accounts the pipeline is set to audit' : `the account is ${account.status}`;
+  return { ...accountBase(account), status: 'skipped', code: `Account${pascal(account.status)}`, message, iamCalls: noIamCalls() };
+}
+
+/** Lists one active account; an account that cannot be entered or listed fails alone. */
+async function planAccount(deps: PlanDeps, account: AccountToAudit, request: AuditRequest, runId: string): Promise<AccountListing> {
+  const base = accountBase(account);
   const caller = new IamCaller(deps.clock, deps.pacing);
   try {
     const iam = await deps.source.iam(account.accountId);
@@ -281,8 +360,15 @@ function runDateOf(startTime: unknown): string {
 
 const MAX_ITEMS = 1000;
 
-/** Accounts Plan lists at once. */
+/** Accounts one listing invocation lists at once. */
 const ACCOUNTS_LISTED_AT_ONCE = 10;
+
+/**
+ * Accounts one listing invocation takes. At most a few minutes of work in AWS for accounts of 1,000
+ * identities, far from Lambda's 15; an organization of up to this many accounts is listed by one
+ * invocation, as before groups.
+ */
+export const ACCOUNTS_PER_LISTING = 20;
 
 async function listAllEntities(iam: IamSender, caller: IamCaller, types: readonly EntityType[]): Promise<EntityRef[]> {
   const listed: EntityRef[] = [];

@@ -59,6 +59,12 @@ export interface EmulatorOptions extends JobSettings {
   readonly maxSessionSeconds?: number;
   /** Organizations answers every other page empty, with a NextToken. @default true */
   readonly emptyOrganizationPages?: boolean;
+  /**
+   * Simulated milliseconds each answer takes, by operation (`GetAccountAuthorizationDetails`,
+   * `ListAccounts`, `AssumeRole`...), `*` for any other: an assumed figure for AWS's own latency, which
+   * the emulator otherwise does not have. Throttling is decided when a request arrives. @default none
+   */
+  readonly requestLatencyMs?: Readonly<Record<string, number>>;
 }
 
 /** One request as the emulator saw it. */
@@ -142,6 +148,18 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const sts = new StsBackend(organization, clock, (session) => sessions.set(session.accessKeyId, session), { maxSessionSeconds: options.maxSessionSeconds });
   const organizations = new OrganizationsBackend(organization, { emptyPages: options.emptyOrganizationPages });
   const random = options.random ?? Math.random;
+  const latencies = options.requestLatencyMs ?? {};
+  // A virtual clock stands still while a request is in flight: an answer waiting on it would never come.
+  if (Object.keys(latencies).length > 0 && clock.timeScale === Infinity) throw new RangeError('requestLatencyMs needs a scaled clock, not a virtual one');
+  for (const [operation, ms] of Object.entries(latencies)) {
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new RangeError(`requestLatencyMs.${operation} must be a number of milliseconds from 0, got ${ms}`);
+  }
+  /** Answers after the operation's latency, on the emulator's clock. */
+  const answerAfter = (operation: string | undefined, answer: () => void): void => {
+    const ms = (operation !== undefined ? latencies[operation] : undefined) ?? latencies['*'] ?? 0;
+    if (ms > 0) void clock.sleep(ms).then(answer);
+    else answer();
+  };
   const resetShare = options.resetConnections ?? 0;
   if (!(resetShare >= 0 && resetShare <= 1)) throw new RangeError(`resetConnections must be from 0 to 1, got ${resetShare}`);
   let counters = emptyCounters();
@@ -241,7 +259,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       if (!action) throw new IamError('MissingAction', 'The request must contain the parameter Action', 400);
       if (isSts) {
         const result = counted(action, caller, params, undefined, () => sts.handle(action as StsOperation, params, caller), () => 'OK');
-        send(res, 200, successXml(action, result, requestId, xmlns), requestId);
+        answerAfter(action, () => send(res, 200, successXml(action, result, requestId, xmlns), requestId));
         return;
       }
       if (!(OPERATIONS as readonly string[]).includes(action)) throw new IamError('InvalidAction', `Could not find operation ${action} for version 2010-05-08`, 400);
@@ -263,10 +281,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         () => iam.backend.handle(action as Operation, params, caller.accessKeyId),
         (r) => (typeof r.JobStatus === 'string' ? r.JobStatus : 'OK'),
       );
-      send(res, 200, successXml(action, result, requestId), requestId);
+      answerAfter(action, () => send(res, 200, successXml(action, result, requestId), requestId));
     } catch (err) {
       const error = err instanceof IamError ? err : new IamError('ServiceFailure', `Internal emulator error: ${(err as Error).message}`, 500);
-      send(res, error.status, errorXml(error, requestId, xmlns), requestId);
+      answerAfter(action, () => send(res, error.status, errorXml(error, requestId, xmlns), requestId));
     }
   };
 
@@ -282,11 +300,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         throw new OrganizationsError('SerializationException', 'The request body is not JSON.');
       }
       const result = counted(operation, caller, undefined, undefined, () => organizations.handle(operation as OrganizationsOperation, input, caller), () => 'OK');
-      sendJson(res, 200, result, requestId);
+      answerAfter(operation, () => sendJson(res, 200, result, requestId));
     } catch (err) {
       const error = err instanceof OrganizationsError ? err : new OrganizationsError('ServiceException', `Internal emulator error: ${(err as Error).message}`, 500);
-      res.writeHead(error.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.type });
-      res.end(JSON.stringify({ __type: error.type, Message: error.message }));
+      answerAfter(operation, () => {
+        res.writeHead(error.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.type });
+        res.end(JSON.stringify({ __type: error.type, Message: error.message }));
+      });
     }
   };
 

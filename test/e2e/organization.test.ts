@@ -3,6 +3,7 @@
  * the emulator serving IAM, STS and Organizations, each account's IAM reached through its member role.
  */
 import type { EntityReport, RunSummary } from '../../lambda/core/model';
+import { ACCOUNTS_PER_LISTING } from '../../lambda/core/plan';
 import { generateSampleOrganization, loadOrganization, type Organization, type OrganizationFileContent } from '../../local/emulator';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../local/runner/run-local';
 import { expectReportMatches, expectSummaryConsistent, readJson, reportFiles, reportKey } from '../helpers/expectations';
@@ -165,6 +166,36 @@ describe('an organization whose every member role is present', () => {
     // regeneration of a job IAM will not read is covered without timing in audit-batch.test.ts.
     const ops = result.stats.emulator!.operations;
     expect(ops.GenerateServiceLastAccessedDetails.calls).toBeGreaterThanOrEqual(summary.entities.listed);
+  }, RUN_TIMEOUT);
+});
+
+describe('an organization listed in groups by several Plan invocations', () => {
+  it('fails alone the accounts of a group whose listing invocation keeps dying, naming its error; the other group is audited', async () => {
+    const file = JSON.parse(JSON.stringify(generateSampleOrganization({ accounts: ACCOUNTS_PER_LISTING + 2, entitiesPerAccount: 4, seed: 'e2e-groups', asOf: new Date() })));
+    for (const account of file.accounts) for (const e of account.entities) delete e.fault;
+    const organization = loadOrganization(file);
+    // Every invocation that lists the second group dies, as a crash would, retries included.
+    const run = await audit(organization, {
+      beforeInvoke: (fn, _invocation, event) => {
+        const e = event as { phase?: string; group?: number };
+        if (fn.logicalId.startsWith('AuditPlan') && e.phase === 'list' && e.group === 1) throw new Error('the listing environment crashed');
+      },
+    });
+    const { result, summary } = run;
+    expect(result.status).toBe('FAILED');
+    expect(result.error!.Error).toBe('AuditIncomplete');
+    expectSummaryConsistent(summary);
+    const ids = organization.accounts.map((a) => a.accountId);
+    const lost = ids.slice(ACCOUNTS_PER_LISTING);
+    for (const a of summary.accounts.filter((x) => lost.includes(x.accountId))) {
+      expect(a).toMatchObject({ status: 'failed', code: 'ListingFailed', entities: { listed: 0, reported: 0, skipped: 0, failed: 0 } });
+      expect(a.message).toMatch(/^the invocation that listed it failed: Runtime\.ExitError: /);
+    }
+    expect(summary.accounts.filter((x) => x.status === 'failed').map((x) => x.accountId).sort()).toEqual([...lost].sort());
+    expectAccountsReported(run.dir, result, organization, ids.slice(0, ACCOUNTS_PER_LISTING));
+    // Three Plan steps, the dead group's three tries, and nothing else of Plan.
+    const plans = Object.entries(result.stats.lambdaInvocations).find(([id]) => id.startsWith('AuditPlan'))![1];
+    expect(plans).toBe(1 + 1 + 3 + 1);
   }, RUN_TIMEOUT);
 });
 

@@ -312,6 +312,37 @@ describe('IAM emulator: the last job it finished', () => {
   });
 });
 
+describe('IAM emulator latency', () => {
+  it('answers each operation after its assumed latency on the emulator\'s clock, any other after the default', async () => {
+    const emulator = await startEdgeEmulator({ timeScale: 10, requestLatencyMs: { GetAccountAuthorizationDetails: 5000, '*': 300 } });
+    const iam = iamClient(emulator.url);
+    const timed = async (send: () => Promise<unknown>): Promise<number> => {
+      const started = emulator.clock.now();
+      await send();
+      return emulator.clock.now() - started;
+    };
+    try {
+      const details = await timed(() => iam.send(new GetAccountAuthorizationDetailsCommand({})));
+      const users = await timed(() => iam.send(new ListUsersCommand({})));
+      expect(details).toBeGreaterThanOrEqual(5000);
+      // The default, not the other operation's latency (real time adds a little at this scale, never seconds).
+      expect(users).toBeGreaterThanOrEqual(300);
+      expect(users).toBeLessThan(5000);
+      // An error is as slow as an answer.
+      const refused = await timed(() => iam.send(new ListUsersCommand({ MaxItems: 0 })).catch(() => undefined));
+      expect(refused).toBeGreaterThanOrEqual(300);
+    } finally {
+      iam.destroy();
+      await emulator.close();
+    }
+  });
+
+  it('refuses a latency that is not a number of milliseconds, naming the operation, and a virtual clock', async () => {
+    await expect(startEdgeEmulator({ requestLatencyMs: { ListUsers: -1 } })).rejects.toThrow('requestLatencyMs.ListUsers must be a number of milliseconds from 0, got -1');
+    await expect(startEdgeEmulator({ clock: new VirtualClock(), requestLatencyMs: { '*': 10 } })).rejects.toThrow(/needs a scaled clock/);
+  });
+});
+
 describe('IAM emulator throttling', () => {
   it('throttles a burst with IAM Throttling errors, which the SDK retries to success', async () => {
     // 2 calls per simulated second, burst 3; the SDK backs off in real time, so a slow clock keeps buckets tight.

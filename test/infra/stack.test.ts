@@ -53,16 +53,16 @@ describe('the stack', () => {
     return { actions: [...new Set(s3.flatMap(({ statement }) => actionsOf(statement)))].sort(), keysOf };
   }
 
-  it('lets Plan read of the runs only latest.json and the long-jobs files, and write only working files', () => {
+  it('lets Plan read of the runs only latest.json and the long-jobs files, of the working files only its own steps\' files, and write only working files', () => {
     const { actions, keysOf } = s3Access(stack.workflow.planFunction);
-    expect(keysOf('s3:GetObject').sort()).toEqual(['latest.json', 'runs/*/long-jobs.json']);
+    expect(keysOf('s3:GetObject').sort()).toEqual(['latest.json', 'runs/*/long-jobs.json', 'work/*/accounts.json', 'work/*/listing-failures/*.txt', 'work/*/listings/*.json']);
     expect(keysOf('s3:PutObject')).toEqual(['work/*']);
     expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
   });
 
-  it('lets the state machine itself write to the bucket only the error that ended a batch', () => {
+  it('lets the state machine itself write to the bucket only the error that ended a batch or a listing group', () => {
     const { actions, keysOf } = s3Access(stack.workflow.stateMachine);
-    expect(keysOf('s3:PutObject')).toEqual(['work/*/batch-failures/*.txt']);
+    expect(keysOf('s3:PutObject').sort()).toEqual(['work/*/batch-failures/*.txt', 'work/*/listing-failures/*.txt']);
     expect(actions).toEqual(['s3:PutObject']);
   });
 
@@ -129,7 +129,7 @@ describe('the stack', () => {
       }
     };
     visit(definition.States);
-    expect(lambdaTasks.map(([name]) => name).sort()).toEqual(['Audit batch', 'Gather the run', 'Plan the audit', 'Propose least privilege', 'Summarize the incomplete run', 'Summarize the run']);
+    expect(lambdaTasks.map(([name]) => name).sort()).toEqual(['Audit batch', 'Gather the run', 'List accounts', 'Plan the audit', 'Propose least privilege', 'Summarize the incomplete run', 'Summarize the run', 'Write the batches']);
     for (const [name, state] of lambdaTasks) {
       const retriers: any[] = state.Retry;
       const throttled = retriers.findIndex((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));

@@ -6,7 +6,7 @@ import { accountSource, MemberSessions } from '../../lambda/core/accounts';
 import { InvalidInput } from '../../lambda/core/errors';
 import { keys, type EntityRef } from '../../lambda/core/model';
 import type { LongJobs } from '../../lambda/core/long-jobs';
-import { batchSizes, fillBatches, plan, runIdOf, RUN_ID_PATTERN, type PlanRecord } from '../../lambda/core/plan';
+import { ACCOUNTS_PER_LISTING, batchSizes, fillBatches, listAccounts, plan, runIdOf, RUN_ID_PATTERN, startPlan, writePlan, type AccountSource, type PlanRecord } from '../../lambda/core/plan';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
 import { edgeAccount } from '../helpers/iam';
 import { pipelineIam, planDeps, tempStore, TEST_PLAN_SETTINGS } from '../helpers/core';
@@ -210,6 +210,55 @@ describe('Plan, for an organization', () => {
     await plan({ source, store: next, clock, pacing: { callsPerSecond: 1 }, settings: TEST_PLAN_SETTINGS }, { input: {}, execution });
     const nextRecord = await getJson<PlanRecord>(next, keys.plan('test-run'));
     expect(nextRecord.batches.map((b) => b.accountId)).toEqual(roundsOf(timed));
+  });
+});
+
+describe('Plan, in its three steps', () => {
+  let emulator: RunningEmulator;
+  afterEach(() => emulator?.close());
+
+  it('deals the active accounts into listing groups, and fails alone the accounts of a group whose listing failed, with its error', async () => {
+    const account = loadAccount(generateSampleAccount({ entities: 12, seed: 'groups' }));
+    emulator = await startEmulator({ account });
+    const iam = pipelineIam(emulator.url);
+    // Every account is listed through the one emulated account: what matters here is which accounts are listed.
+    const ids = Array.from({ length: 2 * ACCOUNTS_PER_LISTING + 5 }, (_, i) => String(200000000000 + i));
+    const source: AccountSource = {
+      accounts: async () => [...ids.map((accountId) => ({ accountId, name: null, status: 'ACTIVE' })), { accountId: '299999999999', name: 'old', status: 'SUSPENDED' }],
+      iam: async () => iam,
+    };
+    const store = tempStore();
+    const deps = { ...planDeps(iam, store, new ScaledClock(1000), account.accountId), source };
+    const start = await startPlan(deps, { input: {}, execution });
+    expect(start.listings).toEqual([ids.slice(0, ACCOUNTS_PER_LISTING), ids.slice(ACCOUNTS_PER_LISTING, 2 * ACCOUNTS_PER_LISTING), ids.slice(2 * ACCOUNTS_PER_LISTING)]);
+
+    // Group 1's invocations all failed: the workflow wrote down the error, and no listing of its accounts exists.
+    await listAccounts(deps, { run: start.run, group: 0, accountIds: start.listings[0] });
+    await listAccounts(deps, { run: start.run, group: 2, accountIds: start.listings[2] });
+    await store.put(keys.listingFailure(start.run.runId, 1), 'Sandbox.Timedout: Task timed out after 900.00 seconds');
+    const result = await writePlan(deps, start.run);
+
+    const record = await getJson<PlanRecord>(store, keys.plan(start.run.runId));
+    const byId = new Map(record.accounts.map((a) => [a.accountId, a]));
+    expect(record.accounts.map((a) => a.accountId)).toEqual([...ids, '299999999999']);
+    for (const id of start.listings[1]) {
+      expect(byId.get(id)).toMatchObject({ status: 'failed', code: 'ListingFailed', message: 'the invocation that listed it failed: Sandbox.Timedout: Task timed out after 900.00 seconds' });
+    }
+    for (const id of [...start.listings[0], ...start.listings[2]]) expect(byId.get(id)!.status).toBe('audited');
+    expect(byId.get('299999999999')).toMatchObject({ status: 'skipped', code: 'AccountSuspended' });
+    const audited = ACCOUNTS_PER_LISTING + 5;
+    expect(new Set(record.batches.map((b) => b.accountId)).size).toBe(audited);
+    expect(result.listed).toBe(audited * account.entities.filter((e) => !e.path.startsWith('/aws-service-role/')).length);
+  });
+
+  it('refuses a listing group that is not the one its start dealt', async () => {
+    const account = loadAccount(generateSampleAccount({ entities: 3, seed: 'groups' }));
+    emulator = await startEmulator({ account });
+    const store = tempStore();
+    const deps = planDeps(pipelineIam(emulator.url), store, new ScaledClock(1000), account.accountId);
+    const start = await startPlan(deps, { input: {}, execution });
+    await expect(listAccounts(deps, { run: start.run, group: 0, accountIds: ['210987654321'] })).rejects.toThrow(/accountIds: listing group 0 of run test-run is not the one its start dealt/);
+    await expect(listAccounts(deps, { run: start.run, group: 1, accountIds: start.listings[0] })).rejects.toBeInstanceOf(InvalidInput);
   });
 });
 
