@@ -26,8 +26,8 @@ export interface AuditWorkflowProps {
 const SAFETY_MARGIN_SECONDS = DEFAULTS.safetyMarginSeconds;
 
 /**
- * Plan's listing invocations at once, each listing its group of accounts (lambda/core/plan.ts), 10 at a
- * time: up to 2,000 accounts are being listed at any moment.
+ * Plan's listing invocations at once, each listing its group of 20 accounts (lambda/core/plan.ts), 10 of
+ * them at a time: up to 100 accounts are being listed at any moment, each throttled by IAM on its own.
  */
 const LISTINGS_AT_ONCE = 10;
 
