@@ -174,7 +174,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const quota = options.lambdaConcurrency === undefined ? undefined : new LambdaConcurrencyQuota(options.lambdaConcurrency);
   const outDir = resolve(options.outDir);
   mkdirSync(outDir, { recursive: true });
-  const objectsBefore = await countObjects(localStore(options, outDir));
+  // The run's store, as the runner reads it back (the functions and the workflow's own writes reach the same objects).
+  const store = localStore(options, outDir);
+  const objectsBefore = await countObjects(store);
   if ([options.account, options.organization, options.aws].filter(Boolean).length !== 1) throw new RangeError('runLocal needs one of an account, an organization or an AWS target');
   // The pipeline runs in the account (or the organization's audit account), and audits the organization's accounts through their member roles.
   const hubAccountId = options.aws?.accountId ?? options.organization?.auditAccountId ?? options.account!.accountId;
@@ -267,7 +269,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     };
     const ticker = options.onProgress ? setInterval(report, 250) : undefined;
 
-    const taskHandlers = localTaskHandlers(workflow, lambdas, localStore(options, outDir), join(logDir, 'notifications.jsonl'), (result) => {
+    const taskHandlers = localTaskHandlers(workflow, lambdas, store, join(logDir, 'notifications.jsonl'), (result) => {
       const r = result as Record<string, any> | null;
       if (r && Array.isArray(r.batches)) {
         progress.listed = r.listed;
@@ -339,13 +341,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const runId = runIdOf(executionName);
     if (interrupted) {
       error = { Error: 'Interrupted', Cause: 'the run was interrupted' };
-      await summarizeInterrupted(workflow, lambdas, localStore(options, outDir), runId);
+      await summarizeInterrupted(workflow, lambdas, store, runId);
     }
     if (ticker) clearInterval(ticker);
     report();
     if (oversized) throw new Error(`the workflow broke the state payload limit: ${oversized}`);
 
-    const store = localStore(options, outDir);
     const summary = (await getJsonOrNull<RunSummary>(store, keys.summary(runId))) ?? undefined;
     const fnStats = (pick: (l: LocalLambda) => number) =>
       Object.fromEntries([...lambdas.entries()].map(([arn, l]) => [workflow.functionsByArn.get(arn)!.logicalId, pick(l)]));
