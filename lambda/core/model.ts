@@ -179,6 +179,18 @@ export interface LatestPointer {
 }
 
 /** Keys in the report store (the S3 layout of DESIGN.md, and working files under `work/`). */
+/** Longest part of an error the workflow recorded (`keys.batchFailure`, `keys.listingFailure`) that a message carries. */
+const RECORDED_ERROR_CHARACTERS = 300;
+
+/**
+ * A failure's message: `head`, then the error the workflow recorded for it (`<error>: <cause>`), cut to
+ * its first 300 characters, or where to look when the workflow could not record one.
+ */
+export function withRecordedError(head: string, recorded: string | null): string {
+  if (!recorded) return `${head}; the execution history has the error`;
+  return `${head}: ${recorded.length > RECORDED_ERROR_CHARACTERS ? `${recorded.slice(0, RECORDED_ERROR_CHARACTERS)}...` : recorded}`;
+}
+
 export const keys = {
   report: (runId: string, accountId: string, type: EntityType, name: string) => `runs/${runId}/reports/${accountId}/${type}/${name}.json`,
   reportsOf: (runId: string, accountId: string) => `runs/${runId}/reports/${accountId}/`,

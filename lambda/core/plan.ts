@@ -19,7 +19,7 @@ import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults, type AuditRequest } from './input';
 import { longestFirst, longJobsFirst, readLongJobs } from './long-jobs';
-import { accountOfArn, keys, noIamCalls, addIamCalls, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
+import { accountOfArn, keys, noIamCalls, addIamCalls, withRecordedError, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putWorkJson, type ReportStore } from './store';
 
 export interface PlanSettings {
@@ -175,11 +175,11 @@ export async function writePlan(deps: PlanDeps, run: RunInfo): Promise<PlanResul
     if (listing) return listing;
     const group = groupOf.get(account.accountId) ?? -1;
     const error = await getOrNull(deps.store, keys.listingFailure(run.runId, group));
-    const message = `the invocation that listed it failed${error ? `: ${error.slice(0, 300)}` : '; the execution history has the error'}`;
+    const message = withRecordedError('the invocation that listed it failed', error);
     return { account: { ...accountBase(account), status: 'failed', code: 'ListingFailed', message, iamCalls: noIamCalls() }, selected: [] };
   });
-  const selectedByAccount = new Map<string, EntityRef[]>();
-  for (const p of planned) if (p.selected.length > 0) selectedByAccount.set(p.account.accountId, [...p.selected]);
+  const selectedByAccount = new Map<string, readonly EntityRef[]>();
+  for (const p of planned) if (p.selected.length > 0) selectedByAccount.set(p.account.accountId, p.selected);
 
   const batches = await writeBatches(deps, run, selectedByAccount);
   const record: PlanRecord = { run, accounts: planned.map((p) => p.account), batches };
@@ -271,7 +271,7 @@ function pascal(word: string): string {
  * it holds more than `batchSize` entities; then its equal batches run side by side and share its
  * ceiling as peers.
  */
-async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Map<string, EntityRef[]>): Promise<BatchDescriptor[]> {
+async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: ReadonlyMap<string, readonly EntityRef[]>): Promise<BatchDescriptor[]> {
   const { batchSize } = deps.settings;
   const previous = await readLongJobs(deps.store);
   const perAccount: BatchDescriptor[][] = [];

@@ -22,6 +22,7 @@ import {
   type RunStatus,
   type RunSummary,
   type Skip,
+  withRecordedError,
 } from './model';
 import { planIamCalls, typeOfArn, type PlannedAccount, type PlanRecord } from './plan';
 import { datasetLines } from './report';
@@ -455,19 +456,6 @@ async function readOutcomes(store: ReportStore, runId: string, batchId: string):
   return outcomes.sort((a, b) => a.attempt - b.attempt);
 }
 
-/** Longest part of the error the workflow recorded for a batch that a failure's message carries. */
-const BATCH_ERROR_CHARACTERS = 300;
-
-/**
- * Why a batch failed, for its unsettled entities' message: the error the workflow recorded
- * (`<error>: <cause>`), or where to look when it could not record one.
- */
-function batchFailureText(batchId: string, recorded: string | null): string {
-  const head = `the audit of batch ${batchId} failed before this entity was settled`;
-  if (!recorded) return `${head}; the execution history has the error`;
-  return `${head}: ${recorded.length > BATCH_ERROR_CHARACTERS ? `${recorded.slice(0, BATCH_ERROR_CHARACTERS)}...` : recorded}`;
-}
-
 /**
  * One batch's entities, each settled once: a report file makes it reported (whatever an invocation that
  * ran twice said); otherwise the skip or, failing that, the latest failure an invocation recorded; an
@@ -513,7 +501,7 @@ function settleBatch(
       settlement.failures.push(
         finished
           ? { arn: e.arn, code: 'NotAudited', message: `batch ${batchId} finished without settling this entity` }
-          : { arn: e.arn, code: 'BatchFailed', message: batchFailureText(batchId, failure) },
+          : { arn: e.arn, code: 'BatchFailed', message: withRecordedError(`the audit of batch ${batchId} failed before this entity was settled`, failure) },
       );
     }
   }
