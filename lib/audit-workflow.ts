@@ -290,7 +290,12 @@ export class AuditWorkflow extends Construct {
     );
     plan.addCatch(notifyFailure, { resultPath: '$.error' });
 
-    const listGroup = planTask('List accounts', { phase: 'list', run: sfn.JsonPath.objectAt('$.run'), group: sfn.JsonPath.numberAt('$.group'), accountIds: sfn.JsonPath.listAt('$.accountIds') }, { resultPath: sfn.JsonPath.DISCARD });
+    // Each group's output is its number alone: the Map gathers them all, and a state holds 256 KiB.
+    const listGroup = planTask(
+      'List accounts',
+      { phase: 'list', run: sfn.JsonPath.objectAt('$.run'), group: sfn.JsonPath.numberAt('$.group'), accountIds: sfn.JsonPath.listAt('$.accountIds') },
+      { resultPath: sfn.JsonPath.DISCARD, outputPath: '$.group' },
+    );
     // A group whose listing cannot be made fails its accounts alone: the workflow writes down the error
     // for the batches step to name, as it does for a batch.
     const recordListingFailure = this.recordFailure(
@@ -348,11 +353,13 @@ export class AuditWorkflow extends Construct {
     const next = new sfn.Choice(this, 'More to audit?')
       .when(sfn.Condition.and(moreToAudit, sfn.Condition.numberEquals('$.waitSeconds', 0)), auditBatch)
       .when(moreToAudit, waitForSlowJobs.next(auditBatch))
-      .otherwise(new sfn.Succeed(this, 'Batch audited', { outputPath: '$.counts' }));
+      .otherwise(new sfn.Succeed(this, 'Batch audited', { outputPath: '$.batch.batchId' }));
 
+    // The items are the batches' ids, and each child's output is its id: the Map's input and the results
+    // it gathers are then some 9 bytes a batch against the state's 256 KiB (the batch's file says the rest).
     const auditBatches = new sfn.DistributedMap(this, 'Audit batches', {
       itemsPath: sfn.JsonPath.stringAt('$.batches'),
-      itemSelector: { 'run.$': '$.run', 'batch.$': '$$.Map.Item.Value', attempt: 1 },
+      itemSelector: { 'run.$': '$.run', batch: { 'batchId.$': '$$.Map.Item.Value' }, attempt: 1 },
       maxConcurrency: settings.maxConcurrency,
       mapExecutionType: sfn.StateMachineType.STANDARD,
       label: 'AuditBatches',

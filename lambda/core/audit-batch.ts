@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock';
 import { Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type CallKind, type PacingSettings } from './iam-calls';
-import { keys, type BatchDescriptor, type EntityRef, type Failure, type IamCallCounts, type RunInfo, type Skip } from './model';
+import { keys, type BatchFile, type BatchRef, type EntityRef, type Failure, type IamCallCounts, type RunInfo, type Skip } from './model';
 import { buildReport, MalformedAnswer } from './report';
 import { getJson, putJson, putWorkJson, type ReportStore } from './store';
 
@@ -49,8 +49,8 @@ export interface AuditBatchSettings {
 }
 
 export interface AuditBatchDeps {
-  /** IAM in the batch's account: the function's own client, or a member-role session that renews itself. */
-  readonly iam: IamSender;
+  /** IAM in an account (the batch's file names it): the function's own client, or a member-role session that renews itself. */
+  readonly iamIn: (accountId: string) => Promise<IamSender>;
   readonly store: ReportStore;
   readonly clock: Clock;
   readonly settings: AuditBatchSettings;
@@ -60,7 +60,7 @@ export interface AuditBatchDeps {
 
 export interface AuditBatchEvent {
   readonly run: RunInfo;
-  readonly batch: BatchDescriptor;
+  readonly batch: BatchRef;
   readonly attempt: number;
   readonly leftoverKey?: string | null;
 }
@@ -68,7 +68,7 @@ export interface AuditBatchEvent {
 /** The next state of the batch's loop: the workflow passes it back in unchanged when not done. */
 export interface AuditBatchResult extends AuditBatchEvent {
   /** The batch, with the bound on its chain of invocations that the workflow's loop checks. */
-  readonly batch: BatchDescriptor & { readonly maxInvocations: number };
+  readonly batch: BatchRef & { readonly maxInvocations: number };
   readonly leftoverKey: string | null;
   readonly done: boolean;
   /** Wait before the next invocation: 0 while entities remain to start, a back-off when only slow jobs remain. */
@@ -232,12 +232,16 @@ function isClientError(err: unknown): boolean {
 }
 
 export async function auditBatch(deps: AuditBatchDeps, event: AuditBatchEvent, remainingMs: number): Promise<AuditBatchResult> {
-  const entities = await getJson<EntityRef[]>(deps.store, event.batch.key);
+  const file = await getJson<BatchFile>(deps.store, keys.batch(event.run.runId, event.batch.batchId));
   const progress: BatchProgress = event.leftoverKey ? await getJson<BatchProgress>(deps.store, event.leftoverKey) : { next: 0, inFlight: [] };
-  const invocation = new BatchInvocation(deps, event, entities, progress, remainingMs);
+  const { iamIn, ...rest } = deps;
+  const invocation = new BatchInvocation({ ...rest, iam: await iamIn(file.accountId) }, event, file, progress, remainingMs);
   await invocation.work();
   return invocation.finish();
 }
+
+/** AuditBatch's dependencies once the batch's account is known. */
+type InvocationDeps = Omit<AuditBatchDeps, 'iamIn'> & { readonly iam: IamSender };
 
 /** One invocation's work on its batch: the state every step reads and changes. */
 class BatchInvocation {
@@ -275,18 +279,21 @@ class BatchInvocation {
   /** Gets IAM answered (not throttled), since when, and the Get pacer's rate at the start. */
   private readonly looks: { answered: number; firstAt: number; readonly startRate: number };
 
+  private readonly entities: readonly EntityRef[];
+
   constructor(
-    private readonly deps: AuditBatchDeps,
+    private readonly deps: InvocationDeps,
     private readonly event: AuditBatchEvent,
-    private readonly entities: readonly EntityRef[],
+    private readonly file: BatchFile,
     progress: BatchProgress,
     remainingMs: number,
   ) {
     const { clock, settings } = deps;
+    this.entities = file.entities;
     // The ceiling is the account's; the batches of the account that run at once share it equally.
-    const share = deps.pacing.callsPerSecond / Math.max(1, event.batch.peers ?? 1);
+    const share = deps.pacing.callsPerSecond / Math.max(1, file.peers);
     this.caller = new IamCaller(clock, { ...deps.pacing, callsPerSecond: share, learned: progress.learned ?? deps.pacing.learned });
-    this.batch = { ...event.batch, maxInvocations: event.batch.maxInvocations ?? maxInvocations(entities.length, share, settings) };
+    this.batch = { batchId: event.batch.batchId, maxInvocations: event.batch.maxInvocations ?? maxInvocations(file.entities.length, share, settings) };
     this.looks = { answered: 0, firstAt: 0, startRate: this.caller.rate('get') };
     this.final = event.attempt >= this.batch.maxInvocations;
     this.started = clock.now();
@@ -598,15 +605,16 @@ class BatchInvocation {
   }
 
   private async writeReport(t: Target, jobId: string, pages: GetServiceLastAccessedDetailsCommandOutput[]): Promise<Verdict> {
-    const { run, batch } = this.event;
+    const { run } = this.event;
+    const { accountId } = this.file;
     let report;
     try {
-      report = buildReport(run, batch.accountId, t.entity, jobId, pages);
+      report = buildReport(run, accountId, t.entity, jobId, pages);
     } catch (err) {
       if (err instanceof MalformedAnswer) return this.fail(t, 'MalformedAnswer', `IAM job ${jobId}: ${err.message}`);
       throw err;
     }
-    const key = keys.report(run.runId, batch.accountId, t.entity.type, t.entity.name);
+    const key = keys.report(run.runId, accountId, t.entity.type, t.entity.name);
     await putJson(this.deps.store, key, report);
     this.reported.push({ arn: t.entity.arn, key });
     return 'settled';
@@ -686,7 +694,7 @@ class BatchInvocation {
     const leftover = this.entities.length - this.next + inFlight.length;
     const outcome: BatchOutcome = {
       batchId: this.batch.batchId,
-      accountId: this.batch.accountId,
+      accountId: this.file.accountId,
       attempt,
       invocationId: this.invocationId,
       done,

@@ -34,14 +34,31 @@ export interface RunInfo {
   readonly startedAt: string;
 }
 
-/** A batch of entities of one account, as the Map passes it: the entities themselves stay in the store. */
+/** A batch of entities of one account, as the plan (`keys.plan`) lists it. */
 export interface BatchDescriptor {
   readonly batchId: string;
   readonly accountId: string;
+  /** Its file (`BatchFile`, at `keys.batch`). */
   readonly key: string;
   readonly size: number;
   /** Batches of the same account that may run at once: they share the account's call ceiling equally. */
   readonly peers: number;
+}
+
+/**
+ * A batch's file: what AuditBatch needs to audit it. The Map passes only the batch's id (`BatchRef`), so
+ * that the state, which Step Functions limits to 256 KiB, holds some 9 bytes a batch.
+ */
+export interface BatchFile {
+  readonly batchId: string;
+  readonly accountId: string;
+  readonly peers: number;
+  readonly entities: readonly EntityRef[];
+}
+
+/** A batch as the Map passes it from one AuditBatch invocation to the next. */
+export interface BatchRef {
+  readonly batchId: string;
   /** The bound on the batch's chain of AuditBatch invocations, set by the first of them. */
   readonly maxInvocations?: number;
 }

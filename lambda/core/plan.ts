@@ -5,8 +5,8 @@
  *   groups (`ACCOUNTS_PER_LISTING` each), which the workflow's Map lists side by side;
  * - list: list each account of one group with complete paging and read its authorization details, into
  *   one listing file per account;
- * - batches: filter the listings, write them to the store in batches, and return only small batch
- *   descriptors (state payloads are limited to 256 KiB; entity lists are not). Batches of different
+ * - batches: filter the listings, write them to the store in batches, and return only the batches' ids
+ *   (state payloads are limited to 256 KiB; entity lists are not). Batches of different
  *   accounts are interleaved, so the Map audits accounts side by side: IAM throttles each account on its
  *   own. Within an account, the entities whose jobs the latest complete run found long go first
  *   (long-jobs.ts).
@@ -19,7 +19,7 @@ import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults, type AuditRequest } from './input';
 import { longestFirst, longJobsFirst, readLongJobs } from './long-jobs';
-import { accountOfArn, keys, noIamCalls, addIamCalls, withRecordedError, type BatchDescriptor, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
+import { accountOfArn, keys, noIamCalls, addIamCalls, withRecordedError, type BatchDescriptor, type BatchFile, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putWorkJson, type ReportStore } from './store';
 
 export interface PlanSettings {
@@ -92,7 +92,8 @@ export interface AccountListing {
 
 export interface PlanResult {
   readonly run: RunInfo;
-  readonly batches: readonly BatchDescriptor[];
+  /** The batches' ids, accounts interleaved: the Map's items (each batch's file says the rest). */
+  readonly batches: readonly string[];
   readonly listed: number;
 }
 
@@ -185,7 +186,7 @@ export async function writePlan(deps: PlanDeps, run: RunInfo): Promise<PlanResul
   const record: PlanRecord = { run, accounts: planned.map((p) => p.account), batches };
   await putWorkJson(deps.store, keys.plan(run.runId), record);
   const listed = batches.reduce((n, b) => n + b.size, 0) + planned.reduce((n, p) => n + p.account.missingArns.length, 0);
-  return { run, batches, listed };
+  return { run, batches: batches.map((b) => b.batchId), listed };
 }
 
 /**
@@ -288,7 +289,8 @@ async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Rea
     for (const [i, size] of sizes.entries()) {
       const batchId = `b${String(++counter).padStart(5, '0')}`;
       const key = keys.batch(run.runId, batchId);
-      await putWorkJson(deps.store, key, contents[i]);
+      const file: BatchFile = { batchId, accountId, peers: sizes.length, entities: contents[i] };
+      await putWorkJson(deps.store, key, file);
       descriptors.push({ batchId, accountId, key, size, peers: sizes.length });
     }
     perAccount.push(descriptors);

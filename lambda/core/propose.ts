@@ -5,7 +5,7 @@
  */
 import type { AuthorizationDetails } from './authorization';
 import type { Catalog } from './catalog';
-import { keys, PROPOSAL_ACTIONS, type EntityRef, type EntityReport, type ProposalAction, type RunInfo } from './model';
+import { keys, PROPOSAL_ACTIONS, type BatchFile, type EntityReport, type ProposalAction, type RunInfo } from './model';
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
@@ -131,7 +131,7 @@ async function reportsOf(store: ReportStore, plan: PlanRecord, accountId: string
   const files = new Set(await store.list(keys.reportsOf(plan.run.runId, accountId)));
   const wanted: string[] = [];
   for (const batch of plan.batches.filter((b) => b.accountId === accountId)) {
-    for (const e of await getJson<EntityRef[]>(store, batch.key)) {
+    for (const e of (await getJson<BatchFile>(store, batch.key)).entities) {
       const key = keys.report(plan.run.runId, accountId, e.type, e.name);
       if (files.has(key)) wanted.push(key);
     }

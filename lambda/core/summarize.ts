@@ -13,6 +13,7 @@ import {
   addIamCalls,
   keys,
   type AccountSummary,
+  type BatchFile,
   type EntityRef,
   type EntityReport,
   type EntityType,
@@ -168,7 +169,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   const reportFiles = new Map<string, Set<string>>();
   for (const account of plan.accounts) reportFiles.set(account.accountId, new Set(await store.list(keys.reportsOf(run.runId, account.accountId))));
   for (const batch of plan.batches) {
-    const entities = await getJson<EntityRef[]>(store, batch.key);
+    const { entities } = await getJson<BatchFile>(store, batch.key);
     const outcomes = await readOutcomes(store, run.runId, batch.batchId);
     for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
     longJobs.addBatch(batch.accountId, entities.length, outcomes);

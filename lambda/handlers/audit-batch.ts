@@ -17,9 +17,12 @@ let sessions: MemberSessions | undefined;
 
 export async function handler(event: AuditBatchEvent, context: LambdaContext): Promise<AuditBatchResult> {
   const remainingMs = context.getRemainingTimeInMillis();
-  if (accounts.source === 'self') return auditBatch({ iam, store, clock, settings, pacing }, event, remainingMs);
-  sessions ??= new MemberSessions({ sts, clock, memberRoleName: accounts.memberRoleName, partition: partitionOf(context.invokedFunctionArn), sessionName: 'iam-access-audit-audit-batch' });
-  // A session good for the whole invocation, so that each job's Generate and Get share it.
-  await sessions.iam(event.batch.accountId, remainingMs);
-  return auditBatch({ iam: renewingSender(sessions, event.batch.accountId), store, clock, settings, pacing }, event, remainingMs);
+  if (accounts.source === 'self') return auditBatch({ iamIn: async () => iam, store, clock, settings, pacing }, event, remainingMs);
+  const member = (sessions ??= new MemberSessions({ sts, clock, memberRoleName: accounts.memberRoleName, partition: partitionOf(context.invokedFunctionArn), sessionName: 'iam-access-audit-audit-batch' }));
+  const iamIn = async (accountId: string) => {
+    // A session good for the whole invocation, so that each job's Generate and Get share it.
+    await member.iam(accountId, remainingMs);
+    return renewingSender(member, accountId);
+  };
+  return auditBatch({ iamIn, store, clock, settings, pacing }, event, remainingMs);
 }

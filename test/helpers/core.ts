@@ -42,5 +42,5 @@ export function planDeps(iam: IAMClient, store: DirectoryReportStore, clock: Clo
  */
 export function auditDeps(iam: IAMClient, store: DirectoryReportStore, clock: Clock, settings: Partial<AuditBatchSettings> = {}, callsPerSecond = 1000): AuditBatchDeps {
   const learned = { list: callsPerSecond, generate: callsPerSecond, get: callsPerSecond };
-  return { iam, store, clock, pacing: { callsPerSecond, learned }, settings: { ...TEST_AUDIT_SETTINGS, ...settings } };
+  return { iamIn: async () => iam, store, clock, pacing: { callsPerSecond, learned }, settings: { ...TEST_AUDIT_SETTINGS, ...settings } };
 }

@@ -16,9 +16,8 @@ const ref = (name: string): EntityRef => {
 const LAMBDA_TIME = 15 * 60_000;
 
 async function batchOf(store: ReportStore, names: string[]): Promise<AuditBatchEvent> {
-  const key = keys.batch(run.runId, 'b00001');
-  await putJson(store, key, names.map(ref));
-  return { run, batch: { batchId: 'b00001', accountId: ACCOUNT, key, size: names.length, peers: 1 }, attempt: 1 };
+  await putJson(store, keys.batch(run.runId, 'b00001'), { batchId: 'b00001', accountId: ACCOUNT, peers: 1, entities: names.map(ref) });
+  return { run, batch: { batchId: 'b00001' }, attempt: 1 };
 }
 
 /** The outcomes the batch's invocations wrote for one attempt (an attempt may have run twice). */
@@ -271,10 +270,9 @@ describe('AuditBatch', () => {
     if (firstIsSlow) (file.entities[0] as { fault?: string }).fault = 'slow-job';
     const sample = loadAccount(file);
     emulator = await startEmulator({ account: sample, clock, recordCalls: true, ...options });
-    const key = keys.batch(run.runId, 'b00001');
     const refs: EntityRef[] = sample.entities.map((e) => ({ arn: e.arn, type: e.type, name: e.name, path: e.path, id: e.id }));
-    await putJson(store, key, refs);
-    const event: AuditBatchEvent = { run, batch: { batchId: 'b00001', accountId: sample.accountId, key, size: refs.length, peers: 1 }, attempt: 1 };
+    await putJson(store, keys.batch(run.runId, 'b00001'), { batchId: 'b00001', accountId: sample.accountId, peers: 1, entities: refs });
+    const event: AuditBatchEvent = { run, batch: { batchId: 'b00001' }, attempt: 1 };
     return { first: sample.entities[0], event };
   }
 

@@ -4,7 +4,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
 import { accountSource, MemberSessions } from '../../lambda/core/accounts';
 import { InvalidInput } from '../../lambda/core/errors';
-import { keys, type EntityRef } from '../../lambda/core/model';
+import { keys, noIamCalls, type BatchFile, type EntityRef } from '../../lambda/core/model';
 import type { LongJobs } from '../../lambda/core/long-jobs';
 import { ACCOUNTS_PER_LISTING, batchSizes, fillBatches, listAccounts, plan, runIdOf, RUN_ID_PATTERN, startPlan, writePlan, type AccountSource, type PlanRecord } from '../../lambda/core/plan';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
@@ -12,6 +12,9 @@ import { edgeAccount } from '../helpers/iam';
 import { pipelineIam, planDeps, tempStore, TEST_PLAN_SETTINGS } from '../helpers/core';
 
 const execution = { name: 'test-run', startTime: '2026-11-25T03:00:00.000Z' };
+
+/** A batch of the test run, as Plan wrote it. */
+const batchFile = (store: ReportStore, batchId: string) => getJson<BatchFile>(store, keys.batch('test-run', batchId));
 
 /** Points latest.json at a complete run, as its Summarize would have. */
 const latestIs = (store: ReportStore, runId: string) => putJson(store, keys.latest(), { runId, summaryKey: keys.summary(runId), completedAt: '2026-11-24T03:10:00.000Z' });
@@ -22,7 +25,7 @@ describe('Plan', () => {
 
   afterEach(() => emulator?.close());
 
-  it('lists every entity through short truncated pages, batches them, and returns only descriptors', async () => {
+  it('lists every entity through short truncated pages, batches them, and returns only the batches\' ids', async () => {
     // 2,400 entities in pages that IAM truncates below MaxItems: a client that stops on a short page loses most of them.
     const account = loadAccount(generateSampleAccount({ entities: 2400, seed: 11, asOf: new Date('2026-11-01') }));
     emulator = await startEmulator({ account, clock, shortPages: true });
@@ -32,12 +35,19 @@ describe('Plan', () => {
 
     const expected = account.entities.filter((e) => !e.path.startsWith('/aws-service-role/'));
     expect(result.listed).toBe(expected.length);
-    expect(result.batches.map((b) => b.size).reduce((a, b) => a + b, 0)).toBe(expected.length);
-    expect(result.batches.every((b, i) => b.batchId === `b${String(i + 1).padStart(5, '0')}` && b.key === keys.batch('test-run', b.batchId))).toBe(true);
-    expect(result.batches.every((b) => b.accountId === account.accountId && b.peers === result.batches.length)).toBe(true);
+    const { batches } = await getJson<PlanRecord>(store, keys.plan('test-run'));
+    expect(result.batches).toEqual(batches.map((b) => b.batchId));
+    expect(batches.map((b) => b.size).reduce((a, b) => a + b, 0)).toBe(expected.length);
+    expect(batches.every((b, i) => b.batchId === `b${String(i + 1).padStart(5, '0')}` && b.key === keys.batch('test-run', b.batchId))).toBe(true);
+    expect(batches.every((b) => b.accountId === account.accountId && b.peers === batches.length)).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(4096);
     const listed: EntityRef[] = [];
-    for (const b of result.batches) listed.push(...(await getJson<EntityRef[]>(store, b.key)));
+    for (const b of batches) {
+      const file = await getJson<BatchFile>(store, b.key);
+      expect(file).toMatchObject({ batchId: b.batchId, accountId: account.accountId, peers: batches.length });
+      expect(file.entities).toHaveLength(b.size);
+      listed.push(...file.entities);
+    }
     expect(new Set(listed.map((e) => e.arn))).toEqual(new Set(expected.map((e) => e.arn)));
     const sample = listed.find((e) => e.type === 'policy')!;
     const source = account.byArn.get(sample.arn)!;
@@ -58,7 +68,7 @@ describe('Plan', () => {
     const gone = 'arn:aws:iam::111122223333:user/gone';
     const result = await plan(planDeps(pipelineIam(emulator.url), store, clock, '111122223333'), { input: { entityTypes: ['user'], arns: [alice, gone] }, execution });
     expect(result.listed).toBe(2);
-    expect(await getJson<EntityRef[]>(store, result.batches[0].key)).toEqual([expect.objectContaining({ arn: alice })]);
+    expect((await batchFile(store, result.batches[0])).entities).toEqual([expect.objectContaining({ arn: alice })]);
     expect((await getJson<PlanRecord>(store, keys.plan('test-run'))).accounts[0].missingArns).toEqual([gone]);
     expect(emulator.stats().operations.ListRoles.calls).toBe(0);
   });
@@ -89,7 +99,7 @@ describe('Plan, after a run with long jobs', () => {
     const emulator = await startEmulator({ account, clock });
     try {
       const result = await plan(planDeps(pipelineIam(emulator.url), store, clock, account.accountId, { batchSize: 250 }), { input: {}, execution });
-      return await Promise.all(result.batches.map((b) => getJson<EntityRef[]>(store, b.key)));
+      return await Promise.all(result.batches.map(async (id) => (await batchFile(store, id)).entities.slice()));
     } finally {
       await emulator.close();
     }
@@ -250,6 +260,42 @@ describe('Plan, in its three steps', () => {
     expect(new Set(record.batches.map((b) => b.accountId)).size).toBe(audited);
     expect(result.listed).toBe(audited * account.entities.filter((e) => !e.path.startsWith('/aws-service-role/')).length);
   });
+
+  it('keeps what the workflow holds in its state under Step Functions\' 256 KiB for 10,000 accounts', async () => {
+    const STATE_LIMIT = 256 * 1024;
+    const ids = Array.from({ length: 10_000 }, (_, i) => String(100000000000 + i));
+    const entity = (accountId: string): EntityRef => ({ arn: `arn:aws:iam::${accountId}:role/app`, type: 'role', name: 'app', path: '/', id: `AROA${accountId}` });
+    const source: AccountSource = {
+      accounts: async () => ids.map((accountId) => ({ accountId, name: `account ${accountId}`, status: 'ACTIVE' })),
+      iam: async () => {
+        throw new Error('not listed here: the listing files are written by the test');
+      },
+    };
+    const store = tempStore();
+    const deps = { ...planDeps(pipelineIam('http://127.0.0.1:9'), store, new ScaledClock(1000), ids[0]), source };
+    const start = await startPlan(deps, { input: {}, execution });
+    // Each account's listing as its group's invocation would leave it: one role, audited.
+    await Promise.all(
+      ids.map((accountId) =>
+        putJson(store, keys.listing(start.run.runId, accountId), { account: { accountId, name: null, status: 'audited', missingArns: [], iamCalls: noIamCalls() }, selected: [entity(accountId)] }),
+      ),
+    );
+    const result = await writePlan(deps, start.run);
+    expect(result.batches).toHaveLength(ids.length);
+    expect(result.listed).toBe(ids.length);
+
+    // The states "Plan the audit" and "Write the batches" keep, the listing Map's gathered outputs (each
+    // group's number) and the batch Map's (each batch's id): all well within the limit.
+    const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+    expect(bytes({ run: start.run, listings: start.listings })).toBeLessThan(STATE_LIMIT * 0.7);
+    expect(bytes({ run: result.run, batches: result.batches, listed: result.listed })).toBeLessThan(STATE_LIMIT * 0.4);
+    expect(bytes(start.listings.map((_, group) => group))).toBeLessThan(STATE_LIMIT * 0.01);
+    // Whole descriptors, as the plan keeps them, would not have fitted.
+    const record = await getJson<PlanRecord>(store, keys.plan(start.run.runId));
+    expect(bytes(record.batches)).toBeGreaterThan(STATE_LIMIT * 4);
+    const file = await batchFile(store, result.batches[ids.length - 1]);
+    expect(file).toEqual({ batchId: result.batches[ids.length - 1], accountId: record.batches[ids.length - 1].accountId, peers: 1, entities: [entity(record.batches[ids.length - 1].accountId)] });
+  }, 60_000);
 
   it('refuses a listing group that is not the one its start dealt', async () => {
     const account = loadAccount(generateSampleAccount({ entities: 3, seed: 'groups' }));

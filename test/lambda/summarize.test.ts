@@ -37,7 +37,7 @@ async function writeReport(store: ReportStore, e: EntityRef, services: string[])
 
 async function planRun(store: ReportStore, batches: EntityRef[][], missingArns: string[] = []): Promise<void> {
   const descriptors = batches.map((entities, i) => ({ batchId: `b0000${i + 1}`, accountId: ACCOUNT, key: keys.batch('r1', `b0000${i + 1}`), size: entities.length, peers: batches.length }));
-  for (const [i, d] of descriptors.entries()) await putJson(store, d.key, batches[i]);
+  for (const [i, d] of descriptors.entries()) await putJson(store, d.key, { batchId: d.batchId, accountId: ACCOUNT, peers: d.peers, entities: batches[i] });
   const plan: PlanRecord = {
     run,
     accounts: [{ accountId: ACCOUNT, name: null, status: 'audited', missingArns, iamCalls: { ...noIamCalls(), list: 4 } }],
@@ -233,7 +233,7 @@ describe('Summarize, comparing an organization with its previous run account by 
       if (reports.length === 0) continue;
       const batchId = `b0000${i + 1}`;
       batches.push({ batchId, accountId, key: keys.batch(runId, batchId), size: reports.length, peers: 1 });
-      await putJson(store, keys.batch(runId, batchId), reports.map(([e]) => e));
+      await putJson(store, keys.batch(runId, batchId), { batchId, accountId, peers: 1, entities: reports.map(([e]) => e) });
       const reported: ReportedEntity[] = [];
       for (const [e, services] of reports) {
         const key = keys.report(runId, accountId, e.type, e.name);
