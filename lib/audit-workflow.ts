@@ -34,14 +34,26 @@ const LISTINGS_AT_ONCE = 10;
 /** Longest pause between two tries of an invocation Lambda refused for its concurrency quota. */
 const LAMBDA_THROTTLE_MAX_DELAY_SECONDS = 60;
 
+interface LambdaRetries {
+  /** The first pause before trying again after a failure. */
+  readonly interval: Duration;
+  readonly jitter?: boolean;
+  /** Errors that trying again will not mend: the task fails at once. */
+  readonly notRetried?: readonly string[];
+}
+
 /**
+ * The retriers of every Lambda task, in the order they are matched: the errors not worth retrying, then
+ * Lambda's refusals, then any other error twice more.
+ *
  * Lambda refuses an invocation beyond the account's concurrency quota before running it (new accounts
  * may have as few as 10 concurrent executions, and other workloads share them), and Step Functions
  * reports that as Lambda.TooManyRequestsException. Nothing ran, so trying again is safe: the invocation
  * waits its turn with jittered back-off for as long as the execution may run (the pauses average half
  * the longest one), rather than failing its batch after a minute or two.
  */
-function retryLambdaThrottles(task: tasks.LambdaInvoke, executionTimeoutHours: number): void {
+function retryLambda(task: tasks.LambdaInvoke, executionTimeoutHours: number, retries: LambdaRetries): void {
+  if (retries.notRetried) task.addRetry({ errors: [...retries.notRetried], maxAttempts: 0 });
   task.addRetry({
     errors: ['Lambda.TooManyRequestsException'],
     interval: Duration.seconds(5),
@@ -50,6 +62,7 @@ function retryLambdaThrottles(task: tasks.LambdaInvoke, executionTimeoutHours: n
     jitterStrategy: sfn.JitterType.FULL,
     maxAttempts: Math.ceil((executionTimeoutHours * 3600) / (LAMBDA_THROTTLE_MAX_DELAY_SECONDS / 2)),
   });
+  task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: retries.interval, backoffRate: 2, ...(retries.jitter ? { jitterStrategy: sfn.JitterType.FULL } : {}) });
 }
 
 /**
@@ -278,9 +291,7 @@ export class AuditWorkflow extends Construct {
         ...props,
       });
       // A bad input or configuration will not get better by trying again.
-      task.addRetry({ errors: ['InvalidInput', 'ConfigurationError'], maxAttempts: 0 });
-      retryLambdaThrottles(task, settings.executionTimeoutHours);
-      task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+      retryLambda(task, settings.executionTimeoutHours, { interval: Duration.seconds(10), jitter: true, notRetried: ['InvalidInput', 'ConfigurationError'] });
       return task;
     };
     const plan = planTask(
@@ -329,9 +340,8 @@ export class AuditWorkflow extends Construct {
       outputPath: '$.Payload',
       taskTimeout: sfn.Timeout.duration(Duration.seconds(auditTimeoutSeconds + 30)),
     });
-    retryLambdaThrottles(auditBatch, settings.executionTimeoutHours);
     // An invocation that dies is retried with the same input; its writes are idempotent.
-    auditBatch.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(30), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    retryLambda(auditBatch, settings.executionTimeoutHours, { interval: Duration.seconds(30), jitter: true });
     // A batch that cannot go on is left to Summarize, which fails each entity no invocation settled: those
     // failures count against maxFailedPercent like any other, so the run's status tells the truth. The
     // workflow itself writes down the error for Summarize to name (no Lambda: Lambda may be what failed);
@@ -387,8 +397,7 @@ export class AuditWorkflow extends Construct {
         resultPath: '$.summary',
         taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
       });
-      retryLambdaThrottles(task, settings.executionTimeoutHours);
-      task.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
+      retryLambda(task, settings.executionTimeoutHours, { interval: Duration.seconds(10) });
       return task;
     };
     const summarize = summarizeTask('Summarize the run', { run: sfn.JsonPath.objectAt('$.run'), phase: 'finish' });
@@ -405,8 +414,7 @@ export class AuditWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
     });
-    retryLambdaThrottles(proposeTask, settings.executionTimeoutHours);
-    proposeTask.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
+    retryLambda(proposeTask, settings.executionTimeoutHours, { interval: Duration.seconds(10) });
     proposeTask.addCatch(new sfn.Pass(this, 'Proposals not made'), { resultPath: '$.proposeError' });
 
     // Summarize reads every report for the dataset rows, the changes and the HTML report's data while
@@ -417,8 +425,7 @@ export class AuditWorkflow extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.minutes(11)),
     });
-    retryLambdaThrottles(gather, settings.executionTimeoutHours);
-    gather.addRetry({ errors: [sfn.Errors.ALL], maxAttempts: 2, interval: Duration.seconds(10), backoffRate: 2 });
+    retryLambda(gather, settings.executionTimeoutHours, { interval: Duration.seconds(10) });
     const proposeAndGather = new sfn.Parallel(this, 'Propose and gather', { resultPath: sfn.JsonPath.DISCARD });
     proposeAndGather.branch(proposeTask);
     proposeAndGather.branch(gather);
