@@ -2,7 +2,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import type { AuditBatchDeps, AuditBatchSettings } from '../../lambda/core/audit-batch';
 import type { Clock } from '../../lambda/core/clock';
 import { selfAccountSource, type PlanDeps, type PlanSettings } from '../../lambda/core/plan';
-import { DirectoryReportStore } from '../../lambda/core/store';
+import { DirectoryReportStore, NotFound, type ReportStore } from '../../lambda/core/store';
 import { tempDir } from './temp';
 
 export const TEST_AUDIT_SETTINGS: AuditBatchSettings = {
@@ -32,7 +32,29 @@ export function tempStore(prefix = 'store-'): DirectoryReportStore {
   return new DirectoryReportStore(tempDir(prefix));
 }
 
-export function planDeps(iam: IAMClient, store: DirectoryReportStore, clock: Clock, accountId: string, settings: Partial<PlanSettings> = {}): PlanDeps {
+/** A store in memory, for tests of many small objects that need no files. */
+export function memoryStore(): ReportStore {
+  const objects = new Map<string, string>();
+  return {
+    location: 'memory',
+    put: async (key, body) => void objects.set(key, body),
+    putChunks: async (key, chunks) => {
+      const parts: string[] = [];
+      for await (const chunk of chunks) parts.push(chunk);
+      if (parts.length > 0) objects.set(key, parts.join(''));
+      return parts.length > 0;
+    },
+    get: async (key) => {
+      const body = objects.get(key);
+      if (body === undefined) throw new NotFound(`${key} does not exist`);
+      return body;
+    },
+    list: async (prefix) => [...objects.keys()].filter((k) => k.startsWith(prefix)).sort(),
+    delete: async (key) => void objects.delete(key),
+  };
+}
+
+export function planDeps(iam: IAMClient, store: ReportStore, clock: Clock, accountId: string, settings: Partial<PlanSettings> = {}): PlanDeps {
   return { source: selfAccountSource(accountId, iam), store, clock, pacing: { callsPerSecond: 1000 }, settings: { ...TEST_PLAN_SETTINGS, ...settings } };
 }
 
