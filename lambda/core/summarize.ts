@@ -13,6 +13,7 @@ import {
   addIamCalls,
   keys,
   type AccountSummary,
+  type BatchDescriptor,
   type BatchFile,
   type EntityRef,
   type EntityReport,
@@ -109,6 +110,8 @@ export interface SummarizeResult {
 
 /** Reads of report files in flight at once. */
 const READ_CONCURRENCY = 32;
+/** Batches whose files are read at once (each reads its outcomes READ_CONCURRENCY at a time). */
+const BATCHES_AT_ONCE = 8;
 /** Reports read at once, in order, and let go once their rows are written. */
 const REPORTS_AT_ONCE = 500;
 
@@ -166,16 +169,19 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   const longJobs = new LongJobCollector();
   const settlements: BatchSettlement[] = [];
   const keep = new Set<string>();
-  const reportFiles = new Map<string, Set<string>>();
-  for (const account of plan.accounts) reportFiles.set(account.accountId, new Set(await store.list(keys.reportsOf(run.runId, account.accountId))));
-  for (const batch of plan.batches) {
-    const { entities } = await getJson<BatchFile>(store, batch.key);
-    const outcomes = await readOutcomes(store, run.runId, batch.batchId);
-    for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
-    longJobs.addBatch(batch.accountId, entities.length, outcomes);
-    const failure = outcomes.some((o) => o.done) ? null : await getOrNull(store, keys.batchFailure(run.runId, batch.batchId));
-    const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true, failure);
-    settlements.push(settlement);
+  // An organization has thousands of accounts and batches, each some S3 round trips: their files are
+  // read several at a time, and the batches are settled in the plan's order.
+  const reportFiles = new Map(
+    await mapConcurrently(plan.accounts, READ_CONCURRENCY, async (a) => [a.accountId, new Set(await store.list(keys.reportsOf(run.runId, a.accountId)))] as const),
+  );
+  for (let i = 0; i < plan.batches.length; i += BATCHES_AT_ONCE) {
+    const read = await mapConcurrently(plan.batches.slice(i, i + BATCHES_AT_ONCE), BATCHES_AT_ONCE, (batch) => readBatchFiles(store, run.runId, batch));
+    for (const { batch, entities, outcomes, failure } of read) {
+      for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
+      longJobs.addBatch(batch.accountId, entities.length, outcomes);
+      const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true, failure);
+      settlements.push(settlement);
+    }
   }
 
   // Nothing but the reported entities' reports may stay under reports/: readers follow the summary.
@@ -452,6 +458,13 @@ async function writeChanges(
 }
 
 /** Every outcome recorded for a batch, oldest attempt first (an attempt may have run twice). */
+/** A batch's entities, its invocations' outcomes, and the error the workflow recorded if none finished it. */
+async function readBatchFiles(store: ReportStore, runId: string, batch: BatchDescriptor) {
+  const [{ entities }, outcomes] = await Promise.all([getJson<BatchFile>(store, batch.key), readOutcomes(store, runId, batch.batchId)]);
+  const failure = outcomes.some((o) => o.done) ? null : await getOrNull(store, keys.batchFailure(runId, batch.batchId));
+  return { batch, entities, outcomes, failure };
+}
+
 async function readOutcomes(store: ReportStore, runId: string, batchId: string): Promise<BatchOutcome[]> {
   const outcomes = await mapConcurrently(await store.list(keys.outcomesOf(runId, batchId)), READ_CONCURRENCY, (key) => getJson<BatchOutcome>(store, key));
   return outcomes.sort((a, b) => a.attempt - b.attempt);

@@ -69,6 +69,41 @@ describe('Summarize', () => {
     ]);
   });
 
+  it('reads the batches\' files several at a time, and settles every batch', async () => {
+    // S3's latency adds up over an organization's thousands of batches: their reads overlap.
+    const files = tempStore();
+    let inFlight = 0;
+    let most = 0;
+    const store: ReportStore = {
+      location: files.location,
+      put: files.put.bind(files),
+      putChunks: files.putChunks.bind(files),
+      list: files.list.bind(files),
+      delete: files.delete.bind(files),
+      get: async (key) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return await files.get(key);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    const entities = Array.from({ length: 9 }, (_, i) => entity(`r${i}`));
+    await planRun(store, entities.map((e) => [e]));
+    for (const [i, e] of entities.entries()) {
+      const batchId = `b0000${i + 1}`;
+      await putJson(store, keys.outcome('r1', batchId, 1, 'x'), outcome(batchId, 1, { done: true, reported: [{ arn: e.arn, key: await writeReport(store, e, ['s3']) }] }));
+    }
+    most = 0;
+    await summarize(deps(store), { run });
+    expect(most).toBeGreaterThan(1);
+    const summary = await getJson<RunSummary>(store, keys.summary('r1'));
+    expect(summary.entities).toMatchObject({ listed: 9, reported: 9, failed: 0 });
+    expect((await rowsOf(store)).map((r) => r.entityArn).sort()).toEqual(entities.map((e) => e.arn).sort());
+  });
+
   it('settles every entity once, counts a report written by an invocation that died, and fails what nobody settled', async () => {
     const store = tempStore();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => entity(n));
