@@ -73,6 +73,17 @@ export interface IamCallCounts {
   retried: number;
 }
 
+/** Items by their account, each account's in their order, the accounts in the order first met. */
+export function byAccount<T extends { readonly accountId: string }>(items: readonly T[]): Map<string, T[]> {
+  const grouped = new Map<string, T[]>();
+  for (const item of items) {
+    const mine = grouped.get(item.accountId);
+    if (mine) mine.push(item);
+    else grouped.set(item.accountId, [item]);
+  }
+  return grouped;
+}
+
 export const noIamCalls = (): IamCallCounts => ({ list: 0, generate: 0, get: 0, throttled: 0, retried: 0 });
 
 export function addIamCalls(into: IamCallCounts, more: IamCallCounts): void {

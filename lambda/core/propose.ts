@@ -5,7 +5,7 @@
  */
 import type { AuthorizationDetails } from './authorization';
 import type { Catalog } from './catalog';
-import { keys, PROPOSAL_ACTIONS, type BatchFile, type EntityReport, type ProposalAction, type RunInfo } from './model';
+import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile, type EntityReport, type ProposalAction, type RunInfo } from './model';
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
@@ -66,10 +66,13 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   // and one account's proposals are being written.
   const audited = plan.accounts.filter((a) => a.status === 'audited');
   let writing: Promise<unknown> = Promise.resolve();
-  let next = audited.length > 0 ? quiet(readAccount(store, plan, audited[0].accountId)) : null;
+  // Each account's batches, found once: an organization has thousands of both.
+  const batchesOf = byAccount(plan.batches);
+  const readOf = (accountId: string) => quiet(readAccount(store, run.runId, accountId, batchesOf.get(accountId) ?? []));
+  let next = audited.length > 0 ? readOf(audited[0].accountId) : null;
   for (const [i, account] of audited.entries()) {
     const read = await next!;
-    next = i + 1 < audited.length ? quiet(readAccount(store, plan, audited[i + 1].accountId)) : null;
+    next = i + 1 < audited.length ? readOf(audited[i + 1].accountId) : null;
     if (read === null) {
       accountsWithoutDetails.push(account.accountId);
       continue;
@@ -120,19 +123,19 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
 }
 
 /** An account's authorization details and reports; null when Plan kept no details for it. */
-async function readAccount(store: ReportStore, plan: PlanRecord, accountId: string): Promise<{ details: AuthorizationDetails; reports: Map<string, EntityReport> } | null> {
-  const details = await getJsonOrNull<AuthorizationDetails>(store, keys.authorization(plan.run.runId, accountId));
+async function readAccount(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<{ details: AuthorizationDetails; reports: Map<string, EntityReport> } | null> {
+  const details = await getJsonOrNull<AuthorizationDetails>(store, keys.authorization(runId, accountId));
   if (details === null) return null;
-  return { details, reports: await reportsOf(store, plan, accountId) };
+  return { details, reports: await reportsOf(store, runId, accountId, batches) };
 }
 
-/** The reports of the account's listed entities that exist: a report Summarize would count. */
-async function reportsOf(store: ReportStore, plan: PlanRecord, accountId: string): Promise<Map<string, EntityReport>> {
-  const files = new Set(await store.list(keys.reportsOf(plan.run.runId, accountId)));
+/** The reports of the account's listed entities (in its batches) that exist: a report Summarize would count. */
+async function reportsOf(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<Map<string, EntityReport>> {
+  const files = new Set(await store.list(keys.reportsOf(runId, accountId)));
   const wanted: string[] = [];
-  for (const batch of plan.batches.filter((b) => b.accountId === accountId)) {
+  for (const batch of batches) {
     for (const e of (await getJson<BatchFile>(store, batch.key)).entities) {
-      const key = keys.report(plan.run.runId, accountId, e.type, e.name);
+      const key = keys.report(runId, accountId, e.type, e.name);
       if (files.has(key)) wanted.push(key);
     }
   }

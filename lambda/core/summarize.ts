@@ -11,6 +11,7 @@ import type { Clock } from './clock';
 import {
   accountOfArn,
   addIamCalls,
+  byAccount,
   keys,
   type AccountSummary,
   type BatchDescriptor,
@@ -237,14 +238,9 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   }
   // Account by account, so that only one account's reports of the previous run are held at once; a
   // compared account with nothing listed tonight is still read, for the identities it lost.
-  const byAccount = new Map<string, BatchSettlement[]>();
-  for (const s of settlements) {
-    const mine = byAccount.get(s.accountId);
-    if (mine) mine.push(s);
-    else byAccount.set(s.accountId, [s]);
-  }
-  for (const accountId of previous?.pending ?? []) if (!byAccount.has(accountId)) byAccount.set(accountId, []);
-  for (const [accountId, mine] of byAccount) {
+  const settlementsOf = byAccount(settlements);
+  for (const accountId of previous?.pending ?? []) if (!settlementsOf.has(accountId)) settlementsOf.set(accountId, []);
+  for (const [accountId, mine] of settlementsOf) {
     const before = previous ? await previous.reportedIn(accountId) : null;
     for (const s of mine) await store.putChunks(keys.datasetPart(run.runDate, run.runId, s.batchId), rowsOf(s, before), 'application/x-ndjson');
   }
