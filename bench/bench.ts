@@ -138,6 +138,9 @@ export interface NightFigures {
   readonly peakRssMb: number;
 }
 
+/** An entity the pipeline audits with its default settings (service-linked roles are left out). */
+const auditedByDefault = (e: { readonly path: string }) => !DEFAULTS.excludePathPrefixes.some((p) => e.path.startsWith(p));
+
 /** What an audited account's audit must ask of IAM, whatever order it goes in. */
 export interface AccountWork {
   /** List calls of each entity type (pages of 1000). */
@@ -162,7 +165,7 @@ export function accountWork(accounts: readonly Account[], run: LocalRunResult): 
         listCalls: ['user', 'group', 'role', 'policy'].map((t) => Math.max(1, Math.ceil(account.entities.filter((e) => e.type === t).length / 1000))),
         generates,
         gets: generates - summary.skipped.filter((s) => s.code === 'NoSuchEntity' && accountOfArn(s.arn) === account.accountId).length,
-        slowJobs: account.entities.filter((e) => e.fault === 'slow-job' && !DEFAULTS.excludePathPrefixes.some((p) => e.path.startsWith(p))).length,
+        slowJobs: account.entities.filter((e) => e.fault === 'slow-job' && auditedByDefault(e)).length,
       },
     ];
   });
@@ -268,7 +271,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
     }
 
     // The peers, on the same account, under the same buckets and latency, on a clock only their sleeps move.
-    const audited = (account?.entities ?? []).filter((e) => !DEFAULTS.excludePathPrefixes.some((p) => e.path.startsWith(p))).map((e) => e.arn);
+    const audited = (account?.entities ?? []).filter(auditedByDefault).map((e) => e.arn);
     const baseline = async (measure: (url: string, clock: VirtualClock) => Promise<BaselineResult>): Promise<BaselineFigures | null> => {
       if (!options.baselines || !account) return null;
       const clock = new VirtualClock();

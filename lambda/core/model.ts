@@ -206,7 +206,6 @@ export interface LatestPointer {
   readonly completedAt: string;
 }
 
-/** Keys in the report store (the S3 layout of DESIGN.md, and working files under `work/`). */
 /** Longest part of an error the workflow recorded (`keys.batchFailure`, `keys.listingFailure`) that a message carries. */
 const RECORDED_ERROR_CHARACTERS = 300;
 
@@ -219,6 +218,7 @@ export function withRecordedError(head: string, recorded: string | null): string
   return `${head}: ${recorded.length > RECORDED_ERROR_CHARACTERS ? `${recorded.slice(0, RECORDED_ERROR_CHARACTERS)}...` : recorded}`;
 }
 
+/** Keys in the report store (the S3 layout of DESIGN.md, and working files under `work/`). */
 export const keys = {
   report: (runId: string, accountId: string, type: EntityType, name: string) => `runs/${runId}/reports/${accountId}/${type}/${name}.json`,
   reportsOf: (runId: string, accountId: string) => `runs/${runId}/reports/${accountId}/`,

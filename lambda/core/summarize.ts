@@ -453,7 +453,6 @@ async function writeChanges(
   return changes;
 }
 
-/** Every outcome recorded for a batch, oldest attempt first (an attempt may have run twice). */
 /** A batch's entities, its invocations' outcomes, and the error the workflow recorded if none finished it. */
 async function readBatchFiles(store: ReportStore, runId: string, batch: BatchDescriptor) {
   const [{ entities }, outcomes] = await Promise.all([getJson<BatchFile>(store, batch.key), readOutcomes(store, runId, batch.batchId)]);
@@ -461,6 +460,7 @@ async function readBatchFiles(store: ReportStore, runId: string, batch: BatchDes
   return { batch, entities, outcomes, failure };
 }
 
+/** Every outcome recorded for a batch, oldest attempt first (an attempt may have run twice). */
 async function readOutcomes(store: ReportStore, runId: string, batchId: string): Promise<BatchOutcome[]> {
   const outcomes = await mapConcurrently(await store.list(keys.outcomesOf(runId, batchId)), READ_CONCURRENCY, (key) => getJson<BatchOutcome>(store, key));
   return outcomes.sort((a, b) => a.attempt - b.attempt);
