@@ -62,7 +62,7 @@ const ODD_USER_NAMES = ['ops+oncall', 'build=release', 'team,infra', 'jane.doe@e
 const DAY = 86_400_000;
 
 /** Small, fast, seedable PRNG (mulberry32); quality is ample for sample data. */
-function prng(seed: number | string): () => number {
+export function prng(seed: number | string): () => number {
   let h = 2166136261;
   for (const ch of String(seed)) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
   let a = h >>> 0;
