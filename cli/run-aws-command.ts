@@ -18,20 +18,21 @@ import {
 } from '@aws-sdk/client-iam';
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { GRANULARITIES } from '../lambda/core/model';
 import { DEFAULT_MEMBER_ROLE_NAME, type AuditSettings } from '../lib/settings';
 import { runLocal, type AwsTarget, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { numberFlag, parseFlags, UsageError } from './flags';
-import { duration, formatRunResult, parseInputFlag } from './run-command';
+import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
+import { duration, formatRunResult } from './run-command';
 
-export const RUN_AWS_USAGE = `iam-access-audit run --aws [--profile P] [--region R] [--out DIR] [--granularity G] [--input JSON]
-    [--calls-per-second N] [--org [--member-role NAME]]
+export const RUN_AWS_USAGE = `iam-access-audit run --aws [--profile P] [--region R] [--out DIR] [--input JSON] [--granularity G]
+    [--arn ARN ...] [--account-ids ID,ID...] [--calls-per-second N] [--org [--member-role NAME]]
 
   Audits the account of your AWS credentials from this machine, with nothing deployed: the same
   workflow and code as a deployed run, executed here in real time, reading IAM with your credentials
   (the SDK's standard configuration: --profile or AWS_PROFILE, SSO, environment variables). Reports,
   summary, proposals and report.html go to DIR (default ./out-aws) in the S3 layout; nothing is written
   to the account. Your identity is printed first.
+${INPUT_FLAGS_USAGE}
   --calls-per-second N  ceiling on calls a second to each IAM API (default ${5}, at most 50): IAM's rate
                         limits are shared by everything in the account; the run slows down further
                         on its own when IAM throttles it
@@ -100,17 +101,12 @@ export async function runAwsCommand(args: string[], out: NodeJS.WritableStream):
     profile: { type: 'string' },
     region: { type: 'string' },
     out: { type: 'string' },
-    granularity: { type: 'string' },
-    input: { type: 'string' },
+    ...INPUT_FLAGS,
     'calls-per-second': { type: 'string' },
     org: { type: 'boolean' },
     'member-role': { type: 'string' },
   });
-  const input = parseInputFlag(flags.input);
-  if (flags.granularity !== undefined) {
-    if (!(GRANULARITIES as readonly string[]).includes(flags.granularity)) throw new UsageError(`--granularity must be SERVICE_LEVEL or ACTION_LEVEL, got "${flags.granularity}"`);
-    input.granularity = flags.granularity;
-  }
+  const input = executionInputFromFlags(flags);
   const callsPerSecond = numberFlag('calls-per-second', flags['calls-per-second'], { min: 0.1, max: 50 }) ?? DEFAULT_AWS_CALLS_PER_SECOND;
   if (flags.profile !== undefined && !/^[\w.@+=,-]{1,128}$/.test(flags.profile)) throw new UsageError(`--profile must be a profile name, got "${flags.profile}"`);
   if (flags.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(flags.region)) throw new UsageError(`--region must be an AWS region such as us-east-1, got "${flags.region}"`);

@@ -3,14 +3,15 @@
  * synthesized workflow. Shows progress while it runs and ends with a summary and where the reports are.
  */
 import { relative } from 'node:path';
-import { GRANULARITIES, keys, type RunSummary } from '../lambda/core/model';
+import { keys, type RunSummary } from '../lambda/core/model';
 import { runLocal, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
+import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
 import { runAwsCommand } from './run-aws-command';
 
 export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N | --org FILE | --org-sample AxE) [--seed S] [--as-of YYYY-MM-DD]
-    [--out DIR] [--granularity SERVICE_LEVEL|ACTION_LEVEL] [--input JSON] [--time-scale X]
+    [--out DIR] [--input JSON] [--granularity G] [--arn ARN ...] [--account-ids ID,ID...] [--time-scale X]
     [--throttle-rps R] [--throttle-burst B] [--job-latency-ms MS] [--reset-connections P] [--lambda-concurrency N]
 
   Synthesizes the app, starts the IAM emulator on the account, and executes the synthesized state
@@ -18,15 +19,14 @@ export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sampl
   --org FILE          an organization file: the pipeline runs in its audit account and audits every
                       ACTIVE account through its member role (STS and Organizations are emulated too)
   --org-sample AxE    a generated organization of A accounts of E identities each
-  --input JSON       the execution input, as for a manual start (e.g. '{"entityTypes":["role"]}')
-  --granularity G    shorthand for the input's granularity
-  --time-scale X     simulated seconds per real second (default 200, less beyond 1,000 identities:
-                     200,000 / identities): IAM job latency, pacing and the workflow's waits run X
-                     times faster than real time; this machine's CPU work does not
-  --throttle-rps R   make the emulator throttle each IAM API at R calls per simulated second
+${INPUT_FLAGS_USAGE}
+  --time-scale X      simulated seconds per real second (default 200, less beyond 1,000 identities:
+                      200,000 / identities): IAM job latency, pacing and the workflow's waits run X
+                      times faster than real time; this machine's CPU work does not
+  --throttle-rps R    make the emulator throttle each IAM API at R calls per simulated second
   --reset-connections P  the emulator destroys the connection of that share of requests (0 to 0.5)
   --lambda-concurrency N  Lambda's concurrency quota of the account the pipeline runs in (new accounts
-                     may have 10): invocations beyond it are refused and the workflow retries them
+                      may have 10): invocations beyond it are refused and the workflow retries them
 
   Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the summary says why).`;
 
@@ -56,20 +56,13 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     ...ACCOUNT_FLAGS,
     local: { type: 'boolean' },
     out: { type: 'string' },
-    granularity: { type: 'string' },
-    input: { type: 'string' },
+    ...INPUT_FLAGS,
     'time-scale': { type: 'string' },
     'lambda-concurrency': { type: 'string' },
     ...EMULATOR_BEHAVIOUR_FLAGS,
   });
   if (!flags.local) throw new UsageError('say where to run: --local (against the emulator) or --aws (against your AWS account, from this machine; to run in AWS itself, deploy and use "start")');
-  const input = parseInputFlag(flags.input);
-  if (flags.granularity !== undefined) {
-    if (!(GRANULARITIES as readonly string[]).includes(flags.granularity)) {
-      throw new UsageError(`--granularity must be SERVICE_LEVEL or ACTION_LEVEL, got "${flags.granularity}"`);
-    }
-    input.granularity = flags.granularity;
-  }
+  const input = executionInputFromFlags(flags);
   const givenScale = numberFlag('time-scale', flags['time-scale'], { min: 0, exclusiveMin: true, max: 100_000 });
   const lambdaConcurrency = numberFlag('lambda-concurrency', flags['lambda-concurrency'], { integer: true, min: 1, max: 100_000 });
   const emulator = emulatorBehaviourFromFlags(flags);
@@ -116,19 +109,6 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     );
   }
   return result.status === 'SUCCEEDED' ? 0 : 1;
-}
-
-/** The --input flag: a JSON object, or a usage error. */
-export function parseInputFlag(text: string | undefined): Record<string, unknown> {
-  if (text === undefined) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`--input must be JSON: ${(err as Error).message}`);
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UsageError('--input must be a JSON object');
-  return value as Record<string, unknown>;
 }
 
 function progressPrinter(out: NodeJS.WritableStream): { update: (p: LocalRunProgress) => void; done: () => void } {

@@ -6,15 +6,14 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { randomBytes } from 'node:crypto';
-import { InvalidInput } from '../lambda/core/errors';
-import { parseExecutionInput } from '../lambda/core/input';
-import { ENTITY_TYPES, GRANULARITIES, keys, type RunSummary } from '../lambda/core/model';
+import { keys, type RunSummary } from '../lambda/core/model';
 import { runIdOf } from '../lambda/core/plan';
 import { s3ClientFromEnvironment } from '../lambda/core/runtime';
 import { getJson, S3ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { presignedPageUrl } from './report-command';
-import { duration, formatSummary, parseInputFlag } from './run-command';
+import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
+import { duration, formatSummary } from './run-command';
 
 /** How long the link `start --wait` prints stays valid. */
 const PRESIGNED_SECONDS = 3600;
@@ -22,11 +21,9 @@ const PRESIGNED_SECONDS = 3600;
 export const START_USAGE = `iam-access-audit start (--state-machine ARN | --stack NAME) [--input JSON] [--granularity G]
     [--arn ARN ...] [--account-ids ID,ID...] [--name NAME] [--wait] [--poll-seconds S]
 
-  Starts an audit in AWS. The input narrows or changes the run, as the execution input does:
-  --input JSON        e.g. '{"entityTypes":["role"],"unusedAfterDays":30}'
-  --granularity G     SERVICE_LEVEL or ACTION_LEVEL
-  --arn ARN           audit only this identity (repeat for more)
-  --account-ids IDS   audit only these of the configured accounts (comma-separated)
+  Starts an audit in AWS. The input narrows or changes the run, as the execution input does; a bad
+  one starts nothing:
+${INPUT_FLAGS_USAGE}
   --name NAME         the execution name, which becomes the run id (default manual-<time>-<random>)
   --wait              follow the run, print its summary, and exit 1 if it failed
   --stack NAME        read the state machine and bucket from the stack's outputs`;
@@ -40,10 +37,7 @@ export async function startCommand(args: string[], out: NodeJS.WritableStream): 
   const flags = parseFlags(args, {
     'state-machine': { type: 'string' },
     stack: { type: 'string' },
-    input: { type: 'string' },
-    granularity: { type: 'string' },
-    arn: { type: 'string', multiple: true },
-    'account-ids': { type: 'string' },
+    ...INPUT_FLAGS,
     name: { type: 'string' },
     wait: { type: 'boolean' },
     'poll-seconds': { type: 'string' },
@@ -54,20 +48,7 @@ export async function startCommand(args: string[], out: NodeJS.WritableStream): 
   if (flags['state-machine'] !== undefined && !/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]+$/.test(flags['state-machine'])) {
     throw new UsageError(`--state-machine must be a Step Functions state machine ARN, got "${flags['state-machine']}"`);
   }
-  const input = parseInputFlag(flags.input);
-  if (flags.granularity !== undefined) {
-    if (!(GRANULARITIES as readonly string[]).includes(flags.granularity)) throw new UsageError(`--granularity must be SERVICE_LEVEL or ACTION_LEVEL, got "${flags.granularity}"`);
-    input.granularity = flags.granularity;
-  }
-  if (flags.arn !== undefined) input.arns = flags.arn;
-  if (flags['account-ids'] !== undefined) input.accountIds = flags['account-ids'].split(',').map((id) => id.trim());
-  // The same checks Plan makes, so a bad input never starts an execution.
-  try {
-    parseExecutionInput(input, { granularity: 'SERVICE_LEVEL', entityTypes: ENTITY_TYPES, unusedAfterDays: 90 });
-  } catch (err) {
-    if (err instanceof InvalidInput) throw new UsageError(`bad execution input: ${err.message}`);
-    throw err;
-  }
+  const input = executionInputFromFlags(flags);
   const name = flags.name ?? `manual-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
   if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new UsageError(`--name must be 1 to 80 letters, digits, hyphens or underscores, got "${name}"`);
   const pollSeconds = numberFlag('poll-seconds', flags['poll-seconds'], { min: 0.05, max: 300 }) ?? 5;

@@ -1,8 +1,12 @@
 /**
  * `run --local`'s choices and words that need no run: the time scale for the size of what is audited,
- * and what it says when a run ends without a summary.
+ * what it says when a run ends without a summary, and the bad inputs it refuses before starting one.
  */
-import { defaultLocalTimeScale, formatRunResult } from '../../cli/run-command';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../../cli/flags';
+import { defaultLocalTimeScale, formatRunResult, runCommand } from '../../cli/run-command';
 import type { LocalRunResult } from '../../local/runner/run-local';
 
 describe('the default time scale of a local run', () => {
@@ -24,5 +28,29 @@ describe('a local run that ends without a summary', () => {
     expect(formatRunResult(failed(7549), 'in 0:01:00 simulated')).toContain(
       '(no summary: the run stopped after listing 7549 identities, before Summarize wrote one; the reports it made are under ./runs/local-x/reports/)',
     );
+  });
+});
+
+describe('a bad execution input given to run', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'run-input-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    [['--account-ids', '12'], 'bad execution input: accountIds[0] must be a 12-digit account id (a string), got "12"'],
+    [['--input', '{"accountIds":[]}'], 'bad execution input: accountIds must be a non-empty array'],
+    [['--arn', 'arn:aws:iam::123:role/x'], 'bad execution input: arns[0] must be the ARN of an IAM user, group, role or customer managed policy'],
+    [['--input', '{"unusedAfterDays":0}', '--granularity', 'ACTION_LEVEL'], 'bad execution input: unusedAfterDays'],
+    [['--granularity', 'FULL'], '--granularity must be SERVICE_LEVEL or ACTION_LEVEL, got "FULL"'],
+    [['--input', '{"colour":1}'], 'bad execution input: unknown field "colour"'],
+    [['--input', '{'], '--input must be JSON'],
+  ])('%j is refused, naming the field, before anything runs or is written', async (flags, message) => {
+    const out = join(dir, 'out');
+    for (const where of [['--local', '--org-sample', '2x3'], ['--aws']]) {
+      const run = runCommand([...where, '--out', out, ...flags], process.stdout);
+      await expect(run).rejects.toThrow(UsageError);
+      await expect(run).rejects.toThrow(message);
+      expect(existsSync(out)).toBe(false);
+    }
   });
 });
