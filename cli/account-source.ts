@@ -59,7 +59,7 @@ export function accountFromFlags(flags: AccountFlags): AccountSource {
   if (flags.org !== undefined) {
     if (flags.seed !== undefined || flags['as-of'] !== undefined) throw new UsageError('--seed and --as-of go with --sample or --org-sample, not --org');
     const organization = readOrganizationFile(flags.org);
-    return { organization, hubAccountId: organization.auditAccountId, description: `${flags.org} (${organization.accounts.length} accounts)` };
+    return { organization, hubAccountId: organization.auditAccountId, description: `${flags.org} (${organization.accounts.length} account${organization.accounts.length === 1 ? '' : 's'})` };
   }
   if (flags['org-sample'] !== undefined) {
     const { accounts, entitiesPerAccount } = orgSampleFlag(flags['org-sample']);

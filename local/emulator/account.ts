@@ -150,10 +150,13 @@ export function readAccountFile(file: string): Account {
   return loadAccount(json, file);
 }
 
-/** Validates an account file's content and resolves every entity. Throws AccountFileError naming the field. */
-export function loadAccount(json: unknown, source = 'account file'): Account {
+/**
+ * Validates an account file's content and resolves every entity. Throws AccountFileError naming the
+ * field, under `within` when the account is part of a larger file (`accounts[2]` of an organization).
+ */
+export function loadAccount(json: unknown, source = 'account file', within?: string): Account {
   const fail = (field: string, problem: string): never => {
-    throw new AccountFileError(`${source}: ${field} ${problem}`);
+    throw new AccountFileError(`${source}: ${within ? `${within}.` : ''}${field} ${problem}`);
   };
   const file = parseAccountFile(json, fail);
   const entities: Entity[] = [];

@@ -97,6 +97,7 @@ export function loadOrganization(json: unknown, source = 'organization file'): O
     const u = objectAt(raw, at, fail);
     known(u, ['id', 'name', 'parentId'], at, fail);
     if (typeof u.id !== 'string' || !OU_ID.test(u.id)) fail(`${at}.id`, 'must be an OU id such as "ou-ab12-cd34ef56"');
+    if (units.some((p) => p.id === u.id)) fail(`${at}.id`, `repeats OU ${u.id}`);
     if (typeof u.name !== 'string' || u.name.length === 0) fail(`${at}.name`, 'must be a non-empty string');
     const parentId = u.parentId ?? rootId;
     if (parentId !== rootId && !units.some((p) => p.id === parentId)) fail(`${at}.parentId`, `must be the root (${rootId}) or an OU listed before it`);
@@ -119,7 +120,7 @@ export function loadOrganization(json: unknown, source = 'organization file'): O
     if (memberRole !== 'present' && memberRole !== 'missing') fail(`${at}.memberRole`, 'must be "present" or "missing"');
     const parentId = a.parentId ?? rootId;
     if (parentId !== rootId && !units.some((u) => u.id === parentId)) fail(`${at}.parentId`, `must be the root (${rootId}) or an OU of organizationalUnits`);
-    const account = loadAccount({ accountId: a.accountId, ...(a.awsManagedPolicies ? { awsManagedPolicies: a.awsManagedPolicies } : {}), entities: a.entities ?? [] }, `${source}: ${at}`);
+    const account = loadAccount({ accountId: a.accountId, ...(a.awsManagedPolicies ? { awsManagedPolicies: a.awsManagedPolicies } : {}), entities: a.entities ?? [] }, source, at);
     const member: MemberAccount = { accountId: a.accountId as string, name: a.name as string, status: status as AccountStatus, memberRole: memberRole as 'present' | 'missing', parentId: parentId as string, account };
     accounts.push(member);
     byId.set(member.accountId, member);
