@@ -1,10 +1,10 @@
-import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, DefaultStackSynthesizer, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { acknowledgeGenerateReports, generateReportsStatement, hubRoleNames, listEntitiesStatement, readAuthorizationStatement, readReportsStatement } from './audit-permissions';
 import { acknowledge } from './nag';
 
-export interface MemberStackProps extends StackProps {
+export interface MemberStackProps extends Omit<StackProps, 'synthesizer'> {
   /** The member role's name: the same in every account. */
   readonly memberRoleName: string;
   /** The hub stack's name, which names the hub roles the member role trusts. */
@@ -21,7 +21,10 @@ export class IamAccessAuditMemberStack extends Stack {
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: MemberStackProps) {
-    super(scope, id, props);
+    // A StackSet deploys this template into accounts that were never bootstrapped for the CDK: the
+    // default synthesizer's BootstrapVersion parameter (read from SSM there) and its rule would fail
+    // every such stack instance. The stack has no assets, so it needs nothing of a bootstrap.
+    super(scope, id, { ...props, synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }) });
     const hubAccountId = new CfnParameter(this, 'HubAccountId', {
       type: 'String',
       allowedPattern: '^\\d{12}$',

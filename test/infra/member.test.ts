@@ -5,7 +5,7 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { join } from 'node:path';
-import { MEMBER_STACK_NAME, STACK_NAME } from '../../lib/app';
+import { MEMBER_STACK_NAME, MEMBER_STACKSET_STACK_NAME, STACK_NAME } from '../../lib/app';
 import { run } from '../helpers/processes';
 import { actionsOf, roleStatements, synthStack } from '../helpers/synth';
 
@@ -31,6 +31,15 @@ describe('auditing an organization', () => {
     expect(principals).toEqual(expect.arrayContaining([arn(`${STACK_NAME}-Plan`), arn(`${STACK_NAME}-AuditBatch`)]));
     expect(principals).toHaveLength(2);
     member.hasParameter('HubAccountId', { Type: 'String', AllowedPattern: '^\\d{12}$' });
+  });
+
+  it('needs nothing of a CDK bootstrap in the accounts a StackSet deploys it to: no SSM parameter, no rule, no asset', () => {
+    const json = assembly.getStackByName(MEMBER_STACK_NAME).template;
+    expect(Object.keys(json.Parameters)).toEqual(['HubAccountId']);
+    expect(json.Rules).toBeUndefined();
+    expect(JSON.stringify(json)).not.toMatch(/cdk-bootstrap|AWS::SSM|hnb659fds/);
+    // (CDK's own AWS::CDK::Metadata, when the CLI reports versions, is a resource CloudFormation knows everywhere.)
+    expect(Object.values(json.Resources).map((r: any) => r.Type).filter((t) => t !== 'AWS::CDK::Metadata').sort()).toEqual(['AWS::IAM::Policy', 'AWS::IAM::Role']);
   });
 
   it('lets the member role do nothing but the IAM reads the audit needs', () => {
@@ -69,14 +78,49 @@ describe('auditing an organization', () => {
     expect(JSON.parse((withAccounts[0] as any).Properties.Environment.Variables.ACCOUNTS)).toEqual({ ...ORG, excludeAccountIds: [] });
   });
 
-  it('passes cfn-lint with no errors, hub and member', async () => {
-    for (const name of [STACK_NAME, MEMBER_STACK_NAME]) {
+  it('puts the member stack in every account of the OUs given with a service-managed StackSet that deploys to accounts joining later', () => {
+    const stackSet = Template.fromJSON(assembly.getStackByName(MEMBER_STACKSET_STACK_NAME).template);
+    const sets = Object.values(stackSet.findResources('AWS::CloudFormation::StackSet')) as any[];
+    expect(sets).toHaveLength(1);
+    const { TemplateBody, ...props } = sets[0].Properties;
+    expect(props).toMatchObject({
+      StackSetName: MEMBER_STACK_NAME,
+      PermissionModel: 'SERVICE_MANAGED',
+      CallAs: { Ref: 'CallAs' },
+      AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
+      Capabilities: ['CAPABILITY_NAMED_IAM'],
+      Parameters: [{ ParameterKey: 'HubAccountId', ParameterValue: { Ref: 'HubAccountId' } }],
+      StackInstancesGroup: [{ Regions: [{ Ref: 'AWS::Region' }], DeploymentTargets: { OrganizationalUnitIds: { Ref: 'OrganizationalUnitIds' } } }],
+    });
+    // The setting's OUs are the default targets; the deployment may name the root instead.
+    stackSet.hasParameter('OrganizationalUnitIds', { Type: 'CommaDelimitedList', Default: 'ou-ab12-cd34ef56' });
+    stackSet.hasParameter('CallAs', { Default: 'SELF', AllowedValues: ['SELF', 'DELEGATED_ADMIN'] });
+    // The template it deploys is the member stack's, bootstrap-free, with the same role and permissions.
+    const body = JSON.parse(TemplateBody);
+    expect(Object.keys(body.Parameters)).toEqual(['HubAccountId']);
+    expect(body.Rules).toBeUndefined();
+    const json = assembly.getStackByName(MEMBER_STACK_NAME).template;
+    const iamOf = (t: any) => Object.fromEntries(Object.entries(t.Resources).filter(([, r]: [string, any]) => r.Type.startsWith('AWS::IAM::')));
+    expect(iamOf(body)).toEqual(iamOf(json));
+    expect(body.Parameters).toEqual(json.Parameters);
+  });
+
+  it('has no StackSet stack when the accounts are a list: they get the member stack one by one', () => {
+    const list = synthStack({ accounts: { source: 'list', accountIds: ['333333333333'] } }).app;
+    expect(list.node.tryFindChild(MEMBER_STACK_NAME)).toBeDefined();
+    expect(list.node.tryFindChild(MEMBER_STACKSET_STACK_NAME)).toBeUndefined();
+  });
+
+  it('passes cfn-lint with no errors, hub, member and StackSet', async () => {
+    for (const name of [STACK_NAME, MEMBER_STACK_NAME, MEMBER_STACKSET_STACK_NAME]) {
       const result = await run('cfn-lint', ['--format', 'parseable', join(assembly.directory, `${name}.template.json`)]);
       expect({ name, errors: result.code! & 2, output: result.stdout.split('\n').filter((l) => /:E\d+:/.test(l)) }).toEqual({ name, errors: 0, output: [] });
     }
   }, 120_000);
 
   it('has no member stack when the pipeline audits its own account', () => {
-    expect(synthStack().app.node.tryFindChild(MEMBER_STACK_NAME)).toBeUndefined();
+    const self = synthStack().app;
+    expect(self.node.tryFindChild(MEMBER_STACK_NAME)).toBeUndefined();
+    expect(self.node.tryFindChild(MEMBER_STACKSET_STACK_NAME)).toBeUndefined();
   });
 });
