@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadAccount, type Account } from './account';
+import { derivedEntityId, loadAccount, type Account } from './account';
 import { ScaledClock, type Clock } from './clock';
 import { IamBackend, OPERATIONS, type FinishedJob, type JobSettings, type Operation } from './iam';
 import { loneAccount, type Organization } from './organization';
@@ -226,7 +226,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     if (known === undefined && options.strictAuth) throw invalidClientTokenId();
     if (known !== undefined && !signatureMatches(signed, signature, known.secretAccessKey)) throw signatureDoesNotMatch();
     if (known?.expired) throw expiredToken();
-    return { accessKeyId: signature.accessKeyId, accountId: organization.auditAccountId, arn: `arn:aws:iam::${organization.auditAccountId}:user/${signature.accessKeyId}` };
+    const arn = `arn:aws:iam::${organization.auditAccountId}:user/${signature.accessKeyId}`;
+    return { accessKeyId: signature.accessKeyId, accountId: organization.auditAccountId, arn, userId: derivedEntityId('user', arn) };
   };
 
   /** Runs one operation under its counters; `throttle` decides first when given. */

@@ -3,6 +3,7 @@
  * issues temporary keys whose session ends on the emulator's clock, and GetCallerIdentity.
  */
 import { randomBytes } from 'node:crypto';
+import { derivedEntityId } from './account';
 import type { Clock } from './clock';
 import type { Organization } from './organization';
 import { IamError, invalidInput, QueryParams, type XmlObject } from './query';
@@ -15,6 +16,8 @@ export interface Principal {
   readonly accessKeyId: string;
   readonly accountId: string;
   readonly arn: string;
+  /** What GetCallerIdentity calls the principal: a user's unique id, or a session's role id and name. */
+  readonly userId: string;
   /** For sessions: when they end, in ms of the emulator's clock. */
   readonly expiresAt?: number;
 }
@@ -46,7 +49,7 @@ export class StsBackend {
   handle(operation: StsOperation, params: QueryParams, caller: Principal): XmlObject {
     switch (operation) {
       case 'GetCallerIdentity':
-        return { UserId: caller.accessKeyId, Account: caller.accountId, Arn: caller.arn };
+        return { UserId: caller.userId, Account: caller.accountId, Arn: caller.arn };
       case 'AssumeRole':
         return this.assumeRole(params, caller);
     }
@@ -68,6 +71,8 @@ export class StsBackend {
       throw denied;
     }
     const expiresAt = this.clock.now() + Math.min(duration, this.settings.maxSessionSeconds ?? Infinity) * 1000;
+    // As STS: the role's unique id (the same for every session of the role), then the session's name.
+    const assumedRoleId = `${derivedEntityId('role', `arn:aws:iam::${accountId}:role/${roleName}`)}:${sessionName}`;
     const session: IssuedSession = {
       accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
       secretAccessKey: randomBytes(20).toString('base64').replace(/[^A-Za-z0-9]/g, 'x'),
@@ -75,11 +80,12 @@ export class StsBackend {
       expiresAt,
       accountId,
       arn: `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`,
+      userId: assumedRoleId,
     };
     this.issue(session);
     return {
       Credentials: { AccessKeyId: session.accessKeyId, SecretAccessKey: session.secretAccessKey, SessionToken: session.sessionToken, Expiration: new Date(expiresAt) },
-      AssumedRoleUser: { AssumedRoleId: `AROA${randomBytes(8).toString('hex').toUpperCase()}:${sessionName}`, Arn: session.arn },
+      AssumedRoleUser: { AssumedRoleId: assumedRoleId, Arn: session.arn },
     };
   }
 }

@@ -1,5 +1,5 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { MemberSessions, organizationAccounts, renewingSender } from '../../lambda/core/accounts';
 import { generateSampleOrganization, loadOrganization, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
@@ -84,5 +84,29 @@ describe('member-role sessions', () => {
     await clock.sleep(14 * 60_000);
     await Promise.all(Array.from({ length: 6 }, () => iam.send(new ListRolesCommand({}))));
     expect(emulator.stats().sessions).toBe(4);
+  });
+});
+
+describe('who STS says the caller is', () => {
+  let emulator: RunningEmulator;
+  afterEach(() => emulator?.close());
+
+  it('a static key: a user of the audit account; a member-role session: the role\'s id and the session\'s name, in the account entered', async () => {
+    const organization = loadOrganization(generateSampleOrganization({ accounts: 2, entitiesPerAccount: 0, seed: 'identity' }));
+    emulator = await startEmulator({ organization, credentials: [credentials] });
+    const sts = client(STSClient, emulator.url);
+    const hub = await sts.send(new GetCallerIdentityCommand({}));
+    expect(hub).toMatchObject({ Account: organization.auditAccountId, Arn: `arn:aws:iam::${organization.auditAccountId}:user/${credentials.accessKeyId}` });
+    expect(hub.UserId).toMatch(/^AIDA[A-Z2-7]{17}$/);
+
+    const member = organization.accounts.find((a) => a.accountId !== organization.auditAccountId)!.accountId;
+    const RoleArn = `arn:aws:iam::${member}:role/${organization.memberRoleName}`;
+    const [first, second] = await Promise.all(['night-1', 'night-2'].map((RoleSessionName) => sts.send(new AssumeRoleCommand({ RoleArn, RoleSessionName }))));
+    expect(first.AssumedRoleUser).toEqual({ AssumedRoleId: expect.stringMatching(/^AROA[A-Z2-7]{17}:night-1$/), Arn: `arn:aws:sts::${member}:assumed-role/${organization.memberRoleName}/night-1` });
+    // The role's id is the role's, whichever the session.
+    expect(second.AssumedRoleUser!.AssumedRoleId!.split(':')[0]).toBe(first.AssumedRoleUser!.AssumedRoleId!.split(':')[0]);
+    const c = first.Credentials!;
+    const asMember = new STSClient({ region: 'us-east-1', endpoint: emulator.url, maxAttempts: 1, credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! } });
+    expect(await asMember.send(new GetCallerIdentityCommand({}))).toMatchObject({ Account: member, Arn: first.AssumedRoleUser!.Arn, UserId: first.AssumedRoleUser!.AssumedRoleId });
   });
 });
