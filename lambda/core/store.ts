@@ -76,6 +76,41 @@ export async function mapConcurrently<T, R>(items: readonly T[], concurrency: nu
   return results;
 }
 
+/**
+ * Reads keys in their order, keeping up to `ahead` reads in flight beyond the one being taken: a reader that
+ * handles one item at a time, in order, waits on S3's latency once per `ahead` items instead of each
+ * time, and at most `ahead` items are held before they are taken.
+ */
+export class ReadAhead<T> {
+  private taken = 0;
+  private started = 0;
+  private readonly reads = new Map<number, Promise<T>>();
+
+  constructor(
+    private readonly keys: readonly string[],
+    private readonly read: (key: string) => Promise<T>,
+    private readonly ahead: number,
+  ) {}
+
+  /** The next key's item. */
+  take(): Promise<T> {
+    if (this.taken >= this.keys.length) throw new Error(`ReadAhead: all ${this.keys.length} keys were taken`);
+    this.fill();
+    const read = this.reads.get(this.taken)!;
+    this.reads.delete(this.taken++);
+    return read;
+  }
+
+  private fill(): void {
+    while (this.started < this.keys.length && this.started <= this.taken + this.ahead) {
+      const read = this.read(this.keys[this.started]);
+      // A read that fails before it is taken is reported when it is taken, not as unhandled.
+      read.catch(() => undefined);
+      this.reads.set(this.started++, read);
+    }
+  }
+}
+
 /** Requests made to a store, as S3 bills them: PUT, GET, and LIST (one per page of 1,000 keys); DELETE is free. */
 export interface StoreRequests {
   put: number;

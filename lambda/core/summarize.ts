@@ -36,7 +36,7 @@ import { countProposals } from './propose';
 import { ReportDataBuilder, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
 import { LongJobCollector } from './long-jobs';
-import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, type ReportStore } from './store';
+import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, ReadAhead, type ReportStore } from './store';
 
 export interface SummarizeSettings {
   /** A run whose failed entities exceed this percentage of those listed is INCOMPLETE. */
@@ -113,8 +113,13 @@ export interface SummarizeResult {
 const READ_CONCURRENCY = 32;
 /** Batches whose files are read at once (each reads its outcomes READ_CONCURRENCY at a time). */
 const BATCHES_AT_ONCE = 8;
-/** Reports read at once, in order, and let go once their rows are written. */
+/** Reports whose rows are joined into one chunk of a dataset part, and let go once it is sent. */
 const REPORTS_AT_ONCE = 500;
+/**
+ * Dataset parts still being written while the next batches' reports are read: a part's last request
+ * goes once its rows are all read, and need not hold up the next part.
+ */
+const PARTS_WRITTEN_BEHIND = 2;
 
 /** How every listed entity of one batch was settled. */
 interface BatchSettlement {
@@ -219,9 +224,9 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   // and the long jobs: every report is read once, and all of it is gathered before the part is written.
   async function* rowsOf(settlement: BatchSettlement, before: PreviousReports | null): AsyncGenerator<string> {
     for (let i = 0; i < settlement.reportKeys.length; i += REPORTS_AT_ONCE) {
-      const reports = await mapConcurrently(settlement.reportKeys.slice(i, i + REPORTS_AT_ONCE), READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
       const rows: string[] = [];
-      for (const report of reports) {
+      for (let n = Math.min(REPORTS_AT_ONCE, settlement.reportKeys.length - i); n > 0; n--) {
+        const report = await reports.take();
         if (report.runId !== run.runId) throw new Error(`report ${report.entity.arn} belongs to run ${report.runId}, not ${run.runId}`);
         const unused = report.findings.unusedServices.length;
         if (unused > 0) findings.entitiesWithUnusedServices++;
@@ -237,13 +242,29 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
     }
   }
   // Account by account, so that only one account's reports of the previous run are held at once; a
-  // compared account with nothing listed tonight is still read, for the identities it lost.
+  // compared account with nothing listed tonight is still read, for the identities it lost. The reports
+  // are read ahead across batches and accounts, in the order the rows take them, and a batch's part is
+  // still being sent while the next batches' reports are read: with thousands of small accounts, each
+  // would otherwise wait on S3 twice.
   const settlementsOf = byAccount(settlements);
   for (const accountId of previous?.pending ?? []) if (!settlementsOf.has(accountId)) settlementsOf.set(accountId, []);
+  const reports = new ReadAhead([...settlementsOf.values()].flatMap((mine) => mine.flatMap((s) => s.reportKeys)), (key) => getJson<EntityReport>(store, key), READ_CONCURRENCY);
+  const sending: Array<Promise<unknown>> = [];
   for (const [accountId, mine] of settlementsOf) {
     const before = previous ? await previous.reportedIn(accountId) : null;
-    for (const s of mine) await store.putChunks(keys.datasetPart(run.runDate, run.runId, s.batchId), rowsOf(s, before), 'application/x-ndjson');
+    for (const s of mine) {
+      // The rows are gathered one part after another (the findings, changes and page data are added in
+      // this order); only the sending overlaps.
+      let allRead!: () => void;
+      const read = new Promise<void>((resolve) => (allRead = resolve));
+      const sent = store.putChunks(keys.datasetPart(run.runDate, run.runId, s.batchId), untilDone(rowsOf(s, before), allRead), 'application/x-ndjson');
+      sent.catch(() => undefined); // awaited below; a failure meanwhile is not an unhandled one
+      await Promise.race([read, sent]);
+      sending.push(sent);
+      if (sending.length > PARTS_WRITTEN_BEHIND) await sending.shift();
+    }
   }
+  await Promise.all(sending);
   const changes = previous ? await writeChanges(store, run, previous, settlements, missing, serviceChangesFound, deps.settings.watchServices) : null;
 
   await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));
@@ -451,6 +472,12 @@ async function writeChanges(
   ];
   if (rows.length > 0) await store.put(keys.changesPart(run.runDate, run.runId), `${rows.join('\n')}\n`, 'application/x-ndjson');
   return changes;
+}
+
+/** The chunks of `source`, calling `done` once they are all read (not when reading them fails). */
+async function* untilDone<T>(source: AsyncIterable<T>, done: () => void): AsyncGenerator<T> {
+  yield* source;
+  done();
 }
 
 /** A batch's entities, its invocations' outcomes, and the error the workflow recorded if none finished it. */

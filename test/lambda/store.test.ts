@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, type ReportStore } from '../../lambda/core/store';
+import { DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, ReadAhead, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, type ReportStore } from '../../lambda/core/store';
 import { startMoto, type MotoServer } from '../helpers/moto';
 import { tempStore } from '../helpers/core';
 
@@ -104,5 +104,43 @@ describe('report stores', () => {
       for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => store.put(k, '[]')));
       expect(await store.list('work/r/batches/')).toEqual(keys);
     }, 60_000);
+  });
+});
+
+describe('reading ahead', () => {
+  it('gives the items in the keys\' order, keeping a few reads in flight and no more', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const read = async (key: string) => {
+      most = Math.max(most, ++inFlight);
+      // Later keys answer sooner: the order taken is still the keys'.
+      await new Promise((resolve) => setTimeout(resolve, 30 - Number(key)));
+      inFlight--;
+      return `item ${key}`;
+    };
+    const keys = Array.from({ length: 20 }, (_, i) => String(i));
+    const ahead = new ReadAhead(keys, read, 4);
+    const taken: string[] = [];
+    for (const _ of keys) taken.push(await ahead.take());
+    expect(taken).toEqual(keys.map((k) => `item ${k}`));
+    expect(most).toBe(5);
+    expect(() => ahead.take()).toThrow('all 20 keys were taken');
+  });
+
+  it('reports a failed read when its item is taken, and leaves none unhandled meanwhile', async () => {
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      const ahead = new ReadAhead(['0', '1', '2'], async (key) => (key === '2' ? Promise.reject(new Error('no such key 2')) : key), 2);
+      expect(await ahead.take()).toBe('0');
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the read of 2 has failed by now
+      expect(await ahead.take()).toBe('1');
+      await expect(ahead.take()).rejects.toThrow('no such key 2');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', note);
+    }
   });
 });

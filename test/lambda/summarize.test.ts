@@ -104,6 +104,81 @@ describe('Summarize', () => {
     expect((await rowsOf(store)).map((r) => r.entityArn).sort()).toEqual(entities.map((e) => e.arn).sort());
   });
 
+  it('reads the reports ahead across batches and sends a batch\'s dataset part while the next batches are read, rows unchanged', async () => {
+    // Thousands of small accounts: each batch would otherwise wait on S3 twice, once to read, once to send.
+    const files = tempStore();
+    const events: string[] = [];
+    let readsInFlight = 0;
+    let sending = 0;
+    let readWhileSending = 0;
+    let mostReportReads = 0;
+    const later = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const store: ReportStore = {
+      location: files.location,
+      put: files.put.bind(files),
+      list: files.list.bind(files),
+      delete: files.delete.bind(files),
+      get: async (key) => {
+        const report = key.includes('/reports/');
+        if (report) mostReportReads = Math.max(mostReportReads, ++readsInFlight);
+        if (report && sending > 0) readWhileSending++;
+        try {
+          await later();
+          return await files.get(key);
+        } finally {
+          if (report) readsInFlight--;
+        }
+      },
+      putChunks: async (key, chunks) => {
+        let body = '';
+        for await (const chunk of chunks) body += chunk;
+        // The part's last request goes once its rows are all read, as S3's upload sends it.
+        sending++;
+        events.push(`send ${key.split('part-')[1]}`);
+        try {
+          await later();
+          await later();
+          return await files.putChunks(key, (async function* () { yield body; })());
+        } finally {
+          sending--;
+        }
+      },
+    };
+    // More batches than the reports read ahead (32), so that some are read while parts are sent.
+    const entities = Array.from({ length: 60 }, (_, i) => entity(`r${i}`));
+    await planRun(store, entities.map((e) => [e]));
+    for (const [i, e] of entities.entries()) {
+      const batchId = `b0000${i + 1}`;
+      await putJson(store, keys.outcome('r1', batchId, 1, 'x'), outcome(batchId, 1, { done: true, reported: [{ arn: e.arn, key: await writeReport(store, e, ['s3', 'ec2']) }] }));
+    }
+    await summarize(deps(store), { run });
+    expect(mostReportReads).toBeGreaterThan(1);
+    expect(readWhileSending).toBeGreaterThan(0);
+    expect(events).toHaveLength(60);
+    const rows = await rowsOf(store);
+    expect(rows.map((r) => r.entityArn).sort()).toEqual(entities.flatMap((e) => [e.arn, e.arn]).sort());
+    // Each batch's part holds its own identity's rows, whatever was read ahead.
+    for (const [i, e] of entities.entries()) expect((await store.get(keys.datasetPart(run.runDate, run.runId, `b0000${i + 1}`))).split('\n').filter(Boolean).map((l) => JSON.parse(l).entityArn)).toEqual([e.arn, e.arn]);
+    const summary = await getJson<RunSummary>(store, keys.summary('r1'));
+    expect(summary.entities).toMatchObject({ listed: 60, reported: 60, failed: 0 });
+    expect(summary.findings.unusedServiceGrants).toBe(60);
+  });
+
+  it('stops at a report that is not the run\'s, writing no summary', async () => {
+    const store = tempStore();
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => entity(n));
+    await planRun(store, [[a], [b], [c]]);
+    for (const [i, e] of [a, b, c].entries()) {
+      const batchId = `b0000${i + 1}`;
+      const key = await writeReport(store, e, ['s3']);
+      if (e === b) await putJson(store, key, { ...(await getJson<object>(store, key)), runId: 'r0' });
+      await putJson(store, keys.outcome('r1', batchId, 1, 'x'), outcome(batchId, 1, { done: true, reported: [{ arn: e.arn, key }] }));
+    }
+    await expect(summarize(deps(store), { run })).rejects.toThrow(`report ${b.arn} belongs to run r0, not r1`);
+    await expect(store.get(keys.summary('r1'))).rejects.toBeInstanceOf(NotFound);
+    await expect(store.get(keys.datasetPart(run.runDate, run.runId, 'b00002'))).rejects.toBeInstanceOf(NotFound);
+  });
+
   it('settles every entity once, counts a report written by an invocation that died, and fails what nobody settled', async () => {
     const store = tempStore();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => entity(n));
