@@ -46,6 +46,15 @@ async function planRun(store: ReportStore, batches: EntityRef[][], missingArns: 
   await putJson(store, keys.plan('r1'), plan);
 }
 
+/** Plans one batch for each entity, each settled by one invocation that reported it, granted `services`. */
+async function planOneBatchEach(store: ReportStore, entities: EntityRef[], services: string[]): Promise<void> {
+  await planRun(store, entities.map((e) => [e]));
+  for (const [i, e] of entities.entries()) {
+    const batchId = `b0000${i + 1}`;
+    await putJson(store, keys.outcome('r1', batchId, 1, 'x'), outcome(batchId, 1, { done: true, reported: [{ arn: e.arn, key: await writeReport(store, e, services) }] }));
+  }
+}
+
 async function rowsOf(store: ReportStore): Promise<DatasetRow[]> {
   const parts = await store.list('datasets/');
   const text = (await Promise.all(parts.map((k) => store.get(k)))).join('');
@@ -91,11 +100,7 @@ describe('Summarize', () => {
       },
     };
     const entities = Array.from({ length: 9 }, (_, i) => entity(`r${i}`));
-    await planRun(store, entities.map((e) => [e]));
-    for (const [i, e] of entities.entries()) {
-      const batchId = `b0000${i + 1}`;
-      await putJson(store, keys.outcome('r1', batchId, 1, 'x'), outcome(batchId, 1, { done: true, reported: [{ arn: e.arn, key: await writeReport(store, e, ['s3']) }] }));
-    }
+    await planOneBatchEach(store, entities, ['s3']);
     most = 0;
     await summarize(deps(store), { run });
     expect(most).toBeGreaterThan(1);
@@ -146,11 +151,7 @@ describe('Summarize', () => {
     };
     // More batches than the reports read ahead (32), so that some are read while parts are sent.
     const entities = Array.from({ length: 60 }, (_, i) => entity(`r${i}`));
-    await planRun(store, entities.map((e) => [e]));
-    for (const [i, e] of entities.entries()) {
-      const batchId = `b0000${i + 1}`;
-      await putJson(store, keys.outcome('r1', batchId, 1, 'x'), outcome(batchId, 1, { done: true, reported: [{ arn: e.arn, key: await writeReport(store, e, ['s3', 'ec2']) }] }));
-    }
+    await planOneBatchEach(store, entities, ['s3', 'ec2']);
     await summarize(deps(store), { run });
     expect(mostReportReads).toBeGreaterThan(1);
     expect(readWhileSending).toBeGreaterThan(0);
@@ -167,13 +168,9 @@ describe('Summarize', () => {
   it('stops at a report that is not the run\'s, writing no summary', async () => {
     const store = tempStore();
     const [a, b, c] = ['a', 'b', 'c'].map((n) => entity(n));
-    await planRun(store, [[a], [b], [c]]);
-    for (const [i, e] of [a, b, c].entries()) {
-      const batchId = `b0000${i + 1}`;
-      const key = await writeReport(store, e, ['s3']);
-      if (e === b) await putJson(store, key, { ...(await getJson<object>(store, key)), runId: 'r0' });
-      await putJson(store, keys.outcome('r1', batchId, 1, 'x'), outcome(batchId, 1, { done: true, reported: [{ arn: e.arn, key }] }));
-    }
+    await planOneBatchEach(store, [a, b, c], ['s3']);
+    const bKey = keys.report(run.runId, ACCOUNT, b.type, b.name);
+    await putJson(store, bKey, { ...(await getJson<object>(store, bKey)), runId: 'r0' });
     await expect(summarize(deps(store), { run })).rejects.toThrow(`report ${b.arn} belongs to run r0, not r1`);
     await expect(store.get(keys.summary('r1'))).rejects.toBeInstanceOf(NotFound);
     await expect(store.get(keys.datasetPart(run.runDate, run.runId, 'b00002'))).rejects.toBeInstanceOf(NotFound);
