@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccountFileError, loadAccount, readAccountFile } from '../../local/emulator';
 import { EDGE_ACCOUNT_FILE } from '../helpers/iam';
+import { thrownMessage } from '../helpers/errors';
 import { tempDir } from '../helpers/temp';
 
 const valid = () => ({
@@ -12,13 +13,7 @@ const valid = () => ({
 function errorFor(mutate: (file: any) => void): string {
   const file = valid();
   mutate(file);
-  try {
-    loadAccount(file, 'test.json');
-  } catch (err) {
-    expect(err).toBeInstanceOf(AccountFileError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the account file to be rejected');
+  return thrownMessage(() => loadAccount(file, 'test.json'), AccountFileError);
 }
 
 describe('account files', () => {

@@ -3,6 +3,7 @@
  * describes it), a good one is loaded with its defaults.
  */
 import { AccountFileError, loadOrganization } from '../../local/emulator';
+import { thrownMessage } from '../helpers/errors';
 
 const valid = () => ({
   organizationId: 'o-abc123def4',
@@ -18,13 +19,7 @@ const valid = () => ({
 function errorFor(mutate: (file: any) => void): string {
   const file = valid();
   mutate(file);
-  try {
-    loadOrganization(file, 'org.json');
-  } catch (err) {
-    expect(err).toBeInstanceOf(AccountFileError);
-    return (err as Error).message;
-  }
-  throw new Error('expected the organization file to be rejected');
+  return thrownMessage(() => loadOrganization(file, 'org.json'), AccountFileError);
 }
 
 describe('organization files', () => {

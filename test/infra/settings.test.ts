@@ -1,14 +1,7 @@
 import { DEFAULT_SETTINGS, parseSettings, SettingsError } from '../../lib/settings';
+import { thrownMessage } from '../helpers/errors';
 
-function rejection(raw: unknown): string {
-  try {
-    parseSettings(raw);
-  } catch (err) {
-    expect(err).toBeInstanceOf(SettingsError);
-    return (err as Error).message;
-  }
-  throw new Error('expected SettingsError');
-}
+const rejection = (raw: unknown): string => thrownMessage(() => parseSettings(raw), SettingsError);
 
 describe('settings', () => {
   it('read the accounts to audit, with their defaults', () => {
