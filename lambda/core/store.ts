@@ -77,24 +77,24 @@ export async function mapConcurrently<T, R>(items: readonly T[], concurrency: nu
 }
 
 /**
- * Reads keys in their order, keeping up to `ahead` reads in flight beyond the one being taken: a reader that
- * handles one item at a time, in order, waits on S3's latency once per `ahead` items instead of each
+ * Reads items in their order, keeping up to `ahead` reads in flight beyond the one being taken: a reader
+ * that handles one item at a time, in order, waits on S3's latency once per `ahead` items instead of each
  * time, and at most `ahead` items are held before they are taken.
  */
-export class ReadAhead<T> {
+export class ReadAhead<T, R> {
   private taken = 0;
   private started = 0;
-  private readonly reads = new Map<number, Promise<T>>();
+  private readonly reads = new Map<number, Promise<R>>();
 
   constructor(
-    private readonly keys: readonly string[],
-    private readonly read: (key: string) => Promise<T>,
+    private readonly items: readonly T[],
+    private readonly read: (item: T) => Promise<R>,
     private readonly ahead: number,
   ) {}
 
-  /** The next key's item. */
-  take(): Promise<T> {
-    if (this.taken >= this.keys.length) throw new Error(`ReadAhead: all ${this.keys.length} keys were taken`);
+  /** What the next item reads as. */
+  take(): Promise<R> {
+    if (this.taken >= this.items.length) throw new Error(`ReadAhead: all ${this.items.length} items were taken`);
     this.fill();
     const read = this.reads.get(this.taken)!;
     this.reads.delete(this.taken++);
@@ -102,8 +102,8 @@ export class ReadAhead<T> {
   }
 
   private fill(): void {
-    while (this.started < this.keys.length && this.started <= this.taken + this.ahead) {
-      const read = this.read(this.keys[this.started]);
+    while (this.started < this.items.length && this.started <= this.taken + this.ahead) {
+      const read = this.read(this.items[this.started]);
       // A read that fails before it is taken is reported when it is taken, not as unhandled.
       read.catch(() => undefined);
       this.reads.set(this.started++, read);

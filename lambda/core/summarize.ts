@@ -111,8 +111,8 @@ export interface SummarizeResult {
 
 /** Reads of report files in flight at once. */
 const READ_CONCURRENCY = 32;
-/** Batches whose files are read at once (each reads its outcomes READ_CONCURRENCY at a time). */
-const BATCHES_AT_ONCE = 8;
+/** Batches whose files are read ahead of the one being settled (each reads its outcomes READ_CONCURRENCY at a time). */
+const BATCHES_READ_AHEAD = 8;
 /** Reports whose rows are joined into one chunk of a dataset part, and let go once it is sent. */
 const REPORTS_AT_ONCE = 500;
 /**
@@ -180,14 +180,13 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   const reportFiles = new Map(
     await mapConcurrently(plan.accounts, READ_CONCURRENCY, async (a) => [a.accountId, new Set(await store.list(keys.reportsOf(run.runId, a.accountId)))] as const),
   );
-  for (let i = 0; i < plan.batches.length; i += BATCHES_AT_ONCE) {
-    const read = await mapConcurrently(plan.batches.slice(i, i + BATCHES_AT_ONCE), BATCHES_AT_ONCE, (batch) => readBatchFiles(store, run.runId, batch));
-    for (const { batch, entities, outcomes, failure } of read) {
-      for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
-      longJobs.addBatch(batch.accountId, entities.length, outcomes);
-      const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true, failure);
-      settlements.push(settlement);
-    }
+  const batchFiles = new ReadAhead(plan.batches, (batch) => readBatchFiles(store, run.runId, batch), BATCHES_READ_AHEAD);
+  for (let i = 0; i < plan.batches.length; i++) {
+    const { batch, entities, outcomes, failure } = await batchFiles.take();
+    for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
+    longJobs.addBatch(batch.accountId, entities.length, outcomes);
+    const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true, failure);
+    settlements.push(settlement);
   }
 
   // Nothing but the reported entities' reports may stay under reports/: readers follow the summary.

@@ -124,7 +124,7 @@ describe('reading ahead', () => {
     for (const _ of keys) taken.push(await ahead.take());
     expect(taken).toEqual(keys.map((k) => `item ${k}`));
     expect(most).toBe(5);
-    expect(() => ahead.take()).toThrow('all 20 keys were taken');
+    expect(() => ahead.take()).toThrow('all 20 items were taken');
   });
 
   it('reports a failed read when its item is taken, and leaves none unhandled meanwhile', async () => {
