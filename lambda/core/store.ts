@@ -79,17 +79,22 @@ export async function mapConcurrently<T, R>(items: readonly T[], concurrency: nu
 /**
  * Reads items in their order, keeping up to `ahead` reads in flight beyond the one being taken: a reader
  * that handles one item at a time, in order, waits on S3's latency once per `ahead` items instead of each
- * time, and at most `ahead` items are held before they are taken.
+ * time, and at most `ahead` items are held before they are taken. With `weigh`, `ahead` bounds the weight
+ * of the items read ahead instead (what they hold once read: an account's entities, say), but one item is
+ * always read ahead, however heavy.
  */
 export class ReadAhead<T, R> {
   private taken = 0;
   private started = 0;
+  /** The weight of the items started but not taken, but for the next one to be taken. */
+  private pending = 0;
   private readonly reads = new Map<number, Promise<R>>();
 
   constructor(
     private readonly items: readonly T[],
     private readonly read: (item: T) => Promise<R>,
     private readonly ahead: number,
+    private readonly weigh: (item: T) => number = () => 1,
   ) {}
 
   /** What the next item reads as. */
@@ -98,15 +103,21 @@ export class ReadAhead<T, R> {
     this.fill();
     const read = this.reads.get(this.taken)!;
     this.reads.delete(this.taken++);
+    // The item after it is now the next to be taken: its weight no longer counts against `ahead`.
+    if (this.taken < this.started) this.pending -= this.weigh(this.items[this.taken]);
     return read;
   }
 
   private fill(): void {
-    while (this.started < this.items.length && this.started <= this.taken + this.ahead) {
+    while (this.started < this.items.length) {
+      const next = this.started === this.taken;
+      const weight = next ? 0 : this.weigh(this.items[this.started]);
+      if (!next && this.pending > 0 && this.pending + weight > this.ahead) break;
       const read = this.read(this.items[this.started]);
       // A read that fails before it is taken is reported when it is taken, not as unhandled.
       read.catch(() => undefined);
       this.reads.set(this.started++, read);
+      this.pending += weight;
     }
   }
 }

@@ -127,6 +127,26 @@ describe('reading ahead', () => {
     expect(() => ahead.take()).toThrow('all 20 items were taken');
   });
 
+  it('with weights, reads ahead as many items as their weight allows, and always one however heavy', async () => {
+    const started: string[] = [];
+    const read = async (item: string) => {
+      started.push(item);
+      return item;
+    };
+    // Weights of 1, 1, 3, 5, 1, 1 against a budget of 4 items' weight ahead of the one taken.
+    const weights: Record<string, number> = { a: 1, b: 1, c: 3, d: 5, e: 1, f: 1 };
+    const ahead = new ReadAhead(Object.keys(weights), read, 4, (item) => weights[item]);
+    const startedWhenTaking: string[] = [];
+    for (const _ of Object.keys(weights)) {
+      const taking = ahead.take();
+      startedWhenTaking.push(started.join(''));
+      await taking;
+    }
+    // Taking a: b and c fit (1 + 3); d (5) waits. Taking b: c alone is ahead (3), d would make 8.
+    // Taking c: nothing is ahead, so d is read however heavy. Taking d: e and f fit.
+    expect(startedWhenTaking).toEqual(['abc', 'abc', 'abcd', 'abcdef', 'abcdef', 'abcdef']);
+  });
+
   it('reports a failed read when its item is taken, and leaves none unhandled meanwhile', async () => {
     const unhandled: unknown[] = [];
     const note = (reason: unknown) => unhandled.push(reason);
