@@ -9,7 +9,7 @@ import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
-import { getJson, getJsonOrNull, mapConcurrently, putJson, type ReportStore } from './store';
+import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, type ReportStore } from './store';
 
 export interface ProposeDeps {
   readonly store: ReportStore;
@@ -53,6 +53,10 @@ export interface ProposeResult {
 }
 
 const READ_CONCURRENCY = 32;
+/** The listed entities whose accounts are read ahead of the one proposed for (see `propose`). */
+const ENTITIES_READ_AHEAD = 1000;
+/** The proposals of earlier accounts still being written while the next accounts are proposed for. */
+const PROPOSALS_WRITTEN_BEHIND = 64;
 
 export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<ProposeResult> {
   const { store } = deps;
@@ -61,18 +65,23 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const entries: ProposalIndexEntry[] = [];
   const accountsWithoutDetails: string[] = [];
   const exempt: Array<{ arn: string; reason: string }> = [];
-  // One account is read, and the one before it written, while an account is proposed for: the reads and
-  // writes wait on the store, the proposals on the CPU. At most two accounts' reports are held at once,
-  // and one account's proposals are being written.
+  // Accounts are read ahead of the one proposed for, and those before it written meanwhile: the reads and
+  // writes wait on the store, the proposals on the CPU. The accounts read ahead hold the reports of at most
+  // ENTITIES_READ_AHEAD listed entities, or of the next account alone if it is larger, and the accounts
+  // being written at most PROPOSALS_WRITTEN_BEHIND proposals, or the last account's alone if it has more:
+  // an organization of small accounts waits on S3 once per many accounts, and one of large accounts holds
+  // two accounts' reports and writes one account's proposals while proposing for the next.
   const audited = plan.accounts.filter((a) => a.status === 'audited');
-  let writing: Promise<unknown> = Promise.resolve();
+  // Accounts whose proposals are being written: a few accounts' for small accounts, one for large ones.
+  const writing: Array<{ sent: Promise<unknown>; proposals: number }> = [];
+  let writingProposals = 0;
   // Each account's batches, found once: an organization has thousands of both.
   const batchesOf = byAccount(plan.batches);
-  const readOf = (accountId: string) => quiet(readAccount(store, run.runId, accountId, batchesOf.get(accountId) ?? []));
-  let next = audited.length > 0 ? readOf(audited[0].accountId) : null;
-  for (const [i, account] of audited.entries()) {
-    const read = await next!;
-    next = i + 1 < audited.length ? readOf(audited[i + 1].accountId) : null;
+  const batchesFor = (accountId: string) => batchesOf.get(accountId) ?? [];
+  const listed = (accountId: string) => batchesFor(accountId).reduce((sum, b) => sum + b.size, 0);
+  const reads = new ReadAhead(audited, (a) => readAccount(store, run.runId, a.accountId, batchesFor(a.accountId)), ENTITIES_READ_AHEAD, (a) => Math.max(1, listed(a.accountId)));
+  for (const account of audited) {
+    const read = await reads.take();
     if (read === null) {
       accountsWithoutDetails.push(account.accountId);
       continue;
@@ -99,11 +108,16 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
         key,
       });
     });
-    await writing;
-    writing = quiet(write());
+    while (writing.length > 0 && writingProposals + proposals.length > PROPOSALS_WRITTEN_BEHIND) {
+      const oldest = writing.shift()!;
+      await oldest.sent;
+      writingProposals -= oldest.proposals;
+    }
+    writing.push({ sent: quiet(write()), proposals: proposals.length });
+    writingProposals += proposals.length;
   }
   // The index is written only once every proposal it names is.
-  await writing;
+  await Promise.all(writing.map((w) => w.sent));
   entries.sort((a, b) => (a.key < b.key ? -1 : 1));
   const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, exempt, proposals: entries };
   await putJson(store, keys.proposalsIndex(run.runId), index);
@@ -122,23 +136,24 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** An account's authorization details and reports; null when Plan kept no details for it. */
+/**
+ * An account's authorization details and reports; null when Plan kept no details for it. Its details, its
+ * report listing and its batches' files are read at once: an account of one identity then waits on S3
+ * twice, not four times.
+ */
 async function readAccount(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<{ details: AuthorizationDetails; reports: Map<string, EntityReport> } | null> {
+  const listed = quiet(listedReports(store, runId, accountId, batches));
   const details = await getJsonOrNull<AuthorizationDetails>(store, keys.authorization(runId, accountId));
   if (details === null) return null;
-  return { details, reports: await reportsOf(store, runId, accountId, batches) };
+  const reports = await mapConcurrently(await listed, READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
+  return { details, reports: new Map(reports.map((r) => [r.entity.arn, r])) };
 }
 
-/** The reports of the account's listed entities (in its batches) that exist: a report Summarize would count. */
-async function reportsOf(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<Map<string, EntityReport>> {
-  const files = new Set(await store.list(keys.reportsOf(runId, accountId)));
-  const wanted: string[] = [];
-  for (const batch of batches) {
-    for (const e of (await getJson<BatchFile>(store, batch.key)).entities) {
-      const key = keys.report(runId, accountId, e.type, e.name);
-      if (files.has(key)) wanted.push(key);
-    }
-  }
-  const reports = await mapConcurrently(wanted, READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
-  return new Map(reports.map((r) => [r.entity.arn, r]));
+/** The report keys of the account's listed entities (in its batches) that exist: the reports Summarize would count. */
+async function listedReports(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<string[]> {
+  const [files, batchFiles] = await Promise.all([
+    store.list(keys.reportsOf(runId, accountId)).then((found) => new Set(found)),
+    mapConcurrently(batches, READ_CONCURRENCY, (batch) => getJson<BatchFile>(store, batch.key)),
+  ]);
+  return batchFiles.flatMap((file) => file.entities.map((e) => keys.report(runId, accountId, e.type, e.name)).filter((key) => files.has(key)));
 }

@@ -2,7 +2,12 @@
  * A whole organization audited from its audit account: the synthesized workflow executed locally against
  * the emulator serving IAM, STS and Organizations, each account's IAM reached through its member role.
  */
-import type { EntityReport, RunSummary } from '../../lambda/core/model';
+import { iamCatalog } from '../../lambda/core/catalog';
+import { keys, type EntityReport, type RunInfo, type RunSummary } from '../../lambda/core/model';
+import { ActionSpace } from '../../lambda/core/policy';
+import { propose, type ProposalIndex } from '../../lambda/core/propose';
+import { exemptionsFromEnvironment } from '../../lambda/core/runtime';
+import { DirectoryReportStore, type ReportStore } from '../../lambda/core/store';
 import { ACCOUNTS_PER_LISTING } from '../../lambda/core/plan';
 import { generateSampleOrganization, loadOrganization, type Organization, type OrganizationFileContent } from '../../local/emulator';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../local/runner/run-local';
@@ -115,14 +120,67 @@ describe('an organization with a missing member role and a suspended account', (
 });
 
 describe('an organization whose every member role is present', () => {
-  it('is COMPLETED, with every account audited', async () => {
+  describe('audited whole', () => {
     const organization = sampleOrganization();
-    const { dir, result, summary } = await audit(organization);
-    expect(result.status).toBe('SUCCEEDED');
-    expect(summary.status).toBe('COMPLETED');
-    expect(summary.accounts.every((a) => a.status === 'audited')).toBe(true);
-    expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
-  }, RUN_TIMEOUT);
+    let run: Awaited<ReturnType<typeof audit>>;
+    beforeAll(async () => {
+      run = await audit(organization);
+    }, RUN_TIMEOUT);
+
+    it('is COMPLETED, with every account audited', () => {
+      const { dir, result, summary } = run;
+      expect(result.status).toBe('SUCCEEDED');
+      expect(summary.status).toBe('COMPLETED');
+      expect(summary.accounts.every((a) => a.status === 'audited')).toBe(true);
+      expectAccountsReported(dir, result, organization, organization.accounts.map((a) => a.accountId));
+    });
+
+    it('Propose, run again on a store that answers slowly, reads several small accounts at once and writes several accounts\' proposals at once, and writes the same proposals', async () => {
+      const { dir, result } = run;
+      const files = new DirectoryReportStore(dir);
+      const indexKey = keys.proposalsIndex(result.runId);
+      const before = JSON.parse(await files.get(indexKey)) as ProposalIndex;
+      const written = new Map(await Promise.all(before.proposals.map(async (p) => [p.key, await files.get(p.key)] as const)));
+      // The account a key is of, if any (a batch file or the plan is of none).
+      const accountOf = (key: string) => /(?:reports|proposals|authorization)\/(\d{12})/.exec(key)?.[1] ?? 'none';
+      const reading = new Map<string, number>();
+      const writing = new Map<string, number>();
+      let mostAccountsRead = 0;
+      let mostAccountsWritten = 0;
+      const busy = (counts: Map<string, number>) => [...counts].filter(([account, n]) => account !== 'none' && n > 0).length;
+      const slowly = async <T>(counts: Map<string, number>, key: string, call: () => Promise<T>): Promise<T> => {
+        const account = accountOf(key);
+        counts.set(account, (counts.get(account) ?? 0) + 1);
+        mostAccountsRead = Math.max(mostAccountsRead, busy(reading));
+        mostAccountsWritten = Math.max(mostAccountsWritten, busy(writing));
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          return await call();
+        } finally {
+          counts.set(account, counts.get(account)! - 1);
+        }
+      };
+      const store: ReportStore = {
+        location: files.location,
+        get: (key) => slowly(reading, key, () => files.get(key)),
+        list: (prefix) => slowly(reading, prefix, () => files.list(prefix)),
+        put: (key, body) => slowly(writing, key, () => files.put(key, body)),
+        putChunks: () => Promise.reject(new Error('Propose writes no object in parts')),
+        delete: (key) => files.delete(key),
+      };
+      const catalog = iamCatalog();
+      const counted = await propose({ store, catalog, space: new ActionSpace(catalog), exemptions: exemptionsFromEnvironment({}) }, { run: { runId: result.runId } as RunInfo });
+      // Five accounts of 24 identities each: the four after the first are read while it is proposed for,
+      // and one account's few proposals do not hold up the next's (one account at a time, both were 1).
+      expect(mostAccountsRead).toBeGreaterThanOrEqual(3);
+      expect(mostAccountsWritten).toBeGreaterThanOrEqual(2);
+      const after = JSON.parse(await files.get(indexKey)) as ProposalIndex;
+      expect(after).toEqual(before);
+      expect(counted.count).toBe(before.proposals.length);
+      expect(new Set(before.proposals.map((p) => p.accountId)).size).toBe(organization.accounts.length);
+      for (const [key, body] of written) expect(await files.get(key)).toBe(body);
+    });
+  });
 
   it('narrows a run to the execution input\'s accountIds, and skips an asked-for account it is not set to audit', async () => {
     const organization = sampleOrganization();
