@@ -95,7 +95,9 @@ export class ReadAhead<T, R> {
     private readonly read: (item: T) => Promise<R>,
     private readonly ahead: number,
     private readonly weigh: (item: T) => number = () => 1,
-  ) {}
+  ) {
+    if (!(ahead >= 1)) throw new RangeError(`ReadAhead: ahead must be 1 or more, got ${ahead}`);
+  }
 
   /** What the next item reads as. */
   take(): Promise<R> {

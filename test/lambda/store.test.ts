@@ -147,6 +147,10 @@ describe('reading ahead', () => {
     expect(startedWhenTaking).toEqual(['abc', 'abc', 'abcd', 'abcdef', 'abcdef', 'abcdef']);
   });
 
+  it('refuses to read nothing ahead: one item always is', () => {
+    expect(() => new ReadAhead(['a'], async (item) => item, 0)).toThrow('ahead must be 1 or more, got 0');
+  });
+
   it('reports a failed read when its item is taken, and leaves none unhandled meanwhile', async () => {
     const unhandled: unknown[] = [];
     const note = (reason: unknown) => unhandled.push(reason);
