@@ -35,6 +35,14 @@ export function parseAccountsConfig(text: string | undefined): AccountsConfig {
   return config;
 }
 
+/**
+ * Attempts the Organizations client makes of each call. Organizations publishes no rates and throttles
+ * the whole organization's callers together (TooManyRequestsException), and Plan lists every page in
+ * one invocation: the SDK's default of 3 would fail the listing on a busy organization. The SDK's
+ * standard retries back off exponentially (up to 20 s between attempts), some 45 s in all at worst.
+ */
+export const ORGANIZATIONS_MAX_ATTEMPTS = 10;
+
 /** Organizations answers at most 20 items a page. */
 const ORG_PAGE = 20;
 

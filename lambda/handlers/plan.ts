@@ -1,7 +1,7 @@
 import { IAMClient } from '@aws-sdk/client-iam';
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { STSClient } from '@aws-sdk/client-sts';
-import { accountSource, MemberSessions } from '../core/accounts';
+import { accountSource, MemberSessions, ORGANIZATIONS_MAX_ATTEMPTS } from '../core/accounts';
 import { listAccounts, startPlan, writePlan, type ListEvent, type PlanEvent, type PlanResult, type PlanStart } from '../core/plan';
 import type { RunInfo } from '../core/model';
 import { InvalidInput } from '../core/errors';
@@ -10,7 +10,7 @@ import { accountIdOf, accountsFromEnvironment, clockFromEnvironment, pacingFromE
 // Throttling and transient faults are retried and counted by IamCaller, so the SDK does not retry on its own.
 const iam = new IAMClient({ maxAttempts: 1 });
 const sts = new STSClient({});
-const organizations = new OrganizationsClient({});
+const organizations = new OrganizationsClient({ maxAttempts: ORGANIZATIONS_MAX_ATTEMPTS });
 const store = storeFromEnvironment();
 const clock = clockFromEnvironment();
 const settings = planSettingsFromEnvironment();

@@ -22,6 +22,9 @@ export class OrganizationsError extends Error {
   }
 }
 
+/** Organizations' answer to a throttled call. */
+export const tooManyRequests = (): OrganizationsError => new OrganizationsError('TooManyRequestsException', 'AWS Organizations can\'t complete your request because it is rate limited. Try again later.');
+
 export interface OrganizationsSettings {
   /** Answer every other page empty (with a NextToken), as Organizations may. @default true */
   readonly emptyPages?: boolean;

@@ -12,7 +12,7 @@ import { derivedEntityId, loadAccount, type Account } from './account';
 import { ScaledClock, type Clock } from './clock';
 import { IamBackend, OPERATIONS, type FinishedJob, type JobSettings, type Operation } from './iam';
 import { loneAccount, type Organization } from './organization';
-import { ORGANIZATIONS_OPERATIONS, ORGANIZATIONS_TARGET_PREFIX, OrganizationsBackend, OrganizationsError, type OrganizationsOperation } from './organizations';
+import { ORGANIZATIONS_OPERATIONS, ORGANIZATIONS_TARGET_PREFIX, OrganizationsBackend, OrganizationsError, tooManyRequests, type OrganizationsOperation } from './organizations';
 import { errorXml, IamError, newRequestId, QueryParams, STS_XMLNS, successXml, throttling } from './query';
 import { expiredToken, invalidClientTokenId, readSignature, signatureDoesNotMatch, signatureMatches, type SignedRequest } from './sigv4';
 import { STS_OPERATIONS, StsBackend, type IssuedSession, type Principal, type StsOperation } from './sts';
@@ -43,6 +43,11 @@ export interface EmulatorOptions extends JobSettings {
   readonly timeScale?: number;
   /** Token-bucket throttling per operation, in each account on its own. @default off */
   readonly throttle?: ThrottleSettings;
+  /**
+   * Token-bucket throttling of Organizations, per operation for the whole organization, answered with
+   * `TooManyRequestsException` as Organizations does (it publishes no rates). @default off
+   */
+  readonly organizationsThrottle?: ThrottleSettings;
   /** A clock to share with in-process callers; made from `timeScale` when absent. */
   readonly clock?: Clock;
   /** Keep a log of every call, readable with `calls()`. @default false */
@@ -147,6 +152,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const sessions = new Map<string, IssuedSession>();
   const sts = new StsBackend(organization, clock, (session) => sessions.set(session.accessKeyId, session), { maxSessionSeconds: options.maxSessionSeconds });
   const organizations = new OrganizationsBackend(organization, { emptyPages: options.emptyOrganizationPages });
+  const organizationsThrottle = options.organizationsThrottle ? new Throttle(options.organizationsThrottle) : undefined;
   const random = options.random ?? Math.random;
   const latencies = options.requestLatencyMs ?? {};
   // A virtual clock stands still while a request is in flight: an answer waiting on it would never come.
@@ -230,13 +236,22 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     return { accessKeyId: signature.accessKeyId, accountId: organization.auditAccountId, arn, userId: derivedEntityId('user', arn) };
   };
 
-  /** Runs one operation under its counters; `throttle` decides first when given. */
-  const counted = <T extends object>(operation: string, caller: Principal, params: QueryParams | undefined, throttle: Throttle | undefined, run: () => T, outcomeOf: (result: T) => string): T => {
+  /** Runs one operation under its counters; `throttle` decides first when given, and `refusal` is its answer. */
+  const counted = <T extends object>(
+    operation: string,
+    caller: Principal,
+    params: QueryParams | undefined,
+    throttle: Throttle | undefined,
+    run: () => T,
+    outcomeOf: (result: T) => string,
+    refusal: () => IamError | OrganizationsError = throttling,
+  ): T => {
     counters[operation].calls++;
     if (throttle && !throttle.admit(operation, clock.now())) {
       counters[operation].throttled++;
-      record(operation, caller, params, 'Throttling');
-      throw throttling();
+      const refused = refusal();
+      record(operation, caller, params, refused instanceof IamError ? refused.code : refused.type);
+      throw refused;
     }
     try {
       const result = run();
@@ -300,7 +315,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       } catch {
         throw new OrganizationsError('SerializationException', 'The request body is not JSON.');
       }
-      const result = counted(operation, caller, undefined, undefined, () => organizations.handle(operation as OrganizationsOperation, input, caller), () => 'OK');
+      const result = counted(operation, caller, undefined, organizationsThrottle, () => organizations.handle(operation as OrganizationsOperation, input, caller), () => 'OK', tooManyRequests);
       answerAfter(operation, () => sendJson(res, 200, result, requestId));
     } catch (err) {
       const error = err instanceof OrganizationsError ? err : new OrganizationsError('ServiceException', `Internal emulator error: ${(err as Error).message}`, 500);

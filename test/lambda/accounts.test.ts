@@ -1,7 +1,7 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
-import { MemberSessions, organizationAccounts, renewingSender } from '../../lambda/core/accounts';
+import { MemberSessions, ORGANIZATIONS_MAX_ATTEMPTS, organizationAccounts, renewingSender } from '../../lambda/core/accounts';
 import { generateSampleOrganization, loadOrganization, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
 
 const credentials = { accessKeyId: 'AKIDHUBPRINCIPAL0001', secretAccessKey: 'hub-secret' };
@@ -22,6 +22,22 @@ describe('accounts of an organization', () => {
     // 45 accounts, 20 a page, every other page empty: 3 full pages and 3 empty ones.
     expect(pages).toHaveLength(6);
   });
+
+  it('are all listed while Organizations throttles, its refusals retried by a client configured as Plan\'s; one that does not retry fails', async () => {
+    // Two calls a second, one at once: every other page is refused with TooManyRequestsException.
+    const organizationsThrottle = { rps: 2, burst: 1 };
+    emulator = await startEmulator({ organization, credentials: [credentials], recordCalls: true, organizationsThrottle });
+    const patient = new OrganizationsClient({ region: 'us-east-1', endpoint: emulator.url, credentials, maxAttempts: ORGANIZATIONS_MAX_ATTEMPTS });
+    const found = await organizationAccounts(patient, []);
+    expect(found.map((a) => a.accountId).sort()).toEqual(organization.accounts.map((a) => a.accountId).sort());
+    const outcomes = emulator.calls().filter((c) => c.operation === 'ListAccounts').map((c) => c.outcome);
+    expect(outcomes.filter((o) => o === 'TooManyRequestsException').length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o === 'OK')).toHaveLength(6);
+    await emulator.close();
+
+    emulator = await startEmulator({ organization, credentials: [credentials], organizationsThrottle });
+    await expect(organizationAccounts(client(OrganizationsClient, emulator.url), [])).rejects.toMatchObject({ name: 'TooManyRequestsException' });
+  }, 60_000);
 
   it('are narrowed to the accounts under an OU, at any depth', async () => {
     const nested = JSON.parse(JSON.stringify(file));
