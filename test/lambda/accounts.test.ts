@@ -28,7 +28,7 @@ describe('accounts of an organization', () => {
     const organizationsThrottle = { rps: 2, burst: 1 };
     emulator = await startEmulator({ organization, credentials: [credentials], recordCalls: true, organizationsThrottle });
     const patient = new OrganizationsClient({ region: 'us-east-1', endpoint: emulator.url, credentials, maxAttempts: ORGANIZATIONS_MAX_ATTEMPTS });
-    const found = await organizationAccounts(patient, []);
+    const found = await organizationAccounts(patient, []).finally(() => patient.destroy());
     expect(found.map((a) => a.accountId).sort()).toEqual(organization.accounts.map((a) => a.accountId).sort());
     const outcomes = emulator.calls().filter((c) => c.operation === 'ListAccounts').map((c) => c.outcome);
     expect(outcomes.filter((o) => o === 'TooManyRequestsException').length).toBeGreaterThan(0);
