@@ -236,6 +236,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     return { accessKeyId: signature.accessKeyId, accountId: organization.auditAccountId, arn, userId: derivedEntityId('user', arn) };
   };
 
+  /** The code an error answers with, as the call log records it. */
+  const errorCode = (err: unknown): string => (err instanceof IamError ? err.code : err instanceof OrganizationsError ? err.type : 'ServiceFailure');
+
   /** Runs one operation under its counters; `throttle` decides first when given, and `refusal` is its answer. */
   const counted = <T extends object>(
     operation: string,
@@ -250,7 +253,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     if (throttle && !throttle.admit(operation, clock.now())) {
       counters[operation].throttled++;
       const refused = refusal();
-      record(operation, caller, params, refused instanceof IamError ? refused.code : refused.type);
+      record(operation, caller, params, errorCode(refused));
       throw refused;
     }
     try {
@@ -260,7 +263,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       return result;
     } catch (err) {
       counters[operation].errors++;
-      record(operation, caller, params, err instanceof IamError ? err.code : err instanceof OrganizationsError ? err.type : 'ServiceFailure');
+      record(operation, caller, params, errorCode(err));
       throw err;
     }
   };
