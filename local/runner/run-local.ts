@@ -70,7 +70,7 @@ export interface LocalRunOptions {
   /** Simulated seconds per real second for the emulator, the Lambdas' clocks and the workflow's waits. @default 1 */
   readonly timeScale?: number;
   /** Emulator behaviour: throttling, job latency, short pages, reset connections, session length. */
-  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages' | 'recordCalls' | 'resetConnections' | 'random' | 'maxSessionSeconds' | 'requestLatencyMs'>;
+  readonly emulator?: Pick<EmulatorOptions, 'throttle' | 'jobLatencyMs' | 'slowJobLatencyMs' | 'shortPages' | 'recordCalls' | 'resetConnections' | 'random' | 'maxSessionSeconds' | 'requestLatencyMs' | 'organizationsThrottle'>;
   /** Settings that replace those of cdk.json for this run. */
   readonly settings?: Partial<AuditSettings>;
   /** Execution name, which is the run id. @default local-<time>-<random> */

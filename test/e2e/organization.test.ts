@@ -182,6 +182,18 @@ describe('an organization whose every member role is present', () => {
     });
   });
 
+  it('lists the organization while Organizations throttles: Plan retries the refused calls, and every account is audited', async () => {
+    const organization = sampleOrganization();
+    // One call per 100 simulated seconds (half a real second at 200x), one at once: the listing's second
+    // call is refused, and the SDK's retries in Plan, which wait in real time, get it through.
+    const { result, summary } = await audit(organization, { emulator: { recordCalls: true, organizationsThrottle: { rps: 0.01, burst: 1 } } });
+    const listing = result.stats.iamCallLog.filter((c) => c.operation === 'ListAccounts');
+    expect(listing.filter((c) => c.outcome === 'TooManyRequestsException').length).toBeGreaterThan(0);
+    expect(summary.status).toBe('COMPLETED');
+    expect(summary.accounts.map((a) => a.accountId).sort()).toEqual(organization.accounts.map((a) => a.accountId).sort());
+    expect(summary.accounts.every((a) => a.status === 'audited')).toBe(true);
+  }, RUN_TIMEOUT);
+
   it('narrows a run to the execution input\'s accountIds, and skips an asked-for account it is not set to audit', async () => {
     const organization = sampleOrganization();
     const [, hub, , , other] = organization.accounts;
