@@ -9,7 +9,7 @@ import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
-import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, type ReportStore } from './store';
+import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface ProposeDeps {
   readonly store: ReportStore;
@@ -68,13 +68,13 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   // Accounts are read ahead of the one proposed for, and those before it written meanwhile: the reads and
   // writes wait on the store, the proposals on the CPU. The accounts read ahead hold the reports of at most
   // ENTITIES_READ_AHEAD listed entities, or of the next account alone if it is larger, and the accounts
-  // being written at most PROPOSALS_WRITTEN_BEHIND proposals, or the last account's alone if it has more:
-  // an organization of small accounts waits on S3 once per many accounts, and one of large accounts holds
-  // two accounts' reports and writes one account's proposals while proposing for the next.
+  // still being written once the next is proposed for at most PROPOSALS_WRITTEN_BEHIND proposals, or the
+  // last account's alone if it has more: an organization of small accounts waits on S3 once per many
+  // accounts, and one of large accounts holds two accounts' reports and writes one account's proposals
+  // while proposing for the next.
   const audited = plan.accounts.filter((a) => a.status === 'audited');
   // Accounts whose proposals are being written: a few accounts' for small accounts, one for large ones.
-  const writing: Array<{ sent: Promise<unknown>; proposals: number }> = [];
-  let writingProposals = 0;
+  const writing = new WritesBehind(PROPOSALS_WRITTEN_BEHIND);
   // Each account's batches, found once: an organization has thousands of both.
   const batchesOf = byAccount(plan.batches);
   const batchesFor = (accountId: string) => batchesOf.get(accountId) ?? [];
@@ -108,16 +108,10 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
         key,
       });
     });
-    while (writing.length > 0 && writingProposals + proposals.length > PROPOSALS_WRITTEN_BEHIND) {
-      const oldest = writing.shift()!;
-      await oldest.sent;
-      writingProposals -= oldest.proposals;
-    }
-    writing.push({ sent: quiet(write()), proposals: proposals.length });
-    writingProposals += proposals.length;
+    await writing.add(write(), proposals.length);
   }
   // The index is written only once every proposal it names is.
-  await Promise.all(writing.map((w) => w.sent));
+  await writing.finish();
   entries.sort((a, b) => (a.key < b.key ? -1 : 1));
   const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, exempt, proposals: entries };
   await putJson(store, keys.proposalsIndex(run.runId), index);

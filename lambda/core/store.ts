@@ -124,6 +124,35 @@ export class ReadAhead<T, R> {
   }
 }
 
+/**
+ * Writes left to finish while the caller goes on to the next: a write is added once started, and
+ * `add` waits for the oldest until those still in flight weigh at most `behind` (the last one added
+ * always stays in flight, however heavy). A failed write is reported when it is waited for.
+ */
+export class WritesBehind {
+  private readonly writes: Array<{ readonly done: Promise<unknown>; readonly weight: number }> = [];
+  private weight = 0;
+
+  constructor(private readonly behind: number) {}
+
+  async add(done: Promise<unknown>, weight = 1): Promise<void> {
+    // Awaited below or in `finish`; a failure meanwhile is not an unhandled one.
+    done.catch(() => undefined);
+    this.writes.push({ done, weight });
+    this.weight += weight;
+    while (this.writes.length > 1 && this.weight > this.behind) {
+      const oldest = this.writes.shift()!;
+      await oldest.done;
+      this.weight -= oldest.weight;
+    }
+  }
+
+  /** Waits for every write still in flight. */
+  async finish(): Promise<void> {
+    await Promise.all(this.writes.map((w) => w.done));
+  }
+}
+
 /** Requests made to a store, as S3 bills them: PUT, GET, and LIST (one per page of 1,000 keys); DELETE is free. */
 export interface StoreRequests {
   put: number;

@@ -36,7 +36,7 @@ import { countProposals } from './propose';
 import { ReportDataBuilder, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
 import { LongJobCollector } from './long-jobs';
-import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, ReadAhead, type ReportStore } from './store';
+import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface SummarizeSettings {
   /** A run whose failed entities exceed this percentage of those listed is INCOMPLETE. */
@@ -248,7 +248,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   const settlementsOf = byAccount(settlements);
   for (const accountId of previous?.pending ?? []) if (!settlementsOf.has(accountId)) settlementsOf.set(accountId, []);
   const reports = new ReadAhead([...settlementsOf.values()].flatMap((mine) => mine.flatMap((s) => s.reportKeys)), (key) => getJson<EntityReport>(store, key), READ_CONCURRENCY);
-  const sending: Array<Promise<unknown>> = [];
+  const sending = new WritesBehind(PARTS_WRITTEN_BEHIND);
   for (const [accountId, mine] of settlementsOf) {
     const before = previous ? await previous.reportedIn(accountId) : null;
     for (const s of mine) {
@@ -257,13 +257,12 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
       let allRead!: () => void;
       const read = new Promise<void>((resolve) => (allRead = resolve));
       const sent = store.putChunks(keys.datasetPart(run.runDate, run.runId, s.batchId), untilDone(rowsOf(s, before), allRead), 'application/x-ndjson');
-      sent.catch(() => undefined); // awaited below; a failure meanwhile is not an unhandled one
+      sent.catch(() => undefined); // awaited by `sending`; a failure meanwhile is not an unhandled one
       await Promise.race([read, sent]);
-      sending.push(sent);
-      if (sending.length > PARTS_WRITTEN_BEHIND) await sending.shift();
+      await sending.add(sent);
     }
   }
-  await Promise.all(sending);
+  await sending.finish();
   const changes = previous ? await writeChanges(store, run, previous, settlements, missing, serviceChangesFound, deps.settings.watchServices) : null;
 
   await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, ReadAhead, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, type ReportStore } from '../../lambda/core/store';
+import { DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, ReadAhead, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, WritesBehind, type ReportStore } from '../../lambda/core/store';
 import { startMoto, type MotoServer } from '../helpers/moto';
 import { tempStore } from '../helpers/core';
 
@@ -145,6 +145,22 @@ describe('reading ahead', () => {
     // Taking a: b and c fit (1 + 3); d (5) waits. Taking b: c alone is ahead (3), d would make 8.
     // Taking c: nothing is ahead, so d is read however heavy. Taking d: e and f fit.
     expect(startedWhenTaking).toEqual(['abc', 'abc', 'abcd', 'abcdef', 'abcdef', 'abcdef']);
+  });
+
+  it('leaves writes in flight while they weigh at most what it allows, the last one always, and reports a failed one when waited for', async () => {
+    const finished: string[] = [];
+    const write = (name: string, ms: number, fails = false) =>
+      new Promise<void>((resolve, reject) => setTimeout(() => (finished.push(name), fails ? reject(new Error(`${name} failed`)) : resolve()), ms));
+    const behind = new WritesBehind(4);
+    await behind.add(write('a', 30), 3);
+    expect(finished).toEqual([]); // 3 of 4: a stays in flight
+    await behind.add(write('b', 10), 2);
+    expect(finished).toEqual(['b', 'a']); // 5 of 4: the oldest, a, was waited for (b ended first)
+    await behind.add(write('c', 10), 9);
+    expect(finished).toEqual(['b', 'a']); // the last added stays in flight however heavy; b was done already
+    await behind.add(write('d', 20, true), 1);
+    expect(finished).toEqual(['b', 'a', 'c']);
+    await expect(behind.finish()).rejects.toThrow('d failed');
   });
 
   it('refuses to read nothing ahead: one item always is', () => {
