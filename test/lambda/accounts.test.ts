@@ -5,7 +5,7 @@ import { MemberSessions, ORGANIZATIONS_MAX_ATTEMPTS, organizationAccounts, renew
 import { generateSampleOrganization, loadOrganization, ScaledClock, startEmulator, type RunningEmulator } from '../../local/emulator';
 
 const credentials = { accessKeyId: 'AKIDHUBPRINCIPAL0001', secretAccessKey: 'hub-secret' };
-const client = <T>(Client: new (config: object) => T, url: string): T => new Client({ region: 'us-east-1', endpoint: url, credentials, maxAttempts: 1 });
+const client = <T>(Client: new (config: object) => T, url: string, maxAttempts = 1): T => new Client({ region: 'us-east-1', endpoint: url, credentials, maxAttempts });
 
 describe('accounts of an organization', () => {
   let emulator: RunningEmulator;
@@ -27,7 +27,7 @@ describe('accounts of an organization', () => {
     // Two calls a second, one at once: every other page is refused with TooManyRequestsException.
     const organizationsThrottle = { rps: 2, burst: 1 };
     emulator = await startEmulator({ organization, credentials: [credentials], recordCalls: true, organizationsThrottle });
-    const patient = new OrganizationsClient({ region: 'us-east-1', endpoint: emulator.url, credentials, maxAttempts: ORGANIZATIONS_MAX_ATTEMPTS });
+    const patient = client(OrganizationsClient, emulator.url, ORGANIZATIONS_MAX_ATTEMPTS);
     const found = await organizationAccounts(patient, []).finally(() => patient.destroy());
     expect(found.map((a) => a.accountId).sort()).toEqual(organization.accounts.map((a) => a.accountId).sort());
     const outcomes = emulator.calls().filter((c) => c.operation === 'ListAccounts').map((c) => c.outcome);
