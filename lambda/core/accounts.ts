@@ -61,6 +61,7 @@ async function allPages<T>(fetch: (token: string | undefined) => Promise<{ items
 
 /** The organization's accounts, or those under the given OUs or roots at any depth. */
 export async function organizationAccounts(organizations: OrganizationsClient, parentIds: readonly string[]): Promise<AccountToAudit[]> {
+  // State replaced Status, which Organizations retired on 2026-09-09; Status serves answers without State.
   const toAudit = (a: OrgAccount): AccountToAudit => ({ accountId: a.Id!, name: a.Name ?? null, status: String(a.State ?? a.Status ?? 'UNKNOWN') });
   if (parentIds.length === 0) {
     const accounts = await allPages(async (NextToken) => {

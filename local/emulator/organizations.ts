@@ -77,7 +77,7 @@ export class OrganizationsBackend {
       Arn: `arn:aws:organizations::${org.managementAccountId}:account/${org.organizationId}/${a.accountId}`,
       Email: `aws+${a.accountId}@example.com`,
       Name: a.name,
-      Status: a.status,
+      // Organizations retired the account's Status on 2026-09-09: State alone says whether it is ACTIVE.
       State: a.status,
       JoinedMethod: a.accountId === org.managementAccountId ? 'CREATED' : 'INVITED',
       JoinedTimestamp: 1_700_000_000,

@@ -64,6 +64,27 @@ describe('accounts of an organization', () => {
   });
 });
 
+describe('the state of an account', () => {
+  it('is read from its State, which replaced the retired Status, and from its Status where an answer has no State', async () => {
+    const accounts = [
+      { Id: '111111111111', State: 'ACTIVE' },
+      { Id: '222222222222', State: 'PENDING_CLOSURE', Status: 'ACTIVE' },
+      { Id: '333333333333', State: 'CLOSED' },
+      { Id: '444444444444', Status: 'SUSPENDED' },
+      { Id: '555555555555' },
+    ];
+    const organizations = { send: async () => ({ Accounts: accounts }) } as unknown as OrganizationsClient;
+    const found = await organizationAccounts(organizations, []);
+    expect(found.map((a) => [a.accountId, a.status])).toEqual([
+      ['111111111111', 'ACTIVE'],
+      ['222222222222', 'PENDING_CLOSURE'],
+      ['333333333333', 'CLOSED'],
+      ['444444444444', 'SUSPENDED'],
+      ['555555555555', 'UNKNOWN'],
+    ]);
+  });
+});
+
 describe('member-role sessions', () => {
   let emulator: RunningEmulator;
   afterEach(() => emulator?.close());

@@ -234,7 +234,7 @@ describe('Plan, in its three steps', () => {
     // Every account is listed through the one emulated account: what matters here is which accounts are listed.
     const ids = Array.from({ length: 2 * ACCOUNTS_PER_LISTING + 5 }, (_, i) => String(200000000000 + i));
     const source: AccountSource = {
-      accounts: async () => [...ids.map((accountId) => ({ accountId, name: null, status: 'ACTIVE' })), { accountId: '299999999999', name: 'old', status: 'SUSPENDED' }],
+      accounts: async () => [...ids.map((accountId) => ({ accountId, name: null, status: 'ACTIVE' })), { accountId: '299999999999', name: 'old', status: 'SUSPENDED' }, { accountId: '299999999998', name: 'closing', status: 'PENDING_CLOSURE' }],
       iam: async () => iam,
     };
     const store = tempStore();
@@ -250,12 +250,13 @@ describe('Plan, in its three steps', () => {
 
     const record = await getJson<PlanRecord>(store, keys.plan(start.run.runId));
     const byId = new Map(record.accounts.map((a) => [a.accountId, a]));
-    expect(record.accounts.map((a) => a.accountId)).toEqual([...ids, '299999999999']);
+    expect(record.accounts.map((a) => a.accountId)).toEqual([...ids, '299999999999', '299999999998']);
     for (const id of start.listings[1]) {
       expect(byId.get(id)).toMatchObject({ status: 'failed', code: 'ListingFailed', message: 'the invocation that listed it failed: Sandbox.Timedout: Task timed out after 900.00 seconds' });
     }
     for (const id of [...start.listings[0], ...start.listings[2]]) expect(byId.get(id)!.status).toBe('audited');
     expect(byId.get('299999999999')).toMatchObject({ status: 'skipped', code: 'AccountSuspended' });
+    expect(byId.get('299999999998')).toMatchObject({ status: 'skipped', code: 'AccountPendingClosure' });
     const audited = ACCOUNTS_PER_LISTING + 5;
     expect(new Set(record.batches.map((b) => b.accountId)).size).toBe(audited);
     expect(result.listed).toBe(audited * account.entities.filter((e) => !e.path.startsWith('/aws-service-role/')).length);
