@@ -46,12 +46,30 @@ export const ORGANIZATIONS_MAX_ATTEMPTS = 10;
 /** Organizations answers at most 20 items a page. */
 const ORG_PAGE = 20;
 
+/**
+ * Organizations' refusal, its name kept (the workflow and the summary show it as the error's code), its
+ * message saying what was being listed: "We can't find a root or OU with the ParentId that you specified"
+ * does not say which one.
+ */
+function listingError(err: unknown, what: string): unknown {
+  if (!(err instanceof Error)) return err;
+  const advice =
+    err.name === 'AccessDeniedException' || err.name === 'AWSOrganizationsNotInUseException'
+      ? ' (the audit account must be the management account of an organization, or be allowed to read it: README, "A whole organization")'
+      : '';
+  const named = new Error(`${what}: ${err.message}${advice}`, { cause: err });
+  named.name = err.name;
+  return named;
+}
+
 /** Every item of an Organizations list, following NextToken through empty pages. */
 async function allPages<T>(fetch: (token: string | undefined) => Promise<{ items?: T[]; NextToken?: string }>, what: string): Promise<T[]> {
   const all: T[] = [];
   let token: string | undefined;
   for (let pages = 1; ; pages++) {
-    const page = await fetch(token);
+    const page = await fetch(token).catch((err: unknown) => {
+      throw listingError(err, what);
+    });
     all.push(...(page.items ?? []));
     if (!page.NextToken) return all;
     if (page.NextToken === token) throw new Error(`${what}: Organizations returned the same NextToken twice (page ${pages})`);
@@ -67,22 +85,25 @@ export async function organizationAccounts(organizations: OrganizationsClient, p
     const accounts = await allPages(async (NextToken) => {
       const answer = await organizations.send(new ListAccountsCommand({ NextToken, MaxResults: ORG_PAGE }));
       return { items: answer.Accounts, NextToken: answer.NextToken };
-    }, 'listing accounts');
+    }, "listing the organization's accounts");
     return accounts.map(toAudit);
   }
   const found = new Map<string, AccountToAudit>();
   const queue = [...parentIds];
+  const asked = new Set(parentIds);
   while (queue.length > 0) {
     const ParentId = queue.shift()!;
+    // A parent the setting names may not exist: say where it was named.
+    const parent = asked.has(ParentId) ? `${ParentId} (accounts.organizationalUnitIds)` : ParentId;
     const accounts = await allPages(async (NextToken) => {
       const answer = await organizations.send(new ListAccountsForParentCommand({ ParentId, NextToken, MaxResults: ORG_PAGE }));
       return { items: answer.Accounts, NextToken: answer.NextToken };
-    }, `listing the accounts of ${ParentId}`);
+    }, `listing the accounts of ${parent}`);
     for (const a of accounts) found.set(a.Id!, toAudit(a));
     const children = await allPages(async (NextToken) => {
       const answer = await organizations.send(new ListOrganizationalUnitsForParentCommand({ ParentId, NextToken, MaxResults: ORG_PAGE }));
       return { items: answer.OrganizationalUnits, NextToken: answer.NextToken };
-    }, `listing the OUs of ${ParentId}`);
+    }, `listing the OUs of ${parent}`);
     queue.push(...children.map((ou) => ou.Id!));
   }
   return [...found.values()];

@@ -60,7 +60,19 @@ describe('accounts of an organization', () => {
     expect(session.expiresAt).toBeGreaterThan(emulator.clock.now());
     const memberCredentials = await (session.iam.config.credentials as () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>)();
     const asMember = new OrganizationsClient({ region: 'us-east-1', endpoint: emulator.url, credentials: memberCredentials, maxAttempts: 1 });
-    await expect(organizationAccounts(asMember, [])).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(organizationAccounts(asMember, [])).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringMatching(/^listing the organization's accounts: .*the audit account must be the management account/),
+    });
+  });
+
+  it('fail with Organizations\' code, naming the setting\'s parent that Organizations does not know', async () => {
+    emulator = await startEmulator({ organization, credentials: [credentials] });
+    const unknown = 'ou-zzzz-zzzzzzzz';
+    await expect(organizationAccounts(client(OrganizationsClient, emulator.url), [organization.rootId, unknown])).rejects.toMatchObject({
+      name: 'ParentNotFoundException',
+      message: `listing the accounts of ${unknown} (accounts.organizationalUnitIds): We can't find a root or OU with the ParentId that you specified.`,
+    });
   });
 });
 
