@@ -35,6 +35,8 @@ export interface ReportData {
   readonly schemaVersion: 1;
   readonly run: Pick<RunSummary, 'runId' | 'runDate' | 'status' | 'granularity' | 'startedAt' | 'completedAt'> & { readonly unusedAfterDays: number | null };
   readonly accounts: readonly AccountSummary[];
+  /** The ARNs' partition (aws, aws-cn, aws-us-gov): the page makes each identity's ARN from its row. */
+  readonly partition: string;
   readonly entities: RunSummary['entities'];
   readonly findings: RunSummary['findings'];
   readonly iamCalls: RunSummary['iamCalls'];
@@ -174,6 +176,8 @@ export class ReportDataBuilder {
         unusedAfterDays: this.unusedAfterDays,
       },
       accounts: summary.accounts,
+      // One run is in one partition: its roles cannot enter accounts of another.
+      partition: arns[0]?.split(':')[1] ?? 'aws',
       entities: summary.entities,
       findings: summary.findings,
       iamCalls: summary.iamCalls,

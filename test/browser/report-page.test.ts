@@ -176,4 +176,21 @@ describe('the HTML report in Chromium', () => {
     expect(watched.errors).toEqual([]);
     expect(watched.requests).toEqual([]);
   });
+
+  it('gives the identities of another partition their own ARNs, and finds their proposals by them', async () => {
+    const gov = fabricatedPage(48, { partition: 'aws-us-gov' });
+    const govFile = join(tempDir('report-page-gov-'), 'report.html');
+    writeFileSync(govFile, gov.html);
+    const other = await watchedPage(browser);
+    await openReport(other, govFile);
+    const rows = await other.page.$$eval('#identity-body tr.row', (trs) => trs.map((tr) => ({ arn: tr.getAttribute('data-arn'), proposals: tr.querySelector('td:nth-child(7)')?.textContent })));
+    expect(rows.map((r) => r.arn).sort()).toEqual(gov.identities.map((x) => x.arn).sort());
+    expect(rows.every((r) => r.arn!.startsWith('arn:aws-us-gov:iam::'))).toBe(true);
+    // The page's proposals are keyed by the reports' own ARNs: an ARN made in the wrong partition finds none.
+    expect(rows.filter((r) => r.proposals === 'exempt')).toHaveLength(gov.exempt.length);
+    expect(gov.summary.proposals.count).toBeGreaterThan(0);
+    expect(rows.reduce((sum, r) => sum + (Number(r.proposals) || 0), 0)).toBe(gov.summary.proposals.count);
+    expect(other.errors).toEqual([]);
+    await other.page.close();
+  });
 });

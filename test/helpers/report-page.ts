@@ -38,8 +38,9 @@ export interface FabricatedPage {
   readonly exempt: readonly string[];
 }
 
-/** A deterministic page of `count` identities. */
-export function fabricatedPage(count: number): FabricatedPage {
+/** A deterministic page of `count` identities, in the `aws` partition unless told another. */
+export function fabricatedPage(count: number, options: { partition?: string } = {}): FabricatedPage {
+  const partition = options.partition ?? 'aws';
   const builder = new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId));
   const identities: PageIdentity[] = [];
   let unusedGrants = 0;
@@ -49,7 +50,7 @@ export function fabricatedPage(count: number): FabricatedPage {
     const account = PAGE_ACCOUNTS[Math.floor(i / 4) % 2];
     const type = TYPES[i % 4];
     const name = `${['alice', 'build', 'deploy', 'reader'][i % 4]}-${String(i).padStart(5, '0')}`;
-    const arn = `arn:aws:iam::${account.accountId}:${type}/${name}`;
+    const arn = `arn:${partition}:iam::${account.accountId}:${type}/${name}`;
     const granted = 1 + (i % SERVICES.length);
     // Service k of identity i was last used (i + 7k) % 200 days before the report, or never when that is >= 150.
     const services = SERVICES.slice(0, granted).map((ns, k) => {
@@ -87,8 +88,8 @@ export function fabricatedPage(count: number): FabricatedPage {
     if (granted === unused.length) idle++;
   }
   const failures = [
-    { arn: `arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:role/failed-job`, code: 'JobFailed.ServiceFailure', message: 'the job failed' },
-    { arn: `arn:aws:iam::${PAGE_ACCOUNTS[1].accountId}:role/slow-job`, code: 'JobTimedOut', message: 'the job did not complete in time' },
+    { arn: `arn:${partition}:iam::${PAGE_ACCOUNTS[0].accountId}:role/failed-job`, code: 'JobFailed.ServiceFailure', message: 'the job failed' },
+    { arn: `arn:${partition}:iam::${PAGE_ACCOUNTS[1].accountId}:role/slow-job`, code: 'JobTimedOut', message: 'the job did not complete in time' },
   ];
   const perAccount = (accountId: string) => identities.filter((x) => x.accountId === accountId).length;
   const summary: RunSummary = {
@@ -139,7 +140,7 @@ export function fabricatedPage(count: number): FabricatedPage {
     schemaVersion: 1,
     runId: RUN_ID,
     previousRunId: 'audit-2026-11-24',
-    identities: { added: [identities[identities.length - 1].arn], removed: [`arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:user/leaver`] },
+    identities: { added: [identities[identities.length - 1].arn], removed: [`arn:${partition}:iam::${PAGE_ACCOUNTS[0].accountId}:user/leaver`] },
     services: [
       { arn: first.arn, serviceNamespace: 'iam', change: 'first-use', lastAuthenticated: new Date(CREATED - DAY).toISOString(), previousLastAuthenticated: null },
       { arn: first.arn, serviceNamespace: 's3', change: 'first-use', lastAuthenticated: new Date(CREATED - DAY).toISOString(), previousLastAuthenticated: null },

@@ -24,7 +24,7 @@ export const CLIENT_SCRIPT = String.raw`
   var fmt = function (n) { return Number(n).toLocaleString('en-US'); };
   var count = function (n, one, many) { return fmt(n) + ' ' + (n === 1 ? one : many); };
   var accountOf = function (row) { return data.accounts[row[0]] || { accountId: '?', name: null }; };
-  var arnOf = function (row) { return 'arn:aws:iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
+  var arnOf = function (row) { return 'arn:' + data.partition + ':iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
   var ago = function (days) { return days < 0 ? 'never' : days === 0 ? 'today' : days === 1 ? 'yesterday' : days + ' days ago'; };
   var accountLabel = function (a) { return a.name ? a.name + ' (' + a.accountId + ')' : a.accountId; };
 
