@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_SETTINGS, parseSettings, SettingsError } from '../../lib/settings';
 import { thrownMessage } from '../helpers/errors';
+import { tempDir } from '../helpers/temp';
 
 const rejection = (raw: unknown): string => thrownMessage(() => parseSettings(raw), SettingsError);
 
@@ -48,4 +52,20 @@ describe('settings', () => {
   ])('reject %j naming the field', (raw, message) => {
     expect(rejection(raw)).toContain(message);
   });
+
+  it('stop the app with one line naming the field, no stack trace and nothing written', () => {
+    const outdir = tempDir('bad-setting-');
+    const root = join(__dirname, '..', '..');
+    // As `cdk synth -c` gives it: the app's entry in a process of its own, the context as a string.
+    const child = spawnSync(process.execPath, ['-r', join(root, 'local', 'quiet-node20-warning.cjs'), '-r', require.resolve('tsx/cjs'), join(root, 'bin', 'app.ts')], {
+      cwd: root,
+      env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ iamAccessAudit: '{"accounts":{"source":"organization","memberRoleName":"bad name!"}}' }) },
+      encoding: 'utf8',
+    });
+    expect(child.status).toBe(1);
+    expect(child.stderr.trim()).toBe(
+      'iam-access-audit: a setting in cdk.json\'s context (or -c) is wrong: iamAccessAudit.accounts.memberRoleName must be an IAM role name (1 to 64 letters, digits and +=,.@_-), got "bad name!"',
+    );
+    expect(readdirSync(outdir)).toEqual([]);
+  }, 60_000);
 });
