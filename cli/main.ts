@@ -5,6 +5,7 @@
 import { SettingsError } from '../lib/settings';
 import { AccountFileError } from '../local/emulator';
 import { SynthesisError } from '../local/runner/run-local';
+import { awsErrorLine } from './aws-errors';
 import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
 import { UsageError } from './flags';
 import { PROPOSALS_USAGE, proposalsCommand } from './proposals-command';
@@ -60,6 +61,11 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (e instanceof AccountFileError || e instanceof SettingsError || e instanceof SynthesisError || e instanceof AwsAccessError) {
       err.write(`iam-access-audit ${name}: ${e.message}\n`);
       return 2;
+    }
+    const aws = awsErrorLine(e);
+    if (aws) {
+      err.write(`iam-access-audit ${name}: ${aws.line}\n`);
+      return aws.exitCode;
     }
     err.write(`iam-access-audit ${name}: ${(e as Error).stack ?? e}\n`);
     return 1;

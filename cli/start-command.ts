@@ -69,7 +69,13 @@ export async function startCommand(args: string[], out: NodeJS.WritableStream): 
 async function fromStack(stackName: string): Promise<ResolvedTarget> {
   const cloudformation = new CloudFormationClient({});
   try {
-    const answer = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+    const answer = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName })).catch(async (err: Error) => {
+      // CloudFormation's answer for a stack it does not hold, in this region.
+      if (err.name === 'ValidationError' && /does not exist/.test(err.message)) {
+        throw new UsageError(`stack ${stackName} does not exist in ${await cloudformation.config.region()}: give the hub stack's name (--stack) and set AWS_REGION to its region`);
+      }
+      throw err;
+    });
     const outputs = new Map((answer.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
     const stateMachineArn = outputs.get('StateMachineArn');
     if (!stateMachineArn) throw new UsageError(`stack ${stackName} has no StateMachineArn output: is it an iam-access-audit stack?`);

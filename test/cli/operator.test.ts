@@ -232,4 +232,44 @@ describe('operator commands', () => {
       expect(result.stderr).toContain(message);
     });
   });
+
+  describe('AWS errors, each one line that says what to do, never a stack trace', () => {
+    const noStack = (stderr: string) => expect(stderr).not.toMatch(/^\s+at /m);
+
+    it('no region: says which variable to set, for the SDK does not read AWS_DEFAULT_REGION', async () => {
+      for (const args of [['report', '--bucket', BUCKET], ['start', '--stack', 'IamAccessAudit'], ['proposals', '--bucket', BUCKET]]) {
+        const result = await run(process.execPath, [BIN, ...args], { ...awsEnv(), AWS_REGION: undefined, AWS_DEFAULT_REGION: 'us-east-1', AWS_ENDPOINT_URL: moto.url });
+        expect(result.code).toBe(2);
+        expect(result.stderr).toBe(`iam-access-audit ${args[0]}: no AWS region is set: set AWS_REGION to the region the stack or bucket is in, or give the profile a region (the AWS SDK for JavaScript does not read AWS_DEFAULT_REGION)\n`);
+      }
+    });
+
+    it('no credentials: says how to give them', async () => {
+      const result = await run(process.execPath, [BIN, 'report', '--bucket', BUCKET], { ...awsEnv(), AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_ENDPOINT_URL: moto.url });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^iam-access-audit report: no AWS credentials found \(.+\): give a profile \(AWS_PROFILE\), sign in/);
+      noStack(result.stderr);
+    });
+
+    it('AWS unreachable: says so, with the network error', async () => {
+      const result = await run(process.execPath, [BIN, 'report', '--bucket', BUCKET], { ...awsEnv(), AWS_ENDPOINT_URL: 'http://127.0.0.1:1', AWS_MAX_ATTEMPTS: '1' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^iam-access-audit report: could not reach AWS \(ECONNREFUSED: .*\): check the network/);
+      noStack(result.stderr);
+    });
+
+    it('a bucket that does not exist: AWS\'s code and message', async () => {
+      const result = await cli('report', '--bucket', 'no-such-audit-bucket');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^iam-access-audit report: AWS answered NoSuchBucket \(HTTP 404\): /);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('a stack that does not exist: names it and the region looked in', async () => {
+      const result = await cli('start', '--stack', 'NoSuchAuditStack');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('stack NoSuchAuditStack does not exist in us-east-1: give the hub stack\'s name (--stack) and set AWS_REGION to its region');
+      noStack(result.stderr);
+    });
+  });
 });

@@ -1,0 +1,40 @@
+/**
+ * What an error of the AWS SDK means to the person at the command line, in one line. The SDK's own
+ * findings (no region, no credentials) say what to set; a service's refusal says its code and message.
+ * Any other error is the tool's own, and keeps its stack.
+ */
+
+export interface AwsErrorLine {
+  readonly line: string;
+  /** 2 when the setup is what is missing (as for a usage error), 1 when AWS refused or failed the call. */
+  readonly exitCode: 1 | 2;
+}
+
+const SIGN_IN = 'give a profile (AWS_PROFILE), sign in (aws sso login --profile P), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+
+export function awsErrorLine(err: unknown): AwsErrorLine | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const { name, message } = err;
+  if (message === 'Region is missing') {
+    return {
+      line: 'no AWS region is set: set AWS_REGION to the region the stack or bucket is in, or give the profile a region (the AWS SDK for JavaScript does not read AWS_DEFAULT_REGION)',
+      exitCode: 2,
+    };
+  }
+  if (name === 'CredentialsProviderError' || /^Could not load credentials/.test(message)) {
+    return { line: `no AWS credentials found (${message}): ${SIGN_IN}`, exitCode: 2 };
+  }
+  if (/^(ExpiredToken|ExpiredTokenException|RequestExpired|TokenRefreshRequired)$/.test(name) || /token .*expired|session .*expired/i.test(message)) {
+    return { line: `the session of these credentials has expired (${name}: ${message}): sign in again or refresh them, then run again`, exitCode: 2 };
+  }
+  if (/^(InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClientException|InvalidAccessKeyId)$/.test(name)) {
+    return { line: `AWS does not accept these credentials (${name}: ${message}): check the access key, or ${SIGN_IN}`, exitCode: 2 };
+  }
+  if (!('$metadata' in err)) return undefined;
+  // A service's answer carries its HTTP status, and its code is the error's name.
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined) return { line: `AWS answered ${name} (HTTP ${status}): ${message}`, exitCode: 1 };
+  // Without one, no answer came: the request never reached AWS, or AWS never answered it.
+  const code = (err as { code?: unknown }).code;
+  return { line: `could not reach AWS (${typeof code === 'string' ? code : name}: ${message}): check the network, the proxy (HTTPS_PROXY) or AWS_ENDPOINT_URL`, exitCode: 1 };
+}
