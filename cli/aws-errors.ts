@@ -33,7 +33,11 @@ export function awsErrorLine(err: unknown): AwsErrorLine | undefined {
   if (!('$metadata' in err)) return undefined;
   // A service's answer carries its HTTP status, and its code is the error's name.
   const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  if (status !== undefined) return { line: `AWS answered ${name} (HTTP ${status}): ${message}`, exitCode: 1 };
+  if (status !== undefined) {
+    // S3's answers for a bucket in another region than the client's.
+    const elsewhere = status === 301 || name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed';
+    return { line: `AWS answered ${name} (HTTP ${status}): ${message}${elsewhere ? ': is the bucket in another region? Set AWS_REGION to its region' : ''}`, exitCode: 1 };
+  }
   // Without one, no answer came: the request never reached AWS, or AWS never answered it.
   const code = (err as { code?: unknown }).code;
   return { line: `could not reach AWS (${typeof code === 'string' ? code : name}: ${message}): check the network, the proxy (HTTPS_PROXY) or AWS_ENDPOINT_URL`, exitCode: 1 };
