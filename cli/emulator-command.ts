@@ -59,6 +59,9 @@ export async function emulatorCommand(args: string[], out: NodeJS.WritableStream
     shortPages: flags['short-pages'],
     credentials,
     strictAuth: flags['strict-auth'],
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE') throw new UsageError(`--port ${port} is in use on 127.0.0.1: give another, or --port 0 for a free one`);
+    throw err;
   });
   out.write(
     `IAM emulator listening on ${emulator.url}\n` +

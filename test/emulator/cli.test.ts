@@ -3,6 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { awsEnv, run } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
@@ -32,6 +33,20 @@ describe('iam-access-audit emulator', () => {
     }
     expect(output).toContain('account 123456789012: sample of 40 entities, seed 5');
     expect(output).toMatch(/stopped after \d+ calls/);
+  });
+
+  it('refuses a port in use with a message naming it, not a stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const result = await run(process.execPath, [BIN, 'emulator', '--port', String(port), '--sample', '10']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`--port ${port} is in use on 127.0.0.1: give another, or --port 0 for a free one`);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it.each([
