@@ -5,13 +5,13 @@
  */
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { renderRunPage } from '../lambda/core/html/run-page';
 import { accountOfArn, keys, type EntityReport, type RunSummary } from '../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
 import { unusedServices } from '../lambda/core/report';
 import { readRunReports, RunNotReadable } from '../lambda/core/run-reader';
+import { writeFileAtomically } from './files';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
 
@@ -127,18 +127,6 @@ export async function presignedPageUrl(s3: S3Client, bucket: string, runId: stri
     throw err;
   }
   return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn });
-}
-
-/** Writes a file whole or not at all: a temporary file beside it, renamed into place. */
-function writeFileAtomically(file: string, text: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, text);
-    renameSync(temporary, file);
-  } catch (err) {
-    rmSync(temporary, { force: true });
-    throw new UsageError(`cannot write ${file}: ${(err as Error).message}`);
-  }
 }
 
 function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunSummary, identities: IdentityFindings[], unusedAfterDays: number | null, accountId?: string): string {

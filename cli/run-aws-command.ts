@@ -21,6 +21,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DEFAULT_MEMBER_ROLE_NAME, type AuditSettings } from '../lib/settings';
 import { runLocal, type AwsTarget, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { numberFlag, parseFlags, UsageError } from './flags';
+import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
 import { duration, formatRunResult } from './run-command';
 
@@ -113,7 +114,7 @@ export async function runAwsCommand(args: string[], out: NodeJS.WritableStream):
   if (flags['member-role'] !== undefined && !flags.org) throw new UsageError('--member-role applies only with --org');
   const memberRoleName = flags['member-role'] ?? DEFAULT_MEMBER_ROLE_NAME;
   if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName)) throw new UsageError(`--member-role must be an IAM role name, got "${memberRoleName}"`);
-  const outDir = flags.out ?? 'out-aws';
+  const outDir = writableDirectoryFlag('out', flags.out ?? 'out-aws');
 
   const target = await connect(flags.profile, flags.region);
   out.write(`Auditing AWS account ${target.accountId} as ${target.callerArn}${flags.profile ? ` (profile ${flags.profile})` : ''}, region ${target.region}\n`);

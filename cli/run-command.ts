@@ -7,6 +7,7 @@ import { keys, type RunSummary } from '../lambda/core/model';
 import { runLocal, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
+import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
 import { runAwsCommand } from './run-aws-command';
 
@@ -67,7 +68,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
   const lambdaConcurrency = numberFlag('lambda-concurrency', flags['lambda-concurrency'], { integer: true, min: 1, max: 100_000 });
   const emulator = emulatorBehaviourFromFlags(flags);
   const source = accountFromFlags(flags);
-  const outDir = flags.out ?? 'out';
+  const outDir = writableDirectoryFlag('out', flags.out ?? 'out');
   const identities = (source.organization?.accounts.map((a) => a.account) ?? [source.account!]).reduce((n, a) => n + a.entities.length, 0);
   const sizedScale = defaultLocalTimeScale(identities);
   const timeScale = givenScale ?? sizedScale;

@@ -4,6 +4,7 @@
  * (an id, or `latest`); and, to narrow it, one account.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { statSync } from 'node:fs';
 import type { RunSummary } from '../lambda/core/model';
 import { RUN_ID_PATTERN } from '../lambda/core/plan';
 import { readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
@@ -35,7 +36,11 @@ export function runLocationFromFlags(flags: { bucket?: string; out?: string; run
   if (flags.run !== undefined && flags.run !== 'latest' && !RUN_ID_PATTERN.test(flags.run)) throw new UsageError(`--run must be a run id or "latest", got "${flags.run}"`);
   if (flags.account !== undefined && !/^\d{12}$/.test(flags.account)) throw new UsageError(`--account must be a 12-digit account id, got "${flags.account}"`);
   const run = flags.run ?? 'latest';
-  if (flags.bucket === undefined) return { store: new DirectoryReportStore(flags.out ?? 'out'), run, account: flags.account };
+  if (flags.bucket === undefined) {
+    const dir = flags.out ?? 'out';
+    if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) throw new UsageError(`--out ${dir} is a file: give the directory a local run wrote (its --out)`);
+    return { store: new DirectoryReportStore(dir), run, account: flags.account };
+  }
   const s3 = s3ClientFromEnvironment();
   return { store: new S3ReportStore(s3, flags.bucket), s3, bucket: flags.bucket, run, account: flags.account };
 }

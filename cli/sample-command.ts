@@ -1,10 +1,10 @@
 /**
  * `iam-access-audit sample`: writes a generated sample account file.
  */
-import { writeFileSync } from 'node:fs';
 import { generateSampleAccount, loadAccount } from '../local/emulator';
 import { asOfFlag } from './account-source';
 import { numberFlag, parseFlags, requireFlag } from './flags';
+import { writeFileAtomically } from './files';
 
 export const SAMPLE_USAGE = `iam-access-audit sample --entities N [--seed S] [--as-of YYYY-MM-DD] [--out FILE]
 
@@ -23,5 +23,5 @@ export function sampleCommand(args: string[], out: NodeJS.WritableStream): void 
   loadAccount(file, 'generated sample');
   const text = `${JSON.stringify(file, null, 1)}\n`;
   if (flags.out === undefined) out.write(text);
-  else writeFileSync(flags.out, text);
+  else writeFileAtomically(flags.out, text);
 }

@@ -60,6 +60,13 @@ describe('iam-access-audit emulator', () => {
     [['emulator', '--account', '/nonexistent/account.json'], '/nonexistent/account.json: cannot be read'],
     [['run', '--local', '--sample', '10', '--lambda-concurrency', '0'], '--lambda-concurrency must be a whole number of at least 1'],
     [['sample'], '--entities is required'],
+    // Where a command writes or reads: a file where a directory must be, before any work.
+    [['run', '--local', '--sample', '10', '--out', __filename], `--out ${__filename}: it is a file, not a directory`],
+    [['run', '--local', '--sample', '10', '--out', join(__filename, 'runs')], `--out ${join(__filename, 'runs')}: ${__filename} is a file, not a directory`],
+    [['run', '--aws', '--out', __filename], `--out ${__filename}: it is a file, not a directory`],
+    [['report', '--out', __filename], `--out ${__filename} is a file: give the directory a local run wrote`],
+    [['sample', '--entities', '5', '--out', join(__filename, 'a.json')], `cannot write ${join(__filename, 'a.json')}: ENOTDIR`],
+    [['sample', '--entities', '5', '--out', __dirname], `cannot write ${__dirname}: it is a directory`],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('rejects %j with a message naming the problem', async (args, message) => {
     const result = await run(process.execPath, [BIN, ...args]);

@@ -1,0 +1,55 @@
+/**
+ * The files and directories the commands write: checked before any work, each problem a usage error
+ * naming the flag, and a file written whole or not at all.
+ */
+import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UsageError } from './flags';
+
+/**
+ * A directory a command will write into, as given to `--flag`: it is a writable directory, or one can be
+ * made there (its nearest existing ancestor is a writable directory). Nothing is made here.
+ */
+export function writableDirectoryFlag(flag: string, dir: string): string {
+  for (let probe = resolve(dir); ; probe = dirname(probe)) {
+    const stat = statOf(probe);
+    // Not there (or under a file, which a step further up finds): look at its parent.
+    if (stat === undefined && dirname(probe) !== probe) continue;
+    if (stat === undefined) throw new UsageError(`--${flag} ${dir}: no directory on its path exists`);
+    const what = probe === resolve(dir) ? 'it' : probe;
+    if (!stat.isDirectory()) throw new UsageError(`--${flag} ${dir}: ${what} is a file, not a directory`);
+    try {
+      accessSync(probe, constants.W_OK);
+    } catch {
+      throw new UsageError(`--${flag} ${dir}: ${what} may not be written by this user`);
+    }
+    return dir;
+  }
+}
+
+/** Writes a file whole or not at all: a temporary file beside it, renamed into place. */
+export function writeFileAtomically(file: string, text: string): void {
+  if (statOf(file)?.isDirectory()) throw new UsageError(`cannot write ${file}: it is a directory`);
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, text);
+    renameSync(temporary, file);
+  } catch (err) {
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // Under a file, or a directory not there: nothing was written to remove.
+    }
+    throw new UsageError(`cannot write ${file}: ${(err as Error).message.replace(temporary, file)}`);
+  }
+}
+
+/** A path's stat, or undefined where there is nothing (not there, or under a file). */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
