@@ -7,6 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import { keys, PROPOSAL_ACTIONS } from '../lambda/core/model';
 import type { ProposalIndex } from '../lambda/core/propose';
 import type { Proposal } from '../lambda/core/proposals';
+import { accountsOfRun } from '../lambda/core/run-reader';
 import { getJson, mapConcurrently, NotFound } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
@@ -41,6 +42,7 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
   const location = runLocationFromFlags(flags);
   const { store, account } = location;
   return withRun(location, async (summary) => {
+    accountsOfRun(summary, account);
     let index: ProposalIndex;
     try {
       index = await getJson<ProposalIndex>(store, keys.proposalsIndex(summary.runId));

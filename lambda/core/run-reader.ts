@@ -36,16 +36,22 @@ export async function readSummary(store: ReportStore, runId: string): Promise<Ru
   return summary;
 }
 
+/** The run's accounts, or the one asked for: an account the run did not audit is refused, by its id. */
+export function accountsOfRun(summary: RunSummary, accountId?: string): RunSummary['accounts'] {
+  const accounts = summary.accounts.filter((a) => accountId === undefined || a.accountId === accountId);
+  if (accountId !== undefined && accounts.length === 0) {
+    throw new RunNotReadable(`run ${summary.runId} did not audit account ${accountId} (its accounts: ${summary.accounts.map((a) => a.accountId).join(', ') || 'none'})`);
+  }
+  return accounts;
+}
+
 /**
  * The reports of the entities the summary counts as reported (of one account, when given). A report of
  * an entity the summary calls failed or skipped is never read; a run whose files do not match its
  * summary is refused rather than shown.
  */
 export async function readRunReports(store: ReportStore, summary: RunSummary, accountId?: string): Promise<EntityReport[]> {
-  const accounts = summary.accounts.filter((a) => accountId === undefined || a.accountId === accountId);
-  if (accountId !== undefined && accounts.length === 0) {
-    throw new RunNotReadable(`run ${summary.runId} did not audit account ${accountId} (its accounts: ${summary.accounts.map((a) => a.accountId).join(', ') || 'none'})`);
-  }
+  const accounts = accountsOfRun(summary, accountId);
   const unreported = new Set([...summary.failures.map((f) => f.arn), ...summary.skipped.map((s) => s.arn)]);
   const reports: EntityReport[] = [];
   for (const account of accounts) {

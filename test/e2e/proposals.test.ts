@@ -90,5 +90,9 @@ describe('proposals of a local run', () => {
     const table = await run(process.execPath, [CLI, 'proposals', '--out', dir]);
     expect(table.stdout).toContain(`${proposals.length} proposals`);
     expect(table.stdout).toContain('nothing is applied');
+    // An account the run did not audit is refused, as report refuses it, not shown as "0 proposals".
+    const elsewhere = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--account', '999999999999']);
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toContain(`run ${result.runId} did not audit account 999999999999 (its accounts: ${account.accountId})`);
   }, 60_000);
 });
