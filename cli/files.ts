@@ -11,19 +11,28 @@ import { UsageError } from './flags';
  * made there (its nearest existing ancestor is a writable directory). Nothing is made here.
  */
 export function writableDirectoryFlag(flag: string, dir: string): string {
-  for (let probe = resolve(dir); ; probe = dirname(probe)) {
-    const stat = statOf(probe);
+  const { path, what } = directoryFlag(flag, dir);
+  try {
+    accessSync(path, constants.W_OK);
+  } catch {
+    throw new UsageError(`--${flag} ${dir}: ${what} may not be written by this user`);
+  }
+  return dir;
+}
+
+/**
+ * A directory given to `--flag`, there or not: neither it nor any directory above it is a file. Returns
+ * the nearest of them that exists, and how a message names it.
+ */
+export function directoryFlag(flag: string, dir: string): { path: string; what: string } {
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    const stat = statOf(path);
     // Not there (or under a file, which a step further up finds): look at its parent.
-    if (stat === undefined && dirname(probe) !== probe) continue;
+    if (stat === undefined && dirname(path) !== path) continue;
     if (stat === undefined) throw new UsageError(`--${flag} ${dir}: no directory on its path exists`);
-    const what = probe === resolve(dir) ? 'it' : probe;
+    const what = path === resolve(dir) ? 'it' : path;
     if (!stat.isDirectory()) throw new UsageError(`--${flag} ${dir}: ${what} is a file, not a directory`);
-    try {
-      accessSync(probe, constants.W_OK);
-    } catch {
-      throw new UsageError(`--${flag} ${dir}: ${what} may not be written by this user`);
-    }
-    return dir;
+    return { path, what };
   }
 }
 

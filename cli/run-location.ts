@@ -4,12 +4,12 @@
  * (an id, or `latest`); and, to narrow it, one account.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { statSync } from 'node:fs';
 import type { RunSummary } from '../lambda/core/model';
 import { RUN_ID_PATTERN } from '../lambda/core/plan';
 import { readSummary, resolveRunId, RunNotReadable } from '../lambda/core/run-reader';
 import { s3ClientFromEnvironment } from '../lambda/core/runtime';
 import { DirectoryReportStore, S3ReportStore, type ReportStore } from '../lambda/core/store';
+import { directoryFlag } from './files';
 import { UsageError } from './flags';
 
 export const RUN_LOCATION_FLAGS = {
@@ -38,7 +38,7 @@ export function runLocationFromFlags(flags: { bucket?: string; out?: string; run
   const run = flags.run ?? 'latest';
   if (flags.bucket === undefined) {
     const dir = flags.out ?? 'out';
-    if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) throw new UsageError(`--out ${dir} is a file: give the directory a local run wrote (its --out)`);
+    directoryFlag('out', dir);
     return { store: new DirectoryReportStore(dir), run, account: flags.account };
   }
   const s3 = s3ClientFromEnvironment();
