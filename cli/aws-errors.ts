@@ -10,9 +10,19 @@ export interface AwsErrorLine {
   readonly exitCode: 1 | 2;
 }
 
-const SIGN_IN = 'give a profile (AWS_PROFILE), sign in (aws sso login --profile P), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
+/** How to give credentials: with `profile`, that profile's own sign-in. */
+const signIn = (profile?: string) =>
+  profile
+    ? `sign in (aws sso login --profile ${profile}) or fix profile ${profile}, or give another (--profile P or AWS_PROFILE)`
+    : 'give a profile (AWS_PROFILE), sign in (aws sso login --profile P), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY';
 
-export function awsErrorLine(err: unknown): AwsErrorLine | undefined {
+/** The SDK found no credentials to use (`err` says why). */
+export function noCredentials(err: Error, profile?: string): string {
+  return `no AWS credentials found${profile ? ` for profile ${profile}` : ''} (${err.message}): ${signIn(profile)}`;
+}
+
+/** `profile`: the profile the command was given, which the advice then names. */
+export function awsErrorLine(err: unknown, profile?: string): AwsErrorLine | undefined {
   if (!(err instanceof Error)) return undefined;
   const { name, message } = err;
   if (message === 'Region is missing') {
@@ -21,14 +31,13 @@ export function awsErrorLine(err: unknown): AwsErrorLine | undefined {
       exitCode: 2,
     };
   }
-  if (name === 'CredentialsProviderError' || /^Could not load credentials/.test(message)) {
-    return { line: `no AWS credentials found (${message}): ${SIGN_IN}`, exitCode: 2 };
-  }
+  if (name === 'CredentialsProviderError' || /^Could not load credentials/.test(message)) return { line: noCredentials(err, profile), exitCode: 2 };
   if (/^(ExpiredToken|ExpiredTokenException|RequestExpired|TokenRefreshRequired)$/.test(name) || /token .*expired|session .*expired/i.test(message)) {
-    return { line: `the session of these credentials has expired (${name}: ${message}): sign in again or refresh them, then run again`, exitCode: 2 };
+    const refresh = profile ? `sign in again (aws sso login --profile ${profile}) or refresh profile ${profile}` : 'sign in again or refresh them';
+    return { line: `the session of these credentials has expired (${name}): ${refresh}, then run again`, exitCode: 2 };
   }
   if (/^(InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClientException|InvalidAccessKeyId)$/.test(name)) {
-    return { line: `AWS does not accept these credentials (${name}: ${message}): check the access key, or ${SIGN_IN}`, exitCode: 2 };
+    return { line: `AWS does not accept these credentials (${name}: ${message}): check the access key of ${profile ? `profile ${profile}` : 'the environment'}, or ${signIn(profile)}`, exitCode: 2 };
   }
   if (!('$metadata' in err)) return undefined;
   // A service's answer carries its HTTP status, and its code is the error's name.

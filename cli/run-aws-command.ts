@@ -20,6 +20,7 @@ import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organi
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DEFAULT_MEMBER_ROLE_NAME, type AuditSettings } from '../lib/settings';
 import { runLocal, type AwsTarget, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
+import { awsErrorLine, noCredentials } from './aws-errors';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
@@ -189,23 +190,17 @@ async function connect(profile: string | undefined, regionFlag: string | undefin
     try {
       credentials = await client.config.credentials();
     } catch (err) {
-      throw new AwsAccessError(
-        `no AWS credentials found${profile ? ` for profile ${profile}` : ''}: ${(err as Error).message}\n` +
-          '  Give a profile (--profile P or AWS_PROFILE), sign in (aws sso login --profile P), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.',
-      );
+      // An expired sign-in says so; any other failure to find credentials is that there are none to use.
+      const said = awsErrorLine(err, profile);
+      throw new AwsAccessError(said?.exitCode === 2 ? said.line : noCredentials(err as Error, profile));
     }
     let identity;
     try {
       identity = await client.send(new GetCallerIdentityCommand({}));
     } catch (err) {
-      const code = (err as { name?: string }).name ?? 'Error';
-      if (/Expired/.test(code)) {
-        throw new AwsAccessError(`the session of these credentials has expired (${code})${profile ? `: sign in again (aws sso login --profile ${profile}) or refresh profile ${profile}` : ': refresh them'}, then run again`);
-      }
-      if (code === 'InvalidClientTokenId' || code === 'SignatureDoesNotMatch' || code === 'UnrecognizedClientException') {
-        throw new AwsAccessError(`AWS does not accept these credentials (${code}: ${(err as Error).message}): check the access key of ${profile ? `profile ${profile}` : 'the environment'}`);
-      }
-      throw new AwsAccessError(`sts:GetCallerIdentity failed (${code}: ${(err as Error).message}): the run cannot tell whose account it would audit`);
+      const said = awsErrorLine(err, profile);
+      if (said?.exitCode === 2) throw new AwsAccessError(said.line);
+      throw new AwsAccessError(`sts:GetCallerIdentity failed (${(err as Error).name}: ${(err as Error).message}): the run cannot tell whose account it would audit`);
     }
     const environment = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => PASSED_VARIABLES.test(e[0]) && e[1] !== undefined));
     if (client !== sts) client.destroy();

@@ -6,7 +6,7 @@ const sdkError = (name: string, message: string, httpStatusCode?: number, code?:
 
 describe('an AWS error at the command line', () => {
   it.each([
-    [sdkError('ExpiredToken', 'The security token included in the request is expired', 400), 2, /^the session of these credentials has expired \(ExpiredToken: /],
+    [sdkError('ExpiredToken', 'The security token included in the request is expired', 400), 2, /^the session of these credentials has expired \(ExpiredToken\): sign in again or refresh them, then run again$/],
     [sdkError('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', 403), 2, /^AWS does not accept these credentials \(InvalidAccessKeyId: /],
     [sdkError('AccessDenied', 'Access Denied', 403), 1, /^AWS answered AccessDenied \(HTTP 403\): Access Denied$/],
     [sdkError('PermanentRedirect', 'The bucket you are attempting to access must be addressed using the specified endpoint.', 301), 1, /: is the bucket in another region\? Set AWS_REGION to its region$/],
@@ -19,6 +19,12 @@ describe('an AWS error at the command line', () => {
     expect(said?.exitCode).toBe(exitCode);
     expect(said?.line).toMatch(line);
     expect(said?.line).not.toContain('\n');
+  });
+
+  it('names the profile it was given in its advice', () => {
+    expect(awsErrorLine(sdkError('ExpiredToken', 'expired', 400), 'audit')?.line).toBe('the session of these credentials has expired (ExpiredToken): sign in again (aws sso login --profile audit) or refresh profile audit, then run again');
+    expect(awsErrorLine(Object.assign(new Error('Profile audit could not be found'), { name: 'CredentialsProviderError' }), 'audit')?.line).toMatch(/^no AWS credentials found for profile audit \(Profile audit could not be found\): sign in \(aws sso login --profile audit\)/);
+    expect(awsErrorLine(sdkError('InvalidClientTokenId', 'bad key', 403), 'audit')?.line).toMatch(/^AWS does not accept these credentials \(InvalidClientTokenId: bad key\): check the access key of profile audit/);
   });
 
   it('leaves the tool\'s own errors alone: they keep their stack', () => {
