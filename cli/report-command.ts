@@ -7,7 +7,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { resolve } from 'node:path';
 import { renderRunPage } from '../lambda/core/html/run-page';
-import { accountOfArn, keys, type EntityReport, type RunSummary } from '../lambda/core/model';
+import { accountOfArn, keys, type EntityReport, type Failure, type RunSummary } from '../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
 import { unusedServices } from '../lambda/core/report';
 import { readRunReports, RunNotReadable } from '../lambda/core/run-reader';
@@ -146,7 +146,10 @@ function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunS
   ];
   if (summary.status !== 'COMPLETED') header.push('  INCOMPLETE: some accounts or identities could not be audited; they are listed below, never counted as unused.');
   for (const a of accounts.filter((x) => x.status !== 'audited')) header.push(`  account ${a.accountId}${a.name ? ` (${a.name})` : ''} ${a.status}${a.code ? `: ${a.code}` : ''}`);
-  header.push(`"Unused": not used in the ${unusedAfterDays ?? '?'} days before the report. Worst first.`, '');
+  if (identities.length === 0) {
+    return `${[...header, `No identity was reported in ${accountId === undefined ? 'this run' : `account ${accountId} in this run`}.`, ...notReportedLines(notReported)].join('\n')}\n`;
+  }
+  header.push(`"Unused": not used in the ${unusedAfterDays} days before the report. Worst first.`, '');
   const width = Math.min(48, Math.max(8, ...identities.map((i) => i.name.length)));
   const table = [`${'TYPE'.padEnd(7)}${'NAME'.padEnd(width + 2)}${'GRANTED'.padStart(7)}${'USED'.padStart(6)}${'UNUSED'.padStart(8)}  UNUSED SERVICES`];
   for (const i of identities) {
@@ -155,9 +158,10 @@ function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunS
     const name = i.name.length > width ? `${i.name.slice(0, width - 1)}…` : i.name;
     table.push(`${i.type.padEnd(7)}${name.padEnd(width + 2)}${String(i.granted).padStart(7)}${String(i.used).padStart(6)}${String(i.unusedServices.length).padStart(8)}  ${shown}${more}`);
   }
-  const footer =
-    notReported.length === 0
-      ? []
-      : ['', `${notReported.length} identities have no report (${[...new Set(notReported.map((f) => f.code))].join(', ')}); they are not counted as unused:`, ...notReported.map((f) => `  ${f.arn}  ${f.code}`)];
-  return `${[...header, ...table, ...footer].join('\n')}\n`;
+  return `${[...header, ...table, ...notReportedLines(notReported)].join('\n')}\n`;
+}
+
+function notReportedLines(notReported: readonly Failure[]): string[] {
+  if (notReported.length === 0) return [];
+  return ['', `${notReported.length} identities have no report (${[...new Set(notReported.map((f) => f.code))].join(', ')}); they are not counted as unused:`, ...notReported.map((f) => `  ${f.arn}  ${f.code}`)];
 }

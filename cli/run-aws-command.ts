@@ -24,7 +24,7 @@ import { awsErrorLine, noCredentials } from './aws-errors';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
-import { duration, formatRunResult } from './run-command';
+import { duration, exitCodeOf, formatRunResult } from './run-command';
 
 export const RUN_AWS_USAGE = `iam-access-audit run --aws [--profile P] [--region R] [--out DIR] [--input JSON] [--granularity G]
     [--arn ARN ...] [--account-ids ID,ID...] [--calls-per-second N] [--org [--member-role NAME]]
@@ -46,7 +46,8 @@ ${INPUT_FLAGS_USAGE}
   Ctrl-C stops the run: no job starts after it, the summary is written INCOMPLETE with every unsettled
   identity failed as Interrupted, latest.json stays where it was, and the exit code is 130 (a second
   Ctrl-C exits at once). Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE, 2 when the
-  credentials are missing, expired or may not do what the run needs (the message names the action).`;
+  credentials are missing, expired or may not do what the run needs (the message names the action),
+  or when the execution input is refused (an --account-ids id the run is not set to audit, too).`;
 
 /** A gentle ceiling for a run from a laptop: the account's IAM budget is shared with everyone else. */
 export const DEFAULT_AWS_CALLS_PER_SECOND = 5;
@@ -158,7 +159,7 @@ export async function runAwsCommand(args: string[], out: NodeJS.WritableStream):
   if (result.summary && denied.length > 0 && denied.length === result.summary.entities.listed) {
     throw new AwsAccessError(`every identity's audit was denied (AccessDenied), e.g. ${denied[0].message}\n${grantAdvice(['iam:GenerateServiceLastAccessedDetails', 'iam:GetServiceLastAccessedDetails'])}`);
   }
-  return result.status === 'SUCCEEDED' ? 0 : 1;
+  return exitCodeOf(result);
 }
 
 /** Exits once what was written has reached standard output. */

@@ -29,7 +29,8 @@ ${INPUT_FLAGS_USAGE}
   --lambda-concurrency N  Lambda's concurrency quota of the account the pipeline runs in (new accounts
                       may have 10): invocations beyond it are refused and the workflow retries them
 
-  Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the summary says why).`;
+  Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the summary says why), 2 when
+  a flag or the execution input is wrong (an --account-ids id the run is not set to audit, too).`;
 
 export const DEFAULT_LOCAL_TIME_SCALE = 200;
 /**
@@ -109,7 +110,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
         : `  Run again with a lower --time-scale (${roundedScale(timeScale / 4)}, say).\n`,
     );
   }
-  return result.status === 'SUCCEEDED' ? 0 : 1;
+  return exitCodeOf(result);
 }
 
 function progressPrinter(out: NodeJS.WritableStream): { update: (p: LocalRunProgress) => void; done: () => void } {
@@ -192,6 +193,29 @@ export function formatSummary(summary: RunSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Why an execution failed, in one line: a function's error reaches the execution's cause as the whole
+ * error payload Lambda returned (`{"errorType", "errorMessage", "trace"}`), of which the message is what
+ * a reader needs; any other cause is said as it is. A bad input is named as the flags' check names it.
+ */
+export function failureLine(error: string | undefined, cause: string | undefined): string {
+  let message = cause ?? '';
+  try {
+    const payload = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof payload?.errorMessage === 'string') message = payload.errorMessage;
+  } catch {
+    // Not a function's error payload: the cause as it is.
+  }
+  if (error === 'InvalidInput') return `bad execution input: ${message}`;
+  return message ? `${error ?? 'error'}: ${message}` : (error ?? 'no error given');
+}
+
+/** A run's exit code: 0 COMPLETED, 2 when its input was refused (nothing was written), 1 otherwise. */
+export function exitCodeOf(result: Pick<LocalRunResult, 'status' | 'error'>): number {
+  if (result.status === 'SUCCEEDED') return 0;
+  return result.error?.Error === 'InvalidInput' ? 2 : 1;
+}
+
 /** How a run ended, its summary and where its files are; `timing` says how long it took. */
 export function formatRunResult(result: LocalRunResult, timing: string): string {
   const where = relative(process.cwd(), result.outDir) || '.';
@@ -202,7 +226,7 @@ export function formatRunResult(result: LocalRunResult, timing: string): string 
         ? `Run ${result.runId} completed`
         : result.error?.Error === 'AuditIncomplete'
           ? `Run ${result.runId} INCOMPLETE: ${result.error.Cause}`
-          : `Run ${result.runId} FAILED: ${result.error?.Error}: ${result.error?.Cause}`;
+          : `Run ${result.runId} FAILED: ${failureLine(result.error?.Error, result.error?.Cause)}`;
   let text = `${head} ${timing}\n`;
   if (!result.summary) {
     return result.listed === null

@@ -13,7 +13,7 @@ import { getJson, S3ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { presignedPageUrl } from './report-command';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
-import { duration, formatSummary } from './run-command';
+import { duration, failureLine, formatSummary } from './run-command';
 
 /** How long the link `start --wait` prints stays valid. */
 const PRESIGNED_SECONDS = 3600;
@@ -119,7 +119,7 @@ async function finish(execution: DescribeExecutionCommandOutput, target: Resolve
     if (output.location?.startsWith('s3://')) bucket = output.location.slice('s3://'.length);
   }
   if (execution.status === 'SUCCEEDED') out.write(`Run ${runId} completed\n`);
-  else out.write(`Run ${runId} ${execution.status}${execution.error ? `: ${execution.error}` : ''}${execution.cause ? `: ${execution.cause}` : ''}\n`);
+  else out.write(`Run ${runId} ${execution.status}: ${failureLine(execution.error, execution.cause)}\n`);
   if (bucket) {
     const s3 = s3ClientFromEnvironment();
     try {

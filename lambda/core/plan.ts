@@ -206,24 +206,30 @@ async function keepAuthorizationDetails(deps: PlanDeps, iam: IamSender, caller: 
 }
 
 /**
- * The configured accounts, narrowed to the execution input's `accountIds` when it names some; an account
- * it names that is not among them is reported as skipped, never audited.
+ * The configured accounts, narrowed to the execution input's `accountIds` when it names some. An account
+ * it names that is not among them is bad input: the run fails before it writes anything, rather than
+ * complete without it (a mistyped id would otherwise make a complete run, and the latest, of nothing).
  */
 async function accountsToAudit(source: AccountSource, wanted: readonly string[] | null): Promise<AccountToAudit[]> {
   const all = await source.accounts();
   if (!wanted) return all;
   const known = new Map(all.map((a) => [a.accountId, a]));
-  return wanted.map((accountId) => known.get(accountId) ?? { accountId, name: null, status: 'NOT_CONFIGURED' });
+  const unknown = wanted.filter((accountId) => !known.has(accountId));
+  if (unknown.length > 0) {
+    throw new InvalidInput(
+      `accountIds names ${unknown.join(', ')}, not among the ${all.length} account${all.length === 1 ? '' : 's'} the pipeline is set to audit (by its setting accounts: for an organization, its accounts under organizationalUnitIds, less excludeAccountIds)`,
+    );
+  }
+  return wanted.map((accountId) => known.get(accountId)!);
 }
 
 function accountBase(account: AccountToAudit): Pick<PlannedAccount, 'accountId' | 'name' | 'missingArns'> {
   return { accountId: account.accountId, name: account.name, missingArns: [] };
 }
 
-/** An account the run does not enter: not ACTIVE, or named in the input but not configured. */
+/** An account the run does not enter: not ACTIVE. */
 function skippedAccount(account: AccountToAudit): PlannedAccount {
-  const message = account.status === 'NOT_CONFIGURED' ? 'the execution input names it, but it is not among the accounts the pipeline is set to audit' : `the account is ${account.status}`;
-  return { ...accountBase(account), status: 'skipped', code: `Account${pascal(account.status)}`, message, iamCalls: noIamCalls() };
+  return { ...accountBase(account), status: 'skipped', code: `Account${pascal(account.status)}`, message: `the account is ${account.status}`, iamCalls: noIamCalls() };
 }
 
 /** Lists one active account; an account that cannot be entered or listed fails alone. */

@@ -1,12 +1,14 @@
 /**
  * `run --local`'s choices and words that need no run: the time scale for the size of what is audited,
- * what it says when a run ends without a summary, and the bad inputs it refuses before starting one.
+ * what it says when a run ends without a summary, and the bad inputs it refuses before starting one
+ * (or, for the accounts only Plan can know, as it starts).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { UsageError } from '../../cli/flags';
-import { defaultLocalTimeScale, formatRunResult, runCommand } from '../../cli/run-command';
+import { defaultLocalTimeScale, exitCodeOf, failureLine, formatRunResult, runCommand } from '../../cli/run-command';
 import type { LocalRunResult } from '../../local/runner/run-local';
 
 describe('the default time scale of a local run', () => {
@@ -28,6 +30,27 @@ describe('a local run that ends without a summary', () => {
     expect(formatRunResult(failed(7549), 'in 0:01:00 simulated')).toContain(
       '(no summary: the run stopped after listing 7549 identities, before Summarize wrote one; the reports it made are under ./runs/local-x/reports/)',
     );
+  });
+});
+
+describe('why a run failed', () => {
+  const payload = (errorType: string, errorMessage: string) => JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ${errorMessage}`, '    at plan (/var/task/index.js:1:1)'] });
+
+  it('is the message of the function\'s error payload, not the payload with its stack trace', () => {
+    expect(failureLine('ConfigurationError', payload('ConfigurationError', 'BUCKET_NAME is missing'))).toBe('ConfigurationError: BUCKET_NAME is missing');
+    expect(failureLine('InvalidInput', payload('InvalidInput', 'accountIds names 999999999999, not among ...'))).toBe('bad execution input: accountIds names 999999999999, not among ...');
+  });
+
+  it('is any other cause as it is', () => {
+    expect(failureLine('States.Timeout', 'The execution timed out')).toBe('States.Timeout: The execution timed out');
+    expect(failureLine('States.Runtime', '{"not":"a payload"}')).toBe('States.Runtime: {"not":"a payload"}');
+    expect(failureLine(undefined, undefined)).toBe('no error given');
+  });
+
+  it('exits 2 for a refused input, 1 for any other failure, 0 for a complete run', () => {
+    expect(exitCodeOf({ status: 'FAILED', error: { Error: 'InvalidInput', Cause: '' } })).toBe(2);
+    expect(exitCodeOf({ status: 'FAILED', error: { Error: 'AuditIncomplete', Cause: '' } })).toBe(1);
+    expect(exitCodeOf({ status: 'SUCCEEDED' })).toBe(0);
   });
 });
 
@@ -53,4 +76,17 @@ describe('a bad execution input given to run', () => {
       expect(existsSync(out)).toBe(false);
     }
   });
+
+  it('refuses --account-ids naming an account the organization does not hold once Plan has listed it: exit 2, nothing written', async () => {
+    const out = join(dir, 'out');
+    const printed = new PassThrough();
+    let text = '';
+    printed.on('data', (chunk) => (text += chunk));
+    const code = await runCommand(['--local', '--org-sample', '2x3', '--out', out, '--account-ids', '999999999999'], printed);
+    expect(code).toBe(2);
+    expect(text).toMatch(/FAILED: bad execution input: accountIds names 999999999999, not among the 2 accounts the pipeline is set to audit .*\n  \(no summary: the run stopped before it had listed the identities\)\n/);
+    expect(text).not.toContain('errorType');
+    expect(existsSync(join(out, 'runs'))).toBe(false);
+    expect(existsSync(join(out, 'latest.json'))).toBe(false);
+  }, 120_000);
 });

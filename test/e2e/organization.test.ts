@@ -2,6 +2,9 @@
  * A whole organization audited from its audit account: the synthesized workflow executed locally against
  * the emulator serving IAM, STS and Organizations, each account's IAM reached through its member role.
  */
+import { readdirSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { reportCommand } from '../../cli/report-command';
 import { iamCatalog } from '../../lambda/core/catalog';
 import { keys, type EntityReport, type RunInfo, type RunSummary } from '../../lambda/core/model';
 import { ActionSpace } from '../../lambda/core/policy';
@@ -83,6 +86,21 @@ describe('an organization with a missing member role and a suspended account', (
     expectAccountsReported(dir, result, organization, [management.accountId, hub.accountId, other.accountId]);
     const files = reportFiles(dir, result.runId);
     expect(files.some((k) => k.includes(`/${missing.accountId}/`) || k.includes(`/${suspended.accountId}/`))).toBe(false);
+  });
+
+  it('shows, for the account that could not be entered, why, and no table of nothing', async () => {
+    const { dir, result } = run;
+    const [, , missing] = organization.accounts;
+    const printed = new PassThrough();
+    let text = '';
+    printed.on('data', (chunk) => (text += chunk));
+    expect(await reportCommand(['--out', dir, '--run', result.runId, '--account', missing.accountId], printed)).toBe(0);
+    expect(text).toBe(
+      `Run ${result.runId} (${result.summary!.runDate}, SERVICE_LEVEL) INCOMPLETE: 0 identities reported in account ${missing.accountId}\n` +
+        '  INCOMPLETE: some accounts or identities could not be audited; they are listed below, never counted as unused.\n' +
+        `  account ${missing.accountId} (payments-prod) failed: AccessDenied\n` +
+        `No identity was reported in account ${missing.accountId} in this run.\n`,
+    );
   });
 
   it('keeps same-named roles of two accounts apart', () => {
@@ -194,16 +212,26 @@ describe('an organization whose every member role is present', () => {
     expect(summary.accounts.every((a) => a.status === 'audited')).toBe(true);
   }, RUN_TIMEOUT);
 
-  it('narrows a run to the execution input\'s accountIds, and skips an asked-for account it is not set to audit', async () => {
+  it('narrows a run to the execution input\'s accountIds', async () => {
     const organization = sampleOrganization();
     const [, hub, , , other] = organization.accounts;
-    const { dir, result, summary } = await audit(organization, { input: { accountIds: [other.accountId, '999999999999'] } });
-    expect(summary.accounts.map((a) => [a.accountId, a.status, a.code ?? null])).toEqual([
-      [other.accountId, 'audited', null],
-      ['999999999999', 'skipped', 'AccountNotConfigured'],
-    ]);
+    const { dir, result, summary } = await audit(organization, { input: { accountIds: [other.accountId] } });
+    expect(summary.status).toBe('COMPLETED');
+    expect(summary.accounts.map((a) => [a.accountId, a.status, a.code ?? null])).toEqual([[other.accountId, 'audited', null]]);
     expectAccountsReported(dir, result, organization, [other.accountId]);
     expect(reportFiles(dir, result.runId).some((k) => k.includes(`/${hub.accountId}/`))).toBe(false);
+  }, RUN_TIMEOUT);
+
+  it('refuses accountIds naming an account it is not set to audit: the run fails as InvalidInput and writes nothing', async () => {
+    const organization = sampleOrganization();
+    const [, , , , other] = organization.accounts;
+    const { dir, result } = await audit(organization, { input: { accountIds: [other.accountId, '999999999999'] } });
+    expect(result.status).toBe('FAILED');
+    expect(result.error!.Error).toBe('InvalidInput');
+    expect(result.error!.Cause).toContain(`accountIds names 999999999999, not among the ${organization.accounts.length} accounts the pipeline is set to audit`);
+    expect(result.summary).toBeUndefined();
+    // Only the local runner's function logs: no run files, no working files, no latest.json.
+    expect(readdirSync(dir).filter((name) => name !== '.logs')).toEqual([]);
   }, RUN_TIMEOUT);
 
   it('audits only the accounts under the OUs asked for', async () => {
