@@ -98,14 +98,20 @@ export function patchOf(p: Proposal): string {
   return `${header.join('\n')}\n${diff}\n`;
 }
 
+/** What a proposal takes away: services, and tracked actions of services kept. */
+const removesOf = (p: Proposal): number => p.removedServices.length + p.removedActions.length;
+
+/** The table, largest cut first (as `report` shows the worst identity first); reviews, which cut nothing, last. */
 function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex): string {
   const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
-  const lines = [`Run ${runId}: ${proposals.length} proposals (${counts}); nothing is applied.`, ''];
+  const lines = [`Run ${runId}: ${proposals.length} proposals (${counts}); nothing is applied. Largest cut first.`, ''];
   const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
   lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'REMOVES'.padStart(8)}  OWNER / NOTE`);
-  for (const p of proposals) {
+  const isReview = (p: Proposal) => (p.action === 'review' ? 1 : 0);
+  const ordered = [...proposals].sort((a, b) => isReview(a) - isReview(b) || removesOf(b) - removesOf(a) || (a.proposalId < b.proposalId ? -1 : a.proposalId > b.proposalId ? 1 : 0));
+  for (const p of ordered) {
     const name = p.target.policyName.length > width ? `${p.target.policyName.slice(0, width - 1)}…` : p.target.policyName;
-    const removes = p.removedServices.length + p.removedActions.length;
+    const removes = removesOf(p);
     const note = p.action === 'review' ? p.notes[0] : (p.target.owner?.arn ?? p.target.policyArn ?? '');
     lines.push(`${p.proposalId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(removes).padStart(8)}  ${note}`);
   }

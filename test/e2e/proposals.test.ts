@@ -90,6 +90,16 @@ describe('proposals of a local run', () => {
     const table = await run(process.execPath, [CLI, 'proposals', '--out', dir]);
     expect(table.stdout).toContain(`${proposals.length} proposals`);
     expect(table.stdout).toContain('nothing is applied');
+    // One row a proposal, largest cut first, the reviews (which change nothing) last.
+    const rows = table.stdout.split('\n').filter((line) => /^p-[0-9a-f]{16} /.test(line));
+    const removesOf = (p: Proposal) => p.removedServices.length + p.removedActions.length;
+    const byId = new Map(proposals.map((p) => [p.proposalId, p]));
+    const shown = rows.map((row) => byId.get(row.slice(0, 18))!);
+    expect(new Set(shown).size).toBe(proposals.length);
+    const changes = shown.filter((p) => p.action !== 'review');
+    expect(shown.slice(changes.length).every((p) => p.action === 'review')).toBe(true);
+    expect(changes.map(removesOf)).toEqual(changes.map(removesOf).sort((a, b) => b - a));
+    expect(removesOf(changes[0])).toBe(Math.max(...proposals.map(removesOf)));
     // An account the run did not audit is refused, as report refuses it, not shown as "0 proposals".
     const elsewhere = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--account', '999999999999']);
     expect(elsewhere.code).toBe(2);
