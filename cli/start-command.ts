@@ -119,7 +119,7 @@ async function finish(execution: DescribeExecutionCommandOutput, target: Resolve
     if (output.location?.startsWith('s3://')) bucket = output.location.slice('s3://'.length);
   }
   if (execution.status === 'SUCCEEDED') out.write(`Run ${runId} completed\n`);
-  else out.write(`Run ${runId} ${execution.status}: ${failureLine(execution.error, execution.cause)}\n`);
+  else out.write(`Run ${runId} ${execution.status}${execution.error || execution.cause ? `: ${failureLine(execution.error, execution.cause)}` : ''}\n`);
   if (bucket) {
     const s3 = s3ClientFromEnvironment();
     try {
