@@ -135,7 +135,7 @@ export async function startPlan(deps: PlanDeps, event: PlanEvent): Promise<PlanS
     unusedAfterDays: request.unusedAfterDays,
     startedAt: new Date(Date.parse(event.execution.startTime)).toISOString(),
   };
-  const accounts = await accountsToAudit(deps.source, request.accountIds);
+  const accounts = await accountsToAudit(deps.source, request);
   const active = accounts.filter((a) => a.status === 'ACTIVE').map((a) => a.accountId);
   const listings: string[][] = [];
   for (let i = 0; i < active.length; i += ACCOUNTS_PER_LISTING) listings.push(active.slice(i, i + ACCOUNTS_PER_LISTING));
@@ -207,20 +207,22 @@ async function keepAuthorizationDetails(deps: PlanDeps, iam: IamSender, caller: 
 
 /**
  * The configured accounts, narrowed to the execution input's `accountIds` when it names some. An account
- * it names that is not among them is bad input: the run fails before it writes anything, rather than
- * complete without it (a mistyped id would otherwise make a complete run, and the latest, of nothing).
+ * the input names (in `accountIds`, or as the account of an ARN in `arns`) that is not among them is bad
+ * input: the run fails before it writes anything, rather than complete without it (a mistyped id would
+ * otherwise make a complete run, and the latest, of nothing).
  */
-async function accountsToAudit(source: AccountSource, wanted: readonly string[] | null): Promise<AccountToAudit[]> {
+async function accountsToAudit(source: AccountSource, request: AuditRequest): Promise<AccountToAudit[]> {
   const all = await source.accounts();
-  if (!wanted) return all;
   const known = new Map(all.map((a) => [a.accountId, a]));
-  const unknown = wanted.filter((accountId) => !known.has(accountId));
-  if (unknown.length > 0) {
-    throw new InvalidInput(
-      `accountIds names ${unknown.join(', ')}, not among the ${all.length} account${all.length === 1 ? '' : 's'} the pipeline is set to audit (by its setting accounts: for an organization, its accounts under organizationalUnitIds, less excludeAccountIds)`,
+  const notAudited = (what: string): InvalidInput =>
+    new InvalidInput(
+      `${what}, not among the ${all.length} account${all.length === 1 ? '' : 's'} the pipeline is set to audit (by its setting accounts: for an organization, its accounts under organizationalUnitIds, less excludeAccountIds)`,
     );
-  }
-  return wanted.map((accountId) => known.get(accountId)!);
+  const unknown = request.accountIds?.filter((accountId) => !known.has(accountId)) ?? [];
+  if (unknown.length > 0) throw notAudited(`accountIds names ${unknown.join(', ')}`);
+  const foreign = request.arns?.find((arn) => !known.has(accountOfArn(arn)));
+  if (foreign !== undefined) throw notAudited(`arns[${request.arns!.indexOf(foreign)}] is in account ${accountOfArn(foreign)}`);
+  return request.accountIds ? request.accountIds.map((accountId) => known.get(accountId)!) : all;
 }
 
 function accountBase(account: AccountToAudit): Pick<PlannedAccount, 'accountId' | 'name' | 'missingArns'> {

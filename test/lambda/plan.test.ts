@@ -81,6 +81,19 @@ describe('Plan', () => {
     expect(emulator.stats().totals.calls).toBe(0);
   });
 
+  it.each([
+    [{ accountIds: ['999999999999'] }, 'accountIds names 999999999999, not among the 1 account the pipeline is set to audit'],
+    [{ arns: ['arn:aws:iam::111122223333:user/alice', 'arn:aws:iam::999999999999:role/x'] }, 'arns[1] is in account 999999999999, not among the 1 account the pipeline is set to audit'],
+  ])('refuses an input naming an account it does not audit (%j) before listing or writing anything: never a complete run of nothing', async (input, message) => {
+    emulator = await startEmulator({ account: edgeAccount(), clock });
+    const store = tempStore();
+    const run = plan(planDeps(pipelineIam(emulator.url), store, clock, '111122223333'), { input, execution });
+    await expect(run).rejects.toBeInstanceOf(InvalidInput);
+    await expect(run).rejects.toThrow(message);
+    expect(await store.list('')).toEqual([]);
+    expect(emulator.stats().totals.calls).toBe(0);
+  });
+
   it('fails an account it cannot list with the error\'s code, alone, instead of failing the run', async () => {
     emulator = await startEmulator({ account: edgeAccount(), clock, strictAuth: true });
     const store = tempStore();
