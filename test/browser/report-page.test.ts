@@ -8,6 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { launchChromium, openReport, watchedPage, type WatchedPage } from '../../local/browser';
+import { renderReportPage } from '../../lambda/core/html/report-page';
+import type { RunSummary } from '../../lambda/core/model';
+import { ReportDataBuilder } from '../../lambda/core/report-data';
 import { fabricatedPage, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/report-page';
 import { tempDir } from '../helpers/temp';
 
@@ -192,5 +195,33 @@ describe('the HTML report in Chromium', () => {
     expect(rows.reduce((sum, r) => sum + (Number(r.proposals) || 0), 0)).toBe(gov.summary.proposals.count);
     expect(other.errors).toEqual([]);
     await other.page.close();
+  });
+
+  it('says plainly that a run whose accounts all failed reported nothing: no unknown window, no "0 of 0"', async () => {
+    const failed: RunSummary = {
+      ...fabricated.summary,
+      status: 'INCOMPLETE',
+      accounts: PAGE_ACCOUNTS.map((a) => ({ ...a, status: 'failed' as const, code: 'AccessDenied', message: 'not authorized to perform sts:AssumeRole', entities: { listed: 0, reported: 0, skipped: 0, failed: 0 } })),
+      entities: { listed: 0, reported: 0, skipped: 0, failed: 0, byType: { user: 0, group: 0, role: 0, policy: 0 } },
+      failures: [],
+      findings: { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 },
+      proposals: { count: 0, byAction: { trim: 0, remove: 0, replace: 0, review: 0 } },
+      changes: null,
+    };
+    const emptyFile = join(tempDir('report-page-empty-'), 'report.html');
+    writeFileSync(emptyFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: failed, proposals: null, changes: null, trend: [{ runId: failed.runId, runDate: failed.runDate, status: 'INCOMPLETE', unusedServiceGrants: 0, failed: 0, listed: 0 }] })));
+    const empty = await watchedPage(browser);
+    await openReport(empty, emptyFile);
+    const header = await empty.page.$eval('#header', (e) => (e as HTMLElement).innerText);
+    expect(header).toContain('INCOMPLETE');
+    expect(header).toContain('2 account(s) could not be audited. No identity was listed.');
+    expect(header).not.toContain('?');
+    expect(header).not.toContain('"unused" means');
+    const notes = await empty.page.$$eval('p.empty', (ps) => ps.map((p) => p.textContent));
+    expect(notes).toContain('No reported identity holds an unused service.');
+    expect(await empty.page.$$eval('#identity-body tr.row', (trs) => trs.length)).toBe(0);
+    await empty.page.screenshot({ path: join(SHOTS, 'report-empty.png') });
+    expect(empty.errors).toEqual([]);
+    await empty.page.close();
   });
 });

@@ -32,13 +32,15 @@ export const CLIENT_SCRIPT = String.raw`
     var run = data.run;
     var failedAccounts = data.accounts.filter(function (a) { return a.status === 'failed'; });
     var why = run.status === 'COMPLETED' ? 'Every account audited; failures within the threshold.' :
-      (failedAccounts.length ? failedAccounts.length + ' account(s) could not be audited. ' : '') + fmt(data.entities.failed) + ' of ' + fmt(data.entities.listed) + ' identities have no report.';
+      (failedAccounts.length ? failedAccounts.length + ' account(s) could not be audited. ' : '') +
+      (data.entities.listed ? fmt(data.entities.failed) + ' of ' + fmt(data.entities.listed) + ' identities have no report.' : 'No identity was listed.');
     document.getElementById('header').append(
       el('div', { class: 'title-row' }, [
         el('h1', { text: 'IAM access audit' }),
         el('span', { class: 'badge ' + (run.status === 'COMPLETED' ? 'ok' : 'bad'), id: 'run-status', text: run.status })
       ]),
-      el('p', { class: 'meta', text: 'Run ' + run.runId + ' · ' + run.runDate + ' · ' + run.granularity + ' · "unused" means not used in the ' + (run.unusedAfterDays || '?') + ' days before each report' }),
+      // The window is read from the reports: a run without any has none to state.
+      el('p', { class: 'meta', text: 'Run ' + run.runId + ' · ' + run.runDate + ' · ' + run.granularity + (run.unusedAfterDays ? ' · "unused" means not used in the ' + run.unusedAfterDays + ' days before each report' : '') }),
       el('p', { class: 'why', text: why })
     );
   }
@@ -108,8 +110,10 @@ export const CLIENT_SCRIPT = String.raw`
       },
       options: { scales: { y: { position: 'left', beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'unused grants' } }, y1: { position: 'right', beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false }, title: { display: true, text: 'without a report' } } } }
     });
-    if (data.trend.length < 2) document.getElementById('chart-trend').parentNode.parentNode.append(el('p', { class: 'empty', text: 'The trend starts with this run: later runs add to it.' }));
-    if (!data.failuresByCode.length) document.getElementById('chart-failures').parentNode.parentNode.append(el('p', { class: 'empty', text: 'Every listed identity was reported or skipped.' }));
+    var emptyNote = function (id, text) { document.getElementById(id).parentNode.parentNode.append(el('p', { class: 'empty', text: text })); };
+    if (!worst.some(function (i) { return data.identities[i][6] > 0; })) emptyNote('chart-worst', 'No reported identity holds an unused service.');
+    if (data.trend.length < 2) emptyNote('chart-trend', 'The trend starts with this run: later runs add to it.');
+    if (!data.failuresByCode.length) emptyNote('chart-failures', 'Every listed identity was reported or skipped.');
   }
 
   function renderChanges() {
