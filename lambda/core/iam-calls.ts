@@ -63,6 +63,8 @@ export class Pacer {
   private nextFree = 0;
   private lastChange: number;
   private lastDecrease = -Infinity;
+  /** Since when no throttle has lowered the rate (or since a learned rate was taken up): growth speeds up with it. */
+  private calmSince: number;
   private probing: boolean;
   /** Started from a rate an earlier caller found, rather than a guess. */
   private readonly learned: boolean;
@@ -79,6 +81,9 @@ export class Pacer {
     this.probing = !this.learned;
     this.rate = learned === undefined ? Math.max(this.floor, ceiling * START_SHARE) : Math.min(ceiling, Math.max(this.floor, learned));
     this.lastChange = clock.now();
+    // A learned rate was what IAM admitted moments ago: it grows from there as after a decrease, gently at
+    // first, not at a first guess's pace, which would probe its way into throttles within seconds.
+    this.calmSince = this.learned ? clock.now() : -Infinity;
   }
 
   /** The current rate, in calls per second. */
@@ -133,6 +138,7 @@ export class Pacer {
     }
     this.probing = false;
     this.lastDecrease = now;
+    this.calmSince = now;
     this.lastChange = now;
     // Calls already given later slots keep them; the next slot follows the new rate.
     this.nextFree = Math.max(this.nextFree, now + 1000 / this.rate);
@@ -145,7 +151,7 @@ export class Pacer {
     const seconds = (inUseUntil - this.lastChange) / 1000;
     this.lastChange = Math.max(this.lastChange, now);
     if (seconds <= 0) return;
-    const calm = Math.max(0, now - this.lastDecrease);
+    const calm = Math.max(0, now - this.calmSince);
     const growth = this.probing ? PROBE_GROWTH_PER_SECOND : Math.min(PROBE_GROWTH_PER_SECOND, STEADY_GROWTH_PER_SECOND * 2 ** (calm / GROWTH_DOUBLES_MS));
     this.rate = Math.min(this.ceiling, this.rate * (1 + growth) ** seconds);
   }

@@ -104,13 +104,13 @@ describe('Pacer', () => {
    * `seconds` of simulated time: what share of the bucket's rate they got, and what share of their calls
    * were throttled.
    */
-  async function share(rps: number, senders: number, ceiling: number, seconds: number) {
+  async function share(rps: number, senders: number, ceiling: number, seconds: number, learned?: number) {
     const clock = new VirtualClock(0);
     const bucket = new Throttle({ rps });
     let admitted = 0;
     let throttled = 0;
     const sender = async () => {
-      const pacer = new Pacer(ceiling / senders, clock);
+      const pacer = new Pacer(ceiling / senders, clock, learned);
       while (clock.now() < seconds * 1000) {
         await pacer.take();
         if (bucket.admit('op', clock.now())) {
@@ -136,6 +136,18 @@ describe('Pacer', () => {
     expect(used).toBeGreaterThan(0.9);
     expect(used).toBeLessThanOrEqual(1.01);
     expect(throttledShare).toBeLessThan(0.05);
+  });
+
+  it('goes on from a learned rate gently, as after a decrease: the next invocation of a chain does not probe its way into throttles', async () => {
+    // A hand-over passes on the rate found, a little under the bucket's: the next invocation starts there.
+    // Growing from it as fast as from a first guess went over the bucket within seconds (9 throttles in 20 s).
+    const { used, throttledShare } = await share(10, 1, 50, 20, 9.5);
+    expect(throttledShare).toBe(0);
+    expect(used).toBeGreaterThan(0.9);
+    // Over a longer run it still finds what the bucket allows.
+    const long = await share(10, 1, 50, 600, 9.5);
+    expect(long.used).toBeGreaterThan(0.95);
+    expect(long.throttledShare).toBeLessThan(0.01);
   });
 
   it('does not grow while nobody calls, so calls after a quiet spell go at the rate last found', async () => {
