@@ -10,7 +10,7 @@ import { renderRunPage } from '../lambda/core/html/run-page';
 import { accountOfArn, keys, type EntityReport, type Failure, type RunSummary } from '../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
 import { unusedServices } from '../lambda/core/report';
-import { readRunReports, RunNotReadable } from '../lambda/core/run-reader';
+import { accountsOfRun, readRunReports, RunNotReadable } from '../lambda/core/run-reader';
 import { writeFileAtomically } from './files';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
@@ -132,7 +132,7 @@ export async function presignedPageUrl(s3: S3Client, bucket: string, runId: stri
 function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunSummary, identities: IdentityFindings[], unusedAfterDays: number | null, accountId?: string): string {
   const inAccount = (arn: string) => accountId === undefined || accountOfArn(arn) === accountId;
   const notReported = summary.failures.filter((f) => inAccount(f.arn));
-  const accounts = summary.accounts.filter((a) => accountId === undefined || a.accountId === accountId);
+  const accounts = accountsOfRun(summary, accountId);
   if (format === 'json') {
     return `${JSON.stringify({ runId: summary.runId, runDate: summary.runDate, status: summary.status, accounts, unusedAfterDays, identities, notReported }, null, 2)}\n`;
   }
