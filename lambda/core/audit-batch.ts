@@ -500,7 +500,7 @@ class BatchInvocation {
           session = (await iam.pin?.(this.readWithinMs())) ?? iam;
           return session.send(new GenerateServiceLastAccessedDetailsCommand({ Arn: t.entity.arn, Granularity: this.event.run.granularity }));
         },
-        { retryThrottles: false, slot },
+        { retryThrottles: false, slot, notAfter: this.stopStarting },
       );
       jobId = answer.JobId;
       t.session = session;
@@ -646,6 +646,7 @@ class BatchInvocation {
       const page = await this.caller.call('get', () => session.send(new GetServiceLastAccessedDetailsCommand({ JobId: jobId, MaxItems: MAX_ITEMS, Marker: marker })), {
         retryThrottles: false,
         slot: pages.length === 0 ? slot : undefined,
+        notAfter: this.looksEnd,
       });
       pages.push(page);
       const complete = page.JobStatus === 'COMPLETED';

@@ -42,6 +42,14 @@ const MEASURE_FIRST_CALLS = 5;
 /** Throttles within this time of a decrease do not decrease again: they answer calls already paced. */
 const DECREASE_COOLDOWN_MS = 2_000;
 /**
+ * A throttle at least this long after a decrease, while calls waited for their slots all along, measures
+ * the bucket's rate well: the bucket was empty at both throttles, so what IAM admitted between them is
+ * what it refilled.
+ */
+const REFINE_AFTER_MS = 1_000;
+/** A rate so measured is taken at this share. */
+const REFINE_TO = 0.95;
+/**
  * Before the first throttle the rate grows this much a second. After a throttle it grows gently, and the
  * longer IAM goes without throttling the faster it grows again (doubling every GROWTH_DOUBLES_MS), so
  * capacity that frees up (another batch done, another caller gone) is found within a minute or so.
@@ -55,12 +63,13 @@ const START_SHARE = 0.1;
 /**
  * Spaces calls evenly at a rate it adapts to IAM's token bucket. It starts below the ceiling and grows
  * until IAM throttles; then it drops to a little under the rate IAM was admitting (measured, not guessed)
- * and grows again slowly, so that it spends little time above the bucket's rate and little below. One
- * pacer per API per account does best: an account is one batch unless it is very large.
+ * and grows again slowly, so that it spends little time above the bucket's rate and little below. Calls
+ * already given slots at the rate before a decrease are spaced anew at the lower one. One pacer per API
+ * per account does best: an account is one batch unless it is very large.
  */
 export class Pacer {
   private rate: number;
-  private nextFree = 0;
+  private nextFree = -Infinity;
   private lastChange: number;
   private lastDecrease = -Infinity;
   /** Since when no throttle has lowered the rate (or since a learned rate was taken up): growth speeds up with it. */
@@ -69,6 +78,14 @@ export class Pacer {
   /** Started from a rate an earlier caller found, rather than a guess. */
   private readonly learned: boolean;
   private readonly successes: number[] = [];
+  /** Slots reserved and not yet taken, and those of them a decrease has made stale. */
+  private readonly pending = new Set<number>();
+  private readonly stale = new Set<number>();
+  /** The rate the last decrease set, and successes since. */
+  private decreasedTo = Infinity;
+  private sinceDecrease = 0;
+  /** Since when calls have waited for their slots without a gap: what IAM admitted since then is all it would. */
+  private busySince = Infinity;
   private readonly floor: number;
 
   constructor(
@@ -101,28 +118,43 @@ export class Pacer {
   reserve(): number {
     const now = this.clock.now();
     this.grow(now);
+    if (this.nextFree < now - 1000 / this.rate) this.busySince = now;
     const slot = Math.max(now, this.nextFree);
     this.nextFree = slot + 1000 / this.rate;
+    this.pending.add(slot);
     return slot;
   }
 
-  /** Waits for a call's slot: one reserved before, or the next one. */
-  async take(reserved?: number): Promise<void> {
-    const slot = reserved ?? this.reserve();
-    const now = this.clock.now();
-    if (slot > now) await this.clock.sleep(slot - now);
+  /**
+   * Waits for a call's slot: one reserved before, or the next one. A slot that was spaced at a rate a
+   * throttle has since lowered is given up for one at the new rate, which IAM is likelier to admit,
+   * unless that would come after `notAfter`.
+   */
+  async take(reserved?: number, notAfter = Infinity): Promise<void> {
+    let slot = reserved ?? this.reserve();
+    for (;;) {
+      const now = this.clock.now();
+      if (slot > now) await this.clock.sleep(slot - now);
+      this.pending.delete(slot);
+      if (!this.stale.delete(slot) || this.nextSlot() > notAfter) return;
+      slot = this.reserve();
+    }
   }
 
   succeeded(): void {
     const now = this.clock.now();
     this.successes.push(now);
+    this.sinceDecrease++;
     while (this.successes.length > MEASURE_MIN_CALLS && this.successes[0] < now - MEASURE_WINDOW_MS) this.successes.shift();
     while (this.successes.length > 0 && this.successes[0] < now - MEASURE_LONGEST_MS) this.successes.shift();
   }
 
   throttled(): void {
     const now = this.clock.now();
-    if (now - this.lastDecrease < DECREASE_COOLDOWN_MS) return;
+    if (now - this.lastDecrease < DECREASE_COOLDOWN_MS) {
+      this.refine(now);
+      return;
+    }
     this.grow(now);
     if (this.successes.length < MEASURE_FIRST_CALLS) {
       // Nothing measured yet. A learned rate was measured over an earlier caller's calls, and a throttle
@@ -138,10 +170,34 @@ export class Pacer {
     }
     this.probing = false;
     this.lastDecrease = now;
+    this.decreasedTo = this.rate;
+    this.sinceDecrease = 0;
+    this.settle(now);
+  }
+
+  /**
+   * A throttle soon after a decrease (see REFINE_AFTER_MS) gives a truer measure than the decrease's own,
+   * whose window may hold the bucket's burst or a pacer still below the bucket's rate. Each such throttle
+   * measures over a longer time than the one before it, so the latest measure stands, never above the
+   * rate the decrease set.
+   */
+  private refine(now: number): void {
+    const elapsed = now - this.lastDecrease;
+    if (elapsed < REFINE_AFTER_MS || this.busySince > this.lastDecrease || this.sinceDecrease < MEASURE_FIRST_CALLS) return;
+    this.grow(now);
+    this.rate = Math.max(this.floor, Math.min(this.decreasedTo, ((this.sinceDecrease * 1000) / elapsed) * REFINE_TO));
+    this.settle(now);
+  }
+
+  private settle(now: number): void {
     this.calmSince = now;
     this.lastChange = now;
-    // Calls already given later slots keep them; the next slot follows the new rate.
-    this.nextFree = Math.max(this.nextFree, now + 1000 / this.rate);
+    // Calls already given later slots take new ones when they come (see take); the next slot follows
+    // the new rate. Slots never taken (their calls were given up) are forgotten after a while.
+    for (const slot of this.stale) if (slot < now - MEASURE_LONGEST_MS) this.stale.delete(slot);
+    for (const slot of this.pending) if (slot > now) this.stale.add(slot);
+    this.pending.clear();
+    this.nextFree = now + 1000 / this.rate;
   }
 
   private grow(now: number): void {
@@ -201,6 +257,8 @@ export function faultCode(err: unknown): string {
 export interface CallOptions {
   /** A slot reserved with `reserve` for this call's first attempt. */
   readonly slot?: number;
+  /** The latest time the first attempt may be put off to, when a throttle lowers the rate meanwhile. @default no limit */
+  readonly notAfter?: number;
   /**
    * Retry throttled calls inside `call` (listing, which has nothing else to do meanwhile). When false,
    * the first throttle throws Throttled at once and the caller comes back to the call later, so that
@@ -264,7 +322,7 @@ export class IamCaller {
     let throttles = 0;
     let faults = 0;
     for (let attempt = 0; ; attempt++) {
-      await this.pacers[kind].take(attempt === 0 ? options.slot : undefined);
+      await this.pacers[kind].take(attempt === 0 ? options.slot : undefined, attempt === 0 ? options.notAfter : undefined);
       this.counts[kind]++;
       try {
         const answer = await send();

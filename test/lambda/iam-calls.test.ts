@@ -173,6 +173,70 @@ describe('Pacer', () => {
     expect(guessed.callsPerSecond).toBeCloseTo(2.5, 5);
   });
 
+  /**
+   * One pacer from a first guess, with `workers` calls each holding a slot reserved ahead (as AuditBatch's
+   * workers do), 50 ms to IAM and 50 ms back, against a bucket of 10 a second with a burst of 10.
+   */
+  async function reservedAhead(workers: number, seconds: number) {
+    const clock = new VirtualClock(0);
+    const bucket = new Throttle({ rps: 10, burst: 10 });
+    const pacer = new Pacer(50, clock);
+    let admitted = 0;
+    let throttled = 0;
+    const worker = async () => {
+      while (clock.now() < seconds * 1000) {
+        await pacer.take(pacer.reserve());
+        await clock.sleep(50);
+        if (bucket.admit('op', clock.now())) {
+          admitted++;
+          pacer.succeeded();
+        } else {
+          throttled++;
+          pacer.throttled();
+        }
+        await clock.sleep(50);
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, worker));
+    return { used: admitted / (10 * seconds + 10), throttled, rate: pacer.callsPerSecond };
+  }
+
+  it('finds the rate from a first guess with few throttles: slots spaced at a rate since lowered are spaced anew, and the rate IAM refilled between two throttles is taken', async () => {
+    // The first throttle comes when the first guess has grown past the bucket's rate. Calls whose slots
+    // were spaced at that rate were all throttled (15 in 20 s with 8 workers), and the rate stayed over
+    // the bucket's until a measure over 8 s took it under (88% of the bucket in 20 s).
+    for (const workers of [4, 8]) {
+      const { used, throttled, rate } = await reservedAhead(workers, 20);
+      expect(throttled).toBeLessThanOrEqual(6);
+      expect(used).toBeGreaterThan(0.93);
+      expect(rate).toBeGreaterThan(9);
+      expect(rate).toBeLessThan(11);
+    }
+    // And over ten minutes it keeps most of the bucket with few throttles.
+    const long = await reservedAhead(8, 600);
+    expect(long.used).toBeGreaterThan(0.97);
+    expect(long.throttled).toBeLessThan(0.01 * 6000);
+  });
+
+  it('spaces anew, at the lowered rate, slots reserved before a throttle, unless a call would then go after its latest time', async () => {
+    const takes = async (notAfter: number) => {
+      const clock = new VirtualClock(0);
+      const pacer = new Pacer(50, clock, 10);
+      const slots = Array.from({ length: 5 }, () => pacer.reserve());
+      expect(slots).toEqual([0, 100, 200, 300, 400]);
+      // Throttled before anything was measured: a learned 10 a second becomes 8.5, a slot every 117.6 ms.
+      pacer.throttled();
+      return Promise.all(slots.slice(1).map(async (slot) => {
+        await pacer.take(slot, notAfter);
+        return clock.now();
+      }));
+    };
+    // The clock sleeps whole milliseconds.
+    const near = (times: number[], expected: number[]) => expect(times.map((t, i) => Math.abs(t - expected[i]) <= 1)).toEqual(expected.map(() => true));
+    near(await takes(Infinity), [117.6, 235.3, 352.9, 470.6]);
+    near(await takes(400), [117.6, 235.3, 352.9, 400]);
+  });
+
   it('never goes above its ceiling when the bucket allows more', async () => {
     const { used, throttledShare } = await share(100, 5, 20, 120);
     expect(used).toBeLessThanOrEqual(0.2);
