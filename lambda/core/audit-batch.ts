@@ -349,10 +349,10 @@ class BatchInvocation {
   private idle(kind: 'generate' | 'poll'): Promise<void> {
     const now = this.deps.clock.now();
     const due = Math.min(this.deadline, ...this.queues[kind].map((t) => t.notBefore));
-    return new Promise<void>((resolve) => {
-      this.sleepers[kind].push(resolve);
-      void this.deps.clock.sleep(Math.max(IDLE_TICK_MS, due - now)).then(resolve);
-    });
+    // A worker woken early clears its timer: none is left behind to hold the process when the invocation ends.
+    const woken = new AbortController();
+    this.sleepers[kind].push(() => woken.abort());
+    return this.deps.clock.sleep(Math.max(IDLE_TICK_MS, due - now), woken.signal);
   }
 
   /** An entity not started yet remains, and its Generate could go before the invocation stops starting jobs. */

@@ -7,8 +7,8 @@
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
-  /** Resolves after `ms` milliseconds of this clock's time. */
-  sleep(ms: number): Promise<void>;
+  /** Resolves after `ms` milliseconds of this clock's time, or at once when `signal` aborts (its timer cleared). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
   readonly timeScale: number;
 }
 
@@ -17,21 +17,28 @@ export interface Clock {
  * has passed, and a millisecond of real time is `timeScale` of a scaled clock's: so it looks again, and
  * sleeps the rest, rather than wake its caller before the time it asked for.
  */
-function sleepUntil(now: () => number, until: number, timeScale: number): Promise<void> {
+function sleepUntil(now: () => number, until: number, timeScale: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    let timer: NodeJS.Timeout;
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
     const wake = (): void => {
       const left = until - now();
-      if (left <= 0) resolve();
-      else setTimeout(wake, Math.max(1, left / timeScale));
+      if (left <= 0) done();
+      else timer = setTimeout(wake, Math.max(1, left / timeScale));
     };
-    const left = until - now();
-    setTimeout(wake, Math.max(0, left / timeScale));
+    signal?.addEventListener('abort', done, { once: true });
+    timer = setTimeout(wake, Math.max(0, (until - now()) / timeScale));
   });
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => sleepUntil(Date.now, Date.now() + Math.max(0, ms), 1),
+  sleep: (ms, signal) => sleepUntil(Date.now, Date.now() + Math.max(0, ms), 1, signal),
   timeScale: 1,
 };
 
@@ -67,8 +74,8 @@ export class ScaledClock implements Clock {
     return this.simulatedStart + (Date.now() - this.realStart) * this.timeScale;
   }
 
-  sleep(ms: number): Promise<void> {
-    return sleepUntil(() => this.now(), this.now() + Math.max(0, ms), this.timeScale);
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepUntil(() => this.now(), this.now() + Math.max(0, ms), this.timeScale, signal);
   }
 
   /** Simulated milliseconds since the clock's anchor. */

@@ -31,9 +31,18 @@ export class VirtualClock implements Clock {
     return this.time;
   }
 
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      this.timers.push({ at: this.time + Math.max(0, ms), seq: this.seq++, resolve });
+      if (signal?.aborted) return resolve();
+      const timer: Timer = { at: this.time + Math.max(0, ms), seq: this.seq++, resolve };
+      this.timers.push(timer);
+      // An aborted sleep leaves no timer behind: time never moves on to a wake-up nobody waits for.
+      signal?.addEventListener('abort', () => {
+        const at = this.timers.indexOf(timer);
+        if (at >= 0) this.timers.splice(at, 1);
+        resolve();
+        this.schedule();
+      }, { once: true });
       this.schedule();
     });
   }

@@ -1,4 +1,4 @@
-import { ScaledClock } from '../../local/emulator';
+import { ScaledClock, VirtualClock } from '../../local/emulator';
 import { Throttle } from '../../local/emulator/throttle';
 
 describe('token buckets', () => {
@@ -47,5 +47,40 @@ describe('scaled clock', () => {
       }),
     );
     expect(early).toEqual([]);
+  });
+
+  it('ends a sleep at once when its signal aborts, leaving no timer to hold the process', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const clock = new ScaledClock(1);
+    const before = timers();
+    const woken = new AbortController();
+    const sleeping = clock.sleep(60_000, woken.signal);
+    expect(timers()).toBe(before + 1);
+    const start = Date.now();
+    woken.abort();
+    await sleeping;
+    expect(Date.now() - start).toBeLessThan(1_000);
+    expect(timers()).toBe(before);
+    // A signal already aborted does not sleep at all.
+    await clock.sleep(60_000, woken.signal);
+    expect(timers()).toBe(before);
+  });
+});
+
+describe('virtual clock', () => {
+  it('moves time only to wake-ups someone still waits for: an aborted sleep leaves none', async () => {
+    const clock = new VirtualClock(0);
+    const woken = new AbortController();
+    const long = clock.sleep(60_000, woken.signal);
+    await clock.sleep(10);
+    woken.abort();
+    await long;
+    expect(clock.now()).toBe(10);
+    // With the aborted sleep's wake-up gone, nothing is left to wait for: time stays where it is.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(clock.now()).toBe(10);
+    await clock.sleep(5);
+    expect(clock.now()).toBe(15);
   });
 });

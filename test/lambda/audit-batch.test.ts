@@ -44,8 +44,13 @@ describe('AuditBatch', () => {
     await start();
     const store = tempStore();
     const event = await batchOf(store, ['alice', 'app-deployer', 'Developers']);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const timersBefore = timers();
     const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock), event, LAMBDA_TIME);
     expect(result).toMatchObject({ done: true, leftoverKey: null, attempt: 1, counts: { reported: 3, skipped: 0, failed: 0, leftover: 0 } });
+    // Its idle workers were woken when it ended, and cleared their timers: none lingers (they were set
+    // for the deadline, minutes of simulated time away) to keep a process or a test worker alive.
+    expect(timers()).toBeLessThanOrEqual(timersBefore);
     const deployer = await getJson<EntityReport>(store, keys.report('r1', ACCOUNT, 'role', 'app-deployer'));
     expect(deployer.services).toHaveLength(130);
     const outcome = await outcomeOf(store, 1);
