@@ -99,6 +99,17 @@ describe('IamCaller', () => {
 });
 
 describe('Pacer', () => {
+  /** One call through `pacer` against `bucket`, now: counted, and told to the pacer. */
+  function call(pacer: Pacer, bucket: Throttle, clock: VirtualClock, tally: { admitted: number; throttled: number }): void {
+    if (bucket.admit('op', clock.now())) {
+      tally.admitted++;
+      pacer.succeeded();
+    } else {
+      tally.throttled++;
+      pacer.throttled();
+    }
+  }
+
   /**
    * Senders that each call as fast as their pacer lets them, against one token bucket of `rps`, for
    * `seconds` of simulated time: what share of the bucket's rate they got, and what share of their calls
@@ -107,23 +118,16 @@ describe('Pacer', () => {
   async function share(rps: number, senders: number, ceiling: number, seconds: number, learned?: number) {
     const clock = new VirtualClock(0);
     const bucket = new Throttle({ rps });
-    let admitted = 0;
-    let throttled = 0;
+    const tally = { admitted: 0, throttled: 0 };
     const sender = async () => {
       const pacer = new Pacer(ceiling / senders, clock, learned);
       while (clock.now() < seconds * 1000) {
         await pacer.take();
-        if (bucket.admit('op', clock.now())) {
-          admitted++;
-          pacer.succeeded();
-        } else {
-          throttled++;
-          pacer.throttled();
-        }
+        call(pacer, bucket, clock, tally);
       }
     };
     await Promise.all(Array.from({ length: senders }, sender));
-    return { used: admitted / (rps * seconds), throttledShare: throttled / (admitted + throttled) };
+    return { used: tally.admitted / (rps * seconds), throttledShare: tally.throttled / (tally.admitted + tally.throttled) };
   }
 
   it.each([
@@ -181,24 +185,17 @@ describe('Pacer', () => {
     const clock = new VirtualClock(0);
     const bucket = new Throttle({ rps: 10, burst: 10 });
     const pacer = new Pacer(50, clock);
-    let admitted = 0;
-    let throttled = 0;
+    const tally = { admitted: 0, throttled: 0 };
     const worker = async () => {
       while (clock.now() < seconds * 1000) {
         await pacer.take(pacer.reserve());
         await clock.sleep(50);
-        if (bucket.admit('op', clock.now())) {
-          admitted++;
-          pacer.succeeded();
-        } else {
-          throttled++;
-          pacer.throttled();
-        }
+        call(pacer, bucket, clock, tally);
         await clock.sleep(50);
       }
     };
     await Promise.all(Array.from({ length: workers }, worker));
-    return { used: admitted / (10 * seconds + 10), throttled, rate: pacer.callsPerSecond };
+    return { used: tally.admitted / (10 * seconds + 10), throttled: tally.throttled, rate: pacer.callsPerSecond };
   }
 
   it('finds the rate from a first guess with few throttles: slots spaced at a rate since lowered are spaced anew, and the rate IAM refilled between two throttles is taken', async () => {
