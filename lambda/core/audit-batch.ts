@@ -145,6 +145,11 @@ export interface BatchOutcome {
    */
   readonly startedAt?: string;
   readonly endedAt?: string;
+  /**
+   * The rates whose IAM buckets the invocation had measured by its end (IamCaller.foundRates), for the next
+   * run to start from. Absent from an outcome written by an earlier version.
+   */
+  readonly callRates?: Partial<Record<CallKind, number>>;
 }
 
 interface Target {
@@ -292,7 +297,7 @@ class BatchInvocation {
     this.entities = file.entities;
     // The ceiling is the account's; the batches of the account that run at once share it equally.
     const share = deps.pacing.callsPerSecond / Math.max(1, file.peers);
-    this.caller = new IamCaller(clock, { ...deps.pacing, callsPerSecond: share, learned: progress.learned ?? deps.pacing.learned });
+    this.caller = new IamCaller(clock, { ...deps.pacing, callsPerSecond: share, learned: progress.learned ?? file.learned ?? deps.pacing.learned });
     this.batch = { batchId: event.batch.batchId, maxInvocations: event.batch.maxInvocations ?? maxInvocations(file.entities.length, share, settings) };
     this.looks = { answered: 0, firstAt: 0, startRate: this.caller.rate('get') };
     this.final = event.attempt >= this.batch.maxInvocations;
@@ -706,6 +711,7 @@ class BatchInvocation {
       iamCalls: { ...this.caller.counts },
       startedAt: new Date(this.started).toISOString(),
       endedAt: new Date(this.deps.clock.now()).toISOString(),
+      callRates: this.caller.foundRates(),
     };
     await putWorkJson(store, keys.outcome(run.runId, this.batch.batchId, attempt, this.invocationId), outcome);
 

@@ -14,7 +14,7 @@ export const CALL_KINDS: readonly CallKind[] = ['list', 'generate', 'get'];
 export interface PacingSettings {
   /** Ceiling on calls per second of each kind for this caller; the pacer finds the real rate below it. */
   readonly callsPerSecond: number;
-  /** Rates learned by an earlier caller (an earlier invocation of the chain), to start from. */
+  /** Rates learned by an earlier caller (an earlier invocation of the chain, or the last run), to start from. */
   readonly learned?: Partial<Record<CallKind, number>>;
   /** Throttled retries of one call inside `call` before it throws Throttled. @default 6 */
   readonly maxThrottleRetries?: number;
@@ -86,6 +86,8 @@ export class Pacer {
   private sinceDecrease = 0;
   /** Since when calls have waited for their slots without a gap: what IAM admitted since then is all it would. */
   private busySince = Infinity;
+  /** The bucket's rate has been measured between two throttles. */
+  private measured = false;
   private readonly floor: number;
 
   constructor(
@@ -101,6 +103,15 @@ export class Pacer {
     // A learned rate was what IAM admitted moments ago: it grows from there as after a decrease, gently at
     // first, not at a first guess's pace, which would probe its way into throttles within seconds.
     this.calmSince = this.learned ? clock.now() : -Infinity;
+  }
+
+  /**
+   * Whether the rate is one IAM's bucket has been measured for: by two throttles far enough apart (see
+   * refine), or by an earlier caller that gave it as the rate to start from. One throttle alone does not
+   * measure it: the rate is then at most halved from one grown through the bucket's burst.
+   */
+  get found(): boolean {
+    return this.learned || this.measured;
   }
 
   /** The current rate, in calls per second. */
@@ -186,6 +197,7 @@ export class Pacer {
     if (elapsed < REFINE_AFTER_MS || this.busySince > this.lastDecrease || this.sinceDecrease < MEASURE_FIRST_CALLS) return;
     this.grow(now);
     this.rate = Math.max(this.floor, Math.min(this.decreasedTo, ((this.sinceDecrease * 1000) / elapsed) * REFINE_TO));
+    this.measured = true;
     this.settle(now);
   }
 
@@ -311,6 +323,14 @@ export class IamCaller {
   /** The rates the pacers have found, for the next invocation to start from. */
   learned(): Record<CallKind, number> {
     return { list: this.rate('list'), generate: this.rate('generate'), get: this.rate('get') };
+  }
+
+  /**
+   * The rates of the kinds whose pacers have measured IAM's bucket (see Pacer.found), for the next run
+   * to start from. Any other rate says only how far it grew, not what IAM admits.
+   */
+  foundRates(): Partial<Record<CallKind, number>> {
+    return Object.fromEntries(CALL_KINDS.filter((kind) => this.pacers[kind].found).map((kind) => [kind, this.rate(kind)]));
   }
 
   /**

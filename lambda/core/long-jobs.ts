@@ -5,10 +5,13 @@
  * at the end of the account's stream holds the whole run; generated at its start, it runs while the
  * rest are generated. The file also says how long each account's batches kept their places in the Map:
  * with more batches than the Map runs at once, the next Plan starts the accounts that took longest
- * first. Nothing else depends on the file: a run without one (the first, or one after an INCOMPLETE
- * run) only keeps the listing order, the largest accounts first.
+ * first. And it says what rate of calls IAM admitted in each account, which the next run's batches start
+ * from rather than find again through throttled calls. Nothing else depends on the file: a run without
+ * one (the first, or one after an INCOMPLETE run) keeps the listing order, starts the largest accounts
+ * first, and finds each account's rates afresh.
  */
 import type { BatchOutcome } from './audit-batch';
+import { CALL_KINDS, type CallKind } from './iam-calls';
 import { accountOfArn, keys, type EntityRef, type EntityReport, type Failure, type LatestPointer } from './model';
 import { getJson, NotFound, type ReportStore } from './store';
 
@@ -33,6 +36,9 @@ export interface AccountTime {
   readonly entities: number;
 }
 
+/** Calls per second of each kind that IAM admitted in an account, where they were measured. */
+export type CallRates = Partial<Record<CallKind, number>>;
+
 export interface LongJobs {
   readonly schemaVersion: 1;
   readonly runId: string;
@@ -40,12 +46,19 @@ export interface LongJobs {
   readonly accounts: Readonly<Record<string, readonly LongJob[]>>;
   /** Each account's time; absent from a file of an earlier version, and for a batch that said no times. */
   readonly accountTimes?: Readonly<Record<string, AccountTime>>;
+  /**
+   * Each account's call rates at the end of the run, the whole account's (all its batches together), for
+   * the next run's batches to start from rather than find again; absent from a file of an earlier version,
+   * and for an account whose calls IAM never throttled.
+   */
+  readonly callRates?: Readonly<Record<string, CallRates>>;
 }
 
-/** What the next Plan reads of the latest complete run: long jobs in the order to generate them, and times. */
+/** What the next Plan reads of the latest complete run: long jobs in the order to generate them, times, and rates. */
 export interface LatestLongJobs {
   readonly longArns: ReadonlyMap<string, readonly string[]>;
   readonly accountTimes: ReadonlyMap<string, AccountTime>;
+  readonly callRates: ReadonlyMap<string, CallRates>;
 }
 
 /** Collects the accounts' job durations and batch times as Summarize reads their outcomes, reports and failures. */
@@ -53,15 +66,33 @@ export class LongJobCollector {
   private readonly took = new Map<string, Array<{ arn: string; ms: number }>>();
   private readonly unfinished = new Map<string, string[]>();
   private readonly times = new Map<string, { ms: number; entities: number }>();
+  /** Per account and kind, each batch's last rate times its peers: what the whole account was admitting. */
+  private readonly rates = new Map<string, Map<CallKind, number[]>>();
 
-  /** A batch's invocations: the time from the first's start to the last's end is how long it held its place. */
-  addBatch(accountId: string, entities: number, outcomes: readonly Pick<BatchOutcome, 'startedAt' | 'endedAt'>[]): void {
+  /**
+   * A batch's invocations: the time from the first's start to the last's end is how long it held its
+   * place, and the rates its last invocations found are its share of its account's (`peers` shared it).
+   */
+  addBatch(accountId: string, entities: number, outcomes: readonly Pick<BatchOutcome, 'startedAt' | 'endedAt' | 'callRates'>[], peers = 1): void {
+    this.addRates(accountId, outcomes, peers);
     const starts = outcomes.map((o) => Date.parse(o.startedAt ?? ''));
     const ends = outcomes.map((o) => Date.parse(o.endedAt ?? ''));
     if (outcomes.length === 0 || [...starts, ...ends].some((t) => Number.isNaN(t))) return;
     const ms = Math.max(...ends) - Math.min(...starts);
     const time = this.times.get(accountId) ?? { ms: 0, entities: 0 };
     this.times.set(accountId, { ms: Math.max(time.ms, ms), entities: time.entities + entities });
+  }
+
+  private addRates(accountId: string, outcomes: readonly Pick<BatchOutcome, 'endedAt' | 'callRates'>[], peers: number): void {
+    const endOf = (o: Pick<BatchOutcome, 'endedAt'>) => Date.parse(o.endedAt ?? '') || 0;
+    const latestFirst = [...outcomes].sort((a, b) => endOf(b) - endOf(a));
+    for (const kind of CALL_KINDS) {
+      const rate = latestFirst.map((o) => o.callRates?.[kind]).find((r): r is number => isRate(r));
+      if (rate === undefined) continue;
+      const byKind = this.rates.get(accountId) ?? new Map<CallKind, number[]>();
+      this.rates.set(accountId, byKind);
+      this.listOf(byKind, kind).push(rate * Math.max(1, peers));
+    }
   }
 
   addReport(report: EntityReport): void {
@@ -91,15 +122,25 @@ export class LongJobCollector {
     for (const [accountId, t] of [...this.times].sort(([a], [b]) => (a < b ? -1 : 1))) {
       accountTimes[accountId] = { seconds: Math.round(t.ms / 100) / 10, entities: t.entities };
     }
-    return { schemaVersion: 1, runId, accounts, accountTimes };
+    // The batches of an account did not all run for the same span, nor always side by side: one that ran
+    // on alone grew into its peers' shares. Not the sum of their shares, then, but the median of their
+    // estimates, the lower of the middle two: a rate too low costs less than one too high.
+    const callRates: Record<string, CallRates> = {};
+    for (const [accountId, byKind] of [...this.rates].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const lowerMedian = (rates: number[]) => [...rates].sort((a, b) => a - b)[(rates.length - 1) >> 1];
+      callRates[accountId] = Object.fromEntries([...byKind].map(([kind, rates]) => [kind, Math.round(lowerMedian(rates) * 100) / 100]));
+    }
+    return { schemaVersion: 1, runId, accounts, accountTimes, callRates };
   }
 
-  private listOf<T>(map: Map<string, T[]>, accountId: string): T[] {
-    let list = map.get(accountId);
-    if (!list) map.set(accountId, (list = []));
+  private listOf<K, T>(map: Map<K, T[]>, key: K): T[] {
+    let list = map.get(key);
+    if (!list) map.set(key, (list = []));
     return list;
   }
 }
+
+const isRate = (rate: unknown): rate is number => typeof rate === 'number' && Number.isFinite(rate) && rate > 0;
 
 function medianOf(values: number[]): number {
   if (values.length === 0) return 0;
@@ -109,8 +150,8 @@ function medianOf(values: number[]): number {
 }
 
 /**
- * The long jobs of the latest COMPLETED run, by account and ARN, in the order to generate them, and its
- * accounts' times. A run before this version wrote none, and a file that cannot be read only costs the
+ * The long jobs of the latest COMPLETED run, by account and ARN, in the order to generate them, its
+ * accounts' times, and their call rates. A run before this version wrote none, and a file that cannot be read only costs the
  * ordering: both give empty maps, never a failed run.
  */
 export async function readLongJobs(store: ReportStore): Promise<LatestLongJobs> {
@@ -130,12 +171,19 @@ export async function readLongJobs(store: ReportStore): Promise<LatestLongJobs> 
       if (!(typeof seconds === 'number' && seconds >= 0 && typeof entities === 'number' && entities > 0)) throw new Error(`accountTimes.${accountId} is not { seconds, entities }`);
       accountTimes.set(accountId, { seconds, entities });
     }
-    return { longArns, accountTimes };
+    const callRates = new Map<string, CallRates>();
+    for (const [accountId, rates] of Object.entries(file.callRates ?? {})) {
+      const entries = Object.entries((rates ?? {}) as Record<string, unknown>);
+      const bad = entries.find(([kind, rate]) => !(CALL_KINDS as readonly string[]).includes(kind) || !isRate(rate));
+      if (bad) throw new Error(`callRates.${accountId}.${bad[0]} is not a positive rate of list, generate or get calls`);
+      callRates.set(accountId, Object.fromEntries(entries) as CallRates);
+    }
+    return { longArns, accountTimes, callRates };
   } catch (err) {
     if (!(err instanceof NotFound)) {
-      console.warn(JSON.stringify({ message: "the latest run's long jobs cannot be read: entities keep their listing order, accounts go largest first", runId: runId ?? null, reason: (err as Error).message }));
+      console.warn(JSON.stringify({ message: "the latest run's long jobs cannot be read: entities keep their listing order, accounts go largest first, call rates are found afresh", runId: runId ?? null, reason: (err as Error).message }));
     }
-    return { longArns: new Map(), accountTimes: new Map() };
+    return { longArns: new Map(), accountTimes: new Map(), callRates: new Map() };
   }
 }
 

@@ -18,7 +18,7 @@ import { readAuthorizationDetails } from './authorization';
 import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults, type AuditRequest } from './input';
-import { longestFirst, longJobsFirst, readLongJobs } from './long-jobs';
+import { longestFirst, longJobsFirst, readLongJobs, type CallRates } from './long-jobs';
 import { accountOfArn, keys, noIamCalls, addIamCalls, withRecordedError, type BatchDescriptor, type BatchFile, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putWorkJson, type ReportStore } from './store';
 
@@ -278,7 +278,7 @@ function pascal(word: string): string {
  * Writes each account's batches and returns their descriptors, accounts interleaved, the longest first.
  * An account is one stream (one batch, one pacer per API against IAM's buckets of that account) unless
  * it holds more than `batchSize` entities; then its equal batches run side by side and share its
- * ceiling as peers.
+ * ceiling as peers, and the rates IAM admitted in it in the last run, which they start from.
  */
 async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: ReadonlyMap<string, readonly EntityRef[]>): Promise<BatchDescriptor[]> {
   const { batchSize } = deps.settings;
@@ -297,7 +297,7 @@ async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Rea
     for (const [i, size] of sizes.entries()) {
       const batchId = `b${String(++counter).padStart(5, '0')}`;
       const key = keys.batch(run.runId, batchId);
-      const file: BatchFile = { batchId, accountId, peers: sizes.length, entities: contents[i] };
+      const file: BatchFile = { batchId, accountId, peers: sizes.length, entities: contents[i], ...shareOf(previous.callRates.get(accountId), sizes.length) };
       await putWorkJson(deps.store, key, file);
       descriptors.push({ batchId, accountId, key, size, peers: sizes.length });
     }
@@ -308,6 +308,12 @@ async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Rea
     for (const list of perAccount) if (i < list.length) interleaved.push(list[i]);
   }
   return interleaved;
+}
+
+/** A batch's share of its account's rates of the last run, to start from: none when that run found none. */
+function shareOf(rates: CallRates | undefined, peers: number): { learned?: CallRates } {
+  if (!rates || Object.keys(rates).length === 0) return {};
+  return { learned: Object.fromEntries(Object.entries(rates).map(([kind, rate]) => [kind, rate / peers])) };
 }
 
 /**

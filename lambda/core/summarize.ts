@@ -184,7 +184,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   for (let i = 0; i < plan.batches.length; i++) {
     const { batch, entities, outcomes, failure } = await batchFiles.take();
     for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
-    longJobs.addBatch(batch.accountId, entities.length, outcomes);
+    longJobs.addBatch(batch.accountId, entities.length, outcomes, batch.peers);
     const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true, failure);
     settlements.push(settlement);
   }

@@ -63,3 +63,27 @@ describe('long jobs between two consecutive local runs', () => {
     expect(readJson<LongJobs>(dir, `runs/${second.runId}/long-jobs.json`).accounts[ACCOUNT_ID].map((j) => j.arn).sort()).toEqual(SLOW.map(arn).sort());
   });
 });
+
+describe('call rates between two consecutive local runs', () => {
+  const dir = tempDir('call-rates-');
+  // IAM admits 5 calls a second of each operation, with a burst of 5; no job is slow.
+  const emulator = { jobLatencyMs: 1000, throttle: { rps: 5, burst: 5 }, recordCalls: true };
+  const sample = () => loadAccount({ accountId: ACCOUNT_ID, entities: Array.from({ length: 150 }, (_, i) => ({ type: 'role', name: `app-${i}`, path: '/', services: [] })) });
+  const throttled = (run: LocalRunResult) => run.stats.iamCallLog.filter((c) => c.operation === 'GenerateServiceLastAccessedDetails' && c.outcome === 'Throttling').length;
+  let first: LocalRunResult;
+  let second: LocalRunResult;
+
+  beforeAll(async () => {
+    first = await runLocal({ account: sample(), outDir: dir, timeScale: 20, settings: FAST_SETTINGS, emulator });
+    second = await runLocal({ account: sample(), outDir: dir, timeScale: 20, settings: FAST_SETTINGS, emulator });
+  }, 240_000);
+
+  it('keeps the rate the first run measured, and starts the next run there rather than finding it again through throttles', () => {
+    expect([first.summary!.status, second.summary!.status]).toEqual(['COMPLETED', 'COMPLETED']);
+    const rates = readJson<LongJobs>(dir, `runs/${first.runId}/long-jobs.json`).callRates![ACCOUNT_ID];
+    expect(rates.generate).toBeGreaterThan(4);
+    expect(rates.generate).toBeLessThanOrEqual(5.5);
+    expect(throttled(first)).toBeGreaterThanOrEqual(2);
+    expect(throttled(second)).toBeLessThan(throttled(first));
+  });
+});

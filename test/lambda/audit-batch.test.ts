@@ -1,6 +1,6 @@
 import { GetServiceLastAccessedDetailsCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { auditBatch, type AuditBatchEvent, type AuditBatchResult, type BatchOutcome, type BatchProgress } from '../../lambda/core/audit-batch';
-import { keys, type EntityRef, type EntityReport, type RunInfo } from '../../lambda/core/model';
+import { keys, type BatchFile, type EntityRef, type EntityReport, type RunInfo } from '../../lambda/core/model';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
 import { generateSampleAccount, loadAccount, ScaledClock, startEmulator, type EmulatorOptions, type RunningEmulator } from '../../local/emulator';
 import { auditDeps, pipelineIam, tempStore } from '../helpers/core';
@@ -311,6 +311,27 @@ describe('AuditBatch', () => {
     // could not read before the deadline (a Get may still wait on its slot while IAM throttles).
     const generates = emulator.stats().operations.GenerateServiceLastAccessedDetails;
     expect(generates.calls - generates.throttled).toBeLessThanOrEqual(60 + results.length);
+  });
+
+  it('starts from the rates its batch file carries from the last run, not a guess to probe up from, and says the rates it found', async () => {
+    const store = tempStore();
+    // IAM admits 5 Generates a second. The last run found 4.5 in this account; a first guess would be
+    // 2 a second (a tenth of the ceiling), growing by half each second until IAM throttled it.
+    // A clock four times slower than the others': at 20x a stall of this machine of 50 ms would bunch
+    // a second's calls together.
+    const slower = new ScaledClock(5);
+    const { event } = await plainBatch(store, 40, { clock: slower, jobLatencyMs: 500, throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 5, burst: 5 } } } });
+    const key = keys.batch(run.runId, 'b00001');
+    await putJson(store, key, { ...(await getJson<BatchFile>(store, key)), learned: { generate: 4.5, get: 20 } } satisfies BatchFile);
+    const deps = { ...auditDeps(pipelineIam(emulator.url), store, slower), pacing: { callsPerSecond: 20 } };
+    const result = await auditBatch(deps, event, LAMBDA_TIME);
+    expect(result).toMatchObject({ done: true, counts: { reported: 40, failed: 0 } });
+    expect(emulator.stats().operations.GenerateServiceLastAccessedDetails).toMatchObject({ calls: 40, throttled: 0 });
+    const [outcomeKey] = await store.list(keys.outcomesOf(run.runId, 'b00001'));
+    const { callRates } = await getJson<BatchOutcome>(store, outcomeKey);
+    expect(Object.keys(callRates!).sort()).toEqual(['generate', 'get']);
+    expect(callRates!.generate).toBeGreaterThanOrEqual(4.5);
+    expect(callRates!.generate).toBeLessThan(5.5);
   });
 
   it('makes no Get whose pacer slot falls after half its safety margin, so an invocation ends on time however hard IAM throttles', async () => {

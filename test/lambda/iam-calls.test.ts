@@ -85,6 +85,16 @@ describe('IamCaller', () => {
     expect(clock.now() - start).toBeGreaterThanOrEqual(2000);
   });
 
+  it('says for the next run only the rates it has measured or was given: not one a single throttle halved', async () => {
+    const clock = new ScaledClock(1000);
+    const caller = new IamCaller(clock, { callsPerSecond: 10, learned: { get: 4 }, maxThrottleRetries: 0 });
+    for (let i = 0; i < 3; i++) await caller.call('list', async () => null);
+    await caller.call('generate', async () => null);
+    await expect(caller.call('generate', async () => Promise.reject(throttling()))).rejects.toBeInstanceOf(Throttled);
+    // The list rate grew without a throttle and the generate rate was halved by one: neither says what IAM admits.
+    expect(caller.foundRates()).toEqual({ get: 4 });
+  });
+
   it('recognizes IAM throttling and transient faults in their SDK and Node forms', () => {
     expect(isThrottling(throttling())).toBe(true);
     expect(isThrottling({ name: 'X', $retryable: { throttling: true } })).toBe(true);
@@ -164,6 +174,29 @@ describe('Pacer', () => {
     // While calls are made it grows as before.
     for (let i = 0; i < 20; i++) await pacer.take();
     expect(pacer.callsPerSecond).toBeGreaterThan(3);
+  });
+
+  it('has measured the bucket once two throttles a second or more apart bound what it admitted between them', async () => {
+    const clock = new VirtualClock(0);
+    const bucket = new Throttle({ rps: 10, burst: 10 });
+    const tally = { admitted: 0, throttled: 0 };
+    const pacer = new Pacer(50, clock);
+    const measuredAfter: number[] = [];
+    while (clock.now() < 30_000) {
+      await pacer.take();
+      const before = tally.throttled;
+      call(pacer, bucket, clock, tally);
+      if (tally.throttled > before) measuredAfter.push(pacer.found ? 1 : 0);
+    }
+    // The first throttle only halved a rate grown through the burst; a later one measured the bucket.
+    expect(measuredAfter[0]).toBe(0);
+    expect(measuredAfter).toContain(1);
+    expect(pacer.found).toBe(true);
+    expect(pacer.callsPerSecond).toBeGreaterThan(8.5);
+    expect(pacer.callsPerSecond).toBeLessThanOrEqual(10.5);
+    // A rate given to start from counts as measured; one that never met a throttle does not.
+    expect(new Pacer(50, clock, 9).found).toBe(true);
+    expect(new Pacer(50, clock).found).toBe(false);
   });
 
   it('backs off a learned rate a little, not by half, when throttled before it has measured anything', () => {

@@ -41,6 +41,7 @@ describe('long jobs', () => {
         '222222222222': [{ arn: arnOf('222222222222', 'stuck'), seconds: null }],
       },
       accountTimes: {},
+      callRates: {},
     });
   });
 
@@ -62,6 +63,24 @@ describe('long jobs', () => {
       '111111111111': { seconds: 95, entities: 550 },
       '222222222222': { seconds: 2, entities: 80 },
     });
+  });
+
+  it('keep each account\'s call rates: of each batch its last invocation\'s, times its peers, the median of its batches', () => {
+    const collector = new LongJobCollector();
+    const at = (seconds: number) => new Date(START + seconds * 1000).toISOString();
+    // A's three batches ran side by side. The first's later invocation (listed first) found the later rates.
+    collector.addBatch('111111111111', 300, [{ endedAt: at(90), callRates: { generate: 3.2, get: 3.1 } }, { endedAt: at(30), callRates: { generate: 5, get: 1 } }], 3);
+    // Its second's last invocation had no throttle to bound its Gets: its earlier one still says the rate.
+    collector.addBatch('111111111111', 300, [{ endedAt: at(20), callRates: { generate: 3, get: 3 } }, { endedAt: at(80), callRates: { generate: 3.4 } }], 3);
+    // Its third ran on alone after the others were done, and grew into the whole bucket: the median keeps it out.
+    collector.addBatch('111111111111', 300, [{ endedAt: at(200), callRates: { generate: 9.9, get: 9.6 } }], 3);
+    // B was never throttled, and C's outcomes were written by an earlier version: no rates.
+    collector.addBatch('222222222222', 40, [{ endedAt: at(10), callRates: {} }]);
+    collector.addBatch('333333333333', 40, [{ endedAt: at(10) }]);
+    // D's two batches: the lower of the two estimates.
+    collector.addBatch('444444444444', 300, [{ endedAt: at(60), callRates: { generate: 4 } }], 2);
+    collector.addBatch('444444444444', 300, [{ endedAt: at(90), callRates: { generate: 9 } }], 2);
+    expect(collector.build('night-1').callRates).toEqual({ '111111111111': { generate: 10.2, get: 9.3 }, '444444444444': { generate: 8 } });
   });
 
   it('start the accounts that took longest first, estimating those not timed, and by size with no times at all', () => {

@@ -108,15 +108,17 @@ describe('Plan, after a run with long jobs', () => {
   const clock = new ScaledClock(1000);
   const account = loadAccount(generateSampleAccount({ entities: 600, seed: 5, asOf: new Date('2026-11-01') }));
 
-  async function batchesOf(store: ReturnType<typeof tempStore>): Promise<EntityRef[][]> {
+  async function filesOf(store: ReturnType<typeof tempStore>): Promise<BatchFile[]> {
     const emulator = await startEmulator({ account, clock });
     try {
       const result = await plan(planDeps(pipelineIam(emulator.url), store, clock, account.accountId, { batchSize: 250 }), { input: {}, execution });
-      return await Promise.all(result.batches.map(async (id) => (await batchFile(store, id)).entities.slice()));
+      return await Promise.all(result.batches.map((id) => batchFile(store, id)));
     } finally {
       await emulator.close();
     }
   }
+
+  const batchesOf = async (store: ReturnType<typeof tempStore>): Promise<EntityRef[][]> => (await filesOf(store)).map((file) => file.entities.slice());
 
   it('puts the entities whose jobs were long at the heads of the account\'s batches, longest first, the rest in listing order', async () => {
     const listingOrder = (await batchesOf(tempStore())).flat();
@@ -144,6 +146,18 @@ describe('Plan, after a run with long jobs', () => {
     expect(rest).toEqual(listingOrder.filter((e) => !ordered.includes(e.arn)));
   });
 
+  it('gives each of an account\'s batches its share of the rates IAM admitted there in the latest run, and none without them', async () => {
+    const first = await filesOf(tempStore());
+    expect(first).toHaveLength(3);
+    for (const file of first) expect(file).not.toHaveProperty('learned');
+    const store = tempStore();
+    await latestIs(store, 'night-1');
+    const long: LongJobs = { schemaVersion: 1, runId: 'night-1', accounts: {}, callRates: { [account.accountId]: { generate: 9, get: 7.5 }, '999999999999': { generate: 60 } } };
+    await putJson(store, keys.longJobs('night-1'), long);
+    // Three batches side by side share the account's rates, as they share its ceiling.
+    for (const file of await filesOf(store)) expect(file.learned).toEqual({ generate: 3, get: 2.5 });
+  });
+
   it('keeps the listing order when the latest run\'s long jobs cannot be read, and says why', async () => {
     const listingOrder = await batchesOf(tempStore());
     const store = tempStore();
@@ -160,6 +174,17 @@ describe('Plan, after a run with long jobs', () => {
       warn.mockClear();
       expect(await batchesOf(badTimes)).toEqual(listingOrder);
       expect(warn).toHaveBeenCalledWith(expect.stringContaining(`accountTimes.${account.accountId} is not { seconds, entities }`));
+      // Nor one whose rates are not positive rates of known kinds of call: no batch starts from them.
+      for (const rates of [{ generate: -1 }, { generate: 5, put: 5 }, { get: 'fast' }]) {
+        const badRates = tempStore();
+        await latestIs(badRates, 'night-1');
+        await putJson(badRates, keys.longJobs('night-1'), { schemaVersion: 1, runId: 'night-1', accounts: {}, callRates: { [account.accountId]: rates } });
+        warn.mockClear();
+        const files = await filesOf(badRates);
+        for (const file of files) expect(file).not.toHaveProperty('learned');
+        expect(files.map((f) => f.entities)).toEqual(listingOrder);
+        expect(warn).toHaveBeenCalledWith(expect.stringMatching(new RegExp(`callRates\\.${account.accountId}\\.(generate|put|get) is not a positive rate`)));
+      }
     } finally {
       warn.mockRestore();
     }
