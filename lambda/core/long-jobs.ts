@@ -49,7 +49,7 @@ export interface LongJobs {
   /**
    * Each account's call rates at the end of the run, the whole account's (all its batches together), for
    * the next run's batches to start from rather than find again; absent from a file of an earlier version,
-   * and for an account whose calls IAM never throttled.
+   * and for an account none of whose rates the run measured.
    */
   readonly callRates?: Readonly<Record<string, CallRates>>;
 }
@@ -151,8 +151,8 @@ function medianOf(values: number[]): number {
 
 /**
  * The long jobs of the latest COMPLETED run, by account and ARN, in the order to generate them, its
- * accounts' times, and their call rates. A run before this version wrote none, and a file that cannot be read only costs the
- * ordering: both give empty maps, never a failed run.
+ * accounts' times, and their call rates. A run before this version wrote none, and a file that cannot
+ * be read only costs the ordering and the rates: both give empty maps, never a failed run.
  */
 export async function readLongJobs(store: ReportStore): Promise<LatestLongJobs> {
   let runId: string | undefined;
