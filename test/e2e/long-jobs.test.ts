@@ -22,6 +22,15 @@ function account() {
   });
 }
 
+type RunOptions = Parameters<typeof runLocal>[0];
+
+/** Two consecutive local runs of the account into one store, as on two nights. */
+async function twoNights(account: () => RunOptions['account'], outDir: string, timeScale: number, emulator: RunOptions['emulator']): Promise<[LocalRunResult, LocalRunResult]> {
+  const night = () => runLocal({ account: account(), outDir, timeScale, settings: FAST_SETTINGS, emulator });
+  const first = await night();
+  return [first, await night()];
+}
+
 const generatedOrder = (run: LocalRunResult) => run.stats.iamCallLog.filter((c) => c.operation === 'GenerateServiceLastAccessedDetails' && c.outcome !== 'Throttling').map((c) => c.arn);
 
 describe('long jobs between two consecutive local runs', () => {
@@ -31,8 +40,7 @@ describe('long jobs between two consecutive local runs', () => {
   let second: LocalRunResult;
 
   beforeAll(async () => {
-    first = await runLocal({ account: account(), outDir: dir, timeScale: 100, settings: FAST_SETTINGS, emulator });
-    second = await runLocal({ account: account(), outDir: dir, timeScale: 100, settings: FAST_SETTINGS, emulator });
+    [first, second] = await twoNights(account, dir, 100, emulator);
   }, 240_000);
 
   it('writes the jobs that took far longer than the account\'s others, longest first', () => {
@@ -74,8 +82,7 @@ describe('call rates between two consecutive local runs', () => {
   let second: LocalRunResult;
 
   beforeAll(async () => {
-    first = await runLocal({ account: sample(), outDir: dir, timeScale: 20, settings: FAST_SETTINGS, emulator });
-    second = await runLocal({ account: sample(), outDir: dir, timeScale: 20, settings: FAST_SETTINGS, emulator });
+    [first, second] = await twoNights(sample, dir, 20, emulator);
   }, 240_000);
 
   it('keeps the rate the first run measured, and starts the next run there rather than finding it again through throttles', () => {
