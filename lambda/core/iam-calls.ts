@@ -88,6 +88,8 @@ export class Pacer {
   private busySince = Infinity;
   /** The bucket's rate has been measured between two throttles. */
   private measured = false;
+  /** The rate the last throttle set, or the learned rate before any. */
+  private lastSet = Infinity;
   private readonly floor: number;
 
   constructor(
@@ -99,6 +101,7 @@ export class Pacer {
     this.learned = learned !== undefined;
     this.probing = !this.learned;
     this.rate = learned === undefined ? Math.max(this.floor, ceiling * START_SHARE) : Math.min(ceiling, Math.max(this.floor, learned));
+    if (this.learned) this.lastSet = this.rate;
     this.lastChange = clock.now();
     // A learned rate was what IAM admitted moments ago: it grows from there as after a decrease, gently at
     // first, not at a first guess's pace, which would probe its way into throttles within seconds.
@@ -106,12 +109,14 @@ export class Pacer {
   }
 
   /**
-   * Whether the rate is one IAM's bucket has been measured for: by two throttles far enough apart (see
-   * refine), or by an earlier caller that gave it as the rate to start from. One throttle alone does not
-   * measure it: the rate is then at most halved from one grown through the bucket's burst.
+   * The rate IAM's bucket was found to admit, for a later caller to start from, or undefined when it has
+   * not been found. It is found by two throttles far enough apart (see refine), or was given by an
+   * earlier caller; one throttle alone only halves a rate grown through the bucket's burst. It is the
+   * rate the last throttle set (or the one given), or the current one if lower: growth since then is a
+   * probe, which the bucket's burst may have admitted for a while.
    */
-  get found(): boolean {
-    return this.learned || this.measured;
+  get foundRate(): number | undefined {
+    return this.learned || this.measured ? Math.min(this.callsPerSecond, this.lastSet) : undefined;
   }
 
   /** The current rate, in calls per second. */
@@ -181,7 +186,7 @@ export class Pacer {
     }
     this.probing = false;
     this.lastDecrease = now;
-    this.decreasedTo = this.rate;
+    this.decreasedTo = this.lastSet = this.rate;
     this.sinceDecrease = 0;
     this.settle(now);
   }
@@ -196,7 +201,7 @@ export class Pacer {
     const elapsed = now - this.lastDecrease;
     if (elapsed < REFINE_AFTER_MS || this.busySince > this.lastDecrease || this.sinceDecrease < MEASURE_FIRST_CALLS) return;
     this.grow(now);
-    this.rate = Math.max(this.floor, Math.min(this.decreasedTo, ((this.sinceDecrease * 1000) / elapsed) * REFINE_TO));
+    this.rate = this.lastSet = Math.max(this.floor, Math.min(this.decreasedTo, ((this.sinceDecrease * 1000) / elapsed) * REFINE_TO));
     this.measured = true;
     this.settle(now);
   }
@@ -326,11 +331,12 @@ export class IamCaller {
   }
 
   /**
-   * The rates of the kinds whose pacers have measured IAM's bucket (see Pacer.found), for the next run
-   * to start from. Any other rate says only how far it grew, not what IAM admits.
+   * The rates of the kinds whose pacers have found what IAM's bucket admits (see Pacer.foundRate), for
+   * the next run to start from. Any other rate says only how far it grew, not what IAM admits.
    */
   foundRates(): Partial<Record<CallKind, number>> {
-    return Object.fromEntries(CALL_KINDS.filter((kind) => this.pacers[kind].found).map((kind) => [kind, this.rate(kind)]));
+    const found = CALL_KINDS.map((kind) => [kind, this.pacers[kind].foundRate] as const);
+    return Object.fromEntries(found.filter(([, rate]) => rate !== undefined));
   }
 
   /**

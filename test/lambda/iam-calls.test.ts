@@ -186,17 +186,24 @@ describe('Pacer', () => {
       await pacer.take();
       const before = tally.throttled;
       call(pacer, bucket, clock, tally);
-      if (tally.throttled > before) measuredAfter.push(pacer.found ? 1 : 0);
+      if (tally.throttled > before) measuredAfter.push(pacer.foundRate === undefined ? 0 : 1);
     }
     // The first throttle only halved a rate grown through the burst; a later one measured the bucket.
     expect(measuredAfter[0]).toBe(0);
     expect(measuredAfter).toContain(1);
-    expect(pacer.found).toBe(true);
-    expect(pacer.callsPerSecond).toBeGreaterThan(8.5);
-    expect(pacer.callsPerSecond).toBeLessThanOrEqual(10.5);
-    // A rate given to start from counts as measured; one that never met a throttle does not.
-    expect(new Pacer(50, clock, 9).found).toBe(true);
-    expect(new Pacer(50, clock).found).toBe(false);
+    expect(pacer.foundRate).toBeGreaterThan(8.5);
+    expect(pacer.foundRate).toBeLessThanOrEqual(10);
+    // Not what it grew to since, which the bucket's burst admits for a while: 10 more calls at once.
+    await clock.sleep(5_000);
+    for (let i = 0; i < 10; i++) {
+      await pacer.take();
+      call(pacer, bucket, clock, tally);
+    }
+    expect(pacer.callsPerSecond).toBeGreaterThan(pacer.foundRate!);
+    expect(pacer.foundRate).toBeLessThanOrEqual(10);
+    // A rate given to start from counts as found; one that never met a throttle does not.
+    expect(new Pacer(50, clock, 9).foundRate).toBe(9);
+    expect(new Pacer(50, clock).foundRate).toBeUndefined();
   });
 
   it('backs off a learned rate a little, not by half, when throttled before it has measured anything', () => {
