@@ -116,6 +116,8 @@ export interface BatchProgress {
   readonly next: number;
   readonly inFlight: readonly Leftover[];
   readonly learned?: Partial<Record<CallKind, number>>;
+  /** Of those, the rates found to be what IAM admits (IamCaller.foundRates): the only ones the next run keeps. */
+  readonly callRates?: Partial<Record<CallKind, number>>;
   /** How long IAM's jobs were taking (ms, the 90th percentile of those read), when known. */
   readonly jobLatencyMs?: number;
 }
@@ -297,7 +299,9 @@ class BatchInvocation {
     this.entities = file.entities;
     // The ceiling is the account's; the batches of the account that run at once share it equally.
     const share = deps.pacing.callsPerSecond / Math.max(1, file.peers);
-    this.caller = new IamCaller(clock, { ...deps.pacing, callsPerSecond: share, learned: progress.learned ?? file.learned ?? deps.pacing.learned });
+    // A hand-over passes on every rate, found or not; the batch file, only rates the last run found.
+    const start = progress.learned ? { learned: progress.learned, found: progress.callRates } : file.learned ? { learned: file.learned, found: file.learned } : {};
+    this.caller = new IamCaller(clock, { ...deps.pacing, callsPerSecond: share, ...start });
     this.batch = { batchId: event.batch.batchId, maxInvocations: event.batch.maxInvocations ?? maxInvocations(file.entities.length, share, settings) };
     this.looks = { answered: 0, firstAt: 0, startRate: this.caller.rate('get') };
     this.final = event.attempt >= this.batch.maxInvocations;
@@ -694,7 +698,7 @@ class BatchInvocation {
     let leftoverKey: string | null = null;
     if (!done) {
       leftoverKey = keys.leftovers(run.runId, this.batch.batchId, attempt, this.invocationId);
-      const handOver: BatchProgress = { next: this.next, inFlight, learned: this.caller.learned(), ...(this.jobLatencyMs === undefined ? {} : { jobLatencyMs: this.jobLatencyMs }) };
+      const handOver: BatchProgress = { next: this.next, inFlight, learned: this.caller.learned(), callRates: this.caller.foundRates(), ...(this.jobLatencyMs === undefined ? {} : { jobLatencyMs: this.jobLatencyMs }) };
       await putWorkJson(store, leftoverKey, handOver);
     }
     const leftover = this.entities.length - this.next + inFlight.length;

@@ -16,6 +16,8 @@ export interface PacingSettings {
   readonly callsPerSecond: number;
   /** Rates learned by an earlier caller (an earlier invocation of the chain, or the last run), to start from. */
   readonly learned?: Partial<Record<CallKind, number>>;
+  /** Of those, the rates an earlier caller had found IAM's bucket to admit (see Pacer.foundRate). */
+  readonly found?: Partial<Record<CallKind, number>>;
   /** Throttled retries of one call inside `call` before it throws Throttled. @default 6 */
   readonly maxThrottleRetries?: number;
   /** Retries of one call after a transient fault before it throws Unreachable. @default 4 */
@@ -88,7 +90,7 @@ export class Pacer {
   private busySince = Infinity;
   /** The bucket's rate has been measured between two throttles. */
   private measured = false;
-  /** The rate the last throttle set, or the learned rate before any. */
+  /** The rate the last throttle set, or the one an earlier caller found, before any. */
   private lastSet = Infinity;
   private readonly floor: number;
 
@@ -96,12 +98,16 @@ export class Pacer {
     private readonly ceiling: number,
     private readonly clock: Clock,
     learned?: number,
+    found?: number,
   ) {
     this.floor = Math.min(ceiling, 0.05);
     this.learned = learned !== undefined;
     this.probing = !this.learned;
     this.rate = learned === undefined ? Math.max(this.floor, ceiling * START_SHARE) : Math.min(ceiling, Math.max(this.floor, learned));
-    if (this.learned) this.lastSet = this.rate;
+    if (found !== undefined) {
+      this.measured = true;
+      this.lastSet = Math.min(ceiling, found);
+    }
     this.lastChange = clock.now();
     // A learned rate was what IAM admitted moments ago: it grows from there as after a decrease, gently at
     // first, not at a first guess's pace, which would probe its way into throttles within seconds.
@@ -110,13 +116,14 @@ export class Pacer {
 
   /**
    * The rate IAM's bucket was found to admit, for a later caller to start from, or undefined when it has
-   * not been found. It is found by two throttles far enough apart (see refine), or was given by an
-   * earlier caller; one throttle alone only halves a rate grown through the bucket's burst. It is the
-   * rate the last throttle set (or the one given), or the current one if lower: growth since then is a
-   * probe, which the bucket's burst may have admitted for a while.
+   * not been found. It is found by two throttles far enough apart (see refine), or an earlier caller
+   * found it; one throttle alone only halves a rate grown through the bucket's burst, and a rate merely
+   * handed over may never have met IAM's limit. It is the rate the last throttle set (or the one found
+   * before), or the current one if lower: growth since then is a probe, which the bucket's burst may
+   * have admitted for a while.
    */
   get foundRate(): number | undefined {
-    return this.learned || this.measured ? Math.min(this.callsPerSecond, this.lastSet) : undefined;
+    return this.measured ? Math.min(this.callsPerSecond, this.lastSet) : undefined;
   }
 
   /** The current rate, in calls per second. */
@@ -301,7 +308,7 @@ export class IamCaller {
   ) {
     if (!(settings.callsPerSecond > 0)) throw new RangeError(`callsPerSecond must be positive, got ${settings.callsPerSecond}`);
     this.callsPerSecond = settings.callsPerSecond;
-    const pacer = (kind: CallKind) => new Pacer(settings.callsPerSecond, clock, settings.learned?.[kind]);
+    const pacer = (kind: CallKind) => new Pacer(settings.callsPerSecond, clock, settings.learned?.[kind] ?? settings.found?.[kind], settings.found?.[kind]);
     this.pacers = { list: pacer('list'), generate: pacer('generate'), get: pacer('get') };
     this.maxThrottleRetries = settings.maxThrottleRetries ?? 6;
     this.maxTransientRetries = settings.maxTransientRetries ?? 4;

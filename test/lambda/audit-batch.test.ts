@@ -89,6 +89,8 @@ describe('AuditBatch', () => {
       next: 2,
       inFlight: [{ entity: ref('slow-role'), jobId: expect.any(String), reason: 'in-progress', handovers: 1, regenerations: 0, seenRunning: true, polls: expect.any(Number) }],
       learned: { list: expect.any(Number), generate: expect.any(Number), get: expect.any(Number) },
+      // IAM throttled nothing: the rates handed over were never found to be what it admits.
+      callRates: {},
     });
     // Handed over 3 times (maxAttempts), failed at the fourth: the wait doubles each time.
     expect(results.map((r) => r.waitSeconds)).toEqual([10, 20, 40, 10]);

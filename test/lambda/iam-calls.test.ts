@@ -85,13 +85,14 @@ describe('IamCaller', () => {
     expect(clock.now() - start).toBeGreaterThanOrEqual(2000);
   });
 
-  it('says for the next run only the rates it has measured or was given: not one a single throttle halved', async () => {
+  it('says for the next run only the rates found, by it or an earlier caller: not one a single throttle halved, nor one merely handed over', async () => {
     const clock = new ScaledClock(1000);
-    const caller = new IamCaller(clock, { callsPerSecond: 10, learned: { get: 4 }, maxThrottleRetries: 0 });
+    // The get rate was found by an earlier caller; the list rate was only handed over.
+    const caller = new IamCaller(clock, { callsPerSecond: 10, learned: { get: 4, list: 6 }, found: { get: 4 }, maxThrottleRetries: 0 });
     for (let i = 0; i < 3; i++) await caller.call('list', async () => null);
     await caller.call('generate', async () => null);
     await expect(caller.call('generate', async () => Promise.reject(throttling()))).rejects.toBeInstanceOf(Throttled);
-    // The list rate grew without a throttle and the generate rate was halved by one: neither says what IAM admits.
+    // The list rate, handed over, grew without a throttle, and the generate rate was halved by one: neither says what IAM admits.
     expect(caller.foundRates()).toEqual({ get: 4 });
   });
 
@@ -201,8 +202,9 @@ describe('Pacer', () => {
     }
     expect(pacer.callsPerSecond).toBeGreaterThan(pacer.foundRate!);
     expect(pacer.foundRate).toBeLessThanOrEqual(10);
-    // A rate given to start from counts as found; one that never met a throttle does not.
-    expect(new Pacer(50, clock, 9).foundRate).toBe(9);
+    // A rate an earlier caller found counts as found; one merely handed over, or a first guess, does not.
+    expect(new Pacer(50, clock, 9, 9).foundRate).toBe(9);
+    expect(new Pacer(50, clock, 9).foundRate).toBeUndefined();
     expect(new Pacer(50, clock).foundRate).toBeUndefined();
   });
 
