@@ -77,7 +77,7 @@ export class Pacer {
   /** Since when no throttle has lowered the rate (or since a learned rate was taken up): growth speeds up with it. */
   private calmSince: number;
   private probing: boolean;
-  /** Started from a rate an earlier caller found, rather than a guess. */
+  /** Started from an earlier caller's rate (handed over, or found), rather than a guess. */
   private readonly learned: boolean;
   private readonly successes: number[] = [];
   /** Slots reserved and not yet taken, and those of them a decrease has made stale. */
