@@ -20,7 +20,7 @@ import type { IamSender } from './accounts';
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock';
 import { Throttled, Unreachable } from './errors';
-import { faultCode, IamCaller, readAllPages, type CallKind, type PacingSettings } from './iam-calls';
+import { faultCode, IamCaller, readAllPages, type CallRates, type PacingSettings } from './iam-calls';
 import { keys, type BatchFile, type BatchRef, type EntityRef, type Failure, type IamCallCounts, type RunInfo, type Skip } from './model';
 import { buildReport, MalformedAnswer } from './report';
 import { getJson, putJson, putWorkJson, type ReportStore } from './store';
@@ -115,9 +115,9 @@ export interface BatchProgress {
   /** Index in the batch of the first entity not started yet. */
   readonly next: number;
   readonly inFlight: readonly Leftover[];
-  readonly learned?: Partial<Record<CallKind, number>>;
+  readonly learned?: CallRates;
   /** Of those, the rates found to be what IAM admits (IamCaller.foundRates): the only ones the next run keeps. */
-  readonly callRates?: Partial<Record<CallKind, number>>;
+  readonly callRates?: CallRates;
   /** How long IAM's jobs were taking (ms, the 90th percentile of those read), when known. */
   readonly jobLatencyMs?: number;
 }
@@ -151,7 +151,7 @@ export interface BatchOutcome {
    * The rates whose IAM buckets the invocation had measured by its end (IamCaller.foundRates), for the next
    * run to start from. Absent from an outcome written by an earlier version.
    */
-  readonly callRates?: Partial<Record<CallKind, number>>;
+  readonly callRates?: CallRates;
 }
 
 interface Target {

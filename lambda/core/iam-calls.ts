@@ -11,13 +11,16 @@ import { noIamCalls, type IamCallCounts } from './model';
 export type CallKind = 'list' | 'generate' | 'get';
 export const CALL_KINDS: readonly CallKind[] = ['list', 'generate', 'get'];
 
+/** Calls per second of each kind, where known. */
+export type CallRates = Partial<Record<CallKind, number>>;
+
 export interface PacingSettings {
   /** Ceiling on calls per second of each kind for this caller; the pacer finds the real rate below it. */
   readonly callsPerSecond: number;
   /** Rates learned by an earlier caller (an earlier invocation of the chain, or the last run), to start from. */
-  readonly learned?: Partial<Record<CallKind, number>>;
+  readonly learned?: CallRates;
   /** Of those, the rates an earlier caller had found IAM's bucket to admit (see Pacer.foundRate). */
-  readonly found?: Partial<Record<CallKind, number>>;
+  readonly found?: CallRates;
   /** Throttled retries of one call inside `call` before it throws Throttled. @default 6 */
   readonly maxThrottleRetries?: number;
   /** Retries of one call after a transient fault before it throws Unreachable. @default 4 */
@@ -341,7 +344,7 @@ export class IamCaller {
    * The rates of the kinds whose pacers have found what IAM's bucket admits (see Pacer.foundRate), for
    * the next run to start from. Any other rate says only how far it grew, not what IAM admits.
    */
-  foundRates(): Partial<Record<CallKind, number>> {
+  foundRates(): CallRates {
     const found = CALL_KINDS.map((kind) => [kind, this.pacers[kind].foundRate] as const);
     return Object.fromEntries(found.filter(([, rate]) => rate !== undefined));
   }

@@ -11,7 +11,7 @@
  * first, and finds each account's rates afresh.
  */
 import type { BatchOutcome } from './audit-batch';
-import { CALL_KINDS, type CallKind } from './iam-calls';
+import { CALL_KINDS, type CallKind, type CallRates } from './iam-calls';
 import { accountOfArn, keys, type EntityRef, type EntityReport, type Failure, type LatestPointer } from './model';
 import { getJson, NotFound, type ReportStore } from './store';
 
@@ -35,9 +35,6 @@ export interface AccountTime {
   /** The entities its batches held. */
   readonly entities: number;
 }
-
-/** Calls per second of each kind that IAM admitted in an account, where they were measured. */
-export type CallRates = Partial<Record<CallKind, number>>;
 
 export interface LongJobs {
   readonly schemaVersion: 1;

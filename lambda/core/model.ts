@@ -2,7 +2,7 @@
  * The shapes that cross boundaries: between states of the workflow, and in the report store.
  * The report, summary, dataset row and latest pointer are public contracts (DESIGN.md "Contracts").
  */
-import type { CallKind } from './iam-calls';
+import type { CallRates } from './iam-calls';
 
 export const ENTITY_TYPES = ['user', 'group', 'role', 'policy'] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
@@ -60,7 +60,7 @@ export interface BatchFile {
    * The rates to start from, per kind of call: the batch's share of what IAM admitted in its account in
    * the last complete run. Absent when that run found none (or there was no such run).
    */
-  readonly learned?: Partial<Record<CallKind, number>>;
+  readonly learned?: CallRates;
 }
 
 /** A batch as the Map passes it from one AuditBatch invocation to the next. */

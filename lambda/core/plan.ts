@@ -16,9 +16,9 @@ import type { IamSender } from './accounts';
 import type { Clock } from './clock';
 import { readAuthorizationDetails } from './authorization';
 import { InvalidInput, Throttled, Unreachable } from './errors';
-import { faultCode, IamCaller, readAllPages, type PacingSettings } from './iam-calls';
+import { faultCode, IamCaller, readAllPages, type CallRates, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults, type AuditRequest } from './input';
-import { longestFirst, longJobsFirst, readLongJobs, type CallRates } from './long-jobs';
+import { longestFirst, longJobsFirst, readLongJobs } from './long-jobs';
 import { accountOfArn, keys, noIamCalls, addIamCalls, withRecordedError, type BatchDescriptor, type BatchFile, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putWorkJson, type ReportStore } from './store';
 
