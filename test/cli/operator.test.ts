@@ -34,8 +34,8 @@ describe('operator commands', () => {
    * resets moto and sets this up again.
    */
   async function setUpAws(): Promise<void> {
-    await fetch(`${moto.url}/moto-api/reset`, { method: 'POST' });
-    await fetch(`${moto.url}/moto-api/config`, { method: 'POST', body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }) });
+    await (await fetch(`${moto.url}/moto-api/reset`, { method: 'POST' })).arrayBuffer();
+    await (await fetch(`${moto.url}/moto-api/config`, { method: 'POST', body: JSON.stringify({ stepfunctions: { execute_state_machine: true } }) })).arrayBuffer();
     const config = { endpoint: moto.url, region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' } };
     const s3 = new S3Client({ ...config, forcePathStyle: true });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -204,6 +204,7 @@ describe('operator commands', () => {
       const page = await fetch(link);
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toContain('text/html');
+      expect(await page.text()).toBe(readFileSync(join(dir, 'runs', local.runId, 'report.html'), 'utf8'));
       const s3 = new S3Client({ endpoint: moto.url, region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' }, forcePathStyle: true });
       await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `runs/${local.runId}/report.html` }));
       s3.destroy();

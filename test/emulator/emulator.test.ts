@@ -269,7 +269,7 @@ describe('IAM emulator through @aws-sdk/client-iam', () => {
       const http = (await (await fetch(`${emulator.url}/_emulator/stats`)).json()) as EmulatorStats;
       expect(http.operations).toEqual(stats.operations);
       expect(http.timeScale).toBe(1000);
-      await fetch(`${emulator.url}/_emulator/stats/reset`, { method: 'POST' });
+      await (await fetch(`${emulator.url}/_emulator/stats/reset`, { method: 'POST' })).arrayBuffer();
       expect(emulator.stats().totals.calls).toBe(0);
     });
   });

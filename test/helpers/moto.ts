@@ -25,6 +25,9 @@ export async function startMoto(): Promise<MotoServer> {
   for (let attempt = 0; ; attempt++) {
     try {
       const answer = await fetch(`${url}/moto-api/`);
+      // An unread body keeps its keep-alive socket open, paused, after moto has gone: the test worker
+      // then cannot exit. Drain it.
+      await answer.arrayBuffer();
       if (answer.ok) break;
     } catch {
       // not listening yet
