@@ -177,7 +177,7 @@ describe('Pacer', () => {
     expect(pacer.callsPerSecond).toBeGreaterThan(3);
   });
 
-  it('has measured the bucket once two throttles a second or more apart bound what it admitted between them', async () => {
+  it('has measured the bucket once two throttles half a second or more apart bound what it admitted between them', async () => {
     const clock = new VirtualClock(0);
     const bucket = new Throttle({ rps: 10, burst: 10 });
     const tally = { admitted: 0, throttled: 0 };
@@ -206,6 +206,38 @@ describe('Pacer', () => {
     expect(new Pacer(50, clock, 9, 9).foundRate).toBe(9);
     expect(new Pacer(50, clock, 9).foundRate).toBeUndefined();
     expect(new Pacer(50, clock).foundRate).toBeUndefined();
+  });
+
+  it('measures the bucket half a second after its first decrease, which ends the throttles of a rate still over the bucket sooner', async () => {
+    // A first guess grows through the bucket's burst, and its first decrease lands over the bucket's
+    // rate: calls are throttled until a later throttle measures what IAM refilled. With 4 and 8 workers
+    // holding slots reserved ahead (as AuditBatch's do), measured a second or more after the decrease,
+    // that took 1.4 s and 1.2 s, and 4 and 6 throttles in all.
+    for (const [workers, most] of [[4, 3], [8, 4]]) {
+      const clock = new VirtualClock(0);
+      const bucket = new Throttle({ rps: 10, burst: 10 });
+      const tally = { admitted: 0, throttled: 0 };
+      const pacer = new Pacer(50, clock);
+      const throttledAt: number[] = [];
+      let measuredAt = Infinity;
+      const worker = async () => {
+        while (clock.now() < 20_000) {
+          await pacer.take(pacer.reserve());
+          await clock.sleep(50);
+          const before = tally.throttled;
+          call(pacer, bucket, clock, tally);
+          if (tally.throttled > before) throttledAt.push(clock.now());
+          if (measuredAt === Infinity && pacer.foundRate !== undefined) measuredAt = clock.now();
+          await clock.sleep(50);
+        }
+      };
+      await Promise.all(Array.from({ length: workers }, worker));
+      expect(measuredAt - throttledAt[0]).toBeGreaterThanOrEqual(500);
+      expect(measuredAt - throttledAt[0]).toBeLessThan(1000);
+      expect(tally.throttled).toBeLessThanOrEqual(most);
+      expect(pacer.foundRate).toBeGreaterThan(8.5);
+      expect(pacer.foundRate).toBeLessThanOrEqual(10);
+    }
   });
 
   it('backs off a learned rate a little, not by half, when throttled before it has measured anything', () => {
