@@ -50,9 +50,10 @@ const DECREASE_COOLDOWN_MS = 2_000;
  * A throttle at least this long after a decrease, while calls waited for their slots all along, measures
  * the bucket's rate well: the bucket was empty at both throttles, so what IAM admitted between them is
  * what it refilled, give or take a call. After a first guess's decrease the rate is often still over the
- * bucket's, and until this measure a call of every three or four is throttled: half a second (and at
- * least MEASURE_FIRST_CALLS successes) ends that sooner than a second did, two throttles fewer of each
- * kind in each account against a bucket of 10 a second, for a measure a little less exact.
+ * bucket's, and until this measure a call of every three or four is throttled. Half a second (and at
+ * least MEASURE_FIRST_CALLS successes) ends that sooner than a second did: against a bucket of 10 a
+ * second, 3 throttled Generates and 3 Gets in each account instead of 5 and 4, for a measure a little
+ * less exact.
  */
 const REFINE_AFTER_MS = 500;
 /** A rate so measured is taken at this share. */
