@@ -95,7 +95,7 @@ export class Pacer {
   private sinceDecrease = 0;
   /** Since when calls have waited for their slots without a gap: what IAM admitted since then is all it would. */
   private busySince = Infinity;
-  /** The bucket's rate has been measured between two throttles. */
+  /** The bucket's rate has been measured between two throttles, or an earlier caller found it. */
   private measured = false;
   /** The rate the last throttle set, or the one an earlier caller found, before any. */
   private lastSet = Infinity;
