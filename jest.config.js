@@ -13,7 +13,7 @@ module.exports = {
   maxWorkers: 2,
   // A worker has this long to end once the run is over (jest's default is 500 ms). Ours end at once (their
   // event loop is empty within 2 ms of jest's request), but the process then frees its heap, which the
-  // whole suite grows to 700 to 950 MB: that took 350 to 500 ms on two cores, and jest sometimes killed
+  // whole suite grows to 0.7 to 1.2 GB: that took 350 to 600 ms on two cores, and jest sometimes killed
   // a worker that was already ending, and warned of a leak. A handle left open still holds a worker past
   // two seconds, and jest still says so.
   workerGracefulExitTimeout: 2000,
