@@ -364,9 +364,10 @@ describe('AuditBatch', () => {
     const store = tempStore();
     // Jobs of 1.5 s, a poll interval of 5 s; IAM admits two Generates a second and many more Gets, so
     // that Gets do not queue behind one another.
-    // A clock four times slower than the others': the bound below is 0.85 s of simulated time over the
-    // expected wait, which at 20x is 42 ms of real time, less than a loaded machine may stall.
-    const slower = new ScaledClock(5);
+    // A clock ten times slower than the others': the bound below is 0.85 s of simulated time over the
+    // expected wait, which at 20x is 42 ms of real time, and at 5x was 170 ms, less than a loaded machine
+    // stalled once in a clean-clone run (a look 2,665 ms after its Generate); at 2x it is 425 ms.
+    const slower = new ScaledClock(2);
     const { event } = await plainBatch(store, 30, { clock: slower, jobLatencyMs: 1_500, throttle: { rps: 1000, operations: { GenerateServiceLastAccessedDetails: { rps: 2, burst: 1 } } } });
     const deps = { ...auditDeps(pipelineIam(emulator.url), store, slower), pacing: { callsPerSecond: 20, learned: { list: 20, generate: 2, get: 20 } } };
     const result = await auditBatch(deps, event, LAMBDA_TIME);
