@@ -20,6 +20,19 @@ const GRACE_MS = 2_000;
 /** A timed-out environment whose event loop was busy this share of the time was computing, not waiting. */
 const COMPUTING_SHARE = 0.5;
 
+/**
+ * A function's environment variables, but for `--enable-source-maps` in NODE_OPTIONS, which a worker
+ * thread applies as Lambda does: Node would parse the bundle's source map as it loads, some 6 MB of heap
+ * an environment, and here 20 or more environments share one process. lambda-worker.cjs maps a failed
+ * invocation's trace instead, from the map read then, so the trace names the same lines.
+ */
+function withoutEagerSourceMaps(variables: Readonly<Record<string, string>>): { environment: Record<string, string>; sourceMaps: boolean } {
+  const { NODE_OPTIONS, ...environment } = variables;
+  const options = (NODE_OPTIONS ?? '').split(/\s+/).filter((o) => o !== '');
+  const kept = options.filter((o) => o !== '--enable-source-maps');
+  return { environment: kept.length > 0 ? { ...environment, NODE_OPTIONS: kept.join(' ') } : environment, sourceMaps: kept.length < options.length };
+}
+
 export interface LambdaErrorPayload {
   readonly errorType: string;
   readonly errorMessage: string;
@@ -293,20 +306,23 @@ export class LocalLambda {
     const credentials = this.options.sharedCredentials
       ? {}
       : { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: `local-session-${digest.slice(0, 24)}` };
+    const { environment, sourceMaps } = withoutEagerSourceMaps({ ...fn.environment, ...this.options.environment });
     const worker = new Worker(WORKER, {
       env: {
         PATH: process.env.PATH ?? '',
-        ...fn.environment,
-        ...this.options.environment,
+        ...environment,
         AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
         ...credentials,
       },
-      workerData: { entry: fn.entry, handlerName: fn.handlerName, functionName: fn.logicalId, functionArn: fn.arn, memorySize: fn.memorySize },
+      workerData: { entry: fn.entry, handlerName: fn.handlerName, functionName: fn.logicalId, functionArn: fn.arn, memorySize: fn.memorySize, sourceMaps },
       // Lambda's memory setting bounds the environment's heap, as it bounds the function in AWS. The young
       // generation is kept small: in Lambda each environment has its own memory, here some 25 share one
       // process, and V8 lets each grow its young generation to tens of MB (250 MB more at 20 x 500).
       resourceLimits: { maxOldGenerationSizeMb: fn.memorySize, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      // Lambda's Node.js, not this process's flags: a thread would otherwise inherit its loader (tsx) and
+      // the source maps tsx enables.
+      execArgv: [],
       stdout: true,
       stderr: true,
     });

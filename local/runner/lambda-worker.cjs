@@ -23,8 +23,32 @@ function errorPayload(err) {
   return {
     errorType: (err && err.name) || 'Error',
     errorMessage: (err && err.message) || String(err),
-    trace: err && err.stack ? String(err.stack).split('\n') : [],
+    trace: err && err.stack ? String(err.stack).split('\n').map(sourceMapped) : [],
   };
+}
+
+// The function's NODE_OPTIONS asked for source maps (Lambda's runtime maps every trace): the pool leaves
+// the flag out, so that Node does not parse the bundle's map as it loads, and a failed invocation's trace
+// is mapped here, from the map read then. An environment that never fails reads none.
+const { SourceMap } = require('node:module');
+const { readFileSync } = require('node:fs');
+const { dirname, resolve } = require('node:path');
+const mapsAsked = workerData.sourceMaps === true;
+let bundleMap;
+
+function sourceMapped(line) {
+  const at = mapsAsked && /^(\s+at (?:.* \()?)(.+):(\d+):(\d+)(\)?)$/.exec(line);
+  if (!at || at[2] !== workerData.entry) return line;
+  if (bundleMap === undefined) {
+    try {
+      bundleMap = new SourceMap(JSON.parse(readFileSync(`${workerData.entry}.map`, 'utf8')));
+    } catch {
+      bundleMap = null;
+    }
+  }
+  const origin = bundleMap && bundleMap.findOrigin(Number(at[3]), Number(at[4]));
+  if (!origin || !origin.fileName) return line;
+  return `${at[1]}${resolve(dirname(workerData.entry), origin.fileName)}:${origin.lineNumber}:${origin.columnNumber}${at[5] || ''}`;
 }
 
 // What the bundled store has asked of S3 so far (lambda/core/store.ts keeps it on globalThis).

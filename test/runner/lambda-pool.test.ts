@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
+import { buildSync } from 'esbuild';
 import { ScaledClock } from '../../lambda/core/clock';
 import { LambdaConcurrencyQuota, LambdaFunctionError, LambdaThrottled, LocalLambda } from '../../local/runner/lambda-pool';
 import type { LocalFunction } from '../../local/runner/template';
@@ -134,5 +135,48 @@ describe('the account\'s Lambda concurrency quota', () => {
 
   it('names the setting when it is not a whole number of 1 or more', () => {
     for (const bad of [0, 1.5, Number.NaN]) expect(() => new LambdaConcurrencyQuota(bad)).toThrow(/lambdaConcurrency must be a whole number of 1 or more/);
+  });
+});
+
+describe('a failed invocation\'s trace', () => {
+  // A minified bundle with its source map, as the app's functions are built; the error is thrown on line 4.
+  const SOURCE = ['export async function handler(): Promise<never> {', '  const name: string = \'NoSuchThing\';', '  const message = `nothing by that ${name.length}`;', '  throw Object.assign(new Error(message), { name });', '}', 'export const probe = async () => ({ eager: process.sourceMapsEnabled, nodeOptions: process.env.NODE_OPTIONS ?? null });', ''].join('\n');
+
+  function bundled(environment: Record<string, string>, handlerName = 'handler'): LocalLambda {
+    const dir = tempDir('lambda-pool-maps-');
+    writeFileSync(join(dir, 'handler.ts'), SOURCE);
+    buildSync({ entryPoints: [join(dir, 'handler.ts')], outfile: join(dir, 'out', 'index.js'), bundle: true, minify: true, sourcemap: true, platform: 'node', format: 'cjs', logLevel: 'silent' });
+    const fn: LocalFunction = { logicalId: 'ProbeMapped', arn: 'arn:aws:lambda:us-east-1:123456789012:function:mapped', entry: join(dir, 'out', 'index.js'), handlerName, environment, timeoutSeconds: 10, memorySize: 128 };
+    return new LocalLambda({ fn, environment: {}, clock: new ScaledClock(1), runNonce: 'mapped' });
+  }
+
+  const traceOf = async (lambda: LocalLambda): Promise<readonly string[]> => {
+    try {
+      const error = await lambda.invoke({}).catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(LambdaFunctionError);
+      return (error as LambdaFunctionError).payload.trace ?? [];
+    } finally {
+      await lambda.close();
+    }
+  };
+
+  it('names the source line when the function asks for source maps, as Lambda\'s NODE_OPTIONS does', async () => {
+    const trace = await traceOf(bundled({ NODE_OPTIONS: '--enable-source-maps' }));
+    expect(trace[0]).toBe('NoSuchThing: nothing by that 11');
+    expect(trace[1]).toMatch(/^ {4}at .*handler\.ts:4:\d+\)?$/);
+  });
+
+  it('is mapped on failure, not by Node as the bundle loads (6 MB an environment); other NODE_OPTIONS stay', async () => {
+    const lambda = bundled({ NODE_OPTIONS: '--enable-source-maps --max-http-header-size=16384' }, 'probe');
+    try {
+      await expect(lambda.invoke({})).resolves.toEqual({ eager: false, nodeOptions: '--max-http-header-size=16384' });
+    } finally {
+      await lambda.close();
+    }
+  });
+
+  it('names the bundle\'s line when it does not', async () => {
+    const trace = await traceOf(bundled({}));
+    expect(trace[1]).toMatch(/^ {4}at .*[/\\]out[/\\]index\.js:\d+:\d+\)?$/);
   });
 });
