@@ -24,7 +24,8 @@ const COMPUTING_SHARE = 0.5;
  * A function's environment variables, but for `--enable-source-maps` in NODE_OPTIONS, which a worker
  * thread applies as Lambda does: Node would parse the bundle's source map as it loads, some 6 MB of heap
  * an environment, and here 20 or more environments share one process. lambda-worker.cjs maps a failed
- * invocation's trace instead, from the map read then, so the trace names the same lines.
+ * invocation's trace instead, from the map read then, so the trace names the same lines. The peak heap
+ * this model measures for a function is then some 6 MB less than Lambda's would be.
  */
 function withoutEagerSourceMaps(variables: Readonly<Record<string, string>>): { environment: Record<string, string>; sourceMaps: boolean } {
   const { NODE_OPTIONS, ...environment } = variables;
