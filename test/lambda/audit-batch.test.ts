@@ -339,15 +339,20 @@ describe('AuditBatch', () => {
   it('makes no Get whose pacer slot falls after half its safety margin, so an invocation ends on time however hard IAM throttles', async () => {
     const store = tempStore();
     // IAM admits a Get every 4 s, and the pacer starts at 1 a second: it is throttled down to slots seconds apart.
+    // The last Get's slot may be at 25 s, so the bound below leaves 300 ms for it to reach IAM: at 20x that
+    // was 15 ms of this machine's time, and under a clean-clone run's load Gets came 40 ms (simulated)
+    // after a slot at 25 s. At 2x it is 150 ms; the behaviour the test rules out (27 s) is 850 ms beyond.
+    const slower = new ScaledClock(2);
     const { event } = await plainBatch(store, 30, {
+      clock: slower,
       jobLatencyMs: 500,
       throttle: { rps: 1000, operations: { GetServiceLastAccessedDetails: { rps: 0.25, burst: 1 } } },
     });
     const settings = { pollBudgetMs: 20_000, safetyMarginMs: 10_000 };
-    const deps = { ...auditDeps(pipelineIam(emulator.url), store, clock, settings), pacing: { callsPerSecond: 20, learned: { list: 20, generate: 20, get: 1 } } };
-    const started = clock.now();
+    const deps = { ...auditDeps(pipelineIam(emulator.url), store, slower, settings), pacing: { callsPerSecond: 20, learned: { list: 20, generate: 20, get: 1 } } };
+    const started = slower.now();
     const result = await auditBatch(deps, event, LAMBDA_TIME);
-    const ended = clock.now();
+    const ended = slower.now();
     expect(result.done).toBe(false);
     // The deadline is 20 s after the start, and looks queued before it may go until 25 s (half the margin).
     // Without that limit, looks queued seconds apart held this invocation until 27 s.
@@ -384,9 +389,12 @@ describe('AuditBatch', () => {
 
   it('reads a slow job within a second or so of its end once every entity has its job', async () => {
     const store = tempStore();
-    // 12 entities at ten Generates a second; the first one's job takes 13 s, the others' 1 s.
-    const { first, event } = await plainBatch(store, 12, { jobLatencyMs: 1_000, slowJobLatencyMs: 13_000 }, true);
-    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, clock, {}, 10), event, LAMBDA_TIME);
+    // 12 entities at ten Generates a second; the first one's job takes 13 s, the others' 1 s. At 20x its
+    // looks went 1.1 to 1.7 s apart under a clean-clone run's load, read as late as 14,180 ms: 21 ms of this
+    // machine's time within the bound. At 4x that is five times as much, and each look's round trip counts less.
+    const slower = new ScaledClock(4);
+    const { first, event } = await plainBatch(store, 12, { clock: slower, jobLatencyMs: 1_000, slowJobLatencyMs: 13_000 }, true);
+    const result = await auditBatch(auditDeps(pipelineIam(emulator.url), store, slower, {}, 10), event, LAMBDA_TIME);
     expect(result).toMatchObject({ done: true, counts: { failed: 0 } });
     const slow = looksByJob().find((j) => j.arn === first.arn)!;
     // Backing off as before, its looks would go at 5, 12.5 and 23.75 s; the last came soon after 13 s.
