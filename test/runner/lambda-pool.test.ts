@@ -3,7 +3,8 @@
  * it, and the pool tells a function that was computing from one that was waiting, so the command line
  * can say that the time scale, not the function, is at fault; and the function's log gets what Lambda
  * would write to it when an invocation fails; and the account's concurrency quota, which every function
- * shares, refuses an invocation beyond it before it runs.
+ * shares, refuses an invocation beyond it before it runs; and a failed invocation's trace names the
+ * source lines when the function asks for source maps, though no environment parses its map as it loads.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
