@@ -158,7 +158,12 @@ export class LocalLambda {
    */
   readonly computeTimeouts: Array<{ readonly busyRealMs: number; readonly realMs: number }> = [];
 
-  constructor(private readonly options: LocalLambdaOptions) {}
+  /** The environment variables every environment of the function gets, and whether it asked for source maps. */
+  private readonly variables: { readonly environment: Record<string, string>; readonly sourceMaps: boolean };
+
+  constructor(private readonly options: LocalLambdaOptions) {
+    this.variables = withoutEagerSourceMaps({ ...options.fn.environment, ...options.environment });
+  }
 
   get invocations(): number {
     return this.invocationCount;
@@ -307,7 +312,7 @@ export class LocalLambda {
     const credentials = this.options.sharedCredentials
       ? {}
       : { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: `local-session-${digest.slice(0, 24)}` };
-    const { environment, sourceMaps } = withoutEagerSourceMaps({ ...fn.environment, ...this.options.environment });
+    const { environment, sourceMaps } = this.variables;
     const worker = new Worker(WORKER, {
       env: {
         PATH: process.env.PATH ?? '',
