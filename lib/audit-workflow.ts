@@ -216,7 +216,7 @@ export class AuditWorkflow extends Construct {
     acknowledge(
       this.planFunction.role,
       { finding: prefix('work/*'), reason: `Plan writes the run's batches. ${perRun}` },
-      { finding: prefix('runs/*/long-jobs.json'), reason: "Plan reads the latest complete run's long jobs (one small file) to generate them first; the run id is known only at run time." },
+      { finding: prefix('runs/*/long-jobs.json'), reason: "Plan reads the latest run's long jobs (one small file) to generate them first; the run id is known only at run time." },
       { finding: prefix('work/*/accounts.json'), reason: `Plan's later steps read the accounts its first step wrote, one file per run. ${perRun}` },
       { finding: prefix('work/*/listings/*.json'), reason: `Plan's batches step reads each account's listing. ${perRun}` },
       { finding: prefix('work/*/listing-failures/*.txt'), reason: `Plan's batches step reads the error that ended a listing group, if one did. ${perRun}` },
@@ -238,6 +238,7 @@ export class AuditWorkflow extends Construct {
       { finding: prefix('runs/*/summary.json'), reason: 'Summarize reads the summaries of the previous complete run (changes) and of the last 30 runs (the report\'s trend); run ids are found at run time.' },
       { finding: prefix('runs/*/proposals/index.json'), reason: 'Summarize reads the run\'s proposal index for the summary and the HTML report; the run id is known only at run time.' },
       { finding: prefix('work/*/gathered.json'), reason: `Summarize keeps what it gathered beside Propose for its finish, in one file per run. ${perRun}` },
+      { finding: prefix('runs/*/long-jobs.json'), reason: "Summarize reads the long jobs the run's Plan started from (one small file), to carry forward what the run did not measure; the run id is known only at run time." },
     );
     acknowledge(
       this.proposeFunction.role,
@@ -502,8 +503,8 @@ export class AuditWorkflow extends Construct {
     put(this.planFunction, 'WriteBatches', 'work/*');
     // Its later steps read what the earlier ones wrote: the accounts, their listings, a listing group's error.
     get(this.planFunction, 'ReadPlanSteps', keys.accounts('*'), keys.listing('*', '*'), keys.listingFailure('*', '*'));
-    // The latest complete run's long jobs, generated first.
-    get(this.planFunction, 'ReadLongJobs', 'latest.json', 'runs/*/long-jobs.json');
+    // The latest run's long jobs, generated first.
+    get(this.planFunction, 'ReadLongJobs', keys.latestLongJobs(), 'runs/*/long-jobs.json');
     get(this.auditBatchFunction, 'ReadBatches', 'work/*');
     put(this.auditBatchFunction, 'WriteReports', 'work/*', 'runs/*');
     get(this.summarizeFunction, 'ReadOutcomes', 'work/*');
@@ -516,7 +517,7 @@ export class AuditWorkflow extends Construct {
         conditions: { StringLike: { 's3:prefix': ['work/*', 'runs/*/reports/*', 'datasets/service_last_accessed/*'] } },
       }),
     );
-    put(this.summarizeFunction, 'WriteSummary', 'runs/*', 'datasets/*', 'latest.json', 'work/*/gathered.json');
+    put(this.summarizeFunction, 'WriteSummary', 'runs/*', 'datasets/*', 'latest.json', keys.latestLongJobs(), 'work/*/gathered.json');
     // A batch's dataset part goes as a multipart upload; one that fails is aborted, leaving nothing.
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'AbortDatasetUploads', actions: ['s3:AbortMultipartUpload'], resources: objects('datasets/*') }),
@@ -526,8 +527,8 @@ export class AuditWorkflow extends Construct {
     this.proposeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ListReports', actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': ['runs/*/reports/*'] } } }),
     );
-    // Reports of this run and the previous complete one; the summaries of earlier runs (changes, trend); the run's proposal index.
-    get(this.summarizeFunction, 'ReadRuns', 'runs/*/reports/*', 'runs/*/summary.json', 'runs/*/proposals/index.json', 'latest.json');
+    // Reports of this run and the previous complete one; the summaries of earlier runs (changes, trend); the run's proposal index; the long jobs its Plan started from.
+    get(this.summarizeFunction, 'ReadRuns', 'runs/*/reports/*', 'runs/*/summary.json', 'runs/*/proposals/index.json', 'latest.json', 'runs/*/long-jobs.json');
     // Reconciling: a report of an entity the run does not count as reported is removed.
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'RemoveUncountedReports', actions: ['s3:DeleteObject'], resources: objects('runs/*/reports/*') }),

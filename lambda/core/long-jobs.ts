@@ -6,13 +6,19 @@
  * rest are generated. The file also says how long each account's batches kept their places in the Map:
  * with more batches than the Map runs at once, the next Plan starts the accounts that took longest
  * first. And it says what rate of calls IAM admitted in each account, which the next run's batches start
- * from rather than find again through throttled calls. Nothing else depends on the file: a run without
- * one (the first, or one after an INCOMPLETE run) keeps the listing order, starts the largest accounts
- * first, and finds each account's rates afresh.
+ * from rather than find again through throttled calls.
+ *
+ * What a run learns is kept whatever its status: every run moves `latest-long-jobs.json` to its file
+ * (`latest.json` moves only for a COMPLETED one), and its file carries forward, from the file its Plan
+ * started from, all it did not measure itself: the accounts it could not enter or was not asked to
+ * audit, the entities it did not audit or got no job of, the kinds of calls whose rate it did not find.
+ * An organization with one account the audit cannot enter has every run INCOMPLETE, and still learns.
+ * Nothing else depends on the files: a run without one (the first) keeps the listing order, starts the
+ * largest accounts first, and finds each account's rates afresh.
  */
 import type { BatchOutcome } from './audit-batch';
 import { CALL_KINDS, type CallKind, type CallRates } from './iam-calls';
-import { accountOfArn, keys, type EntityRef, type EntityReport, type Failure, type LatestPointer } from './model';
+import { accountOfArn, keys, type EntityRef, type EntityReport, type Failure } from './model';
 import { getJson, NotFound, type ReportStore } from './store';
 
 /** A job is long when it took more than this many times its account's median job... */
@@ -49,19 +55,51 @@ export interface LongJobs {
    * and for an account none of whose rates the run measured.
    */
   readonly callRates?: Readonly<Record<string, CallRates>>;
+  /**
+   * The run whose file this one carries forward what the run did not measure itself, or null when there
+   * was none; absent from a file of an earlier version.
+   */
+  readonly carriedFrom?: string | null;
 }
 
-/** What the next Plan reads of the latest complete run: long jobs in the order to generate them, times, and rates. */
-export interface LatestLongJobs {
-  readonly longArns: ReadonlyMap<string, readonly string[]>;
+/** `latest-long-jobs.json`: the file of the latest run that wrote one, whatever its status. */
+export interface LatestLongJobsPointer {
+  readonly runId: string;
+  readonly longJobsKey: string;
+  readonly writtenAt: string;
+}
+
+/** What a run's file says, as Plan orders by it and Summarize carries it forward; empty when there is none. */
+export interface KnownLongJobs {
+  /** The run that wrote the file, or null when none was read. */
+  readonly runId: string | null;
+  /** Each account's long jobs, in the order to generate them. */
+  readonly jobs: ReadonlyMap<string, readonly LongJob[]>;
   readonly accountTimes: ReadonlyMap<string, AccountTime>;
   readonly callRates: ReadonlyMap<string, CallRates>;
+}
+
+export const NOTHING_KNOWN: KnownLongJobs = { runId: null, jobs: new Map(), accountTimes: new Map(), callRates: new Map() };
+
+/** How Summarize builds a run's file beyond what the run measured. */
+export interface CarryForward {
+  /** The file the run's Plan started from: what the run did not measure comes from it. */
+  readonly known: KnownLongJobs;
+  /**
+   * The execution input asked for fewer entities than a scheduled run audits (`arns`, or other
+   * `entityTypes`): the times of such a run's batches say little of a night's, so the known ones stay.
+   */
+  readonly narrowed: boolean;
 }
 
 /** Collects the accounts' job durations and batch times as Summarize reads their outcomes, reports and failures. */
 export class LongJobCollector {
   private readonly took = new Map<string, Array<{ arn: string; ms: number }>>();
   private readonly unfinished = new Map<string, string[]>();
+  /** The entities whose job's duration the run measured: it finished, or it never did. */
+  private readonly measured = new Set<string>();
+  /** The entities the run's batches held, by account. */
+  private readonly batched = new Map<string, Set<string>>();
   private readonly times = new Map<string, { ms: number; entities: number }>();
   /** Per account and kind, each batch's last rate times its peers: what the whole account was admitting. */
   private readonly rates = new Map<string, Map<CallKind, number[]>>();
@@ -70,14 +108,17 @@ export class LongJobCollector {
    * A batch's invocations: the time from the first's start to the last's end is how long it held its
    * place, and the rates its last invocations found are its share of its account's (`peers` shared it).
    */
-  addBatch(accountId: string, entities: number, outcomes: readonly Pick<BatchOutcome, 'startedAt' | 'endedAt' | 'callRates'>[], peers = 1): void {
+  addBatch(accountId: string, entities: readonly Pick<EntityRef, 'arn'>[], outcomes: readonly Pick<BatchOutcome, 'startedAt' | 'endedAt' | 'callRates'>[], peers = 1): void {
+    const batched = this.batched.get(accountId) ?? new Set<string>();
+    this.batched.set(accountId, batched);
+    for (const e of entities) batched.add(e.arn);
     this.addRates(accountId, outcomes, peers);
     const starts = outcomes.map((o) => Date.parse(o.startedAt ?? ''));
     const ends = outcomes.map((o) => Date.parse(o.endedAt ?? ''));
     if (outcomes.length === 0 || [...starts, ...ends].some((t) => Number.isNaN(t))) return;
     const ms = Math.max(...ends) - Math.min(...starts);
     const time = this.times.get(accountId) ?? { ms: 0, entities: 0 };
-    this.times.set(accountId, { ms: Math.max(time.ms, ms), entities: time.entities + entities });
+    this.times.set(accountId, { ms: Math.max(time.ms, ms), entities: time.entities + entities.length });
   }
 
   private addRates(accountId: string, outcomes: readonly Pick<BatchOutcome, 'endedAt' | 'callRates'>[], peers: number): void {
@@ -96,38 +137,54 @@ export class LongJobCollector {
     const ms = Date.parse(report.job.completedAt) - Date.parse(report.job.createdAt);
     if (!(ms >= 0)) return;
     this.listOf(this.took, report.accountId).push({ arn: report.entity.arn, ms });
+    this.measured.add(report.entity.arn);
   }
 
   addFailure(failure: Failure): void {
-    if (failure.code === 'JobTimedOut') this.listOf(this.unfinished, accountOfArn(failure.arn)).push(failure.arn);
+    if (failure.code !== 'JobTimedOut') return;
+    this.listOf(this.unfinished, accountOfArn(failure.arn)).push(failure.arn);
+    this.measured.add(failure.arn);
   }
 
-  build(runId: string): LongJobs {
+  /**
+   * The run's file: what it measured, and from `carry.known` what it did not. A known long job stays
+   * unless the run measured that entity's job (then the run's measure stands, long or not) or audited
+   * its account in full without it (it is gone). A known time stays for an account the run did not time,
+   * or for every account when the run was narrowed; a known rate stays for a kind the run did not find.
+   */
+  build(runId: string, carry: CarryForward = { known: NOTHING_KNOWN, narrowed: false }): LongJobs {
+    const { known, narrowed } = carry;
     const accounts: Record<string, LongJob[]> = {};
-    for (const accountId of new Set([...this.took.keys(), ...this.unfinished.keys()])) {
+    for (const accountId of sortedKeys(this.took, this.unfinished, known.jobs)) {
       const took = this.took.get(accountId) ?? [];
       const median = medianOf(took.map((t) => t.ms));
       const threshold = Math.max(median * LONG_FACTOR, median + LONG_MARGIN_MS);
-      const long = took.filter((t) => t.ms > threshold).sort((a, b) => b.ms - a.ms || (a.arn < b.arn ? -1 : 1));
+      const batched = this.batched.get(accountId);
+      const stays = (job: LongJob) => !this.measured.has(job.arn) && (narrowed || !batched || batched.has(job.arn));
       const jobs: LongJob[] = [
-        ...(this.unfinished.get(accountId) ?? []).sort().map((arn) => ({ arn, seconds: null })),
-        ...long.map((t) => ({ arn: t.arn, seconds: Math.round(t.ms / 100) / 10 })),
-      ].slice(0, MOST_PER_ACCOUNT);
+        ...(this.unfinished.get(accountId) ?? []).map((arn) => ({ arn, seconds: null })),
+        ...took.filter((t) => t.ms > threshold).map((t) => ({ arn: t.arn, seconds: Math.round(t.ms / 100) / 10 })),
+        ...(known.jobs.get(accountId) ?? []).filter(stays),
+      ]
+        .sort(longestFirstOrder)
+        .slice(0, MOST_PER_ACCOUNT);
       if (jobs.length > 0) accounts[accountId] = jobs;
     }
     const accountTimes: Record<string, AccountTime> = {};
-    for (const [accountId, t] of [...this.times].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      accountTimes[accountId] = { seconds: Math.round(t.ms / 100) / 10, entities: t.entities };
+    for (const accountId of sortedKeys(narrowed ? new Map() : this.times, known.accountTimes)) {
+      const t = narrowed ? undefined : this.times.get(accountId);
+      accountTimes[accountId] = t ? { seconds: Math.round(t.ms / 100) / 10, entities: t.entities } : known.accountTimes.get(accountId)!;
     }
     // The batches of an account did not all run for the same span, nor always side by side: one that ran
     // on alone grew into its peers' shares. Not the sum of their shares, then, but the median of their
     // estimates, the lower of the middle two: a rate too low costs less than one too high.
     const callRates: Record<string, CallRates> = {};
-    for (const [accountId, byKind] of [...this.rates].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const accountId of sortedKeys(this.rates, known.callRates)) {
       const lowerMedian = (rates: number[]) => [...rates].sort((a, b) => a - b)[(rates.length - 1) >> 1];
-      callRates[accountId] = Object.fromEntries([...byKind].map(([kind, rates]) => [kind, Math.round(lowerMedian(rates) * 100) / 100]));
+      const measured = [...(this.rates.get(accountId) ?? [])].map(([kind, rates]) => [kind, Math.round(lowerMedian(rates) * 100) / 100]);
+      callRates[accountId] = { ...known.callRates.get(accountId), ...Object.fromEntries(measured) };
     }
-    return { schemaVersion: 1, runId, accounts, accountTimes, callRates };
+    return { schemaVersion: 1, runId, accounts, accountTimes, callRates, carriedFrom: known.runId };
   }
 
   private listOf<K, T>(map: Map<K, T[]>, key: K): T[] {
@@ -136,6 +193,12 @@ export class LongJobCollector {
     return list;
   }
 }
+
+/** Jobs that never finished first, then the longest first; equal ones by ARN. */
+const longestFirstOrder = (a: LongJob, b: LongJob) => (b.seconds ?? Infinity) - (a.seconds ?? Infinity) || (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0);
+
+/** The keys of all the maps, once each, in order. */
+const sortedKeys = (...maps: ReadonlyMap<string, unknown>[]) => [...new Set(maps.flatMap((m) => [...m.keys()]))].sort();
 
 const isRate = (rate: unknown): rate is number => typeof rate === 'number' && Number.isFinite(rate) && rate > 0;
 
@@ -146,21 +209,37 @@ function medianOf(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/**
- * The long jobs of the latest COMPLETED run, by account and ARN, in the order to generate them, its
- * accounts' times, and their call rates. A run before this version wrote none, and a file that cannot
- * be read only costs the ordering and the rates: both give empty maps, never a failed run.
- */
-export async function readLongJobs(store: ReportStore): Promise<LatestLongJobs> {
-  let runId: string | undefined;
+/** What the latest run that wrote a long-jobs file learned, whatever its status: where Plan starts from. */
+export async function readLatestLongJobs(store: ReportStore): Promise<KnownLongJobs> {
+  let pointer: LatestLongJobsPointer;
   try {
-    runId = (await getJson<LatestPointer>(store, keys.latest())).runId;
+    pointer = await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs());
+    if (typeof pointer?.runId !== 'string' || pointer.runId.length === 0) throw new Error(`runId ${JSON.stringify(pointer?.runId)} is not a run id`);
+  } catch (err) {
+    return unreadable(err, null);
+  }
+  return readLongJobsOf(store, pointer.runId);
+}
+
+/**
+ * One run's long-jobs file: its accounts' long jobs in the order to generate them, their times and call
+ * rates. A missing or unreadable file only costs the ordering and the rates: it reads as nothing known,
+ * never as a failed run.
+ */
+export async function readLongJobsOf(store: ReportStore, runId: string | null): Promise<KnownLongJobs> {
+  if (runId === null) return NOTHING_KNOWN;
+  try {
     const file = await getJson<LongJobs>(store, keys.longJobs(runId));
     if (file?.schemaVersion !== 1 || typeof file.accounts !== 'object' || file.accounts === null) throw new Error(`schemaVersion ${String(file?.schemaVersion)}, not 1`);
-    const longArns = new Map<string, string[]>();
-    for (const [accountId, jobs] of Object.entries(file.accounts)) {
-      if (!Array.isArray(jobs)) throw new Error(`accounts.${accountId} is not a list`);
-      longArns.set(accountId, jobs.map((j: LongJob) => j?.arn).filter((arn): arn is string => typeof arn === 'string'));
+    const jobs = new Map<string, LongJob[]>();
+    for (const [accountId, list] of Object.entries(file.accounts)) {
+      if (!Array.isArray(list)) throw new Error(`accounts.${accountId} is not a list`);
+      list.forEach((job: Partial<LongJob>, i) => {
+        if (!(typeof job?.arn === 'string' && (job.seconds === null || (typeof job.seconds === 'number' && job.seconds >= 0)))) {
+          throw new Error(`accounts.${accountId}[${i}] is not { arn, seconds }`);
+        }
+      });
+      jobs.set(accountId, list.map(({ arn, seconds }: LongJob) => ({ arn, seconds })));
     }
     const accountTimes = new Map<string, AccountTime>();
     for (const [accountId, time] of Object.entries(file.accountTimes ?? {})) {
@@ -175,19 +254,23 @@ export async function readLongJobs(store: ReportStore): Promise<LatestLongJobs> 
       if (bad) throw new Error(`callRates.${accountId}.${bad[0]} is not a positive rate of list, generate or get calls`);
       callRates.set(accountId, Object.fromEntries(entries) as CallRates);
     }
-    return { longArns, accountTimes, callRates };
+    return { runId, jobs, accountTimes, callRates };
   } catch (err) {
-    if (!(err instanceof NotFound)) {
-      console.warn(JSON.stringify({ message: "the latest run's long jobs cannot be read: entities keep their listing order, accounts go largest first, call rates are found afresh", runId: runId ?? null, reason: (err as Error).message }));
-    }
-    return { longArns: new Map(), accountTimes: new Map(), callRates: new Map() };
+    return unreadable(err, runId);
   }
+}
+
+function unreadable(err: unknown, runId: string | null): KnownLongJobs {
+  if (!(err instanceof NotFound)) {
+    console.warn(JSON.stringify({ message: "the latest run's long jobs cannot be read: entities keep their listing order, accounts go largest first, call rates are found afresh", runId, reason: (err as Error).message }));
+  }
+  return NOTHING_KNOWN;
 }
 
 /**
  * The accounts in the order to start them: the longest first (longest processing time first), so that
  * with more batches than the Map runs at once no long one starts when the others are done. An account's
- * time is the one its batches took in the latest complete run, scaled up if it has grown; an account
+ * time is the one its batches took when last timed (see LongJobCollector.build), scaled up if it has grown; an account
  * that run did not time gets the median time per entity of those it did, and with no times at all,
  * accounts are ordered by size. Equal estimates keep the given order.
  */
@@ -204,9 +287,9 @@ export function longestFirst(entitiesByAccount: ReadonlyArray<readonly [string, 
 }
 
 /** The entities whose jobs were long last time, in that order, and the others in their listing order. */
-export function longJobsFirst(entities: readonly EntityRef[], longArns: readonly string[] | undefined): { long: EntityRef[]; rest: EntityRef[] } {
-  if (!longArns || longArns.length === 0) return { long: [], rest: [...entities] };
-  const rank = new Map(longArns.map((arn, i) => [arn, i]));
+export function longJobsFirst(entities: readonly EntityRef[], longJobs: readonly LongJob[] | undefined): { long: EntityRef[]; rest: EntityRef[] } {
+  if (!longJobs || longJobs.length === 0) return { long: [], rest: [...entities] };
+  const rank = new Map(longJobs.map((job, i) => [job.arn, i]));
   const long = entities.filter((e) => rank.has(e.arn)).sort((a, b) => rank.get(a.arn)! - rank.get(b.arn)!);
   return { long, rest: entities.filter((e) => !rank.has(e.arn)) };
 }

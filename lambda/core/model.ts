@@ -251,6 +251,8 @@ export const keys = {
   changes: (runId: string) => `runs/${runId}/changes.json`,
   /** The run's long jobs, which the next run generates first (long-jobs.ts). */
   longJobs: (runId: string) => `runs/${runId}/long-jobs.json`,
+  /** Which run's long jobs are the latest, whatever its status (long-jobs.ts). */
+  latestLongJobs: () => 'latest-long-jobs.json',
   reportPage: (runId: string) => `runs/${runId}/report.html`,
   datasetPrefix: () => 'datasets/service_last_accessed/',
   changesPart: (runDate: string, runId: string) => `datasets/changes/run_date=${runDate}/run_id=${runId}/part-changes.jsonl`,

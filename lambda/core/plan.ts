@@ -8,8 +8,7 @@
  * - batches: filter the listings, write them to the store in batches, and return only the batches' ids
  *   (state payloads are limited to 256 KiB; entity lists are not). Batches of different
  *   accounts are interleaved, so the Map audits accounts side by side: IAM throttles each account on its
- *   own. Within an account, the entities whose jobs the latest complete run found long go first
- *   (long-jobs.ts).
+ *   own. Within an account, the entities whose jobs were found long go first (long-jobs.ts).
  */
 import { ListGroupsCommand, ListPoliciesCommand, ListRolesCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import type { IamSender } from './accounts';
@@ -18,7 +17,7 @@ import { readAuthorizationDetails } from './authorization';
 import { InvalidInput, Throttled, Unreachable } from './errors';
 import { faultCode, IamCaller, readAllPages, type CallRates, type PacingSettings } from './iam-calls';
 import { ENTITY_ARN, parseExecutionInput, type AuditDefaults, type AuditRequest } from './input';
-import { longestFirst, longJobsFirst, readLongJobs } from './long-jobs';
+import { longestFirst, longJobsFirst, readLatestLongJobs, type KnownLongJobs } from './long-jobs';
 import { accountOfArn, keys, noIamCalls, addIamCalls, withRecordedError, type BatchDescriptor, type BatchFile, type EntityRef, type EntityType, type IamCallCounts, type RunInfo } from './model';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putWorkJson, type ReportStore } from './store';
 
@@ -116,6 +115,10 @@ export interface PlanRecord {
   readonly run: RunInfo;
   readonly accounts: readonly PlannedAccount[];
   readonly batches: readonly BatchDescriptor[];
+  /** The run whose long jobs, times and rates Plan started from (null: none), which Summarize carries forward. */
+  readonly longJobsFrom: string | null;
+  /** The input asked for fewer entities than a scheduled run audits: `arns`, or other `entityTypes`. */
+  readonly narrowed: boolean;
 }
 
 /** All of Plan in one call, step after step, as the workflow runs it. */
@@ -167,7 +170,7 @@ export async function listAccounts(deps: PlanDeps, event: ListEvent): Promise<nu
  * listing invocation failed after its retries: it fails alone, with the error the workflow wrote down.
  */
 export async function writePlan(deps: PlanDeps, run: RunInfo): Promise<PlanResult> {
-  const { accounts, listings } = await getJson<AccountsRecord>(deps.store, keys.accounts(run.runId));
+  const { request, accounts, listings } = await getJson<AccountsRecord>(deps.store, keys.accounts(run.runId));
   const groupOf = new Map<string, number>();
   listings.forEach((ids, group) => ids.forEach((id) => groupOf.set(id, group)));
   const planned = await mapConcurrently(accounts, ACCOUNTS_LISTED_AT_ONCE, async (account): Promise<AccountListing> => {
@@ -182,8 +185,11 @@ export async function writePlan(deps: PlanDeps, run: RunInfo): Promise<PlanResul
   const selectedByAccount = new Map<string, readonly EntityRef[]>();
   for (const p of planned) if (p.selected.length > 0) selectedByAccount.set(p.account.accountId, p.selected);
 
-  const batches = await writeBatches(deps, run, selectedByAccount);
-  const record: PlanRecord = { run, accounts: planned.map((p) => p.account), batches };
+  const known = await readLatestLongJobs(deps.store);
+  const batches = await writeBatches(deps, run, selectedByAccount, known);
+  const { entityTypes } = deps.settings.defaults;
+  const narrowed = request.arns !== null || request.entityTypes.length !== entityTypes.length || request.entityTypes.some((t) => !entityTypes.includes(t));
+  const record: PlanRecord = { run, accounts: planned.map((p) => p.account), batches, longJobsFrom: known.runId, narrowed };
   await putWorkJson(deps.store, keys.plan(run.runId), record);
   const listed = batches.reduce((n, b) => n + b.size, 0) + planned.reduce((n, p) => n + p.account.missingArns.length, 0);
   return { run, batches: batches.map((b) => b.batchId), listed };
@@ -280,9 +286,8 @@ function pascal(word: string): string {
  * it holds more than `batchSize` entities; then its equal batches run side by side and share its
  * ceiling as peers, and the rates IAM admitted in it in the last run, which they start from.
  */
-async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: ReadonlyMap<string, readonly EntityRef[]>): Promise<BatchDescriptor[]> {
+async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: ReadonlyMap<string, readonly EntityRef[]>, previous: KnownLongJobs): Promise<BatchDescriptor[]> {
   const { batchSize } = deps.settings;
-  const previous = await readLongJobs(deps.store);
   const perAccount: BatchDescriptor[][] = [];
   let counter = 0;
   // With more batches than the Map runs at once, each keeps its place until its account's last job is
@@ -293,7 +298,7 @@ async function writeBatches(deps: PlanDeps, run: RunInfo, selectedByAccount: Rea
     const selected = selectedByAccount.get(accountId)!;
     const sizes = batchSizes(selected.length, batchSize);
     const descriptors: BatchDescriptor[] = [];
-    const contents = fillBatches(sizes, longJobsFirst(selected, previous.longArns.get(accountId)));
+    const contents = fillBatches(sizes, longJobsFirst(selected, previous.jobs.get(accountId)));
     for (const [i, size] of sizes.entries()) {
       const batchId = `b${String(++counter).padStart(5, '0')}`;
       const key = keys.batch(run.runId, batchId);

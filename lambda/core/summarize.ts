@@ -3,8 +3,8 @@
  * batch invocation recorded, reconciles the report files with that (a complete report written by an
  * invocation that later died counts as reported; nothing else may stay under `reports/`), decides the
  * run's status, and only then writes the dataset rows (derived from the report files, one per entity and
- * service whatever retries did), the run's long jobs (which the next run generates first), the summary
- * and, for a COMPLETED run, `latest.json`.
+ * service whatever retries did), the run's long jobs (which the next run generates first, whatever this
+ * run's status: `latest-long-jobs.json` names them), the summary and, for a COMPLETED run, `latest.json`.
  */
 import type { BatchOutcome } from './audit-batch';
 import type { Clock } from './clock';
@@ -35,7 +35,7 @@ import { readProposalIndex, trendOf } from './html/run-page';
 import { countProposals } from './propose';
 import { ReportDataBuilder, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
-import { LongJobCollector } from './long-jobs';
+import { LongJobCollector, readLongJobsOf, type LatestLongJobsPointer } from './long-jobs';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface SummarizeSettings {
@@ -184,7 +184,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   for (let i = 0; i < plan.batches.length; i++) {
     const { batch, entities, outcomes, failure } = await batchFiles.take();
     for (const outcome of outcomes) addIamCalls(iamCalls, outcome.iamCalls);
-    longJobs.addBatch(batch.accountId, entities.length, outcomes, batch.peers);
+    longJobs.addBatch(batch.accountId, entities, outcomes, batch.peers);
     const settlement = settleBatch(batch.batchId, batch.accountId, entities, outcomes, reportFiles.get(batch.accountId) ?? new Set(), (key) => keep.add(key), run.runId, event.interrupted === true, failure);
     settlements.push(settlement);
   }
@@ -265,7 +265,11 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   await sending.finish();
   const changes = previous ? await writeChanges(store, run, previous, settlements, missing, serviceChangesFound, deps.settings.watchServices) : null;
 
-  await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));
+  // What the run learned counts whatever its status, with what it did not measure carried forward.
+  const known = await readLongJobsOf(store, plan.longJobsFrom);
+  await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId, { known, narrowed: plan.narrowed }));
+  const pointer: LatestLongJobsPointer = { runId: run.runId, longJobsKey: keys.longJobs(run.runId), writtenAt: new Date(deps.clock.now()).toISOString() };
+  await putJson(store, keys.latestLongJobs(), pointer);
 
   return {
     schemaVersion: GATHERED_VERSION,

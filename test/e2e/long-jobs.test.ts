@@ -3,7 +3,7 @@
  * order and writes the jobs IAM was slow on to its long-jobs.json; the second generates those first.
  */
 import type { LongJobs } from '../../lambda/core/long-jobs';
-import { loadAccount } from '../../local/emulator';
+import { loadAccount, loadOrganization } from '../../local/emulator';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { readJson } from '../helpers/expectations';
 import { FAST_SETTINGS } from '../helpers/iam';
@@ -93,5 +93,55 @@ describe('call rates between two consecutive local runs', () => {
     expect(rates.generate).toBeLessThanOrEqual(5.5);
     expect(throttled(first)).toBeGreaterThanOrEqual(2);
     expect(throttled(second)).toBeLessThan(throttled(first));
+  });
+});
+
+describe('long jobs through nights that do not audit everything', () => {
+  const dir = tempDir('long-jobs-org-');
+  const emulator = { jobLatencyMs: 1000, slowJobLatencyMs: 20_000, throttle: { rps: 5, burst: 5 }, recordCalls: true };
+  const [AUDIT, SLOW_ACCOUNT, NO_ROLE] = ['111111111111', '222222222222', '333333333333'];
+  const roles = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => ({ type: 'role', name: `${prefix}-${String(i).padStart(2, '0')}`, path: '/', services: [] }));
+  const organization = () =>
+    loadOrganization({
+      organizationId: 'o-longjobs01',
+      managementAccountId: AUDIT,
+      auditAccountId: AUDIT,
+      accounts: [
+        { accountId: AUDIT, name: 'audit', entities: roles('hub', 6) },
+        // The account IAM is slow in: its two slow jobs are listed last.
+        { accountId: SLOW_ACCOUNT, name: 'workloads', entities: [...roles('app', 38), ...SLOW.map((name) => ({ type: 'role', name, path: '/', services: [], fault: 'slow-job' }))] },
+        // An account the audit cannot enter: every full run is INCOMPLETE.
+        { accountId: NO_ROLE, name: 'sandbox', memberRole: 'missing', entities: roles('dev', 4) },
+      ],
+    });
+  const slowArn = (name: string) => `arn:aws:iam::${SLOW_ACCOUNT}:role/${name}`;
+  const generatedIn = (run: LocalRunResult, accountId: string) =>
+    generatedOrder({ ...run, stats: { ...run.stats, iamCallLog: run.stats.iamCallLog.filter((c) => c.accountId === accountId) } });
+  const night = (input?: object) => runLocal({ organization: organization(), outDir: dir, timeScale: 100, settings: FAST_SETTINGS, emulator, input });
+  const nights: LocalRunResult[] = [];
+
+  beforeAll(async () => {
+    nights.push(await night());
+    nights.push(await night());
+    // A run by hand for the audit account alone: COMPLETED, so latest.json moves to it.
+    nights.push(await night({ accountIds: [AUDIT] }));
+    nights.push(await night());
+  }, 240_000);
+
+  it('learns from an INCOMPLETE run: the next night generates its long jobs first', () => {
+    expect(nights.map((n) => n.summary!.status)).toEqual(['INCOMPLETE', 'INCOMPLETE', 'COMPLETED', 'INCOMPLETE']);
+    const [first, second] = nights.map((n) => generatedIn(n, SLOW_ACCOUNT));
+    for (const name of SLOW) {
+      expect(first.indexOf(slowArn(name))).toBeGreaterThanOrEqual(30);
+      expect(second.indexOf(slowArn(name))).toBeLessThan(4);
+    }
+  });
+
+  it('keeps what it learned of the accounts a narrowed run did not audit', () => {
+    const narrowed = readJson<LongJobs>(dir, `runs/${nights[2].runId}/long-jobs.json`);
+    expect(narrowed.accounts[SLOW_ACCOUNT].map((j) => j.arn).sort()).toEqual(SLOW.map(slowArn).sort());
+    const fourth = generatedIn(nights[3], SLOW_ACCOUNT);
+    expect(fourth).toHaveLength(40);
+    for (const name of SLOW) expect(fourth.indexOf(slowArn(name))).toBeLessThan(4);
   });
 });

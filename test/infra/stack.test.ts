@@ -53,9 +53,9 @@ describe('the stack', () => {
     return { actions: [...new Set(s3.flatMap(({ statement }) => actionsOf(statement)))].sort(), keysOf };
   }
 
-  it('lets Plan read of the runs only latest.json and the long-jobs files, of the working files only its own steps\' files, and write only working files', () => {
+  it('lets Plan read of the runs only latest-long-jobs.json and the long-jobs files, of the working files only its own steps\' files, and write only working files', () => {
     const { actions, keysOf } = s3Access(stack.workflow.planFunction);
-    expect(keysOf('s3:GetObject').sort()).toEqual(['latest.json', 'runs/*/long-jobs.json', 'work/*/accounts.json', 'work/*/listing-failures/*.txt', 'work/*/listings/*.json']);
+    expect(keysOf('s3:GetObject').sort()).toEqual(['latest-long-jobs.json', 'runs/*/long-jobs.json', 'work/*/accounts.json', 'work/*/listing-failures/*.txt', 'work/*/listings/*.json']);
     expect(keysOf('s3:PutObject')).toEqual(['work/*']);
     expect(actions).toEqual(['s3:GetObject', 's3:PutObject']);
   });
@@ -69,6 +69,8 @@ describe('the stack', () => {
   it('lets Summarize abort only the multipart uploads of dataset parts', () => {
     const { actions, keysOf } = s3Access(stack.workflow.summarizeFunction);
     expect(keysOf('s3:AbortMultipartUpload')).toEqual(['datasets/*']);
+    // Outside the run's own prefixes, it writes only the two pointers.
+    expect(keysOf('s3:PutObject').sort()).toEqual(['datasets/*', 'latest-long-jobs.json', 'latest.json', 'runs/*', 'work/*/gathered.json']);
     expect(actions).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
   });
 

@@ -1,8 +1,13 @@
-import { LongJobCollector, longestFirst, longJobsFirst } from '../../lambda/core/long-jobs';
+import { LongJobCollector, longestFirst, longJobsFirst, readLatestLongJobs, type KnownLongJobs, type LongJob } from '../../lambda/core/long-jobs';
+import { keys } from '../../lambda/core/model';
+import { putJson } from '../../lambda/core/store';
+import { tempStore } from '../helpers/core';
 import type { EntityRef, EntityReport } from '../../lambda/core/model';
 
 const START = Date.parse('2026-11-25T03:00:00.000Z');
 const arnOf = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`;
+/** A batch's entities, as far as the collector reads them. */
+const refs = (account: string, count: number, prefix = 'app') => Array.from({ length: count }, (_, i) => ({ arn: arnOf(account, `${prefix}-${i}`) }));
 
 /** Only what the collector reads of a report: its account, its entity's ARN and its job's times. */
 function reportOf(account: string, name: string, jobSeconds: number): EntityReport {
@@ -42,6 +47,7 @@ describe('long jobs', () => {
       },
       accountTimes: {},
       callRates: {},
+      carriedFrom: null,
     });
   });
 
@@ -49,16 +55,16 @@ describe('long jobs', () => {
     const collector = new LongJobCollector();
     const at = (seconds: number) => new Date(START + seconds * 1000).toISOString();
     // Two batches of A side by side: one took 95 s over three invocations (waits between them), one 40 s.
-    collector.addBatch('111111111111', 300, [
+    collector.addBatch('111111111111', refs('111111111111', 300), [
       { startedAt: at(65), endedAt: at(100) },
       { startedAt: at(5), endedAt: at(20) },
       { startedAt: at(30), endedAt: at(50) },
     ]);
-    collector.addBatch('111111111111', 250, [{ startedAt: at(0), endedAt: at(40.04) }]);
-    collector.addBatch('222222222222', 80, [{ startedAt: at(10), endedAt: at(12) }]);
+    collector.addBatch('111111111111', refs('111111111111', 250), [{ startedAt: at(0), endedAt: at(40.04) }]);
+    collector.addBatch('222222222222', refs('222222222222', 80), [{ startedAt: at(10), endedAt: at(12) }]);
     // Outcomes of an earlier version say no times: that batch is not timed, nor is one with no outcome.
-    collector.addBatch('333333333333', 80, [{ startedAt: at(10), endedAt: at(12) }, {}]);
-    collector.addBatch('444444444444', 80, []);
+    collector.addBatch('333333333333', refs('333333333333', 80), [{ startedAt: at(10), endedAt: at(12) }, {}]);
+    collector.addBatch('444444444444', refs('444444444444', 80), []);
     expect(collector.build('night-1').accountTimes).toEqual({
       '111111111111': { seconds: 95, entities: 550 },
       '222222222222': { seconds: 2, entities: 80 },
@@ -69,18 +75,101 @@ describe('long jobs', () => {
     const collector = new LongJobCollector();
     const at = (seconds: number) => new Date(START + seconds * 1000).toISOString();
     // A's three batches ran side by side. The first's later invocation (listed first) found the later rates.
-    collector.addBatch('111111111111', 300, [{ endedAt: at(90), callRates: { generate: 3.2, get: 3.1 } }, { endedAt: at(30), callRates: { generate: 5, get: 1 } }], 3);
+    collector.addBatch('111111111111', refs('111111111111', 300), [{ endedAt: at(90), callRates: { generate: 3.2, get: 3.1 } }, { endedAt: at(30), callRates: { generate: 5, get: 1 } }], 3);
     // Its second's last invocation had no throttle to bound its Gets: its earlier one still says the rate.
-    collector.addBatch('111111111111', 300, [{ endedAt: at(20), callRates: { generate: 3, get: 3 } }, { endedAt: at(80), callRates: { generate: 3.4 } }], 3);
+    collector.addBatch('111111111111', refs('111111111111', 300), [{ endedAt: at(20), callRates: { generate: 3, get: 3 } }, { endedAt: at(80), callRates: { generate: 3.4 } }], 3);
     // Its third ran on alone after the others were done, and grew into the whole bucket: the median keeps it out.
-    collector.addBatch('111111111111', 300, [{ endedAt: at(200), callRates: { generate: 9.9, get: 9.6 } }], 3);
+    collector.addBatch('111111111111', refs('111111111111', 300), [{ endedAt: at(200), callRates: { generate: 9.9, get: 9.6 } }], 3);
     // B was never throttled, and C's outcomes were written by an earlier version: no rates.
-    collector.addBatch('222222222222', 40, [{ endedAt: at(10), callRates: {} }]);
-    collector.addBatch('333333333333', 40, [{ endedAt: at(10) }]);
+    collector.addBatch('222222222222', refs('222222222222', 40), [{ endedAt: at(10), callRates: {} }]);
+    collector.addBatch('333333333333', refs('333333333333', 40), [{ endedAt: at(10) }]);
     // D's two batches: the lower of the two estimates.
-    collector.addBatch('444444444444', 300, [{ endedAt: at(60), callRates: { generate: 4 } }], 2);
-    collector.addBatch('444444444444', 300, [{ endedAt: at(90), callRates: { generate: 9 } }], 2);
+    collector.addBatch('444444444444', refs('444444444444', 300), [{ endedAt: at(60), callRates: { generate: 4 } }], 2);
+    collector.addBatch('444444444444', refs('444444444444', 300), [{ endedAt: at(90), callRates: { generate: 9 } }], 2);
     expect(collector.build('night-1').callRates).toEqual({ '111111111111': { generate: 10.2, get: 9.3 }, '444444444444': { generate: 8 } });
+  });
+
+  describe('carried forward', () => {
+    const [A, B, C] = ['111111111111', '222222222222', '333333333333'];
+    const job = (account: string, name: string, seconds: number | null): LongJob => ({ arn: arnOf(account, name), seconds });
+    // What the run's Plan started from: A's and B's long jobs, three accounts' times, A's and B's rates.
+    const known: KnownLongJobs = {
+      runId: 'night-1',
+      jobs: new Map([
+        [A, [job(A, 'stuck', null), job(A, 'was-slow', 50), job(A, 'still-slow', 30), job(A, 'deleted', 25)]],
+        [B, [job(B, 'slow', 40)]],
+      ]),
+      accountTimes: new Map([
+        [A, { seconds: 120, entities: 300 }],
+        [B, { seconds: 60, entities: 100 }],
+        [C, { seconds: 10, entities: 20 }],
+      ]),
+      callRates: new Map([
+        [A, { generate: 9, get: 8 }],
+        [B, { generate: 4 }],
+      ]),
+    };
+    const at = (seconds: number) => new Date(START + seconds * 1000).toISOString();
+    /** A run that audited A alone (B could not be entered), and measured some of its jobs. */
+    function auditOfA(names: readonly string[]): LongJobCollector {
+      const collector = new LongJobCollector();
+      collector.addBatch(A, names.map((name) => ({ arn: arnOf(A, name) })), [{ startedAt: at(0), endedAt: at(75), callRates: { generate: 9.5 } }]);
+      for (let i = 0; i < 20; i++) if (names.includes(`usual-${i}`)) collector.addReport(reportOf(A, `usual-${i}`, 3));
+      // Its job was quick this time; another's was long; 'still-slow's job FAILED, so it was not measured.
+      if (names.includes('was-slow')) collector.addReport(reportOf(A, 'was-slow', 3));
+      if (names.includes('new-slow')) collector.addReport(reportOf(A, 'new-slow', 35));
+      return collector;
+    }
+
+    it('keeps what the run did not measure and lets what it measured stand', () => {
+      const names = ['stuck', 'was-slow', 'still-slow', 'new-slow', ...Array.from({ length: 20 }, (_, i) => `usual-${i}`)];
+      expect(auditOfA(names).build('night-2', { known, narrowed: false })).toEqual({
+        schemaVersion: 1,
+        runId: 'night-2',
+        accounts: {
+          // 'stuck' and 'still-slow' were batched but not measured: kept. 'was-slow' was measured quick:
+          // gone. 'deleted' is no longer in the account, audited in full: gone.
+          [A]: [job(A, 'stuck', null), job(A, 'new-slow', 35), job(A, 'still-slow', 30)],
+          // B was not audited: all it knew stays.
+          [B]: [job(B, 'slow', 40)],
+        },
+        accountTimes: { [A]: { seconds: 75, entities: 24 }, [B]: { seconds: 60, entities: 100 }, [C]: { seconds: 10, entities: 20 } },
+        callRates: { [A]: { generate: 9.5, get: 8 }, [B]: { generate: 4 } },
+        carriedFrom: 'night-1',
+      });
+    });
+
+    it('keeps the known times and the long jobs of entities a narrowed run did not look at', () => {
+      const built = auditOfA(['was-slow', 'new-slow', 'usual-0', 'usual-1', 'usual-2']).build('by-hand', { known, narrowed: true });
+      expect(built.accounts[A]).toEqual([job(A, 'stuck', null), job(A, 'new-slow', 35), job(A, 'still-slow', 30), job(A, 'deleted', 25)]);
+      expect(built.accountTimes).toEqual({ [A]: { seconds: 120, entities: 300 }, [B]: { seconds: 60, entities: 100 }, [C]: { seconds: 10, entities: 20 } });
+      expect(built.callRates![A]).toEqual({ generate: 9.5, get: 8 });
+    });
+
+    it('are read from the file latest-long-jobs.json names, and nothing is known without one', async () => {
+      const store = tempStore();
+      expect(await readLatestLongJobs(store)).toEqual({ runId: null, jobs: new Map(), accountTimes: new Map(), callRates: new Map() });
+      const file = auditOfA(['was-slow', 'new-slow', 'usual-0', 'usual-1', 'usual-2']).build('night-2', { known, narrowed: false });
+      await putJson(store, keys.longJobs('night-2'), file);
+      await putJson(store, keys.latestLongJobs(), { runId: 'night-2', longJobsKey: keys.longJobs('night-2'), writtenAt: at(0) });
+      const read = await readLatestLongJobs(store);
+      expect(read.runId).toBe('night-2');
+      expect(Object.fromEntries(read.jobs)).toEqual(file.accounts);
+      expect(Object.fromEntries(read.accountTimes)).toEqual(file.accountTimes);
+      expect(Object.fromEntries(read.callRates)).toEqual(file.callRates);
+      // A pointer or a file that is not what it should be reads as nothing known, and says why.
+      const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      try {
+        await putJson(store, keys.longJobs('night-2'), { ...file, accounts: { [A]: [{ arn: arnOf(A, 'x'), seconds: 'long' }] } });
+        expect((await readLatestLongJobs(store)).runId).toBeNull();
+        expect(warn).toHaveBeenLastCalledWith(expect.stringContaining(`accounts.${A}[0] is not { arn, seconds }`));
+        await putJson(store, keys.latestLongJobs(), { runId: 7 });
+        expect((await readLatestLongJobs(store)).runId).toBeNull();
+        expect(warn).toHaveBeenLastCalledWith(expect.stringContaining('runId 7 is not a run id'));
+      } finally {
+        warn.mockRestore();
+      }
+    });
   });
 
   it('start the accounts that took longest first, estimating those not timed, and by size with no times at all', () => {
@@ -103,7 +192,7 @@ describe('long jobs', () => {
   it('order the entities to generate: the long ones in their order, then the rest in listing order', () => {
     const e = (name: string): EntityRef => ({ arn: arnOf('111111111111', name), type: 'role', name, path: '/', id: `AROA${name.toUpperCase()}` });
     const listed = ['a', 'b', 'c', 'd', 'e'].map(e);
-    expect(longJobsFirst(listed, [arnOf('111111111111', 'd'), arnOf('111111111111', 'gone'), arnOf('111111111111', 'b')])).toEqual({ long: [e('d'), e('b')], rest: [e('a'), e('c'), e('e')] });
+    expect(longJobsFirst(listed, ['d', 'gone', 'b'].map((name) => ({ arn: arnOf('111111111111', name), seconds: 30 })))).toEqual({ long: [e('d'), e('b')], rest: [e('a'), e('c'), e('e')] });
     expect(longJobsFirst(listed, undefined)).toEqual({ long: [], rest: listed });
   });
 });

@@ -5,7 +5,7 @@ import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrg
 import { accountSource, MemberSessions } from '../../lambda/core/accounts';
 import { InvalidInput } from '../../lambda/core/errors';
 import { keys, noIamCalls, type BatchFile, type EntityRef } from '../../lambda/core/model';
-import type { LongJobs } from '../../lambda/core/long-jobs';
+import type { LatestLongJobsPointer, LongJobs } from '../../lambda/core/long-jobs';
 import { ACCOUNTS_PER_LISTING, batchSizes, fillBatches, listAccounts, plan, runIdOf, RUN_ID_PATTERN, startPlan, writePlan, type AccountSource, type PlanRecord } from '../../lambda/core/plan';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
 import { edgeAccount } from '../helpers/iam';
@@ -17,7 +17,8 @@ const execution = { name: 'test-run', startTime: '2026-11-25T03:00:00.000Z' };
 const batchFile = (store: ReportStore, batchId: string) => getJson<BatchFile>(store, keys.batch('test-run', batchId));
 
 /** Points latest.json at a complete run, as its Summarize would have. */
-const latestIs = (store: ReportStore, runId: string) => putJson(store, keys.latest(), { runId, summaryKey: keys.summary(runId), completedAt: '2026-11-24T03:10:00.000Z' });
+/** Points latest-long-jobs.json at the run's file, as Summarize does. */
+const latestIs = (store: ReportStore, runId: string) => putJson(store, keys.latestLongJobs(), { runId, longJobsKey: keys.longJobs(runId), writtenAt: '2026-11-24T03:10:00.000Z' } satisfies LatestLongJobsPointer);
 
 describe('Plan', () => {
   let emulator: RunningEmulator;
@@ -108,10 +109,10 @@ describe('Plan, after a run with long jobs', () => {
   const clock = new ScaledClock(1000);
   const account = loadAccount(generateSampleAccount({ entities: 600, seed: 5, asOf: new Date('2026-11-01') }));
 
-  async function filesOf(store: ReturnType<typeof tempStore>): Promise<BatchFile[]> {
+  async function filesOf(store: ReturnType<typeof tempStore>, input: object = {}): Promise<BatchFile[]> {
     const emulator = await startEmulator({ account, clock });
     try {
-      const result = await plan(planDeps(pipelineIam(emulator.url), store, clock, account.accountId, { batchSize: 250 }), { input: {}, execution });
+      const result = await plan(planDeps(pipelineIam(emulator.url), store, clock, account.accountId, { batchSize: 250 }), { input, execution });
       return await Promise.all(result.batches.map((id) => batchFile(store, id)));
     } finally {
       await emulator.close();
@@ -188,10 +189,31 @@ describe('Plan, after a run with long jobs', () => {
     } finally {
       warn.mockRestore();
     }
-    // A latest run of a version that wrote none: silently the listing order.
+    // A run whose file is gone (the bucket's retention): silently the listing order.
     const older = tempStore();
     await latestIs(older, 'night-0');
     expect(await batchesOf(older)).toEqual(listingOrder);
+  });
+
+  it('starts from the latest run that wrote long jobs, whatever its status, and says which and whether the input narrowed the run', async () => {
+    const store = tempStore();
+    const listingOrder = (await batchesOf(tempStore())).flat();
+    const [completed, incomplete] = [listingOrder[listingOrder.length - 1], listingOrder[listingOrder.length - 2]].map((e) => e.arn);
+    // latest.json names the latest COMPLETED run; a later INCOMPLETE one learned more.
+    await putJson(store, keys.latest(), { runId: 'night-1', summaryKey: keys.summary('night-1'), completedAt: '2026-11-24T03:10:00.000Z' });
+    await putJson(store, keys.longJobs('night-1'), { schemaVersion: 1, runId: 'night-1', accounts: { [account.accountId]: [{ arn: completed, seconds: 40 }] } } satisfies LongJobs);
+    await putJson(store, keys.longJobs('night-2'), { schemaVersion: 1, runId: 'night-2', accounts: { [account.accountId]: [{ arn: incomplete, seconds: 40 }] } } satisfies LongJobs);
+    await latestIs(store, 'night-2');
+    expect((await batchesOf(store))[0][0].arn).toBe(incomplete);
+    expect(await getJson<PlanRecord>(store, keys.plan('test-run'))).toMatchObject({ longJobsFrom: 'night-2', narrowed: false });
+
+    const planned = async (input: object, into = tempStore()) => {
+      await filesOf(into, input);
+      return getJson<PlanRecord>(into, keys.plan('test-run'));
+    };
+    expect(await planned({ entityTypes: ['role'] })).toMatchObject({ longJobsFrom: null, narrowed: true });
+    expect(await planned({ arns: [completed] })).toMatchObject({ narrowed: true });
+    expect(await planned({ entityTypes: ['policy', 'role', 'group', 'user'], granularity: 'ACTION_LEVEL', accountIds: [account.accountId] })).toMatchObject({ narrowed: false });
   });
 });
 

@@ -2,6 +2,7 @@ import type { BatchOutcome, ReportedEntity } from '../../lambda/core/audit-batch
 import { ScaledClock } from '../../lambda/core/clock';
 import { keys, noIamCalls, type AccountSummary, type BatchDescriptor, type DatasetRow, type EntityRef, type LatestPointer, type RunInfo, type RunSummary } from '../../lambda/core/model';
 import type { PlanRecord } from '../../lambda/core/plan';
+import type { LatestLongJobsPointer, LongJobs } from '../../lambda/core/long-jobs';
 import { buildReport } from '../../lambda/core/report';
 import { getJson, NotFound, putJson, type ReportStore } from '../../lambda/core/store';
 import type { Changes } from '../../lambda/core/changes';
@@ -35,13 +36,15 @@ async function writeReport(store: ReportStore, e: EntityRef, services: string[])
   return key;
 }
 
-async function planRun(store: ReportStore, batches: EntityRef[][], missingArns: string[] = []): Promise<void> {
+async function planRun(store: ReportStore, batches: EntityRef[][], missingArns: string[] = [], longJobsFrom: string | null = null): Promise<void> {
   const descriptors = batches.map((entities, i) => ({ batchId: `b0000${i + 1}`, accountId: ACCOUNT, key: keys.batch('r1', `b0000${i + 1}`), size: entities.length, peers: batches.length }));
   for (const [i, d] of descriptors.entries()) await putJson(store, d.key, { batchId: d.batchId, accountId: ACCOUNT, peers: d.peers, entities: batches[i] });
   const plan: PlanRecord = {
     run,
     accounts: [{ accountId: ACCOUNT, name: null, status: 'audited', missingArns, iamCalls: { ...noIamCalls(), list: 4 } }],
     batches: descriptors,
+    longJobsFrom,
+    narrowed: false,
   };
   await putJson(store, keys.plan('r1'), plan);
 }
@@ -242,6 +245,25 @@ describe('Summarize', () => {
     expect((await getJson<RunSummary>(store, keys.summary('r1'))).status).toBe('INCOMPLETE');
     expect(await rowsOf(store)).toHaveLength(1);
     expect((await getJson<LatestPointer>(store, keys.latest())).runId).toBe('r0');
+    // What the run learned still counts: the next Plan starts from its long jobs.
+    expect(await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs())).toMatchObject({ runId: 'r1', longJobsKey: keys.longJobs('r1') });
+  });
+
+  it("carries forward, in the run's long jobs, what the file its Plan started from knew and the run did not measure", async () => {
+    const store = tempStore();
+    const [a, b] = ['a', 'b'].map((n) => entity(n));
+    await planRun(store, [[a, b]], [], 'r0');
+    const known: LongJobs = { schemaVersion: 1, runId: 'r0', accounts: { [ACCOUNT]: [{ arn: b.arn, seconds: 40 }, { arn: a.arn, seconds: 30 }], '999999999999': [{ arn: 'arn:aws:iam::999999999999:role/x', seconds: 50 }] }, callRates: { '999999999999': { generate: 5 } } };
+    await putJson(store, keys.longJobs('r0'), known);
+    const aKey = await writeReport(store, a, ['s3']);
+    // a's job is measured (quick this time); b's job FAILED, so nothing was measured of it.
+    await putJson(store, keys.outcome('r1', 'b00001', 1, 'x'), outcome('b00001', 1, { done: true, reported: [{ arn: a.arn, key: aKey }], failed: [{ arn: b.arn, code: 'JobFailed', message: 'm' }] }));
+    await summarize(deps(store, 100), { run });
+    expect(await getJson<LongJobs>(store, keys.longJobs('r1'))).toMatchObject({
+      carriedFrom: 'r0',
+      accounts: { [ACCOUNT]: [{ arn: b.arn, seconds: 40 }], '999999999999': known.accounts['999999999999'] },
+      callRates: known.callRates,
+    });
   });
 
   it('in two steps, a gather beside Propose and a finish after it, writes what one invocation writes, with the proposals made in between', async () => {
@@ -352,7 +374,7 @@ describe('Summarize, comparing an organization with its previous run account by 
       await putJson(store, keys.outcome(runId, batchId, 1, 'x'), { ...outcome(batchId, 1, { done: true, reported }), accountId });
     }
     const accounts = Object.keys(entities).map((accountId) => ({ accountId, name: null, status: 'audited' as const, missingArns: [], iamCalls: noIamCalls() }));
-    await putJson(store, keys.plan(runId), { run: info, accounts, batches } satisfies PlanRecord);
+    await putJson(store, keys.plan(runId), { run: info, accounts, batches, longJobsFrom: null, narrowed: false } satisfies PlanRecord);
     await summarize(deps(store), { run: info });
   }
 
