@@ -92,26 +92,34 @@ export interface CarryForward {
   readonly narrowed: boolean;
 }
 
-/** Collects the accounts' job durations and batch times as Summarize reads their outcomes, reports and failures. */
+/**
+ * Collects the accounts' job durations and batch times as Summarize reads their outcomes, reports and
+ * failures, and builds the run's file: what the run measured, and from `carry.known` what it did not.
+ */
 export class LongJobCollector {
   private readonly took = new Map<string, Array<{ arn: string; ms: number }>>();
   private readonly unfinished = new Map<string, string[]>();
-  /** The entities whose job's duration the run measured: it finished, or it never did. */
-  private readonly measured = new Set<string>();
-  /** The entities the run's batches held, by account. */
-  private readonly batched = new Map<string, Set<string>>();
   private readonly times = new Map<string, { ms: number; entities: number }>();
   /** Per account and kind, each batch's last rate times its peers: what the whole account was admitting. */
   private readonly rates = new Map<string, Map<CallKind, number[]>>();
+  /** The known long jobs' entities, and of them those the run measured and those its batches held. */
+  private readonly knownArns: ReadonlySet<string>;
+  private readonly measured = new Set<string>();
+  private readonly batched = new Set<string>();
+  /** The accounts the run had batches of. */
+  private readonly batchedAccounts = new Set<string>();
+
+  constructor(private readonly carry: CarryForward = { known: NOTHING_KNOWN, narrowed: false }) {
+    this.knownArns = new Set([...carry.known.jobs.values()].flatMap((jobs) => jobs.map((j) => j.arn)));
+  }
 
   /**
    * A batch's invocations: the time from the first's start to the last's end is how long it held its
    * place, and the rates its last invocations found are its share of its account's (`peers` shared it).
    */
   addBatch(accountId: string, entities: readonly Pick<EntityRef, 'arn'>[], outcomes: readonly Pick<BatchOutcome, 'startedAt' | 'endedAt' | 'callRates'>[], peers = 1): void {
-    const batched = this.batched.get(accountId) ?? new Set<string>();
-    this.batched.set(accountId, batched);
-    for (const e of entities) batched.add(e.arn);
+    this.batchedAccounts.add(accountId);
+    for (const e of entities) if (this.knownArns.has(e.arn)) this.batched.add(e.arn);
     this.addRates(accountId, outcomes, peers);
     const starts = outcomes.map((o) => Date.parse(o.startedAt ?? ''));
     const ends = outcomes.map((o) => Date.parse(o.endedAt ?? ''));
@@ -137,30 +145,34 @@ export class LongJobCollector {
     const ms = Date.parse(report.job.completedAt) - Date.parse(report.job.createdAt);
     if (!(ms >= 0)) return;
     this.listOf(this.took, report.accountId).push({ arn: report.entity.arn, ms });
-    this.measured.add(report.entity.arn);
+    this.markMeasured(report.entity.arn);
   }
 
   addFailure(failure: Failure): void {
     if (failure.code !== 'JobTimedOut') return;
     this.listOf(this.unfinished, accountOfArn(failure.arn)).push(failure.arn);
-    this.measured.add(failure.arn);
+    this.markMeasured(failure.arn);
+  }
+
+  /** The run measured the entity's job: it finished, or it never did. */
+  private markMeasured(arn: string): void {
+    if (this.knownArns.has(arn)) this.measured.add(arn);
   }
 
   /**
-   * The run's file: what it measured, and from `carry.known` what it did not. A known long job stays
-   * unless the run measured that entity's job (then the run's measure stands, long or not) or audited
-   * its account in full without it (it is gone). A known time stays for an account the run did not time,
-   * or for every account when the run was narrowed; a known rate stays for a kind the run did not find.
+   * The run's file. A known long job stays unless the run measured that entity's job (then the run's
+   * measure stands, long or not) or audited its account in full without it (it is gone). A known time
+   * stays for an account the run did not time, or for every account when the run was narrowed; a known
+   * rate stays for a kind the run did not find.
    */
-  build(runId: string, carry: CarryForward = { known: NOTHING_KNOWN, narrowed: false }): LongJobs {
-    const { known, narrowed } = carry;
+  build(runId: string): LongJobs {
+    const { known, narrowed } = this.carry;
     const accounts: Record<string, LongJob[]> = {};
     for (const accountId of sortedKeys(this.took, this.unfinished, known.jobs)) {
       const took = this.took.get(accountId) ?? [];
       const median = medianOf(took.map((t) => t.ms));
       const threshold = Math.max(median * LONG_FACTOR, median + LONG_MARGIN_MS);
-      const batched = this.batched.get(accountId);
-      const stays = (job: LongJob) => !this.measured.has(job.arn) && (narrowed || !batched || batched.has(job.arn));
+      const stays = (job: LongJob) => !this.measured.has(job.arn) && (narrowed || !this.batchedAccounts.has(accountId) || this.batched.has(job.arn));
       const jobs: LongJob[] = [
         ...(this.unfinished.get(accountId) ?? []).map((arn) => ({ arn, seconds: null })),
         ...took.filter((t) => t.ms > threshold).map((t) => ({ arn: t.arn, seconds: Math.round(t.ms / 100) / 10 })),

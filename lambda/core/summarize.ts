@@ -171,8 +171,9 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   const run = plan.run;
   const iamCalls = planIamCalls(plan);
 
-  // Settle every listed entity: reported (its report file exists), skipped or failed.
-  const longJobs = new LongJobCollector();
+  // Settle every listed entity: reported (its report file exists), skipped or failed. What the run learns
+  // of long jobs counts whatever its status, with what it does not measure carried forward.
+  const longJobs = new LongJobCollector({ known: await readLongJobsOf(store, plan.longJobsFrom), narrowed: plan.narrowed });
   const settlements: BatchSettlement[] = [];
   const keep = new Set<string>();
   // An organization has thousands of accounts and batches, each some S3 round trips: their files are
@@ -265,9 +266,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   await sending.finish();
   const changes = previous ? await writeChanges(store, run, previous, settlements, missing, serviceChangesFound, deps.settings.watchServices) : null;
 
-  // What the run learned counts whatever its status, with what it did not measure carried forward.
-  const known = await readLongJobsOf(store, plan.longJobsFrom);
-  await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId, { known, narrowed: plan.narrowed }));
+  await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));
   const pointer: LatestLongJobsPointer = { runId: run.runId, longJobsKey: keys.longJobs(run.runId), writtenAt: new Date(deps.clock.now()).toISOString() };
   await putJson(store, keys.latestLongJobs(), pointer);
 

@@ -111,8 +111,8 @@ describe('long jobs', () => {
     };
     const at = (seconds: number) => new Date(START + seconds * 1000).toISOString();
     /** A run that audited A alone (B could not be entered), and measured some of its jobs. */
-    function auditOfA(names: readonly string[]): LongJobCollector {
-      const collector = new LongJobCollector();
+    function auditOfA(names: readonly string[], narrowed = false): LongJobCollector {
+      const collector = new LongJobCollector({ known, narrowed });
       collector.addBatch(A, names.map((name) => ({ arn: arnOf(A, name) })), [{ startedAt: at(0), endedAt: at(75), callRates: { generate: 9.5 } }]);
       for (let i = 0; i < 20; i++) if (names.includes(`usual-${i}`)) collector.addReport(reportOf(A, `usual-${i}`, 3));
       // Its job was quick this time; another's was long; 'still-slow's job FAILED, so it was not measured.
@@ -123,7 +123,7 @@ describe('long jobs', () => {
 
     it('keeps what the run did not measure and lets what it measured stand', () => {
       const names = ['stuck', 'was-slow', 'still-slow', 'new-slow', ...Array.from({ length: 20 }, (_, i) => `usual-${i}`)];
-      expect(auditOfA(names).build('night-2', { known, narrowed: false })).toEqual({
+      expect(auditOfA(names).build('night-2')).toEqual({
         schemaVersion: 1,
         runId: 'night-2',
         accounts: {
@@ -140,7 +140,7 @@ describe('long jobs', () => {
     });
 
     it('keeps the known times and the long jobs of entities a narrowed run did not look at', () => {
-      const built = auditOfA(['was-slow', 'new-slow', 'usual-0', 'usual-1', 'usual-2']).build('by-hand', { known, narrowed: true });
+      const built = auditOfA(['was-slow', 'new-slow', 'usual-0', 'usual-1', 'usual-2'], true).build('by-hand');
       expect(built.accounts[A]).toEqual([job(A, 'stuck', null), job(A, 'new-slow', 35), job(A, 'still-slow', 30), job(A, 'deleted', 25)]);
       expect(built.accountTimes).toEqual({ [A]: { seconds: 120, entities: 300 }, [B]: { seconds: 60, entities: 100 }, [C]: { seconds: 10, entities: 20 } });
       expect(built.callRates![A]).toEqual({ generate: 9.5, get: 8 });
@@ -149,7 +149,7 @@ describe('long jobs', () => {
     it('are read from the file latest-long-jobs.json names, and nothing is known without one', async () => {
       const store = tempStore();
       expect(await readLatestLongJobs(store)).toEqual({ runId: null, jobs: new Map(), accountTimes: new Map(), callRates: new Map() });
-      const file = auditOfA(['was-slow', 'new-slow', 'usual-0', 'usual-1', 'usual-2']).build('night-2', { known, narrowed: false });
+      const file = auditOfA(['was-slow', 'new-slow', 'usual-0', 'usual-1', 'usual-2']).build('night-2');
       await putJson(store, keys.longJobs('night-2'), file);
       await putJson(store, keys.latestLongJobs(), { runId: 'night-2', longJobsKey: keys.longJobs('night-2'), writtenAt: at(0) });
       const read = await readLatestLongJobs(store);
