@@ -183,8 +183,9 @@ export class LongJobCollector {
       if (jobs.length > 0) accounts[accountId] = jobs;
     }
     const accountTimes: Record<string, AccountTime> = {};
-    for (const accountId of sortedKeys(narrowed ? new Map() : this.times, known.accountTimes)) {
-      const t = narrowed ? undefined : this.times.get(accountId);
+    const timed = narrowed ? new Map<string, { ms: number; entities: number }>() : this.times;
+    for (const accountId of sortedKeys(timed, known.accountTimes)) {
+      const t = timed.get(accountId);
       accountTimes[accountId] = t ? { seconds: Math.round(t.ms / 100) / 10, entities: t.entities } : known.accountTimes.get(accountId)!;
     }
     // The batches of an account did not all run for the same span, nor always side by side: one that ran
