@@ -7,7 +7,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { resolve } from 'node:path';
 import { renderRunPage } from '../lambda/core/html/run-page';
-import { accountOfArn, keys, type EntityReport, type Failure, type RunSummary } from '../lambda/core/model';
+import { accountOfArn, keys, type AccountSummary, type EntityReport, type Failure, type RunSummary } from '../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
 import { unusedServices } from '../lambda/core/report';
 import { accountsOfRun, readRunReports, RunNotReadable } from '../lambda/core/run-reader';
@@ -145,7 +145,7 @@ function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunS
     `Run ${summary.runId} (${summary.runDate}, ${summary.granularity}) ${summary.status}: ${identities.length} identities reported in ${accounts.length === 1 ? `account ${accounts[0].accountId}` : `${accounts.length} accounts`}`,
   ];
   if (summary.status !== 'COMPLETED') header.push('  INCOMPLETE: some accounts or identities could not be audited; they are listed below, never counted as unused.');
-  for (const a of accounts.filter((x) => x.status !== 'audited')) header.push(`  account ${a.accountId}${a.name ? ` (${a.name})` : ''} ${a.status}${a.code ? `: ${a.code}` : ''}`);
+  for (const a of accounts.filter((x) => x.status !== 'audited')) header.push(...notAuditedLines(a, '  account '));
   if (identities.length === 0) {
     return `${[...header, `No identity was reported in ${accountId === undefined ? 'this run' : `account ${accountId} in this run`}.`, ...notReportedLines(notReported)].join('\n')}\n`;
   }
@@ -164,4 +164,14 @@ function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunS
 function notReportedLines(notReported: readonly Failure[]): string[] {
   if (notReported.length === 0) return [];
   return ['', `${notReported.length} identities have no report (${[...new Set(notReported.map((f) => f.code))].join(', ')}); they are not counted as unused:`, ...notReported.map((f) => `  ${f.arn}  ${f.code}`)];
+}
+
+/**
+ * An account that was not audited, as the terminal shows it: its status and code and, for one that
+ * failed, what it failed with (STS's message names the role it could not assume), indented below.
+ */
+export function notAuditedLines(a: AccountSummary, lead: string): string[] {
+  const line = `${lead}${a.accountId}${a.name ? ` (${a.name})` : ''} ${a.status}${a.code ? `: ${a.code}` : ''}`;
+  const indent = ' '.repeat(lead.length - lead.trimStart().length + 2);
+  return a.status === 'failed' && a.message ? [line, `${indent}${a.message}`] : [line];
 }

@@ -9,6 +9,7 @@ import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBeha
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
+import { notAuditedLines } from './report-command';
 import { runAwsCommand } from './run-aws-command';
 
 export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N | --org FILE | --org-sample AxE) [--seed S] [--as-of YYYY-MM-DD]
@@ -160,7 +161,7 @@ export function formatSummary(summary: RunSummary): string {
   if (summary.accounts.length > 1 || summary.accounts.some((a) => a.status !== 'audited')) {
     const byStatus = countBy(summary.accounts, (a) => a.status).map(([status, n]) => `${n} ${status}`);
     lines.push(`  accounts   ${summary.accounts.length} (${byStatus.join(' · ')})`);
-    for (const a of summary.accounts.filter((x) => x.status !== 'audited')) lines.push(`    ${a.accountId}${a.name ? ` ${a.name}` : ''}  ${a.status}${a.code ? `: ${a.code}` : ''}`);
+    for (const a of summary.accounts.filter((x) => x.status !== 'audited')) lines.push(...notAuditedLines(a, '    '));
   }
   lines.push(
     `  entities   listed ${e.listed} · reported ${e.reported} · skipped ${e.skipped} · failed ${e.failed}`,

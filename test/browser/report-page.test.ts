@@ -217,6 +217,9 @@ describe('the HTML report in Chromium', () => {
     expect(header).toContain('2 account(s) could not be audited. No identity was listed.');
     expect(header).not.toContain('?');
     expect(header).not.toContain('"unused" means');
+    // Each account says what it failed with, beside its code.
+    const codes = await empty.page.$$eval('#accounts tbody tr td:nth-child(3)', (tds) => tds.map((td) => (td as HTMLElement).innerText));
+    expect(codes).toEqual(PAGE_ACCOUNTS.map(() => 'AccessDenied\nnot authorized to perform sts:AssumeRole'));
     const notes = await empty.page.$$eval('p.empty', (ps) => ps.map((p) => p.textContent));
     expect(notes).toContain('No reported identity holds an unused service.');
     expect(await empty.page.$$eval('#identity-body tr.row', (trs) => trs.length)).toBe(0);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { UsageError } from '../../cli/flags';
-import { defaultLocalTimeScale, exitCodeOf, failureLine, formatRunResult, runCommand } from '../../cli/run-command';
+import { defaultLocalTimeScale, exitCodeOf, failureLine, formatRunResult, formatSummary, runCommand } from '../../cli/run-command';
+import type { RunSummary } from '../../lambda/core/model';
 import type { LocalRunResult } from '../../local/runner/run-local';
 
 describe('the default time scale of a local run', () => {
@@ -16,6 +17,34 @@ describe('the default time scale of a local run', () => {
     expect([0, 300, 1_000].map(defaultLocalTimeScale)).toEqual([200, 200, 200]);
     // 8 x 1,000 at 200x ran out of invocations and Summarize timed out; at 25x it completed.
     expect([3_000, 8_000, 10_000, 100_000, 1_000_000, 10_000_000].map(defaultLocalTimeScale)).toEqual([66, 25, 20, 2, 0.2, 0.1]);
+  });
+});
+
+describe("a run's summary in the terminal", () => {
+  it('names each account not audited with its code, and under one that failed, what it failed with', () => {
+    const entities = { listed: 0, reported: 0, skipped: 0, failed: 0 };
+    const summary = {
+      status: 'INCOMPLETE',
+      accounts: [
+        { accountId: '111111111111', name: 'hub', status: 'audited', entities },
+        { accountId: '222222222222', name: 'payments', status: 'failed', code: 'AccessDenied', message: 'not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::222222222222:role/IamAccessAuditMember', entities },
+        { accountId: '333333333333', name: null, status: 'skipped', code: 'AccountSuspended', message: 'the account is SUSPENDED', entities },
+      ],
+      entities: { ...entities, byType: { user: 0, group: 0, role: 0, policy: 0 } },
+      findings: { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 },
+      iamCalls: { list: 0, generate: 0, get: 0, throttled: 0, retried: 0 },
+      proposals: { count: 0, byAction: {} },
+      changes: null,
+      failures: [],
+      skipped: [],
+    } as unknown as RunSummary;
+    expect(formatSummary(summary).split('\n').slice(0, 5)).toEqual([
+      '  status     INCOMPLETE',
+      '  accounts   3 (1 audited · 1 failed · 1 skipped)',
+      '    222222222222 (payments) failed: AccessDenied',
+      '      not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::222222222222:role/IamAccessAuditMember',
+      '    333333333333 skipped: AccountSuspended',
+    ]);
   });
 });
 

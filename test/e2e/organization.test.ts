@@ -95,10 +95,14 @@ describe('an organization with a missing member role and a suspended account', (
     let text = '';
     printed.on('data', (chunk) => (text += chunk));
     expect(await reportCommand(['--out', dir, '--run', result.runId, '--account', missing.accountId], printed)).toBe(0);
+    // STS's own words: the role it could not assume.
+    const { message } = result.summary!.accounts.find((a) => a.accountId === missing.accountId)!;
+    expect(message).toMatch(new RegExp(`is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::${missing.accountId}:role/${organization.memberRoleName}$`));
     expect(text).toBe(
       `Run ${result.runId} (${result.summary!.runDate}, SERVICE_LEVEL) INCOMPLETE: 0 identities reported in account ${missing.accountId}\n` +
         '  INCOMPLETE: some accounts or identities could not be audited; they are listed below, never counted as unused.\n' +
         `  account ${missing.accountId} (payments-prod) failed: AccessDenied\n` +
+        `    ${message}\n` +
         `No identity was reported in account ${missing.accountId} in this run.\n`,
     );
   });

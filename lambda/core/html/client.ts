@@ -64,7 +64,7 @@ export const CLIENT_SCRIPT = String.raw`
   function renderAccounts() {
     if (data.accounts.length <= 1 && data.accounts.every(function (a) { return a.status === 'audited'; })) return;
     var rows = data.accounts.map(function (a) {
-      return el('tr', { class: a.status }, [el('td', { text: accountLabel(a) }), el('td', {}, [el('span', { class: 'pill ' + a.status, text: a.status })]), el('td', { text: a.code || '' }),
+      return el('tr', { class: a.status }, [el('td', { text: accountLabel(a) }), el('td', {}, [el('span', { class: 'pill ' + a.status, text: a.status })]), el('td', {}, [a.code || '', a.status === 'failed' && a.message ? el('div', { class: 'note', text: a.message }) : null]),
         el('td', { class: 'num', text: fmt(a.entities.listed) }), el('td', { class: 'num', text: fmt(a.entities.reported) }), el('td', { class: 'num', text: fmt(a.entities.failed) })]);
     });
     document.getElementById('accounts').append(el('h2', { text: 'Accounts' }), el('table', { class: 'plain' }, [
