@@ -238,7 +238,7 @@ export class AuditWorkflow extends Construct {
       { finding: prefix('runs/*/summary.json'), reason: 'Summarize reads the summaries of the previous complete run (changes) and of the last 30 runs (the report\'s trend); run ids are found at run time.' },
       { finding: prefix('runs/*/proposals/index.json'), reason: 'Summarize reads the run\'s proposal index for the summary and the HTML report; the run id is known only at run time.' },
       { finding: prefix('work/*/gathered.json'), reason: `Summarize keeps what it gathered beside Propose for its finish, in one file per run. ${perRun}` },
-      { finding: prefix('runs/*/long-jobs.json'), reason: "Summarize reads the long jobs the run's Plan started from (one small file), to carry forward what the run did not measure; the run id is known only at run time." },
+      { finding: prefix('runs/*/long-jobs.json'), reason: 'Summarize reads the latest long jobs (one small file), to carry forward what the run did not measure; the run id is known only at run time.' },
     );
     acknowledge(
       this.proposeFunction.role,
@@ -527,8 +527,8 @@ export class AuditWorkflow extends Construct {
     this.proposeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ListReports', actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': ['runs/*/reports/*'] } } }),
     );
-    // Reports of this run and the previous complete one; the summaries of earlier runs (changes, trend); the run's proposal index; the long jobs its Plan started from.
-    get(this.summarizeFunction, 'ReadRuns', 'runs/*/reports/*', 'runs/*/summary.json', 'runs/*/proposals/index.json', 'latest.json', 'runs/*/long-jobs.json');
+    // Reports of this run and the previous complete one; the summaries of earlier runs (changes, trend); the run's proposal index; the latest long jobs, carried forward.
+    get(this.summarizeFunction, 'ReadRuns', 'runs/*/reports/*', 'runs/*/summary.json', 'runs/*/proposals/index.json', 'latest.json', keys.latestLongJobs(), 'runs/*/long-jobs.json');
     // Reconciling: a report of an entity the run does not count as reported is removed.
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'RemoveUncountedReports', actions: ['s3:DeleteObject'], resources: objects('runs/*/reports/*') }),

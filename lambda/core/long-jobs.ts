@@ -9,8 +9,8 @@
  * from rather than find again through throttled calls.
  *
  * What a run learns is kept whatever its status: every run moves `latest-long-jobs.json` to its file
- * (`latest.json` moves only for a COMPLETED one), and its file carries forward, from the file its Plan
- * started from, all it did not measure itself: the accounts it could not enter or was not asked to
+ * (`latest.json` moves only for a COMPLETED one), and its file carries forward, from the latest file
+ * when it settles (its Plan's, or one a run beside it wrote since), all it did not measure itself: the accounts it could not enter or was not asked to
  * audit, the entities it did not audit or got no job of, the kinds of calls whose rate it did not find.
  * An organization with one account the audit cannot enter has every run INCOMPLETE, and still learns.
  * Nothing else depends on the files: a run without one (the first) keeps the listing order, starts the
@@ -83,7 +83,7 @@ export const NOTHING_KNOWN: KnownLongJobs = { runId: null, jobs: new Map(), acco
 
 /** How Summarize builds a run's file beyond what the run measured. */
 export interface CarryForward {
-  /** The file the run's Plan started from: what the run did not measure comes from it. */
+  /** The latest file when the run settles: what the run did not measure comes from it. */
   readonly known: KnownLongJobs;
   /**
    * The execution input asked for fewer entities than a scheduled run audits (`arns`, or other
@@ -224,14 +224,19 @@ function medianOf(values: number[]): number {
 
 /** What the latest run that wrote a long-jobs file learned, whatever its status: where Plan starts from. */
 export async function readLatestLongJobs(store: ReportStore): Promise<KnownLongJobs> {
-  let pointer: LatestLongJobsPointer;
+  return readLongJobsOf(store, await latestLongJobsRun(store));
+}
+
+/** The run `latest-long-jobs.json` names, or null when there is none or it cannot be read (said why). */
+export async function latestLongJobsRun(store: ReportStore): Promise<string | null> {
   try {
-    pointer = await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs());
+    const pointer = await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs());
     if (typeof pointer?.runId !== 'string' || pointer.runId.length === 0) throw new Error(`runId ${JSON.stringify(pointer?.runId)} is not a run id`);
+    return pointer.runId;
   } catch (err) {
-    return unreadable(err, null);
+    unreadable(err, null);
+    return null;
   }
-  return readLongJobsOf(store, pointer.runId);
 }
 
 /**

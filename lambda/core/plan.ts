@@ -115,7 +115,7 @@ export interface PlanRecord {
   readonly run: RunInfo;
   readonly accounts: readonly PlannedAccount[];
   readonly batches: readonly BatchDescriptor[];
-  /** The run whose long jobs, times and rates Plan started from (null: none), which Summarize carries forward. */
+  /** The run whose long jobs, times and rates Plan started from (null: none): Summarize carries forward from it unless a later one wrote since. */
   readonly longJobsFrom: string | null;
   /** The input asked for fewer entities than a scheduled run audits: `arns`, or other `entityTypes`. */
   readonly narrowed: boolean;

@@ -35,7 +35,7 @@ import { readProposalIndex, trendOf } from './html/run-page';
 import { countProposals } from './propose';
 import { ReportDataBuilder, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
-import { LongJobCollector, readLongJobsOf, type LatestLongJobsPointer } from './long-jobs';
+import { latestLongJobsRun, LongJobCollector, readLongJobsOf, type LatestLongJobsPointer } from './long-jobs';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface SummarizeSettings {
@@ -172,8 +172,12 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   const iamCalls = planIamCalls(plan);
 
   // Settle every listed entity: reported (its report file exists), skipped or failed. What the run learns
-  // of long jobs counts whatever its status, with what it does not measure carried forward.
-  const longJobs = new LongJobCollector({ known: await readLongJobsOf(store, plan.longJobsFrom), narrowed: plan.narrowed });
+  // of long jobs counts whatever its status, with what it does not measure carried forward from the latest
+  // file: one a run beside it wrote since its Plan began knows more than its Plan's (and on a retry of this
+  // step, the latest may be this run's own: then its Plan's).
+  const latest = await latestLongJobsRun(store);
+  const carriedFrom = latest !== null && latest !== run.runId ? latest : plan.longJobsFrom;
+  const longJobs = new LongJobCollector({ known: await readLongJobsOf(store, carriedFrom), narrowed: plan.narrowed });
   const settlements: BatchSettlement[] = [];
   const keep = new Set<string>();
   // An organization has thousands of accounts and batches, each some S3 round trips: their files are

@@ -71,6 +71,15 @@ describe('the stack', () => {
     expect(keysOf('s3:AbortMultipartUpload')).toEqual(['datasets/*']);
     // Outside the run's own prefixes, it writes only the two pointers.
     expect(keysOf('s3:PutObject').sort()).toEqual(['datasets/*', 'latest-long-jobs.json', 'latest.json', 'runs/*', 'work/*/gathered.json']);
+    expect(keysOf('s3:GetObject').sort()).toEqual([
+      'latest-long-jobs.json',
+      'latest.json',
+      'runs/*/long-jobs.json',
+      'runs/*/proposals/index.json',
+      'runs/*/reports/*',
+      'runs/*/summary.json',
+      'work/*',
+    ]);
     expect(actions).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
   });
 

@@ -249,7 +249,7 @@ describe('Summarize', () => {
     expect(await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs())).toMatchObject({ runId: 'r1', longJobsKey: keys.longJobs('r1') });
   });
 
-  it("carries forward, in the run's long jobs, what the file its Plan started from knew and the run did not measure", async () => {
+  it("carries forward, in the run's long jobs, what the latest file knew and the run did not measure", async () => {
     const store = tempStore();
     const [a, b] = ['a', 'b'].map((n) => entity(n));
     await planRun(store, [[a, b]], [], 'r0');
@@ -264,6 +264,16 @@ describe('Summarize', () => {
       accounts: { [ACCOUNT]: [{ arn: b.arn, seconds: 40 }], '999999999999': known.accounts['999999999999'] },
       callRates: known.callRates,
     });
+    expect(await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs())).toMatchObject({ runId: 'r1' });
+    // Summarized again (a retry of the step): the latest file is the run's own, so its Plan's is carried from.
+    await summarize(deps(store, 100), { run });
+    expect((await getJson<LongJobs>(store, keys.longJobs('r1'))).carriedFrom).toBe('r0');
+
+    // A run beside it (a manual one beside the nightly) wrote its file after this run's Plan began: it is the latest, and knows more.
+    await putJson(store, keys.longJobs('r0b'), { ...known, runId: 'r0b', accounts: { ...known.accounts, '888888888888': [{ arn: 'arn:aws:iam::888888888888:role/y', seconds: 60 }] } } satisfies LongJobs);
+    await putJson(store, keys.latestLongJobs(), { runId: 'r0b', longJobsKey: keys.longJobs('r0b'), writtenAt: '2026-11-25T03:20:00.000Z' } satisfies LatestLongJobsPointer);
+    await summarize(deps(store, 100), { run });
+    expect(await getJson<LongJobs>(store, keys.longJobs('r1'))).toMatchObject({ carriedFrom: 'r0b', accounts: { '888888888888': [{ seconds: 60 }] } });
   });
 
   it('in two steps, a gather beside Propose and a finish after it, writes what one invocation writes, with the proposals made in between', async () => {
