@@ -234,7 +234,7 @@ export async function latestLongJobsRun(store: ReportStore): Promise<string | nu
     if (typeof pointer?.runId !== 'string' || pointer.runId.length === 0) throw new Error(`runId ${JSON.stringify(pointer?.runId)} is not a run id`);
     return pointer.runId;
   } catch (err) {
-    unreadable(err, null);
+    warnUnreadable(err, null);
     return null;
   }
 }
@@ -274,15 +274,16 @@ export async function readLongJobsOf(store: ReportStore, runId: string | null): 
     }
     return { runId, jobs, accountTimes, callRates };
   } catch (err) {
-    return unreadable(err, runId);
+    warnUnreadable(err, runId);
+    return NOTHING_KNOWN;
   }
 }
 
-function unreadable(err: unknown, runId: string | null): KnownLongJobs {
+/** Says why a pointer or file that exists cannot be read; one that is not there (a first run) is no news. */
+function warnUnreadable(err: unknown, runId: string | null): void {
   if (!(err instanceof NotFound)) {
     console.warn(JSON.stringify({ message: "the latest run's long jobs cannot be read: entities keep their listing order, accounts go largest first, call rates are found afresh", runId, reason: (err as Error).message }));
   }
-  return NOTHING_KNOWN;
 }
 
 /**
