@@ -15,11 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS } from '../lambda/core/defaults';
 import type { LongJobs } from '../lambda/core/long-jobs';
-import { accountOfArn, keys } from '../lambda/core/model';
+import { accountOfArn, keys, type RunSummary } from '../lambda/core/model';
 import { parseFlags, numberFlag, UsageError } from '../cli/flags';
-import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, VirtualClock, type Account } from '../local/emulator';
+import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, VirtualClock, type Account, type Organization } from '../local/emulator';
 import { runLocal, type LocalRunResult } from '../local/runner/run-local';
-import { cliLoopBaseline, workerPoolBaseline, type BaselineResult } from './baseline';
+import { cliLoopBaseline, custodianBaseline, workerPoolBaseline, type BaselineResult, type CustodianAccount } from './baseline';
 
 /**
  * Published AWS prices, us-east-1, as on AWS's pricing pages on 2026-11-25: Step Functions Standard
@@ -89,6 +89,8 @@ export interface BenchResult {
   readonly baselines: {
     readonly sequentialCli: BaselineFigures | null;
     readonly workerPool5: BaselineFigures | null;
+    /** Cloud Custodian's `usage` filter, and for an organization c7n-org with the accounts side by side: the strongest peer. */
+    readonly custodian: BaselineFigures | null;
     /** An organization audited by the same pipeline one account after another (maxConcurrency 1). */
     readonly accountByAccount: BaselineFigures | null;
   };
@@ -209,6 +211,18 @@ export function blindOrderChance(work: readonly AccountWork[], bound: number, op
   return chance;
 }
 
+/**
+ * The accounts a Custodian replay audits, with the identities the pipeline audited in each: a lone account
+ * with a static key, an organization's through its member role, as c7n-org enters them.
+ */
+export function custodianAccounts(organization: Organization | undefined, account: Account | undefined, summary: RunSummary): CustodianAccount[] {
+  const arns = (a: Account) => a.entities.filter(auditedByDefault).map((e) => e.arn);
+  if (!organization) return [{ arns: arns(account!), enter: { accessKeyId: 'AKIDCUSTODIAN0000001' } }];
+  return organization.accounts
+    .filter((m) => summary.accounts.some((a) => a.accountId === m.accountId && a.status === 'audited'))
+    .map((m) => ({ arns: arns(m.account), enter: { roleArn: `arn:aws:iam::${m.accountId}:role/${organization.memberRoleName}` } }));
+}
+
 export function costOf(run: LocalRunResult): { perRun: number; gbSeconds: number; invocations: number } {
   const invocations = Object.values(run.stats.lambdaInvocations).reduce((a, b) => a + b, 0);
   const gbSeconds = Object.values(run.stats.lambdaGbSeconds).reduce((a, b) => a + b, 0);
@@ -270,12 +284,12 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
       accountByAccount = { simulatedSeconds: round(sequential.stats.simulatedSeconds, 1), iamCalls: sequential.summary!.iamCalls, slowerBy: round(sequential.stats.simulatedSeconds / run.stats.simulatedSeconds, 2) };
     }
 
-    // The peers, on the same account, under the same buckets and latency, on a clock only their sleeps move.
+    // The peers, on the same account or organization, under the same buckets and latency, on a clock only their sleeps move.
     const audited = (account?.entities ?? []).filter(auditedByDefault).map((e) => e.arn);
-    const baseline = async (measure: (url: string, clock: VirtualClock) => Promise<BaselineResult>): Promise<BaselineFigures | null> => {
-      if (!options.baselines || !account) return null;
+    const baseline = async (measure: (url: string, clock: VirtualClock) => Promise<BaselineResult>, where: 'account' | 'any' = 'account'): Promise<BaselineFigures | null> => {
+      if (!options.baselines || (where === 'account' && !account)) return null;
       const clock = new VirtualClock();
-      const emulator = await startEmulator({ account, clock, ...emulatorSettings });
+      const emulator = await startEmulator({ account, organization, clock, ...emulatorSettings });
       try {
         const result = await measure(emulator.url, clock);
         return { simulatedSeconds: round(result.simulatedSeconds, 1), iamCalls: result.iamCalls, slowerBy: round(result.simulatedSeconds / run.stats.simulatedSeconds, 2) };
@@ -285,6 +299,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
     };
     const sequentialCli = await baseline((url, clock) => cliLoopBaseline(url, clock, { arns: audited }));
     const workerPool5 = await baseline((url, clock) => workerPoolBaseline(url, clock, 5, { arns: audited }));
+    const custodian = await baseline((url, clock) => custodianBaseline(url, clock, custodianAccounts(organization, account, summary)), 'any');
 
     const cost = costOf(run);
     const iamCalls = summary.iamCalls;
@@ -303,7 +318,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
       s3Requests: run.stats.storeRequests,
       costPerRunUsd: round(cost.perRun, 5),
       costPerMonthUsd: round(cost.perRun * RUNS_PER_MONTH, 4),
-      baselines: { sequentialCli, workerPool5, accountByAccount },
+      baselines: { sequentialCli, workerPool5, custodian, accountByAccount },
       accounts: accounts.length,
       proposals: proposeFigures(run),
       summarize: { realSeconds: realSecondsOf(run, 'AuditSummarize') },
@@ -404,6 +419,11 @@ export function targets(r: BenchResult): Array<{ target: string; value: string; 
     r.accounts > 1
       ? { target: 'faster than the same pipeline one account after another', value: r.baselines.accountByAccount === null ? 'not run' : `${r.baselines.accountByAccount.slowerBy}x`, met: (r.baselines.accountByAccount?.slowerBy ?? 0) > 1 }
       : { target: 'at least 2x faster than five polling workers', value: pool === null ? 'not run' : `${pool.slowerBy}x`, met: pool !== null && pool.slowerBy >= 2 },
+    {
+      target: 'faster than Cloud Custodian, the strongest peer',
+      value: r.baselines.custodian === null ? 'not run' : `${r.baselines.custodian.slowerBy}x`,
+      met: (r.baselines.custodian?.slowerBy ?? 0) > 1,
+    },
     { target: 'at most 2.2 Generate+Get calls per identity', value: String(r.perIdentity.generateAndGetCalls), met: r.perIdentity.generateAndGetCalls <= 2.2 },
     { target: 'at most $0.50 a month per 1,000 identities, nightly', value: `$${r.perIdentity.costPerMonthPer1000Usd}`, met: r.perIdentity.costPerMonthPer1000Usd <= 0.5 },
     { target: 'no state payload over 256 KiB', value: `${r.run.maxStatePayloadBytes} bytes max`, met: r.run.maxStatePayloadBytes <= 256 * 1024 },
@@ -439,6 +459,7 @@ function table(r: BenchResult): string {
     ['cost', `$${r.costPerRunUsd} a run, $${r.costPerMonthUsd} a month nightly, $${r.perIdentity.costPerMonthPer1000Usd} a month per 1,000 listed identities`],
     ['AWS CLI loop', slower(r.baselines.sequentialCli)],
     ['5 polling workers', slower(r.baselines.workerPool5)],
+    ['Cloud Custodian', slower(r.baselines.custodian)],
     ['account by account', slower(r.baselines.accountByAccount)],
     ['proposals', `${r.proposals.count}, in ${r.proposals.realSeconds} s real (${round(r.proposals.shareOfRealTime * 100, 1)}% of the run's), heap ${r.proposals.peakHeapMb} MB of ${r.proposals.memoryMb} MB`],
     [
