@@ -42,12 +42,23 @@ function sequences(calls: readonly RecordedCall[]): Map<string, string[]> {
   return result;
 }
 
-async function main(): Promise<number> {
-  // The whole sample account (its identities name its policies), of which the loops audit 50.
+/** Runs both loops on `identities` identities: whether the replay made the real loop's calls, and the lines that say so. */
+export interface BaselineCheck {
+  /** The replay made the real loop's calls: the same Generates, every identity's calls of the same shape, Gets within 10%, and 90% of identities exactly alike. */
+  readonly ok: boolean;
+  readonly report: string;
+  readonly generates: { readonly real: number; readonly replay: number };
+  readonly gets: { readonly real: number; readonly replay: number };
+  /** Every identity: Generate, then Get until not IN_PROGRESS, with the same first and last answer in both. */
+  readonly sameShape: boolean;
+}
+
+export async function checkBaseline(identities = IDENTITIES): Promise<BaselineCheck> {
+  // The whole sample account (its identities name its policies), of which the loops audit the first ones.
   const account = loadAccount(generateSampleAccount({ entities: 70, seed: 'baseline-check' }));
   const arns = account.entities
     .filter((e) => e.fault !== 'slow-job' && !e.path.startsWith('/aws-service-role/'))
-    .slice(0, IDENTITIES)
+    .slice(0, identities)
     .map((e) => e.arn);
 
   // The real loop, in bash with the AWS CLI, against the emulator in real time.
@@ -99,24 +110,27 @@ async function main(): Promise<number> {
   const getsClose = Math.abs(realGet - replayGet) <= Math.max(2, 0.1 * realGet);
   const ok = realGenerate === replayGenerate && sameShape && getsClose && identical >= 0.9 * arns.length;
 
-  process.stdout.write(
-    [
-      `AWS CLI loop on ${arns.length} identities, jobs taking ${JOB_LATENCY_MS} ms:`,
-      `  real loop      ${realSeconds.toFixed(1)} s, ${realGenerate} Generate, ${realGet} Get; ${overheadMs.toFixed(0)} ms per CLI call beyond IAM`,
-      `  replay         ${replay.simulatedSeconds.toFixed(1)} s simulated, ${replayGenerate} Generate, ${replayGet} Get`,
-      `  same calls     ${identical}/${arns.length} identities made exactly the same calls with the same answers`,
-      `  every identity: Generate, then Get until not IN_PROGRESS, same first and last answer: ${sameShape ? 'yes' : 'NO'}`,
-      `  verdict        ${ok ? 'the replay makes the calls the CLI loop makes' : 'MISMATCH'}`,
-      '',
-    ].join('\n'),
-  );
-  return ok ? 0 : 1;
+  const report = [
+    `AWS CLI loop on ${arns.length} identities, jobs taking ${JOB_LATENCY_MS} ms:`,
+    `  real loop      ${realSeconds.toFixed(1)} s, ${realGenerate} Generate, ${realGet} Get; ${overheadMs.toFixed(0)} ms per CLI call beyond IAM`,
+    `  replay         ${replay.simulatedSeconds.toFixed(1)} s simulated, ${replayGenerate} Generate, ${replayGet} Get`,
+    `  same calls     ${identical}/${arns.length} identities made exactly the same calls with the same answers`,
+    `  every identity: Generate, then Get until not IN_PROGRESS, same first and last answer: ${sameShape ? 'yes' : 'NO'}`,
+    `  verdict        ${ok ? 'the replay makes the calls the CLI loop makes' : 'MISMATCH'}`,
+    '',
+  ].join('\n');
+  return { ok, report, generates: { real: realGenerate, replay: replayGenerate }, gets: { real: realGet, replay: replayGet }, sameShape };
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (err: unknown) => {
-    process.stderr.write(`check-baseline: ${(err as Error).stack ?? err}\n`);
-    process.exitCode = 1;
-  },
-);
+if (require.main === module) {
+  checkBaseline().then(
+    ({ ok, report }) => {
+      process.stdout.write(report);
+      process.exitCode = ok ? 0 : 1;
+    },
+    (err: unknown) => {
+      process.stderr.write(`check-baseline: ${(err as Error).stack ?? err}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
