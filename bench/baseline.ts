@@ -81,14 +81,13 @@ type IdentityType = (typeof IDENTITY_TYPES)[number];
 
 /** Each identity type's list call, one page at a time, as the CLI and boto3's paginators list (default page size). */
 function listPages(send: Send): Record<IdentityType, Page> {
-  const [user, group, role, policy]: Page[] = [
-    async (Marker) => send<{ Users: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListUsersCommand({ Marker })).then((a) => ({ arns: a.Users.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
-    async (Marker) => send<{ Groups: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListGroupsCommand({ Marker })).then((a) => ({ arns: a.Groups.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
-    async (Marker) => send<{ Roles: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListRolesCommand({ Marker })).then((a) => ({ arns: a.Roles.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
-    async (Marker) =>
+  return {
+    user: async (Marker) => send<{ Users: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListUsersCommand({ Marker })).then((a) => ({ arns: a.Users.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
+    group: async (Marker) => send<{ Groups: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListGroupsCommand({ Marker })).then((a) => ({ arns: a.Groups.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
+    role: async (Marker) => send<{ Roles: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListRolesCommand({ Marker })).then((a) => ({ arns: a.Roles.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
+    policy: async (Marker) =>
       send<{ Policies: Array<{ Arn: string }>; IsTruncated?: boolean; Marker?: string }>('list', new ListPoliciesCommand({ Scope: 'Local', Marker })).then((a) => ({ arns: a.Policies.map((e) => e.Arn), marker: a.IsTruncated ? a.Marker : undefined })),
-  ];
-  return { user, group, role, policy };
+  };
 }
 
 /** Every ARN of one identity type, page after page. */

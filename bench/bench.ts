@@ -142,6 +142,8 @@ export interface NightFigures {
 
 /** An entity the pipeline audits with its default settings (service-linked roles are left out). */
 const auditedByDefault = (e: { readonly path: string }) => !DEFAULTS.excludePathPrefixes.some((p) => e.path.startsWith(p));
+/** The ARNs of an account's identities the pipeline audits with its default settings. */
+const auditedArns = (account: Account) => account.entities.filter(auditedByDefault).map((e) => e.arn);
 
 /** What an audited account's audit must ask of IAM, whatever order it goes in. */
 export interface AccountWork {
@@ -216,11 +218,10 @@ export function blindOrderChance(work: readonly AccountWork[], bound: number, op
  * with a static key, an organization's through its member role, as c7n-org enters them.
  */
 export function custodianAccounts(organization: Organization | undefined, account: Account | undefined, summary: RunSummary): CustodianAccount[] {
-  const arns = (a: Account) => a.entities.filter(auditedByDefault).map((e) => e.arn);
-  if (!organization) return [{ arns: arns(account!), enter: { accessKeyId: 'AKIDCUSTODIAN0000001' } }];
+  if (!organization) return [{ arns: auditedArns(account!), enter: { accessKeyId: 'AKIDCUSTODIAN0000001' } }];
   return organization.accounts
     .filter((m) => summary.accounts.some((a) => a.accountId === m.accountId && a.status === 'audited'))
-    .map((m) => ({ arns: arns(m.account), enter: { roleArn: `arn:aws:iam::${m.accountId}:role/${organization.memberRoleName}` } }));
+    .map((m) => ({ arns: auditedArns(m.account), enter: { roleArn: `arn:aws:iam::${m.accountId}:role/${organization.memberRoleName}` } }));
 }
 
 export function costOf(run: LocalRunResult): { perRun: number; gbSeconds: number; invocations: number } {
@@ -285,7 +286,7 @@ export async function bench(options: BenchOptions): Promise<BenchResult> {
     }
 
     // The peers, on the same account or organization, under the same buckets and latency, on a clock only their sleeps move.
-    const audited = (account?.entities ?? []).filter(auditedByDefault).map((e) => e.arn);
+    const audited = account ? auditedArns(account) : [];
     const baseline = async (measure: (url: string, clock: VirtualClock) => Promise<BaselineResult>, where: 'account' | 'any' = 'account'): Promise<BaselineFigures | null> => {
       if (!options.baselines || (where === 'account' && !account)) return null;
       const clock = new VirtualClock();
