@@ -10,8 +10,10 @@
  *
  * What a run learns is kept whatever its status: every run moves `latest-long-jobs.json` to its file
  * (`latest.json` moves only for a COMPLETED one), and its file carries forward, from the latest file
- * when it settles (its Plan's, or one a run beside it wrote since), all it did not measure itself: the accounts it could not enter or was not asked to
- * audit, the entities it did not audit or got no job of, the kinds of calls whose rate it did not find.
+ * when it settles (its Plan's, or one a run beside it wrote since, even while it was being summarized:
+ * the pointer moves by a conditional write), all it did not measure itself: the accounts it could not
+ * enter or was not asked to audit, the entities it did not audit or got no job of, the kinds of calls
+ * whose rate it did not find.
  * An organization with one account the audit cannot enter has every run INCOMPLETE, and still learns.
  * Nothing else depends on the files: a run without one (the first) keeps the listing order, starts the
  * largest accounts first, and finds each account's rates afresh.
@@ -19,7 +21,7 @@
 import type { BatchOutcome } from './audit-batch';
 import { CALL_KINDS, type CallKind, type CallRates } from './iam-calls';
 import { accountOfArn, keys, type EntityRef, type EntityReport, type Failure } from './model';
-import { getJson, NotFound, type ReportStore } from './store';
+import { getJson, jsonText, NotFound, putJson, type ReportStore } from './store';
 
 /** A job is long when it took more than this many times its account's median job... */
 const LONG_FACTOR = 2;
@@ -102,16 +104,15 @@ export class LongJobCollector {
   private readonly times = new Map<string, { ms: number; entities: number }>();
   /** Per account and kind, each batch's last rate times its peers: what the whole account was admitting. */
   private readonly rates = new Map<string, Map<CallKind, number[]>>();
-  /** The known long jobs' entities, and of them those the run measured and those its batches held. */
-  private readonly knownArns: ReadonlySet<string>;
-  private readonly measured = new Set<string>();
+  /**
+   * The entities the run's batches held: whether a known long job's entity is still there. All of them,
+   * not only the known long jobs', so that the file can be built again from a newer known one.
+   */
   private readonly batched = new Set<string>();
   /** The accounts the run had batches of. */
   private readonly batchedAccounts = new Set<string>();
 
-  constructor(private readonly carry: CarryForward = { known: NOTHING_KNOWN, narrowed: false }) {
-    this.knownArns = new Set([...carry.known.jobs.values()].flatMap((jobs) => jobs.map((j) => j.arn)));
-  }
+  constructor(private readonly carry: CarryForward = { known: NOTHING_KNOWN, narrowed: false }) {}
 
   /**
    * A batch's invocations: the time from the first's start to the last's end is how long it held its
@@ -119,7 +120,7 @@ export class LongJobCollector {
    */
   addBatch(accountId: string, entities: readonly Pick<EntityRef, 'arn'>[], outcomes: readonly Pick<BatchOutcome, 'startedAt' | 'endedAt' | 'callRates'>[], peers = 1): void {
     this.batchedAccounts.add(accountId);
-    for (const e of entities) if (this.knownArns.has(e.arn)) this.batched.add(e.arn);
+    for (const e of entities) this.batched.add(e.arn);
     this.addRates(accountId, outcomes, peers);
     const starts = outcomes.map((o) => Date.parse(o.startedAt ?? ''));
     const ends = outcomes.map((o) => Date.parse(o.endedAt ?? ''));
@@ -145,34 +146,29 @@ export class LongJobCollector {
     const ms = Date.parse(report.job.completedAt) - Date.parse(report.job.createdAt);
     if (!(ms >= 0)) return;
     this.listOf(this.took, report.accountId).push({ arn: report.entity.arn, ms });
-    this.markMeasured(report.entity.arn);
   }
 
   addFailure(failure: Failure): void {
     if (failure.code !== 'JobTimedOut') return;
     this.listOf(this.unfinished, accountOfArn(failure.arn)).push(failure.arn);
-    this.markMeasured(failure.arn);
-  }
-
-  /** The run measured the entity's job: it finished, or it never did. */
-  private markMeasured(arn: string): void {
-    if (this.knownArns.has(arn)) this.measured.add(arn);
   }
 
   /**
-   * The run's file. A known long job stays unless the run measured that entity's job (then the run's
-   * measure stands, long or not) or audited its account in full without it (it is gone). A known time
-   * stays for an account the run did not time, or for every account when the run was narrowed; a known
-   * rate stays for a kind the run did not find.
+   * The run's file. A known long job stays unless the run measured that entity's job (it finished, or it
+   * never did: then the run's measure stands, long or not) or audited its account in full without it (it
+   * is gone). A known time stays for an account the run did not time, or for every account when the run
+   * was narrowed; a known rate stays for a kind the run did not find. What is known is the carry's, or
+   * `known`: a newer file that a run beside this one wrote while it was being summarized.
    */
-  build(runId: string): LongJobs {
-    const { known, narrowed } = this.carry;
+  build(runId: string, known: KnownLongJobs = this.carry.known): LongJobs {
+    const { narrowed } = this.carry;
+    const measured = new Set([...[...this.took.values()].flat().map((t) => t.arn), ...[...this.unfinished.values()].flat()]);
     const accounts: Record<string, LongJob[]> = {};
     for (const accountId of sortedKeys(this.took, this.unfinished, known.jobs)) {
       const took = this.took.get(accountId) ?? [];
       const median = medianOf(took.map((t) => t.ms));
       const threshold = Math.max(median * LONG_FACTOR, median + LONG_MARGIN_MS);
-      const stays = (job: LongJob) => !this.measured.has(job.arn) && (narrowed || !this.batchedAccounts.has(accountId) || this.batched.has(job.arn));
+      const stays = (job: LongJob) => !measured.has(job.arn) && (narrowed || !this.batchedAccounts.has(accountId) || this.batched.has(job.arn));
       const jobs: LongJob[] = [
         ...(this.unfinished.get(accountId) ?? []).map((arn) => ({ arn, seconds: null })),
         ...took.filter((t) => t.ms > threshold).map((t) => ({ arn: t.arn, seconds: Math.round(t.ms / 100) / 10 })),
@@ -194,8 +190,8 @@ export class LongJobCollector {
     const callRates: Record<string, CallRates> = {};
     for (const accountId of sortedKeys(this.rates, known.callRates)) {
       const lowerMedian = (rates: number[]) => [...rates].sort((a, b) => a - b)[(rates.length - 1) >> 1];
-      const measured = [...(this.rates.get(accountId) ?? [])].map(([kind, rates]) => [kind, Math.round(lowerMedian(rates) * 100) / 100]);
-      callRates[accountId] = { ...known.callRates.get(accountId), ...Object.fromEntries(measured) };
+      const found = [...(this.rates.get(accountId) ?? [])].map(([kind, rates]) => [kind, Math.round(lowerMedian(rates) * 100) / 100]);
+      callRates[accountId] = { ...known.callRates.get(accountId), ...Object.fromEntries(found) };
     }
     return { schemaVersion: 1, runId, accounts, accountTimes, callRates, carriedFrom: known.runId };
   }
@@ -229,13 +225,63 @@ export async function readLatestLongJobs(store: ReportStore): Promise<KnownLongJ
 
 /** The run `latest-long-jobs.json` names, or null when there is none or it cannot be read (said why). */
 export async function latestLongJobsRun(store: ReportStore): Promise<string | null> {
+  return (await latestLongJobsPointer(store)).runId;
+}
+
+/** `latest-long-jobs.json` as read: the run it names (null as above), and its tag (null when there is none). */
+export interface PointerRead {
+  readonly runId: string | null;
+  readonly tag: string | null;
+}
+
+export async function latestLongJobsPointer(store: ReportStore): Promise<PointerRead> {
+  let tag: string | null = null;
   try {
-    const pointer = await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs());
+    const read = await store.getTagged(keys.latestLongJobs());
+    if (read === null) return { runId: null, tag: null };
+    tag = read.tag;
+    const pointer = JSON.parse(read.text) as Partial<LatestLongJobsPointer> | null;
     if (typeof pointer?.runId !== 'string' || pointer.runId.length === 0) throw new Error(`runId ${JSON.stringify(pointer?.runId)} is not a run id`);
-    return pointer.runId;
+    return { runId: pointer.runId, tag };
   } catch (err) {
     warnUnreadable(err, null);
-    return null;
+    return { runId: null, tag };
+  }
+}
+
+/** How often a run builds its file again from a newer one before it moves the pointer regardless. */
+const POINTER_ATTEMPTS = 5;
+
+/**
+ * Writes the run's file and moves `latest-long-jobs.json` to it, unless a run beside this one moved the
+ * pointer since it was read (`seen`): then the file is built again, carrying forward from the file the
+ * pointer names now (`carryFrom` says which, given the run it names), and the pointer is tried again.
+ * Without this, two runs summarized at once would both carry from the same older file, and the one that
+ * wrote last would drop what the other measured. After POINTER_ATTEMPTS tries, the pointer is moved
+ * regardless, as the last writer would. Answers the file written.
+ */
+export async function writeLongJobs(
+  store: ReportStore,
+  runId: string,
+  collector: LongJobCollector,
+  seen: PointerRead,
+  carryFrom: (latest: string | null) => string | null,
+  writtenAt: string,
+): Promise<LongJobs> {
+  const pointer = jsonText({ runId, longJobsKey: keys.longJobs(runId), writtenAt } satisfies LatestLongJobsPointer);
+  let file = collector.build(runId);
+  let tag = seen.tag;
+  for (let attempt = 1; ; attempt++) {
+    await putJson(store, keys.longJobs(runId), file);
+    if (await store.putIfUnchanged(keys.latestLongJobs(), pointer, tag)) return file;
+    const now = await latestLongJobsPointer(store);
+    if (attempt === POINTER_ATTEMPTS) {
+      console.warn(JSON.stringify({ message: 'latest-long-jobs.json kept moving while this run wrote its long jobs: it names this run regardless', runId, attempts: attempt, latest: now.runId }));
+      await store.put(keys.latestLongJobs(), pointer, 'application/json');
+      return file;
+    }
+    tag = now.tag;
+    file = collector.build(runId, await readLongJobsOf(store, carryFrom(now.runId)));
   }
 }
 

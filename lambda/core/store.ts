@@ -4,6 +4,7 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,17 +25,33 @@ export interface ReportStore {
   list(prefix: string): Promise<string[]>;
   /** Removes the object; nothing happens when it does not exist. */
   delete(key: string): Promise<void>;
+  /** The object's text and a tag that changes whenever it is written, or null when it does not exist. */
+  getTagged(key: string): Promise<Tagged | null>;
+  /**
+   * Writes the object only if it is still as `getTagged` found it (`tag` null: only if there is none),
+   * check and write in one step: true when written; false, writing nothing, when another writer changed
+   * it since. For pointers that runs beside each other move.
+   */
+  putIfUnchanged(key: string, body: string, tag: string | null, contentType?: string): Promise<boolean>;
   /** Where objects are, for people: `s3://bucket` or a directory. */
   readonly location: string;
+}
+
+export interface Tagged {
+  readonly text: string;
+  readonly tag: string;
 }
 
 export class NotFound extends Error {
   override name = 'NotFound';
 }
 
-/** Writes JSON for people to read (reports, summaries): indented. */
+/** JSON for people to read (reports, summaries): indented. */
+export const jsonText = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** Writes JSON for people to read. */
 export async function putJson(store: ReportStore, key: string, value: unknown): Promise<void> {
-  await store.put(key, `${JSON.stringify(value, null, 2)}\n`, 'application/json');
+  await store.put(key, jsonText(value), 'application/json');
 }
 
 /** Writes JSON that only the pipeline reads (batches, hand-overs, outcomes): compact. */
@@ -238,6 +255,31 @@ export class S3ReportStore implements ReportStore {
     }
   }
 
+  async getTagged(key: string): Promise<Tagged | null> {
+    storeRequests().get++;
+    try {
+      const answer = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { text: await answer.Body!.transformToString('utf8'), tag: answer.ETag! };
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey') return null;
+      throw err;
+    }
+  }
+
+  async putIfUnchanged(key: string, body: string, tag: string | null, contentType = 'application/json'): Promise<boolean> {
+    storeRequests().put++;
+    // S3's conditional writes: 412 when the object is not as it was (or, with If-None-Match, when there is
+    // one), 409 when another conditional write to it is under way, 404 when it went; each time, nothing written.
+    const condition = tag === null ? { IfNoneMatch: '*' } : { IfMatch: tag };
+    try {
+      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ...condition }));
+      return true;
+    } catch (err) {
+      if (['PreconditionFailed', 'ConditionalRequestConflict', 'NoSuchKey'].includes((err as Error).name)) return false;
+      throw err;
+    }
+  }
+
   async list(prefix: string): Promise<string[]> {
     const found: string[] = [];
     let token: string | undefined;
@@ -250,6 +292,9 @@ export class S3ReportStore implements ReportStore {
     return found.sort();
   }
 }
+
+/** A directory store's tag of an object: a digest of its text, which changes when the text does. */
+const tagOf = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** Where a directory store writes files before renaming them into place. */
 const PARTIAL_DIR = '.partial';
@@ -268,15 +313,42 @@ export class DirectoryReportStore implements ReportStore {
 
   async put(key: string, body: string): Promise<void> {
     storeRequests().put++;
-    await this.writeAside(key, (partial) => writeFileSync(partial, body));
+    this.writeWhole(key, body);
   }
 
   async putChunks(key: string, chunks: AsyncIterable<string>): Promise<boolean> {
     const body = await byteStream(chunks);
     if (!body) return false;
-    await this.writeAside(key, (partial) => pipeline(body.stream, createWriteStream(partial)));
+    const partial = this.partial();
+    try {
+      await pipeline(body.stream, createWriteStream(partial));
+    } catch (err) {
+      this.discard(partial, err);
+    }
+    this.place(partial, key);
     // As S3 would bill it: one PUT, or a multipart upload's.
     storeRequests().put += putRequestsFor(body.bytes());
+    return true;
+  }
+
+  async getTagged(key: string): Promise<Tagged | null> {
+    const text = await getOrNull(this, key);
+    return text === null ? null : { text, tag: tagOf(text) };
+  }
+
+  async putIfUnchanged(key: string, body: string, tag: string | null): Promise<boolean> {
+    storeRequests().put++;
+    // Checked and written with nothing awaited in between, so no other write of this process comes
+    // between them. A directory is one runner's: processes writing beside each other are not kept apart.
+    let now: string | null;
+    try {
+      now = tagOf(readFileSync(this.file(key), 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      now = null;
+    }
+    if (now !== tag) return false;
+    this.writeWhole(key, body);
     return true;
   }
 
@@ -284,19 +356,34 @@ export class DirectoryReportStore implements ReportStore {
    * Writes aside (outside the keys) and renames, so a reader never sees half a file, and a writer that
    * dies leaves nothing under the keys.
    */
-  private async writeAside(key: string, write: (partial: string) => Promise<void> | void): Promise<void> {
-    const file = this.file(key);
+  private writeWhole(key: string, body: string): void {
+    const partial = this.partial();
+    try {
+      writeFileSync(partial, body);
+    } catch (err) {
+      this.discard(partial, err);
+    }
+    this.place(partial, key);
+  }
+
+  /** A new file aside, outside the keys. */
+  private partial(): string {
     const aside = join(this.location, PARTIAL_DIR);
     this.directory(aside);
-    const partial = join(aside, `${process.pid}.${Math.random().toString(36).slice(2)}`);
-    try {
-      await write(partial);
-    } catch (err) {
-      rmSync(partial, { force: true });
-      // The store's directory went since this store made it: the next write makes it again.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.made.clear();
-      throw err;
-    }
+    return join(aside, `${process.pid}.${Math.random().toString(36).slice(2)}`);
+  }
+
+  /** Removes a partial file whose writing failed, and throws why. */
+  private discard(partial: string, err: unknown): never {
+    rmSync(partial, { force: true });
+    // The store's directory went since this store made it: the next write makes it again.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.made.clear();
+    throw err;
+  }
+
+  /** Renames a whole partial file into its key's place. */
+  private place(partial: string, key: string): void {
+    const file = this.file(key);
     this.directory(dirname(file));
     try {
       renameSync(partial, file);

@@ -35,7 +35,7 @@ import { readProposalIndex, trendOf } from './html/run-page';
 import { countProposals } from './propose';
 import { ReportDataBuilder, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
-import { latestLongJobsRun, LongJobCollector, readLongJobsOf, type LatestLongJobsPointer } from './long-jobs';
+import { latestLongJobsPointer, LongJobCollector, readLongJobsOf, writeLongJobs } from './long-jobs';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface SummarizeSettings {
@@ -175,9 +175,9 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   // of long jobs counts whatever its status, with what it does not measure carried forward from the latest
   // file: one a run beside it wrote since its Plan began knows more than its Plan's (and on a retry of this
   // step, the latest may be this run's own: then its Plan's).
-  const latest = await latestLongJobsRun(store);
-  const carriedFrom = latest !== null && latest !== run.runId ? latest : plan.longJobsFrom;
-  const longJobs = new LongJobCollector({ known: await readLongJobsOf(store, carriedFrom), narrowed: plan.narrowed });
+  const seen = await latestLongJobsPointer(store);
+  const carryFrom = (latest: string | null) => (latest !== null && latest !== run.runId ? latest : plan.longJobsFrom);
+  const longJobs = new LongJobCollector({ known: await readLongJobsOf(store, carryFrom(seen.runId)), narrowed: plan.narrowed });
   const settlements: BatchSettlement[] = [];
   const keep = new Set<string>();
   // An organization has thousands of accounts and batches, each some S3 round trips: their files are
@@ -270,9 +270,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
   await sending.finish();
   const changes = previous ? await writeChanges(store, run, previous, settlements, missing, serviceChangesFound, deps.settings.watchServices) : null;
 
-  await putJson(store, keys.longJobs(run.runId), longJobs.build(run.runId));
-  const pointer: LatestLongJobsPointer = { runId: run.runId, longJobsKey: keys.longJobs(run.runId), writtenAt: new Date(deps.clock.now()).toISOString() };
-  await putJson(store, keys.latestLongJobs(), pointer);
+  await writeLongJobs(store, run.runId, longJobs, seen, carryFrom, new Date(deps.clock.now()).toISOString());
 
   return {
     schemaVersion: GATHERED_VERSION,

@@ -10,12 +10,13 @@ import { keys, type EntityReport, type RunInfo, type RunSummary } from '../../la
 import { ActionSpace } from '../../lambda/core/policy';
 import { propose, type ProposalIndex } from '../../lambda/core/propose';
 import { exemptionsFromEnvironment } from '../../lambda/core/runtime';
-import { DirectoryReportStore, type ReportStore } from '../../lambda/core/store';
+import { DirectoryReportStore } from '../../lambda/core/store';
 import { ACCOUNTS_PER_LISTING } from '../../lambda/core/plan';
 import { generateSampleOrganization, loadOrganization, type Organization, type OrganizationFileContent } from '../../local/emulator';
 import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../local/runner/run-local';
 import { expectReportMatches, expectSummaryConsistent, readJson, reportFiles, reportKey } from '../helpers/expectations';
 import { FAST_SETTINGS } from '../helpers/iam';
+import { storeWith } from '../helpers/core';
 import { tempDir } from '../helpers/temp';
 
 const RUN_TIMEOUT = 240_000;
@@ -182,14 +183,12 @@ describe('an organization whose every member role is present', () => {
           counts.set(account, counts.get(account)! - 1);
         }
       };
-      const store: ReportStore = {
-        location: files.location,
+      const store = storeWith(files, {
         get: (key) => slowly(reading, key, () => files.get(key)),
         list: (prefix) => slowly(reading, prefix, () => files.list(prefix)),
         put: (key, body) => slowly(writing, key, () => files.put(key, body)),
         putChunks: () => Promise.reject(new Error('Propose writes no object in parts')),
-        delete: (key) => files.delete(key),
-      };
+      });
       const catalog = iamCatalog();
       const counted = await propose({ store, catalog, space: new ActionSpace(catalog), exemptions: exemptionsFromEnvironment({}) }, { run: { runId: result.runId } as RunInfo });
       // Five accounts of 24 identities each: the four after the first are read while it is proposed for,

@@ -32,16 +32,44 @@ export function tempStore(prefix = 'store-'): DirectoryReportStore {
   return new DirectoryReportStore(tempDir(prefix));
 }
 
+/** The store, with some of its calls answered otherwise (to count, slow or interrupt them). */
+export function storeWith(store: ReportStore, calls: Partial<Omit<ReportStore, 'location'>>): ReportStore {
+  return {
+    location: store.location,
+    put: store.put.bind(store),
+    putChunks: store.putChunks.bind(store),
+    get: store.get.bind(store),
+    list: store.list.bind(store),
+    delete: store.delete.bind(store),
+    getTagged: store.getTagged.bind(store),
+    putIfUnchanged: store.putIfUnchanged.bind(store),
+    ...calls,
+  };
+}
+
 /** A store in memory, for tests of many small objects that need no files. */
 export function memoryStore(): ReportStore {
   const objects = new Map<string, string>();
+  // A tag per write: S3's ETag is a digest of the text, but here even the same text written again is told apart.
+  const tags = new Map<string, string>();
+  let writes = 0;
+  const write = (key: string, body: string) => {
+    objects.set(key, body);
+    tags.set(key, `w${++writes}`);
+  };
   return {
     location: 'memory',
-    put: async (key, body) => void objects.set(key, body),
+    put: async (key, body) => write(key, body),
+    getTagged: async (key) => (objects.has(key) ? { text: objects.get(key)!, tag: tags.get(key)! } : null),
+    putIfUnchanged: async (key, body, tag) => {
+      if ((tags.get(key) ?? null) !== tag) return false;
+      write(key, body);
+      return true;
+    },
     putChunks: async (key, chunks) => {
       const parts: string[] = [];
       for await (const chunk of chunks) parts.push(chunk);
-      if (parts.length > 0) objects.set(key, parts.join(''));
+      if (parts.length > 0) write(key, parts.join(''));
       return parts.length > 0;
     },
     get: async (key) => {
@@ -50,7 +78,10 @@ export function memoryStore(): ReportStore {
       return body;
     },
     list: async (prefix) => [...objects.keys()].filter((k) => k.startsWith(prefix)).sort(),
-    delete: async (key) => void objects.delete(key),
+    delete: async (key) => {
+      objects.delete(key);
+      tags.delete(key);
+    },
   };
 }
 

@@ -1,7 +1,7 @@
-import { LongJobCollector, longestFirst, longJobsFirst, readLatestLongJobs, type KnownLongJobs, type LongJob } from '../../lambda/core/long-jobs';
+import { latestLongJobsPointer, LongJobCollector, longestFirst, longJobsFirst, readLatestLongJobs, writeLongJobs, type KnownLongJobs, type LatestLongJobsPointer, type LongJob, type LongJobs } from '../../lambda/core/long-jobs';
 import { keys } from '../../lambda/core/model';
-import { putJson } from '../../lambda/core/store';
-import { tempStore } from '../helpers/core';
+import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
+import { memoryStore, tempStore } from '../helpers/core';
 import type { EntityRef, EntityReport } from '../../lambda/core/model';
 
 const START = Date.parse('2026-11-25T03:00:00.000Z');
@@ -169,6 +169,63 @@ describe('long jobs', () => {
       } finally {
         warn.mockRestore();
       }
+    });
+    describe('written by two runs summarized at once', () => {
+      /** night-1's file and the pointer to it, as both runs found them when their Summarize began. */
+      async function storeAtNight1() {
+        const store = memoryStore();
+        const file: LongJobs = { schemaVersion: 1, runId: 'night-1', accounts: Object.fromEntries(known.jobs), accountTimes: Object.fromEntries(known.accountTimes), callRates: Object.fromEntries(known.callRates), carriedFrom: null };
+        await putJson(store, keys.longJobs('night-1'), file);
+        await putJson(store, keys.latestLongJobs(), { runId: 'night-1', longJobsKey: keys.longJobs('night-1'), writtenAt: at(0) } satisfies LatestLongJobsPointer);
+        return store;
+      }
+      /** A run by hand beside the nightly one, that audited B alone: its long job was quick, another was long. */
+      function auditOfB(): LongJobCollector {
+        const collector = new LongJobCollector({ known, narrowed: false });
+        const names = ['slow', 'now-slow', ...Array.from({ length: 10 }, (_, i) => `usual-${i}`)];
+        collector.addBatch(B, names.map((name) => ({ arn: arnOf(B, name) })), [{ startedAt: at(0), endedAt: at(50), callRates: { generate: 6 } }]);
+        for (const name of names) collector.addReport(reportOf(B, name, name === 'now-slow' ? 40 : 3));
+        return collector;
+      }
+      const names = ['stuck', 'was-slow', 'still-slow', 'new-slow', ...Array.from({ length: 20 }, (_, i) => `usual-${i}`)];
+      const pointerOf = async (store: ReportStore) => (await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs())).runId;
+
+      it('the one that writes last carries forward from the other\'s file, not the one both began from', async () => {
+        const store = await storeAtNight1();
+        const [nightly, byHand] = [await latestLongJobsPointer(store), await latestLongJobsPointer(store)];
+        expect(nightly.runId).toBe('night-1');
+        await writeLongJobs(store, 'by-hand', auditOfB(), byHand, (latest) => latest, at(60));
+        expect(await pointerOf(store)).toBe('by-hand');
+        const written = await writeLongJobs(store, 'night-2', auditOfA(names), nightly, (latest) => latest, at(80));
+        // B's long job as the run by hand found it, not as night-1 knew it; A's as night-2 measured it.
+        expect(written).toMatchObject({ runId: 'night-2', carriedFrom: 'by-hand', accounts: { [A]: [job(A, 'stuck', null), job(A, 'new-slow', 35), job(A, 'still-slow', 30)], [B]: [job(B, 'now-slow', 40)] } });
+        expect(written.callRates![B]).toEqual({ generate: 6 });
+        expect(await getJson<LongJobs>(store, keys.longJobs('night-2'))).toEqual(written);
+        expect(await pointerOf(store)).toBe('night-2');
+      });
+
+      it('moves the pointer regardless after five tries, saying so', async () => {
+        const store = await storeAtNight1();
+        // Another run moves the pointer just before each of this run's conditional writes.
+        let tries = 0;
+        const busy: ReportStore = {
+          ...store,
+          putIfUnchanged: async (key, body, tag) => {
+            tries++;
+            await putJson(store, keys.latestLongJobs(), { runId: `other-${tries}`, longJobsKey: keys.longJobs(`other-${tries}`), writtenAt: at(tries) } satisfies LatestLongJobsPointer);
+            return store.putIfUnchanged(key, body, tag);
+          },
+        };
+        const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+        try {
+          await writeLongJobs(busy, 'night-2', auditOfA(names), await latestLongJobsPointer(store), (latest) => latest, at(80));
+          expect(tries).toBe(5);
+          expect(await pointerOf(store)).toBe('night-2');
+          expect(warn).toHaveBeenCalledWith(expect.stringContaining('kept moving'));
+        } finally {
+          warn.mockRestore();
+        }
+      });
     });
   });
 

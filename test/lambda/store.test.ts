@@ -16,6 +16,28 @@ async function behavesAsAStore(store: ReportStore): Promise<void> {
   expect(await store.list('work/r1/outcomes/b0000')).toEqual(['work/r1/outcomes/b00001/001.json', 'work/r1/outcomes/b00001/002.json']);
   expect(await store.list('nothing/')).toEqual([]);
   await expect(store.get('runs/r1/missing.json')).rejects.toBeInstanceOf(NotFound);
+  await movesAPointer(store);
+}
+
+/** A conditional write lands only on the object as it was read: none, or the one with that tag. */
+async function movesAPointer(store: ReportStore): Promise<void> {
+  const key = 'latest-long-jobs.json';
+  expect(await store.getTagged(key)).toBeNull();
+  expect(await store.putIfUnchanged(key, '{"runId":"a"}', null)).toBe(true);
+  // Another run wrote it first: there is one now.
+  expect(await store.putIfUnchanged(key, '{"runId":"b"}', null)).toBe(false);
+  const a = (await store.getTagged(key))!;
+  expect(a.text).toBe('{"runId":"a"}');
+  expect(await store.putIfUnchanged(key, '{"runId":"c"}', a.tag)).toBe(true);
+  // Written since it was read: not again, and nothing written.
+  expect(await store.putIfUnchanged(key, '{"runId":"d"}', a.tag)).toBe(false);
+  const c = (await store.getTagged(key))!;
+  expect(c.text).toBe('{"runId":"c"}');
+  expect(c.tag).not.toBe(a.tag);
+  // Removed since it was read: nothing written either.
+  await store.delete(key);
+  expect(await store.putIfUnchanged(key, '{"runId":"e"}', c.tag)).toBe(false);
+  expect(await store.getTagged(key)).toBeNull();
 }
 
 /** Lines of about 480 bytes, as dataset rows are, in chunks of 2,000 lines: `chunks` of them, then a fault if asked. */

@@ -8,7 +8,7 @@ import { getJson, NotFound, putJson, type ReportStore } from '../../lambda/core/
 import type { Changes } from '../../lambda/core/changes';
 import type { ProposalIndex } from '../../lambda/core/propose';
 import { gather, statusOf, summarize } from '../../lambda/core/summarize';
-import { tempStore } from '../helpers/core';
+import { storeWith, tempStore } from '../helpers/core';
 
 const ACCOUNT = '123456789012';
 const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00.000Z' };
@@ -86,12 +86,7 @@ describe('Summarize', () => {
     const files = tempStore();
     let inFlight = 0;
     let most = 0;
-    const store: ReportStore = {
-      location: files.location,
-      put: files.put.bind(files),
-      putChunks: files.putChunks.bind(files),
-      list: files.list.bind(files),
-      delete: files.delete.bind(files),
+    const store = storeWith(files, {
       get: async (key) => {
         most = Math.max(most, ++inFlight);
         try {
@@ -101,7 +96,7 @@ describe('Summarize', () => {
           inFlight--;
         }
       },
-    };
+    });
     const entities = Array.from({ length: 9 }, (_, i) => entity(`r${i}`));
     await planOneBatchEach(store, entities, ['s3']);
     most = 0;
@@ -121,11 +116,7 @@ describe('Summarize', () => {
     let readWhileSending = 0;
     let mostReportReads = 0;
     const later = () => new Promise((resolve) => setTimeout(resolve, 5));
-    const store: ReportStore = {
-      location: files.location,
-      put: files.put.bind(files),
-      list: files.list.bind(files),
-      delete: files.delete.bind(files),
+    const store = storeWith(files, {
       get: async (key) => {
         const report = key.includes('/reports/');
         if (report) mostReportReads = Math.max(mostReportReads, ++readsInFlight);
@@ -151,7 +142,7 @@ describe('Summarize', () => {
           sending--;
         }
       },
-    };
+    });
     // More batches than the reports read ahead (32), so that some are read while parts are sent.
     const entities = Array.from({ length: 60 }, (_, i) => entity(`r${i}`));
     await planOneBatchEach(store, entities, ['s3', 'ec2']);
@@ -274,6 +265,24 @@ describe('Summarize', () => {
     await putJson(store, keys.latestLongJobs(), { runId: 'r0b', longJobsKey: keys.longJobs('r0b'), writtenAt: '2026-11-25T03:20:00.000Z' } satisfies LatestLongJobsPointer);
     await summarize(deps(store, 100), { run });
     expect(await getJson<LongJobs>(store, keys.longJobs('r1'))).toMatchObject({ carriedFrom: 'r0b', accounts: { '888888888888': [{ seconds: 60 }] } });
+
+    // One that wrote its file while this run was being summarized (after this one read the pointer): this
+    // run's file is built again from it, and the pointer names this run.
+    let beside = false;
+    const busy = storeWith(store, {
+      putChunks: async (key, chunks) => {
+        if (!beside) {
+          beside = true;
+          await putJson(store, keys.longJobs('r0c'), { ...known, runId: 'r0c', accounts: { ...known.accounts, '777777777777': [{ arn: 'arn:aws:iam::777777777777:role/z', seconds: 70 }] } } satisfies LongJobs);
+          await putJson(store, keys.latestLongJobs(), { runId: 'r0c', longJobsKey: keys.longJobs('r0c'), writtenAt: '2026-11-25T03:25:00.000Z' } satisfies LatestLongJobsPointer);
+        }
+        return store.putChunks(key, chunks);
+      },
+    });
+    await summarize(deps(busy, 100), { run });
+    expect(beside).toBe(true);
+    expect(await getJson<LongJobs>(store, keys.longJobs('r1'))).toMatchObject({ carriedFrom: 'r0c', accounts: { '777777777777': [{ seconds: 70 }] } });
+    expect(await getJson<LatestLongJobsPointer>(store, keys.latestLongJobs())).toMatchObject({ runId: 'r1' });
   });
 
   it('in two steps, a gather beside Propose and a finish after it, writes what one invocation writes, with the proposals made in between', async () => {
