@@ -104,15 +104,15 @@ export class LongJobCollector {
   private readonly times = new Map<string, { ms: number; entities: number }>();
   /** Per account and kind, each batch's last rate times its peers: what the whole account was admitting. */
   private readonly rates = new Map<string, Map<CallKind, number[]>>();
-  /**
-   * The entities the run's batches held: whether a known long job's entity is still there. All of them,
-   * not only the known long jobs', so that the file can be built again from a newer known one.
-   */
+  /** The known long jobs' entities, and of them those the run's batches held (those still there). */
+  private readonly knownArns: ReadonlySet<string>;
   private readonly batched = new Set<string>();
   /** The accounts the run had batches of. */
   private readonly batchedAccounts = new Set<string>();
 
-  constructor(private readonly carry: CarryForward = { known: NOTHING_KNOWN, narrowed: false }) {}
+  constructor(private readonly carry: CarryForward = { known: NOTHING_KNOWN, narrowed: false }) {
+    this.knownArns = new Set([...carry.known.jobs.values()].flatMap((jobs) => jobs.map((j) => j.arn)));
+  }
 
   /**
    * A batch's invocations: the time from the first's start to the last's end is how long it held its
@@ -120,7 +120,7 @@ export class LongJobCollector {
    */
   addBatch(accountId: string, entities: readonly Pick<EntityRef, 'arn'>[], outcomes: readonly Pick<BatchOutcome, 'startedAt' | 'endedAt' | 'callRates'>[], peers = 1): void {
     this.batchedAccounts.add(accountId);
-    for (const e of entities) this.batched.add(e.arn);
+    for (const e of entities) if (this.knownArns.has(e.arn)) this.batched.add(e.arn);
     this.addRates(accountId, outcomes, peers);
     const starts = outcomes.map((o) => Date.parse(o.startedAt ?? ''));
     const ends = outcomes.map((o) => Date.parse(o.endedAt ?? ''));
@@ -157,20 +157,27 @@ export class LongJobCollector {
    * The run's file. A known long job stays unless the run measured that entity's job (it finished, or it
    * never did: then the run's measure stands, long or not) or audited its account in full without it (it
    * is gone). A known time stays for an account the run did not time, or for every account when the run
-   * was narrowed; a known rate stays for a kind the run did not find. What is known is the carry's, or
-   * `known`: a newer file that a run beside this one wrote while it was being summarized.
+   * was narrowed; a known rate stays for a kind the run did not find.
+   *
+   * What is known is the carry's, or `known`: a newer file that a run beside this one wrote while it was
+   * being summarized. Whether the run's batches held an entity is kept only for those the carry named
+   * (not a set of every identity an organization listed), so a long job of an entity only the newer file
+   * names stays unless the run measured it: if the entity is gone, the next run that audits its account
+   * in full drops it.
    */
   build(runId: string, known: KnownLongJobs = this.carry.known): LongJobs {
     const { narrowed } = this.carry;
-    const measured = new Set([...[...this.took.values()].flat().map((t) => t.arn), ...[...this.unfinished.values()].flat()]);
     const accounts: Record<string, LongJob[]> = {};
     for (const accountId of sortedKeys(this.took, this.unfinished, known.jobs)) {
       const took = this.took.get(accountId) ?? [];
+      const unfinished = this.unfinished.get(accountId) ?? [];
       const median = medianOf(took.map((t) => t.ms));
       const threshold = Math.max(median * LONG_FACTOR, median + LONG_MARGIN_MS);
-      const stays = (job: LongJob) => !measured.has(job.arn) && (narrowed || !this.batchedAccounts.has(accountId) || this.batched.has(job.arn));
+      const measured = new Set([...took.map((t) => t.arn), ...unfinished]);
+      const stillThere = (arn: string) => this.batched.has(arn) || !this.knownArns.has(arn);
+      const stays = (job: LongJob) => !measured.has(job.arn) && (narrowed || !this.batchedAccounts.has(accountId) || stillThere(job.arn));
       const jobs: LongJob[] = [
-        ...(this.unfinished.get(accountId) ?? []).map((arn) => ({ arn, seconds: null })),
+        ...unfinished.map((arn) => ({ arn, seconds: null })),
         ...took.filter((t) => t.ms > threshold).map((t) => ({ arn: t.arn, seconds: Math.round(t.ms / 100) / 10 })),
         ...(known.jobs.get(accountId) ?? []).filter(stays),
       ]

@@ -204,6 +204,19 @@ describe('long jobs', () => {
         expect(await pointerOf(store)).toBe('night-2');
       });
 
+      it('built again from the newer file, lets what the run measured stand, and keeps what it cannot tell is gone', () => {
+        // The run knew nothing of A's long jobs when it started, and audited A in full: x quick, y failed.
+        const collector = new LongJobCollector();
+        collector.addBatch(A, ['x', 'y', ...Array.from({ length: 5 }, (_, i) => `usual-${i}`)].map((name) => ({ arn: arnOf(A, name) })), []);
+        for (const name of ['x', 'usual-0', 'usual-1', 'usual-2', 'usual-3', 'usual-4']) collector.addReport(reportOf(A, name, 3));
+        const newer: KnownLongJobs = { ...known, runId: 'by-hand', jobs: new Map([[A, [job(A, 'x', 50), job(A, 'y', 30), job(A, 'z', 20)]]]) };
+        // x was measured quick: gone. y was batched and not measured: stays. z was not batched, but whether
+        // the run's batches held it was kept only for the entities known at its start: it stays too.
+        expect(collector.build('night-2', newer)).toMatchObject({ carriedFrom: 'by-hand', accounts: { [A]: [job(A, 'y', 30), job(A, 'z', 20)] } });
+        // Built from what it knew at its start, nothing of A is carried.
+        expect(collector.build('night-2').accounts).toEqual({});
+      });
+
       it('moves the pointer regardless after five tries, saying so', async () => {
         const store = await storeAtNight1();
         // Another run moves the pointer just before each of this run's conditional writes.
