@@ -1,7 +1,7 @@
 import { latestLongJobsPointer, LongJobCollector, longestFirst, longJobsFirst, readLatestLongJobs, writeLongJobs, type KnownLongJobs, type LatestLongJobsPointer, type LongJob, type LongJobs } from '../../lambda/core/long-jobs';
 import { keys } from '../../lambda/core/model';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
-import { memoryStore, tempStore } from '../helpers/core';
+import { memoryStore, storeWith, tempStore } from '../helpers/core';
 import type { EntityRef, EntityReport } from '../../lambda/core/model';
 
 const START = Date.parse('2026-11-25T03:00:00.000Z');
@@ -221,14 +221,13 @@ describe('long jobs', () => {
         const store = await storeAtNight1();
         // Another run moves the pointer just before each of this run's conditional writes.
         let tries = 0;
-        const busy: ReportStore = {
-          ...store,
+        const busy = storeWith(store, {
           putIfUnchanged: async (key, body, tag) => {
             tries++;
             await putJson(store, keys.latestLongJobs(), { runId: `other-${tries}`, longJobsKey: keys.longJobs(`other-${tries}`), writtenAt: at(tries) } satisfies LatestLongJobsPointer);
             return store.putIfUnchanged(key, body, tag);
           },
-        };
+        });
         const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
         try {
           await writeLongJobs(busy, 'night-2', auditOfA(names), await latestLongJobsPointer(store), (latest) => latest, at(80));
