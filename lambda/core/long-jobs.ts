@@ -173,7 +173,7 @@ export class LongJobCollector {
       const unfinished = this.unfinished.get(accountId) ?? [];
       const median = medianOf(took.map((t) => t.ms));
       const threshold = Math.max(median * LONG_FACTOR, median + LONG_MARGIN_MS);
-      const measured = new Set([...took.map((t) => t.arn), ...unfinished]);
+      const measured = measuredOf(known.jobs.get(accountId) ?? [], took, unfinished);
       const stillThere = (arn: string) => this.batched.has(arn) || !this.knownArns.has(arn);
       const stays = (job: LongJob) => !measured.has(job.arn) && (narrowed || !this.batchedAccounts.has(accountId) || stillThere(job.arn));
       const jobs: LongJob[] = [
@@ -210,6 +210,16 @@ export class LongJobCollector {
   }
 }
 
+/** Of the known long jobs, the entities whose job the run measured: it finished, or it never did. */
+function measuredOf(knownJobs: readonly LongJob[], took: ReadonlyArray<{ arn: string }>, unfinished: readonly string[]): Set<string> {
+  const knownArns = new Set(knownJobs.map((j) => j.arn));
+  const measured = new Set<string>();
+  if (knownArns.size === 0) return measured;
+  for (const { arn } of took) if (knownArns.has(arn)) measured.add(arn);
+  for (const arn of unfinished) if (knownArns.has(arn)) measured.add(arn);
+  return measured;
+}
+
 /** Jobs that never finished first, then the longest first; equal ones by ARN. */
 const longestFirstOrder = (a: LongJob, b: LongJob) => (b.seconds ?? Infinity) - (a.seconds ?? Infinity) || (a.arn < b.arn ? -1 : a.arn > b.arn ? 1 : 0);
 
@@ -227,15 +237,13 @@ function medianOf(values: number[]): number {
 
 /** What the latest run that wrote a long-jobs file learned, whatever its status: where Plan starts from. */
 export async function readLatestLongJobs(store: ReportStore): Promise<KnownLongJobs> {
-  return readLongJobsOf(store, await latestLongJobsRun(store));
+  return readLongJobsOf(store, (await latestLongJobsPointer(store)).runId);
 }
 
-/** The run `latest-long-jobs.json` names, or null when there is none or it cannot be read (said why). */
-export async function latestLongJobsRun(store: ReportStore): Promise<string | null> {
-  return (await latestLongJobsPointer(store)).runId;
-}
-
-/** `latest-long-jobs.json` as read: the run it names (null as above), and its tag (null when there is none). */
+/**
+ * `latest-long-jobs.json` as read: the run it names (null when there is none or it cannot be read, said
+ * why), and its tag (null when there is none).
+ */
 export interface PointerRead {
   readonly runId: string | null;
   readonly tag: string | null;
