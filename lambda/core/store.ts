@@ -5,10 +5,11 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Dirent } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface ReportStore {
   /** Writes the whole object or nothing. */
@@ -296,8 +297,27 @@ export class S3ReportStore implements ReportStore {
 /** A directory store's tag of an object: a digest of its text, which changes when the text does. */
 const tagOf = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** Where a directory store writes files before renaming them into place. */
+/** Where a directory store writes files before renaming them into place, and keeps its locks. */
 const PARTIAL_DIR = '.partial';
+
+/** A directory store's lock older than this was left by a writer that died holding it. */
+const LOCK_STALE_MS = 10_000;
+
+/** How long a directory store's writer waits before trying a held lock again. */
+const LOCK_RETRY_MS = 5;
+
+/** The file that locks a key of the directory store at `location`, outside its keys. */
+export const directoryLock = (location: string, key: string) => join(location, PARTIAL_DIR, `lock.${tagOf(key).slice(0, 32)}`);
+
+/** How long ago the lock file was made; 0 when it has just gone. */
+function lockAge(lock: string): number {
+  try {
+    return Date.now() - statSync(lock).mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
 
 /**
  * The store in a directory, for local runs. It calls the file system synchronously, but for a streamed
@@ -338,18 +358,51 @@ export class DirectoryReportStore implements ReportStore {
 
   async putIfUnchanged(key: string, body: string, tag: string | null): Promise<boolean> {
     storeRequests().put++;
-    // Checked and written with nothing awaited in between, so no other write of this process comes
-    // between them. A directory is one runner's: processes writing beside each other are not kept apart.
-    let now: string | null;
+    // Checked and written under the key's lock, so no other writer, in another process or in another
+    // of the local runner's threads (each with its own store), comes between the check and the write.
+    const release = await this.lock(key);
     try {
-      now = tagOf(readFileSync(this.file(key), 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      now = null;
+      let now: string | null;
+      try {
+        now = tagOf(readFileSync(this.file(key), 'utf8'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        now = null;
+      }
+      if (now !== tag) return false;
+      this.writeWhole(key, body);
+      return true;
+    } finally {
+      release();
     }
-    if (now !== tag) return false;
-    this.writeWhole(key, body);
-    return true;
+  }
+
+  /**
+   * Takes the key's lock: a file made only if there is none (an exclusive create, atomic across
+   * processes), outside the keys. A holder keeps it for one read and one write, so a waiter tries again
+   * every few milliseconds; a lock older than LOCK_STALE_MS is a holder's that died, and is taken over.
+   */
+  private async lock(key: string): Promise<() => void> {
+    const lock = directoryLock(this.location, key);
+    const aside = dirname(lock);
+    this.directory(aside);
+    for (;;) {
+      try {
+        writeFileSync(lock, String(process.pid), { flag: 'wx' });
+        return () => rmSync(lock, { force: true });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') {
+          // The store's directory went since this store made it: make it again.
+          this.made.clear();
+          this.directory(aside);
+          continue;
+        }
+        if (code !== 'EEXIST') throw err;
+      }
+      if (lockAge(lock) > LOCK_STALE_MS) rmSync(lock, { force: true });
+      else await delay(LOCK_RETRY_MS);
+    }
   }
 
   /**

@@ -1,9 +1,14 @@
-import { rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, ReadAhead, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, WritesBehind, type ReportStore } from '../../lambda/core/store';
+import { directoryLock, DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, ReadAhead, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, WritesBehind, type ReportStore } from '../../lambda/core/store';
 import { startMoto, type MotoServer } from '../helpers/moto';
 import { tempStore } from '../helpers/core';
+import { run } from '../helpers/processes';
+
+/** A script that counts in a directory store, run by processes side by side. */
+const COUNTER = join(__dirname, '..', 'helpers', 'count-in-store.ts');
 
 async function behavesAsAStore(store: ReportStore): Promise<void> {
   await putJson(store, 'runs/r1/reports/user/a+b=c,d.e@f-g.json', { ok: 1 });
@@ -93,6 +98,48 @@ describe('report stores', () => {
     await expect(store.put('runs/r1/summary.json', '{}')).rejects.toThrow(/ENOENT/);
     await store.put('runs/r1/summary.json', '{}');
     expect(await store.list('runs/')).toEqual(['runs/r1/summary.json']);
+  });
+
+  it('a directory written by processes side by side loses no conditional write', async () => {
+    const store = tempStore();
+    const processes = 4;
+    const times = 150;
+    const barrier = mkdtempSync(join(tmpdir(), 'barrier-'));
+    const results = await Promise.all(
+      Array.from({ length: processes }, () => run(process.execPath, ['-r', 'tsx/cjs', COUNTER, store.location, String(times), barrier, String(processes)])),
+    );
+    rmSync(barrier, { recursive: true });
+    for (const result of results) expect(result).toMatchObject({ code: 0, stderr: '' });
+    // Every write either landed on the version it read or lost and was made again: none overwrote another's.
+    expect(await getJson(store, 'counter.json')).toEqual({ count: processes * times });
+    // They did come between each other, or the test showed nothing.
+    expect(results.reduce((sum, { stdout }) => sum + Number(stdout), 0)).toBeGreaterThan(0);
+    // The locks are gone, and were never keys.
+    expect(await store.list('')).toEqual(['counter.json']);
+    expect(readdirSync(join(store.location, '.partial'))).toEqual([]);
+  }, 60_000);
+
+  it('a directory store waits for a key\'s lock while it is held, and takes over one its holder left behind', async () => {
+    const store = tempStore();
+    await store.put('latest-long-jobs.json', '{"runId":"a"}');
+    const seen = (await store.getTagged('latest-long-jobs.json'))!;
+    // A writer died holding the key's lock a minute ago.
+    const lock = directoryLock(store.location, 'latest-long-jobs.json');
+    writeFileSync(lock, '1');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(lock, aMinuteAgo, aMinuteAgo);
+    expect(await store.putIfUnchanged('latest-long-jobs.json', '{"runId":"b"}', seen.tag)).toBe(true);
+    expect(await store.get('latest-long-jobs.json')).toBe('{"runId":"b"}');
+    expect(existsSync(lock)).toBe(false);
+    // A lock held now is waited for, not taken over: the write lands once its holder lets go.
+    writeFileSync(lock, '1');
+    const b = (await store.getTagged('latest-long-jobs.json'))!;
+    const write = store.putIfUnchanged('latest-long-jobs.json', '{"runId":"c"}', b.tag);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await store.get('latest-long-jobs.json')).toBe('{"runId":"b"}');
+    rmSync(lock);
+    expect(await write).toBe(true);
+    expect(await store.get('latest-long-jobs.json')).toBe('{"runId":"c"}');
   });
 
   describe('S3, through moto', () => {
