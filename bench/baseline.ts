@@ -218,7 +218,8 @@ export interface CustodianAccount {
  * default is four workers per CPU; this gives it one per account, which only helps it). In each account
  * one policy per identity type runs after another: it lists the type, generates every identity's job one
  * after another, then looks at each job still running, one after another, sleeping 2 s after every round,
- * until none is left. A call IAM throttles is retried by botocore (legacy mode), and then by Custodian's
+ * until none is left. A call IAM throttles is retried by botocore (legacy mode: boto3's default, which
+ * Custodian's sessions keep, as they set no retry configuration), and then by Custodian's
  * own retry (8 attempts, 1 s doubling, less up to a fifth at random). Where the replay differs, it
  * flatters Custodian: a FAILED job leaves the loop (Custodian's looks at it again for ever, since only a
  * COMPLETED job leaves its map), the calls with which Custodian describes each identity (its tags) are
