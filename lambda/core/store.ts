@@ -381,6 +381,8 @@ export class DirectoryReportStore implements ReportStore {
    * Takes the key's lock: a file made only if there is none (an exclusive create, atomic across
    * processes), outside the keys. A holder keeps it for one read and one write, so a waiter tries again
    * every few milliseconds; a lock older than LOCK_STALE_MS is a holder's that died, and is taken over.
+   * (Two waiters taking over one dead lock in the same instant could let one remove the other's new
+   * lock: a window left open, as it needs a writer killed holding it and two others waiting 10 s on it.)
    */
   private async lock(key: string): Promise<() => void> {
     const lock = directoryLock(this.location, key);
