@@ -386,21 +386,12 @@ export class DirectoryReportStore implements ReportStore {
    */
   private async lock(key: string): Promise<() => void> {
     const lock = directoryLock(this.location, key);
-    const aside = dirname(lock);
-    this.directory(aside);
     for (;;) {
       try {
-        writeFileSync(lock, String(process.pid), { flag: 'wx' });
+        this.into(dirname(lock), () => writeFileSync(lock, String(process.pid), { flag: 'wx' }));
         return () => rmSync(lock, { force: true });
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') {
-          // The store's directory went since this store made it: make it again.
-          this.made.clear();
-          this.directory(aside);
-          continue;
-        }
-        if (code !== 'EEXIST') throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       if (lockAge(lock) > LOCK_STALE_MS) rmSync(lock, { force: true });
       else await delay(LOCK_RETRY_MS);
@@ -439,15 +430,22 @@ export class DirectoryReportStore implements ReportStore {
   /** Renames a whole partial file into its key's place. */
   private place(partial: string, key: string): void {
     const file = this.file(key);
-    this.directory(dirname(file));
+    this.into(dirname(file), () => renameSync(partial, file));
+  }
+
+  /**
+   * Makes something in `dir` (`make` writes there); when `dir` went since this store made it, makes
+   * `dir` again and tries once more.
+   */
+  private into(dir: string, make: () => void): void {
+    this.directory(dir);
     try {
-      renameSync(partial, file);
+      make();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      // The key's directory went since this store made it (the partial is whole): make it again, once.
       this.made.clear();
-      this.directory(dirname(file));
-      renameSync(partial, file);
+      this.directory(dir);
+      make();
     }
   }
 

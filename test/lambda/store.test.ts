@@ -98,6 +98,10 @@ describe('report stores', () => {
     await expect(store.put('runs/r1/summary.json', '{}')).rejects.toThrow(/ENOENT/);
     await store.put('runs/r1/summary.json', '{}');
     expect(await store.list('runs/')).toEqual(['runs/r1/summary.json']);
+    // A conditional write makes the place of its lock again too.
+    rmSync(store.location, { recursive: true });
+    expect(await store.putIfUnchanged('latest-long-jobs.json', '{}', null)).toBe(true);
+    expect(await store.list('')).toEqual(['latest-long-jobs.json']);
   });
 
   it('a directory written by processes side by side loses no conditional write', async () => {
