@@ -55,7 +55,7 @@ const C7N_POLL_DELAY_MS = 2000;
 
 type CallKind = 'list' | 'generate' | 'get';
 
-/** Keys to call with: a static key of the emulator's hub (any secret will do), or a session's. */
+/** A session's keys to call with; a static key of the emulator's hub is given by its id alone (any secret will do). */
 type Keys = { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
 
 /** An IAM client whose every request holds the virtual clock still, counting calls and throttles. */
@@ -232,13 +232,13 @@ export async function custodianBaseline(endpoint: string, clock: VirtualClock, a
   let audited = 0;
   const sts = new STSClient({ endpoint, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'AKIDCUSTODIAN0000001', secretAccessKey: 'x' } });
   const account = async ({ arns, enter }: CustodianAccount): Promise<void> => {
-    const keys: Keys =
+    const keys: string | Keys =
       'roleArn' in enter
         ? await clock.track(async () => {
             const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: enter.roleArn, RoleSessionName: 'c7n-org' }));
             return { accessKeyId: c!.AccessKeyId!, secretAccessKey: c!.SecretAccessKey!, sessionToken: c!.SessionToken };
           })
-        : { accessKeyId: enter.accessKeyId, secretAccessKey: 'x' };
+        : enter.accessKeyId;
     const iam = trackedIam(endpoint, clock, keys, calls);
     const botocore = legacyRetries(iam.send, clock, random);
     const retry = async <T>(kind: CallKind, command: unknown): Promise<T> => {
