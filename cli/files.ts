@@ -2,13 +2,14 @@
  * The files and directories the commands write: checked before any work, each problem a usage error
  * naming the flag, and a file written whole or not at all.
  */
-import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, mkdtempSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from './flags';
 
 /**
  * A directory a command will write into, as given to `--flag`: it is a writable directory, or one can be
- * made there (its nearest existing ancestor is a writable directory). Nothing is made here.
+ * made there (its nearest existing ancestor is a writable directory), and it holds new directories.
+ * Nothing is left made here.
  */
 export function writableDirectoryFlag(flag: string, dir: string): string {
   const { path, what } = directoryFlag(flag, dir);
@@ -16,6 +17,13 @@ export function writableDirectoryFlag(flag: string, dir: string): string {
     accessSync(path, constants.W_OK);
   } catch {
     throw new UsageError(`--${flag} ${dir}: ${what} may not be written by this user`);
+  }
+  // Writable is not enough (and root may write anywhere): /proc and /sys refuse new directories whoever
+  // asks. A directory made there and removed at once is the only sure test.
+  try {
+    rmdirSync(mkdtempSync(join(path, '.iam-access-audit-')));
+  } catch (err) {
+    throw new UsageError(`--${flag} ${dir}: ${what} holds no new directories (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   return dir;
 }

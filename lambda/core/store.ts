@@ -6,7 +6,7 @@ import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Dirent } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -309,6 +309,37 @@ const LOCK_RETRY_MS = 5;
 /** The file that locks a key of the directory store at `location`, outside its keys. */
 export const directoryLock = (location: string, key: string) => join(location, PARTIAL_DIR, `lock.${tagOf(key).slice(0, 32)}`);
 
+/**
+ * Makes a directory and those above it that are missing, one at a time. Node's own `mkdirSync(dir,
+ * { recursive: true })` spins for ever, at full CPU, where the kernel answers ENOENT for a directory
+ * whose parent exists (under /proc or /sys, say): it makes the parent again and retries. Here such a
+ * directory throws ENOENT, one under a file ENOTDIR, as a plain `mkdir` would.
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let path = resolve(dir); !exists(path); path = dirname(path)) missing.push(path);
+  for (const path of missing.reverse()) {
+    try {
+      mkdirSync(path);
+    } catch (err) {
+      // Made by another writer meanwhile.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(path).isDirectory()) throw err;
+    }
+  }
+}
+
+/** Whether something (of any kind) is at `path`; false under a file. The root always is. */
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return dirname(path) === path;
+    throw err;
+  }
+}
+
 /** How long ago the lock file was made; 0 when it has just gone. */
 function lockAge(lock: string): number {
   try {
@@ -451,7 +482,7 @@ export class DirectoryReportStore implements ReportStore {
 
   private directory(dir: string): void {
     if (this.made.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     this.made.add(dir);
   }
 

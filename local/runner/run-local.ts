@@ -6,13 +6,13 @@
  * to a directory, in the S3 layout.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { appendFileSync, createWriteStream, mkdirSync, readdirSync } from 'node:fs';
+import { appendFileSync, createWriteStream, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ScaledClock } from '../../lambda/core/clock';
 import { keys, type RunSummary } from '../../lambda/core/model';
 import { runIdOf } from '../../lambda/core/plan';
-import { DirectoryReportStore, getJsonOrNull, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
+import { DirectoryReportStore, getJsonOrNull, makeDirectory, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
 import type { AuditSettings } from '../../lib/settings';
 import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type Organization, type RecordedCall } from '../emulator';
 import { LambdaConcurrencyQuota, LocalLambda, type InvocationHook } from './lambda-pool';
@@ -173,7 +173,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const realStart = Date.now();
   const quota = options.lambdaConcurrency === undefined ? undefined : new LambdaConcurrencyQuota(options.lambdaConcurrency);
   const outDir = resolve(options.outDir);
-  mkdirSync(outDir, { recursive: true });
+  makeDirectory(outDir);
   // The run's store, as the runner reads it back (the functions and the workflow's own writes reach the same objects).
   const store = localStore(options, outDir);
   const objectsBefore = await countObjects(store);
@@ -198,7 +198,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const emulator = options.aws ? null : await startEmulator({ account: options.account, organization: options.organization, clock, strictAuth: true, ...options.emulator });
   const lambdas = new Map<string, LocalLambda>();
   const logDir = join(outDir, '.logs');
-  mkdirSync(logDir, { recursive: true });
+  makeDirectory(logDir);
   const logs = [] as ReturnType<typeof createWriteStream>[];
 
   try {

@@ -66,6 +66,13 @@ describe('iam-access-audit emulator', () => {
     [['run', '--aws', '--out', __filename], `--out ${__filename}: it is a file, not a directory`],
     [['report', '--out', __filename], `--out ${__filename}: it is a file, not a directory`],
     [['proposals', '--out', join(__filename, 'out')], `--out ${join(__filename, 'out')}: ${__filename} is a file, not a directory`],
+    // Where the system refuses new directories whoever asks (root passes the access check).
+    ...(process.platform === 'linux'
+      ? [
+          [['run', '--local', '--sample', '10', '--out', '/proc/iam-access-audit/out'], '--out /proc/iam-access-audit/out: /proc holds no new directories (ENOENT)'],
+          [['run', '--aws', '--out', '/proc'], '--out /proc: it holds no new directories (ENOENT)'],
+        ]
+      : []),
     [['sample', '--entities', '5', '--out', join(__filename, 'a.json')], `cannot write ${join(__filename, 'a.json')}: ENOTDIR`],
     [['sample', '--entities', '5', '--out', __dirname], `cannot write ${__dirname}: it is a directory`],
     [['frobnicate'], 'unknown command "frobnicate"'],

@@ -1,14 +1,16 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { directoryLock, DirectoryReportStore, getJson, NotFound, putJson, putRequestsFor, ReadAhead, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, WritesBehind, type ReportStore } from '../../lambda/core/store';
+import { directoryLock, DirectoryReportStore, getJson, makeDirectory, NotFound, putJson, putRequestsFor, ReadAhead, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, WritesBehind, type ReportStore } from '../../lambda/core/store';
 import { startMoto, type MotoServer } from '../helpers/moto';
 import { tempStore } from '../helpers/core';
 import { run } from '../helpers/processes';
 
 /** A script that counts in a directory store, run by processes side by side. */
 const COUNTER = join(__dirname, '..', 'helpers', 'count-in-store.ts');
+const STORE_MODULE = join(__dirname, '..', '..', 'lambda', 'core', 'store.ts');
 
 async function behavesAsAStore(store: ReportStore): Promise<void> {
   await putJson(store, 'runs/r1/reports/user/a+b=c,d.e@f-g.json', { ok: 1 });
@@ -103,6 +105,25 @@ describe('report stores', () => {
     expect(await store.putIfUnchanged('latest-long-jobs.json', '{}', null)).toBe(true);
     expect(await store.list('')).toEqual(['latest-long-jobs.json']);
   });
+
+  it('a directory store makes the directories above a key one by one, and fails where one cannot be made', () => {
+    const root = mkdtempSync(join(tmpdir(), 'directories-'));
+    makeDirectory(join(root, 'a', 'b', 'c'));
+    expect(statSync(join(root, 'a', 'b', 'c')).isDirectory()).toBe(true);
+    makeDirectory(join(root, 'a', 'b', 'c'));
+    writeFileSync(join(root, 'file'), '');
+    expect(() => makeDirectory(join(root, 'file', 'd'))).toThrow(/ENOTDIR/);
+    rmSync(root, { recursive: true });
+  });
+
+  // Linux's /proc answers ENOENT to a new directory though its parent is there: Node's recursive mkdir
+  // spins on that for ever. In a child process, so that doing so again fails the test, not hangs the suite.
+  (process.platform === 'linux' ? it : it.skip)('a directory store fails at once, not spins, where the system answers that a directory\'s parent is missing though it is there', () => {
+    const child = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', `require(${JSON.stringify(STORE_MODULE)}).makeDirectory('/proc/iam-access-audit/out')`], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.signal).toBeNull();
+    expect(child.status).not.toBe(0);
+    expect(child.stderr).toContain("ENOENT: no such file or directory, mkdir '/proc/iam-access-audit'");
+  }, 30_000);
 
   it('a directory written by processes side by side loses no conditional write', async () => {
     const store = tempStore();
