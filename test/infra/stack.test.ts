@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { actionsOf, roleStatements, synthStack } from '../helpers/synth';
 
 describe('the stack', () => {
@@ -173,6 +173,20 @@ describe('settings from cdk.json', () => {
         .map(([id, f]: [string, any]) => [id.replace(/[0-9A-F]{8}$/, ''), f.Properties.ReservedConcurrentExecutions]);
     expect(reservations(synthStack({ maxConcurrency: 300, auditBatchReservedConcurrency: 40 }).template)).toEqual([['AuditAuditBatchFunction', 40]]);
     expect(reservations(synthStack().template)).toEqual([]);
+  });
+});
+
+describe('watched services', () => {
+  const warnings = (settings: Record<string, unknown>) =>
+    Annotations.fromStack(synthStack(settings).stack)
+      .findWarning('*', Match.stringLikeRegexp('watchServices'))
+      .map((w) => String(w.entry.data));
+
+  it('warn at synth of a prefix the IAM catalogue does not hold, naming it, and of no other', () => {
+    const [warning, ...more] = warnings({ watchServices: ['iam', 'organisations', 'kms'] });
+    expect(more).toEqual([]);
+    expect(warning).toMatch(/^iamAccessAudit\.watchServices\[1\] "organisations" is not a service prefix of the IAM catalogue \(@cloud-copilot\/iam-data \d/);
+    expect(warnings({})).toEqual([]);
   });
 });
 
