@@ -509,13 +509,13 @@ export async function main(args: string[]): Promise<number> {
   });
   const throttleRps = numberFlag('throttle-rps', flags['throttle-rps'], { min: 0.1, max: 1000 }) ?? 10;
   const accounts = numberFlag('accounts', flags.accounts, { integer: true, min: 1, max: 500 });
-  const entitiesPerAccount = numberFlag('entities-per-account', flags['entities-per-account'], { integer: true, min: 0, max: 100_000 });
+  const entitiesPerAccount = numberFlag('entities-per-account', flags['entities-per-account'], { integer: true, min: 1, max: 100_000 });
   if ((accounts === undefined) !== (entitiesPerAccount === undefined)) throw new UsageError('--accounts and --entities-per-account go together');
   if (accounts !== undefined && flags.entities !== undefined) throw new UsageError('give --entities N, or --accounts A --entities-per-account E, not both');
   const options: BenchOptions = {
     accounts,
     entitiesPerAccount,
-    entities: accounts !== undefined ? accounts * entitiesPerAccount! : (numberFlag('entities', flags.entities, { integer: true, min: 0, max: 200_000 }) ?? 10_000),
+    entities: accounts !== undefined ? accounts * entitiesPerAccount! : (numberFlag('entities', flags.entities, { integer: true, min: 1, max: 200_000 }) ?? 10_000),
     seed: flags.seed ?? '1',
     throttleRps,
     throttleBurst: numberFlag('throttle-burst', flags['throttle-burst'], { min: 1, max: 10_000 }) ?? throttleRps,

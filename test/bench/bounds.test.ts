@@ -1,4 +1,4 @@
-import { blindOrderChance, lowerBoundSeconds, type AccountWork } from '../../bench/bench';
+import { blindOrderChance, lowerBoundSeconds, main, type AccountWork } from '../../bench/bench';
 
 const work = (generates: number, slowJobs = 0, gets = generates): AccountWork => ({ listCalls: [1, 1, 1, 1], generates, gets, slowJobs });
 
@@ -31,5 +31,17 @@ describe('the chance of an order blind to slow jobs', () => {
 
   it('is nil when an account has more slow jobs than early places', () => {
     expect(blindOrderChance([work(100, 77)], 10, options)).toBe(0);
+  });
+});
+
+describe('the benchmark\'s flags', () => {
+  it.each([
+    [['--entities', '0'], '--entities must be a whole number of at least 1'],
+    [['--accounts', '2', '--entities-per-account', '0'], '--entities-per-account must be a whole number of at least 1'],
+    [['--accounts', '2'], '--accounts and --entities-per-account go together'],
+    [['--entities', '10', '--accounts', '2', '--entities-per-account', '5'], 'give --entities N, or --accounts A --entities-per-account E, not both'],
+    [['--nights', '3'], '--nights must be a whole number of at least 1 and at most 2'],
+  ])('refuse %j before any work, naming the flag', async (args, message) => {
+    await expect(main(args)).rejects.toThrow(message);
   });
 });
