@@ -53,31 +53,34 @@ export function orgSampleFlag(text: string): { accounts: number; entitiesPerAcco
   return { accounts, entitiesPerAccount };
 }
 
+/** "1 account", "2 accounts". */
+const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
 export function accountFromFlags(flags: AccountFlags): AccountSource {
   const given = (['account', 'sample', 'org', 'org-sample'] as const).filter((f) => flags[f] !== undefined);
   if (given.length > 1) throw new UsageError(`give one of --account FILE, --sample N, --org FILE or --org-sample AxE, not ${given.map((f) => `--${f}`).join(' and ')}`);
   if (flags.org !== undefined) {
     if (flags.seed !== undefined || flags['as-of'] !== undefined) throw new UsageError('--seed and --as-of go with --sample or --org-sample, not --org');
     const organization = readOrganizationFile(flags.org);
-    return { organization, hubAccountId: organization.auditAccountId, description: `${flags.org} (${organization.accounts.length} account${organization.accounts.length === 1 ? '' : 's'})` };
+    return { organization, hubAccountId: organization.auditAccountId, description: `${flags.org} (${counted(organization.accounts.length, 'account')})` };
   }
   if (flags['org-sample'] !== undefined) {
     const { accounts, entitiesPerAccount } = orgSampleFlag(flags['org-sample']);
     const seed = flags.seed ?? '1';
     const organization = loadOrganization(generateSampleOrganization({ accounts, entitiesPerAccount, seed, asOf: asOfFlag(flags['as-of']) }), 'generated sample organization');
-    return { organization, hubAccountId: organization.auditAccountId, description: `sample organization of ${accounts} accounts x ${entitiesPerAccount} entities, seed ${seed}` };
+    return { organization, hubAccountId: organization.auditAccountId, description: `sample organization of ${counted(accounts, 'account')} x ${counted(entitiesPerAccount, 'entity', 'entities')}, seed ${seed}` };
   }
   if (flags.account !== undefined) {
     if (flags.seed !== undefined || flags['as-of'] !== undefined) throw new UsageError('--seed and --as-of go with --sample, not --account');
     const account = readAccountFile(flags.account);
-    return { account, hubAccountId: account.accountId, description: `${flags.account} (${account.entities.length} entities)` };
+    return { account, hubAccountId: account.accountId, description: `${flags.account} (${counted(account.entities.length, 'entity', 'entities')})` };
   }
   if (flags.sample !== undefined) {
     const entities = numberFlag('sample', flags.sample, { integer: true, min: 0, max: 1_000_000 })!;
     const seed = flags.seed ?? '1';
     const asOf = asOfFlag(flags['as-of']);
     const account = loadAccount(generateSampleAccount({ entities, seed, asOf }), 'generated sample');
-    return { account, hubAccountId: account.accountId, description: `sample of ${entities} entities, seed ${seed}` };
+    return { account, hubAccountId: account.accountId, description: `sample of ${counted(entities, 'entity', 'entities')}, seed ${seed}` };
   }
   throw new UsageError('give what to audit: --account FILE, --sample N [--seed S], --org FILE or --org-sample AxE [--seed S]');
 }
