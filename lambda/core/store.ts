@@ -351,6 +351,32 @@ function lockAge(lock: string): number {
 }
 
 /**
+ * Removes a lock seen dead, unless another waiter took it over since: a waiter that saw it dead may
+ * remove it only while it holds the lock's guard (an exclusive create again), and looks at its age once
+ * more under it. Without the guard, two waiters that saw one dead lock could each remove it, the second
+ * removing the new lock the first had just taken. Answers whether it removed it. A guard left by a
+ * waiter that died in the microseconds it holds one is itself removed once old; two waiters doing that
+ * at once is the window left (it needs two deaths).
+ */
+function removeDeadLock(lock: string): boolean {
+  const guard = `${lock}.takeover`;
+  try {
+    writeFileSync(guard, String(process.pid), { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (lockAge(guard) > LOCK_STALE_MS) rmSync(guard, { force: true });
+    return false;
+  }
+  try {
+    if (!(lockAge(lock) > LOCK_STALE_MS)) return false;
+    rmSync(lock, { force: true });
+    return true;
+  } finally {
+    rmSync(guard, { force: true });
+  }
+}
+
+/**
  * The store in a directory, for local runs. It calls the file system synchronously, but for a streamed
  * body: its files are small, and here reading 8,500 files of 3 KB through libuv's thread pool, 32 at a
  * time, took 0.7 to 1.4 s against 0.1 s one after another; writing and renaming them took as long to 10
@@ -412,8 +438,6 @@ export class DirectoryReportStore implements ReportStore {
    * Takes the key's lock: a file made only if there is none (an exclusive create, atomic across
    * processes), outside the keys. A holder keeps it for one read and one write, so a waiter tries again
    * every few milliseconds; a lock older than LOCK_STALE_MS is a holder's that died, and is taken over.
-   * (Two waiters taking over one dead lock in the same instant could let one remove the other's new
-   * lock: a window left open, as it needs a writer killed holding it and two others waiting 10 s on it.)
    */
   private async lock(key: string): Promise<() => void> {
     const lock = directoryLock(this.location, key);
@@ -424,8 +448,7 @@ export class DirectoryReportStore implements ReportStore {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      if (lockAge(lock) > LOCK_STALE_MS) rmSync(lock, { force: true });
-      else await delay(LOCK_RETRY_MS);
+      if (!(lockAge(lock) > LOCK_STALE_MS && removeDeadLock(lock))) await delay(LOCK_RETRY_MS);
     }
   }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, type PathLike, type StatSyncOptions } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -10,6 +10,8 @@ import { run } from '../helpers/processes';
 
 /** A script that counts in a directory store, run by processes side by side. */
 const COUNTER = join(__dirname, '..', 'helpers', 'count-in-store.ts');
+/** The file system module itself (not an import's copy of its names), for a test to spy on what the store calls. */
+const fs = require('node:fs') as typeof import('node:fs');
 const STORE_MODULE = join(__dirname, '..', '..', 'lambda', 'core', 'store.ts');
 
 async function behavesAsAStore(store: ReportStore): Promise<void> {
@@ -165,6 +167,72 @@ describe('report stores', () => {
     rmSync(lock);
     expect(await write).toBe(true);
     expect(await store.get('latest-long-jobs.json')).toBe('{"runId":"c"}');
+  });
+
+  it('a directory store that finds a dead lock another writer has just taken over waits for that writer, and does not take it from it', async () => {
+    const store = tempStore();
+    const key = 'latest-long-jobs.json';
+    await store.put(key, '{"runId":"a"}');
+    const seen = (await store.getTagged(key))!;
+    const lock = directoryLock(store.location, key);
+    writeFileSync(lock, 'dead');
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    utimesSync(lock, aMinuteAgo, aMinuteAgo);
+    // The moment this writer has seen the lock dead, another writer that saw it dead too removes it and
+    // takes the key's lock itself, as it may: its takeover falls between this one's look and its own.
+    const realStat = fs.statSync;
+    let tookOver = false;
+    const spy = jest.spyOn(fs, 'statSync').mockImplementation(((path: PathLike, options?: StatSyncOptions) => {
+      const stat = realStat(path, options);
+      if (path === lock && !tookOver) {
+        tookOver = true;
+        fs.rmSync(lock);
+        fs.writeFileSync(lock, 'other', { flag: 'wx' });
+      }
+      return stat;
+    }) as typeof fs.statSync);
+    try {
+      const write = store.putIfUnchanged(key, '{"runId":"b"}', seen.tag);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The other writer still holds its lock, and this one has not written under it.
+      expect(tookOver).toBe(true);
+      expect(readFileSync(lock, 'utf8')).toBe('other');
+      expect(await store.get(key)).toBe('{"runId":"a"}');
+      rmSync(lock);
+      expect(await write).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await store.get(key)).toBe('{"runId":"b"}');
+    expect(readdirSync(join(store.location, '.partial'))).toEqual([]);
+  });
+
+  it('a directory store leaves a dead lock to the waiter taking it over, and takes over one whose taker died too', async () => {
+    const store = tempStore();
+    const key = 'latest-long-jobs.json';
+    await store.put(key, '{"runId":"a"}');
+    const lock = directoryLock(store.location, key);
+    const takeover = `${lock}.takeover`;
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    const dead = (file: string) => {
+      writeFileSync(file, 'dead');
+      utimesSync(file, aMinuteAgo, aMinuteAgo);
+    };
+    // Another waiter is taking the dead lock over now (it holds the takeover's guard): this one waits.
+    dead(lock);
+    writeFileSync(takeover, 'other');
+    const write = store.putIfUnchanged(key, '{"runId":"b"}', (await store.getTagged(key))!.tag);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await store.get(key)).toBe('{"runId":"a"}');
+    expect(readFileSync(lock, 'utf8')).toBe('dead');
+    rmSync(takeover);
+    expect(await write).toBe(true);
+    // The waiter taking it over died holding the guard, a minute ago: both are taken over.
+    dead(lock);
+    dead(takeover);
+    expect(await store.putIfUnchanged(key, '{"runId":"c"}', (await store.getTagged(key))!.tag)).toBe(true);
+    expect(await store.get(key)).toBe('{"runId":"c"}');
+    expect(readdirSync(join(store.location, '.partial'))).toEqual([]);
   });
 
   describe('S3, through moto', () => {
