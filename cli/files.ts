@@ -3,7 +3,8 @@
  * naming the flag, and a file written whole or not at all.
  */
 import { accessSync, constants, mkdtempSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { nearestExisting } from '../lambda/core/store';
 import { UsageError } from './flags';
 
 /**
@@ -33,15 +34,11 @@ export function writableDirectoryFlag(flag: string, dir: string): string {
  * the nearest of them that exists, and how a message names it.
  */
 export function directoryFlag(flag: string, dir: string): { path: string; what: string } {
-  for (let path = resolve(dir); ; path = dirname(path)) {
-    const stat = statOf(path);
-    // Not there (or under a file, which a step further up finds): look at its parent.
-    if (stat === undefined && dirname(path) !== path) continue;
-    if (stat === undefined) throw new UsageError(`--${flag} ${dir}: no directory on its path exists`);
-    const what = path === resolve(dir) ? 'it' : path;
-    if (!stat.isDirectory()) throw new UsageError(`--${flag} ${dir}: ${what} is a file, not a directory`);
-    return { path, what };
-  }
+  const { path } = nearestExisting(dir);
+  if (path === undefined) throw new UsageError(`--${flag} ${dir}: no directory on its path exists`);
+  const what = path === resolve(dir) ? 'it' : path;
+  if (!statSync(path).isDirectory()) throw new UsageError(`--${flag} ${dir}: ${what} is a file, not a directory`);
+  return { path, what };
 }
 
 /** Writes a file whole or not at all: a temporary file beside it, renamed into place. */

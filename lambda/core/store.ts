@@ -316,9 +316,7 @@ export const directoryLock = (location: string, key: string) => join(location, P
  * directory throws ENOENT, one under a file ENOTDIR, as a plain `mkdir` would.
  */
 export function makeDirectory(dir: string): void {
-  const missing: string[] = [];
-  for (let path = resolve(dir); !exists(path); path = dirname(path)) missing.push(path);
-  for (const path of missing.reverse()) {
+  for (const path of nearestExisting(dir).missing) {
     try {
       mkdirSync(path);
     } catch (err) {
@@ -328,15 +326,23 @@ export function makeDirectory(dir: string): void {
   }
 }
 
-/** Whether something (of any kind) is at `path`; false under a file. The root always is. */
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return dirname(path) === path;
-    throw err;
+/**
+ * The nearest of `dir` and the directories above it that something (of any kind) is at, or undefined
+ * when nothing is, even at the root; and the paths from there down to `dir` that are missing, the
+ * highest first. A path under a file counts as missing: the file is found a step further up.
+ */
+export function nearestExisting(dir: string): { path: string | undefined; missing: string[] } {
+  const missing: string[] = [];
+  for (let path = resolve(dir); ; path = dirname(path)) {
+    try {
+      statSync(path);
+      return { path, missing };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+    }
+    missing.unshift(path);
+    if (dirname(path) === path) return { path: undefined, missing };
   }
 }
 
