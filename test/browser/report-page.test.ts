@@ -214,7 +214,7 @@ describe('the HTML report in Chromium', () => {
     await openReport(empty, emptyFile);
     const header = await empty.page.$eval('#header', (e) => (e as HTMLElement).innerText);
     expect(header).toContain('INCOMPLETE');
-    expect(header).toContain('2 account(s) could not be audited. No identity was listed.');
+    expect(header).toContain('2 accounts could not be audited. No identity was listed.');
     expect(header).not.toContain('?');
     expect(header).not.toContain('"unused" means');
     // Each account says what it failed with, beside its code.
@@ -226,5 +226,23 @@ describe('the HTML report in Chromium', () => {
     await empty.page.screenshot({ path: join(SHOTS, 'report-empty.png') });
     expect(empty.errors).toEqual([]);
     await empty.page.close();
+  });
+
+  it('counts one of a thing in the singular', async () => {
+    const [failedAccount, audited] = fabricated.summary.accounts;
+    const one: RunSummary = {
+      ...fabricated.summary,
+      status: 'INCOMPLETE',
+      accounts: [{ ...failedAccount, status: 'failed', code: 'AccessDenied', message: 'not authorized to perform sts:AssumeRole' }, audited],
+      findings: { ...fabricated.summary.findings, entitiesWithUnusedServices: 1 },
+    };
+    const file = join(tempDir('report-page-one-'), 'report.html');
+    writeFileSync(file, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: one, proposals: null, changes: null, trend: [] })));
+    const page = await watchedPage(browser);
+    await openReport(page, file);
+    expect(await page.page.$eval('#header', (e) => (e as HTMLElement).innerText)).toContain('1 account could not be audited.');
+    expect(await page.page.$eval('#numbers', (e) => (e as HTMLElement).innerText)).toContain('1 identity holds some');
+    expect(page.errors).toEqual([]);
+    await page.page.close();
   });
 });

@@ -32,7 +32,7 @@ export const CLIENT_SCRIPT = String.raw`
     var run = data.run;
     var failedAccounts = data.accounts.filter(function (a) { return a.status === 'failed'; });
     var why = run.status === 'COMPLETED' ? 'Every account audited; failures within the threshold.' :
-      (failedAccounts.length ? failedAccounts.length + ' account(s) could not be audited. ' : '') +
+      (failedAccounts.length ? count(failedAccounts.length, 'account', 'accounts') + ' could not be audited. ' : '') +
       (data.entities.listed ? fmt(data.entities.failed) + ' of ' + fmt(data.entities.listed) + ' identities have no report.' : 'No identity was listed.');
     document.getElementById('header').append(
       el('div', { class: 'title-row' }, [
@@ -54,10 +54,10 @@ export const CLIENT_SCRIPT = String.raw`
     document.getElementById('numbers').append(
       card('identities listed', fmt(e.listed), fmt(e.reported) + ' reported · ' + fmt(e.skipped) + ' skipped'),
       card('without a report', fmt(e.failed), 'never counted as unused', e.failed ? 'warn' : ''),
-      card('unused grants', fmt(f.unusedServiceGrants), fmt(f.entitiesWithUnusedServices) + ' identities hold some'),
+      card('unused grants', fmt(f.unusedServiceGrants), count(f.entitiesWithUnusedServices, 'identity holds some', 'identities hold some')),
       card('used nothing', fmt(f.entitiesWithNoUseInWindow), 'identities with no use in the window'),
       card('proposals', fmt(p.count), ['trim', 'remove', 'replace', 'review'].map(function (a) { return fmt(p.byAction[a]) + ' ' + a; }).join(' · ')),
-      card('since the last run', c ? fmt(c.counts['first-use']) + ' first uses' : '—', c ? fmt(c.counts['newly-unused']) + ' newly unused · ' + c.added + ' added · ' + c.removed + ' removed' : 'no earlier complete run', c && c.watched.length ? 'alert' : '')
+      card('since the last run', c ? count(c.counts['first-use'], 'first use', 'first uses') : '—', c ? fmt(c.counts['newly-unused']) + ' newly unused · ' + c.added + ' added · ' + c.removed + ' removed' : 'no earlier complete run', c && c.watched.length ? 'alert' : '')
     );
   }
 
