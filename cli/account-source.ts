@@ -13,6 +13,7 @@ import {
   type Organization,
 } from '../local/emulator';
 import { numberFlag, UsageError } from './flags';
+import { counted } from './words';
 
 export const ACCOUNT_FLAGS = {
   account: { type: 'string' },
@@ -52,9 +53,6 @@ export function orgSampleFlag(text: string): { accounts: number; entitiesPerAcco
   }
   return { accounts, entitiesPerAccount };
 }
-
-/** "1 account", "2 accounts". */
-const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function accountFromFlags(flags: AccountFlags): AccountSource {
   const given = (['account', 'sample', 'org', 'org-sample'] as const).filter((f) => flags[f] !== undefined);

@@ -11,6 +11,7 @@ import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
 import { notAuditedLines } from './report-command';
 import { runAwsCommand } from './run-aws-command';
+import { counted } from './words';
 
 export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N | --org FILE | --org-sample AxE) [--seed S] [--as-of YYYY-MM-DD]
     [--out DIR] [--input JSON] [--granularity G] [--arn ARN ...] [--account-ids ID,ID...] [--time-scale X]
@@ -97,7 +98,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
   out.write(formatRunResult(result, `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`));
   if (lambdaConcurrency !== undefined) {
     const refused = Object.values(result.stats.lambdaThrottles).reduce((a, b) => a + b, 0);
-    out.write(`  Lambda's concurrency quota (${lambdaConcurrency}) refused ${refused} invocation${refused === 1 ? '' : 's'}; the workflow retried each refusal.\n`);
+    out.write(`  Lambda's concurrency quota (${lambdaConcurrency}) refused ${counted(refused, 'invocation')}; the workflow retried each refusal.\n`);
   }
   const timeouts = result.stats.computeTimeouts;
   if (timeouts.length > 0) {
@@ -166,7 +167,7 @@ export function formatSummary(summary: RunSummary): string {
   lines.push(
     `  entities   listed ${e.listed} · reported ${e.reported} · skipped ${e.skipped} · failed ${e.failed}`,
     `  by type    ${e.byType.user} users · ${e.byType.group} groups · ${e.byType.role} roles · ${e.byType.policy} policies`,
-    `  findings   ${f.entitiesWithUnusedServices} identities hold unused services (${f.unusedServiceGrants} unused grants); ${f.entitiesWithNoUseInWindow} used nothing in the window`,
+    `  findings   ${counted(f.entitiesWithUnusedServices, 'identity holds', 'identities hold')} unused services (${counted(f.unusedServiceGrants, 'unused grant')}); ${f.entitiesWithNoUseInWindow} used nothing in the window`,
     `  IAM calls  list ${c.list} · generate ${c.generate} · get ${c.get} · throttled ${c.throttled} · retried ${c.retried}${
       // An invocation counts its calls when it ends; one the interrupt stopped could not.
       summary.failures.some((x) => x.code === 'Interrupted') ? ' (without the calls of the invocations the interrupt stopped)' : ''
@@ -177,7 +178,7 @@ export function formatSummary(summary: RunSummary): string {
   const ch = summary.changes;
   lines.push(
     ch
-      ? `  changes    since the previous complete run: ${ch.added} added · ${ch.removed} removed · ${ch.firstUse} first uses · ${ch.newlyUnused} newly unused`
+      ? `  changes    since the previous complete run: ${ch.added} added · ${ch.removed} removed · ${counted(ch.firstUse, 'first use')} · ${ch.newlyUnused} newly unused`
       : '  changes    none computed: no earlier complete run in this store',
   );
   if (summary.failures.length > 0) {

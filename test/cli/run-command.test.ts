@@ -46,6 +46,24 @@ describe("a run's summary in the terminal", () => {
       '    333333333333 skipped: AccountSuspended',
     ]);
   });
+
+  it('counts one of a thing in the singular', () => {
+    const entities = { listed: 1, reported: 1, skipped: 0, failed: 0 };
+    const summary = {
+      status: 'COMPLETED',
+      accounts: [{ accountId: '111111111111', name: null, status: 'audited', entities }],
+      entities: { ...entities, byType: { user: 0, group: 0, role: 1, policy: 0 } },
+      findings: { entitiesWithUnusedServices: 1, unusedServiceGrants: 1, entitiesWithNoUseInWindow: 0 },
+      iamCalls: { list: 4, generate: 1, get: 1, throttled: 0, retried: 0 },
+      proposals: { count: 0, byAction: {} },
+      changes: { added: 0, removed: 0, firstUse: 1, newlyUnused: 0 },
+      failures: [],
+      skipped: [],
+    } as unknown as RunSummary;
+    const text = formatSummary(summary);
+    expect(text).toContain('  findings   1 identity holds unused services (1 unused grant); 0 used nothing in the window\n');
+    expect(text).toContain('0 removed · 1 first use · 0 newly unused\n');
+  });
 });
 
 describe('a local run that ends without a summary', () => {
