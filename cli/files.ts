@@ -2,9 +2,9 @@
  * The files and directories the commands write: checked before any work, each problem a usage error
  * naming the flag, and a file written whole or not at all.
  */
-import { accessSync, constants, mkdtempSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, constants, mkdtempSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { nearestExisting } from '../lambda/core/store';
+import { nearestExisting, statOf } from '../lambda/core/store';
 import { UsageError } from './flags';
 
 /**
@@ -55,15 +55,5 @@ export function writeFileAtomically(file: string, text: string): void {
       // Under a file, or a directory not there: nothing was written to remove.
     }
     throw new UsageError(`cannot write ${file}: ${(err as Error).message.replace(temporary, file)}`);
-  }
-}
-
-/** A path's stat, or undefined where there is nothing (not there, or under a file). */
-function statOf(path: string): Stats | undefined {
-  try {
-    return statSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
-    throw err;
   }
 }

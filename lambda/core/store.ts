@@ -5,7 +5,7 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Dirent } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Dirent, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -334,26 +334,27 @@ export function makeDirectory(dir: string): void {
 export function nearestExisting(dir: string): { path: string | undefined; missing: string[] } {
   const missing: string[] = [];
   for (let path = resolve(dir); ; path = dirname(path)) {
-    try {
-      statSync(path);
-      return { path, missing };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-    }
+    if (statOf(path)) return { path, missing };
     missing.unshift(path);
     if (dirname(path) === path) return { path: undefined, missing };
   }
 }
 
-/** How long ago the lock file was made; 0 when it has just gone. */
-function lockAge(lock: string): number {
+/** A path's stat, or undefined where there is nothing (not there, or under a file). */
+export function statOf(path: string): Stats | undefined {
   try {
-    return Date.now() - statSync(lock).mtimeMs;
+    return statSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
+}
+
+/** How long ago the lock file was made; 0 when it has just gone. */
+function lockAge(lock: string): number {
+  const stat = statOf(lock);
+  return stat ? Date.now() - stat.mtimeMs : 0;
 }
 
 /**
