@@ -19,11 +19,12 @@ import {
 import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DEFAULT_MEMBER_ROLE_NAME, type AuditSettings } from '../lib/settings';
-import { runLocal, type AwsTarget, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
+import { runLocal, type AwsTarget, type LocalRunProgress } from '../local/runner/run-local';
 import { awsErrorLine, noCredentials } from './aws-errors';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
+import { exitNow, interruptibly } from './interrupt';
 import { duration, exitCodeOf, formatRunResult } from './run-command';
 
 export const RUN_AWS_USAGE = `iam-access-audit run --aws [--profile P] [--region R] [--out DIR] [--input JSON] [--granularity G]
@@ -130,42 +131,15 @@ export async function runAwsCommand(args: string[], out: NodeJS.WritableStream):
     iamCallsPerSecond: callsPerSecond,
     ...(flags.org ? { accounts: { source: 'organization', memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] } } : {}),
   };
-  const interrupt = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    out.write('\nInterrupted: no job starts now; writing the summary of what was done (Ctrl-C again to leave at once)\n');
-    interrupt.abort();
-  };
-  process.on('SIGINT', onSigint);
   const show = progressPrinter(out);
-  let result: LocalRunResult;
-  try {
-    result = await runLocal({ aws: target.aws, outDir, input, settings, signal: interrupt.signal, onProgress: show.update });
-  } catch (err) {
-    // Ctrl-C on a terminal reaches the synthesis process too: the run had not started.
-    if (!interrupt.signal.aborted) throw err;
-    out.write('Interrupted before the run started: nothing was audited.\n');
-    return exitNow(out, 130);
-  } finally {
-    process.off('SIGINT', onSigint);
-    show.done();
-  }
+  const { result, interrupted } = await interruptibly(out, show, (signal) => runLocal({ aws: target.aws, outDir, input, settings, signal, onProgress: show.update }));
   out.write(formatRunResult(result, `in ${duration(result.stats.realSeconds)}`));
-  // The engine leaves the timers of the states it was in (a Wait, a Retry's interval) running: leave now.
-  if (interrupt.signal.aborted) return exitNow(out, 130);
+  if (interrupted) return exitNow(out, 130);
   const denied = result.summary?.failures.filter((f) => f.code === 'AccessDenied') ?? [];
   if (result.summary && denied.length > 0 && denied.length === result.summary.entities.listed) {
     throw new AwsAccessError(`every identity's audit was denied (AccessDenied), e.g. ${denied[0].message}\n${grantAdvice(['iam:GenerateServiceLastAccessedDetails', 'iam:GetServiceLastAccessedDetails'])}`);
   }
   return exitCodeOf(result);
-}
-
-/** Exits once what was written has reached standard output. */
-async function exitNow(out: NodeJS.WritableStream, code: number): Promise<never> {
-  await new Promise<void>((resolve) => out.write('', () => resolve()));
-  process.exit(code);
 }
 
 interface Connection {

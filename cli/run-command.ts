@@ -9,6 +9,7 @@ import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBeha
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
+import { exitNow, interruptibly } from './interrupt';
 import { notAuditedLines } from './report-command';
 import { runAwsCommand } from './run-aws-command';
 import { counted } from './words';
@@ -31,8 +32,11 @@ ${INPUT_FLAGS_USAGE}
   --lambda-concurrency N  Lambda's concurrency quota of the account the pipeline runs in (new accounts
                       may have 10): invocations beyond it are refused and the workflow retries them
 
-  Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the summary says why), 2 when
-  a flag or the execution input is wrong (an --account-ids id the run is not set to audit, too).`;
+  Ctrl-C stops the run: no job starts after it, the summary is written INCOMPLETE with every unsettled
+  identity failed as Interrupted, latest.json stays where it was, and the exit code is 130 (a second
+  Ctrl-C exits at once). Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the
+  summary says why), 2 when a flag or the execution input is wrong (an --account-ids id the run is not
+  set to audit, too).`;
 
 export const DEFAULT_LOCAL_TIME_SCALE = 200;
 /**
@@ -84,17 +88,9 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     );
   }
   const show = progressPrinter(out);
-  const result = await runLocal({
-    account: source.account,
-    organization: source.organization,
-    outDir,
-    input,
-    timeScale,
-    emulator,
-    lambdaConcurrency,
-    onProgress: show.update,
-  });
-  show.done();
+  const { result, interrupted } = await interruptibly(out, show, (signal) =>
+    runLocal({ account: source.account, organization: source.organization, outDir, input, timeScale, emulator, lambdaConcurrency, signal, onProgress: show.update }),
+  );
   out.write(formatRunResult(result, `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`));
   if (lambdaConcurrency !== undefined) {
     const refused = Object.values(result.stats.lambdaThrottles).reduce((a, b) => a + b, 0);
@@ -112,6 +108,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
         : `  Run again with a lower --time-scale (${roundedScale(timeScale / 4)}, say).\n`,
     );
   }
+  if (interrupted) return exitNow(out, 130);
   return exitCodeOf(result);
 }
 

@@ -5,7 +5,6 @@
  * every call is signed with the profile's key; nothing is written but the output directory. Missing,
  * expired and denied credentials each say so once; Ctrl-C leaves an INCOMPLETE summary.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { EntityReport, LatestPointer, RunSummary } from '../../lambda/core/model';
@@ -15,42 +14,19 @@ import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../cli/run-aws-command
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
 import { runLocal } from '../../local/runner/run-local';
 import { reportFiles } from '../helpers/expectations';
+import { runWatched, type ProcessResult } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
 const PROFILE_KEY: Credentials = { accessKeyId: 'AKIAPROFILEKEY000001', secretAccessKey: 'profile-secret-key' };
 const RUN_TIMEOUT = 180_000;
 
-interface Cli {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /**
  * The command line in a fresh working directory and HOME, with only the SDK's standard configuration to
  * go on. `watch` sees the output so far on every line and every 200 ms, and may interrupt the run.
  */
-function cli(home: string, cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv, watch?: (stdout: string, kill: () => void) => void): Promise<Cli> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...extraEnv };
-  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const kill = () => child.kill('SIGINT');
-    const watcher = watch ? setInterval(() => watch(stdout, kill), 200) : undefined;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      watch?.(stdout, kill);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(watcher);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function cli(home: string, cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv, watch?: (stdout: string, kill: () => void) => void): Promise<ProcessResult> {
+  return runWatched(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...extraEnv }, cwd, watch });
 }
 
 /** A HOME whose ~/.aws holds one profile, "audit", with the given key. */
@@ -105,7 +81,7 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
   describe('a whole run, then an interrupted one', () => {
     const home = homeWith(PROFILE_KEY);
     const cwd = tempDir('run-aws-');
-    let first: Cli;
+    let first: ProcessResult;
 
     beforeAll(async () => {
       emulator.resetStats();

@@ -11,7 +11,7 @@ import { S3ReportStore } from '../../lambda/core/store';
 import { generateSampleAccount, loadAccount, prng, type Account, type Fault } from '../../local/emulator';
 import { runLocal, type LocalRunOptions } from '../../local/runner/run-local';
 import { expectNothingLostNothingInvented, readJson, reportFiles, reportKey } from '../helpers/expectations';
-import { run as runProcess } from '../helpers/processes';
+import { run as runProcess, runWatched } from '../helpers/processes';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { startFlakyProxy } from '../helpers/flaky-proxy';
 import { startMoto } from '../helpers/moto';
@@ -239,6 +239,41 @@ describe('fault matrix', () => {
         return { entity: r.entity, services: r.services, granted: r.findings.servicesGranted };
       });
     expect(content(flaky.dir, flaky.result.runId)).toEqual(content(clean.dir, clean.result.runId));
+  }, RUN_TIMEOUT);
+});
+
+describe('Ctrl-C during a local run', () => {
+  it('stops it between jobs: exit 130, an INCOMPLETE summary with the unsettled identities Interrupted, every report made kept, latest.json unmoved', async () => {
+    const dir = tempDir('faults-interrupted-');
+    const first = await runLocal({ account: account(12), outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
+    const latestBefore = readFileSync(join(dir, 'latest.json'), 'utf8');
+    const file = join(dir, 'account.json');
+    writeFileSync(file, JSON.stringify(accountFile(150)));
+    let runId: string | undefined;
+    // IAM at one call a second, 20 times faster: the third report comes some 10 s before the last (here),
+    // so the run is stopped with reports written and many to come.
+    const cli = await runWatched(process.execPath, [CLI, 'run', '--local', '--account', file, '--out', dir, '--time-scale', '20', '--throttle-rps', '1'], {
+      env: process.env,
+      watch: (_stdout, interrupt) => {
+        if (runId) return;
+        const started = readdirSync(join(dir, 'runs')).find((r) => r !== first.runId);
+        if (started && reportFiles(dir, started).length >= 3) {
+          runId = started;
+          interrupt();
+        }
+      },
+    });
+    expect(runId).toBeDefined();
+    expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 130, stderr: '' });
+    expect(cli.stdout).toContain('Interrupted: no job starts now; writing the summary of what was done');
+    expect(cli.stdout).toContain(`Run ${runId} INTERRUPTED`);
+    const summary = readJson<RunSummary>(dir, keys.summary(runId!));
+    expect(summary.status).toBe('INCOMPLETE');
+    expect(summary.failures.filter((f) => f.code === 'Interrupted').length).toBeGreaterThan(0);
+    expect(summary.entities.reported).toBeGreaterThanOrEqual(3);
+    expectNothingLostNothingInvented(dir, { runId: runId!, summary }, loadAccount(JSON.parse(readFileSync(file, 'utf8'))));
+    expect(readFileSync(join(dir, 'latest.json'), 'utf8')).toBe(latestBefore);
+    expect(readdirSync(join(dir, '.partial'))).toEqual([]);
   }, RUN_TIMEOUT);
 });
 

@@ -8,17 +8,38 @@ export interface ProcessResult {
 
 /** Runs a command to completion and collects its output; never throws on a non-zero exit. */
 export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<ProcessResult> {
+  return runWatched(command, args, { env: { ...process.env, ...env }, input });
+}
+
+/**
+ * Runs a command with exactly `env` (an undefined value leaves a variable out), in `cwd`. `watch` sees
+ * the output so far on every chunk and every 200 ms, and may interrupt the command as Ctrl-C does.
+ */
+export function runWatched(
+  command: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string; input?: string; watch?: (stdout: string, interrupt: () => void) => void },
+): Promise<ProcessResult> {
+  const { watch } = options;
+  const env = { ...options.env };
+  for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   return new Promise((resolve, reject) => {
-    const merged: NodeJS.ProcessEnv = { ...process.env, ...env };
-    for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
-    const child = spawn(command, args, { env: merged, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const interrupt = () => child.kill('SIGINT');
+    const watcher = watch ? setInterval(() => watch(stdout, interrupt), 200) : undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      watch?.(stdout, interrupt);
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    child.on('close', (code) => {
+      clearInterval(watcher);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
   });
 }
 
