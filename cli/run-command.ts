@@ -227,6 +227,7 @@ export function formatRunResult(result: LocalRunResult, timing: string): string 
           ? `Run ${result.runId} INCOMPLETE: ${result.error.Cause}`
           : `Run ${result.runId} FAILED: ${failureLine(result.error?.Error, result.error?.Cause)}`;
   let text = `${head} ${timing}\n`;
+  if (result.logTrouble) text += `  The functions' logs are incomplete: ${result.logTrouble}\n`;
   if (!result.summary) {
     return result.listed === null
       ? `${text}  (no summary: the run stopped before it had listed the identities)\n`

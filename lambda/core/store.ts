@@ -407,7 +407,7 @@ export class DirectoryReportStore implements ReportStore {
     try {
       await pipeline(body.stream, createWriteStream(partial));
     } catch (err) {
-      this.discard(partial, err);
+      this.discard(partial, key, err);
     }
     this.place(partial, key);
     // As S3 would bill it: one PUT, or a multipart upload's.
@@ -468,7 +468,7 @@ export class DirectoryReportStore implements ReportStore {
     try {
       writeFileSync(partial, body);
     } catch (err) {
-      this.discard(partial, err);
+      this.discard(partial, key, err);
     }
     this.place(partial, key);
   }
@@ -480,11 +480,15 @@ export class DirectoryReportStore implements ReportStore {
     return join(aside, `${process.pid}.${Math.random().toString(36).slice(2)}`);
   }
 
-  /** Removes a partial file whose writing failed, and throws why. */
-  private discard(partial: string, err: unknown): never {
+  /**
+   * Removes a partial file whose writing failed, and throws why, naming the key's file: the system's
+   * message names the partial file or, for a full disk, nothing.
+   */
+  private discard(partial: string, key: string, err: unknown): never {
     rmSync(partial, { force: true });
     // The store's directory went since this store made it: the next write makes it again.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.made.clear();
+    if (err instanceof Error) err.message = `${err.message} (writing ${this.file(key)})`;
     throw err;
   }
 

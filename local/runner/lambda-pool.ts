@@ -140,6 +140,7 @@ export interface LocalLambdaOptions {
 
 export class LocalLambda {
   private readonly environments: Environment[] = [];
+  private closed = false;
   private invocationCount = 0;
   private throttleCount = 0;
   private inFlight = 0;
@@ -191,6 +192,9 @@ export class LocalLambda {
    */
   async invoke(event: unknown): Promise<unknown> {
     const { fn, quota } = this.options;
+    // A failed execution's other branches may still reach a Task: an environment started now would
+    // never be closed, and would keep the process alive.
+    if (this.closed) throw new Error(`${fn.logicalId} was invoked after the run ended`);
     const reserved = fn.reservedConcurrency;
     const admitted = reserved !== undefined ? this.inFlight < reserved : (quota?.take() ?? true);
     if (!admitted) {
@@ -298,7 +302,9 @@ export class LocalLambda {
     await Promise.all(started.map((e) => e.ready));
   }
 
+  /** Ends every environment; the function takes no invocation after. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all(this.environments.splice(0).map((e) => e.worker.terminate()));
   }
 

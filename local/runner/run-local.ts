@@ -112,6 +112,8 @@ export interface LocalRunResult {
   readonly summary?: RunSummary;
   /** Identities Plan listed, or null when the run ended before Plan did. */
   readonly listed: number | null;
+  /** Why a function's log under `.logs/` is incomplete (the first log that could not be written), or null. */
+  readonly logTrouble: string | null;
   readonly stats: {
     /** When the run started, on the clock that IAM (the emulator) keeps. */
     readonly simulatedStart: string;
@@ -200,6 +202,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const logDir = join(outDir, '.logs');
   makeDirectory(logDir);
   const logs = [] as ReturnType<typeof createWriteStream>[];
+  let logTrouble: string | null = null;
 
   try {
     const runNonce = randomBytes(8).toString('hex');
@@ -226,6 +229,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     for (const fn of workflow.functions.values()) {
       if (quota && fn.reservedConcurrency !== undefined) quota.reserve(fn.logicalId, fn.reservedConcurrency);
       const log = createWriteStream(join(logDir, `${fn.logicalId}.log`), { flags: 'a' });
+      // A log helps whoever reads it; one that cannot be written (a full disk, a directory in its place)
+      // must not end the run, which says so when it ends.
+      log.on('error', (err) => (logTrouble ??= `.logs/${fn.logicalId}.log could not be written (${err.message})`));
       logs.push(log);
       lambdas.set(
         fn.arn,
@@ -358,6 +364,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       output,
       summary,
       listed: progress.listed,
+      logTrouble,
       stats: {
         simulatedStart: new Date(runStart).toISOString(),
         simulatedSeconds: (clock.now() - runStart) / 1000,

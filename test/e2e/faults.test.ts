@@ -4,8 +4,8 @@
  * 25,000-identity cases run in the benchmark (`npm run bench`), which takes minutes.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { keys, type EntityReport, type LatestPointer, type RunSummary } from '../../lambda/core/model';
 import { S3ReportStore } from '../../lambda/core/store';
 import { generateSampleAccount, loadAccount, prng, type Account, type Fault } from '../../local/emulator';
@@ -194,6 +194,19 @@ describe('fault matrix', () => {
     expect(Object.fromEntries(invoked)).toEqual({ AuditPlan: 3, AuditAuditBatch: 0, AuditPropose: 1, AuditSummarize: 2 });
     expect(result.summary!.proposals.count).toBe(0);
     expect(result.stats.emulator!.operations.GenerateServiceLastAccessedDetails.calls).toBe(0);
+  }, RUN_TIMEOUT);
+
+  it("a function's log that cannot be written (a full disk, a directory in its place) ends nothing: the run completes and says which log", async () => {
+    const acct = account(8);
+    const { dir, result: first } = await audit(acct);
+    expect(first.logTrouble).toBeNull();
+    const batchLog = join(dir, '.logs', `${Object.keys(first.stats.lambdaInvocations).find((id) => id.includes('AuditBatch'))}.log`);
+    rmSync(batchLog);
+    mkdirSync(batchLog);
+    const result = await runLocal({ account: acct, outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.logTrouble).toMatch(new RegExp(`^\\.logs/${basename(batchLog).replace('.', '\\.')} could not be written \\(EISDIR: `));
+    expectNothingLostNothingInvented(dir, result, acct);
   }, RUN_TIMEOUT);
 
   it('a batch whose every invocation dies after writing reports: the written reports count, the rest fail, the run is INCOMPLETE', async () => {

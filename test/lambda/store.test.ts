@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, type PathLike, type StatSyncOptions } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { directoryLock, DirectoryReportStore, getJson, makeDirectory, NotFound, putJson, putRequestsFor, ReadAhead, S3ReportStore, storeRequests, UPLOAD_PART_BYTES, WritesBehind, type ReportStore } from '../../lambda/core/store';
 import { startMoto, type MotoServer } from '../helpers/moto';
@@ -106,6 +106,24 @@ describe('report stores', () => {
     rmSync(store.location, { recursive: true });
     expect(await store.putIfUnchanged('latest-long-jobs.json', '{}', null)).toBe(true);
     expect(await store.list('')).toEqual(['latest-long-jobs.json']);
+  });
+
+  it('a directory store that cannot write a key (a full disk) says which, and leaves nothing of it', async () => {
+    const store = tempStore();
+    const realWrite = fs.writeFileSync;
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const spy = jest.spyOn(fs, 'writeFileSync').mockImplementation(((...args: Parameters<typeof fs.writeFileSync>) => {
+      if (String(args[0]).includes(`${sep}.partial${sep}`)) throw full;
+      return realWrite(...args);
+    }) as typeof fs.writeFileSync);
+    try {
+      const file = join(store.location, 'runs', 'r1', 'summary.json');
+      await expect(store.put('runs/r1/summary.json', '{}')).rejects.toMatchObject({ code: 'ENOSPC', message: `ENOSPC: no space left on device, write (writing ${file})` });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await store.list('')).toEqual([]);
+    expect(readdirSync(join(store.location, '.partial'))).toEqual([]);
   });
 
   it('a directory store makes the directories above a key one by one, and fails where one cannot be made', () => {

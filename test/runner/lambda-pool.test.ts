@@ -139,6 +139,25 @@ describe('the account\'s Lambda concurrency quota', () => {
   });
 });
 
+describe('a closed function', () => {
+  // A failed execution's other branches may still reach a Task after the run closed its functions: an
+  // environment started for one would never be closed, and would keep the process alive.
+  it('takes no invocation after, and starts no environment for one', async () => {
+    const lambda = lambdaFor('wait', 1);
+    await expect(lambda.invoke({ ms: 1 })).resolves.toBe('done');
+    await lambda.close();
+    try {
+      const before = process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+      await expect(lambda.invoke({ ms: 1 })).rejects.toThrow('Probewait was invoked after the run ended');
+      expect(process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length).toBe(before);
+      expect(lambda.invocations).toBe(1);
+    } finally {
+      // Should it have started one, the test fails without keeping the suite alive.
+      await lambda.close();
+    }
+  });
+});
+
 describe('a failed invocation\'s trace', () => {
   // A minified bundle with its source map, as the app's functions are built; the error is thrown on line 4.
   const SOURCE = ['export async function handler(): Promise<never> {', '  const name: string = \'NoSuchThing\';', '  const message = `nothing by that ${name.length}`;', '  throw Object.assign(new Error(message), { name });', '}', 'export const probe = async () => ({ eager: process.sourceMapsEnabled, nodeOptions: process.env.NODE_OPTIONS ?? null });', ''].join('\n');
