@@ -1,9 +1,11 @@
 import { main } from '../cli/main';
 
-// A reader that stops early (`| head`) is not an error.
+// A reader that stops early (`| head`) is not an error; a file that cannot take the output (a full disk)
+// is, said in one line.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
+  process.stderr.write(`iam-access-audit: cannot write to standard output: ${err.message}\n`);
+  process.exit(1);
 });
 
 main(process.argv.slice(2)).then(

@@ -1,6 +1,6 @@
 /**
  * The files and directories the commands write: checked before any work, each problem a usage error
- * naming the flag, and a file written whole or not at all.
+ * naming the flag, and a file written whole or not at all (a full disk then says so in one line).
  */
 import { accessSync, constants, mkdtempSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -41,7 +41,16 @@ export function directoryFlag(flag: string, dir: string): { path: string; what: 
   return { path, what };
 }
 
-/** Writes a file whole or not at all: a temporary file beside it, renamed into place. */
+/** A write the system refused though the path is right (a full disk, a device's fault): said in one line, exit 1. */
+export class WriteFailure extends Error {}
+
+/** What a write's errors say of the path it was given, which the user can mend by giving another. */
+const PATH_FAULTS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ENAMETOOLONG', 'ELOOP']);
+
+/**
+ * Writes a file whole or not at all: a temporary file beside it, renamed into place. A path that cannot
+ * be written is a usage error; any other refusal a WriteFailure.
+ */
 export function writeFileAtomically(file: string, text: string): void {
   if (statOf(file)?.isDirectory()) throw new UsageError(`cannot write ${file}: it is a directory`);
   const temporary = `${file}.${process.pid}.tmp`;
@@ -54,6 +63,7 @@ export function writeFileAtomically(file: string, text: string): void {
     } catch {
       // Under a file, or a directory not there: nothing was written to remove.
     }
-    throw new UsageError(`cannot write ${file}: ${(err as Error).message.replace(temporary, file)}`);
+    const message = `cannot write ${file}: ${(err as Error).message.replace(temporary, file)}`;
+    throw PATH_FAULTS.has((err as NodeJS.ErrnoException).code ?? '') ? new UsageError(message) : new WriteFailure(message);
   }
 }

@@ -7,6 +7,7 @@ import { AccountFileError } from '../local/emulator';
 import { SynthesisError } from '../local/runner/run-local';
 import { awsErrorLine } from './aws-errors';
 import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
+import { WriteFailure } from './files';
 import { UsageError } from './flags';
 import { PROPOSALS_USAGE, proposalsCommand } from './proposals-command';
 import { REPORT_USAGE, reportCommand } from './report-command';
@@ -61,6 +62,10 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (e instanceof AccountFileError || e instanceof SettingsError || e instanceof SynthesisError || e instanceof AwsAccessError) {
       err.write(`iam-access-audit ${name}: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof WriteFailure) {
+      err.write(`iam-access-audit ${name}: ${e.message}\n`);
+      return 1;
     }
     const aws = awsErrorLine(e);
     if (aws) {

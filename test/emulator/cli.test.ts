@@ -1,14 +1,18 @@
 /**
  * The command-line tool as users run it: the bin entry, through its shim.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { main } from '../../cli/main';
 import { awsEnv, run } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
+// The module object itself, so that a spy on it reaches the command's writes.
+const fs = require('node:fs') as typeof import('node:fs');
 
 describe('iam-access-audit emulator', () => {
   it('runs in the foreground, prints where it listens, serves the AWS CLI and stops on SIGTERM', async () => {
@@ -94,5 +98,37 @@ describe('iam-access-audit sample', () => {
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(readFileSync(join(dir, 'a.json'))).toEqual(readFileSync(join(dir, 'b.json')));
     expect(JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')).entities).toHaveLength(300);
+  });
+});
+
+describe('a write the system refuses though the path is right', () => {
+  // Linux's /dev/full answers every write with ENOSPC, as a full disk does.
+  (process.platform === 'linux' ? it : it.skip)('to standard output (a full disk): one line, exit 1, no stack trace', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const result = spawnSync(process.execPath, [BIN, 'sample', '--entities', '5'], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8', timeout: 60_000 });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 1, stderr: 'iam-access-audit: cannot write to standard output: ENOSPC: no space left on device, write\n' });
+    } finally {
+      closeSync(full);
+    }
+  }, 70_000);
+
+  it('to a file (a full disk): one line naming it, exit 1, no usage, nothing left beside it', async () => {
+    const dir = tempDir('full-disk-');
+    const file = join(dir, 'account.json');
+    const realWrite = fs.writeFileSync;
+    const spy = jest.spyOn(fs, 'writeFileSync').mockImplementation(((...args: Parameters<typeof fs.writeFileSync>) => {
+      if (String(args[0]).startsWith(file)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return realWrite(...args);
+    }) as typeof fs.writeFileSync);
+    const out = new PassThrough();
+    const err = new PassThrough();
+    try {
+      expect(await main(['sample', '--entities', '5', '--out', file], out, err)).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(String(err.read())).toBe(`iam-access-audit sample: cannot write ${file}: ENOSPC: no space left on device, write\n`);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
