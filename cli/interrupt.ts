@@ -1,41 +1,51 @@
 /**
- * Ctrl-C during a run from the command line: the first stops it between jobs and the run still writes
- * the summary of what was done (the identities it had not settled are failed as Interrupted, never read
- * as unused, and latest.json does not move); a second leaves at once.
+ * Ctrl-C during a run from the command line, or SIGTERM (a `timeout`, a container stopped): the first
+ * stops it between jobs and the run still writes the summary of what was done (the identities it had
+ * not settled are failed as Interrupted, never read as unused, and latest.json does not move); a second
+ * leaves at once. Either way the exit code is the shell's for the signal: 130 for SIGINT, 143 for SIGTERM.
  */
+import { constants } from 'node:os';
 import type { LocalRunResult } from '../local/runner/run-local';
+
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 export interface Interruptible {
   readonly result: LocalRunResult;
-  readonly interrupted: boolean;
+  /** The exit code of the signal that stopped the run, or null when it ran to its end. */
+  readonly interruptedExitCode: number | null;
 }
 
 /**
- * Runs `run` with Ctrl-C wired to its signal, and ends the progress line `show` when it returns. Ctrl-C
- * before the run started (on a terminal it reaches the synthesis process too) leaves with 130.
+ * Runs `run` with Ctrl-C and SIGTERM wired to its signal, and ends the progress line `show` when it
+ * returns. A signal before the run started (on a terminal Ctrl-C reaches the synthesis process too)
+ * leaves at once, saying nothing was audited.
  */
 export async function interruptibly(out: NodeJS.WritableStream, show: { done: () => void }, run: (signal: AbortSignal) => Promise<LocalRunResult>): Promise<Interruptible> {
   const interrupt = new AbortController();
-  let interrupts = 0;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    out.write('\nInterrupted: no job starts now; writing the summary of what was done (Ctrl-C again to leave at once)\n');
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stoppedBy) process.exit(exitCodeOf(signal));
+    stoppedBy = signal;
+    const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
+    out.write(`\nInterrupted${signal === 'SIGINT' ? '' : ` (${signal})`}: no job starts now; writing the summary of what was done (${again} to leave at once)\n`);
     interrupt.abort();
   };
-  process.on('SIGINT', onSigint);
+  for (const signal of SIGNALS) process.on(signal, onSignal);
   try {
     const result = await run(interrupt.signal);
-    return { result, interrupted: interrupt.signal.aborted };
+    return { result, interruptedExitCode: stoppedBy && exitCodeOf(stoppedBy) };
   } catch (err) {
-    if (!interrupt.signal.aborted) throw err;
+    if (!stoppedBy) throw err;
     out.write('Interrupted before the run started: nothing was audited.\n');
-    return exitNow(out, 130);
+    return exitNow(out, exitCodeOf(stoppedBy));
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
     show.done();
   }
 }
+
+/** 128 and the signal's number, as a shell reports a process the signal ended. */
+const exitCodeOf = (signal: NodeJS.Signals): number => 128 + constants.signals[signal];
 
 /**
  * Exits once what was written has reached standard output. An interrupted run leaves the timers of the

@@ -44,9 +44,9 @@ ${INPUT_FLAGS_USAGE}
                         it must trust your principal, as OrganizationAccountAccessRole trusts the
                         management account)
 
-  Ctrl-C stops the run: no job starts after it, the summary is written INCOMPLETE with every unsettled
-  identity failed as Interrupted, latest.json stays where it was, and the exit code is 130 (a second
-  Ctrl-C exits at once). Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE, 2 when the
+  Ctrl-C (or SIGTERM) stops the run: no job starts after it, the summary is written INCOMPLETE with
+  every unsettled identity failed as Interrupted, latest.json stays where it was, and the exit code is
+  130 (143 for SIGTERM); a second signal exits at once. Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE, 2 when the
   credentials are missing, expired or may not do what the run needs (the message names the action),
   or when the execution input is refused (an --account-ids id the run is not set to audit, too).`;
 
@@ -132,9 +132,9 @@ export async function runAwsCommand(args: string[], out: NodeJS.WritableStream):
     ...(flags.org ? { accounts: { source: 'organization', memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] } } : {}),
   };
   const show = progressPrinter(out);
-  const { result, interrupted } = await interruptibly(out, show, (signal) => runLocal({ aws: target.aws, outDir, input, settings, signal, onProgress: show.update }));
+  const { result, interruptedExitCode } = await interruptibly(out, show, (signal) => runLocal({ aws: target.aws, outDir, input, settings, signal, onProgress: show.update }));
   out.write(formatRunResult(result, `in ${duration(result.stats.realSeconds)}`));
-  if (interrupted) return exitNow(out, 130);
+  if (interruptedExitCode !== null) return exitNow(out, interruptedExitCode);
   const denied = result.summary?.failures.filter((f) => f.code === 'AccessDenied') ?? [];
   if (result.summary && denied.length > 0 && denied.length === result.summary.entities.listed) {
     throw new AwsAccessError(`every identity's audit was denied (AccessDenied), e.g. ${denied[0].message}\n${grantAdvice(['iam:GenerateServiceLastAccessedDetails', 'iam:GetServiceLastAccessedDetails'])}`);

@@ -32,9 +32,9 @@ ${INPUT_FLAGS_USAGE}
   --lambda-concurrency N  Lambda's concurrency quota of the account the pipeline runs in (new accounts
                       may have 10): invocations beyond it are refused and the workflow retries them
 
-  Ctrl-C stops the run: no job starts after it, the summary is written INCOMPLETE with every unsettled
-  identity failed as Interrupted, latest.json stays where it was, and the exit code is 130 (a second
-  Ctrl-C exits at once). Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the
+  Ctrl-C (or SIGTERM) stops the run: no job starts after it, the summary is written INCOMPLETE with
+  every unsettled identity failed as Interrupted, latest.json stays where it was, and the exit code is
+  130 (143 for SIGTERM); a second signal exits at once. Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the
   summary says why), 2 when a flag or the execution input is wrong (an --account-ids id the run is not
   set to audit, too).`;
 
@@ -88,7 +88,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     );
   }
   const show = progressPrinter(out);
-  const { result, interrupted } = await interruptibly(out, show, (signal) =>
+  const { result, interruptedExitCode } = await interruptibly(out, show, (signal) =>
     runLocal({ account: source.account, organization: source.organization, outDir, input, timeScale, emulator, lambdaConcurrency, signal, onProgress: show.update }),
   );
   out.write(formatRunResult(result, `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`));
@@ -108,7 +108,7 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
         : `  Run again with a lower --time-scale (${roundedScale(timeScale / 4)}, say).\n`,
     );
   }
-  if (interrupted) return exitNow(out, 130);
+  if (interruptedExitCode !== null) return exitNow(out, interruptedExitCode);
   return exitCodeOf(result);
 }
 

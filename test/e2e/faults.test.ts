@@ -255,8 +255,11 @@ describe('fault matrix', () => {
   }, RUN_TIMEOUT);
 });
 
-describe('Ctrl-C during a local run', () => {
-  it('stops it between jobs: exit 130, an INCOMPLETE summary with the unsettled identities Interrupted, every report made kept, latest.json unmoved', async () => {
+describe('Ctrl-C or SIGTERM during a local run', () => {
+  it.each([
+    ['SIGINT', 130, 'Interrupted: no job starts now; writing the summary of what was done (Ctrl-C again to leave at once)'],
+    ['SIGTERM', 143, 'Interrupted (SIGTERM): no job starts now; writing the summary of what was done (a second signal to leave at once)'],
+  ] as const)('%s stops it between jobs: exit %d, an INCOMPLETE summary with the unsettled identities Interrupted, every report made kept, latest.json unmoved', async (signal, code, said) => {
     const dir = tempDir('faults-interrupted-');
     const first = await runLocal({ account: account(12), outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
     const latestBefore = readFileSync(join(dir, 'latest.json'), 'utf8');
@@ -272,13 +275,13 @@ describe('Ctrl-C during a local run', () => {
         const started = readdirSync(join(dir, 'runs')).find((r) => r !== first.runId);
         if (started && reportFiles(dir, started).length >= 3) {
           runId = started;
-          interrupt();
+          interrupt(signal);
         }
       },
     });
     expect(runId).toBeDefined();
-    expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 130, stderr: '' });
-    expect(cli.stdout).toContain('Interrupted: no job starts now; writing the summary of what was done');
+    expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code, stderr: '' });
+    expect(cli.stdout).toContain(said);
     expect(cli.stdout).toContain(`Run ${runId} INTERRUPTED`);
     const summary = readJson<RunSummary>(dir, keys.summary(runId!));
     expect(summary.status).toBe('INCOMPLETE');

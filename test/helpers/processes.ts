@@ -13,12 +13,13 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}
 
 /**
  * Runs a command with exactly `env` (an undefined value leaves a variable out), in `cwd`. `watch` sees
- * the output so far on every chunk and every 200 ms, and may interrupt the command as Ctrl-C does.
+ * the output so far on every chunk and every 200 ms, and may interrupt the command as Ctrl-C does (or
+ * with another signal).
  */
 export function runWatched(
   command: string,
   args: string[],
-  options: { env: NodeJS.ProcessEnv; cwd?: string; input?: string; watch?: (stdout: string, interrupt: () => void) => void },
+  options: { env: NodeJS.ProcessEnv; cwd?: string; input?: string; watch?: (stdout: string, interrupt: (signal?: NodeJS.Signals) => void) => void },
 ): Promise<ProcessResult> {
   const { watch } = options;
   const env = { ...options.env };
@@ -27,7 +28,7 @@ export function runWatched(
     const child = spawn(command, args, { env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    const interrupt = () => child.kill('SIGINT');
+    const interrupt = (signal: NodeJS.Signals = 'SIGINT') => child.kill(signal);
     const watcher = watch ? setInterval(() => watch(stdout, interrupt), 200) : undefined;
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
