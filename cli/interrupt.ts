@@ -5,7 +5,7 @@
  * leaves at once. Either way the exit code is the shell's for the signal: 130 for SIGINT, 143 for SIGTERM.
  */
 import { constants } from 'node:os';
-import type { LocalRunResult } from '../local/runner/run-local';
+import type { LocalRunProgress, LocalRunResult } from '../local/runner/run-local';
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
@@ -16,11 +16,15 @@ export interface Interruptible {
 }
 
 /**
- * Runs `run` with Ctrl-C and SIGTERM wired to its signal, and ends the progress line `show` when it
- * returns. A signal before the run started (on a terminal Ctrl-C reaches the synthesis process too)
- * leaves at once, saying nothing was audited.
+ * Runs `run` with Ctrl-C and SIGTERM wired to its signal, its progress shown by `show` until it returns
+ * or is interrupted (the line would only repeat under the message). A signal before the run started (on
+ * a terminal Ctrl-C reaches the synthesis process too) leaves at once, saying nothing was audited.
  */
-export async function interruptibly(out: NodeJS.WritableStream, show: { done: () => void }, run: (signal: AbortSignal) => Promise<LocalRunResult>): Promise<Interruptible> {
+export async function interruptibly(
+  out: NodeJS.WritableStream,
+  show: { update: (progress: LocalRunProgress) => void; done: () => void },
+  run: (signal: AbortSignal, onProgress: (progress: LocalRunProgress) => void) => Promise<LocalRunResult>,
+): Promise<Interruptible> {
   const interrupt = new AbortController();
   let stoppedBy: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -32,7 +36,9 @@ export async function interruptibly(out: NodeJS.WritableStream, show: { done: ()
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
   try {
-    const result = await run(interrupt.signal);
+    const result = await run(interrupt.signal, (progress) => {
+      if (stoppedBy === null) show.update(progress);
+    });
     return { result, interruptedExitCode: stoppedBy && exitCodeOf(stoppedBy) };
   } catch (err) {
     if (!stoppedBy) throw err;
@@ -40,7 +46,8 @@ export async function interruptibly(out: NodeJS.WritableStream, show: { done: ()
     return exitNow(out, exitCodeOf(stoppedBy));
   } finally {
     for (const signal of SIGNALS) process.off(signal, onSignal);
-    show.done();
+    // The message of an interrupt began on a line of its own and ended the progress line.
+    if (stoppedBy === null) show.done();
   }
 }
 

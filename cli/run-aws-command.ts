@@ -132,7 +132,7 @@ export async function runAwsCommand(args: string[], out: NodeJS.WritableStream):
     ...(flags.org ? { accounts: { source: 'organization', memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] } } : {}),
   };
   const show = progressPrinter(out);
-  const { result, interruptedExitCode } = await interruptibly(out, show, (signal) => runLocal({ aws: target.aws, outDir, input, settings, signal, onProgress: show.update }));
+  const { result, interruptedExitCode } = await interruptibly(out, show, (signal, onProgress) => runLocal({ aws: target.aws, outDir, input, settings, signal, onProgress }));
   out.write(formatRunResult(result, `in ${duration(result.stats.realSeconds)}`));
   if (interruptedExitCode !== null) return exitNow(out, interruptedExitCode);
   const denied = result.summary?.failures.filter((f) => f.code === 'AccessDenied') ?? [];

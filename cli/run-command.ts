@@ -88,8 +88,8 @@ export async function runCommand(args: string[], out: NodeJS.WritableStream): Pr
     );
   }
   const show = progressPrinter(out);
-  const { result, interruptedExitCode } = await interruptibly(out, show, (signal) =>
-    runLocal({ account: source.account, organization: source.organization, outDir, input, timeScale, emulator, lambdaConcurrency, signal, onProgress: show.update }),
+  const { result, interruptedExitCode } = await interruptibly(out, show, (signal, onProgress) =>
+    runLocal({ account: source.account, organization: source.organization, outDir, input, timeScale, emulator, lambdaConcurrency, signal, onProgress }),
   );
   out.write(formatRunResult(result, `in ${duration(result.stats.simulatedSeconds)} simulated (${result.stats.realSeconds.toFixed(1)} s real)`));
   if (lambdaConcurrency !== undefined) {
