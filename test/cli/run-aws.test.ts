@@ -13,7 +13,7 @@ import { generateReportsStatement, listEntitiesStatement, readAuthorizationState
 import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../cli/run-aws-command';
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
 import { runLocal } from '../../local/runner/run-local';
-import { reportFiles } from '../helpers/expectations';
+import { interruptAfterReports, reportFiles } from '../helpers/expectations';
 import { runWatched, type ProcessResult } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
 
@@ -25,7 +25,7 @@ const RUN_TIMEOUT = 180_000;
  * The command line in a fresh working directory and HOME, with only the SDK's standard configuration to
  * go on. `watch` sees the output so far on every line and every 200 ms, and may interrupt the run.
  */
-function cli(home: string, cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv, watch?: (stdout: string, kill: () => void) => void): Promise<ProcessResult> {
+function cli(home: string, cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv, watch?: Parameters<typeof runWatched>[2]['watch']): Promise<ProcessResult> {
   return runWatched(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...extraEnv }, cwd, watch });
 }
 
@@ -127,26 +127,18 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
     it('stops on Ctrl-C: exit 130, an INCOMPLETE summary with the unsettled identities Interrupted, latest.json unmoved', async () => {
       const latestBefore = readFileSync(join(cwd, 'results', 'latest.json'), 'utf8');
       const runsBefore = new Set(readdirSync(join(cwd, 'results', 'runs')));
-      let sent = false;
+      const stop = interruptAfterReports(join(cwd, 'results'), runsBefore, 3);
       // The settings of the whole run above (its synth is kept): the third report comes some 6 s before
-      // the last, so the run is stopped in the middle.
-      const interrupted = await cli(home, cwd, ['run', '--aws', '--profile', 'audit', '--out', 'results', '--calls-per-second', '20'], endpoints, (_stdout, kill) => {
-        if (sent) return;
-        const runs = readdirSync(join(cwd, 'results', 'runs')).filter((r) => !runsBefore.has(r));
-        const reports = runs.length === 1 && existsSync(join(cwd, 'results', 'runs', runs[0], 'reports')) ? reportFiles(join(cwd, 'results'), runs[0]) : [];
-        if (reports.length >= 3) {
-          sent = true;
-          kill();
-        }
-      });
-      // The progress line comes every 30 s in a log: the watcher also looks every 200 ms.
-      expect(sent).toBe(true);
+      // the last, so the run is stopped in the middle. The progress line comes every 30 s in a log: the
+      // watcher also looks every 200 ms.
+      const interrupted = await cli(home, cwd, ['run', '--aws', '--profile', 'audit', '--out', 'results', '--calls-per-second', '20'], endpoints, stop.watch);
+      const runId = stop.runId()!;
+      expect(runId).toBeDefined();
       expect(interrupted.code).toBe(130);
       expect(interrupted.stdout).toContain('Interrupted: no job starts now');
       expect(interrupted.stdout).toMatch(/Run local-\S+ INTERRUPTED/);
       expect(interrupted.stdout).toMatch(/IAM calls .* \(without the calls of the invocations the interrupt stopped\)/);
       expect(first.stdout).not.toContain('the interrupt stopped');
-      const runId = readdirSync(join(cwd, 'results', 'runs')).find((r) => !runsBefore.has(r))!;
       const summary = JSON.parse(readFileSync(join(cwd, 'results', 'runs', runId, 'summary.json'), 'utf8')) as RunSummary;
       expect(summary.status).toBe('INCOMPLETE');
       const stopped = summary.failures.filter((f) => f.code === 'Interrupted');

@@ -10,7 +10,7 @@ import { keys, type EntityReport, type LatestPointer, type RunSummary } from '..
 import { S3ReportStore } from '../../lambda/core/store';
 import { generateSampleAccount, loadAccount, prng, type Account, type Fault } from '../../local/emulator';
 import { runLocal, type LocalRunOptions } from '../../local/runner/run-local';
-import { expectNothingLostNothingInvented, readJson, reportFiles, reportKey } from '../helpers/expectations';
+import { expectNothingLostNothingInvented, interruptAfterReports, readJson, reportKey, reportsWritten } from '../helpers/expectations';
 import { run as runProcess, runWatched } from '../helpers/processes';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { startFlakyProxy } from '../helpers/flaky-proxy';
@@ -127,7 +127,6 @@ describe('fault matrix', () => {
   it('a Lambda invocation that dies mid-batch is retried: no report missing, none twice', async () => {
     const acct = account(40);
     const dir = tempDir('faults-');
-    const reportsWritten = () => (existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).reduce((n, run) => n + reportFiles(dir, run).length, 0) : 0);
     let writtenWhenKilled = 0;
     // One batch: its first invocation dies once it has written 5 reports.
     const result = await runLocal({
@@ -139,7 +138,7 @@ describe('fault matrix', () => {
         if (!fn.logicalId.startsWith('AuditAuditBatch') || invocation !== 1) return undefined;
         return {
           killWhen: () => {
-            writtenWhenKilled = reportsWritten();
+            writtenWhenKilled = reportsWritten(dir);
             return writtenWhenKilled >= 5;
           },
         };
@@ -212,14 +211,13 @@ describe('fault matrix', () => {
   it('a batch whose every invocation dies after writing reports: the written reports count, the rest fail, the run is INCOMPLETE', async () => {
     const acct = account(30);
     const dir = tempDir('faults-');
-    const reportsWritten = () => (existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).reduce((n, run) => n + reportFiles(dir, run).length, 0) : 0);
     const result = await runLocal({
       account: acct,
       outDir: dir,
       timeScale: 50,
       settings: { ...FAST_SETTINGS, maxConcurrency: 1, iamCallsPerSecond: 5 },
       // Every AuditBatch invocation dies once 4 reports exist: the batch is abandoned after its retries.
-      beforeInvoke: (fn) => (fn.logicalId.startsWith('AuditAuditBatch') ? { killWhen: () => reportsWritten() >= 4 } : undefined),
+      beforeInvoke: (fn) => (fn.logicalId.startsWith('AuditAuditBatch') ? { killWhen: () => reportsWritten(dir) >= 4 } : undefined),
     });
     expect(result.status).toBe('FAILED');
     expect(result.error!.Error).toBe('AuditIncomplete');
@@ -265,20 +263,11 @@ describe('Ctrl-C or SIGTERM during a local run', () => {
     const latestBefore = readFileSync(join(dir, 'latest.json'), 'utf8');
     const file = join(dir, 'account.json');
     writeFileSync(file, JSON.stringify(accountFile(150)));
-    let runId: string | undefined;
+    const stop = interruptAfterReports(dir, new Set([first.runId]), 3, signal);
     // IAM at one call a second, 20 times faster: the third report comes some 10 s before the last (here),
     // so the run is stopped with reports written and many to come.
-    const cli = await runWatched(process.execPath, [CLI, 'run', '--local', '--account', file, '--out', dir, '--time-scale', '20', '--throttle-rps', '1'], {
-      env: process.env,
-      watch: (_stdout, interrupt) => {
-        if (runId) return;
-        const started = readdirSync(join(dir, 'runs')).find((r) => r !== first.runId);
-        if (started && reportFiles(dir, started).length >= 3) {
-          runId = started;
-          interrupt(signal);
-        }
-      },
-    });
+    const cli = await runWatched(process.execPath, [CLI, 'run', '--local', '--account', file, '--out', dir, '--time-scale', '20', '--throttle-rps', '1'], { env: process.env, watch: stop.watch });
+    const runId = stop.runId();
     expect(runId).toBeDefined();
     expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code, stderr: '' });
     expect(cli.stdout).toContain(said);

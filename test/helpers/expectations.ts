@@ -33,6 +33,30 @@ export function reportExists(dir: string, runId: string, e: Entity): boolean {
   return existsSync(join(dir, ...reportKey(runId, e).split('/')));
 }
 
+/** How many report files the runs in `dir` have written so far, all runs together. */
+export function reportsWritten(dir: string): number {
+  return existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).reduce((n, run) => n + reportFiles(dir, run).length, 0) : 0;
+}
+
+/**
+ * A `watch` for runWatched (./processes) that interrupts the run writing to `dir` once it has written
+ * `reports` report files: the run is the one not among `runsBefore`. `runId()` names it once it did.
+ */
+export function interruptAfterReports(dir: string, runsBefore: ReadonlySet<string>, reports: number, signal?: NodeJS.Signals) {
+  let interrupted: string | undefined;
+  return {
+    watch: (_stdout: string, interrupt: (signal?: NodeJS.Signals) => void): void => {
+      if (interrupted || !existsSync(join(dir, 'runs'))) return;
+      const run = readdirSync(join(dir, 'runs')).find((r) => !runsBefore.has(r));
+      if (run && reportFiles(dir, run).length >= reports) {
+        interrupted = run;
+        interrupt(signal);
+      }
+    },
+    runId: (): string | undefined => interrupted,
+  };
+}
+
 /** Every report file a run left, as keys. */
 export function reportFiles(dir: string, runId: string): string[] {
   const root = join(dir, 'runs', runId, 'reports');
