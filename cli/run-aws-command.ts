@@ -256,7 +256,7 @@ function progressPrinter(out: NodeJS.WritableStream): { update: (p: LocalRunProg
   return {
     update: (p) => {
       // Reports are counted as they are written; skips and failures as invocations return.
-      const settled = Math.max(p.reported, p.reportsWritten ?? 0) + p.skipped + p.failed;
+      const settled = p.reported + p.skipped + p.failed;
       const elapsed = (Date.now() - started) / 1000;
       if (settled > 0 && firstSettledAt === null) firstSettledAt = Date.now();
       let line: string;
@@ -265,7 +265,7 @@ function progressPrinter(out: NodeJS.WritableStream): { update: (p: LocalRunProg
       } else {
         const since = firstSettledAt === null ? 0 : (Date.now() - firstSettledAt) / 1000;
         const left = settled >= 5 && since > 5 ? ((p.listed - settled) * since) / settled : null;
-        line = `  ${settled}/${p.listed} identities settled (${Math.max(p.reported, p.reportsWritten ?? 0)} reported, ${p.skipped} skipped, ${p.failed} failed) · ${duration(elapsed)}` + (left === null ? '' : ` · about ${duration(left)} left`);
+        line = `  ${settled}/${p.listed} identities settled (${p.reported} reported, ${p.skipped} skipped, ${p.failed} failed) · ${duration(elapsed)}` + (left === null ? '' : ` · about ${duration(left)} left`);
       }
       if (line === last) return;
       // On a terminal the line is redrawn; in a log, one line every 30 seconds.

@@ -6,7 +6,8 @@
  * to a directory, in the S3 layout.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { appendFileSync, createWriteStream, readdirSync } from 'node:fs';
+import { appendFileSync, createWriteStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ScaledClock } from '../../lambda/core/clock';
@@ -28,6 +29,11 @@ export interface LocalRunProgress {
   readonly listed: number | null;
   readonly batches: number | null;
   readonly batchesDone: number;
+  /**
+   * Reports so far: the report files in the output directory, counted every second (an invocation
+   * returns its counts only when its batch is done, minutes later against AWS), or the invocations'
+   * counts where larger or when reports go to S3.
+   */
   readonly reported: number;
   readonly skipped: number;
   readonly failed: number;
@@ -35,11 +41,6 @@ export interface LocalRunProgress {
   readonly iamCalls: number | null;
   readonly throttled: number | null;
   readonly simulatedSeconds: number;
-  /**
-   * Report files written so far, counted in the output directory (runs against AWS only, where an
-   * invocation returns its counts only at the end of its few minutes; null otherwise).
-   */
-  readonly reportsWritten: number | null;
 }
 
 /**
@@ -262,15 +263,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     const progress = { listed: null as number | null, batches: null as number | null, batchesDone: 0, reported: 0, skipped: 0, failed: 0 };
     const executionName = options.executionName ?? `local-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}-${runNonce.slice(0, 6)}`;
-    const countReports = options.aws && !options.s3 ? reportCounter(join(outDir, 'runs', runIdOf(executionName), 'reports')) : () => null;
+    const countReports = options.s3 ? () => 0 : reportCounter(join(outDir, 'runs', runIdOf(executionName), 'reports'));
     const report = (): void => {
       const totals = emulator?.stats().totals;
       options.onProgress?.({
         ...progress,
+        reported: Math.max(progress.reported, countReports()),
         iamCalls: totals?.calls ?? null,
         throttled: totals?.throttled ?? null,
         simulatedSeconds: (clock.now() - runStart) / 1000,
-        reportsWritten: countReports(),
       });
     };
     const ticker = options.onProgress ? setInterval(report, 250) : undefined;
@@ -525,18 +526,22 @@ function scaledRetries(definition: Record<string, any>, timeScale: number): Reco
   return retries;
 }
 
-/** Counts the report files under a directory, at most every 5 seconds (the last count in between). */
+/**
+ * Counts the report files under a directory, at most once a second, off the event loop (the emulator's
+ * clock runs on it): each call returns the last count and starts the next when one is due.
+ */
 function reportCounter(dir: string): () => number {
   let count = 0;
   let at = 0;
+  let counting = false;
   return () => {
-    if (Date.now() - at < 5_000) return count;
+    if (counting || Date.now() - at < 1_000) return count;
     at = Date.now();
-    try {
-      count = (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.json')).length;
-    } catch {
-      // Not there yet.
-    }
+    counting = true;
+    readdir(dir, { recursive: true })
+      .then((files) => (count = files.filter((f) => f.endsWith('.json')).length))
+      .catch(() => undefined) // Not there yet.
+      .finally(() => (counting = false));
     return count;
   };
 }

@@ -9,7 +9,7 @@ import { DirectoryReportStore } from '../../lambda/core/store';
 import type { DatasetRow, EntityReport, Granularity, LatestPointer, RunSummary } from '../../lambda/core/model';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
-import { expectReportMatches, expectRowsMatch, expectSummaryConsistent, readJson, readJsonLines, reportExists, reportFiles, reportKey } from '../helpers/expectations';
+import { expectReportMatches, expectRowsMatch, expectSummaryConsistent, readJson, readJsonLines, reportExists, reportFiles, reportKey, reportsWritten } from '../helpers/expectations';
 import { tempDir } from '../helpers/temp';
 
 const RUN_TIMEOUT = 120_000;
@@ -168,5 +168,30 @@ describe('execution input', () => {
     expect(result.stats.emulator!.totals.calls).toBe(0);
     const notes = readJsonLines<{ state: string; message: string }>(dir, '.logs/notifications.jsonl');
     expect(notes).toEqual([expect.objectContaining({ state: 'Notify the failure', message: expect.stringMatching(/failed: InvalidInput: .*granularity must be/) })]);
+  }, RUN_TIMEOUT);
+});
+
+describe("a local run's progress", () => {
+  it('counts reports as they are written, not only when the invocation that writes them returns', async () => {
+    const dir = tempDir('e2e-progress-');
+    const seen: Array<{ at: number; reported: number; written: number }> = [];
+    // At one IAM call a second the edge account's reports are written over a minute (6 real seconds),
+    // and the invocations of its one batch return their counts only as they hand over, once a minute.
+    const result = await runLocal({
+      account: edgeAccount(),
+      outDir: dir,
+      timeScale: 10,
+      settings: { ...FAST_SETTINGS, iamCallsPerSecond: 1 },
+      onProgress: (p) => seen.push({ at: Date.now(), reported: p.reported, written: reportsWritten(dir) }),
+    });
+    expect(result.summary!.entities.reported).toBe(9);
+    expect(Math.max(...seen.map((p) => p.reported))).toBe(9);
+    // Reports written while the batch ran, each shown within the next 2.5 seconds, never taken back.
+    expect(seen.some((p) => p.written > 0 && p.written < 9)).toBe(true);
+    for (const p of seen) {
+      const writtenBefore = seen.filter((q) => p.at - q.at > 2_500).map((q) => q.written);
+      expect(p.reported).toBeGreaterThanOrEqual(Math.max(0, ...writtenBefore));
+    }
+    expect(seen.map((p) => p.reported)).toEqual([...seen.map((p) => p.reported)].sort((a, b) => a - b));
   }, RUN_TIMEOUT);
 });
