@@ -144,6 +144,19 @@ describe('the HTML report in Chromium', () => {
     expect(await watched.page.$eval('#identity-head th[data-key="2"]', (th) => th.getAttribute('aria-sort'))).toBe('descending');
   });
 
+  it('sorts names as IAM compares them, without case', async () => {
+    const names = ['Admins', 'alice', 'AWSReservedSSO_ReadOnly', 'bob', 'Zeta', 'build', 'aws-reader', 'Carol'];
+    const mixedFile = join(tempDir('report-page-case-'), 'report.html');
+    writeFileSync(mixedFile, fabricatedPage(names.length, { names }).html);
+    const page = await watchedPage(browser);
+    await openReport(page, mixedFile);
+    await page.page.click('#identity-head th[data-key="2"]');
+    const sorted = await page.page.$$eval('#identity-body tr.row td.name', (cells) => cells.map((c) => c.textContent));
+    expect(sorted).toEqual(['Admins', 'alice', 'aws-reader', 'AWSReservedSSO_ReadOnly', 'bob', 'build', 'Carol', 'Zeta']);
+    expect(page.errors).toEqual([]);
+    await page.page.close();
+  });
+
   it('marks an exempt identity as exempt in the proposals column, not as having nothing to propose', async () => {
     const [arn] = fabricated.exempt;
     expect(arn).toBeDefined();
@@ -178,6 +191,55 @@ describe('the HTML report in Chromium', () => {
     expect(await watched.page.$('#identity-body tr.detail-row')).toBeNull();
     expect(watched.errors).toEqual([]);
     expect(watched.requests).toEqual([]);
+  });
+
+  it('sorts and opens an identity from the keyboard, and keeps the focus where it was', async () => {
+    const focused = () => watched.page.evaluate(() => {
+      const active = document.activeElement as HTMLElement;
+      return { text: active.textContent, arn: active.closest('tr')?.getAttribute('data-arn') ?? null };
+    });
+    await watched.page.focus('#identity-head th[data-key="2"] button');
+    await watched.page.keyboard.press('Enter');
+    expect(await watched.page.$eval('#identity-head th[data-key="2"]', (th) => th.getAttribute('aria-sort'))).toBe('ascending');
+    const names = await rowNames();
+    expect([...names].sort()).toEqual(names);
+    // Past the five sort buttons after Name, Tab comes to the first identity: Enter opens it, and the focus stays on it.
+    for (let i = 0; i < 6; i++) await watched.page.keyboard.press('Tab');
+    expect(await focused()).toEqual({ text: names[0], arn: expect.any(String) });
+    const { arn } = await focused();
+    await watched.page.keyboard.press('Enter');
+    expect(await watched.page.$eval('#identity-body tr.detail-row .arn', (p) => p.textContent)).toBe(arn);
+    expect(await watched.page.$eval('#identity-body tr.row.open button.open', (b) => b.getAttribute('aria-expanded'))).toBe('true');
+    expect(await focused()).toEqual({ text: names[0], arn });
+    await watched.page.keyboard.press(' ');
+    expect(await watched.page.$('#identity-body tr.detail-row')).toBeNull();
+    expect(await watched.page.$eval('#identity-body tr.row button.open', (b) => b.getAttribute('aria-expanded'))).toBe('false');
+    expect(await focused()).toEqual({ text: names[0], arn });
+    // The pager's button keeps the focus as the page turns.
+    await watched.page.focus('#next-page');
+    await watched.page.keyboard.press('Enter');
+    expect(await rowCount()).toContain('page 2 of');
+    expect(await watched.page.evaluate(() => document.activeElement?.id)).toBe('next-page');
+    await watched.page.click('#prev-page');
+    await watched.page.click('#identity-head th[data-key="6"]');
+    expect(watched.errors).toEqual([]);
+  });
+
+  it('shows the first 200 identities without a report, says how many more, and all of them on asking', async () => {
+    const failures = Array.from({ length: 250 }, (_, i) => ({ arn: `arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:role/timed-out-${String(i).padStart(3, '0')}`, code: 'JobTimedOut', message: 'still IN_PROGRESS after every poll' }));
+    const many: RunSummary = { ...fabricated.summary, status: 'INCOMPLETE', failures };
+    const manyFile = join(tempDir('report-page-failures-'), 'report.html');
+    writeFileSync(manyFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: many, proposals: null, changes: null, trend: [] })));
+    const page = await watchedPage(browser);
+    await openReport(page, manyFile);
+    const shown = () => page.page.$$eval('#failures tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+    expect(await shown()).toEqual(failures.slice(0, 200).map((f) => f.arn));
+    expect(await page.page.$eval('#failures-more', (p) => p.textContent)).toBe('The first 200 of 250 are shown. Show all 250');
+    await page.page.click('#show-all-failures');
+    expect(await shown()).toEqual(failures.map((f) => f.arn));
+    expect(await page.page.$('#failures-more')).toBeNull();
+    expect(page.errors).toEqual([]);
+    await page.page.close();
   });
 
   it('gives the identities of another partition their own ARNs, and finds their proposals by them', async () => {

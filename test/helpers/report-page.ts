@@ -38,8 +38,8 @@ export interface FabricatedPage {
   readonly exempt: readonly string[];
 }
 
-/** A deterministic page of `count` identities, in the `aws` partition unless told another. */
-export function fabricatedPage(count: number, options: { partition?: string } = {}): FabricatedPage {
+/** A deterministic page of `count` identities, in the `aws` partition unless told another, the first ones named by `names` if given. */
+export function fabricatedPage(count: number, options: { partition?: string; names?: readonly string[] } = {}): FabricatedPage {
   const partition = options.partition ?? 'aws';
   const builder = new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId));
   const identities: PageIdentity[] = [];
@@ -49,7 +49,7 @@ export function fabricatedPage(count: number, options: { partition?: string } = 
   for (let i = 0; i < count; i++) {
     const account = PAGE_ACCOUNTS[Math.floor(i / 4) % 2];
     const type = TYPES[i % 4];
-    const name = `${['alice', 'build', 'deploy', 'reader'][i % 4]}-${String(i).padStart(5, '0')}`;
+    const name = options.names?.[i] ?? `${['alice', 'build', 'deploy', 'reader'][i % 4]}-${String(i).padStart(5, '0')}`;
     const arn = `arn:${partition}:iam::${account.accountId}:${type}/${name}`;
     const granted = 1 + (i % SERVICES.length);
     // Service k of identity i was last used (i + 7k) % 200 days before the report, or never when that is >= 150.

@@ -11,6 +11,7 @@ export const CLIENT_SCRIPT = String.raw`
   var PLURALS = ['users', 'groups', 'roles', 'policies'];
   var COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea'];
   var PAGE = 100;
+  var FAILURES_SHOWN = 200;
   var el = function (tag, attrs, children) {
     var node = document.createElement(tag);
     if (attrs) for (var k in attrs) {
@@ -149,11 +150,19 @@ export const CLIENT_SCRIPT = String.raw`
       rows.push(i);
     }
     var key = state.sort;
+    var order = function (x, y) { return x < y ? -1 : x > y ? 1 : 0; };
     rows.sort(function (a, b) {
-      var x = key < 0 ? proposalCount(a) : data.identities[a][key], y = key < 0 ? proposalCount(b) : data.identities[b][key];
-      return (x < y ? -1 : x > y ? 1 : 0) * state.dir || (data.identities[a][2] < data.identities[b][2] ? -1 : 1);
+      return order(sortValue(a, key), sortValue(b, key)) * state.dir || order(sortValue(a, 2), sortValue(b, 2)) || order(arnOf(data.identities[a]), arnOf(data.identities[b]));
     });
     return rows;
+  }
+  // Names as IAM compares them, without case; an account by what its cell shows, not by its place in the data.
+  function sortValue(i, key) {
+    var r = data.identities[i];
+    if (key < 0) return proposalCount(i);
+    if (key === 0) return (accountOf(r).name || accountOf(r).accountId).toLowerCase();
+    if (key === 2) return r[2].toLowerCase();
+    return r[key];
   }
   function proposalCount(i) { return (data.proposals[arnOf(data.identities[i])] || []).length; }
   // An exempt identity with unused services says so, rather than a bare 0 that reads as "nothing to cut".
@@ -179,7 +188,8 @@ export const CLIENT_SCRIPT = String.raw`
     controls.append(el('label', {}, [unused, ' only with unused services']));
     var head = document.getElementById('identity-head');
     head.append(el('tr', {}, COLUMNS.map(function (c) {
-      var th = el('th', { text: c[0], 'data-key': String(c[1]), class: 'sortable' + (c[1] >= 4 || c[1] < 0 ? ' num' : '') });
+      // A button inside, so the keyboard sorts as the mouse does (its click bubbles to the header).
+      var th = el('th', { 'data-key': String(c[1]), class: 'sortable' + (c[1] >= 4 || c[1] < 0 ? ' num' : '') }, [el('button', { type: 'button', class: 'sort', text: c[0] })]);
       th.addEventListener('click', function () { state.dir = state.sort === c[1] ? -state.dir : (c[1] === 2 || c[1] === 1 ? 1 : -1); state.sort = c[1]; state.page = 0; renderRows(); });
       return th;
     })));
@@ -210,7 +220,23 @@ export const CLIENT_SCRIPT = String.raw`
     ]);
   }
 
+  // What had the focus before the table is drawn again, to give it back after: an identity's button
+  // (by its ARN) or a pager button (by its id). The keyboard then stays where it was.
+  function focusedInTable() {
+    var active = document.activeElement;
+    if (!active || active.tagName !== 'BUTTON') return null;
+    var row = active.closest('tr.row');
+    return row ? { arn: row.getAttribute('data-arn') } : active.id ? { id: active.id } : null;
+  }
+  function refocus(focused) {
+    if (!focused) return;
+    var target = focused.id ? document.getElementById(focused.id) : Array.prototype.find.call(document.querySelectorAll('#identity-body tr.row'), function (tr) { return tr.getAttribute('data-arn') === focused.arn; });
+    if (target && target.tagName === 'TR') target = target.querySelector('button.open');
+    if (target && !target.disabled) target.focus();
+  }
+
   function renderRows() {
+    var focused = focusedInTable();
     var rows = visibleRows();
     var pages = Math.max(1, Math.ceil(rows.length / PAGE));
     state.page = Math.min(state.page, pages - 1);
@@ -219,7 +245,7 @@ export const CLIENT_SCRIPT = String.raw`
     rows.slice(state.page * PAGE, state.page * PAGE + PAGE).forEach(function (i) {
       var r = data.identities[i];
       var tr = el('tr', { class: 'row' + (state.open === i ? ' open' : ''), 'data-arn': arnOf(r) }, [
-        el('td', { text: TYPES[r[1]] }), el('td', { class: 'name', text: r[2] }), el('td', { text: accountOf(r).name || accountOf(r).accountId }),
+        el('td', { text: TYPES[r[1]] }), el('td', { class: 'name' }, [el('button', { type: 'button', class: 'open', 'aria-expanded': String(state.open === i), text: r[2] })]), el('td', { text: accountOf(r).name || accountOf(r).accountId }),
         el('td', { class: 'num', text: fmt(r[4]) }), el('td', { class: 'num', text: fmt(r[5]) }), el('td', { class: 'num' + (r[6] ? ' hot' : ''), text: fmt(r[6]) }), proposalCell(i)
       ]);
       tr.addEventListener('click', function () { state.open = state.open === i ? -1 : i; renderRows(); });
@@ -240,15 +266,28 @@ export const CLIENT_SCRIPT = String.raw`
     next.disabled = state.page >= pages - 1;
     next.addEventListener('click', function () { state.page++; renderRows(); });
     pager.append(prev, el('span', { id: 'row-count', text: fmt(rows.length) + ' identities · page ' + (state.page + 1) + ' of ' + pages }), next);
+    refocus(focused);
   }
 
   function renderFailures() {
     var box = document.getElementById('failures');
     if (!data.failures.length) return;
+    var row = function (f) { return el('tr', {}, [el('td', { text: f.arn }), el('td', { text: f.code }), el('td', { text: f.message })]); };
+    var body = el('tbody', {}, data.failures.slice(0, FAILURES_SHOWN).map(row));
     box.append(el('h2', { text: 'Identities without a report (' + fmt(data.failures.length) + ')' }), el('p', { class: 'note', text: 'Unknown, never counted as unused.' }), el('table', { class: 'plain' }, [
       el('thead', {}, [el('tr', {}, ['Identity', 'Code', 'Why'].map(function (h) { return el('th', { text: h }); }))]),
-      el('tbody', {}, data.failures.slice(0, 200).map(function (f) { return el('tr', {}, [el('td', { text: f.arn }), el('td', { text: f.code }), el('td', { text: f.message })]); }))
+      body
     ]));
+    if (data.failures.length <= FAILURES_SHOWN) return;
+    // The first ones drawn, so that a run with thousands of them still opens at once; never fewer said.
+    var more = el('p', { id: 'failures-more', class: 'note' }, ['The first ' + fmt(FAILURES_SHOWN) + ' of ' + fmt(data.failures.length) + ' are shown. ']);
+    var all = el('button', { type: 'button', id: 'show-all-failures', text: 'Show all ' + fmt(data.failures.length) });
+    all.addEventListener('click', function () {
+      data.failures.slice(FAILURES_SHOWN).forEach(function (f) { body.append(row(f)); });
+      more.remove();
+    });
+    more.append(all);
+    box.append(more);
   }
 
   renderHeader();
