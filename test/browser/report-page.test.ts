@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { launchChromium, openReport, watchedPage, type WatchedPage } from '../../local/browser';
 import { renderReportPage } from '../../lambda/core/html/report-page';
-import type { RunSummary } from '../../lambda/core/model';
+import type { Changes, RunSummary } from '../../lambda/core/model';
 import { ReportDataBuilder } from '../../lambda/core/report-data';
 import { fabricatedPage, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/report-page';
 import { tempDir } from '../helpers/temp';
@@ -238,6 +238,26 @@ describe('the HTML report in Chromium', () => {
     await page.page.click('#show-all-failures');
     expect(await shown()).toEqual(failures.map((f) => f.arn));
     expect(await page.page.$('#failures-more')).toBeNull();
+    expect(page.errors).toEqual([]);
+    await page.page.close();
+  });
+
+  it('names the first 20 first uses of watched services, and says how many more', async () => {
+    const watchedUses = Array.from({ length: 23 }, (_, i) => ({
+      arn: `arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:role/bot-${String(i).padStart(2, '0')}`,
+      serviceNamespace: 'iam',
+      change: 'first-use' as const,
+      lastAuthenticated: '2026-11-24T10:00:00.000Z',
+      previousLastAuthenticated: null,
+    }));
+    const changes: Changes = { schemaVersion: 1, runId: fabricated.summary.runId, previousRunId: 'audit-2026-11-24', identities: { added: [], removed: [] }, services: watchedUses, watched: watchedUses };
+    const changedFile = join(tempDir('report-page-watched-'), 'report.html');
+    writeFileSync(changedFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: fabricated.summary, proposals: null, changes, trend: [] })));
+    const page = await watchedPage(browser);
+    await openReport(page, changedFile);
+    const items = await page.page.$$eval('#changes .alert-box li', (lis) => lis.map((li) => li.textContent));
+    expect(items).toEqual([...watchedUses.slice(0, 20).map((w) => `${w.arn} used iam (2026-11-24)`), 'and 3 more: changes.json lists them all']);
+    expect(await page.page.$eval('#changes .alert-box strong', (e) => e.textContent)).toBe('23 first uses of watched services');
     expect(page.errors).toEqual([]);
     await page.page.close();
   });

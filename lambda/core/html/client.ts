@@ -123,7 +123,7 @@ export const CLIENT_SCRIPT = String.raw`
     box.append(el('h2', { text: 'Since the last complete run' }));
     if (!c) { box.append(el('p', { class: 'empty', text: 'No earlier complete run to compare with.' })); return; }
     if (c.watched.length) {
-      box.append(el('div', { class: 'alert-box' }, [el('strong', { text: count(c.watched.length, 'first use', 'first uses') + ' of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }))]));
+      box.append(el('div', { class: 'alert-box' }, [el('strong', { text: count(c.watched.length, 'first use', 'first uses') + ' of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }).concat(c.watched.length > 20 ? [el('li', { class: 'note', text: 'and ' + fmt(c.watched.length - 20) + ' more: changes.json lists them all' })] : []))]));
     }
     box.append(el('p', { text: 'Compared with run ' + c.previousRunId + ': ' + count(c.added, 'identity', 'identities') + ' added, ' + fmt(c.removed) + ' removed; ' + count(c.counts['first-use'], 'service', 'services') + ' used for the first time, ' + fmt(c.counts['newly-unused']) + ' newly unused, ' + fmt(c.counts.granted) + ' granted, ' + fmt(c.counts.revoked) + ' revoked.' + (c.shown.length > 200 ? ' The first 200 are shown; changes.json has them all.' : '') }));
     if (!c.shown.length) return;
