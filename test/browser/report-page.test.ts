@@ -102,6 +102,10 @@ describe('the HTML report in Chromium', () => {
     const changes = await watched.page.$eval('#changes', (e) => e.textContent ?? '');
     expect(changes).toContain('1 first use of watched services');
     expect(changes).toContain('used iam');
+    // Which identities came and went, by ARN.
+    const listed = (id: string) => watched.page.$$eval(`#${id} li`, (lis) => lis.map((li) => li.textContent));
+    expect(await listed('identities-added')).toEqual([fabricated.identities[fabricated.identities.length - 1].arn]);
+    expect(await listed('identities-removed')).toEqual([`arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:user/leaver`]);
   });
 
   it('filters the table by name, type, account and unused services', async () => {
@@ -242,7 +246,7 @@ describe('the HTML report in Chromium', () => {
     await page.page.close();
   });
 
-  it('names the first 20 first uses of watched services, and says how many more', async () => {
+  it('names the first 20 first uses of watched services and 50 identities added, and says how many more', async () => {
     const watchedUses = Array.from({ length: 23 }, (_, i) => ({
       arn: `arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:role/bot-${String(i).padStart(2, '0')}`,
       serviceNamespace: 'iam',
@@ -250,7 +254,8 @@ describe('the HTML report in Chromium', () => {
       lastAuthenticated: '2026-11-24T10:00:00.000Z',
       previousLastAuthenticated: null,
     }));
-    const changes: Changes = { schemaVersion: 1, runId: fabricated.summary.runId, previousRunId: 'audit-2026-11-24', identities: { added: [], removed: [] }, services: watchedUses, watched: watchedUses };
+    const added = Array.from({ length: 55 }, (_, i) => `arn:aws:iam::${PAGE_ACCOUNTS[1].accountId}:user/new-${String(i).padStart(2, '0')}`);
+    const changes: Changes = { schemaVersion: 1, runId: fabricated.summary.runId, previousRunId: 'audit-2026-11-24', identities: { added, removed: [] }, services: watchedUses, watched: watchedUses };
     const changedFile = join(tempDir('report-page-watched-'), 'report.html');
     writeFileSync(changedFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: fabricated.summary, proposals: null, changes, trend: [] })));
     const page = await watchedPage(browser);
@@ -258,6 +263,9 @@ describe('the HTML report in Chromium', () => {
     const items = await page.page.$$eval('#changes .alert-box li', (lis) => lis.map((li) => li.textContent));
     expect(items).toEqual([...watchedUses.slice(0, 20).map((w) => `${w.arn} used iam (2026-11-24)`), 'and 3 more: changes.json lists them all']);
     expect(await page.page.$eval('#changes .alert-box strong', (e) => e.textContent)).toBe('23 first uses of watched services');
+    expect(await page.page.$eval('#identities-added h3', (e) => e.textContent)).toBe('Added (55)');
+    expect(await page.page.$$eval('#identities-added li', (lis) => lis.map((li) => li.textContent))).toEqual([...added.slice(0, 50), 'and 5 more: changes.json lists them all']);
+    expect(await page.page.$('#identities-removed')).toBeNull();
     expect(page.errors).toEqual([]);
     await page.page.close();
   });

@@ -126,6 +126,13 @@ export const CLIENT_SCRIPT = String.raw`
       box.append(el('div', { class: 'alert-box' }, [el('strong', { text: count(c.watched.length, 'first use', 'first uses') + ' of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }).concat(c.watched.length > 20 ? [el('li', { class: 'note', text: 'and ' + fmt(c.watched.length - 20) + ' more: changes.json lists them all' })] : []))]));
     }
     box.append(el('p', { text: 'Compared with run ' + c.previousRunId + ': ' + count(c.added, 'identity', 'identities') + ' added, ' + fmt(c.removed) + ' removed; ' + count(c.counts['first-use'], 'service', 'services') + ' used for the first time, ' + fmt(c.counts['newly-unused']) + ' newly unused, ' + fmt(c.counts.granted) + ' granted, ' + fmt(c.counts.revoked) + ' revoked.' + (c.shown.length > 200 ? ' The first 200 are shown; changes.json has them all.' : '') }));
+    // Which identities came and went, not only how many: a new role is often the change worth reading.
+    [['Added', c.addedSample, c.added], ['Removed', c.removedSample, c.removed]].forEach(function (list) {
+      if (!list[2]) return;
+      var items = list[1].map(function (arn) { return el('li', { text: arn }); });
+      if (list[2] > list[1].length) items.push(el('li', { class: 'note', text: 'and ' + fmt(list[2] - list[1].length) + ' more: changes.json lists them all' }));
+      box.append(el('div', { class: 'identity-changes', id: 'identities-' + list[0].toLowerCase() }, [el('h3', { text: list[0] + ' (' + fmt(list[2]) + ')' }), el('ul', {}, items)]));
+    });
     if (!c.shown.length) return;
     box.append(el('table', { class: 'plain' }, [
       el('thead', {}, [el('tr', {}, ['Identity', 'Service', 'Change', 'Last used', 'Before'].map(function (h) { return el('th', { text: h }); }))]),

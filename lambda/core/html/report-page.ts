@@ -93,6 +93,8 @@ ul.proposals code { display: block; color: var(--muted); font-size: 11px; }
 #failures-more button { font: inherit; padding: 3px 10px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; cursor: pointer; }
 .alert-box { border: 1px solid #fecaca; background: #fef2f2; border-radius: 10px; padding: 10px 14px; margin-bottom: 10px; }
 .alert-box ul { margin: 6px 0 0; padding-left: 18px; }
+.identity-changes { margin: 0 0 10px; } .identity-changes ul { margin: 4px 0 0; padding-left: 18px; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
+.identity-changes li.note { font-family: inherit; }
 .empty, .note { color: var(--muted); }
 footer { color: var(--muted); font-size: 12px; margin-top: 30px; }
 `;
