@@ -17,7 +17,7 @@ import { SAMPLE_USAGE, sampleCommand } from './sample-command';
 import { START_USAGE, startCommand } from './start-command';
 
 /** A command returns its exit code, or nothing for success. */
-type Command = (args: string[], out: NodeJS.WritableStream) => Promise<number | void> | number | void;
+type Command = (args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number | void> | number | void;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
   run: { run: runCommand, usage: `${RUN_USAGE}\n\n${RUN_AWS_USAGE}` },
@@ -53,7 +53,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 0;
   }
   try {
-    return (await command.run(args, out)) ?? 0;
+    return (await command.run(args, out, err)) ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
       err.write(`iam-access-audit ${name}: ${e.message}\n\n${command.usage}\n`);

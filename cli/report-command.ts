@@ -12,6 +12,7 @@ import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
 import { unusedServices } from '../lambda/core/report';
 import { accountsOfRun, readRunReports, RunNotReadable } from '../lambda/core/run-reader';
 import { writeFileAtomically } from './files';
+import { counted } from './words';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
 
@@ -46,7 +47,7 @@ export interface IdentityFindings {
   readonly neverUsedServices: readonly string[];
 }
 
-export async function reportCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
+export async function reportCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const flags = parseFlags(args, {
     ...RUN_LOCATION_FLAGS,
     format: { type: 'string' },
@@ -89,8 +90,25 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream):
     const identities = reports.map((r) => findingsOf(r, window)).sort(worstFirst);
     const unusedAfterDays = window ?? reports[0]?.findings.unusedAfterDays ?? null;
     out.write(render(format as Exclude<(typeof FORMATS)[number], 'html'>, summary, identities, unusedAfterDays, account));
+    if (format === 'csv') err.write(csvLeftOut(summary, account));
     return 0;
   });
+}
+
+/**
+ * What a CSV of reported identities cannot hold, said on standard error so that the file stays a table:
+ * the accounts not audited and the identities without a report, unknown rather than unused. Empty when
+ * nothing is left out.
+ */
+function csvLeftOut(summary: RunSummary, accountId?: string): string {
+  const accounts = accountsOfRun(summary, accountId).filter((a) => a.status !== 'audited');
+  const failures = summary.failures.filter((f) => accountId === undefined || accountOfArn(f.arn) === accountId);
+  const parts = [
+    ...(accounts.length > 0 ? [`${counted(accounts.length, 'account')} not audited (${accounts.map((a) => `${a.accountId} ${a.status}: ${a.code}`).join(', ')})`] : []),
+    ...(failures.length > 0 ? [`${counted(failures.length, 'identity', 'identities')} without a report (${codesOf(failures)})`] : []),
+  ];
+  if (parts.length === 0) return '';
+  return `iam-access-audit report: not in this CSV: ${parts.join('; ')}. They are unknown, not unused: --format json lists them (notReported, accounts).\n`;
 }
 
 /** The findings of one report, judged against its own window or the one asked for. */
@@ -163,8 +181,11 @@ function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunS
 
 function notReportedLines(notReported: readonly Failure[]): string[] {
   if (notReported.length === 0) return [];
-  return ['', `${notReported.length} identities have no report (${[...new Set(notReported.map((f) => f.code))].join(', ')}); they are not counted as unused:`, ...notReported.map((f) => `  ${f.arn}  ${f.code}`)];
+  return ['', `${counted(notReported.length, 'identity has', 'identities have')} no report (${codesOf(notReported)}); they are not counted as unused:`, ...notReported.map((f) => `  ${f.arn}  ${f.code}`)];
 }
+
+/** The failures' codes, each once, in the order they first come. */
+const codesOf = (failures: readonly Failure[]): string => [...new Set(failures.map((f) => f.code))].join(', ');
 
 /**
  * An account that was not audited, as the terminal shows it: its status and code and, for one that

@@ -106,6 +106,16 @@ describe('an organization with a missing member role and a suspended account', (
         `    ${message}\n` +
         `No identity was reported in account ${missing.accountId} in this run.\n`,
     );
+    // A CSV of the whole run is reported identities alone; the accounts it cannot hold are said beside it.
+    const csv = new PassThrough();
+    const said = new PassThrough();
+    let warning = '';
+    said.on('data', (chunk) => (warning += chunk));
+    expect(await reportCommand(['--out', dir, '--run', result.runId, '--format', 'csv'], csv, said)).toBe(0);
+    const [, , , suspended] = organization.accounts;
+    expect(warning).toMatch(
+      new RegExp(`^iam-access-audit report: not in this CSV: 2 accounts not audited \\(${missing.accountId} failed: AccessDenied, ${suspended.accountId} skipped: AccountSuspended\\)(; \\d+ identit(y|ies) without a report \\([^)]+\\))?\\. They are unknown, not unused: `),
+    );
   });
 
   it('keeps same-named roles of two accounts apart', () => {
