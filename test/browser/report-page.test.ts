@@ -270,6 +270,36 @@ describe('the HTML report in Chromium', () => {
     await page.page.close();
   });
 
+  it('links to an identity: the address names the one open, and a link opens it', async () => {
+    const target = fabricated.identities[2];
+    const linked = await watchedPage(browser);
+    await openReport(linked, `${file}#identity=${encodeURIComponent(target.arn)}`);
+    expect(await linked.page.$eval('#identity-body tr.detail-row .arn', (p) => p.textContent)).toBe(target.arn);
+    expect(await linked.page.$eval('#filter', (input) => (input as HTMLInputElement).value)).toBe(target.arn);
+    expect(await linked.page.$eval('#row-count', (e) => e.textContent)).toBe('1 identity · page 1 of 1');
+    // Closing it takes it out of the address; opening another puts that one in.
+    await linked.page.click('#identity-body tr.row');
+    expect(await linked.page.evaluate(() => location.hash)).toBe('');
+    await linked.page.click('#identity-body tr.row');
+    expect(await linked.page.evaluate(() => decodeURIComponent(location.hash))).toBe(`#identity=${target.arn}`);
+    // A link to an identity without a report says so, and why; a link to one the run does not hold, too.
+    expect(linked.errors).toEqual([]);
+    expect(linked.requests).toEqual([]);
+    await linked.page.close();
+    const [failure] = fabricated.summary.failures;
+    const missing = async (arn: string) => {
+      const other = await watchedPage(browser);
+      await openReport(other, `${file}#identity=${encodeURIComponent(arn)}`);
+      const said = await other.page.$eval('#link-missing', (p) => p.textContent);
+      expect(await other.page.$('#identity-body tr.detail-row')).toBeNull();
+      expect(other.errors).toEqual([]);
+      await other.page.close();
+      return said;
+    };
+    expect(await missing(failure.arn)).toBe(`The identity this link points at, ${failure.arn}, has no report in this run (${failure.code}): it is among the identities without a report, below.`);
+    expect(await missing('arn:aws:iam::111111111111:role/gone')).toBe('The identity this link points at, arn:aws:iam::111111111111:role/gone, has no report in this run.');
+  });
+
   it('gives the identities of another partition their own ARNs, and finds their proposals by them', async () => {
     const gov = fabricatedPage(48, { partition: 'aws-us-gov' });
     const govFile = join(tempDir('report-page-gov-'), 'report.html');

@@ -202,6 +202,35 @@ export const CLIENT_SCRIPT = String.raw`
     })));
   }
 
+  // An open identity is in the page's address (#identity=<ARN>), so a link to the page can point at it:
+  // the address is the page's own, a file or a presigned link, and the part after # is never sent.
+  function linkTo(i) {
+    if (!window.history || !history.replaceState) return;
+    var url = location.href.split('#')[0] + (i >= 0 ? '#identity=' + encodeURIComponent(arnOf(data.identities[i])) : '');
+    try { history.replaceState(null, '', url); } catch (e) { /* a page opened where history cannot change stays as it is */ }
+  }
+  function openLinkedIdentity() {
+    var match = /^#identity=(.+)$/.exec(location.hash);
+    if (!match) return;
+    var arn;
+    try { arn = decodeURIComponent(match[1]); } catch (e) { arn = match[1]; }
+    var found = -1;
+    for (var i = 0; i < data.identities.length && found < 0; i++) if (arnOf(data.identities[i]) === arn) found = i;
+    if (found < 0) {
+      var failure = data.failures.filter(function (f) { return f.arn === arn; })[0];
+      var why = failure ? ' (' + failure.code + '): it is among the identities without a report, below.' : '.';
+      document.getElementById('controls').after(el('p', { id: 'link-missing', class: 'note', text: 'The identity this link points at, ' + arn + ', has no report in this run' + why }));
+      return;
+    }
+    state.filter = arn;
+    document.getElementById('filter').value = arn;
+    state.open = found;
+  }
+  function showLinkedIdentity() {
+    var row = document.querySelector('#identity-body tr.row.open') || document.getElementById('link-missing');
+    if (row && location.hash) row.scrollIntoView({ block: 'center' });
+  }
+
   function details(i) {
     var r = data.identities[i];
     // Used services first (the short list worth reading), most recent first; then the unused ones.
@@ -255,7 +284,7 @@ export const CLIENT_SCRIPT = String.raw`
         el('td', { text: TYPES[r[1]] }), el('td', { class: 'name' }, [el('button', { type: 'button', class: 'open', 'aria-expanded': String(state.open === i), text: r[2] })]), el('td', { text: accountOf(r).name || accountOf(r).accountId }),
         el('td', { class: 'num', text: fmt(r[4]) }), el('td', { class: 'num', text: fmt(r[5]) }), el('td', { class: 'num' + (r[6] ? ' hot' : ''), text: fmt(r[6]) }), proposalCell(i)
       ]);
-      tr.addEventListener('click', function () { state.open = state.open === i ? -1 : i; renderRows(); });
+      tr.addEventListener('click', function () { state.open = state.open === i ? -1 : i; linkTo(state.open); renderRows(); });
       body.append(tr);
       if (state.open === i) body.append(el('tr', { class: 'detail-row' }, [el('td', { colspan: '7' }, [details(i)])]));
     });
@@ -272,7 +301,7 @@ export const CLIENT_SCRIPT = String.raw`
     var next = el('button', { text: 'Next ›', id: 'next-page' });
     next.disabled = state.page >= pages - 1;
     next.addEventListener('click', function () { state.page++; renderRows(); });
-    pager.append(prev, el('span', { id: 'row-count', text: fmt(rows.length) + ' identities · page ' + (state.page + 1) + ' of ' + pages }), next);
+    pager.append(prev, el('span', { id: 'row-count', text: count(rows.length, 'identity', 'identities') + ' · page ' + (state.page + 1) + ' of ' + pages }), next);
     refocus(focused);
   }
 
@@ -303,8 +332,10 @@ export const CLIENT_SCRIPT = String.raw`
   renderCharts();
   renderChanges();
   renderTableControls();
+  openLinkedIdentity();
   renderRows();
   renderFailures();
+  showLinkedIdentity();
   // When everything is drawn and the table answers, in ms since the navigation started (tests read it).
   document.body.setAttribute('data-ready-ms', String(Math.round(performance.now())));
   document.body.setAttribute('data-ready', 'true');
