@@ -300,6 +300,20 @@ describe('the HTML report in Chromium', () => {
     expect(await missing('arn:aws:iam::111111111111:role/gone')).toBe('The identity this link points at, arn:aws:iam::111111111111:role/gone, has no report in this run.');
   });
 
+  it('prints without its controls, and keeps a card or chart on one sheet', async () => {
+    const printed = await watchedPage(browser);
+    await openReport(printed, file);
+    await printed.page.emulateMediaType('print');
+    const shown = (selector: string) => printed.page.$eval(selector, (e) => getComputedStyle(e).display !== 'none');
+    expect(await shown('#filter')).toBe(false);
+    expect(await shown('#next-page')).toBe(false);
+    expect(await shown('#row-count')).toBe(true);
+    expect(await printed.page.$eval('.chart', (e) => getComputedStyle(e).breakInside)).toBe('avoid');
+    await printed.page.emulateMediaType('screen');
+    expect(await shown('#filter')).toBe(true);
+    await printed.page.close();
+  });
+
   it('gives the identities of another partition their own ARNs, and finds their proposals by them', async () => {
     const gov = fabricatedPage(48, { partition: 'aws-us-gov' });
     const govFile = join(tempDir('report-page-gov-'), 'report.html');

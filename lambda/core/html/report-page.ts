@@ -97,6 +97,14 @@ ul.proposals code { display: block; color: var(--muted); font-size: 11px; }
 .identity-changes li.note { font-family: inherit; }
 .empty, .note { color: var(--muted); }
 footer { color: var(--muted); font-size: 12px; margin-top: 30px; }
+@media print {
+  body { background: #fff; }
+  main { max-width: none; padding: 0; }
+  #controls input, #controls select, #controls label, #pager button, #failures-more button { display: none; }
+  .card, .chart, tr, .alert-box, .identity-changes { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
+  tr.row:hover { background: none; }
+}
 `;
 
 export function renderReportPage(data: ReportData): string {
