@@ -11,6 +11,7 @@ import { accountsOfRun } from '../lambda/core/run-reader';
 import { getJson, mapConcurrently, NotFound } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
+import { counted } from './words';
 
 export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out DIR] [--run ID | latest] [--account ID]
     [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
@@ -104,7 +105,7 @@ const removesOf = (p: Proposal): number => p.removedServices.length + p.removedA
 /** The table, largest cut first (as `report` shows the worst identity first); reviews, which cut nothing, last. */
 function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex): string {
   const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
-  const lines = [`Run ${runId}: ${proposals.length} proposals (${counts}); nothing is applied. Largest cut first.`, ''];
+  const lines = [`Run ${runId}: ${counted(proposals.length, 'proposal')} (${counts}); nothing is applied. Largest cut first.`, ''];
   const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
   lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'REMOVES'.padStart(8)}  OWNER / NOTE`);
   const isReview = (p: Proposal) => (p.action === 'review' ? 1 : 0);

@@ -160,7 +160,7 @@ function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunS
     return `${['account_id', 'arn', 'type', 'name', 'granted', 'used', 'unused', 'unused_services'].join(',')}\n${rows.map((r) => `${r}\n`).join('')}`;
   }
   const header = [
-    `Run ${summary.runId} (${summary.runDate}, ${summary.granularity}) ${summary.status}: ${identities.length} identities reported in ${accounts.length === 1 ? `account ${accounts[0].accountId}` : `${accounts.length} accounts`}`,
+    `Run ${summary.runId} (${summary.runDate}, ${summary.granularity}) ${summary.status}: ${counted(identities.length, 'identity', 'identities')} reported in ${accounts.length === 1 ? `account ${accounts[0].accountId}` : `${accounts.length} accounts`}`,
   ];
   if (summary.status !== 'COMPLETED') header.push('  INCOMPLETE: some accounts or identities could not be audited; they are listed below, never counted as unused.');
   for (const a of accounts.filter((x) => x.status !== 'audited')) header.push(...notAuditedLines(a, '  account '));

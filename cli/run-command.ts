@@ -163,7 +163,7 @@ export function formatSummary(summary: RunSummary): string {
   }
   lines.push(
     `  entities   listed ${e.listed} · reported ${e.reported} · skipped ${e.skipped} · failed ${e.failed}`,
-    `  by type    ${e.byType.user} users · ${e.byType.group} groups · ${e.byType.role} roles · ${e.byType.policy} policies`,
+    `  by type    ${counted(e.byType.user, 'user')} · ${counted(e.byType.group, 'group')} · ${counted(e.byType.role, 'role')} · ${counted(e.byType.policy, 'policy', 'policies')}`,
     `  findings   ${counted(f.entitiesWithUnusedServices, 'identity holds', 'identities hold')} unused services (${counted(f.unusedServiceGrants, 'unused grant')}); ${f.entitiesWithNoUseInWindow} used nothing in the window`,
     `  IAM calls  list ${c.list} · generate ${c.generate} · get ${c.get} · throttled ${c.throttled} · retried ${c.retried}${
       // An invocation counts its calls when it ends; one the interrupt stopped could not.

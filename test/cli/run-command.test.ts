@@ -63,6 +63,7 @@ describe("a run's summary in the terminal", () => {
     const text = formatSummary(summary);
     expect(text).toContain('  findings   1 identity holds unused services (1 unused grant); 0 used nothing in the window\n');
     expect(text).toContain('0 removed · 1 first use · 0 newly unused\n');
+    expect(text).toContain('  by type    0 users · 0 groups · 1 role · 0 policies\n');
   });
 });
 
