@@ -118,7 +118,7 @@ describe('an organization with a missing member role and a suspended account', (
     );
   });
 
-  it('keeps same-named roles of two accounts apart', () => {
+  it('keeps same-named roles of two accounts apart', async () => {
     const { dir, result } = run;
     const [management, hub] = organization.accounts;
     const names = new Set(management.account.entities.filter((e) => e.type === 'role').map((e) => e.name));
@@ -131,6 +131,17 @@ describe('an organization with a missing member role and a suspended account', (
     expect([mine.accountId, theirs.accountId]).toEqual([hub.accountId, management.accountId]);
     expect(mine.services.map((s) => s.serviceNamespace)).toEqual([...shared.services].map((s) => s.namespace).sort());
     expect(theirs.services.map((s) => s.serviceNamespace)).toEqual([...twin.services].map((s) => s.namespace).sort());
+    // And so does the terminal's table: each row names its account.
+    const printed = new PassThrough();
+    let text = '';
+    printed.on('data', (chunk) => (text += chunk));
+    expect(await reportCommand(['--out', dir, '--run', result.runId], printed)).toBe(0);
+    const lines = text.split('\n');
+    const columns = lines.find((l) => l.startsWith('TYPE'))!;
+    expect(columns).toMatch(/^TYPE\s+NAME\s+ACCOUNT\s+GRANTED\s+USED\s+UNUSED\s+UNUSED SERVICES$/);
+    const accountOfRow = (line: string) => line.slice(columns.indexOf('ACCOUNT'), columns.indexOf('GRANTED')).trim();
+    const rows = lines.filter((l) => l.startsWith(`role   ${shared.name} `));
+    expect(rows.map(accountOfRow).sort()).toEqual([hub.name, management.name].sort());
   });
 
   it('reads every JobId in the account and with the credentials that generated it, and no other way', () => {
