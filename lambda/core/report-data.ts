@@ -148,16 +148,23 @@ export class ReportDataBuilder {
     const newIndex = new Map(sortedServices.map((name, i) => [name, i]));
     const remap = serviceNames.map((name) => newIndex.get(name)!);
     const order = this.arns.map((_, i) => i).sort((a, b) => (this.arns[a] < this.arns[b] ? -1 : this.arns[a] > this.arns[b] ? 1 : 0));
-    const identities = order.map((i) => this.identities[i]);
+    // Rows name their account by its place in the page's accounts, the summary's: the builder's own
+    // order (the accounts it was made with) need not be the same. A report of an account the summary does
+    // not hold (none is read so) would show as '?', never under another account.
+    const place = new Map(summary.accounts.map((a, i) => [a.accountId, i]));
+    const builderAccounts = [...this.accounts.keys()];
+    const identities = order.map((i) => {
+      const row = this.identities[i];
+      const at = place.get(builderAccounts[row[0]]) ?? -1;
+      return (at === row[0] ? row : [at, ...row.slice(1)]) as IdentityRow;
+    });
     const identityServices = order.map((i) => this.identityServices[i].map((n, k) => (k % CELL_WIDTH === 0 ? remap[n] : n)));
     const arns = order.map((i) => this.arns[i]);
     const byCode = new Map<string, number>();
     for (const f of summary.failures) byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
     const unusedByAccount = summary.accounts.map((a) => ({ accountId: a.accountId, name: a.name, byType: [0, 0, 0, 0] }));
-    const accountIndex = [...this.accounts.keys()];
     identities.forEach((row) => {
-      const entry = unusedByAccount.find((u) => u.accountId === accountIndex[row[0]]);
-      if (entry) entry.byType[row[1]] += row[6];
+      if (row[0] >= 0) unusedByAccount[row[0]].byType[row[1]] += row[6];
     });
     const perIdentity: Record<string, Array<[string, string, string, string, number]>> = {};
     for (const p of proposals?.proposals ?? []) (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices]);

@@ -162,6 +162,24 @@ describe('the HTML report in Chromium', () => {
     await page.page.close();
   });
 
+  it('shows each identity under its own account, and sorts the accounts by what they show', async () => {
+    // The data made with the accounts in the other order than the summary's: staging's place is 0.
+    const reversed = fabricatedPage(16, { builderAccountsReversed: true });
+    const reversedFile = join(tempDir('report-page-accounts-'), 'report.html');
+    writeFileSync(reversedFile, reversed.html);
+    const page = await watchedPage(browser);
+    await openReport(page, reversedFile);
+    const label = new Map(PAGE_ACCOUNTS.map((a) => [a.accountId, a.name]));
+    const rows = () => page.page.$$eval('#identity-body tr.row', (trs) => trs.map((tr) => ({ arn: tr.getAttribute('data-arn')!, account: tr.querySelector('td:nth-child(3)')!.textContent })));
+    expect((await rows()).sort((a, b) => (a.arn < b.arn ? -1 : 1))).toEqual(reversed.identities.map((x) => ({ arn: x.arn, account: label.get(x.accountId) })).sort((a, b) => (a.arn < b.arn ? -1 : 1)));
+    await page.page.click('#identity-head th[data-key="0"]');
+    const accounts = (await rows()).map((r) => r.account);
+    expect(accounts).toEqual([...accounts].sort());
+    expect(accounts[0]).toBe('production');
+    expect(page.errors).toEqual([]);
+    await page.page.close();
+  });
+
   it('marks an exempt identity as exempt in the proposals column, not as having nothing to propose', async () => {
     const [arn] = fabricated.exempt;
     expect(arn).toBeDefined();

@@ -38,10 +38,15 @@ export interface FabricatedPage {
   readonly exempt: readonly string[];
 }
 
-/** A deterministic page of `count` identities, in the `aws` partition unless told another, the first ones named by `names` if given. */
-export function fabricatedPage(count: number, options: { partition?: string; names?: readonly string[] } = {}): FabricatedPage {
+/**
+ * A deterministic page of `count` identities, in the `aws` partition unless told another, the first ones
+ * named by `names` if given; `builderAccountsReversed` makes its data with the accounts in the other
+ * order than the summary's.
+ */
+export function fabricatedPage(count: number, options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean } = {}): FabricatedPage {
   const partition = options.partition ?? 'aws';
-  const builder = new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId));
+  const accountIds = PAGE_ACCOUNTS.map((a) => a.accountId);
+  const builder = new ReportDataBuilder(options.builderAccountsReversed ? accountIds.reverse() : accountIds);
   const identities: PageIdentity[] = [];
   let unusedGrants = 0;
   let withUnused = 0;

@@ -197,7 +197,7 @@ export const CLIENT_SCRIPT = String.raw`
     head.append(el('tr', {}, COLUMNS.map(function (c) {
       // A button inside, so the keyboard sorts as the mouse does (its click bubbles to the header).
       var th = el('th', { 'data-key': String(c[1]), class: 'sortable' + (c[1] >= 4 || c[1] < 0 ? ' num' : '') }, [el('button', { type: 'button', class: 'sort', text: c[0] })]);
-      th.addEventListener('click', function () { state.dir = state.sort === c[1] ? -state.dir : (c[1] === 2 || c[1] === 1 ? 1 : -1); state.sort = c[1]; state.page = 0; renderRows(); });
+      th.addEventListener('click', function () { state.dir = state.sort === c[1] ? -state.dir : (c[1] <= 2 && c[1] >= 0 ? 1 : -1); state.sort = c[1]; state.page = 0; renderRows(); });
       return th;
     })));
   }
