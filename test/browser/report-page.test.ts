@@ -34,6 +34,16 @@ describe('the HTML report in Chromium', () => {
       text,
     );
   const rowCount = () => watched.page.$eval('#row-count', (e) => e.textContent ?? '');
+  /** Opens the page at `path` in a tab of its own, closed however `use` ends (a tab left open takes the focus from the others). */
+  async function onPage<T>(path: string, use: (page: WatchedPage) => Promise<T>): Promise<T> {
+    const page = await watchedPage(browser);
+    try {
+      await openReport(page, path);
+      return await use(page);
+    } finally {
+      await page.page.close();
+    }
+  }
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -58,18 +68,17 @@ describe('the HTML report in Chromium', () => {
   });
 
   it('refuses what a page would try to fetch: the policy blocks it and the count shows it', async () => {
-    const other: WatchedPage = await watchedPage(browser);
-    await openReport(other, file);
-    await other.page.evaluate(() => {
-      const img = document.createElement('img');
-      img.src = 'https://example.com/pixel.png';
-      document.body.append(img);
+    await onPage(file, async (other) => {
+      await other.page.evaluate(() => {
+        const img = document.createElement('img');
+        img.src = 'https://example.com/pixel.png';
+        document.body.append(img);
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      // The Content-Security-Policy refuses it before it is sent, and says so on the console.
+      expect(other.errors.join('\n')).toMatch(/Content Security Policy/);
+      expect(other.requests).toEqual([]);
     });
-    await new Promise((r) => setTimeout(r, 300));
-    // The Content-Security-Policy refuses it before it is sent, and says so on the console.
-    expect(other.errors.join('\n')).toMatch(/Content Security Policy/);
-    expect(other.requests).toEqual([]);
-    await other.page.close();
   });
 
   it('draws its four charts with the run\'s numbers', async () => {
@@ -153,13 +162,12 @@ describe('the HTML report in Chromium', () => {
     const names = ['Admins', 'alice', 'AWSReservedSSO_ReadOnly', 'bob', 'Zeta', 'build', 'aws-reader', 'Carol'];
     const mixedFile = join(tempDir('report-page-case-'), 'report.html');
     writeFileSync(mixedFile, fabricatedPage(names.length, { names }).html);
-    const page = await watchedPage(browser);
-    await openReport(page, mixedFile);
-    await page.page.click('#identity-head th[data-key="2"]');
-    const sorted = await page.page.$$eval('#identity-body tr.row td.name', (cells) => cells.map((c) => c.textContent));
-    expect(sorted).toEqual(['Admins', 'alice', 'aws-reader', 'AWSReservedSSO_ReadOnly', 'bob', 'build', 'Carol', 'Zeta']);
-    expect(page.errors).toEqual([]);
-    await page.page.close();
+    await onPage(mixedFile, async (page) => {
+      await page.page.click('#identity-head th[data-key="2"]');
+      const sorted = await page.page.$$eval('#identity-body tr.row td.name', (cells) => cells.map((c) => c.textContent));
+      expect(sorted).toEqual(['Admins', 'alice', 'aws-reader', 'AWSReservedSSO_ReadOnly', 'bob', 'build', 'Carol', 'Zeta']);
+      expect(page.errors).toEqual([]);
+    });
   });
 
   it('shows each identity under its own account, and sorts the accounts by what they show', async () => {
@@ -167,17 +175,16 @@ describe('the HTML report in Chromium', () => {
     const reversed = fabricatedPage(16, { builderAccountsReversed: true });
     const reversedFile = join(tempDir('report-page-accounts-'), 'report.html');
     writeFileSync(reversedFile, reversed.html);
-    const page = await watchedPage(browser);
-    await openReport(page, reversedFile);
-    const label = new Map(PAGE_ACCOUNTS.map((a) => [a.accountId, a.name]));
-    const rows = () => page.page.$$eval('#identity-body tr.row', (trs) => trs.map((tr) => ({ arn: tr.getAttribute('data-arn')!, account: tr.querySelector('td:nth-child(3)')!.textContent })));
-    expect((await rows()).sort((a, b) => (a.arn < b.arn ? -1 : 1))).toEqual(reversed.identities.map((x) => ({ arn: x.arn, account: label.get(x.accountId) })).sort((a, b) => (a.arn < b.arn ? -1 : 1)));
-    await page.page.click('#identity-head th[data-key="0"]');
-    const accounts = (await rows()).map((r) => r.account);
-    expect(accounts).toEqual([...accounts].sort());
-    expect(accounts[0]).toBe('production');
-    expect(page.errors).toEqual([]);
-    await page.page.close();
+    await onPage(reversedFile, async (page) => {
+      const label = new Map(PAGE_ACCOUNTS.map((a) => [a.accountId, a.name]));
+      const rows = () => page.page.$$eval('#identity-body tr.row', (trs) => trs.map((tr) => ({ arn: tr.getAttribute('data-arn')!, account: tr.querySelector('td:nth-child(3)')!.textContent })));
+      expect((await rows()).sort((a, b) => (a.arn < b.arn ? -1 : 1))).toEqual(reversed.identities.map((x) => ({ arn: x.arn, account: label.get(x.accountId) })).sort((a, b) => (a.arn < b.arn ? -1 : 1)));
+      await page.page.click('#identity-head th[data-key="0"]');
+      const accounts = (await rows()).map((r) => r.account);
+      expect(accounts).toEqual([...accounts].sort());
+      expect(accounts[0]).toBe('production');
+      expect(page.errors).toEqual([]);
+    });
   });
 
   it('marks an exempt identity as exempt in the proposals column, not as having nothing to propose', async () => {
@@ -253,16 +260,15 @@ describe('the HTML report in Chromium', () => {
     const many: RunSummary = { ...fabricated.summary, status: 'INCOMPLETE', failures };
     const manyFile = join(tempDir('report-page-failures-'), 'report.html');
     writeFileSync(manyFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: many, proposals: null, changes: null, trend: [] })));
-    const page = await watchedPage(browser);
-    await openReport(page, manyFile);
-    const shown = () => page.page.$$eval('#failures tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
-    expect(await shown()).toEqual(failures.slice(0, 200).map((f) => f.arn));
-    expect(await page.page.$eval('#failures-more', (p) => p.textContent)).toBe('The first 200 of 250 are shown. Show all 250');
-    await page.page.click('#show-all-failures');
-    expect(await shown()).toEqual(failures.map((f) => f.arn));
-    expect(await page.page.$('#failures-more')).toBeNull();
-    expect(page.errors).toEqual([]);
-    await page.page.close();
+    await onPage(manyFile, async (page) => {
+      const shown = () => page.page.$$eval('#failures tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+      expect(await shown()).toEqual(failures.slice(0, 200).map((f) => f.arn));
+      expect(await page.page.$eval('#failures-more', (p) => p.textContent)).toBe('The first 200 of 250 are shown. Show all 250');
+      await page.page.click('#show-all-failures');
+      expect(await shown()).toEqual(failures.map((f) => f.arn));
+      expect(await page.page.$('#failures-more')).toBeNull();
+      expect(page.errors).toEqual([]);
+    });
   });
 
   it('names the first 20 first uses of watched services and 50 identities added, and says how many more', async () => {
@@ -277,77 +283,71 @@ describe('the HTML report in Chromium', () => {
     const changes: Changes = { schemaVersion: 1, runId: fabricated.summary.runId, previousRunId: 'audit-2026-11-24', identities: { added, removed: [] }, services: watchedUses, watched: watchedUses };
     const changedFile = join(tempDir('report-page-watched-'), 'report.html');
     writeFileSync(changedFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: fabricated.summary, proposals: null, changes, trend: [] })));
-    const page = await watchedPage(browser);
-    await openReport(page, changedFile);
-    const items = await page.page.$$eval('#changes .alert-box li', (lis) => lis.map((li) => li.textContent));
-    expect(items).toEqual([...watchedUses.slice(0, 20).map((w) => `${w.arn} used iam (2026-11-24)`), 'and 3 more: changes.json lists them all']);
-    expect(await page.page.$eval('#changes .alert-box strong', (e) => e.textContent)).toBe('23 first uses of watched services');
-    expect(await page.page.$eval('#identities-added h3', (e) => e.textContent)).toBe('Added (55)');
-    expect(await page.page.$$eval('#identities-added li', (lis) => lis.map((li) => li.textContent))).toEqual([...added.slice(0, 50), 'and 5 more: changes.json lists them all']);
-    expect(await page.page.$('#identities-removed')).toBeNull();
-    expect(page.errors).toEqual([]);
-    await page.page.close();
+    await onPage(changedFile, async (page) => {
+      const items = await page.page.$$eval('#changes .alert-box li', (lis) => lis.map((li) => li.textContent));
+      expect(items).toEqual([...watchedUses.slice(0, 20).map((w) => `${w.arn} used iam (2026-11-24)`), 'and 3 more: changes.json lists them all']);
+      expect(await page.page.$eval('#changes .alert-box strong', (e) => e.textContent)).toBe('23 first uses of watched services');
+      expect(await page.page.$eval('#identities-added h3', (e) => e.textContent)).toBe('Added (55)');
+      expect(await page.page.$$eval('#identities-added li', (lis) => lis.map((li) => li.textContent))).toEqual([...added.slice(0, 50), 'and 5 more: changes.json lists them all']);
+      expect(await page.page.$('#identities-removed')).toBeNull();
+      expect(page.errors).toEqual([]);
+    });
   });
 
   it('links to an identity: the address names the one open, and a link opens it', async () => {
     const target = fabricated.identities[2];
-    const linked = await watchedPage(browser);
-    await openReport(linked, `${file}#identity=${encodeURIComponent(target.arn)}`);
-    expect(await linked.page.$eval('#identity-body tr.detail-row .arn', (p) => p.textContent)).toBe(target.arn);
-    expect(await linked.page.$eval('#filter', (input) => (input as HTMLInputElement).value)).toBe(target.arn);
-    expect(await linked.page.$eval('#row-count', (e) => e.textContent)).toBe('1 identity · page 1 of 1');
-    // Closing it takes it out of the address; opening another puts that one in.
-    await linked.page.click('#identity-body tr.row');
-    expect(await linked.page.evaluate(() => location.hash)).toBe('');
-    await linked.page.click('#identity-body tr.row');
-    expect(await linked.page.evaluate(() => decodeURIComponent(location.hash))).toBe(`#identity=${target.arn}`);
+    await onPage(`${file}#identity=${encodeURIComponent(target.arn)}`, async (linked) => {
+      expect(await linked.page.$eval('#identity-body tr.detail-row .arn', (p) => p.textContent)).toBe(target.arn);
+      expect(await linked.page.$eval('#filter', (input) => (input as HTMLInputElement).value)).toBe(target.arn);
+      expect(await linked.page.$eval('#row-count', (e) => e.textContent)).toBe('1 identity · page 1 of 1');
+      // Closing it takes it out of the address; opening another puts that one in.
+      await linked.page.click('#identity-body tr.row');
+      expect(await linked.page.evaluate(() => location.hash)).toBe('');
+      await linked.page.click('#identity-body tr.row');
+      expect(await linked.page.evaluate(() => decodeURIComponent(location.hash))).toBe(`#identity=${target.arn}`);
+      expect(linked.errors).toEqual([]);
+      expect(linked.requests).toEqual([]);
+    });
     // A link to an identity without a report says so, and why; a link to one the run does not hold, too.
-    expect(linked.errors).toEqual([]);
-    expect(linked.requests).toEqual([]);
-    await linked.page.close();
     const [failure] = fabricated.summary.failures;
-    const missing = async (arn: string) => {
-      const other = await watchedPage(browser);
-      await openReport(other, `${file}#identity=${encodeURIComponent(arn)}`);
-      const said = await other.page.$eval('#link-missing', (p) => p.textContent);
-      expect(await other.page.$('#identity-body tr.detail-row')).toBeNull();
-      expect(other.errors).toEqual([]);
-      await other.page.close();
-      return said;
-    };
+    const missing = (arn: string) =>
+      onPage(`${file}#identity=${encodeURIComponent(arn)}`, async (other) => {
+        const said = await other.page.$eval('#link-missing', (p) => p.textContent);
+        expect(await other.page.$('#identity-body tr.detail-row')).toBeNull();
+        expect(other.errors).toEqual([]);
+        return said;
+      });
     expect(await missing(failure.arn)).toBe(`The identity this link points at, ${failure.arn}, has no report in this run (${failure.code}): it is among the identities without a report, below.`);
     expect(await missing('arn:aws:iam::111111111111:role/gone')).toBe('The identity this link points at, arn:aws:iam::111111111111:role/gone, has no report in this run.');
   });
 
   it('prints without its controls, and keeps a card or chart on one sheet', async () => {
-    const printed = await watchedPage(browser);
-    await openReport(printed, file);
-    await printed.page.emulateMediaType('print');
-    const shown = (selector: string) => printed.page.$eval(selector, (e) => getComputedStyle(e).display !== 'none');
-    expect(await shown('#filter')).toBe(false);
-    expect(await shown('#next-page')).toBe(false);
-    expect(await shown('#row-count')).toBe(true);
-    expect(await printed.page.$eval('.chart', (e) => getComputedStyle(e).breakInside)).toBe('avoid');
-    await printed.page.emulateMediaType('screen');
-    expect(await shown('#filter')).toBe(true);
-    await printed.page.close();
+    await onPage(file, async (printed) => {
+      await printed.page.emulateMediaType('print');
+      const shown = (selector: string) => printed.page.$eval(selector, (e) => getComputedStyle(e).display !== 'none');
+      expect(await shown('#filter')).toBe(false);
+      expect(await shown('#next-page')).toBe(false);
+      expect(await shown('#row-count')).toBe(true);
+      expect(await printed.page.$eval('.chart', (e) => getComputedStyle(e).breakInside)).toBe('avoid');
+      await printed.page.emulateMediaType('screen');
+      expect(await shown('#filter')).toBe(true);
+    });
   });
 
   it('gives the identities of another partition their own ARNs, and finds their proposals by them', async () => {
     const gov = fabricatedPage(48, { partition: 'aws-us-gov' });
     const govFile = join(tempDir('report-page-gov-'), 'report.html');
     writeFileSync(govFile, gov.html);
-    const other = await watchedPage(browser);
-    await openReport(other, govFile);
-    const rows = await other.page.$$eval('#identity-body tr.row', (trs) => trs.map((tr) => ({ arn: tr.getAttribute('data-arn'), proposals: tr.querySelector('td:nth-child(7)')?.textContent })));
-    expect(rows.map((r) => r.arn).sort()).toEqual(gov.identities.map((x) => x.arn).sort());
-    expect(rows.every((r) => r.arn!.startsWith('arn:aws-us-gov:iam::'))).toBe(true);
-    // The page's proposals are keyed by the reports' own ARNs: an ARN made in the wrong partition finds none.
-    expect(rows.filter((r) => r.proposals === 'exempt')).toHaveLength(gov.exempt.length);
-    expect(gov.summary.proposals.count).toBeGreaterThan(0);
-    expect(rows.reduce((sum, r) => sum + (Number(r.proposals) || 0), 0)).toBe(gov.summary.proposals.count);
-    expect(other.errors).toEqual([]);
-    await other.page.close();
+    await onPage(govFile, async (other) => {
+      const rows = await other.page.$$eval('#identity-body tr.row', (trs) => trs.map((tr) => ({ arn: tr.getAttribute('data-arn'), proposals: tr.querySelector('td:nth-child(7)')?.textContent })));
+      expect(rows.map((r) => r.arn).sort()).toEqual(gov.identities.map((x) => x.arn).sort());
+      expect(rows.every((r) => r.arn!.startsWith('arn:aws-us-gov:iam::'))).toBe(true);
+      // The page's proposals are keyed by the reports' own ARNs: an ARN made in the wrong partition finds none.
+      expect(rows.filter((r) => r.proposals === 'exempt')).toHaveLength(gov.exempt.length);
+      expect(gov.summary.proposals.count).toBeGreaterThan(0);
+      expect(rows.reduce((sum, r) => sum + (Number(r.proposals) || 0), 0)).toBe(gov.summary.proposals.count);
+      expect(other.errors).toEqual([]);
+    });
   });
 
   it('says plainly that a run whose accounts all failed reported nothing: no unknown window, no "0 of 0"', async () => {
@@ -363,22 +363,21 @@ describe('the HTML report in Chromium', () => {
     };
     const emptyFile = join(tempDir('report-page-empty-'), 'report.html');
     writeFileSync(emptyFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: failed, proposals: null, changes: null, trend: [{ runId: failed.runId, runDate: failed.runDate, status: 'INCOMPLETE', unusedServiceGrants: 0, failed: 0, listed: 0 }] })));
-    const empty = await watchedPage(browser);
-    await openReport(empty, emptyFile);
-    const header = await empty.page.$eval('#header', (e) => (e as HTMLElement).innerText);
-    expect(header).toContain('INCOMPLETE');
-    expect(header).toContain('2 accounts could not be audited. No identity was listed.');
-    expect(header).not.toContain('?');
-    expect(header).not.toContain('"unused" means');
-    // Each account says what it failed with, beside its code.
-    const codes = await empty.page.$$eval('#accounts tbody tr td:nth-child(3)', (tds) => tds.map((td) => (td as HTMLElement).innerText));
-    expect(codes).toEqual(PAGE_ACCOUNTS.map(() => 'AccessDenied\nnot authorized to perform sts:AssumeRole'));
-    const notes = await empty.page.$$eval('p.empty', (ps) => ps.map((p) => p.textContent));
-    expect(notes).toContain('No reported identity holds an unused service.');
-    expect(await empty.page.$$eval('#identity-body tr.row', (trs) => trs.length)).toBe(0);
-    await empty.page.screenshot({ path: join(SHOTS, 'report-empty.png') });
-    expect(empty.errors).toEqual([]);
-    await empty.page.close();
+    await onPage(emptyFile, async (empty) => {
+      const header = await empty.page.$eval('#header', (e) => (e as HTMLElement).innerText);
+      expect(header).toContain('INCOMPLETE');
+      expect(header).toContain('2 accounts could not be audited. No identity was listed.');
+      expect(header).not.toContain('?');
+      expect(header).not.toContain('"unused" means');
+      // Each account says what it failed with, beside its code.
+      const codes = await empty.page.$$eval('#accounts tbody tr td:nth-child(3)', (tds) => tds.map((td) => (td as HTMLElement).innerText));
+      expect(codes).toEqual(PAGE_ACCOUNTS.map(() => 'AccessDenied\nnot authorized to perform sts:AssumeRole'));
+      const notes = await empty.page.$$eval('p.empty', (ps) => ps.map((p) => p.textContent));
+      expect(notes).toContain('No reported identity holds an unused service.');
+      expect(await empty.page.$$eval('#identity-body tr.row', (trs) => trs.length)).toBe(0);
+      await empty.page.screenshot({ path: join(SHOTS, 'report-empty.png') });
+      expect(empty.errors).toEqual([]);
+    });
   });
 
   it('counts one of a thing in the singular', async () => {
@@ -391,11 +390,10 @@ describe('the HTML report in Chromium', () => {
     };
     const file = join(tempDir('report-page-one-'), 'report.html');
     writeFileSync(file, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: one, proposals: null, changes: null, trend: [] })));
-    const page = await watchedPage(browser);
-    await openReport(page, file);
-    expect(await page.page.$eval('#header', (e) => (e as HTMLElement).innerText)).toContain('1 account could not be audited.');
-    expect(await page.page.$eval('#numbers', (e) => (e as HTMLElement).innerText)).toContain('1 identity holds some');
-    expect(page.errors).toEqual([]);
-    await page.page.close();
+    await onPage(file, async (page) => {
+      expect(await page.page.$eval('#header', (e) => (e as HTMLElement).innerText)).toContain('1 account could not be audited.');
+      expect(await page.page.$eval('#numbers', (e) => (e as HTMLElement).innerText)).toContain('1 identity holds some');
+      expect(page.errors).toEqual([]);
+    });
   });
 });
