@@ -171,15 +171,16 @@ function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunS
   const width = Math.min(48, Math.max(8, ...identities.map((i) => i.name.length)));
   const cut = (text: string, room: number) => (text.length > room ? `${text.slice(0, room - 1)}…` : text);
   // More than one account: which one each identity is in (same-named roles in two accounts are two rows).
-  const label = new Map(accounts.map((a) => [a.accountId, a.name ?? a.accountId]));
-  const accountWidth = accounts.length > 1 ? Math.min(24, Math.max(7, ...identities.map((i) => (label.get(i.accountId) ?? i.accountId).length))) : 0;
+  const names = new Map(accounts.map((a) => [a.accountId, a.name]));
+  const label = (i: IdentityFindings) => names.get(i.accountId) ?? i.accountId;
+  const accountWidth = accounts.length > 1 ? Math.min(24, Math.max(7, ...identities.map((i) => label(i).length))) : 0;
   const accountCell = (text: string) => (accountWidth > 0 ? cut(text, accountWidth).padEnd(accountWidth + 2) : '');
   const table = [`${'TYPE'.padEnd(7)}${'NAME'.padEnd(width + 2)}${accountCell('ACCOUNT')}${'GRANTED'.padStart(7)}${'USED'.padStart(6)}${'UNUSED'.padStart(8)}  UNUSED SERVICES`];
   for (const i of identities) {
     const shown = i.unusedServices.slice(0, 8).join(' ');
     const more = i.unusedServices.length > 8 ? ` +${i.unusedServices.length - 8} more` : '';
     table.push(
-      `${i.type.padEnd(7)}${cut(i.name, width).padEnd(width + 2)}${accountCell(label.get(i.accountId) ?? i.accountId)}` +
+      `${i.type.padEnd(7)}${cut(i.name, width).padEnd(width + 2)}${accountCell(label(i))}` +
         `${String(i.granted).padStart(7)}${String(i.used).padStart(6)}${String(i.unusedServices.length).padStart(8)}  ${shown}${more}`,
     );
   }

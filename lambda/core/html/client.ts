@@ -28,6 +28,10 @@ export const CLIENT_SCRIPT = String.raw`
   var arnOf = function (row) { return 'arn:' + data.partition + ':iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
   var ago = function (days) { return days < 0 ? 'never' : days === 0 ? 'today' : days === 1 ? 'yesterday' : days + ' days ago'; };
   var accountLabel = function (a) { return a.name ? a.name + ' (' + a.accountId + ')' : a.accountId; };
+  // An identity's account as its cell shows it (and sorts it): the name, else the id.
+  var accountText = function (row) { return accountOf(row).name || accountOf(row).accountId; };
+  // The last item of a list cut short.
+  var moreItem = function (n) { return el('li', { class: 'note', text: 'and ' + fmt(n) + ' more: changes.json lists them all' }); };
 
   function renderHeader() {
     var run = data.run;
@@ -123,14 +127,14 @@ export const CLIENT_SCRIPT = String.raw`
     box.append(el('h2', { text: 'Since the last complete run' }));
     if (!c) { box.append(el('p', { class: 'empty', text: 'No earlier complete run to compare with.' })); return; }
     if (c.watched.length) {
-      box.append(el('div', { class: 'alert-box' }, [el('strong', { text: count(c.watched.length, 'first use', 'first uses') + ' of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }).concat(c.watched.length > 20 ? [el('li', { class: 'note', text: 'and ' + fmt(c.watched.length - 20) + ' more: changes.json lists them all' })] : []))]));
+      box.append(el('div', { class: 'alert-box' }, [el('strong', { text: count(c.watched.length, 'first use', 'first uses') + ' of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }).concat(c.watched.length > 20 ? [moreItem(c.watched.length - 20)] : []))]));
     }
     box.append(el('p', { text: 'Compared with run ' + c.previousRunId + ': ' + count(c.added, 'identity', 'identities') + ' added, ' + fmt(c.removed) + ' removed; ' + count(c.counts['first-use'], 'service', 'services') + ' used for the first time, ' + fmt(c.counts['newly-unused']) + ' newly unused, ' + fmt(c.counts.granted) + ' granted, ' + fmt(c.counts.revoked) + ' revoked.' + (c.shown.length > 200 ? ' The first 200 are shown; changes.json has them all.' : '') }));
     // Which identities came and went, not only how many: a new role is often the change worth reading.
     [['Added', c.addedSample, c.added], ['Removed', c.removedSample, c.removed]].forEach(function (list) {
       if (!list[2]) return;
       var items = list[1].map(function (arn) { return el('li', { text: arn }); });
-      if (list[2] > list[1].length) items.push(el('li', { class: 'note', text: 'and ' + fmt(list[2] - list[1].length) + ' more: changes.json lists them all' }));
+      if (list[2] > list[1].length) items.push(moreItem(list[2] - list[1].length));
       box.append(el('div', { class: 'identity-changes', id: 'identities-' + list[0].toLowerCase() }, [el('h3', { text: list[0] + ' (' + fmt(list[2]) + ')' }), el('ul', {}, items)]));
     });
     if (!c.shown.length) return;
@@ -167,7 +171,7 @@ export const CLIENT_SCRIPT = String.raw`
   function sortValue(i, key) {
     var r = data.identities[i];
     if (key < 0) return proposalCount(i);
-    if (key === 0) return (accountOf(r).name || accountOf(r).accountId).toLowerCase();
+    if (key === 0) return accountText(r).toLowerCase();
     if (key === 2) return r[2].toLowerCase();
     return r[key];
   }
@@ -281,7 +285,7 @@ export const CLIENT_SCRIPT = String.raw`
     rows.slice(state.page * PAGE, state.page * PAGE + PAGE).forEach(function (i) {
       var r = data.identities[i];
       var tr = el('tr', { class: 'row' + (state.open === i ? ' open' : ''), 'data-arn': arnOf(r) }, [
-        el('td', { text: TYPES[r[1]] }), el('td', { class: 'name' }, [el('button', { type: 'button', class: 'open', 'aria-expanded': String(state.open === i), text: r[2] })]), el('td', { text: accountOf(r).name || accountOf(r).accountId }),
+        el('td', { text: TYPES[r[1]] }), el('td', { class: 'name' }, [el('button', { type: 'button', class: 'open', 'aria-expanded': String(state.open === i), text: r[2] })]), el('td', { text: accountText(r) }),
         el('td', { class: 'num', text: fmt(r[4]) }), el('td', { class: 'num', text: fmt(r[5]) }), el('td', { class: 'num' + (r[6] ? ' hot' : ''), text: fmt(r[6]) }), proposalCell(i)
       ]);
       tr.addEventListener('click', function () { state.open = state.open === i ? -1 : i; linkTo(state.open); renderRows(); });

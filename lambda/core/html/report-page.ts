@@ -63,8 +63,7 @@ th { font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: v
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.plain { border: 1px solid var(--line); border-radius: 8px; }
 th.sortable { cursor: pointer; user-select: none; }
-th.sortable button.sort { all: inherit; display: inline; padding: 0; border: 0; background: none; cursor: pointer; }
-td.name button.open { all: inherit; display: inline; padding: 0; border: 0; background: none; cursor: pointer; }
+th.sortable button.sort, td.name button.open { all: inherit; display: inline; padding: 0; border: 0; background: none; cursor: pointer; }
 th.sortable button.sort:focus-visible, td.name button.open:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 th.sorted { color: var(--accent); }
 th.sorted[aria-sort=ascending]::after { content: " ▲"; } th.sorted[aria-sort=descending]::after { content: " ▼"; }
@@ -88,9 +87,8 @@ ul.proposals code { display: block; color: var(--muted); font-size: 11px; }
 #controls input[type=search] { flex: 1 1 280px; padding: 7px 10px; border: 1px solid #cbd5e1; border-radius: 8px; font: inherit; }
 #controls select { padding: 6px 8px; border: 1px solid #cbd5e1; border-radius: 8px; font: inherit; background: #fff; }
 #pager { display: flex; gap: 12px; align-items: center; justify-content: flex-end; margin-top: 10px; color: var(--muted); }
-#pager button { font: inherit; padding: 5px 12px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; cursor: pointer; }
+#pager button, #failures-more button { font: inherit; padding: 5px 12px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; cursor: pointer; }
 #pager button:disabled { opacity: .4; cursor: default; }
-#failures-more button { font: inherit; padding: 3px 10px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; cursor: pointer; }
 .alert-box { border: 1px solid #fecaca; background: #fef2f2; border-radius: 10px; padding: 10px 14px; margin-bottom: 10px; }
 .alert-box ul { margin: 6px 0 0; padding-left: 18px; }
 .identity-changes { margin: 0 0 10px; } .identity-changes ul { margin: 4px 0 0; padding-left: 18px; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
