@@ -321,6 +321,18 @@ describe('the HTML report in Chromium', () => {
     expect(await missing('arn:aws:iam::111111111111:role/gone')).toBe('The identity this link points at, arn:aws:iam::111111111111:role/gone, has no report in this run.');
   });
 
+  it("says a proposal that removes one service in the singular", async () => {
+    // The fabricated page proposes for the first third of the users, roles and policies holding unused services.
+    const proposed = fabricated.identities.filter((x) => x.type !== 'group' && x.unused > 0).slice(0, Math.ceil(fabricated.identities.length / 3));
+    const one = proposed.find((x) => x.unused === 1)!;
+    expect(one).toBeDefined();
+    await onPage(`${file}#identity=${encodeURIComponent(one.arn)}`, async (page) => {
+      const proposal = await page.page.$eval('#identity-body tr.detail-row ul.proposals li', (li) => li.textContent ?? '');
+      expect(proposal).toContain(' · removes 1 service');
+      expect(proposal).not.toContain('1 services');
+    });
+  });
+
   it('prints without its controls, and keeps a card or chart on one sheet', async () => {
     await onPage(file, async (printed) => {
       await printed.page.emulateMediaType('print');

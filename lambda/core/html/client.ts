@@ -254,7 +254,7 @@ export const CLIENT_SCRIPT = String.raw`
       el('div', { class: 'detail-grid' }, [
         el('div', {}, [el('h3', { text: 'Services (' + cells.length + ': ' + (cells.length - r[6]) + ' used, ' + r[6] + ' unused)' }), cells.length ? el('div', { class: 'scroll' }, [services]) : el('p', { class: 'empty', text: 'Its policies grant no service.' })]),
         el('div', {}, [el('h3', { text: 'Proposals (' + proposals.length + ')' }), proposals.length ? el('ul', { class: 'proposals' }, proposals.map(function (p) {
-          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + (p[4] ? ' · removes ' + p[4] + ' services' : ''), el('code', { text: p[0] })]);
+          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + (p[4] ? ' · removes ' + count(p[4], 'service', 'services') : ''), el('code', { text: p[0] })]);
         })) : el('p', { class: 'empty', text: none })])
       ])
     ]);
