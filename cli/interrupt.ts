@@ -9,6 +9,11 @@ import type { LocalRunProgress, LocalRunResult } from '../local/runner/run-local
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
+/** What the usage of both `run` commands says of a signal. */
+export const INTERRUPT_USAGE = `  Ctrl-C (or SIGTERM) stops the run: no job starts after it, the summary is written INCOMPLETE with
+  every unsettled identity failed as Interrupted, latest.json stays where it was, and the exit code is
+  130 (143 for SIGTERM); a second signal exits at once.`;
+
 export interface Interruptible {
   readonly result: LocalRunResult;
   /** The exit code of the signal that stopped the run, or null when it ran to its end. */

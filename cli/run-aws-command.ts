@@ -24,7 +24,7 @@ import { awsErrorLine, noCredentials } from './aws-errors';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
-import { exitNow, interruptibly } from './interrupt';
+import { exitNow, INTERRUPT_USAGE, interruptibly } from './interrupt';
 import { duration, exitCodeOf, formatRunResult } from './run-command';
 
 export const RUN_AWS_USAGE = `iam-access-audit run --aws [--profile P] [--region R] [--out DIR] [--input JSON] [--granularity G]
@@ -44,11 +44,10 @@ ${INPUT_FLAGS_USAGE}
                         it must trust your principal, as OrganizationAccountAccessRole trusts the
                         management account)
 
-  Ctrl-C (or SIGTERM) stops the run: no job starts after it, the summary is written INCOMPLETE with
-  every unsettled identity failed as Interrupted, latest.json stays where it was, and the exit code is
-  130 (143 for SIGTERM); a second signal exits at once. Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE, 2 when the
-  credentials are missing, expired or may not do what the run needs (the message names the action),
-  or when the execution input is refused (an --account-ids id the run is not set to audit, too).`;
+${INTERRUPT_USAGE}
+  Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE, 2 when the credentials are missing,
+  expired or may not do what the run needs (the message names the action), or when the execution input
+  is refused (an --account-ids id the run is not set to audit, too).`;
 
 /** A gentle ceiling for a run from a laptop: the account's IAM budget is shared with everyone else. */
 export const DEFAULT_AWS_CALLS_PER_SECOND = 5;

@@ -9,7 +9,7 @@ import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBeha
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
-import { exitNow, interruptibly } from './interrupt';
+import { exitNow, INTERRUPT_USAGE, interruptibly } from './interrupt';
 import { notAuditedLines } from './report-command';
 import { runAwsCommand } from './run-aws-command';
 import { counted } from './words';
@@ -32,11 +32,9 @@ ${INPUT_FLAGS_USAGE}
   --lambda-concurrency N  Lambda's concurrency quota of the account the pipeline runs in (new accounts
                       may have 10): invocations beyond it are refused and the workflow retries them
 
-  Ctrl-C (or SIGTERM) stops the run: no job starts after it, the summary is written INCOMPLETE with
-  every unsettled identity failed as Interrupted, latest.json stays where it was, and the exit code is
-  130 (143 for SIGTERM); a second signal exits at once. Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the
-  summary says why), 2 when a flag or the execution input is wrong (an --account-ids id the run is not
-  set to audit, too).`;
+${INTERRUPT_USAGE}
+  Exits 0 when the run is COMPLETED, 1 when it is INCOMPLETE or failed (the summary says why), 2 when a
+  flag or the execution input is wrong (an --account-ids id the run is not set to audit, too).`;
 
 export const DEFAULT_LOCAL_TIME_SCALE = 200;
 /**
