@@ -17,7 +17,7 @@ export interface Clock {
  * has passed, and a millisecond of real time is `timeScale` of a scaled clock's: so it looks again, and
  * sleeps the rest, rather than wake its caller before the time it asked for.
  */
-function sleepUntil(now: () => number, until: number, timeScale: number, signal?: AbortSignal): Promise<void> {
+export function sleepUntil(now: () => number, until: number, timeScale: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     let timer: NodeJS.Timeout;

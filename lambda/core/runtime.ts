@@ -37,14 +37,33 @@ export function s3ClientFromEnvironment(env: NodeJS.ProcessEnv = process.env): S
   return new S3Client({ forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL) });
 }
 
-/** The system clock in Lambda; the local runner passes LOCAL_CLOCK to run simulated time faster. */
+/**
+ * The system clock in Lambda. The local runner passes LOCAL_CLOCK to run simulated time faster, and
+ * passes it again when the run begins (after the function's code loaded): the clock reads it each time.
+ */
 export function clockFromEnvironment(env: NodeJS.ProcessEnv = process.env): Clock {
   if (!env.LOCAL_CLOCK) return systemClock;
-  try {
-    return ScaledClock.fromAnchor(JSON.parse(env.LOCAL_CLOCK) as ClockAnchor);
-  } catch (err) {
-    throw new ConfigurationError(`environment variable LOCAL_CLOCK is malformed: ${(err as Error).message}`);
-  }
+  let text = '';
+  let clock: ScaledClock;
+  const current = (): ScaledClock => {
+    if (env.LOCAL_CLOCK !== text) {
+      text = env.LOCAL_CLOCK ?? '';
+      try {
+        clock = ScaledClock.fromAnchor(JSON.parse(text) as ClockAnchor);
+      } catch (err) {
+        throw new ConfigurationError(`environment variable LOCAL_CLOCK is malformed: ${(err as Error).message}`);
+      }
+    }
+    return clock;
+  };
+  current();
+  return {
+    now: () => current().now(),
+    sleep: (ms, signal) => current().sleep(ms, signal),
+    get timeScale() {
+      return current().timeScale;
+    },
+  };
 }
 
 /** The dimension run metrics are published under: the stack's name. */

@@ -1,7 +1,42 @@
 /** The emulator keeps simulated time with the same clock the pipeline's code uses. */
-import type { Clock } from '../../lambda/core/clock';
+import { ScaledClock, sleepUntil, type Clock, type ClockAnchor } from '../../lambda/core/clock';
 
 export { ScaledClock, type Clock } from '../../lambda/core/clock';
+
+/**
+ * A local run's clock: the wall clock's time while the run is set up (the emulator started, the
+ * functions' code loaded), then `timeScale` times faster from `start()`. The run's simulated time so
+ * begins where the wall clock is when the execution starts, which is where Step Functions stamps its
+ * StartTime (the summary's `startedAt`): the run's name, its reports and its `completedAt` follow on
+ * from it, not from a start-up that the time scale stretched.
+ */
+export class RunClock implements Clock {
+  readonly timeScale: number;
+  private clock = new ScaledClock(1);
+
+  constructor(timeScale: number) {
+    this.timeScale = new ScaledClock(timeScale).timeScale;
+  }
+
+  /** Simulated time runs `timeScale` times faster from now on, from the wall clock's time. */
+  start(): void {
+    this.clock = new ScaledClock(this.timeScale);
+  }
+
+  /** The clock's current anchor: what another thread needs to read the same time. */
+  get anchor(): ClockAnchor {
+    return this.clock.anchor;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** Wakes by the scaled clock's timers even before `start()`: early and again, never late. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleepUntil(() => this.now(), this.now() + Math.max(0, ms), this.timeScale, signal);
+  }
+}
 
 interface Timer {
   readonly at: number;

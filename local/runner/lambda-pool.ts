@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import type { ScaledClock } from '../../lambda/core/clock';
+import type { Clock, ClockAnchor } from '../../lambda/core/clock';
 import type { StoreRequests } from '../../lambda/core/store';
 import type { LocalFunction } from './template';
 
@@ -122,7 +122,8 @@ export interface LocalLambdaOptions {
   readonly fn: LocalFunction;
   /** Variables added to the template's (local endpoints, the store directory, the clock). */
   readonly environment: Record<string, string>;
-  readonly clock: ScaledClock;
+  /** The run's clock, passed with each invocation when the environment keeps simulated time (LOCAL_CLOCK). */
+  readonly clock: Clock & { readonly anchor: ClockAnchor };
   /** Where the function's console output goes. */
   readonly log?: Writable;
   readonly beforeInvoke?: InvocationHook;
@@ -288,7 +289,9 @@ export class LocalLambda {
       env.worker.on('exit', onExit);
       // The environment starts the function's clock when it takes the invocation: like Lambda, its
       // initialization does not count against the timeout.
-      env.worker.postMessage({ id, event, timeoutMs: fn.timeoutSeconds * 1000, requestId });
+      // The run's clock as it is now: the environment may have loaded before the run began.
+      const anchor = this.variables.environment.LOCAL_CLOCK === undefined ? undefined : JSON.stringify(clock.anchor);
+      env.worker.postMessage({ id, event, timeoutMs: fn.timeoutSeconds * 1000, requestId, anchor });
     });
   }
 

@@ -4,8 +4,10 @@ const { parentPort, workerData } = require('node:worker_threads');
 
 require('../quiet-node20-warning.cjs');
 
-// Simulated time, as the emulator keeps it (see lambda/core/clock.ts).
-const anchor = process.env.LOCAL_CLOCK ? JSON.parse(process.env.LOCAL_CLOCK) : null;
+// Simulated time, as the emulator keeps it (see lambda/core/clock.ts). The run's clock speeds up when
+// the run begins, after this environment loaded: each invocation brings the clock's anchor as it is
+// then, for this file and (through LOCAL_CLOCK, which the handler's clock reads) for the handler.
+let anchor = process.env.LOCAL_CLOCK ? JSON.parse(process.env.LOCAL_CLOCK) : null;
 const now = () => (anchor ? anchor.simulatedStart + (Date.now() - anchor.realStart) * anchor.timeScale : Date.now());
 
 let handler;
@@ -56,7 +58,11 @@ const storeRequests = () => globalThis[Symbol.for('iam-access-audit.storeRequest
 
 const v8 = require('node:v8');
 
-parentPort.on('message', async ({ id, event, timeoutMs, requestId }) => {
+parentPort.on('message', async ({ id, event, timeoutMs, requestId, anchor: given }) => {
+  if (given) {
+    process.env.LOCAL_CLOCK = given;
+    anchor = JSON.parse(given);
+  }
   const before = { ...storeRequests() };
   // The environment's heap at its fullest during the invocation: what Lambda's memory setting must hold.
   let peakHeap = v8.getHeapStatistics().used_heap_size;

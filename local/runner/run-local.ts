@@ -10,12 +10,12 @@ import { appendFileSync, createWriteStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ScaledClock } from '../../lambda/core/clock';
 import { keys, type RunSummary } from '../../lambda/core/model';
 import { runIdOf } from '../../lambda/core/plan';
 import { DirectoryReportStore, getJsonOrNull, makeDirectory, S3ReportStore, type ReportStore, type StoreRequests } from '../../lambda/core/store';
 import type { AuditSettings } from '../../lib/settings';
 import { startEmulator, type Account, type EmulatorOptions, type EmulatorStats, type Organization, type RecordedCall } from '../emulator';
+import { RunClock } from '../emulator/clock';
 import { LambdaConcurrencyQuota, LocalLambda, type InvocationHook } from './lambda-pool';
 import { synthesize, SYNTHESIS_CACHE } from './synthesis';
 import { LOCAL_REGION, readSynthesizedWorkflow, type SynthesizedWorkflow } from './template';
@@ -195,8 +195,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     synthesis.release();
     throw err;
   }
-  // Simulated time starts once the app is synthesized: synthesis is not part of the run.
-  const clock = new ScaledClock(options.aws ? 1 : (options.timeScale ?? 1));
+  // Simulated time runs faster once the execution starts (below): setting up is not part of the run.
+  const clock = new RunClock(options.aws ? 1 : (options.timeScale ?? 1));
   // Every key the emulator will see is one the runner made: unknown keys and bad signatures are refused.
   const emulator = options.aws ? null : await startEmulator({ account: options.account, organization: options.organization, clock, strictAuth: true, ...options.emulator });
   const lambdas = new Map<string, LocalLambda>();
@@ -259,10 +259,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     await Promise.all(
       [...lambdas.entries()].map(([arn, l]) => l.prewarm(workflow.functionsByArn.get(arn) === auditBatch ? batchEnvironments : 1)),
     );
+    // Validating the definition takes a moment: before the run's clock speeds up.
+    const machine = new StateMachine(workflow.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
+    clock.start();
     const runStart = clock.now();
 
     const progress = { listed: null as number | null, batches: null as number | null, batchesDone: 0, reported: 0, skipped: 0, failed: 0 };
-    const executionName = options.executionName ?? `local-${new Date(clock.now()).toISOString().replace(/[:.]/g, '-')}-${runNonce.slice(0, 6)}`;
+    const executionName = options.executionName ?? `local-${new Date(runStart).toISOString().replace(/[:.]/g, '-')}-${runNonce.slice(0, 6)}`;
     const countReports = options.s3 ? () => 0 : reportCounter(join(outDir, 'runs', runIdOf(executionName), 'reports'));
     const report = (): void => {
       const totals = emulator?.stats().totals;
@@ -289,7 +292,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         if (r.done) progress.batchesDone++;
       }
     });
-    const machine = new StateMachine(workflow.definition as never, { validationOptions: { checkPaths: true, checkArn: true } });
     const execution = machine.run((options.input ?? {}) as never, {
       overrides: {
         taskResourceLocalHandlers: taskHandlers as never,

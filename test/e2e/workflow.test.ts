@@ -107,6 +107,20 @@ describe.each<Granularity>(['SERVICE_LEVEL', 'ACTION_LEVEL'])('a local run of th
     expect(latest).toEqual({ runId: result.runId, summaryKey: `runs/${result.runId}/summary.json`, completedAt: summary.completedAt });
   });
 
+  it("keeps one clock: the run's name, startedAt and completedAt agree with its simulated time", () => {
+    // startedAt is Step Functions' StartTime, on the wall clock; the name and completedAt are on the
+    // run's simulated clock, which must start there rather than run ahead while the run is set up
+    // (at 500x, a fraction of a second of loading would put them minutes later).
+    const named = /^local-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)-(\d{3})Z-[0-9a-f]{6}$/.exec(result.runId)!;
+    const namedAt = Date.parse(`${named[1]}T${named[2]}:${named[3]}:${named[4]}.${named[5]}Z`);
+    const startedAt = Date.parse(summary.startedAt);
+    expect(Math.abs(startedAt - namedAt)).toBeLessThan(1000);
+    expect(result.stats.simulatedStart).toBe(new Date(namedAt).toISOString());
+    const runMs = Date.parse(summary.completedAt) - startedAt;
+    expect(runMs).toBeGreaterThan(0);
+    expect(runMs).toBeLessThanOrEqual(result.stats.simulatedSeconds * 1000 + 1000);
+  });
+
   it('publishes the run summary to the topic and ends with the summary as output', () => {
     const notes = readJsonLines<{ state: string; subject: string; message: string }>(dir, '.logs/notifications.jsonl');
     expect(notes).toEqual([
