@@ -25,6 +25,7 @@ export const CELL_WIDTH = 3;
 export interface TrendPoint {
   readonly runId: string;
   readonly runDate: string;
+  readonly startedAt: string;
   readonly status: string;
   readonly unusedServiceGrants: number;
   readonly failed: number;

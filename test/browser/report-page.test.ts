@@ -105,6 +105,26 @@ describe('the HTML report in Chromium', () => {
     expect(trend.labels).toBe(30);
   });
 
+  it('tells runs of one day apart in the trend, and marks a run that did not complete', async () => {
+    const trend = await watched.page.evaluate(() => {
+      type TrendChart = {
+        data: { labels: string[]; datasets: Array<{ pointStyle: string[] }> };
+        options: { plugins: { tooltip: { callbacks: { title(items: Array<{ dataIndex: number }>): string } } } };
+      };
+      const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): TrendChart } }).Chart;
+      const chart = Chart.getChart(document.getElementById('chart-trend') as HTMLCanvasElement);
+      const title = (i: number) => chart.options.plugins.tooltip.callbacks.title([{ dataIndex: i }]);
+      const card = document.getElementById('chart-trend')!.parentNode!.parentNode as HTMLElement;
+      return { labels: chart.data.labels, styles: chart.data.datasets.map((d) => d.pointStyle), titles: [title(20), title(21)], note: card.textContent ?? '' };
+    });
+    const day = trend.labels[29].slice(0, 10);
+    expect(trend.labels.slice(27)).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\d$/), `${day} 02:00`, `${day} 14:30`]);
+    expect(trend.labels.filter((l) => l.includes(' '))).toHaveLength(2);
+    for (const styles of trend.styles) expect(styles.flatMap((s, i) => (s === 'triangle' ? [i] : []))).toEqual([20]);
+    expect(trend.titles).toEqual(['audit-2026-10-21 (INCOMPLETE)', 'audit-2026-10-22']);
+    expect(trend.note).toContain('A triangle marks a run that did not complete');
+  });
+
   it('shows the key numbers and the changes since the last run', async () => {
     const numbers = await watched.page.$$eval('#numbers .card', (cards) => cards.map((c) => c.textContent ?? ''));
     expect(numbers[0]).toContain('642');
@@ -374,7 +394,7 @@ describe('the HTML report in Chromium', () => {
       changes: null,
     };
     const emptyFile = join(tempDir('report-page-empty-'), 'report.html');
-    writeFileSync(emptyFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: failed, proposals: null, changes: null, trend: [{ runId: failed.runId, runDate: failed.runDate, status: 'INCOMPLETE', unusedServiceGrants: 0, failed: 0, listed: 0 }] })));
+    writeFileSync(emptyFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: failed, proposals: null, changes: null, trend: [{ runId: failed.runId, runDate: failed.runDate, startedAt: failed.startedAt, status: 'INCOMPLETE', unusedServiceGrants: 0, failed: 0, listed: 0 }] })));
     await onPage(emptyFile, async (empty) => {
       const header = await empty.page.$eval('#header', (e) => (e as HTMLElement).innerText);
       expect(header).toContain('INCOMPLETE');

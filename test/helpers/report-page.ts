@@ -154,10 +154,12 @@ export function fabricatedPage(count: number, options: { partition?: string; nam
     watched: [],
   };
   (changes as { watched: Changes['watched'] }).watched = [changes.services[0]];
+  // Nightly runs at 02:00, the 21st INCOMPLETE, and the last a manual run on the day of the one before.
   const trend: TrendPoint[] = Array.from({ length: 30 }, (_, i) => ({
     runId: `audit-2026-10-${String(i + 1).padStart(2, '0')}`,
-    runDate: new Date(CREATED - (29 - i) * DAY).toISOString().slice(0, 10),
-    status: 'COMPLETED',
+    runDate: new Date(CREATED - Math.max(0, 28 - i) * DAY).toISOString().slice(0, 10),
+    startedAt: `${new Date(CREATED - Math.max(0, 28 - i) * DAY).toISOString().slice(0, 10)}T${i === 29 ? '14:30' : '02:00'}:00.000Z`,
+    status: i === 20 ? 'INCOMPLETE' : 'COMPLETED',
     unusedServiceGrants: unusedGrants + (29 - i) * 3,
     failed: i % 7 === 0 ? 3 : 1,
     listed: count + 2,

@@ -104,20 +104,38 @@ export const CLIENT_SCRIPT = String.raw`
       data: { labels: data.failuresByCode.map(function (f) { return f[0]; }), datasets: [{ label: 'identities without a report', data: data.failuresByCode.map(function (f) { return f[1]; }), backgroundColor: '#d97706' }] },
       options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
     });
+    // Runs of one day are told apart by the time they started (UTC, as runDate is); a run that did not
+    // complete is drawn as a triangle: its numbers count only what it audited, and fewer unused grants
+    // there is not progress.
+    var trendLabels = data.trend.map(function (t) {
+      var sameDay = data.trend.filter(function (u) { return u.runDate === t.runDate; }).length > 1;
+      return sameDay ? t.runDate + ' ' + t.startedAt.slice(11, 16) : t.runDate;
+    });
+    var trendPoints = data.trend.map(function (t) { return t.status === 'COMPLETED' ? 'circle' : 'triangle'; });
+    var trendRadii = data.trend.map(function (t) { return t.status === 'COMPLETED' ? 3 : 6; });
+    var trendLine = function (label, value, color, axis) {
+      return { label: label, data: data.trend.map(value), borderColor: color, backgroundColor: color, yAxisID: axis, pointStyle: trendPoints, pointRadius: trendRadii };
+    };
     chart('chart-trend', {
       type: 'line',
       data: {
-        labels: data.trend.map(function (t) { return t.runDate; }),
+        labels: trendLabels,
         datasets: [
-          { label: 'unused grants', data: data.trend.map(function (t) { return t.unusedServiceGrants; }), borderColor: '#2563eb', backgroundColor: '#2563eb', yAxisID: 'y' },
-          { label: 'identities without a report', data: data.trend.map(function (t) { return t.failed; }), borderColor: '#d97706', backgroundColor: '#d97706', yAxisID: 'y1' }
+          trendLine('unused grants', function (t) { return t.unusedServiceGrants; }, '#2563eb', 'y'),
+          trendLine('identities without a report', function (t) { return t.failed; }, '#d97706', 'y1')
         ]
       },
-      options: { scales: { y: { position: 'left', beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'unused grants' } }, y1: { position: 'right', beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false }, title: { display: true, text: 'without a report' } } } }
+      options: {
+        plugins: {
+          legend: { position: 'bottom' },
+          tooltip: { callbacks: { title: function (items) { var t = data.trend[items[0].dataIndex]; return t.runId + (t.status === 'COMPLETED' ? '' : ' (' + t.status + ')'); } } }
+        },
+        scales: { y: { position: 'left', beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'unused grants' } }, y1: { position: 'right', beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false }, title: { display: true, text: 'without a report' } } } }
     });
     var emptyNote = function (id, text) { document.getElementById(id).parentNode.parentNode.append(el('p', { class: 'empty', text: text })); };
     if (!worst.some(function (i) { return data.identities[i][6] > 0; })) emptyNote('chart-worst', 'No reported identity holds an unused service.');
     if (data.trend.length < 2) emptyNote('chart-trend', 'The trend starts with this run: later runs add to it.');
+    if (trendPoints.indexOf('triangle') >= 0) emptyNote('chart-trend', 'A triangle marks a run that did not complete: its numbers count only the accounts and identities it audited.');
     if (!data.failuresByCode.length) emptyNote('chart-failures', 'Every listed identity was reported or skipped.');
   }
 

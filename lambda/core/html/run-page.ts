@@ -54,5 +54,5 @@ export async function trendOf(store: ReportStore, current: RunSummary): Promise<
     .filter((s): s is RunSummary => s !== null && s.startedAt <= current.startedAt)
     .sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : 0))
     .slice(-TREND_RUNS)
-    .map((s) => ({ runId: s.runId, runDate: s.runDate, status: s.status, unusedServiceGrants: s.findings.unusedServiceGrants, failed: s.entities.failed, listed: s.entities.listed }));
+    .map((s) => ({ runId: s.runId, runDate: s.runDate, startedAt: s.startedAt, status: s.status, unusedServiceGrants: s.findings.unusedServiceGrants, failed: s.entities.failed, listed: s.entities.listed }));
 }
