@@ -32,7 +32,8 @@ const USAGE = `iam-access-audit: which AWS services every IAM identity really us
 
 Commands:
 ${Object.values(COMMANDS)
-  .map((c) => `  ${c.usage.split('\n')[0]}`)
+  .flatMap((c) => c.usage.split('\n').filter((line) => line.startsWith('iam-access-audit ')))
+  .map((line) => `  ${line}`)
   .join('\n')}
 
 Run "iam-access-audit <command> --help" for a command's details.`;

@@ -87,6 +87,15 @@ describe('iam-access-audit emulator', () => {
   });
 });
 
+describe('iam-access-audit --help', () => {
+  it('lists every form of every command, the run from a laptop against AWS and the HTML report among them', async () => {
+    const out = new PassThrough();
+    expect(await main(['--help'], out, new PassThrough())).toBe(0);
+    const forms = String(out.read()).split('\n').filter((line) => line.startsWith('  iam-access-audit ')).map((line) => line.trim().split(' ').slice(1, 3).join(' '));
+    expect(forms).toEqual(['run --local', 'run --aws', 'start (--state-machine', 'report [--bucket', 'report --format', 'report --format', 'proposals [--bucket', 'emulator [--port', 'sample --entities']);
+  });
+});
+
 describe('iam-access-audit sample', () => {
   it('writes the same bytes for the same seed and as-of date', async () => {
     const dir = tempDir('sample-');
