@@ -61,6 +61,9 @@ export interface ReportData {
   readonly trend: readonly TrendPoint[];
   readonly changes: {
     readonly previousRunId: string;
+    /** When the compared run started; null when the page was gathered without it. */
+    readonly previousStartedAt: string | null;
+    readonly notCompared: ComparedWith['notCompared'];
     readonly added: number;
     readonly removed: number;
     readonly counts: Readonly<Record<ServiceChange['change'], number>>;
@@ -70,6 +73,16 @@ export interface ReportData {
     readonly addedSample: readonly string[];
     readonly removedSample: readonly string[];
   } | null;
+}
+
+/**
+ * The run the changes compare with, beyond its id: when it started, and which of this run's audited
+ * accounts were not compared (absent from that run, or its reports of them could not be read), whose
+ * identities are therefore neither added nor removed.
+ */
+export interface ComparedWith {
+  readonly startedAt: string;
+  readonly notCompared: ReadonlyArray<{ readonly accountId: string; readonly reason: 'not-audited' | 'unreadable' }>;
 }
 
 const DAY_MS = 86_400_000;
@@ -141,7 +154,7 @@ export class ReportDataBuilder {
     this.arns.push(e.arn);
   }
 
-  build(inputs: { summary: RunSummary; proposals: ProposalIndex | null; changes: Changes | null; trend: readonly TrendPoint[] }): ReportData {
+  build(inputs: { summary: RunSummary; proposals: ProposalIndex | null; changes: Changes | null; comparedWith?: ComparedWith | null; trend: readonly TrendPoint[] }): ReportData {
     const { summary, proposals, changes } = inputs;
     // One page for one run, whatever order the reports were read in: identities by ARN, services by name.
     const serviceNames = [...this.services.keys()];
@@ -203,6 +216,8 @@ export class ReportDataBuilder {
       trend: inputs.trend,
       changes: changes && {
         previousRunId: changes.previousRunId,
+        previousStartedAt: inputs.comparedWith?.startedAt ?? null,
+        notCompared: inputs.comparedWith?.notCompared ?? [],
         added: changes.identities.added.length,
         removed: changes.identities.removed.length,
         counts,

@@ -33,7 +33,7 @@ import { identityChanges, serviceChanges, servicesOf, watchedSentence, type Chan
 import { renderReportPage } from './html/report-page';
 import { readProposalIndex, trendOf } from './html/run-page';
 import { countProposals } from './propose';
-import { ReportDataBuilder, type ReportDataState } from './report-data';
+import { ReportDataBuilder, type ComparedWith, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
 import { latestLongJobsPointer, LongJobCollector, readLongJobsOf, writeLongJobs } from './long-jobs';
 import { getJson, getJsonOrNull, getOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
@@ -80,6 +80,8 @@ export interface GatheredRun {
   readonly reason: string;
   readonly summary: Omit<RunSummary, 'completedAt' | 'proposals'>;
   readonly changes: Changes | null;
+  /** The compared run's start and the accounts not compared; absent from a file of an earlier version. */
+  readonly comparedWith?: ComparedWith | null;
   readonly page: ReportDataState;
 }
 
@@ -296,6 +298,12 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
       iamCalls,
     },
     changes,
+    comparedWith: previous && {
+      startedAt: previous.startedAt,
+      notCompared: accounts
+        .filter((a) => a.status === 'audited' && !previous.accounts.has(a.accountId))
+        .map((a) => ({ accountId: a.accountId, reason: previous.audited(a.accountId) ? ('unreadable' as const) : ('not-audited' as const) })),
+    },
     page: page.state(),
   };
 }
@@ -328,7 +336,7 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
   const summaryKey = keys.summary(runId);
   await putJson(store, summaryKey, summary);
   const reportKey = keys.reportPage(runId);
-  const page = ReportDataBuilder.from(gathered.page).build({ summary, proposals, changes, trend: await trendOf(store, summary) });
+  const page = ReportDataBuilder.from(gathered.page).build({ summary, proposals, changes, comparedWith: gathered.comparedWith, trend: await trendOf(store, summary) });
   await store.put(reportKey, renderReportPage(page), 'text/html; charset=utf-8');
   if (status === 'COMPLETED') {
     const latest: LatestPointer = { runId, summaryKey, completedAt };
@@ -368,6 +376,8 @@ class PreviousRun {
     private readonly summary: RunSummary,
     /** The accounts to compare: audited in both runs. */
     compared: ReadonlySet<string>,
+    /** Whether that run audited an account (compared or not: its reports may not be readable). */
+    readonly audited: (accountId: string) => boolean,
   ) {
     this.compared = new Set(compared);
     this.unread = new Set(compared);
@@ -377,6 +387,10 @@ class PreviousRun {
 
   get runId(): string {
     return this.summary.runId;
+  }
+
+  get startedAt(): string {
+    return this.summary.startedAt;
   }
 
   /** The accounts compared: audited in both runs, and readable in the previous one. */
@@ -436,10 +450,8 @@ async function previousRun(store: ReportStore, runId: string, accounts: readonly
     }
     throw err;
   }
-  const compared = new Set(
-    accounts.filter((a) => a.status === 'audited' && summary.accounts.some((b) => b.accountId === a.accountId && b.status === 'audited')).map((a) => a.accountId),
-  );
-  return new PreviousRun(store, summary, compared);
+  const audited = (accountId: string) => summary.accounts.some((b) => b.accountId === accountId && b.status === 'audited');
+  return new PreviousRun(store, summary, new Set(accounts.filter((a) => a.status === 'audited' && audited(a.accountId)).map((a) => a.accountId)), audited);
 }
 
 /** Writes changes.json and the `changes` dataset partition, and returns the changes. */

@@ -299,11 +299,17 @@ describe('the HTML report in Chromium', () => {
       lastAuthenticated: '2026-11-24T10:00:00.000Z',
       previousLastAuthenticated: null,
     }));
-    const added = Array.from({ length: 55 }, (_, i) => `arn:aws:iam::${PAGE_ACCOUNTS[1].accountId}:user/new-${String(i).padStart(2, '0')}`);
+    const added = Array.from({ length: 55 }, (_, i) => `arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:user/new-${String(i).padStart(2, '0')}`);
     const changes: Changes = { schemaVersion: 1, runId: fabricated.summary.runId, previousRunId: 'audit-2026-11-24', identities: { added, removed: [] }, services: watchedUses, watched: watchedUses };
+    // The compared run started three days and a bit before, and did not audit the second account.
+    const previousStartedAt = new Date(Date.parse(fabricated.summary.startedAt) - 3 * 86_400_000 - 3_600_000).toISOString();
+    const comparedWith = { startedAt: previousStartedAt, notCompared: [{ accountId: PAGE_ACCOUNTS[1].accountId, reason: 'not-audited' as const }] };
     const changedFile = join(tempDir('report-page-watched-'), 'report.html');
-    writeFileSync(changedFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: fabricated.summary, proposals: null, changes, trend: [] })));
+    writeFileSync(changedFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: fabricated.summary, proposals: null, changes, comparedWith, trend: [] })));
     await onPage(changedFile, async (page) => {
+      const compared = await page.page.$eval('#changes > p', (e) => e.textContent ?? '');
+      expect(compared).toMatch(new RegExp(`^Compared with run audit-2026-11-24, which started ${previousStartedAt.slice(0, 16).replace('T', ' ')} UTC, 3 days before this one: 55 identities added`));
+      expect(await page.page.$eval('#not-compared', (e) => e.textContent)).toBe('Not audited in that run, so not compared: staging (222222222222). Its identities are counted neither added nor removed.');
       const items = await page.page.$$eval('#changes .alert-box li', (lis) => lis.map((li) => li.textContent));
       expect(items).toEqual([...watchedUses.slice(0, 20).map((w) => `${w.arn} used iam (2026-11-24)`), 'and 3 more: changes.json lists them all']);
       expect(await page.page.$eval('#changes .alert-box strong', (e) => e.textContent)).toBe('23 first uses of watched services');

@@ -2,7 +2,8 @@
  * A whole organization audited from its audit account: the synthesized workflow executed locally against
  * the emulator serving IAM, STS and Organizations, each account's IAM reached through its member role.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { reportCommand } from '../../cli/report-command';
 import { iamCatalog } from '../../lambda/core/catalog';
@@ -17,6 +18,7 @@ import { runLocal, type LocalRunOptions, type LocalRunResult } from '../../local
 import { expectReportMatches, expectSummaryConsistent, readJson, reportFiles, reportKey } from '../helpers/expectations';
 import { FAST_SETTINGS } from '../helpers/iam';
 import { storeWith } from '../helpers/core';
+import { pageDataOf } from '../helpers/report-page';
 import { tempDir } from '../helpers/temp';
 
 const RUN_TIMEOUT = 240_000;
@@ -244,6 +246,18 @@ describe('an organization whose every member role is present', () => {
     expect(summary.accounts.map((a) => [a.accountId, a.status, a.code ?? null])).toEqual([[other.accountId, 'audited', null]]);
     expectAccountsReported(dir, result, organization, [other.accountId]);
     expect(reportFiles(dir, result.runId).some((k) => k.includes(`/${hub.accountId}/`))).toBe(false);
+
+    // The whole organization the next time: only the account both runs audited is compared, and the
+    // page says which were not, so that their identities are not taken for unchanged.
+    const whole = await runLocal({ organization, outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
+    expect(whole.summary!.changes).toMatchObject({ added: 0, removed: 0 });
+    const html = readFileSync(join(dir, keys.reportPage(whole.runId)), 'utf8');
+    const page = pageDataOf(html);
+    expect(page.changes).toMatchObject({ previousRunId: result.runId, previousStartedAt: summary.startedAt });
+    const byId = (a: { accountId: string }, b: { accountId: string }) => a.accountId.localeCompare(b.accountId);
+    expect([...page.changes!.notCompared].sort(byId)).toEqual(
+      organization.accounts.filter((a) => a.accountId !== other.accountId).map((a) => ({ accountId: a.accountId, reason: 'not-audited' })).sort(byId),
+    );
   }, RUN_TIMEOUT);
 
   it('refuses accountIds naming an account it is not set to audit: the run fails as InvalidInput and writes nothing', async () => {

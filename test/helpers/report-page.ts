@@ -7,7 +7,7 @@ import type { Changes } from '../../lambda/core/changes';
 import { renderReportPage } from '../../lambda/core/html/report-page';
 import type { EntityReport, EntityType, RunSummary } from '../../lambda/core/model';
 import type { ProposalIndex } from '../../lambda/core/propose';
-import { ReportDataBuilder, type TrendPoint } from '../../lambda/core/report-data';
+import { ReportDataBuilder, type ReportData, type TrendPoint } from '../../lambda/core/report-data';
 
 const DAY = 86_400_000;
 const RUN_ID = 'audit-2026-11-25';
@@ -165,4 +165,11 @@ export function fabricatedPage(count: number, options: { partition?: string; nam
     listed: count + 2,
   }));
   return { html: renderReportPage(builder.build({ summary, proposals, changes, trend })), identities, summary, exempt: proposals.exempt.map((e) => e.arn) };
+}
+
+/** The data a rendered report page carries, as its script reads it. */
+export function pageDataOf(html: string): ReportData {
+  const json = /<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html);
+  if (!json) throw new Error('the page carries no report data');
+  return JSON.parse(json[1]) as ReportData;
 }

@@ -9,6 +9,7 @@ import type { Changes } from '../../lambda/core/changes';
 import type { ProposalIndex } from '../../lambda/core/propose';
 import { gather, statusOf, summarize } from '../../lambda/core/summarize';
 import { storeWith, tempStore } from '../helpers/core';
+import { pageDataOf } from '../helpers/report-page';
 
 const ACCOUNT = '123456789012';
 const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', granularity: 'SERVICE_LEVEL', unusedAfterDays: 90, startedAt: '2026-11-25T03:00:00.000Z' };
@@ -409,6 +410,7 @@ describe('Summarize, comparing an organization with its previous run account by 
     const changes = await getJson<Changes>(store, keys.changes('r2'));
     expect(changes.identities).toEqual({ added: [role(A, 'w').arn], removed: [role(A, 'y').arn, role(B, 'z').arn] });
     expect(changes.services.map((c) => `${c.arn.split(':')[5]} ${c.serviceNamespace} ${c.change}`)).toContain('role/x ec2 first-use');
+    expect(pageDataOf(await store.get(keys.reportPage('r2'))).changes!.notCompared).toEqual([]);
   });
 
   it('leaves out an account whose previous reports disagree with its summary, and compares the others', async () => {
@@ -422,6 +424,9 @@ describe('Summarize, comparing an organization with its previous run account by 
       expect(changes.identities).toEqual({ added: [role(A, 'w').arn], removed: [role(A, 'y').arn] });
       expect(warn).toHaveBeenCalledWith(expect.stringContaining(`"accountId":"${B}"`));
       expect((await getJson<RunSummary>(store, keys.summary('r2'))).status).toBe('COMPLETED');
+      // The page says so: B's identities are not taken for unchanged.
+      const page = pageDataOf(await store.get(keys.reportPage('r2')));
+      expect(page.changes).toMatchObject({ previousStartedAt: (await getJson<RunSummary>(store, keys.summary('r1'))).startedAt, notCompared: [{ accountId: B, reason: 'unreadable' }] });
     } finally {
       warn.mockRestore();
     }

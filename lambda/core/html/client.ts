@@ -30,6 +30,13 @@ export const CLIENT_SCRIPT = String.raw`
   var accountLabel = function (a) { return a.name ? a.name + ' (' + a.accountId + ')' : a.accountId; };
   // An identity's account as its cell shows it (and sorts it): the name, else the id.
   var accountText = function (row) { return accountOf(row).name || accountOf(row).accountId; };
+  // How long before the later time the earlier one was, in the largest unit that is at least 2 (or minutes).
+  var between = function (earlier, later) {
+    var minutes = Math.max(0, Math.round((Date.parse(later) - Date.parse(earlier)) / 60000));
+    if (minutes >= 2 * 1440) return fmt(Math.floor(minutes / 1440)) + ' days';
+    if (minutes >= 120) return Math.floor(minutes / 60) + ' hours';
+    return minutes === 0 ? 'less than a minute' : count(minutes, 'minute', 'minutes');
+  };
   // The last item of a list cut short.
   var moreItem = function (n) { return el('li', { class: 'note', text: 'and ' + fmt(n) + ' more: changes.json lists them all' }); };
 
@@ -147,7 +154,17 @@ export const CLIENT_SCRIPT = String.raw`
     if (c.watched.length) {
       box.append(el('div', { class: 'alert-box' }, [el('strong', { text: count(c.watched.length, 'first use', 'first uses') + ' of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }).concat(c.watched.length > 20 ? [moreItem(c.watched.length - 20)] : []))]));
     }
-    box.append(el('p', { text: 'Compared with run ' + c.previousRunId + ': ' + count(c.added, 'identity', 'identities') + ' added, ' + fmt(c.removed) + ' removed; ' + count(c.counts['first-use'], 'service', 'services') + ' used for the first time, ' + fmt(c.counts['newly-unused']) + ' newly unused, ' + fmt(c.counts.granted) + ' granted, ' + fmt(c.counts.revoked) + ' revoked.' + (c.shown.length > 200 ? ' The first 200 are shown; changes.json has them all.' : '') }));
+    box.append(el('p', { text: 'Compared with run ' + c.previousRunId + (c.previousStartedAt ? ', which started ' + c.previousStartedAt.slice(0, 16).replace('T', ' ') + ' UTC, ' + between(c.previousStartedAt, data.run.startedAt) + ' before this one' : '') + ': ' + count(c.added, 'identity', 'identities') + ' added, ' + fmt(c.removed) + ' removed; ' + count(c.counts['first-use'], 'service', 'services') + ' used for the first time, ' + fmt(c.counts['newly-unused']) + ' newly unused, ' + fmt(c.counts.granted) + ' granted, ' + fmt(c.counts.revoked) + ' revoked.' + (c.shown.length > 200 ? ' The first 200 are shown; changes.json has them all.' : '') }));
+    // An account this run audited that the other did not (or whose reports there could not be read) is
+    // not compared: its identities are neither added nor removed, which the reader must be told.
+    if (c.notCompared.length) {
+      var labelOf = function (id) { return accountLabel(data.accounts.filter(function (a) { return a.accountId === id; })[0] || { accountId: id, name: null }); };
+      var why = [['not-audited', 'Not audited in that run'], ['unreadable', 'Reports in that run unreadable']].map(function (reason) {
+        var labels = c.notCompared.filter(function (n) { return n.reason === reason[0]; }).map(function (n) { return labelOf(n.accountId); });
+        return labels.length ? reason[1] + ', so not compared: ' + labels.join(', ') + '.' : null;
+      }).filter(function (sentence) { return sentence; });
+      box.append(el('p', { class: 'note', id: 'not-compared', text: why.join(' ') + ' ' + (c.notCompared.length === 1 ? 'Its identities are' : 'Their identities are') + ' counted neither added nor removed.' }));
+    }
     // Which identities came and went, not only how many: a new role is often the change worth reading.
     [['Added', c.addedSample, c.added], ['Removed', c.removedSample, c.removed]].forEach(function (list) {
       if (!list[2]) return;
