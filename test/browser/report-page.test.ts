@@ -125,6 +125,28 @@ describe('the HTML report in Chromium', () => {
     expect(trend.note).toContain('A triangle marks a run that did not complete');
   });
 
+  it('gives each chart its numbers as a table, for a screen reader and for copying', async () => {
+    const tables = await watched.page.$$eval('.chart', (figures) =>
+      figures.map((f) => ({
+        chart: f.querySelector('canvas')!.id,
+        summary: f.querySelector('details.chart-data summary')?.textContent ?? null,
+        columns: Array.from(f.querySelectorAll('details.chart-data thead th')).map((th) => th.textContent),
+        rows: Array.from(f.querySelectorAll('details.chart-data tbody tr')).map((tr) => Array.from(tr.children).map((cell) => cell.textContent)),
+      })),
+    );
+    const [accounts, worst, failures, trend] = tables;
+    expect(tables.map((t) => t.summary)).toEqual(['The numbers', 'The numbers', 'The numbers', 'The numbers']);
+    expect(accounts.columns).toEqual(['', 'users', 'groups', 'roles', 'policies']);
+    expect(accounts.rows.map((r) => r[0])).toEqual(PAGE_ACCOUNTS.map((a) => a.name));
+    const total = accounts.rows.flatMap((r) => r.slice(1)).reduce((n, cell) => n + Number(cell!.replace(/,/g, '')), 0);
+    expect(total).toBe(fabricated.summary.findings.unusedServiceGrants);
+    expect(worst.rows).toHaveLength(12);
+    expect(failures.rows).toEqual(fabricated.summary.failures.map((f) => [f.code, '1']));
+    expect(trend.rows).toHaveLength(30);
+    expect(trend.rows[20][0]).toMatch(/^\d{4}-\d\d-\d\d \(INCOMPLETE\)$/);
+    expect(trend.rows.filter((r) => r[0]!.includes('INCOMPLETE'))).toHaveLength(1);
+  });
+
   it('shows the key numbers and the changes since the last run', async () => {
     const numbers = await watched.page.$$eval('#numbers .card', (cards) => cards.map((c) => c.textContent ?? ''));
     expect(numbers[0]).toContain('642');

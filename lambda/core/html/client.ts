@@ -85,10 +85,26 @@ export const CLIENT_SCRIPT = String.raw`
     ]));
   }
 
-  function chart(id, config) {
+  // rowLabel: what the table of the numbers calls the i-th point; by default, the chart's label.
+  function chart(id, config, rowLabel) {
     var canvas = document.getElementById(id);
     config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false, plugins: { legend: { position: 'bottom' } } }, config.options || {});
-    return new Chart(canvas, config);
+    var made = new Chart(canvas, config);
+    // The numbers drawn, as a table under the chart: a screen reader cannot read a canvas, and a reader
+    // may want to copy them.
+    var d = config.data;
+    if (d.labels.length) {
+      canvas.parentNode.parentNode.append(el('details', { class: 'chart-data' }, [
+        el('summary', { text: 'The numbers' }),
+        el('table', { class: 'plain' }, [
+          el('thead', {}, [el('tr', {}, [el('th', { text: '' })].concat(d.datasets.map(function (set) { return el('th', { class: 'num', text: set.label }); })))]),
+          el('tbody', {}, d.labels.map(function (label, i) {
+            return el('tr', {}, [el('th', { scope: 'row', text: rowLabel ? rowLabel(i) : label })].concat(d.datasets.map(function (set) { return el('td', { class: 'num', text: fmt(set.data[i]) }); })));
+          }))
+        ])
+      ]));
+    }
+    return made;
   }
 
   function renderCharts() {
@@ -138,7 +154,7 @@ export const CLIENT_SCRIPT = String.raw`
           tooltip: { callbacks: { title: function (items) { var t = data.trend[items[0].dataIndex]; return t.runId + (t.status === 'COMPLETED' ? '' : ' (' + t.status + ')'); } } }
         },
         scales: { y: { position: 'left', beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'unused grants' } }, y1: { position: 'right', beginAtZero: true, ticks: { precision: 0 }, grid: { drawOnChartArea: false }, title: { display: true, text: 'without a report' } } } }
-    });
+    }, function (i) { var t = data.trend[i]; return trendLabels[i] + (t.status === 'COMPLETED' ? '' : ' (' + t.status + ')'); });
     var emptyNote = function (id, text) { document.getElementById(id).parentNode.parentNode.append(el('p', { class: 'empty', text: text })); };
     if (!worst.some(function (i) { return data.identities[i][6] > 0; })) emptyNote('chart-worst', 'No reported identity holds an unused service.');
     if (data.trend.length < 2) emptyNote('chart-trend', 'The trend starts with this run: later runs add to it.');

@@ -56,6 +56,10 @@ h3 { font-size: 14px; margin: 0 0 6px; }
 .chart { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px; }
 .chart .canvas { position: relative; height: 260px; }
 .chart .empty { margin: 6px 0 0; font-size: 12px; }
+.chart-data { margin-top: 6px; font-size: 12px; }
+.chart-data summary { cursor: pointer; color: var(--muted); }
+.chart-data table { margin-top: 6px; width: 100%; }
+.chart-data th[scope=row] { text-transform: none; letter-spacing: normal; font-size: 12px; font-weight: 500; color: var(--ink); background: none; }
 @media (max-width: 900px) { .charts { grid-template-columns: 1fr; } }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -100,6 +104,7 @@ footer { color: var(--muted); font-size: 12px; margin-top: 30px; }
   main { max-width: none; padding: 0; }
   #controls input, #controls select, #controls label, #pager button, #failures-more button { display: none; }
   .card, .chart, tr, .alert-box, .identity-changes { break-inside: avoid; }
+  .chart-data:not([open]) { display: none; }
   h2, h3 { break-after: avoid; }
   tr.row:hover { background: none; }
 }
