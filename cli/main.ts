@@ -6,6 +6,7 @@ import { SettingsError } from '../lib/settings';
 import { AccountFileError } from '../local/emulator';
 import { SynthesisError } from '../local/runner/run-local';
 import { awsErrorLine } from './aws-errors';
+import { CHANGES_USAGE, changesCommand } from './changes-command';
 import { EMULATOR_USAGE, emulatorCommand } from './emulator-command';
 import { WriteFailure } from './files';
 import { UsageError } from './flags';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: Command; usage: string }> = {
   run: { run: runCommand, usage: `${RUN_USAGE}\n\n${RUN_AWS_USAGE}` },
   start: { run: startCommand, usage: START_USAGE },
   report: { run: reportCommand, usage: REPORT_USAGE },
+  changes: { run: changesCommand, usage: CHANGES_USAGE },
   proposals: { run: proposalsCommand, usage: PROPOSALS_USAGE },
   emulator: { run: emulatorCommand, usage: EMULATOR_USAGE },
   sample: { run: sampleCommand, usage: SAMPLE_USAGE },

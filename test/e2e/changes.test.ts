@@ -7,6 +7,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { changesCommand } from '../../cli/changes-command';
 import type { Changes } from '../../lambda/core/changes';
 import type { RunSummary } from '../../lambda/core/model';
 import { loadAccount } from '../../local/emulator';
@@ -124,6 +126,46 @@ describe('changes between two consecutive local runs', () => {
       ['removed', arn('user', 'leaver'), null],
     ]);
     for (const row of rows) expect(row).toMatchObject({ runId: second.runId, previousRunId: first.runId, accountId: ACCOUNT_ID });
+  });
+
+  it('shows them in the terminal: watched first uses, identities added and removed, then each service change by kind', async () => {
+    const show = async (...args: string[]) => {
+      const out = new PassThrough();
+      expect(await changesCommand(['--out', dir, ...args], out)).toBe(0);
+      return String(out.read());
+    };
+    const day = (iso: string | null) => (iso === null ? 'never' : iso.slice(0, 10));
+    const row = (kind: string, service: string, name: string) => {
+      const c = changes.services.find((x) => x.change === kind && x.serviceNamespace === service)!;
+      return `${kind.padEnd(14)}${service.padEnd(10)}${day(c.lastAuthenticated).padEnd(12)}${day(c.previousLastAuthenticated).padEnd(12)}${arn(name.split('/')[0], name.split('/')[1])}`;
+    };
+    const text = (await show('--run', second.runId)).split('\n');
+    expect(text[0]).toMatch(new RegExp(`^Run ${second.runId} \\(COMPLETED, started .+ UTC\\) against run ${first.runId} \\(started .+ UTC\\):$`));
+    expect(text.slice(1)).toEqual([
+      '  1 identity added, 1 removed; 2 services used for the first time, 1 newly unused, 1 granted, 1 revoked.',
+      '',
+      'First uses of watched services (1):',
+      `  ${arn('role', 'admin-bot')}  used iam (${day(changes.watched[0].lastAuthenticated)})`,
+      '',
+      'Identities added (1):',
+      `  ${arn('user', 'newcomer')}`,
+      '',
+      'Identities removed (1):',
+      `  ${arn('user', 'leaver')}`,
+      '',
+      `${'CHANGE'.padEnd(14)}${'SERVICE'.padEnd(10)}${'LAST USED'.padEnd(12)}${'BEFORE'.padEnd(12)}IDENTITY`,
+      row('first-use', 'iam', 'role/admin-bot'),
+      row('first-use', 'sqs', 'user/alice'),
+      row('newly-unused', 'dynamodb', 'role/batch'),
+      row('granted', 'kinesis', 'role/grower'),
+      row('revoked', 'ec2', 'role/grower'),
+      '',
+    ]);
+    expect(JSON.parse(await show('--run', second.runId, '--format', 'json'))).toEqual(changes);
+    expect(await show('--run', first.runId)).toBe(`Run ${first.runId} (COMPLETED) compares with no run: no run had COMPLETED before it. Changes compare with the latest COMPLETED run.\n`);
+    expect(await show('--run', first.runId, '--format', 'json')).toBe('null\n');
+    await expect(changesCommand(['--out', dir, '--run', second.runId, '--account', '999999999999'], new PassThrough())).rejects.toThrow(/999999999999/);
+    await expect(changesCommand(['--out', dir, '--format', 'csv'], new PassThrough())).rejects.toThrow('--format must be one of table, json, got "csv"');
   });
 
   it('reports no change at all when nothing changed', async () => {

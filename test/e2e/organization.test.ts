@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { changesCommand } from '../../cli/changes-command';
 import { reportCommand } from '../../cli/report-command';
 import { iamCatalog } from '../../lambda/core/catalog';
 import { keys, type EntityReport, type RunInfo, type RunSummary } from '../../lambda/core/model';
@@ -255,6 +256,10 @@ describe('an organization whose every member role is present', () => {
     const page = pageDataOf(html);
     expect(page.changes).toMatchObject({ previousRunId: result.runId, previousStartedAt: summary.startedAt });
     const byId = (a: { accountId: string }, b: { accountId: string }) => a.accountId.localeCompare(b.accountId);
+    const said = new PassThrough();
+    await changesCommand(['--out', dir], said);
+    const names = organization.accounts.filter((a) => a.accountId !== other.accountId).map((a) => `${a.name} (${a.accountId})`);
+    expect(String(said.read()).split('\n')[2]).toBe(`  Not audited in run ${result.runId}, so not compared: ${names.join(', ')}.`);
     expect([...page.changes!.notCompared].sort(byId)).toEqual(
       organization.accounts.filter((a) => a.accountId !== other.accountId).map((a) => ({ accountId: a.accountId, reason: 'not-audited' })).sort(byId),
     );
