@@ -234,5 +234,6 @@ export function formatRunResult(result: LocalRunResult, timing: string): string 
   text += formatSummary(result.summary);
   text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
   text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
+  if (result.summary.changes) text += `Changes:  ${where}/${keys.changes(result.runId)}  (iam-access-audit changes --out ${where} --run ${result.runId} lists them)\n`;
   return text;
 }

@@ -81,6 +81,30 @@ describe('a local run that ends without a summary', () => {
   });
 });
 
+describe('where a local run left its files', () => {
+  it('names changes.json, and the command that lists the changes, only for a run that compared with another', () => {
+    const entities = { listed: 1, reported: 1, skipped: 0, failed: 0 };
+    const summary = (changes: RunSummary['changes']) =>
+      ({
+        status: 'COMPLETED',
+        accounts: [{ accountId: '111111111111', name: null, status: 'audited', entities }],
+        entities: { ...entities, byType: { user: 0, group: 0, role: 1, policy: 0 } },
+        findings: { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 },
+        iamCalls: { list: 4, generate: 1, get: 1, throttled: 0, retried: 0 },
+        proposals: { count: 0, byAction: {} },
+        changes,
+        failures: [],
+        skipped: [],
+      }) as unknown as RunSummary;
+    const ended = (changes: RunSummary['changes']) =>
+      formatRunResult({ status: 'SUCCEEDED', runId: 'local-y', outDir: join(process.cwd(), 'out'), listed: 1, summary: summary(changes), stats: {} } as unknown as LocalRunResult, 'in 0:01:00 simulated');
+    expect(ended({ added: 1, removed: 0, firstUse: 0, newlyUnused: 0 })).toContain(
+      'Changes:  out/runs/local-y/changes.json  (iam-access-audit changes --out out --run local-y lists them)\n',
+    );
+    expect(ended(null)).not.toContain('Changes:');
+  });
+});
+
 describe('why a run failed', () => {
   const payload = (errorType: string, errorMessage: string) => JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ${errorMessage}`, '    at plan (/var/task/index.js:1:1)'] });
 
