@@ -131,6 +131,7 @@ async function finish(execution: DescribeExecutionCommandOutput, target: Resolve
       } catch (err) {
         out.write(`  (no link to the HTML report: ${(err as Error).message})\n`);
       }
+      if (summary.changes) out.write(`Changes:  s3://${bucket}/${keys.changes(summary.runId)}  (iam-access-audit changes --bucket ${bucket} --run ${summary.runId} lists them)\n`);
     } catch (err) {
       out.write(`  (no summary at s3://${bucket}/${summaryKey}: ${(err as Error).message})\n`);
     } finally {

@@ -91,6 +91,8 @@ describe('operator commands', () => {
       expect(result.stdout).toContain('entities   listed 12 · reported 9 · skipped 1 · failed 2');
       expect(result.stdout).toContain('JobTimedOut');
       expect(result.stdout).toContain(`Summary:  s3://${BUCKET}/runs/${local.runId}/summary.json`);
+      // The bucket's only run compared with none: no changes to point at.
+      expect(result.stdout).not.toContain('Changes:');
       // A presigned link to the page the run wrote, which opens without credentials.
       const link = /Report: {3}(\S+)/.exec(result.stdout)![1];
       expect(link).toContain(`/${BUCKET}/runs/${local.runId}/report.html?`);
