@@ -168,6 +168,14 @@ describe('operator commands', () => {
       expect(shown.notReported).toEqual((local.summary as RunSummary).failures);
     }, 30_000);
 
+    it('says from the bucket that the run compared with none, for it is the bucket\'s only run', async () => {
+      const result = await cli('changes', '--bucket', BUCKET);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toBe(`Run ${local.runId} (COMPLETED) compares with no run: no run had COMPLETED before it. Changes compare with the latest COMPLETED run.\n`);
+      expect((await cli('changes', '--bucket', BUCKET, '--format', 'json')).stdout).toBe('null\n');
+    }, 30_000);
+
     it('reads a local run\'s directory, as CSV and as a table, and judges another window when asked', async () => {
       const csv = await cli('report', '--out', dir, '--run', local.runId, '--format', 'csv', '--unused-after-days', '400');
       expect(csv.code).toBe(0);
@@ -244,7 +252,7 @@ describe('operator commands', () => {
     const noStack = (stderr: string) => expect(stderr).not.toMatch(/^\s+at /m);
 
     it('no region: says which variable to set, for the SDK does not read AWS_DEFAULT_REGION', async () => {
-      for (const args of [['report', '--bucket', BUCKET], ['start', '--stack', 'IamAccessAudit'], ['proposals', '--bucket', BUCKET]]) {
+      for (const args of [['report', '--bucket', BUCKET], ['start', '--stack', 'IamAccessAudit'], ['proposals', '--bucket', BUCKET], ['changes', '--bucket', BUCKET]]) {
         const result = await run(process.execPath, [BIN, ...args], { ...awsEnv(), AWS_REGION: undefined, AWS_DEFAULT_REGION: 'us-east-1', AWS_ENDPOINT_URL: moto.url });
         expect(result.code).toBe(2);
         expect(result.stderr).toBe(`iam-access-audit ${args[0]}: no AWS region is set: set AWS_REGION to the region the stack or bucket is in, or give the profile a region (the AWS SDK for JavaScript does not read AWS_DEFAULT_REGION)\n`);
