@@ -76,15 +76,17 @@ function table(summary: RunSummary, changes: Changes, previous: RunSummary | nul
     `  ${counted(changes.identities.added.length, 'identity', 'identities')} added, ${changes.identities.removed.length} removed; ` +
       `${counted(count('first-use'), 'service', 'services')} used for the first time, ${count('newly-unused')} newly unused, ${count('granted')} granted, ${count('revoked')} revoked.`,
   ];
-  // The accounts this run audited that the other did not: their identities are neither added nor removed.
+  // The accounts one of the runs did not audit: their identities are neither added nor removed.
+  const label = (a: { accountId: string; name: string | null }) => (a.name ? `${a.name} (${a.accountId})` : a.accountId);
+  const accounts = accountsOfRun(summary, accountId);
+  const notNow = accounts.filter((a) => a.status !== 'audited');
+  if (notNow.length > 0) lines.push(`  Not audited in this run, so not compared: ${notNow.map(label).join(', ')}.`);
   if (previous === null) {
     lines.push(`  The summary of run ${changes.previousRunId} cannot be read: which accounts were compared is not known here.`);
   } else {
     const auditedThen = new Set(previous.accounts.filter((a) => a.status === 'audited').map((a) => a.accountId));
-    const notCompared = accountsOfRun(summary, accountId).filter((a) => a.status === 'audited' && !auditedThen.has(a.accountId));
-    if (notCompared.length > 0) {
-      lines.push(`  Not audited in run ${changes.previousRunId}, so not compared: ${notCompared.map((a) => (a.name ? `${a.name} (${a.accountId})` : a.accountId)).join(', ')}.`);
-    }
+    const notThen = accounts.filter((a) => a.status === 'audited' && !auditedThen.has(a.accountId));
+    if (notThen.length > 0) lines.push(`  Not audited in run ${changes.previousRunId}, so not compared: ${notThen.map(label).join(', ')}.`);
   }
   const list = (title: string, arns: readonly string[]) => (arns.length === 0 ? [] : ['', `${title} (${arns.length}):`, ...arns.map((arn) => `  ${arn}`)]);
   lines.push(

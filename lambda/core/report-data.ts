@@ -76,13 +76,13 @@ export interface ReportData {
 }
 
 /**
- * The run the changes compare with, beyond its id: when it started, and which of this run's audited
- * accounts were not compared (absent from that run, or its reports of them could not be read), whose
- * identities are therefore neither added nor removed.
+ * The run the changes compare with, beyond its id: when it started, and which of this run's accounts
+ * were not compared, whose identities are therefore neither added nor removed: not audited in this run
+ * (`not-audited-now`), not in that one (`not-audited`), or that run's reports of them unreadable.
  */
 export interface ComparedWith {
   readonly startedAt: string;
-  readonly notCompared: ReadonlyArray<{ readonly accountId: string; readonly reason: 'not-audited' | 'unreadable' }>;
+  readonly notCompared: ReadonlyArray<{ readonly accountId: string; readonly reason: 'not-audited-now' | 'not-audited' | 'unreadable' }>;
 }
 
 const DAY_MS = 86_400_000;

@@ -301,8 +301,8 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
     comparedWith: previous && {
       startedAt: previous.startedAt,
       notCompared: accounts
-        .filter((a) => a.status === 'audited' && !previous.accounts.has(a.accountId))
-        .map((a) => ({ accountId: a.accountId, reason: previous.audited(a.accountId) ? ('unreadable' as const) : ('not-audited' as const) })),
+        .filter((a) => !previous.accounts.has(a.accountId))
+        .map((a) => ({ accountId: a.accountId, reason: a.status !== 'audited' ? 'not-audited-now' : previous.audited(a.accountId) ? 'unreadable' : 'not-audited' })),
     },
     page: page.state(),
   };

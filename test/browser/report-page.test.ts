@@ -340,6 +340,16 @@ describe('the HTML report in Chromium', () => {
       expect(await page.page.$('#identities-removed')).toBeNull();
       expect(page.errors).toEqual([]);
     });
+    // Tonight the second account could not be entered: it is not compared either, and says why.
+    const [first, second] = fabricated.summary.accounts;
+    const failedTonight = { ...fabricated.summary, accounts: [first, { ...second, status: 'failed' as const, code: 'AccessDenied' }] };
+    const failedFile = join(tempDir('report-page-failed-tonight-'), 'report.html');
+    const notNow = { startedAt: previousStartedAt, notCompared: [{ accountId: second.accountId, reason: 'not-audited-now' as const }] };
+    writeFileSync(failedFile, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary: failedTonight, proposals: null, changes, comparedWith: notNow, trend: [] })));
+    await onPage(failedFile, async (page) => {
+      expect(await page.page.$eval('#not-compared', (e) => e.textContent)).toBe('Not audited in this run, so not compared: staging (222222222222). Its identities are counted neither added nor removed.');
+      expect(page.errors).toEqual([]);
+    });
   });
 
   it('links to an identity: the address names the one open, and a link opens it', async () => {

@@ -263,6 +263,19 @@ describe('an organization whose every member role is present', () => {
     expect([...page.changes!.notCompared].sort(byId)).toEqual(
       organization.accounts.filter((a) => a.accountId !== other.accountId).map((a) => ({ accountId: a.accountId, reason: 'not-audited' })).sort(byId),
     );
+
+    // A third night, one member role gone: that account is not compared either, and the terminal says why.
+    const lost = sampleOrganization((file) => (file.accounts[2].memberRole = 'missing'));
+    const third = await runLocal({ organization: lost, outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
+    expect(third.summary!.status).toBe('INCOMPLETE');
+    const gone = lost.accounts[2];
+    const told = new PassThrough();
+    await changesCommand(['--out', dir, '--run', third.runId], told);
+    expect(String(told.read()).split('\n').slice(0, 3)).toEqual([
+      expect.stringContaining(`against run ${whole.runId}`),
+      '  0 identities added, 0 removed; 0 services used for the first time, 0 newly unused, 0 granted, 0 revoked.',
+      `  Not audited in this run, so not compared: ${gone.name} (${gone.accountId}).`,
+    ]);
   }, RUN_TIMEOUT);
 
   it('refuses accountIds naming an account it is not set to audit: the run fails as InvalidInput and writes nothing', async () => {

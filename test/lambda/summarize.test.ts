@@ -374,7 +374,7 @@ describe('Summarize, comparing an organization with its previous run account by 
   const role = (accountId: string, name: string): EntityRef => ({ arn: `arn:aws:iam::${accountId}:role/${name}`, type: 'role', name, path: '/', id: `AROA${name.toUpperCase().padEnd(17, 'X')}` });
 
   /** A run in which every entity of every account was reported, granted `services` (the first used the day before). */
-  async function summarizedRun(store: ReportStore, runId: string, day: string, entities: Record<string, Array<[EntityRef, string[]]>>): Promise<void> {
+  async function summarizedRun(store: ReportStore, runId: string, day: string, entities: Record<string, Array<[EntityRef, string[]]>>, failedAccounts: readonly string[] = []): Promise<void> {
     const info: RunInfo = { ...run, runId, runDate: day, startedAt: `${day}T03:00:00.000Z` };
     const created = new Date(`${day}T03:10:00Z`);
     const batches: BatchDescriptor[] = [];
@@ -393,7 +393,10 @@ describe('Summarize, comparing an organization with its previous run account by 
       }
       await putJson(store, keys.outcome(runId, batchId, 1, 'x'), { ...outcome(batchId, 1, { done: true, reported }), accountId });
     }
-    const accounts = Object.keys(entities).map((accountId) => ({ accountId, name: null, status: 'audited' as const, missingArns: [], iamCalls: noIamCalls() }));
+    const accounts = [
+      ...Object.keys(entities).map((accountId) => ({ accountId, name: null, status: 'audited' as const, missingArns: [], iamCalls: noIamCalls() })),
+      ...failedAccounts.map((accountId) => ({ accountId, name: null, status: 'failed' as const, code: 'AccessDenied', missingArns: [], iamCalls: noIamCalls() })),
+    ];
     await putJson(store, keys.plan(runId), { run: info, accounts, batches, longJobsFrom: null, narrowed: false } satisfies PlanRecord);
     await summarize(deps(store), { run: info });
   }
@@ -411,6 +414,15 @@ describe('Summarize, comparing an organization with its previous run account by 
     expect(changes.identities).toEqual({ added: [role(A, 'w').arn], removed: [role(A, 'y').arn, role(B, 'z').arn] });
     expect(changes.services.map((c) => `${c.arn.split(':')[5]} ${c.serviceNamespace} ${c.change}`)).toContain('role/x ec2 first-use');
     expect(pageDataOf(await store.get(keys.reportPage('r2'))).changes!.notCompared).toEqual([]);
+  });
+
+  it('names an account this run could not enter as not compared: its identities are not removed', async () => {
+    const store = tempStore();
+    await lastNight(store);
+    await summarizedRun(store, 'r2', '2026-11-25', { [A]: [[role(A, 'x'), ['ec2', 's3']], [role(A, 'y'), ['s3']]] }, [B]);
+    const changes = await getJson<Changes>(store, keys.changes('r2'));
+    expect(changes.identities).toEqual({ added: [], removed: [] });
+    expect(pageDataOf(await store.get(keys.reportPage('r2'))).changes!.notCompared).toEqual([{ accountId: B, reason: 'not-audited-now' }]);
   });
 
   it('leaves out an account whose previous reports disagree with its summary, and compares the others', async () => {

@@ -171,11 +171,11 @@ export const CLIENT_SCRIPT = String.raw`
       box.append(el('div', { class: 'alert-box' }, [el('strong', { text: count(c.watched.length, 'first use', 'first uses') + ' of watched services' }), el('ul', {}, c.watched.slice(0, 20).map(function (w) { return el('li', { text: w.arn + ' used ' + w.serviceNamespace + ' (' + (w.lastAuthenticated || '').slice(0, 10) + ')' }); }).concat(c.watched.length > 20 ? [moreItem(c.watched.length - 20)] : []))]));
     }
     box.append(el('p', { text: 'Compared with run ' + c.previousRunId + (c.previousStartedAt ? ', which started ' + c.previousStartedAt.slice(0, 16).replace('T', ' ') + ' UTC, ' + between(c.previousStartedAt, data.run.startedAt) + ' before this one' : '') + ': ' + count(c.added, 'identity', 'identities') + ' added, ' + fmt(c.removed) + ' removed; ' + count(c.counts['first-use'], 'service', 'services') + ' used for the first time, ' + fmt(c.counts['newly-unused']) + ' newly unused, ' + fmt(c.counts.granted) + ' granted, ' + fmt(c.counts.revoked) + ' revoked.' + (c.shown.length > 200 ? ' The first 200 are shown; changes.json has them all.' : '') }));
-    // An account this run audited that the other did not (or whose reports there could not be read) is
-    // not compared: its identities are neither added nor removed, which the reader must be told.
+    // An account one of the runs did not audit (or whose reports in the other could not be read) is not
+    // compared: its identities are neither added nor removed, which the reader must be told.
     if (c.notCompared.length) {
       var labelOf = function (id) { return accountLabel(data.accounts.filter(function (a) { return a.accountId === id; })[0] || { accountId: id, name: null }); };
-      var why = [['not-audited', 'Not audited in that run'], ['unreadable', 'Reports in that run unreadable']].map(function (reason) {
+      var why = [['not-audited-now', 'Not audited in this run'], ['not-audited', 'Not audited in that run'], ['unreadable', 'Reports in that run unreadable']].map(function (reason) {
         var labels = c.notCompared.filter(function (n) { return n.reason === reason[0]; }).map(function (n) { return labelOf(n.accountId); });
         return labels.length ? reason[1] + ', so not compared: ' + labels.join(', ') + '.' : null;
       }).filter(function (sentence) { return sentence; });
