@@ -12,6 +12,22 @@ import { defaultLocalTimeScale, exitCodeOf, failureLine, formatRunResult, format
 import type { RunSummary } from '../../lambda/core/model';
 import type { LocalRunResult } from '../../local/runner/run-local';
 
+/** The summary of a run of one account holding one role, reported with one unused grant. */
+function oneRoleRun(changes: RunSummary['changes']): RunSummary {
+  const entities = { listed: 1, reported: 1, skipped: 0, failed: 0 };
+  return {
+    status: 'COMPLETED',
+    accounts: [{ accountId: '111111111111', name: null, status: 'audited', entities }],
+    entities: { ...entities, byType: { user: 0, group: 0, role: 1, policy: 0 } },
+    findings: { entitiesWithUnusedServices: 1, unusedServiceGrants: 1, entitiesWithNoUseInWindow: 0 },
+    iamCalls: { list: 4, generate: 1, get: 1, throttled: 0, retried: 0 },
+    proposals: { count: 0, byAction: {} },
+    changes,
+    failures: [],
+    skipped: [],
+  } as unknown as RunSummary;
+}
+
 describe('the default time scale of a local run', () => {
   it('is 200x up to 1,000 identities and what this machine keeps up with beyond', () => {
     expect([0, 300, 1_000].map(defaultLocalTimeScale)).toEqual([200, 200, 200]);
@@ -48,19 +64,7 @@ describe("a run's summary in the terminal", () => {
   });
 
   it('counts one of a thing in the singular', () => {
-    const entities = { listed: 1, reported: 1, skipped: 0, failed: 0 };
-    const summary = {
-      status: 'COMPLETED',
-      accounts: [{ accountId: '111111111111', name: null, status: 'audited', entities }],
-      entities: { ...entities, byType: { user: 0, group: 0, role: 1, policy: 0 } },
-      findings: { entitiesWithUnusedServices: 1, unusedServiceGrants: 1, entitiesWithNoUseInWindow: 0 },
-      iamCalls: { list: 4, generate: 1, get: 1, throttled: 0, retried: 0 },
-      proposals: { count: 0, byAction: {} },
-      changes: { added: 0, removed: 0, firstUse: 1, newlyUnused: 0 },
-      failures: [],
-      skipped: [],
-    } as unknown as RunSummary;
-    const text = formatSummary(summary);
+    const text = formatSummary(oneRoleRun({ added: 0, removed: 0, firstUse: 1, newlyUnused: 0 }));
     expect(text).toContain('  findings   1 identity holds unused services (1 unused grant); 0 used nothing in the window\n');
     expect(text).toContain('0 removed · 1 first use · 0 newly unused\n');
     expect(text).toContain('  by type    0 users · 0 groups · 1 role · 0 policies\n');
@@ -83,21 +87,8 @@ describe('a local run that ends without a summary', () => {
 
 describe('where a local run left its files', () => {
   it('names changes.json, and the command that lists the changes, only for a run that compared with another', () => {
-    const entities = { listed: 1, reported: 1, skipped: 0, failed: 0 };
-    const summary = (changes: RunSummary['changes']) =>
-      ({
-        status: 'COMPLETED',
-        accounts: [{ accountId: '111111111111', name: null, status: 'audited', entities }],
-        entities: { ...entities, byType: { user: 0, group: 0, role: 1, policy: 0 } },
-        findings: { entitiesWithUnusedServices: 0, unusedServiceGrants: 0, entitiesWithNoUseInWindow: 0 },
-        iamCalls: { list: 4, generate: 1, get: 1, throttled: 0, retried: 0 },
-        proposals: { count: 0, byAction: {} },
-        changes,
-        failures: [],
-        skipped: [],
-      }) as unknown as RunSummary;
     const ended = (changes: RunSummary['changes']) =>
-      formatRunResult({ status: 'SUCCEEDED', runId: 'local-y', outDir: join(process.cwd(), 'out'), listed: 1, summary: summary(changes), stats: {} } as unknown as LocalRunResult, 'in 0:01:00 simulated');
+      formatRunResult({ status: 'SUCCEEDED', runId: 'local-y', outDir: join(process.cwd(), 'out'), listed: 1, summary: oneRoleRun(changes), stats: {} } as unknown as LocalRunResult, 'in 0:01:00 simulated');
     expect(ended({ added: 1, removed: 0, firstUse: 0, newlyUnused: 0 })).toContain(
       'Changes:  out/runs/local-y/changes.json  (iam-access-audit changes --out out --run local-y lists them)\n',
     );
