@@ -3,7 +3,7 @@
  * COMPLETED run before it), as the run's `changes.json` holds it: the morning's question, "what is new
  * since last night?", answered in the terminal.
  */
-import type { Changes, ServiceChange, ServiceChangeKind } from '../lambda/core/changes';
+import { notComparedAccounts, type Changes, type NotCompared, type ServiceChange, type ServiceChangeKind } from '../lambda/core/changes';
 import { accountOfArn, keys, type RunSummary } from '../lambda/core/model';
 import { accountsOfRun, readSummary, RunNotReadable } from '../lambda/core/run-reader';
 import { getJsonOrNull } from '../lambda/core/store';
@@ -31,7 +31,7 @@ export async function changesCommand(args: string[], out: NodeJS.WritableStream)
   const location = runLocationFromFlags(flags);
   const { store, account } = location;
   return withRun(location, async (summary) => {
-    accountsOfRun(summary, account);
+    const accounts = accountsOfRun(summary, account);
     const all = await getJsonOrNull<Changes>(store, keys.changes(summary.runId));
     const changes = all && onlyAccount(all, account);
     if (format === 'json') {
@@ -48,7 +48,7 @@ export async function changesCommand(args: string[], out: NodeJS.WritableStream)
     } catch (err) {
       if (!(err instanceof RunNotReadable)) throw err;
     }
-    out.write(table(summary, changes, previous, account));
+    out.write(table(summary, accounts, changes, previous, account));
     return 0;
   });
 }
@@ -68,7 +68,7 @@ function onlyAccount(changes: Changes, accountId: string | undefined): Changes {
 const started = (s: RunSummary) => `started ${s.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
 const day = (iso: string | null) => (iso === null ? 'never' : iso.slice(0, 10));
 
-function table(summary: RunSummary, changes: Changes, previous: RunSummary | null, accountId: string | undefined): string {
+function table(summary: RunSummary, accounts: RunSummary['accounts'], changes: Changes, previous: RunSummary | null, accountId: string | undefined): string {
   const count = (kind: ServiceChangeKind) => changes.services.filter((c) => c.change === kind).length;
   const lines = [
     `Run ${summary.runId} (${summary.status}, ${started(summary)}) against run ${changes.previousRunId}${previous ? ` (${started(previous)})` : ''}` +
@@ -76,17 +76,17 @@ function table(summary: RunSummary, changes: Changes, previous: RunSummary | nul
     `  ${counted(changes.identities.added.length, 'identity', 'identities')} added, ${changes.identities.removed.length} removed; ` +
       `${counted(count('first-use'), 'service', 'services')} used for the first time, ${count('newly-unused')} newly unused, ${count('granted')} granted, ${count('revoked')} revoked.`,
   ];
-  // The accounts one of the runs did not audit: their identities are neither added nor removed.
+  // The accounts one of the runs did not audit: their identities are neither added nor removed. (Those
+  // whose reports in the compared run could not be read are known only to Summarize, and its page.)
   const label = (a: { accountId: string; name: string | null }) => (a.name ? `${a.name} (${a.accountId})` : a.accountId);
-  const accounts = accountsOfRun(summary, accountId);
-  const notNow = accounts.filter((a) => a.status !== 'audited');
-  if (notNow.length > 0) lines.push(`  Not audited in this run, so not compared: ${notNow.map(label).join(', ')}.`);
+  const notCompared = notComparedAccounts(accounts, previous?.accounts ?? []);
+  const named = (reason: NotCompared['reason']) => notCompared.filter((n) => n.reason === reason).map((n) => label(accounts.find((a) => a.accountId === n.accountId)!));
+  const [notNow, notThen] = [named('not-audited-now'), named('not-audited')];
+  if (notNow.length > 0) lines.push(`  Not audited in this run, so not compared: ${notNow.join(', ')}.`);
   if (previous === null) {
     lines.push(`  The summary of run ${changes.previousRunId} cannot be read: which accounts were compared is not known here.`);
-  } else {
-    const auditedThen = new Set(previous.accounts.filter((a) => a.status === 'audited').map((a) => a.accountId));
-    const notThen = accounts.filter((a) => a.status === 'audited' && !auditedThen.has(a.accountId));
-    if (notThen.length > 0) lines.push(`  Not audited in run ${changes.previousRunId}, so not compared: ${notThen.map(label).join(', ')}.`);
+  } else if (notThen.length > 0) {
+    lines.push(`  Not audited in run ${changes.previousRunId}, so not compared: ${notThen.join(', ')}.`);
   }
   const list = (title: string, arns: readonly string[]) => (arns.length === 0 ? [] : ['', `${title} (${arns.length}):`, ...arns.map((arn) => `  ${arn}`)]);
   lines.push(

@@ -102,7 +102,7 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream, 
  */
 function csvLeftOut(summary: RunSummary, accountId?: string): string {
   const accounts = accountsOfRun(summary, accountId).filter((a) => a.status !== 'audited');
-  const failures = summary.failures.filter((f) => accountId === undefined || accountOfArn(f.arn) === accountId);
+  const failures = failuresIn(summary, accountId);
   const parts = [
     ...(accounts.length > 0 ? [`${counted(accounts.length, 'account')} not audited (${accounts.map((a) => `${a.accountId} ${a.status}: ${a.code}`).join(', ')})`] : []),
     ...(failures.length > 0 ? [`${counted(failures.length, 'identity', 'identities')} without a report (${codesOf(failures)})`] : []),
@@ -148,8 +148,7 @@ export async function presignedPageUrl(s3: S3Client, bucket: string, runId: stri
 }
 
 function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunSummary, identities: IdentityFindings[], unusedAfterDays: number | null, accountId?: string): string {
-  const inAccount = (arn: string) => accountId === undefined || accountOfArn(arn) === accountId;
-  const notReported = summary.failures.filter((f) => inAccount(f.arn));
+  const notReported = failuresIn(summary, accountId);
   const accounts = accountsOfRun(summary, accountId);
   if (format === 'json') {
     return `${JSON.stringify({ runId: summary.runId, runDate: summary.runDate, status: summary.status, accounts, unusedAfterDays, identities, notReported }, null, 2)}\n`;
@@ -191,6 +190,9 @@ function notReportedLines(notReported: readonly Failure[]): string[] {
   if (notReported.length === 0) return [];
   return ['', `${counted(notReported.length, 'identity has', 'identities have')} no report (${codesOf(notReported)}); they are not counted as unused:`, ...notReported.map((f) => `  ${f.arn}  ${f.code}`)];
 }
+
+/** The run's identities without a report, of one account or of all. */
+const failuresIn = (summary: RunSummary, accountId?: string): Failure[] => summary.failures.filter((f) => accountId === undefined || accountOfArn(f.arn) === accountId);
 
 /** The failures' codes, each once, in the order they first come. */
 const codesOf = (failures: readonly Failure[]): string => [...new Set(failures.map((f) => f.code))].join(', ');

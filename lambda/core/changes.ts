@@ -4,9 +4,29 @@
  * compared). Identities added and removed; for identities reported in both, services first used, newly
  * unused, newly granted and revoked; and the first uses of watched services, worth a message today.
  */
-import type { EntityReport } from './model';
+import type { AccountSummary, EntityReport } from './model';
 
 export type ServiceChangeKind = 'first-use' | 'newly-unused' | 'granted' | 'revoked';
+
+/** Why an account of a run was not compared with the previous run: its identities are neither added nor removed. */
+export interface NotCompared {
+  readonly accountId: string;
+  /** Not audited in this run, not audited in the previous one, or the previous run's reports of it unreadable. */
+  readonly reason: 'not-audited-now' | 'not-audited' | 'unreadable';
+}
+
+/**
+ * This run's accounts that were not compared with the previous run's, and why: an account is compared
+ * only when both runs audited it and the previous run's reports of it could be read (`unreadable` names
+ * those that could not, as far as the caller knows).
+ */
+export function notComparedAccounts(accounts: readonly AccountSummary[], previous: readonly AccountSummary[], unreadable: ReadonlySet<string> = new Set()): NotCompared[] {
+  const auditedThen = new Set(previous.filter((a) => a.status === 'audited').map((a) => a.accountId));
+  return accounts.flatMap((a) => {
+    const reason = a.status !== 'audited' ? 'not-audited-now' : !auditedThen.has(a.accountId) ? 'not-audited' : unreadable.has(a.accountId) ? 'unreadable' : null;
+    return reason ? [{ accountId: a.accountId, reason }] : [];
+  });
+}
 
 export interface ServiceChange {
   readonly arn: string;

@@ -4,7 +4,7 @@
  * trend of earlier runs. It is compact by design (services as indexes into one table, dates as days
  * before the report), so that a page of 10,000 identities stays a few megabytes.
  */
-import type { Changes, ServiceChange } from './changes';
+import type { Changes, NotCompared, ServiceChange } from './changes';
 import type { AccountSummary, EntityReport, EntityType, RunSummary } from './model';
 import type { ProposalIndex } from './propose';
 
@@ -75,14 +75,10 @@ export interface ReportData {
   } | null;
 }
 
-/**
- * The run the changes compare with, beyond its id: when it started, and which of this run's accounts
- * were not compared, whose identities are therefore neither added nor removed: not audited in this run
- * (`not-audited-now`), not in that one (`not-audited`), or that run's reports of them unreadable.
- */
+/** The run the changes compare with, beyond its id: when it started, and which of this run's accounts were not compared. */
 export interface ComparedWith {
   readonly startedAt: string;
-  readonly notCompared: ReadonlyArray<{ readonly accountId: string; readonly reason: 'not-audited-now' | 'not-audited' | 'unreadable' }>;
+  readonly notCompared: readonly NotCompared[];
 }
 
 const DAY_MS = 86_400_000;

@@ -29,7 +29,7 @@ import {
 } from './model';
 import { planIamCalls, typeOfArn, type PlannedAccount, type PlanRecord } from './plan';
 import { datasetLines } from './report';
-import { identityChanges, serviceChanges, servicesOf, watchedSentence, type Changes, type ServiceChange, type ServiceState } from './changes';
+import { identityChanges, notComparedAccounts, serviceChanges, servicesOf, watchedSentence, type Changes, type NotCompared, type ServiceChange, type ServiceState } from './changes';
 import { renderReportPage } from './html/report-page';
 import { readProposalIndex, trendOf } from './html/run-page';
 import { countProposals } from './propose';
@@ -298,12 +298,7 @@ async function gatherRun(deps: SummarizeDeps, event: SummarizeEvent): Promise<Ga
       iamCalls,
     },
     changes,
-    comparedWith: previous && {
-      startedAt: previous.startedAt,
-      notCompared: accounts
-        .filter((a) => !previous.accounts.has(a.accountId))
-        .map((a) => ({ accountId: a.accountId, reason: a.status !== 'audited' ? 'not-audited-now' : previous.audited(a.accountId) ? 'unreadable' : 'not-audited' })),
-    },
+    comparedWith: previous && { startedAt: previous.startedAt, notCompared: previous.notCompared(accounts) },
     page: page.state(),
   };
 }
@@ -370,14 +365,14 @@ class PreviousRun {
   private readonly compared: Set<string>;
   private readonly unread: Set<string>;
   private readonly listedArns: Set<string>;
+  /** Compared accounts whose reports in this run could not be read, and so were not compared after all. */
+  private readonly unreadable = new Set<string>();
 
   constructor(
     private readonly store: ReportStore,
     private readonly summary: RunSummary,
     /** The accounts to compare: audited in both runs. */
     compared: ReadonlySet<string>,
-    /** Whether that run audited an account (compared or not: its reports may not be readable). */
-    readonly audited: (accountId: string) => boolean,
   ) {
     this.compared = new Set(compared);
     this.unread = new Set(compared);
@@ -391,6 +386,11 @@ class PreviousRun {
 
   get startedAt(): string {
     return this.summary.startedAt;
+  }
+
+  /** This run's accounts that were not compared, and why (those whose reports here proved unreadable among them). */
+  notCompared(accounts: readonly AccountSummary[]): NotCompared[] {
+    return notComparedAccounts(accounts, this.summary.accounts, this.unreadable);
   }
 
   /** The accounts compared: audited in both runs, and readable in the previous one. */
@@ -417,6 +417,7 @@ class PreviousRun {
       if (!(err instanceof RunNotReadable)) throw err;
       console.warn(JSON.stringify({ message: 'account not compared: its previous reports cannot be read', previousRunId: this.runId, accountId, reason: err.message }));
       this.compared.delete(accountId);
+      this.unreadable.add(accountId);
       for (const arn of this.listedArns) if (accountOfArn(arn) === accountId) this.listedArns.delete(arn);
       return null;
     }
@@ -450,8 +451,10 @@ async function previousRun(store: ReportStore, runId: string, accounts: readonly
     }
     throw err;
   }
-  const audited = (accountId: string) => summary.accounts.some((b) => b.accountId === accountId && b.status === 'audited');
-  return new PreviousRun(store, summary, new Set(accounts.filter((a) => a.status === 'audited' && audited(a.accountId)).map((a) => a.accountId)), audited);
+  const compared = new Set(
+    accounts.filter((a) => a.status === 'audited' && summary.accounts.some((b) => b.accountId === a.accountId && b.status === 'audited')).map((a) => a.accountId),
+  );
+  return new PreviousRun(store, summary, compared);
 }
 
 /** Writes changes.json and the `changes` dataset partition, and returns the changes. */

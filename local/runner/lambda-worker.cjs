@@ -59,7 +59,7 @@ const storeRequests = () => globalThis[Symbol.for('iam-access-audit.storeRequest
 const v8 = require('node:v8');
 
 parentPort.on('message', async ({ id, event, timeoutMs, requestId, anchor: given }) => {
-  if (given) {
+  if (given && given !== process.env.LOCAL_CLOCK) {
     process.env.LOCAL_CLOCK = given;
     anchor = JSON.parse(given);
   }
