@@ -6,7 +6,8 @@
 import { notComparedAccounts, type Changes, type NotCompared, type ServiceChange, type ServiceChangeKind } from '../lambda/core/changes';
 import { accountOfArn, keys, type RunSummary } from '../lambda/core/model';
 import { accountsOfRun, readSummary, RunNotReadable } from '../lambda/core/run-reader';
-import { getJsonOrNull } from '../lambda/core/store';
+import { getJsonOrNull, type ReportStore } from '../lambda/core/store';
+import { GATHERED_VERSION, type GatheredRun } from '../lambda/core/summarize';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
 import { counted } from './words';
@@ -48,9 +49,26 @@ export async function changesCommand(args: string[], out: NodeJS.WritableStream)
     } catch (err) {
       if (!(err instanceof RunNotReadable)) throw err;
     }
-    out.write(table(summary, accounts, changes, previous, account));
+    out.write(table(summary, accounts, changes, previous, await unreadableThen(store, summary.runId), account));
     return 0;
   });
+}
+
+/**
+ * The accounts whose reports in the compared run Summarize could not read, and so did not compare, as
+ * it said in the run's working file (`work/<runId>/gathered.json`); null when that file cannot be read
+ * (a bucket expires it after 14 days; a caller may not be allowed `work/`) or is of another version.
+ * Only Summarize knows: it read those reports. Null is said in the table, never taken for none.
+ */
+async function unreadableThen(store: ReportStore, runId: string): Promise<ReadonlySet<string> | null> {
+  let gathered: Pick<GatheredRun, 'schemaVersion' | 'comparedWith'> | null;
+  try {
+    gathered = await getJsonOrNull(store, keys.gathered(runId));
+  } catch {
+    return null;
+  }
+  if (gathered?.schemaVersion !== GATHERED_VERSION || !gathered.comparedWith) return null;
+  return new Set(gathered.comparedWith.notCompared.filter((n) => n.reason === 'unreadable').map((n) => n.accountId));
 }
 
 /** The changes of one account's identities, or all of them. */
@@ -68,7 +86,7 @@ function onlyAccount(changes: Changes, accountId: string | undefined): Changes {
 const started = (s: RunSummary) => `started ${s.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
 const day = (iso: string | null) => (iso === null ? 'never' : iso.slice(0, 10));
 
-function table(summary: RunSummary, accounts: RunSummary['accounts'], changes: Changes, previous: RunSummary | null, accountId: string | undefined): string {
+function table(summary: RunSummary, accounts: RunSummary['accounts'], changes: Changes, previous: RunSummary | null, unreadable: ReadonlySet<string> | null, accountId: string | undefined): string {
   const count = (kind: ServiceChangeKind) => changes.services.filter((c) => c.change === kind).length;
   const lines = [
     `Run ${summary.runId} (${summary.status}, ${started(summary)}) against run ${changes.previousRunId}${previous ? ` (${started(previous)})` : ''}` +
@@ -76,17 +94,20 @@ function table(summary: RunSummary, accounts: RunSummary['accounts'], changes: C
     `  ${counted(changes.identities.added.length, 'identity', 'identities')} added, ${changes.identities.removed.length} removed; ` +
       `${counted(count('first-use'), 'service', 'services')} used for the first time, ${count('newly-unused')} newly unused, ${count('granted')} granted, ${count('revoked')} revoked.`,
   ];
-  // The accounts one of the runs did not audit: their identities are neither added nor removed. (Those
-  // whose reports in the compared run could not be read are known only to Summarize, and its page.)
+  // The accounts not compared: their identities are neither added nor removed.
   const label = (a: { accountId: string; name: string | null }) => (a.name ? `${a.name} (${a.accountId})` : a.accountId);
-  const notCompared = notComparedAccounts(accounts, previous?.accounts ?? []);
+  const notCompared = notComparedAccounts(accounts, previous?.accounts ?? [], unreadable ?? undefined);
   const named = (reason: NotCompared['reason']) => notCompared.filter((n) => n.reason === reason).map((n) => label(accounts.find((a) => a.accountId === n.accountId)!));
-  const [notNow, notThen] = [named('not-audited-now'), named('not-audited')];
+  const [notNow, notThen, unread] = [named('not-audited-now'), named('not-audited'), named('unreadable')];
   if (notNow.length > 0) lines.push(`  Not audited in this run, so not compared: ${notNow.join(', ')}.`);
   if (previous === null) {
     lines.push(`  The summary of run ${changes.previousRunId} cannot be read: which accounts were compared is not known here.`);
-  } else if (notThen.length > 0) {
-    lines.push(`  Not audited in run ${changes.previousRunId}, so not compared: ${notThen.join(', ')}.`);
+  } else {
+    if (notThen.length > 0) lines.push(`  Not audited in run ${changes.previousRunId}, so not compared: ${notThen.join(', ')}.`);
+    if (unread.length > 0) lines.push(`  Reports of run ${changes.previousRunId} unreadable, so not compared: ${unread.join(', ')}.`);
+    if (unreadable === null) {
+      lines.push(`  Whether run ${changes.previousRunId}'s reports of each account could be read is not known here (this run's working files cannot be read); the run's HTML page says.`);
+    }
   }
   const list = (title: string, arns: readonly string[]) => (arns.length === 0 ? [] : ['', `${title} (${arns.length}):`, ...arns.map((arn) => `  ${arn}`)]);
   lines.push(

@@ -72,7 +72,7 @@ export interface SummarizeEvent {
 export const SUMMARIZE_PHASES = ['gather', 'finish'] as const;
 export type SummarizePhase = (typeof SUMMARIZE_PHASES)[number];
 
-const GATHERED_VERSION = 2;
+export const GATHERED_VERSION = 2;
 
 /** All of the summary that does not wait for the proposals, and the HTML report's data so far. */
 export interface GatheredRun {

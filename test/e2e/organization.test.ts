@@ -2,7 +2,7 @@
  * A whole organization audited from its audit account: the synthesized workflow executed locally against
  * the emulator serving IAM, STS and Organizations, each account's IAM reached through its member role.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { changesCommand } from '../../cli/changes-command';
@@ -275,6 +275,31 @@ describe('an organization whose every member role is present', () => {
       expect.stringContaining(`against run ${whole.runId}`),
       '  0 identities added, 0 removed; 0 services used for the first time, 0 newly unused, 0 granted, 0 revoked.',
       `  Not audited in this run, so not compared: ${gone.name} (${gone.accountId}).`,
+    ]);
+
+    // A fourth night, every role back, but one report of the last COMPLETED run (the second) lost: that
+    // account's earlier reports cannot be read, and the terminal says so as the page does, from what
+    // Summarize found; once the run's working files are gone, it says it cannot know.
+    const lostReport = reportFiles(dir, whole.runId).find((k) => k.includes(`/${hub.accountId}/`))!;
+    rmSync(join(dir, lostReport));
+    const fourth = await runLocal({ organization, outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
+    expect(fourth.summary!.status).toBe('COMPLETED');
+    const fourthPage = pageDataOf(readFileSync(join(dir, keys.reportPage(fourth.runId)), 'utf8'));
+    expect(fourthPage.changes).toMatchObject({ previousRunId: whole.runId, notCompared: [{ accountId: hub.accountId, reason: 'unreadable' }] });
+    const unreadableLine = `  Reports of run ${whole.runId} unreadable, so not compared: ${hub.name} (${hub.accountId}).`;
+    const linesOf = async (args: string[]) => {
+      const stream = new PassThrough();
+      await changesCommand(['--out', dir, ...args], stream);
+      return String(stream.read()).split('\n');
+    };
+    expect((await linesOf([])).slice(0, 3)).toEqual([expect.stringContaining(`against run ${whole.runId}`), expect.stringContaining('added'), unreadableLine]);
+    expect((await linesOf(['--account', hub.accountId])).slice(0, 3)).toEqual([expect.stringContaining(`account ${hub.accountId}`), expect.stringContaining('added'), unreadableLine]);
+    expect((await linesOf(['--account', other.accountId]))[2]).toBe('');
+    rmSync(join(dir, keys.gathered(fourth.runId)));
+    expect((await linesOf([])).slice(0, 3)).toEqual([
+      expect.stringContaining(`against run ${whole.runId}`),
+      expect.stringContaining('added'),
+      `  Whether run ${whole.runId}'s reports of each account could be read is not known here (this run's working files cannot be read); the run's HTML page says.`,
     ]);
   }, RUN_TIMEOUT);
 
