@@ -16,9 +16,10 @@ export const CHANGES_USAGE = `iam-access-audit changes [--bucket B | --out DIR] 
 
   What changed between a run and the run it compares with (the latest COMPLETED run before it): the
   identities added and removed, and each identity's services first used, newly unused, granted or
-  revoked, first uses of watched services first. Only the accounts both runs audited are compared;
-  the others are named. --format json prints the run's changes.json (only --account's entries with
-  --account), or null for a run that had nothing to compare with.
+  revoked, first uses of watched services first. Only the accounts both runs audited, and whose
+  earlier reports could be read, are compared; the others are named. --format json prints the run's
+  changes.json (only --account's entries with --account), or null for a run that had nothing to
+  compare with.
   Reads the bucket B (with the standard AWS settings) or a local run's directory (default ./out).`;
 
 const FORMATS = ['table', 'json'] as const;
