@@ -313,6 +313,40 @@ describe('the HTML report in Chromium', () => {
     });
   });
 
+  it('shows an organization of many accounts in a few rows, every account not audited among them, all on asking and in print; draws the 20 with the most unused grants', async () => {
+    const organization = fabricatedPage(900, { accounts: 60, failedAccounts: [30, 59] });
+    const orgFile = join(tempDir('report-page-org-'), 'report.html');
+    writeFileSync(orgFile, organization.html);
+    const { accounts } = organization.summary;
+    const unusedIn = (accountId: string) => organization.identities.filter((x) => x.accountId === accountId).reduce((n, x) => n + x.unused, 0);
+    await onPage(orgFile, async (page) => {
+      const visible = () => page.page.$$eval('#accounts tbody tr', (rows) => rows.filter((r) => getComputedStyle(r).display !== 'none').map((r) => Array.from(r.children, (c) => c.textContent)));
+      const row = (a: (typeof accounts)[number]) => [`${a.name} (${a.accountId})`, a.status, a.status === 'failed' ? `${a.code}${a.message}` : '', String(a.entities.listed), String(a.entities.reported), String(a.entities.failed), a.status === 'audited' ? unusedIn(a.accountId).toLocaleString('en-US') : ''];
+      // The first ten audited accounts, then the two that could not be entered, in the summary's order.
+      const firstShown = [...accounts.slice(0, 10), accounts[30], accounts[59]];
+      expect(await visible()).toEqual(firstShown.map(row));
+      expect(await page.page.$eval('#accounts-more', (p) => p.textContent)).toBe('12 of 60 accounts are shown, every one not audited among them. Show all 60');
+      await page.page.emulateMediaType('print');
+      expect(await visible()).toHaveLength(60);
+      await page.page.emulateMediaType('screen');
+      await page.page.click('#show-all-accounts');
+      expect(await visible()).toEqual(accounts.map(row));
+      expect(await page.page.$('#accounts-more')).toBeNull();
+
+      const drawn = await page.page.evaluate(() => {
+        const Chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { labels: string[]; datasets: Array<{ data: number[] }> } } | undefined } }).Chart;
+        const chart = Chart.getChart(document.getElementById('chart-accounts') as HTMLCanvasElement)!;
+        return chart.data.labels.map((label, i) => [label, chart.data.datasets.reduce((n, d) => n + d.data[i], 0)]);
+      });
+      const most = accounts.map((a) => [a.name, unusedIn(a.accountId)] as [string, number]).sort((a, b) => b[1] - a[1]).slice(0, 20);
+      expect(drawn).toEqual(most);
+      expect(await page.page.$eval('#chart-accounts', (c) => c.closest('.chart')!.querySelector('p.empty')!.textContent)).toBe(
+        "The 20 of 60 accounts with the most unused grants, the most first; the Accounts table gives every account's.",
+      );
+      expect(page.errors).toEqual([]);
+    });
+  });
+
   it('names the first 20 first uses of watched services and 50 identities added, and says how many more', async () => {
     const watchedUses = Array.from({ length: 23 }, (_, i) => ({
       arn: `arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:role/bot-${String(i).padStart(2, '0')}`,

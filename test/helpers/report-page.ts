@@ -41,18 +41,26 @@ export interface FabricatedPage {
 /**
  * A deterministic page of `count` identities, in the `aws` partition unless told another, the first ones
  * named by `names` if given; `builderAccountsReversed` makes its data with the accounts in the other
- * order than the summary's.
+ * order than the summary's. `accounts` makes an organization of that many accounts instead of
+ * PAGE_ACCOUNTS (the n-th, from 0, is `account-<n>`, id 100000000001 + n), whose `failedAccounts`
+ * (indexes) could not be entered: AccessDenied, and none of the identities.
  */
-export function fabricatedPage(count: number, options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean } = {}): FabricatedPage {
+export function fabricatedPage(
+  count: number,
+  options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean; accounts?: number; failedAccounts?: readonly number[] } = {},
+): FabricatedPage {
   const partition = options.partition ?? 'aws';
-  const accountIds = PAGE_ACCOUNTS.map((a) => a.accountId);
+  const pageAccounts = options.accounts === undefined ? PAGE_ACCOUNTS : Array.from({ length: options.accounts }, (_, n) => ({ accountId: String(100_000_000_001 + n), name: `account-${n}` }));
+  const failedIds = new Set((options.failedAccounts ?? []).map((n) => pageAccounts[n].accountId));
+  const audited = pageAccounts.filter((a) => !failedIds.has(a.accountId));
+  const accountIds = pageAccounts.map((a) => a.accountId);
   const builder = new ReportDataBuilder(options.builderAccountsReversed ? accountIds.reverse() : accountIds);
   const identities: PageIdentity[] = [];
   let unusedGrants = 0;
   let withUnused = 0;
   let idle = 0;
   for (let i = 0; i < count; i++) {
-    const account = PAGE_ACCOUNTS[Math.floor(i / 4) % 2];
+    const account = audited[Math.floor(i / 4) % audited.length];
     const type = TYPES[i % 4];
     const name = options.names?.[i] ?? `${['alice', 'build', 'deploy', 'reader'][i % 4]}-${String(i).padStart(5, '0')}`;
     const arn = `arn:${partition}:iam::${account.accountId}:${type}/${name}`;
@@ -93,19 +101,23 @@ export function fabricatedPage(count: number, options: { partition?: string; nam
     if (granted === unused.length) idle++;
   }
   const failures = [
-    { arn: `arn:${partition}:iam::${PAGE_ACCOUNTS[0].accountId}:role/failed-job`, code: 'JobFailed.ServiceFailure', message: 'the job failed' },
-    { arn: `arn:${partition}:iam::${PAGE_ACCOUNTS[1].accountId}:role/slow-job`, code: 'JobTimedOut', message: 'the job did not complete in time' },
+    { arn: `arn:${partition}:iam::${audited[0].accountId}:role/failed-job`, code: 'JobFailed.ServiceFailure', message: 'the job failed' },
+    { arn: `arn:${partition}:iam::${audited[1 % audited.length].accountId}:role/slow-job`, code: 'JobTimedOut', message: 'the job did not complete in time' },
   ];
   const perAccount = (accountId: string) => identities.filter((x) => x.accountId === accountId).length;
   const summary: RunSummary = {
     schemaVersion: 2,
     runId: RUN_ID,
     runDate: '2026-11-25',
-    status: 'COMPLETED',
+    status: failedIds.size > 0 ? 'INCOMPLETE' : 'COMPLETED',
     granularity: 'SERVICE_LEVEL',
     startedAt: new Date(CREATED - 60_000).toISOString(),
     completedAt: new Date(CREATED + 600_000).toISOString(),
-    accounts: PAGE_ACCOUNTS.map((a) => ({ ...a, status: 'audited' as const, entities: { listed: perAccount(a.accountId) + 1, reported: perAccount(a.accountId), skipped: 0, failed: 1 } })),
+    accounts: pageAccounts.map((a) =>
+      failedIds.has(a.accountId)
+        ? { ...a, status: 'failed' as const, code: 'AccessDenied', message: 'could not assume the member role', entities: { listed: 0, reported: 0, skipped: 0, failed: 0 } }
+        : { ...a, status: 'audited' as const, entities: { listed: perAccount(a.accountId) + failures.filter((f) => f.arn.includes(`::${a.accountId}:`)).length, reported: perAccount(a.accountId), skipped: 0, failed: failures.filter((f) => f.arn.includes(`::${a.accountId}:`)).length } },
+    ),
     entities: { listed: count + 2, reported: count, skipped: 0, failed: 2, byType: { user: 0, group: 0, role: 0, policy: 0 } },
     failures,
     skipped: [],
@@ -145,7 +157,7 @@ export function fabricatedPage(count: number, options: { partition?: string; nam
     schemaVersion: 1,
     runId: RUN_ID,
     previousRunId: 'audit-2026-11-24',
-    identities: { added: [identities[identities.length - 1].arn], removed: [`arn:${partition}:iam::${PAGE_ACCOUNTS[0].accountId}:user/leaver`] },
+    identities: { added: [identities[identities.length - 1].arn], removed: [`arn:${partition}:iam::${audited[0].accountId}:user/leaver`] },
     services: [
       { arn: first.arn, serviceNamespace: 'iam', change: 'first-use', lastAuthenticated: new Date(CREATED - DAY).toISOString(), previousLastAuthenticated: null },
       { arn: first.arn, serviceNamespace: 's3', change: 'first-use', lastAuthenticated: new Date(CREATED - DAY).toISOString(), previousLastAuthenticated: null },

@@ -12,6 +12,10 @@ export const CLIENT_SCRIPT = String.raw`
   var COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea'];
   var PAGE = 100;
   var FAILURES_SHOWN = 200;
+  // An organization of many accounts: the accounts table shows this many rows until asked for all (every
+  // account not audited among them), and the chart of unused grants draws this many accounts, the most first.
+  var ACCOUNTS_SHOWN = 12;
+  var ACCOUNTS_DRAWN = 20;
   var el = function (tag, attrs, children) {
     var node = document.createElement(tag);
     if (attrs) for (var k in attrs) {
@@ -73,16 +77,36 @@ export const CLIENT_SCRIPT = String.raw`
     );
   }
 
+  var unusedOf = function (u) { return u.byType.reduce(function (a, b) { return a + b; }, 0); };
+
   function renderAccounts() {
     if (data.accounts.length <= 1 && data.accounts.every(function (a) { return a.status === 'audited'; })) return;
+    var unused = {};
+    data.unusedByAccount.forEach(function (u) { unused[u.accountId] = unusedOf(u); });
     var rows = data.accounts.map(function (a) {
       return el('tr', { class: a.status }, [el('td', { text: accountLabel(a) }), el('td', {}, [el('span', { class: 'pill ' + a.status, text: a.status })]), el('td', {}, [a.code || '', a.status === 'failed' && a.message ? el('div', { class: 'note', text: a.message }) : null]),
-        el('td', { class: 'num', text: fmt(a.entities.listed) }), el('td', { class: 'num', text: fmt(a.entities.reported) }), el('td', { class: 'num', text: fmt(a.entities.failed) })]);
+        el('td', { class: 'num', text: fmt(a.entities.listed) }), el('td', { class: 'num', text: fmt(a.entities.reported) }), el('td', { class: 'num', text: fmt(a.entities.failed) }),
+        el('td', { class: 'num', text: a.status === 'audited' ? fmt(unused[a.accountId] || 0) : '' })]);
     });
-    document.getElementById('accounts').append(el('h2', { text: 'Accounts' }), el('table', { class: 'plain' }, [
-      el('thead', {}, [el('tr', {}, ['Account', 'Status', 'Code', 'Listed', 'Reported', 'Failed'].map(function (h, i) { return el('th', { text: h, class: i >= 3 ? 'num' : '' }); }))]),
+    var box = document.getElementById('accounts');
+    box.append(el('h2', { text: 'Accounts' }), el('table', { class: 'plain' }, [
+      el('thead', {}, [el('tr', {}, ['Account', 'Status', 'Code', 'Listed', 'Reported', 'Failed', 'Unused grants'].map(function (h, i) { return el('th', { text: h, class: i >= 3 ? 'num' : '' }); }))]),
       el('tbody', {}, rows)
     ]));
+    // Many accounts: every one not audited, and the first audited ones up to ACCOUNTS_SHOWN rows, in the
+    // summary's order; the others on asking (and in print), so that the charts are not pages away.
+    var room = ACCOUNTS_SHOWN - data.accounts.filter(function (a) { return a.status !== 'audited'; }).length;
+    var hidden = rows.filter(function (row, i) { return data.accounts[i].status === 'audited' && room-- <= 0; });
+    if (!hidden.length) return;
+    hidden.forEach(function (row) { row.hidden = true; });
+    var more = el('p', { id: 'accounts-more', class: 'note' }, [fmt(rows.length - hidden.length) + ' of ' + fmt(rows.length) + ' accounts are shown, every one not audited among them. ']);
+    var all = el('button', { type: 'button', id: 'show-all-accounts', text: 'Show all ' + fmt(rows.length) });
+    all.addEventListener('click', function () {
+      hidden.forEach(function (row) { row.hidden = false; });
+      more.remove();
+    });
+    more.append(all);
+    box.append(more);
   }
 
   // rowLabel: what the table of the numbers calls the i-th point; by default, the chart's label.
@@ -108,11 +132,14 @@ export const CLIENT_SCRIPT = String.raw`
   }
 
   function renderCharts() {
+    // More accounts than a chart can name: those with the most unused grants, the most first.
+    var drawn = data.unusedByAccount.length <= ACCOUNTS_DRAWN ? data.unusedByAccount
+      : data.unusedByAccount.slice().sort(function (a, b) { return unusedOf(b) - unusedOf(a); }).slice(0, ACCOUNTS_DRAWN);
     chart('chart-accounts', {
       type: 'bar',
       data: {
-        labels: data.unusedByAccount.map(function (a) { return a.name || a.accountId; }),
-        datasets: TYPES.map(function (t, i) { return { label: PLURALS[i], data: data.unusedByAccount.map(function (a) { return a.byType[i]; }), backgroundColor: COLORS[i], stack: 'u' }; })
+        labels: drawn.map(function (a) { return a.name || a.accountId; }),
+        datasets: TYPES.map(function (t, i) { return { label: PLURALS[i], data: drawn.map(function (a) { return a.byType[i]; }), backgroundColor: COLORS[i], stack: 'u' }; })
       },
       options: { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: 'unused grants' } } } }
     });
@@ -160,6 +187,7 @@ export const CLIENT_SCRIPT = String.raw`
     if (data.trend.length < 2) emptyNote('chart-trend', 'The trend starts with this run: later runs add to it.');
     if (trendPoints.indexOf('triangle') >= 0) emptyNote('chart-trend', 'A triangle marks a run that did not complete: its numbers count only the accounts and identities it audited.');
     if (!data.failuresByCode.length) emptyNote('chart-failures', 'Every listed identity was reported or skipped.');
+    if (drawn.length < data.unusedByAccount.length) emptyNote('chart-accounts', 'The ' + fmt(drawn.length) + ' of ' + fmt(data.unusedByAccount.length) + ' accounts with the most unused grants, the most first; the Accounts table gives every account\'s.');
   }
 
   function renderChanges() {

@@ -102,7 +102,8 @@ footer { color: var(--muted); font-size: 12px; margin-top: 30px; }
 @media print {
   body { background: #fff; }
   main { max-width: none; padding: 0; }
-  #controls input, #controls select, #controls label, #pager button, #failures-more button { display: none; }
+  #controls input, #controls select, #controls label, #pager button, #failures-more button, #accounts-more { display: none; }
+  #accounts tr[hidden] { display: table-row; }
   .card, .chart, tr, .alert-box, .identity-changes { break-inside: avoid; }
   .chart-data:not([open]) { display: none; }
   h2, h3 { break-after: avoid; }
