@@ -5,7 +5,7 @@
  */
 import type { Changes } from '../../lambda/core/changes';
 import { renderReportPage } from '../../lambda/core/html/report-page';
-import type { EntityReport, EntityType, RunSummary } from '../../lambda/core/model';
+import { accountOfArn, type EntityReport, type EntityType, type RunSummary } from '../../lambda/core/model';
 import type { ProposalIndex } from '../../lambda/core/propose';
 import { ReportDataBuilder, type ReportData, type TrendPoint } from '../../lambda/core/report-data';
 
@@ -105,6 +105,7 @@ export function fabricatedPage(
     { arn: `arn:${partition}:iam::${audited[1 % audited.length].accountId}:role/slow-job`, code: 'JobTimedOut', message: 'the job did not complete in time' },
   ];
   const perAccount = (accountId: string) => identities.filter((x) => x.accountId === accountId).length;
+  const failedIn = (accountId: string) => failures.filter((f) => accountOfArn(f.arn) === accountId).length;
   const summary: RunSummary = {
     schemaVersion: 2,
     runId: RUN_ID,
@@ -116,7 +117,7 @@ export function fabricatedPage(
     accounts: pageAccounts.map((a) =>
       failedIds.has(a.accountId)
         ? { ...a, status: 'failed' as const, code: 'AccessDenied', message: 'could not assume the member role', entities: { listed: 0, reported: 0, skipped: 0, failed: 0 } }
-        : { ...a, status: 'audited' as const, entities: { listed: perAccount(a.accountId) + failures.filter((f) => f.arn.includes(`::${a.accountId}:`)).length, reported: perAccount(a.accountId), skipped: 0, failed: failures.filter((f) => f.arn.includes(`::${a.accountId}:`)).length } },
+        : { ...a, status: 'audited' as const, entities: { listed: perAccount(a.accountId) + failedIn(a.accountId), reported: perAccount(a.accountId), skipped: 0, failed: failedIn(a.accountId) } },
     ),
     entities: { listed: count + 2, reported: count, skipped: 0, failed: 2, byType: { user: 0, group: 0, role: 0, policy: 0 } },
     failures,
