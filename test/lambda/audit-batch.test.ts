@@ -1,4 +1,4 @@
-import { GetServiceLastAccessedDetailsCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { GenerateServiceLastAccessedDetailsCommand, GetServiceLastAccessedDetailsCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { auditBatch, type AuditBatchEvent, type AuditBatchResult, type BatchOutcome, type BatchProgress } from '../../lambda/core/audit-batch';
 import { keys, type BatchFile, type EntityRef, type EntityReport, type RunInfo } from '../../lambda/core/model';
 import { getJson, putJson, type ReportStore } from '../../lambda/core/store';
@@ -199,6 +199,32 @@ describe('AuditBatch', () => {
     expect(failed).toEqual([{ arn: ref('alice').arn, code: 'JobUnreadable', message: expect.stringContaining('answered AccessDenied') }]);
     // The first job and maxRegenerations (2) more.
     expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(3);
+  });
+
+  it('makes a job handed over unread again without counting it against maxRegenerations, and counts one that was looked at', async () => {
+    await start();
+    // A job made in another session (another execution environment's credentials): this one may not read it.
+    const { JobId } = await pipelineIam(emulator.url, 'ASIAENVIRONMENTONE01').send(new GenerateServiceLastAccessedDetailsCommand({ Arn: ref('alice').arn }));
+    const handedOver = async (unread: boolean) => {
+      const store = tempStore();
+      const first = await batchOf(store, ['alice']);
+      const leftoverKey = keys.leftovers(run.runId, 'b00001', 1, 'earlier');
+      // Its regenerations already at maxRegenerations (2): a counted one more would fail it.
+      const progress: BatchProgress = { next: 1, inFlight: [{ entity: ref('alice'), jobId: JobId!, reason: 'in-progress', handovers: 1, regenerations: 2, ...(unread ? { unread: true as const } : {}) }] };
+      await putJson(store, leftoverKey, progress);
+      const result = await auditBatch(auditDeps(pipelineIam(emulator.url, 'ASIAENVIRONMENTTWO01'), store, clock), { ...first, attempt: 2, leftoverKey }, LAMBDA_TIME);
+      return { result, outcome: await outcomeOf(store, 2) };
+    };
+    const generatesBefore = emulator.stats().operations.GenerateServiceLastAccessedDetails.calls;
+    // Unread: the refusal says nothing of the job; it is made again in this session, and reported.
+    const unread = await handedOver(true);
+    expect(unread.result).toMatchObject({ done: true, counts: { reported: 1, failed: 0 } });
+    expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(generatesBefore + 1);
+    // Looked at before the hand-over: the refusal counts, and the regenerations have run out.
+    const looked = await handedOver(false);
+    expect(looked.result).toMatchObject({ done: true, counts: { reported: 0, failed: 1 } });
+    expect(looked.outcome.failed).toEqual([{ arn: ref('alice').arn, code: 'JobUnreadable', message: expect.stringContaining('after 2 regenerations') }]);
+    expect(emulator.stats().operations.GenerateServiceLastAccessedDetails.calls).toBe(generatesBefore + 1);
   });
 
   it('fails only the entity whose COMPLETED answer is malformed (no JobCreationDate), and reports the others', async () => {
