@@ -451,10 +451,9 @@ async function previousRun(store: ReportStore, runId: string, accounts: readonly
     }
     throw err;
   }
-  const compared = new Set(
-    accounts.filter((a) => a.status === 'audited' && summary.accounts.some((b) => b.accountId === a.accountId && b.status === 'audited')).map((a) => a.accountId),
-  );
-  return new PreviousRun(store, summary, compared);
+  // Compared: every account the rule of notComparedAccounts does not leave out (audited in both runs).
+  const left = new Set(notComparedAccounts(accounts, summary.accounts).map((n) => n.accountId));
+  return new PreviousRun(store, summary, new Set(accounts.map((a) => a.accountId).filter((id) => !left.has(id))));
 }
 
 /** Writes changes.json and the `changes` dataset partition, and returns the changes. */
