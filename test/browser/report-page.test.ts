@@ -347,6 +347,102 @@ describe('the HTML report in Chromium', () => {
     });
   });
 
+  it('rolls up the same identity in several accounts: the services used in no account, those used and where, and "not known" where an account has no report', async () => {
+    const names: string[] = [];
+    // Roles and policies (types follow the index) in staging (86, 87) and production (90, 91); a role in
+    // staging whose namesake in production has no report (the page's failure role/failed-job).
+    names[86] = names[90] = 'shared-deployer';
+    names[87] = names[91] = 'shared-policy';
+    names[14] = 'failed-job';
+    const shared = fabricatedPage(120, { names });
+    const sharedFile = join(tempDir('report-page-shared-'), 'report.html');
+    writeFileSync(sharedFile, shared.html);
+    // What the fabricated reports say, service by service ("s3 12 days ago used"), gathered by type and name.
+    const expected = (['shared-policy', 'shared-deployer', 'failed-job'] as const).map((name) => {
+      const found = shared.identities.filter((x) => x.name === name);
+      const services = new Map<string, number>();
+      for (const x of found) for (const s of x.services) services.set(s.split(' ')[0], (services.get(s.split(' ')[0]) ?? 0) + (s.endsWith(' used') ? 1 : 0));
+      const failed = shared.summary.failures.filter((f) => f.arn.endsWith(`:role/${name}`)).length;
+      const usedInNone = [...services].filter(([, n]) => n === 0).length;
+      return [found[0].type, name, failed ? `${found.length + failed}\n${failed} without a report` : String(found.length), failed ? 'not known' : String(usedInNone), String(services.size - usedInNone), String(found.reduce((n, x) => n + x.unused, 0))];
+    });
+    // Worked out by hand from the fabricated services (last used (i + 7k) % 200 days before; unused past 90).
+    expect(expected).toEqual([
+      ['policy', 'shared-policy', '2', '7', '1', '11'],
+      ['role', 'shared-deployer', '2', '6', '1', '8'],
+      ['role', 'failed-job', '2\n1 without a report', 'not known', '3', '0'],
+    ]);
+    await onPage(sharedFile, async (page) => {
+      const rows = () => page.page.$$eval('#shared-table tbody tr.row', (trs) => trs.map((tr) => Array.from(tr.children, (td) => (td as HTMLElement).innerText)));
+      const detail = () => page.page.$eval('#shared-table tr.detail-row', (tr) => (tr as HTMLElement).innerText);
+      expect(await page.page.$eval('#shared h2', (h) => h.textContent)).toBe('The same identity in several accounts (3)');
+      expect(await rows()).toEqual(expected);
+      const note = await page.page.$eval('#shared p.note', (p) => p.textContent);
+      expect(note).toContain('13 services in all');
+      // Every account was audited: nothing to say of those that were not.
+      expect(note).not.toContain('not audited');
+
+      // Opened from the keyboard: its services, and each account it is in; the focus stays on it.
+      await page.page.focus('#shared-table tr[data-resource="role/shared-deployer"] button.open');
+      await page.page.keyboard.press('Enter');
+      expect((await detail()).split('\n').filter(Boolean)).toEqual([
+        'Used in no account (6): dynamodb, ec2, iam, kms, lambda, sqs',
+        'Used (1): s3 in 2 of 2',
+        'production (111111111111) · 6 unused services',
+        'staging (222222222222) · 2 unused services',
+      ]);
+      expect(await page.page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-resource'))).toBe('role/shared-deployer');
+      // An account's link opens that identity in the table below, and the page's address names it.
+      await page.page.click('#shared-table tr.detail-row ul.shared-accounts li:nth-child(2) button.link');
+      const staging = 'arn:aws:iam::222222222222:role/shared-deployer';
+      expect(await page.page.$eval('#filter', (e) => (e as HTMLInputElement).value)).toBe(staging);
+      expect(await page.page.$$eval('#identity-body tr.row.open', (trs) => trs.map((tr) => tr.getAttribute('data-arn')))).toEqual([staging]);
+      expect(await page.page.evaluate(() => decodeURIComponent(location.hash))).toBe(`#identity=${staging}`);
+
+      // Where an account has no report, nothing is said to be used in no account.
+      await page.page.click('#shared-table tr[data-resource="role/failed-job"] button.open');
+      expect((await detail()).split('\n').filter(Boolean)).toEqual([
+        'Used in no account with a report, 1 of 2 (0): none',
+        'Used (3): ec2 in 1 of 1, iam in 1 of 1, s3 in 1 of 1',
+        'staging (222222222222) · 0 unused services',
+        'production (111111111111) · no report: JobFailed.ServiceFailure',
+      ]);
+      // One row is open at a time, and a second click closes it.
+      expect(await page.page.$$eval('#shared-table tr.row.open', (trs) => trs.map((tr) => tr.getAttribute('data-resource')))).toEqual(['role/failed-job']);
+      expect(await page.page.$$('#shared-table tr.detail-row')).toHaveLength(1);
+      await page.page.click('#shared-table tr[data-resource="role/failed-job"] button.open');
+      expect(await page.page.$$('#shared-table tr.detail-row')).toHaveLength(0);
+      expect(await page.page.$eval('#shared-table tr[data-resource="role/failed-job"] button.open', (b) => b.getAttribute('aria-expanded'))).toBe('false');
+      expect(page.errors).toEqual([]);
+    });
+    // A page whose names are all its own has no such section.
+    expect(await watched.page.$eval('#shared', (section) => section.children.length)).toBe(0);
+  });
+
+  it('shows the first 25 identities in several accounts, says how many more (in print too), and all of them on asking', async () => {
+    const names: string[] = [];
+    // Identity i is in the first account when (i / 4) is even, and i + 4, of the same type, in the second.
+    for (let i = 0; i < 240; i++) if (Math.floor(i / 4) % 2 === 0) names[i] = names[i + 4] = `shared-${String(i).padStart(3, '0')}`;
+    // Three accounts, the third not entered: the identities are in the other two.
+    const many = fabricatedPage(240, { names, accounts: 3, failedAccounts: [2] });
+    const manyFile = join(tempDir('report-page-shared-many-'), 'report.html');
+    writeFileSync(manyFile, many.html);
+    await onPage(manyFile, async (page) => {
+      const visible = () => page.page.$$eval('#shared-table tbody tr.row', (trs) => trs.filter((tr) => getComputedStyle(tr).display !== 'none').length);
+      expect(await visible()).toBe(25);
+      expect(await page.page.$eval('#shared-more', (p) => p.textContent)).toBe('The first 25 of 120 are shown. Show all 120');
+      expect(await page.page.$eval('#shared p.note', (p) => p.textContent)).toContain('Accounts not audited are not counted.');
+      await page.page.emulateMediaType('print');
+      expect(await visible()).toBe(25);
+      expect(await page.page.$eval('#shared-more', (p) => getComputedStyle(p).display)).not.toBe('none');
+      await page.page.emulateMediaType('screen');
+      await page.page.click('#show-all-shared');
+      expect(await visible()).toBe(120);
+      expect(await page.page.$('#shared-more')).toBeNull();
+      expect(page.errors).toEqual([]);
+    });
+  });
+
   it('names the first 20 first uses of watched services and 50 identities added, and says how many more', async () => {
     const watchedUses = Array.from({ length: 23 }, (_, i) => ({
       arn: `arn:aws:iam::${PAGE_ACCOUNTS[0].accountId}:role/bot-${String(i).padStart(2, '0')}`,

@@ -225,6 +225,146 @@ export const CLIENT_SCRIPT = String.raw`
     ]));
   }
 
+  // The same identity (type, path and name) in several accounts: an organization makes such roles and
+  // policies from one template (a StackSet) and cuts them there. A service no account used can leave the
+  // template; what an identity used in an account where it has no report is not known, and so is which
+  // of its services no account used.
+  var SHARED_SHOWN = 25;
+  function sharedIdentities() {
+    // Gathered by name first (a string the data already holds), then by type and path.
+    var byName = new Map(), groups = [];
+    var groupOf = function (type, path, name, accountId) {
+      var same = byName.get(name), g;
+      if (!same) byName.set(name, (same = []));
+      for (var j = 0; j < same.length && !g; j++) if (same[j].type === type && same[j].path === path) g = same[j];
+      if (!g) { g = { type: type, path: path, name: name, rows: [], failed: [], accounts: [] }; same.push(g); groups.push(g); }
+      if (g.accounts.indexOf(accountId) < 0) g.accounts.push(accountId);
+      return g;
+    };
+    data.identities.forEach(function (r, i) { if (r[0] >= 0) groupOf(r[1], r[3], r[2], accountOf(r).accountId).rows.push(i); });
+    data.failures.forEach(function (f) {
+      var parts = f.arn.split(':'), resource = parts.slice(5).join(':');
+      var type = resource.slice(0, resource.indexOf('/')), last = resource.lastIndexOf('/');
+      groupOf(TYPES.indexOf(type), resource.slice(type.length, last + 1), resource.slice(last + 1), parts[4]).failed.push(f);
+    });
+    // How many accounts used each service, one group at a time: a count by service index, whose stamp
+    // says which group it counts for. The page's services are sorted by name, so their indexes are too.
+    var usedIn = new Int32Array(data.services.length), stamp = new Int32Array(data.services.length);
+    var cells = data.identityServices;
+    return groups.filter(function (g) { return g.accounts.length > 1; }).map(function (g, n) {
+      var granted = [];
+      g.unusedGrants = 0;
+      for (var r = 0; r < g.rows.length; r++) {
+        var flat = cells[g.rows[r]];
+        g.unusedGrants += data.identities[g.rows[r]][6];
+        for (var k = 0; k < flat.length; k += 3) {
+          var s = flat[k];
+          if (stamp[s] !== n + 1) { stamp[s] = n + 1; usedIn[s] = 0; granted.push(s); }
+          if (flat[k + 2] === 0) usedIn[s]++;
+        }
+      }
+      // Unsorted: the detail of a group sorts its own lists when it opens.
+      g.unusedEverywhere = [];
+      g.used = [];
+      g.usedIn = [];
+      for (var j = 0; j < granted.length; j++) {
+        if (usedIn[granted[j]] === 0) g.unusedEverywhere.push(granted[j]);
+        else { g.used.push(granted[j]); g.usedIn.push(usedIn[granted[j]]); }
+      }
+      g.count = g.accounts.length;
+      g.known = g.failed.length === 0;
+      g.resource = TYPES[g.type] + g.path + g.name;
+      g.sortName = g.resource.toLowerCase();
+      return g;
+    }).sort(function (a, b) {
+      return (b.known ? b.unusedEverywhere.length : -1) - (a.known ? a.unusedEverywhere.length : -1) || b.count - a.count || (a.sortName < b.sortName ? -1 : a.sortName > b.sortName ? 1 : 0);
+    });
+  }
+
+  // Opens an identity in the table below, as a link to it would.
+  function openIdentity(i) {
+    state.filter = arnOf(data.identities[i]);
+    document.getElementById('filter').value = state.filter;
+    state.open = i;
+    state.page = 0;
+    linkTo(i);
+    renderRows();
+    var row = document.querySelector('#identity-body tr.row.open');
+    if (row) row.scrollIntoView({ block: 'center' });
+  }
+
+  function sharedDetail(g) {
+    var reported = g.rows.map(function (i) {
+      var open = el('button', { type: 'button', class: 'link', text: accountLabel(accountOf(data.identities[i])) });
+      open.addEventListener('click', function (event) { event.stopPropagation(); openIdentity(i); });
+      return el('li', {}, [open, ' · ' + count(data.identities[i][6], 'unused service', 'unused services')]);
+    });
+    var failed = g.failed.map(function (f) {
+      var id = f.arn.split(':')[4];
+      return el('li', {}, [accountLabel(data.accounts.filter(function (a) { return a.accountId === id; })[0] || { accountId: id, name: null }) + ' · no report: ' + f.code]);
+    });
+    var unused = g.unusedEverywhere.slice().sort(function (a, b) { return a - b; });
+    var used = g.used.map(function (s, j) { return [s, g.usedIn[j]]; }).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+    var reportedIn = g.rows.length;
+    return el('div', { class: 'detail' }, [
+      el('p', { class: 'service-list' }, [el('strong', { text: (g.known ? 'Used in no account' : 'Used in no account with a report, ' + fmt(reportedIn) + ' of ' + fmt(g.count)) + ' (' + fmt(unused.length) + '): ' }), unused.length ? unused.map(function (s) { return data.services[s]; }).join(', ') : 'none']),
+      el('p', { class: 'service-list' }, [el('strong', { text: 'Used (' + fmt(used.length) + '): ' }), used.length ? used.map(function (u) { return data.services[u[0]] + ' in ' + fmt(u[1]) + ' of ' + fmt(reportedIn); }).join(', ') : 'none']),
+      el('ul', { class: 'shared-accounts' }, reported.concat(failed))
+    ]);
+  }
+
+  function renderShared() {
+    if (data.accounts.length < 2) return;
+    var groups = sharedIdentities();
+    if (!groups.length) return;
+    var box = document.getElementById('shared');
+    var body = el('tbody', {});
+    // A row opens to its detail in place, and closes: the rows stay, and so does the keyboard's focus.
+    var row = function (g) {
+      var button = el('button', { type: 'button', class: 'open', 'aria-expanded': 'false', text: g.path.slice(1) + g.name });
+      var tr = el('tr', { class: 'row', 'data-resource': g.resource }, [
+        el('td', { text: TYPES[g.type] || '' }), el('td', { class: 'name' }, [button]),
+        el('td', { class: 'num' }, [fmt(g.count), g.failed.length ? el('div', { class: 'note', text: fmt(g.failed.length) + ' without a report' }) : null]),
+        g.known ? el('td', { class: 'num' + (g.unusedEverywhere.length ? ' hot' : ''), text: fmt(g.unusedEverywhere.length) }) : el('td', { class: 'num exempt', text: 'not known', title: 'It has no report in ' + count(g.failed.length, 'account', 'accounts') + ': what it used there is not known.' }),
+        el('td', { class: 'num', text: fmt(g.used.length) }), el('td', { class: 'num', text: fmt(g.unusedGrants) })
+      ]);
+      tr.addEventListener('click', function () {
+        var opened = tr.nextSibling && tr.nextSibling.classList.contains('detail-row');
+        var other = body.querySelector('tr.row.open');
+        if (other) {
+          other.classList.remove('open');
+          other.querySelector('button.open').setAttribute('aria-expanded', 'false');
+          other.nextSibling.remove();
+        }
+        if (opened) return;
+        tr.classList.add('open');
+        button.setAttribute('aria-expanded', 'true');
+        tr.after(el('tr', { class: 'detail-row' }, [el('td', { colspan: '6' }, [sharedDetail(g)])]));
+      });
+      return tr;
+    };
+    // Rows are made for the groups shown only: an organization may have thousands.
+    var shown = Math.min(groups.length, SHARED_SHOWN);
+    groups.slice(0, shown).forEach(function (g) { body.append(row(g)); });
+    var total = groups.reduce(function (sum, g) { return sum + (g.known ? g.unusedEverywhere.length : 0); }, 0);
+    var notAudited = data.accounts.some(function (a) { return a.status !== 'audited'; });
+    box.append(el('h2', { text: 'The same identity in several accounts (' + fmt(groups.length) + ')' }),
+      el('p', { class: 'note', text: 'Identities of one type, path and name in more than one account, as a template (a StackSet) makes them, with the services they are granted somewhere and used in no account: ' + count(total, 'service', 'services') + ' in all. Where an identity has no report in some account, what it used there is not known, and so is what it used in no account.' + (notAudited ? ' Accounts not audited are not counted.' : '') }),
+      el('table', { class: 'plain', id: 'shared-table' }, [
+        el('thead', {}, [el('tr', {}, ['Type', 'Name', 'Accounts', 'Used in no account', 'Used in some account', 'Unused grants'].map(function (h, i) { return el('th', { text: h, class: i >= 2 ? 'num' : '' }); }))]),
+        body
+      ]));
+    if (shown === groups.length) return;
+    var more = el('p', { id: 'shared-more', class: 'note' }, ['The first ' + fmt(shown) + ' of ' + fmt(groups.length) + ' are shown. ']);
+    var all = el('button', { type: 'button', id: 'show-all-shared', text: 'Show all ' + fmt(groups.length) });
+    all.addEventListener('click', function () {
+      groups.slice(shown).forEach(function (g) { body.append(row(g)); });
+      more.remove();
+    });
+    more.append(all);
+    box.append(more);
+  }
+
   var state = { sort: 6, dir: -1, page: 0, filter: '', type: '', account: '', onlyUnused: false, open: -1 };
   var COLUMNS = [['Type', 1], ['Name', 2], ['Account', 0], ['Granted', 4], ['Used', 5], ['Unused', 6], ['Proposals', -1]];
 
@@ -415,6 +555,7 @@ export const CLIENT_SCRIPT = String.raw`
   renderCharts();
   renderChanges();
   renderTableControls();
+  renderShared();
   openLinkedIdentity();
   renderRows();
   renderFailures();

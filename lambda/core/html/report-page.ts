@@ -69,6 +69,10 @@ table.plain { border: 1px solid var(--line); border-radius: 8px; }
 th.sortable { cursor: pointer; user-select: none; }
 th.sortable button.sort, td.name button.open { all: inherit; display: inline; padding: 0; border: 0; background: none; cursor: pointer; }
 th.sortable button.sort:focus-visible, td.name button.open:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+p.service-list { max-height: 7.5em; overflow: auto; margin: 0 0 8px; }
+ul.shared-accounts { margin: 4px 0 0; padding-left: 18px; }
+ul.shared-accounts button.link { all: unset; color: var(--accent); text-decoration: underline; cursor: pointer; }
+ul.shared-accounts button.link:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 th.sorted { color: var(--accent); }
 th.sorted[aria-sort=ascending]::after { content: " ▲"; } th.sorted[aria-sort=descending]::after { content: " ▼"; }
 tr.row { cursor: pointer; } tr.row:hover { background: #eff6ff; } tr.row.open { background: #dbeafe; }
@@ -91,7 +95,7 @@ ul.proposals code { display: block; color: var(--muted); font-size: 11px; }
 #controls input[type=search] { flex: 1 1 280px; padding: 7px 10px; border: 1px solid #cbd5e1; border-radius: 8px; font: inherit; }
 #controls select { padding: 6px 8px; border: 1px solid #cbd5e1; border-radius: 8px; font: inherit; background: #fff; }
 #pager { display: flex; gap: 12px; align-items: center; justify-content: flex-end; margin-top: 10px; color: var(--muted); }
-#pager button, #failures-more button { font: inherit; padding: 5px 12px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; cursor: pointer; }
+#pager button, #failures-more button, #accounts-more button, #shared-more button { font: inherit; padding: 5px 12px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; cursor: pointer; }
 #pager button:disabled { opacity: .4; cursor: default; }
 .alert-box { border: 1px solid #fecaca; background: #fef2f2; border-radius: 10px; padding: 10px 14px; margin-bottom: 10px; }
 .alert-box ul { margin: 6px 0 0; padding-left: 18px; }
@@ -102,8 +106,9 @@ footer { color: var(--muted); font-size: 12px; margin-top: 30px; }
 @media print {
   body { background: #fff; }
   main { max-width: none; padding: 0; }
-  #controls input, #controls select, #controls label, #pager button, #failures-more button, #accounts-more { display: none; }
+  #controls input, #controls select, #controls label, #pager button, #failures-more button, #accounts-more, #shared-more button { display: none; }
   #accounts tr[hidden] { display: table-row; }
+  p.service-list { max-height: none; overflow: visible; }
   .card, .chart, tr, .alert-box, .identity-changes { break-inside: avoid; }
   .chart-data:not([open]) { display: none; }
   h2, h3 { break-after: avoid; }
@@ -136,6 +141,7 @@ export function renderReportPage(data: ReportData): string {
 <figure class="chart"><h3>${data.trend.length === 1 ? 'This run' : `The last ${data.trend.length} runs`}</h3><div class="canvas"><canvas id="chart-trend" role="img" aria-label="Trend of unused grants and failures"></canvas></div></figure>
 </section>
 <section id="changes"></section>
+<section id="shared"></section>
 <h2>Identities</h2>
 <div id="controls"></div>
 <table id="identities"><thead id="identity-head"></thead><tbody id="identity-body"></tbody></table>
