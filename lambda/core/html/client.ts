@@ -225,60 +225,31 @@ export const CLIENT_SCRIPT = String.raw`
     ]));
   }
 
-  // The same identity (type, path and name) in several accounts: an organization makes such roles and
-  // policies from one template (a StackSet) and cuts them there. A service no account used can leave the
-  // template; what an identity used in an account where it has no report is not known, and so is which
-  // of its services no account used.
+  // The same identity (type, path and name) in several accounts (data.shared, counted by Summarize): an
+  // organization makes such roles and policies from one template (a StackSet) and cuts them there. A
+  // service no account used can leave the template; what an identity used in an account where it has no
+  // report is not known, and so is which of its services no account used.
   var SHARED_SHOWN = 25;
-  function sharedIdentities() {
-    // Gathered by name first (a string the data already holds), then by type and path.
-    var byName = new Map(), groups = [];
-    var groupOf = function (type, path, name, accountId) {
-      var same = byName.get(name), g;
-      if (!same) byName.set(name, (same = []));
-      for (var j = 0; j < same.length && !g; j++) if (same[j].type === type && same[j].path === path) g = same[j];
-      if (!g) { g = { type: type, path: path, name: name, rows: [], failed: [], accounts: [] }; same.push(g); groups.push(g); }
-      if (g.accounts.indexOf(accountId) < 0) g.accounts.push(accountId);
-      return g;
+  // A row of data.shared (SharedRow in report-data.ts), by name.
+  function sharedGroup(s) {
+    return { type: s[0], path: s[1], name: s[2], rows: s[3], failed: s[4].map(function (f) { return data.failures[f]; }), count: s[5], known: s[4].length === 0, usedInNone: s[6], usedInSome: s[7], unusedGrants: s[8], resource: TYPES[s[0]] + s[1] + s[2] };
+  }
+  // A group's services, when it opens: those used in no account by name, and those used with the number of accounts.
+  function sharedServices(g) {
+    var usedIn = {}, granted = [];
+    g.rows.forEach(function (i) {
+      var flat = data.identityServices[i];
+      for (var k = 0; k < flat.length; k += 3) {
+        if (!(flat[k] in usedIn)) { usedIn[flat[k]] = 0; granted.push(flat[k]); }
+        if (flat[k + 2] === 0) usedIn[flat[k]]++;
+      }
+    });
+    // The page's services are sorted by name, so their indexes are too.
+    granted.sort(function (a, b) { return a - b; });
+    return {
+      unused: granted.filter(function (s) { return usedIn[s] === 0; }),
+      used: granted.filter(function (s) { return usedIn[s] > 0; }).map(function (s) { return [s, usedIn[s]]; }).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; })
     };
-    data.identities.forEach(function (r, i) { if (r[0] >= 0) groupOf(r[1], r[3], r[2], accountOf(r).accountId).rows.push(i); });
-    data.failures.forEach(function (f) {
-      var parts = f.arn.split(':'), resource = parts.slice(5).join(':');
-      var type = resource.slice(0, resource.indexOf('/')), last = resource.lastIndexOf('/');
-      groupOf(TYPES.indexOf(type), resource.slice(type.length, last + 1), resource.slice(last + 1), parts[4]).failed.push(f);
-    });
-    // How many accounts used each service, one group at a time: a count by service index, whose stamp
-    // says which group it counts for. The page's services are sorted by name, so their indexes are too.
-    var usedIn = new Int32Array(data.services.length), stamp = new Int32Array(data.services.length);
-    var cells = data.identityServices;
-    return groups.filter(function (g) { return g.accounts.length > 1; }).map(function (g, n) {
-      var granted = [];
-      g.unusedGrants = 0;
-      for (var r = 0; r < g.rows.length; r++) {
-        var flat = cells[g.rows[r]];
-        g.unusedGrants += data.identities[g.rows[r]][6];
-        for (var k = 0; k < flat.length; k += 3) {
-          var s = flat[k];
-          if (stamp[s] !== n + 1) { stamp[s] = n + 1; usedIn[s] = 0; granted.push(s); }
-          if (flat[k + 2] === 0) usedIn[s]++;
-        }
-      }
-      // Unsorted: the detail of a group sorts its own lists when it opens.
-      g.unusedEverywhere = [];
-      g.used = [];
-      g.usedIn = [];
-      for (var j = 0; j < granted.length; j++) {
-        if (usedIn[granted[j]] === 0) g.unusedEverywhere.push(granted[j]);
-        else { g.used.push(granted[j]); g.usedIn.push(usedIn[granted[j]]); }
-      }
-      g.count = g.accounts.length;
-      g.known = g.failed.length === 0;
-      g.resource = TYPES[g.type] + g.path + g.name;
-      g.sortName = g.resource.toLowerCase();
-      return g;
-    }).sort(function (a, b) {
-      return (b.known ? b.unusedEverywhere.length : -1) - (a.known ? a.unusedEverywhere.length : -1) || b.count - a.count || (a.sortName < b.sortName ? -1 : a.sortName > b.sortName ? 1 : 0);
-    });
   }
 
   // Opens an identity in the table below, as a link to it would.
@@ -303,8 +274,7 @@ export const CLIENT_SCRIPT = String.raw`
       var id = f.arn.split(':')[4];
       return el('li', {}, [accountLabel(data.accounts.filter(function (a) { return a.accountId === id; })[0] || { accountId: id, name: null }) + ' · no report: ' + f.code]);
     });
-    var unused = g.unusedEverywhere.slice().sort(function (a, b) { return a - b; });
-    var used = g.used.map(function (s, j) { return [s, g.usedIn[j]]; }).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+    var services = sharedServices(g), unused = services.unused, used = services.used;
     var reportedIn = g.rows.length;
     return el('div', { class: 'detail' }, [
       el('p', { class: 'service-list' }, [el('strong', { text: (g.known ? 'Used in no account' : 'Used in no account with a report, ' + fmt(reportedIn) + ' of ' + fmt(g.count)) + ' (' + fmt(unused.length) + '): ' }), unused.length ? unused.map(function (s) { return data.services[s]; }).join(', ') : 'none']),
@@ -314,9 +284,8 @@ export const CLIENT_SCRIPT = String.raw`
   }
 
   function renderShared() {
-    if (data.accounts.length < 2) return;
-    var groups = sharedIdentities();
-    if (!groups.length) return;
+    if (!data.shared.length) return;
+    var groups = data.shared.map(sharedGroup);
     var box = document.getElementById('shared');
     var body = el('tbody', {});
     // A row opens to its detail in place, and closes: the rows stay, and so does the keyboard's focus.
@@ -325,8 +294,8 @@ export const CLIENT_SCRIPT = String.raw`
       var tr = el('tr', { class: 'row', 'data-resource': g.resource }, [
         el('td', { text: TYPES[g.type] || '' }), el('td', { class: 'name' }, [button]),
         el('td', { class: 'num' }, [fmt(g.count), g.failed.length ? el('div', { class: 'note', text: fmt(g.failed.length) + ' without a report' }) : null]),
-        g.known ? el('td', { class: 'num' + (g.unusedEverywhere.length ? ' hot' : ''), text: fmt(g.unusedEverywhere.length) }) : el('td', { class: 'num exempt', text: 'not known', title: 'It has no report in ' + count(g.failed.length, 'account', 'accounts') + ': what it used there is not known.' }),
-        el('td', { class: 'num', text: fmt(g.used.length) }), el('td', { class: 'num', text: fmt(g.unusedGrants) })
+        g.known ? el('td', { class: 'num' + (g.usedInNone ? ' hot' : ''), text: fmt(g.usedInNone) }) : el('td', { class: 'num exempt', text: 'not known', title: 'It has no report in ' + count(g.failed.length, 'account', 'accounts') + ': what it used there is not known.' }),
+        el('td', { class: 'num', text: fmt(g.usedInSome) }), el('td', { class: 'num', text: fmt(g.unusedGrants) })
       ]);
       tr.addEventListener('click', function () {
         var opened = tr.nextSibling && tr.nextSibling.classList.contains('detail-row');
@@ -346,7 +315,7 @@ export const CLIENT_SCRIPT = String.raw`
     // Rows are made for the groups shown only: an organization may have thousands.
     var shown = Math.min(groups.length, SHARED_SHOWN);
     groups.slice(0, shown).forEach(function (g) { body.append(row(g)); });
-    var total = groups.reduce(function (sum, g) { return sum + (g.known ? g.unusedEverywhere.length : 0); }, 0);
+    var total = groups.reduce(function (sum, g) { return sum + (g.known ? g.usedInNone : 0); }, 0);
     var notAudited = data.accounts.some(function (a) { return a.status !== 'audited'; });
     box.append(el('h2', { text: 'The same identity in several accounts (' + fmt(groups.length) + ')' }),
       el('p', { class: 'note', text: 'Identities of one type, path and name in more than one account, as a template (a StackSet) makes them, with the services they are granted somewhere and used in no account: ' + count(total, 'service', 'services') + ' in all. Where an identity has no report in some account, what it used there is not known, and so is what it used in no account.' + (notAudited ? ' Accounts not audited are not counted.' : '') }),
