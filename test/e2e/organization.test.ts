@@ -54,10 +54,12 @@ describe('an organization with a missing member role and a suspended account', (
   const organization = sampleOrganization((file) => {
     file.accounts[2].memberRole = 'missing';
     file.accounts[3].status = 'SUSPENDED';
-    // Real organizations repeat role names across accounts: one role of the audit account takes a name of the management account's.
+    // Real organizations repeat roles across accounts: one role of the audit account takes the name and
+    // path of one of the management account's, as a template (a StackSet) makes the same role in both.
     const taken = file.accounts[0].entities.find((e: { type: string; path?: string }) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
     const renamed = file.accounts[1].entities.find((e: { type: string; path?: string }) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
     renamed.name = taken.name;
+    renamed.path = taken.path;
     delete renamed.id;
   });
   let run: Awaited<ReturnType<typeof audit>>;
@@ -145,6 +147,17 @@ describe('an organization with a missing member role and a suspended account', (
     const accountOfRow = (line: string) => line.slice(columns.indexOf('ACCOUNT'), columns.indexOf('GRANTED')).trim();
     const rows = lines.filter((l) => l.startsWith(`role   ${shared.name} `));
     expect(rows.map(accountOfRow).sort()).toEqual([hub.name, management.name].sort());
+    // The page gathers them again, as one role in several accounts, its counts from every audited
+    // account's report of a role of that path and name.
+    const audited = result.summary!.accounts.filter((a) => a.status === 'audited').map((a) => organization.byId.get(a.accountId)!.account);
+    const reports = audited.flatMap((a) => a.entities.filter((e) => e.type === 'role' && e.path === shared.path && e.name === shared.name)).map((e) => readJson<EntityReport>(dir, reportKey(result.runId, e)));
+    expect(reports.map((r) => r.accountId)).toEqual(expect.arrayContaining([hub.accountId, management.accountId]));
+    const granted = new Set(reports.flatMap((r) => r.services.map((x) => x.serviceNamespace)));
+    const used = new Set(reports.flatMap((r) => r.services.map((x) => x.serviceNamespace).filter((ns) => !r.findings.unusedServices.includes(ns))));
+    const page = pageDataOf(readFileSync(join(dir, keys.reportPage(result.runId)), 'utf8'));
+    const row = page.shared.find(([type, path, name]) => type === 2 && path === shared.path && name === shared.name);
+    expect(row && row.slice(4)).toEqual([[], reports.length, granted.size - used.size, used.size, reports.reduce((n, r) => n + r.findings.unusedServices.length, 0)]);
+    expect(row![3].map((i) => page.identities[i][0]).map((at) => page.accounts[at].accountId)).toEqual(reports.map((r) => r.accountId).sort());
   });
 
   it('reads every JobId in the account and with the credentials that generated it, and no other way', () => {
