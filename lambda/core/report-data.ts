@@ -5,6 +5,7 @@
  * before the report), so that a page of 10,000 identities stays a few megabytes.
  */
 import type { Changes, NotCompared, ServiceChange } from './changes';
+import { ENTITY_ARN } from './input';
 import { accountOfArn, type AccountSummary, type EntityReport, type EntityType, type RunSummary } from './model';
 import type { ProposalIndex } from './propose';
 
@@ -26,8 +27,8 @@ export const CELL_WIDTH = 3;
  * The same identity (type, path and name) in several accounts, as a template (a StackSet) makes a role
  * or a policy in each: [type index, path, name, its rows in `identities`, its entries in `failures`
  * (accounts where it has no report), the accounts it is in, services granted somewhere and used in no
- * account, services used in some account, unused grants in all]. The services used in no account count only when it has no
- * failure: what it used where it has no report is not known.
+ * account, services used in some account, unused grants in all]. The services used in no account mean
+ * something only when it has no failure: what it used where it has no report is not known.
  */
 export type SharedRow = [number, string, string, number[], number[], number, number, number, number];
 
@@ -220,7 +221,7 @@ export class ReportDataBuilder {
       failuresByCode: [...byCode.entries()].sort((a, b) => b[1] - a[1]),
       skipped: summary.entities.skipped,
       unusedByAccount,
-      shared: sharedIdentities(identities, identityServices, summary.failures, summary.accounts.map((a) => a.accountId), sortedServices.length),
+      shared: sharedIdentities(identities, identityServices, summary.failures, summary.accounts.map((a) => a.accountId)),
       trend: inputs.trend,
       changes: changes && {
         previousRunId: changes.previousRunId,
@@ -243,13 +244,7 @@ export class ReportDataBuilder {
  * failures), each with how many of its services no account used and how many some account used. Counted
  * once a run, not in each page that opens: at 60 accounts of 1,000 a page would spend some 300 ms on it.
  */
-export function sharedIdentities(
-  identities: readonly IdentityRow[],
-  identityServices: readonly ServiceCells[],
-  failures: RunSummary['failures'],
-  accountIds: readonly string[],
-  serviceCount: number,
-): SharedRow[] {
+export function sharedIdentities(identities: readonly IdentityRow[], identityServices: readonly ServiceCells[], failures: RunSummary['failures'], accountIds: readonly string[]): SharedRow[] {
   interface Group { readonly type: number; readonly path: string; readonly name: string; readonly rows: number[]; readonly failures: number[]; readonly accounts: Set<string> }
   const byName = new Map<string, Group[]>();
   const groups: Group[] = [];
@@ -269,39 +264,22 @@ export function sharedIdentities(
     if (row[0] >= 0) groupOf(row[1], row[3], row[2], accountIds[row[0]]).rows.push(i);
   });
   failures.forEach((f, i) => {
-    const resource = f.arn.split(':').slice(5).join(':');
-    const type = TYPE_CODES.indexOf(resource.slice(0, resource.indexOf('/')) as EntityType);
-    const last = resource.lastIndexOf('/');
-    if (type < 0 || last < 0) return;
-    groupOf(type, resource.slice(TYPE_CODES[type].length, last + 1), resource.slice(last + 1), accountOfArn(f.arn)).failures.push(i);
+    const arn = ENTITY_ARN.exec(f.arn);
+    if (arn) groupOf(TYPE_CODES.indexOf(arn[1] as EntityType), `${arn[2] ?? ''}/`, f.arn.slice(f.arn.lastIndexOf('/') + 1), accountOfArn(f.arn)).failures.push(i);
   });
-  // How many accounts used each service, one group at a time: a count by service index, whose stamp
-  // says which group it counts for.
-  const usedIn = new Int32Array(serviceCount);
-  const stamp = new Int32Array(serviceCount);
   const shared = groups
     .filter((g) => g.accounts.size > 1)
-    .map((g, n) => {
-      let usedInNone = 0;
-      let usedInSome = 0;
+    .map((g) => {
+      // Each service it is granted somewhere, with the accounts that used it.
+      const usedIn = new Map<number, number>();
       let unusedGrants = 0;
       for (const i of g.rows) {
         const cells = identityServices[i];
         unusedGrants += identities[i][6];
-        for (let k = 0; k < cells.length; k += CELL_WIDTH) {
-          const s = cells[k];
-          if (stamp[s] !== n + 1) {
-            stamp[s] = n + 1;
-            usedIn[s] = 0;
-            usedInNone++;
-          }
-          if (cells[k + 2] === 0 && usedIn[s]++ === 0) {
-            usedInNone--;
-            usedInSome++;
-          }
-        }
+        for (let k = 0; k < cells.length; k += CELL_WIDTH) usedIn.set(cells[k], (usedIn.get(cells[k]) ?? 0) + (cells[k + 2] === 0 ? 1 : 0));
       }
-      const row: SharedRow = [g.type, g.path, g.name, g.rows, g.failures, g.accounts.size, usedInNone, usedInSome, unusedGrants];
+      const usedInSome = [...usedIn.values()].filter((n) => n > 0).length;
+      const row: SharedRow = [g.type, g.path, g.name, g.rows, g.failures, g.accounts.size, usedIn.size - usedInSome, usedInSome, unusedGrants];
       return { row, known: g.failures.length === 0, key: `${TYPE_CODES[g.type]}${g.path}${g.name}`.toLowerCase() };
     });
   shared.sort((a, b) => (b.known ? b.row[6] : -1) - (a.known ? a.row[6] : -1) || b.row[5] - a.row[5] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

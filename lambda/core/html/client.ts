@@ -32,6 +32,8 @@ export const CLIENT_SCRIPT = String.raw`
   var arnOf = function (row) { return 'arn:' + data.partition + ':iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
   var ago = function (days) { return days < 0 ? 'never' : days === 0 ? 'today' : days === 1 ? 'yesterday' : days + ' days ago'; };
   var accountLabel = function (a) { return a.name ? a.name + ' (' + a.accountId + ')' : a.accountId; };
+  // An account by its id, as the accounts table names it (an id the run does not hold, alone).
+  var labelOf = function (id) { return accountLabel(data.accounts.filter(function (a) { return a.accountId === id; })[0] || { accountId: id, name: null }); };
   // An identity's account as its cell shows it (and sorts it): the name, else the id.
   var accountText = function (row) { return accountOf(row).name || accountOf(row).accountId; };
   // How long before the later time the earlier one was, in the largest unit that is at least 2 (or minutes).
@@ -202,7 +204,6 @@ export const CLIENT_SCRIPT = String.raw`
     // An account one of the runs did not audit (or whose reports in the other could not be read) is not
     // compared: its identities are neither added nor removed, which the reader must be told.
     if (c.notCompared.length) {
-      var labelOf = function (id) { return accountLabel(data.accounts.filter(function (a) { return a.accountId === id; })[0] || { accountId: id, name: null }); };
       var why = [['not-audited-now', 'Not audited in this run'], ['not-audited', 'Not audited in that run'], ['unreadable', 'Reports in that run unreadable']].map(function (reason) {
         var labels = c.notCompared.filter(function (n) { return n.reason === reason[0]; }).map(function (n) { return labelOf(n.accountId); });
         return labels.length ? reason[1] + ', so not compared: ' + labels.join(', ') + '.' : null;
@@ -252,12 +253,16 @@ export const CLIENT_SCRIPT = String.raw`
     };
   }
 
-  // Opens an identity in the table below, as a link to it would.
-  function openIdentity(i) {
+  // The table shows one identity, open: its ARN in the filter.
+  function selectIdentity(i) {
     state.filter = arnOf(data.identities[i]);
     document.getElementById('filter').value = state.filter;
     state.open = i;
     state.page = 0;
+  }
+  // Opens an identity in the table below, as a link to it would.
+  function openIdentity(i) {
+    selectIdentity(i);
     linkTo(i);
     renderRows();
     var row = document.querySelector('#identity-body tr.row.open');
@@ -270,10 +275,7 @@ export const CLIENT_SCRIPT = String.raw`
       open.addEventListener('click', function (event) { event.stopPropagation(); openIdentity(i); });
       return el('li', {}, [open, ' · ' + count(data.identities[i][6], 'unused service', 'unused services')]);
     });
-    var failed = g.failed.map(function (f) {
-      var id = f.arn.split(':')[4];
-      return el('li', {}, [accountLabel(data.accounts.filter(function (a) { return a.accountId === id; })[0] || { accountId: id, name: null }) + ' · no report: ' + f.code]);
-    });
+    var failed = g.failed.map(function (f) { return el('li', {}, [labelOf(f.arn.split(':')[4]) + ' · no report: ' + f.code]); });
     var services = sharedServices(g), unused = services.unused, used = services.used;
     var reportedIn = g.rows.length;
     return el('div', { class: 'detail' }, [
@@ -414,9 +416,7 @@ export const CLIENT_SCRIPT = String.raw`
       document.getElementById('controls').after(el('p', { id: 'link-missing', class: 'note', text: 'The identity this link points at, ' + arn + ', has no report in this run' + why }));
       return;
     }
-    state.filter = arn;
-    document.getElementById('filter').value = arn;
-    state.open = found;
+    selectIdentity(found);
   }
   function showLinkedIdentity() {
     var row = document.querySelector('#identity-body tr.row.open') || document.getElementById('link-missing');
