@@ -7,17 +7,20 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { resolve } from 'node:path';
 import { renderRunPage } from '../lambda/core/html/run-page';
-import { accountOfArn, keys, type AccountSummary, type EntityReport, type Failure, type RunSummary } from '../lambda/core/model';
+import { accountOfArn, keys, type EntityReport, type Failure, type RunSummary } from '../lambda/core/model';
 import { MAX_UNUSED_AFTER_DAYS } from '../lambda/core/input';
 import { unusedServices } from '../lambda/core/report';
 import { accountsOfRun, readRunReports, RunNotReadable } from '../lambda/core/run-reader';
 import { writeFileAtomically } from './files';
-import { counted } from './words';
+import { counted, csvCell, notAuditedLines } from './words';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
+import { renderShared, sharedOfRun, type SharedFormat } from './shared-view';
 
 export const REPORT_USAGE = `iam-access-audit report [--bucket B | --out DIR] [--run ID | latest] [--account ID]
     [--format table|json|csv] [--unused-after-days N]
+iam-access-audit report --shared [--bucket B | --out DIR] [--run ID | latest] [--format table|json|csv]
+    [--unused-after-days N]
 iam-access-audit report --format html [--bucket B | --out DIR] [--run ID | latest] [--output FILE | -]
 iam-access-audit report --format html --bucket B --presign [--run ID | latest] [--expires-in SECONDS]
 
@@ -25,6 +28,11 @@ iam-access-audit report --format html --bucket B --presign [--run ID | latest] [
   and apart from them those without a report. Reads the bucket B (with the standard AWS settings) or a
   local run's directory (default ./out). --account shows one account of the run. --unused-after-days
   judges "unused" against another window than the run's (1 to ${MAX_UNUSED_AFTER_DAYS} days before each report's job).
+
+  --shared shows, for a run of several accounts, each identity of one type, path and name in more than
+  one account (as a StackSet makes a role in each): in how many, its services used in no account (those
+  its template can lose), used in some, and its unused grants in all, the most used in no account first.
+  Where an account has no report of it, what it used there is not known, and the row says so.
 
   --format html renders the run's self-contained HTML report (the page every run writes) to FILE
   (default ./iam-access-audit-<runId>.html; "-" writes it to standard output). With --presign it renders
@@ -55,6 +63,7 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream, 
     output: { type: 'string' },
     presign: { type: 'boolean' },
     'expires-in': { type: 'string' },
+    shared: { type: 'boolean' },
   });
   const format = flags.format ?? 'table';
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`);
@@ -63,6 +72,8 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream, 
   if (html && flags.account !== undefined) throw new UsageError('--account does not apply to --format html: the page shows every account of the run, with a filter');
   if (html && window !== undefined) throw new UsageError('--unused-after-days does not apply to --format html: the page shows the run\'s own judgement');
   if (!html) for (const flag of ['output', 'presign', 'expires-in'] as const) if (flags[flag] !== undefined) throw new UsageError(`--${flag} applies only to --format html`);
+  if (flags.shared && html) throw new UsageError('--shared does not apply to --format html: the page has the same table, "The same identity in several accounts"');
+  if (flags.shared && flags.account !== undefined) throw new UsageError('--account does not apply to --shared: it gathers identities across the run\'s accounts');
   if (flags.presign && flags.bucket === undefined) throw new UsageError('--presign needs --bucket B: it links to the page the run wrote to S3');
   if (flags.presign && flags.output !== undefined) throw new UsageError('give either --presign or --output FILE, not both');
   if (flags['expires-in'] !== undefined && !flags.presign) throw new UsageError('--expires-in applies only with --presign');
@@ -87,6 +98,11 @@ export async function reportCommand(args: string[], out: NodeJS.WritableStream, 
       return 0;
     }
     const reports = await readRunReports(store, summary, account);
+    if (flags.shared) {
+      out.write(renderShared(format as SharedFormat, summary, sharedOfRun(summary, reports, window), window ?? reports[0]?.findings.unusedAfterDays ?? null));
+      if (format === 'csv') err.write(csvLeftOut(summary));
+      return 0;
+    }
     const identities = reports.map((r) => findingsOf(r, window)).sort(worstFirst);
     const unusedAfterDays = window ?? reports[0]?.findings.unusedAfterDays ?? null;
     out.write(render(format as Exclude<(typeof FORMATS)[number], 'html'>, summary, identities, unusedAfterDays, account));
@@ -154,8 +170,7 @@ function render(format: Exclude<(typeof FORMATS)[number], 'html'>, summary: RunS
     return `${JSON.stringify({ runId: summary.runId, runDate: summary.runDate, status: summary.status, accounts, unusedAfterDays, identities, notReported }, null, 2)}\n`;
   }
   if (format === 'csv') {
-    const cell = (v: string | number) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-    const rows = identities.map((i) => [i.accountId, i.arn, i.type, i.name, i.granted, i.used, i.unusedServices.length, i.unusedServices.join(' ')].map(cell).join(','));
+    const rows = identities.map((i) => [i.accountId, i.arn, i.type, i.name, i.granted, i.used, i.unusedServices.length, i.unusedServices.join(' ')].map(csvCell).join(','));
     return `${['account_id', 'arn', 'type', 'name', 'granted', 'used', 'unused', 'unused_services'].join(',')}\n${rows.map((r) => `${r}\n`).join('')}`;
   }
   const header = [
@@ -196,13 +211,3 @@ const failuresIn = (summary: RunSummary, accountId?: string): Failure[] => summa
 
 /** The failures' codes, each once, in the order they first come. */
 const codesOf = (failures: readonly Failure[]): string => [...new Set(failures.map((f) => f.code))].join(', ');
-
-/**
- * An account that was not audited, as the terminal shows it: its status and code and, for one that
- * failed, what it failed with (STS's message names the role it could not assume), indented below.
- */
-export function notAuditedLines(a: AccountSummary, lead: string): string[] {
-  const line = `${lead}${a.accountId}${a.name ? ` (${a.name})` : ''} ${a.status}${a.code ? `: ${a.code}` : ''}`;
-  const indent = ' '.repeat(lead.length - lead.trimStart().length + 2);
-  return a.status === 'failed' && a.message ? [line, `${indent}${a.message}`] : [line];
-}

@@ -10,7 +10,7 @@ import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
 import { exitNow, INTERRUPT_USAGE, interruptibly } from './interrupt';
-import { notAuditedLines } from './report-command';
+import { notAuditedLines } from './words';
 import { runAwsCommand } from './run-aws-command';
 import { counted } from './words';
 

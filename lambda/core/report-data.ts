@@ -5,9 +5,9 @@
  * before the report), so that a page of 10,000 identities stays a few megabytes.
  */
 import type { Changes, NotCompared, ServiceChange } from './changes';
-import { ENTITY_ARN } from './input';
-import { accountOfArn, type AccountSummary, type EntityReport, type EntityType, type RunSummary } from './model';
+import { type AccountSummary, type EntityReport, type EntityType, type RunSummary } from './model';
 import type { ProposalIndex } from './propose';
+import { gatherShared } from './shared-identities';
 
 export const TYPE_CODES: readonly EntityType[] = ['user', 'group', 'role', 'policy'];
 
@@ -240,48 +240,14 @@ export class ReportDataBuilder {
 }
 
 /**
- * The identities of one type, path and name in more than one account (by their reports and by their
- * failures), each with how many of its services no account used and how many some account used. Counted
- * once a run, not in each page that opens: at 60 accounts of 1,000 a page would spend some 300 ms on it.
+ * The page's table of identities in several accounts (`gatherShared`), as compact rows. Counted once a
+ * run, not in each page that opens: at 60 accounts of 1,000 a page would spend some 300 ms on it.
  */
 export function sharedIdentities(identities: readonly IdentityRow[], identityServices: readonly ServiceCells[], failures: RunSummary['failures'], accountIds: readonly string[]): SharedRow[] {
-  interface Group { readonly type: number; readonly path: string; readonly name: string; readonly rows: number[]; readonly failures: number[]; readonly accounts: Set<string> }
-  const byName = new Map<string, Group[]>();
-  const groups: Group[] = [];
-  const groupOf = (type: number, path: string, name: string, account: string): Group => {
-    let same = byName.get(name);
-    if (!same) byName.set(name, (same = []));
-    let g = same.find((x) => x.type === type && x.path === path);
-    if (!g) {
-      g = { type, path, name, rows: [], failures: [], accounts: new Set() };
-      same.push(g);
-      groups.push(g);
-    }
-    g.accounts.add(account);
-    return g;
-  };
-  identities.forEach((row, i) => {
-    if (row[0] >= 0) groupOf(row[1], row[3], row[2], accountIds[row[0]]).rows.push(i);
+  const members = identities.map((row) => (row[0] >= 0 ? { type: TYPE_CODES[row[1]], path: row[3], name: row[2], accountId: accountIds[row[0]] } : null));
+  const groups = gatherShared<number>(members, failures, (i, visit) => {
+    const cells = identityServices[i];
+    for (let k = 0; k < cells.length; k += CELL_WIDTH) visit(cells[k], cells[k + 2] === 0);
   });
-  failures.forEach((f, i) => {
-    const arn = ENTITY_ARN.exec(f.arn);
-    if (arn) groupOf(TYPE_CODES.indexOf(arn[1] as EntityType), `${arn[2] ?? ''}/`, f.arn.slice(f.arn.lastIndexOf('/') + 1), accountOfArn(f.arn)).failures.push(i);
-  });
-  const shared = groups
-    .filter((g) => g.accounts.size > 1)
-    .map((g) => {
-      // Each service it is granted somewhere, with the accounts that used it.
-      const usedIn = new Map<number, number>();
-      let unusedGrants = 0;
-      for (const i of g.rows) {
-        const cells = identityServices[i];
-        unusedGrants += identities[i][6];
-        for (let k = 0; k < cells.length; k += CELL_WIDTH) usedIn.set(cells[k], (usedIn.get(cells[k]) ?? 0) + (cells[k + 2] === 0 ? 1 : 0));
-      }
-      const usedInSome = [...usedIn.values()].filter((n) => n > 0).length;
-      const row: SharedRow = [g.type, g.path, g.name, g.rows, g.failures, g.accounts.size, usedIn.size - usedInSome, usedInSome, unusedGrants];
-      return { row, known: g.failures.length === 0, key: `${TYPE_CODES[g.type]}${g.path}${g.name}`.toLowerCase() };
-    });
-  shared.sort((a, b) => (b.known ? b.row[6] : -1) - (a.known ? a.row[6] : -1) || b.row[5] - a.row[5] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return shared.map((x) => x.row);
+  return groups.map((g) => [TYPE_CODES.indexOf(g.type), g.path, g.name, [...g.members], [...g.failures], g.accounts, g.usedInNone, g.usedInSome, g.unusedGrants]);
 }

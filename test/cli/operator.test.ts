@@ -233,6 +233,8 @@ describe('operator commands', () => {
       [['--format', 'html', '--account', '123456789012'], '--account does not apply to --format html'],
       [['--format', 'html', '--unused-after-days', '30'], '--unused-after-days does not apply to --format html'],
       [['--output', 'x.html'], '--output applies only to --format html'],
+      [['--shared', '--format', 'html'], '--shared does not apply to --format html'],
+      [['--shared', '--account', '123456789012'], '--account does not apply to --shared'],
       [['--bucket', 'some-bucket', '--format', 'html', '--presign', '--expires-in', '700000'], '--expires-in must be'],
       [['--bucket', 'some-bucket', '--format', 'html', '--presign', '--output', 'x.html'], 'either --presign or --output FILE'],
       [['--format', 'xml'], '--format must be one of table, json, csv'],

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { changesCommand } from '../../cli/changes-command';
 import { reportCommand } from '../../cli/report-command';
+import type { SharedIdentity } from '../../cli/shared-view';
 import { iamCatalog } from '../../lambda/core/catalog';
 import { keys, type EntityReport, type RunInfo, type RunSummary } from '../../lambda/core/model';
 import { ActionSpace } from '../../lambda/core/policy';
+import { TYPE_CODES } from '../../lambda/core/report-data';
 import { propose, type ProposalIndex } from '../../lambda/core/propose';
 import { exemptionsFromEnvironment } from '../../lambda/core/runtime';
 import { DirectoryReportStore } from '../../lambda/core/store';
@@ -158,6 +160,18 @@ describe('an organization with a missing member role and a suspended account', (
     const row = page.shared.find(([type, path, name]) => type === 2 && path === shared.path && name === shared.name);
     expect(row && row.slice(4)).toEqual([[], reports.length, granted.size - used.size, used.size, reports.reduce((n, r) => n + r.findings.unusedServices.length, 0)]);
     expect(row![3].map((i) => page.identities[i][0]).map((at) => page.accounts[at].accountId)).toEqual(reports.map((r) => r.accountId).sort());
+    // The terminal's `report --shared` gathers the same identities, in the same order, with the same counts.
+    const json = new PassThrough();
+    let listed = '';
+    json.on('data', (chunk) => (listed += chunk));
+    expect(await reportCommand(['--out', dir, '--run', result.runId, '--shared', '--format', 'json'], json)).toBe(0);
+    const { shared: gathered } = JSON.parse(listed) as { shared: SharedIdentity[] };
+    expect(gathered.length).toBeGreaterThan(0);
+    expect(gathered.map((s) => [s.type, s.path, s.name, s.accountIds.length, s.usedInNoAccount?.length ?? null, s.usedInSomeAccount.length, s.unusedGrants])).toEqual(
+      page.shared.map(([type, path, name, , failed, accounts, none, some, unused]) => [TYPE_CODES[type], path, name, accounts, failed.length > 0 ? null : none, some, unused]),
+    );
+    const role = gathered.find((s) => s.type === 'role' && s.path === shared.path && s.name === shared.name)!;
+    expect(role.usedInNoAccount).toEqual([...granted].filter((ns) => !used.has(ns)).sort());
   });
 
   it('reads every JobId in the account and with the credentials that generated it, and no other way', () => {
