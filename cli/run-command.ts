@@ -235,5 +235,15 @@ export function formatRunResult(result: LocalRunResult, timing: string): string 
   text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
   text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
   if (result.summary.changes) text += `Changes:  ${where}/${keys.changes(result.runId)}  (iam-access-audit changes --out ${where} --run ${result.runId} lists them)\n`;
+  text += sharedLine(result.summary, `--out ${where}`);
   return text;
+}
+
+/**
+ * Where to see the identities in several accounts, for a run that audited more than one: the command,
+ * not their count, which only the reports hold (the page has the same table).
+ */
+export function sharedLine(summary: RunSummary, location: string): string {
+  if (summary.accounts.filter((a) => a.status === 'audited').length < 2) return '';
+  return `Shared:   iam-access-audit report --shared ${location} --run ${summary.runId}  (the same identity in several accounts)\n`;
 }

@@ -13,7 +13,7 @@ import { getJson, S3ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { presignedPageUrl } from './report-command';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
-import { duration, failureLine, formatSummary } from './run-command';
+import { duration, failureLine, formatSummary, sharedLine } from './run-command';
 
 /** How long the link `start --wait` prints stays valid. */
 const PRESIGNED_SECONDS = 3600;
@@ -132,6 +132,7 @@ async function finish(execution: DescribeExecutionCommandOutput, target: Resolve
         out.write(`  (no link to the HTML report: ${(err as Error).message})\n`);
       }
       if (summary.changes) out.write(`Changes:  s3://${bucket}/${keys.changes(summary.runId)}  (iam-access-audit changes --bucket ${bucket} --run ${summary.runId} lists them)\n`);
+      out.write(sharedLine(summary, `--bucket ${bucket}`));
     } catch (err) {
       out.write(`  (no summary at s3://${bucket}/${summaryKey}: ${(err as Error).message})\n`);
     } finally {

@@ -94,6 +94,18 @@ describe('where a local run left its files', () => {
     );
     expect(ended(null)).not.toContain('Changes:');
   });
+
+  it('names the command that lists the identities in several accounts, only for a run that audited several', () => {
+    const one = oneRoleRun(null);
+    const ended = (summary: RunSummary) =>
+      formatRunResult({ status: 'SUCCEEDED', runId: 'local-y', outDir: join(process.cwd(), 'out'), listed: 1, summary: { ...summary, runId: 'local-y' }, stats: {} } as unknown as LocalRunResult, 'in 0:01:00 simulated');
+    expect(ended(one)).not.toContain('Shared:');
+    const other = { ...one.accounts[0], accountId: '222222222222' };
+    expect(ended({ ...one, accounts: [...one.accounts, { ...other, status: 'failed', code: 'AccessDenied' }] })).not.toContain('Shared:');
+    expect(ended({ ...one, accounts: [...one.accounts, other] })).toMatch(
+      /\nShared: {3}iam-access-audit report --shared --out out --run local-y {2}\(the same identity in several accounts\)\n$/,
+    );
+  });
 });
 
 describe('why a run failed', () => {
