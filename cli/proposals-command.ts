@@ -6,14 +6,20 @@
 import { createTwoFilesPatch } from 'diff';
 import { keys, PROPOSAL_ACTIONS } from '../lambda/core/model';
 import type { ProposalIndex } from '../lambda/core/propose';
-import type { Proposal } from '../lambda/core/proposals';
-import { accountsOfRun } from '../lambda/core/run-reader';
-import { getJson, mapConcurrently, NotFound } from '../lambda/core/store';
+import type { Change, Proposal } from '../lambda/core/proposals';
+import { accountOfArn, type RunSummary } from '../lambda/core/model';
+import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
+import { accountsOfRun, readRunReports } from '../lambda/core/run-reader';
+import { gatherShared } from '../lambda/core/shared-identities';
+import { proposeShared, templateId, templateOf, type TemplateTarget } from '../lambda/core/shared-proposals';
+import { getJson, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
 import { counted } from './words';
 
 export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out DIR] [--run ID | latest] [--account ID]
+    [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
+iam-access-audit proposals --shared [--bucket B | --out DIR] [--run ID | latest]
     [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
 
   A run's least-privilege proposals: for each policy that grants something unused, the change that
@@ -21,6 +27,11 @@ export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out D
   --format patch      a unified diff of each policy's document, current to proposed
   --id ID             one proposal; with --format policy, its proposed document alone, ready for
                       aws iam create-policy-version --set-as-default --policy-document file://...
+  --shared            for a run of several accounts, the proposals for templates: a policy that one
+                      identity (one type, path and name) holds in several accounts, as a StackSet makes
+                      it, cut by what no account used (ids t-...). Made only where every account has a
+                      report of the identity and a proposal for the policy, and its document is the same
+                      in all; --format json says why any other is not proposed.
   Reads the bucket B (with the standard AWS settings) or a local run's directory (default ./out).
   Nothing is ever applied: the project makes no IAM write.`;
 
@@ -33,12 +44,18 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
     action: { type: 'string' },
     id: { type: 'string' },
     format: { type: 'string' },
+    shared: { type: 'boolean' },
   });
   const format = (flags.format ?? (flags.id ? 'json' : 'table')) as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${flags.format}"`);
   if (format === 'policy' && flags.id === undefined) throw new UsageError('--format policy needs --id ID: it prints one proposed document');
   if (flags.action !== undefined && !(PROPOSAL_ACTIONS as readonly string[]).includes(flags.action)) throw new UsageError(`--action must be one of ${PROPOSAL_ACTIONS.join(', ')}, got "${flags.action}"`);
-  if (flags.id !== undefined && !/^p-[0-9a-f]{16}$/.test(flags.id)) throw new UsageError(`--id must be a proposal id such as p-0123456789abcdef, got "${flags.id}"`);
+  if (flags.shared) {
+    if (flags.account !== undefined) throw new UsageError('--account does not apply to --shared: a template is in several accounts');
+    if (flags.id !== undefined && !/^t-[0-9a-f]{16}$/.test(flags.id)) throw new UsageError(`--id with --shared must be a template proposal id such as t-0123456789abcdef, got "${flags.id}"`);
+  } else if (flags.id !== undefined && !/^p-[0-9a-f]{16}$/.test(flags.id)) {
+    throw new UsageError(`--id must be a proposal id such as p-0123456789abcdef${/^t-/.test(flags.id) ? ' (a t- id is a template\'s: add --shared)' : ''}, got "${flags.id}"`);
+  }
 
   const location = runLocationFromFlags(flags);
   const { store, account } = location;
@@ -50,6 +67,13 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
     } catch (err) {
       if (err instanceof NotFound) throw new UsageError(`run ${summary.runId} has no proposals in ${store.location}`);
       throw err;
+    }
+    if (flags.shared) {
+      const shared = await sharedProposalsOfRun(store, summary, index);
+      const made = shared.proposals.filter((p) => (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.templateId === flags.id));
+      if (flags.id !== undefined && made.length === 0) throw new UsageError(`run ${summary.runId} has no template proposal ${flags.id}`);
+      out.write(renderTemplates(format, summary, { ...shared, proposals: made }, flags.id !== undefined));
+      return 0;
     }
     const entries = index.proposals.filter(
       (p) => (account === undefined || p.accountId === account) && (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.proposalId === flags.id),
@@ -84,15 +108,21 @@ function titleOf(p: Proposal): string {
 
 /** A unified diff of the policy's document, current to proposed (to nothing when removed), with the reasons. */
 export function patchOf(p: Proposal): string {
-  const header = [
+  return diffOf(p, p.target.policyArn ?? `${p.target.owner?.arn}/${p.target.policyName}`, [
     `# ${titleOf(p)}`,
     `# measured by the report of ${p.basis.reportOf} (${p.basis.granularity}, unused since ${p.basis.observedSince.slice(0, 10)})`,
+  ]);
+}
+
+/** The diff of a change, under its header and what it removes and why. */
+function diffOf(p: Change & { readonly current: PolicyDocument }, name: string, head: readonly string[]): string {
+  const header = [
+    ...head,
     ...(p.removedServices.length > 0 ? [`# removes services: ${p.removedServices.join(' ')}`] : []),
     ...(p.removedActions.length > 0 ? [`# removes tracked actions: ${p.removedActions.join(' ')}`] : []),
     ...p.notes.map((n) => `# ${n}`),
   ];
   if (p.action === 'review') return `${header.join('\n')}\n# no change proposed: review by hand\n\n`;
-  const name = p.target.policyArn ?? `${p.target.owner?.arn}/${p.target.policyName}`;
   const current = `${JSON.stringify(p.current, null, 2)}\n`;
   const proposed = p.proposed ? `${JSON.stringify(p.proposed, null, 2)}\n` : '';
   const diff = createTwoFilesPatch(`a/${name}`, p.proposed ? `b/${name}` : '/dev/null', current, proposed, 'current', p.action === 'replace' ? 'proposed customer managed policy' : 'proposed', { context: 3 });
@@ -119,3 +149,77 @@ function table(runId: string, proposals: readonly Proposal[], index: ProposalInd
   if (index.accountsWithoutDetails.length > 0) lines.push('', `No proposals for ${index.accountsWithoutDetails.join(', ')}: their authorization details could not be read.`);
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * The run's template proposals: the index's entries grouped by template, those of several accounts
+ * read, and every reported or failed identity gathered by type, path and name to know the accounts each
+ * template's identity is in and where it has no report.
+ */
+async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, index: ProposalIndex): Promise<ReturnType<typeof proposeShared>> {
+  const accountsByTemplate = new Map<string, Set<string>>();
+  for (const e of index.proposals) {
+    const id = templateId(templateOf(e));
+    let accounts = accountsByTemplate.get(id);
+    if (!accounts) accountsByTemplate.set(id, (accounts = new Set()));
+    accounts.add(e.accountId);
+  }
+  const entries = index.proposals.filter((e) => accountsByTemplate.get(templateId(templateOf(e)))!.size > 1);
+  const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
+  const reports = await readRunReports(store, summary);
+  const groups = gatherShared(
+    reports.map((r) => ({ type: r.entity.type, path: r.entity.path, name: r.entity.name, accountId: r.accountId })),
+    summary.failures,
+    () => {},
+  );
+  const where = new Map(
+    groups.map((g) => {
+      const unknownIn = g.failures.map((i) => accountOfArn(summary.failures[i].arn));
+      return [`${g.type}${g.path}${g.name}`, { accountIds: [...new Set([...g.members.map((i) => reports[i].accountId), ...unknownIn])].sort(), unknownIn }];
+    }),
+  );
+  return proposeShared(proposals, (identity) => where.get(identity) ?? null, sharedActionSpace());
+}
+
+function renderTemplates(format: Format, summary: RunSummary, shared: ReturnType<typeof proposeShared>, one: boolean): string {
+  const { proposals, notProposed } = shared;
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(one ? proposals[0] : { runId: summary.runId, proposals, notProposed }, null, 2)}\n`;
+    case 'policy': {
+      const [p] = proposals;
+      if (!p.proposed) throw new UsageError(`template proposal ${p.templateId} is a ${p.action}: it proposes no document`);
+      return `${JSON.stringify(p.proposed, null, 2)}\n`;
+    }
+    case 'patch':
+      return proposals
+        .map((p) =>
+          diffOf(p, `${p.target.identity}/${p.target.policyArn ?? p.target.policyName}`, [
+            `# ${p.templateId} ${p.action} ${p.target.kind} ${templateName(p.target)}`,
+            `# for the template of ${counted(p.accounts.length, 'account')}: ${p.accounts.map((a) => a.accountId).join(' ')}; it keeps every service some account used`,
+          ]),
+        )
+        .join('');
+    case 'table': {
+      const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
+      const lines = [
+        `Run ${summary.runId}: ${counted(proposals.length, 'template proposal')} (${counts}): each a policy one identity holds in several accounts, cut by what no account used; nothing is applied. Largest cut first.`,
+      ];
+      if (summary.accounts.filter((a) => a.status === 'audited').length < 2) return `${lines[0]}\nOne account was audited: no identity, so no policy, can be in several.\n`;
+      const notAudited = summary.accounts.filter((a) => a.status !== 'audited');
+      if (notAudited.length > 0) lines.push(`  Accounts not audited (${notAudited.map((a) => a.accountId).join(', ')}) may hold these identities too, with their own use: the template's owner should look there before cutting.`);
+      lines.push('');
+      const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
+      lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'ACCOUNTS'.padStart(8)}${'REMOVES'.padStart(9)}  IDENTITY / NOTE`);
+      for (const p of proposals) {
+        const name = p.target.policyName.length > width ? `${p.target.policyName.slice(0, width - 1)}…` : p.target.policyName;
+        const note = p.action === 'review' ? p.notes[0] : p.target.identity;
+        lines.push(`${p.templateId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(p.accounts.length).padStart(8)}${String(p.removedServices.length).padStart(9)}  ${note}`);
+      }
+      if (notProposed.length > 0) lines.push('', `${counted(notProposed.length, 'other policy', 'other policies')} of identities in several accounts ${notProposed.length === 1 ? 'has' : 'have'} proposals in some accounts but none for the template: --format json says why for each.`);
+      return `${lines.join('\n')}\n`;
+    }
+  }
+}
+
+/** A template's policy, as its table names it. */
+const templateName = (t: TemplateTarget): string => (t.kind === 'managed-policy' ? t.identity : `${t.identity} ${t.kind === 'inline-policy' ? 'inline' : 'attached'} ${t.policyArn ?? t.policyName}`);

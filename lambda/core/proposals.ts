@@ -244,30 +244,33 @@ export function proposalId(accountId: string, target: Pick<PolicyTarget, 'kind' 
  * `tooNew` (the entity or policy is younger than the window) and `exempt` make it a review.
  */
 export function proposePolicy(context: ProposalContext, target: PolicyTarget, current: PolicyDocument, report: EntityReport, conditions: { tooNew?: string; exempt?: string } = {}): Proposal | null {
-  const { space } = context;
-  const usage = usageOf(report, context.catalog);
-  const base = {
-    schemaVersion: 1 as const,
+  const change = changeOf(target, current, usageOf(report, context.catalog), context.space, conditions);
+  if (!change) return null;
+  return {
+    schemaVersion: 1,
     runId: context.runId,
     accountId: context.accountId,
     proposalId: proposalId(context.accountId, target),
     target: { kind: target.kind, policyArn: target.policyArn, policyName: target.policyName, owner: target.owner },
     basis: { reportOf: report.entity.arn, unusedAfterDays: report.findings.unusedAfterDays, granularity: report.granularity, observedSince: new Date(Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS).toISOString() },
     current,
+    ...change,
   };
+}
+
+/** What a proposal changes: its action, what it takes away and keeps, the document it proposes, and why. */
+export type Change = Pick<Proposal, 'action' | 'removedServices' | 'removedActions' | 'keptServices' | 'proposed' | 'notes'>;
+
+/**
+ * The change a policy's use calls for, or null when everything it grants is used: trimmed, removed or
+ * (an AWS managed policy mostly unused) replaced when that is proven never broader than the policy and
+ * never narrower than the use; a review, with why, when it cannot be.
+ */
+export function changeOf(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 'sizeLimit'>, current: PolicyDocument, usage: Usage, space: ActionSpace, conditions: { tooNew?: string; exempt?: string } = {}): Change | null {
   let trim = trimDocument(current, usage, space);
   const unchanged = !trim.cannot && trim.removedServices.length === 0 && trim.removedActions.length === 0;
   if (unchanged) return null;
-  const review = (why: string, extra: Partial<Proposal> = {}): Proposal => ({
-    ...base,
-    action: 'review',
-    removedServices: trim.removedServices,
-    removedActions: trim.removedActions,
-    keptServices: trim.keptServices,
-    proposed: null,
-    notes: [why],
-    ...extra,
-  });
+  const review = (why: string): Change => ({ action: 'review', removedServices: trim.removedServices, removedActions: trim.removedActions, keptServices: trim.keptServices, proposed: null, notes: [why] });
   if (trim.cannot) return review(trim.cannot);
   if (conditions.exempt) return review(conditions.exempt);
   if (conditions.tooNew) return review(conditions.tooNew);
@@ -290,7 +293,7 @@ export function proposePolicy(context: ProposalContext, target: PolicyTarget, cu
     notes.push(`create a customer managed policy with the proposed document, attach it to ${target.owner?.arn}, then detach ${target.policyArn}`);
   }
   if (action === 'remove') notes.push(target.kind === 'aws-managed-attachment' || target.kind === 'managed-policy' ? 'nothing it grants was used: detach it' : 'nothing it grants was used: delete it');
-  return { ...base, action, removedServices: trim.removedServices, removedActions: trim.removedActions, keptServices: trim.keptServices, proposed: trim.document, notes };
+  return { action, removedServices: trim.removedServices, removedActions: trim.removedActions, keptServices: trim.keptServices, proposed: trim.document, notes };
 }
 
 export interface Exemptions {

@@ -6,11 +6,13 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { changesCommand } from '../../cli/changes-command';
+import { proposalsCommand } from '../../cli/proposals-command';
 import { reportCommand } from '../../cli/report-command';
 import type { SharedIdentity } from '../../cli/shared-view';
 import { iamCatalog } from '../../lambda/core/catalog';
 import { keys, type EntityReport, type RunInfo, type RunSummary } from '../../lambda/core/model';
-import { ActionSpace } from '../../lambda/core/policy';
+import { ActionSpace, listOf, statementsOf } from '../../lambda/core/policy';
+import type { SharedProposal } from '../../lambda/core/shared-proposals';
 import { TYPE_CODES } from '../../lambda/core/report-data';
 import { propose, type ProposalIndex } from '../../lambda/core/propose';
 import { exemptionsFromEnvironment } from '../../lambda/core/runtime';
@@ -25,6 +27,23 @@ import { pageDataOf } from '../helpers/report-page';
 import { tempDir } from '../helpers/temp';
 
 const RUN_TIMEOUT = 240_000;
+const DAY = 86_400_000;
+
+interface SampleService { namespace: string; lastAuthenticated?: string; lastAuthenticatedEntity?: string }
+interface SampleRole { type: string; path?: string; services: SampleService[]; inlinePolicies?: { document: { Statement: { Action?: string | string[] }[] } }[] }
+
+/** The services a sample role's inline policies name (they name actions, `service:Action` or `service:*`). */
+function inlineServices(role: SampleRole): Set<string> {
+  const actions = (role.inlinePolicies ?? []).flatMap((p) => p.document.Statement.flatMap((st) => [st.Action ?? []].flat()));
+  return new Set(actions.map((a) => a.slice(0, a.indexOf(':'))));
+}
+
+/** The services of its inline policies a sample role did not use in the 90 days before now. */
+function unusedInline(role: SampleRole): string[] {
+  const granted = inlineServices(role);
+  if (granted.has('')) return []; // an Action of "*": not a role for this organization's template
+  return role.services.filter((x) => granted.has(x.namespace) && !(x.lastAuthenticated && Date.parse(x.lastAuthenticated) > Date.now() - 90 * DAY)).map((x) => x.namespace).sort();
+}
 
 function sampleOrganization(change: (file: { -readonly [K in keyof OrganizationFileContent]: any }) => void = () => undefined): Organization {
   const file = JSON.parse(JSON.stringify(generateSampleOrganization({ accounts: 5, entitiesPerAccount: 24, seed: 'e2e-org', asOf: new Date() })));
@@ -56,13 +75,23 @@ describe('an organization with a missing member role and a suspended account', (
   const organization = sampleOrganization((file) => {
     file.accounts[2].memberRole = 'missing';
     file.accounts[3].status = 'SUSPENDED';
-    // Real organizations repeat roles across accounts: one role of the audit account takes the name and
-    // path of one of the management account's, as a template (a StackSet) makes the same role in both.
-    const taken = file.accounts[0].entities.find((e: { type: string; path?: string }) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
-    const renamed = file.accounts[1].entities.find((e: { type: string; path?: string }) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
+    // Real organizations repeat roles across accounts: one role of the audit account becomes one of the
+    // management account's, as a template (a StackSet) makes the same role in both: its name, path and
+    // inline policies. Its use is its own: one service the management account's role did not use, it used.
+    const taken = file.accounts[0].entities.find((e: SampleRole) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/') && unusedInline(e).length >= 2);
+    const renamed = file.accounts[1].entities.find((e: SampleRole) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
     renamed.name = taken.name;
     renamed.path = taken.path;
     delete renamed.id;
+    renamed.inlinePolicies = JSON.parse(JSON.stringify(taken.inlinePolicies));
+    renamed.attachedPolicies = [];
+    const granted = inlineServices(taken);
+    const hubArn = `arn:aws:iam::${file.accounts[1].accountId}:role${taken.path ?? '/'}${taken.name}`;
+    renamed.services = JSON.parse(JSON.stringify(taken.services.filter((x: SampleService) => granted.has(x.namespace)))).map((x: SampleService) =>
+      x.lastAuthenticatedEntity ? { ...x, lastAuthenticatedEntity: hubArn } : x,
+    );
+    const usedInHub = renamed.services.find((x: SampleService) => x.namespace === unusedInline(taken)[0]);
+    Object.assign(usedInHub, { lastAuthenticated: new Date(Date.now() - 3 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z'), lastAuthenticatedEntity: hubArn, lastAuthenticatedRegion: 'us-east-1', totalAuthenticatedEntities: 1 });
   });
   let run: Awaited<ReturnType<typeof audit>>;
   beforeAll(async () => {
@@ -172,6 +201,53 @@ describe('an organization with a missing member role and a suspended account', (
     );
     const role = gathered.find((s) => s.type === 'role' && s.path === shared.path && s.name === shared.name)!;
     expect(role.usedInNoAccount).toEqual([...granted].filter((ns) => !used.has(ns)).sort());
+  });
+
+  it('proposes for the role two accounts share one change, for both: only what neither account used leaves it', async () => {
+    const { dir, result } = run;
+    const [management, hub] = organization.accounts;
+    const role = hub.account.entities.find((e) => e.type === 'role' && !e.path.startsWith('/aws-service-role/'))!;
+    const identity = `role${role.path}${role.name}`;
+    const twin = management.account.entities.find((e) => e.type === 'role' && e.path === role.path && e.name === role.name)!;
+    expect(role.inlinePolicies).toEqual(twin.inlinePolicies);
+    const unusedIn = (e: typeof role) => new Set(readJson<EntityReport>(dir, reportKey(result.runId, e)).findings.unusedServices);
+    const [unusedInManagement, unusedInHub] = [unusedIn(twin), unusedIn(role)];
+    const printed = new PassThrough();
+    let text = '';
+    printed.on('data', (chunk) => (text += chunk));
+    expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared', '--format', 'json'], printed)).toBe(0);
+    const { proposals } = JSON.parse(text) as { proposals: SharedProposal[] };
+    const mine = proposals.filter((p) => p.target.identity === identity);
+    expect(mine.map((p) => p.target.policyName).sort()).toEqual(role.inlinePolicies.map((p) => p.name).sort());
+    for (const p of mine) {
+      const named = new Set(statementsOf(p.current).flatMap((st) => listOf(st.Action)).map((a) => a.slice(0, a.indexOf(':'))));
+      // What neither account used, by the two reports; the service only the hub used stays.
+      expect(p.removedServices).toEqual([...named].filter((ns) => unusedInManagement.has(ns) && unusedInHub.has(ns)).sort());
+      expect(p.accounts.map((a) => a.accountId)).toEqual([management.accountId, hub.accountId].sort());
+      const own = p.accounts.find((a) => a.accountId === management.accountId)!;
+      expect(own.removedServices.length).toBeGreaterThan(p.removedServices.length);
+      expect(p.removedServices.every((ns) => own.removedServices.includes(ns))).toBe(true);
+      // The template's document, ready for the StackSet: no action of a removed service, every other kept.
+      const policy = new PassThrough();
+      let document = '';
+      policy.on('data', (chunk) => (document += chunk));
+      expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared', '--id', p.templateId, '--format', 'policy'], policy)).toBe(0);
+      const kept = statementsOf(JSON.parse(document)).flatMap((st) => listOf(st.Action));
+      expect(kept.sort()).toEqual(statementsOf(p.current).flatMap((st) => listOf(st.Action)).filter((a) => !p.removedServices.includes(a.slice(0, a.indexOf(':')))).sort());
+    }
+    // The table names each, and the patch shows each document's change.
+    const [table, patch] = [new PassThrough(), new PassThrough()];
+    let [tableText, patchText] = ['', ''];
+    table.on('data', (chunk) => (tableText += chunk));
+    patch.on('data', (chunk) => (patchText += chunk));
+    expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared'], table)).toBe(0);
+    expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared', '--format', 'patch'], patch)).toBe(0);
+    expect(tableText).toMatch(new RegExp(`^Run ${result.runId}: \\d+ template proposals? \\(`));
+    expect(tableText).toContain(`Accounts not audited (${organization.accounts[2].accountId}, ${organization.accounts[3].accountId}) may hold these identities too`);
+    for (const p of mine) {
+      expect(tableText).toMatch(new RegExp(`\\n${p.templateId} +trim +inline-policy +${p.target.policyName} +2 +${p.removedServices.length}  ${identity}\\n`));
+      expect(patchText).toContain(`# ${p.templateId} trim inline-policy ${identity} inline ${p.target.policyName}\n# for the template of 2 accounts: ${[management.accountId, hub.accountId].sort().join(' ')}; it keeps every service some account used\n# removes services: ${p.removedServices.join(' ')}\n`);
+    }
   });
 
   it('reads every JobId in the account and with the credentials that generated it, and no other way', () => {

@@ -104,5 +104,18 @@ describe('proposals of a local run', () => {
     const elsewhere = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--account', '999999999999']);
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toContain(`run ${result.runId} did not audit account 999999999999 (its accounts: ${account.accountId})`);
+    // Templates are of several accounts: one account has none, and a template's id or an account is refused.
+    const templates = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--shared']);
+    expect(templates.code).toBe(0);
+    expect(templates.stdout).toMatch(/^Run \S+: 0 template proposals \(0 trim, 0 remove, 0 replace, 0 review\)[^\n]*\nOne account was audited: no identity, so no policy, can be in several\.\n$/);
+    for (const [args, message] of [
+      [['--shared', '--account', account.accountId], '--account does not apply to --shared'],
+      [['--shared', '--id', 'p-0123456789abcdef'], '--id with --shared must be a template proposal id such as t-0123456789abcdef'],
+      [['--id', 't-0123456789abcdef'], "(a t- id is a template's: add --shared)"],
+      [['--shared', '--id', 't-0123456789abcdef'], `run ${result.runId} has no template proposal t-0123456789abcdef`],
+    ] as const) {
+      const refused = await run(process.execPath, [CLI, 'proposals', '--out', dir, ...args]);
+      expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining(message)]);
+    }
   }, 60_000);
 });

@@ -92,7 +92,7 @@ describe('iam-access-audit --help', () => {
     const out = new PassThrough();
     expect(await main(['--help'], out, new PassThrough())).toBe(0);
     const forms = String(out.read()).split('\n').filter((line) => line.startsWith('  iam-access-audit ')).map((line) => line.trim().split(' ').slice(1, 3).join(' '));
-    expect(forms).toEqual(['run --local', 'run --aws', 'start (--state-machine', 'report [--bucket', 'report --shared', 'report --format', 'report --format', 'changes [--bucket', 'proposals [--bucket', 'emulator [--port', 'sample --entities']);
+    expect(forms).toEqual(['run --local', 'run --aws', 'start (--state-machine', 'report [--bucket', 'report --shared', 'report --format', 'report --format', 'changes [--bucket', 'proposals [--bucket', 'proposals --shared', 'emulator [--port', 'sample --entities']);
   });
 });
 

@@ -7,41 +7,21 @@
 import fc from 'fast-check';
 import type { AuthorizationDetails, IdentityDetails } from '../../lambda/core/authorization';
 import { iamCatalog } from '../../lambda/core/catalog';
-import type { EntityReport, EntityType, Granularity, RunInfo } from '../../lambda/core/model';
-import { sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
+import type { EntityReport, EntityType, Granularity } from '../../lambda/core/model';
+import { sharedActionSpace } from '../../lambda/core/policy';
 import { proposeForAccount, proposePolicy, proveKeepsUse, proveNeverBroader, trimDocument, usageOf, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
-import { buildReport } from '../../lambda/core/report';
 import { allows } from '../helpers/evaluator';
+import { allow, doc, reportIn } from '../helpers/proposals';
 
 const ACCOUNT = '123456789012';
-const NOW = new Date('2026-11-25T03:00:00Z');
-const DAY = 86_400_000;
 const space = sharedActionSpace();
 const catalog = iamCatalog();
 const context = { runId: 'r1', accountId: ACCOUNT, space, catalog };
 
 /** A report of `name` granted `services`, each used `days` ago (null: never), with tracked actions used when given. */
-function report(type: EntityType, name: string, services: Record<string, number | null>, granularity: Granularity = 'SERVICE_LEVEL', tracked: Record<string, string[]> = {}): EntityReport {
-  const run: RunInfo = { runId: 'r1', runDate: '2026-11-25', granularity, unusedAfterDays: 90, startedAt: NOW.toISOString() };
-  const arn = `arn:aws:iam::${ACCOUNT}:${type}/${name}`;
-  return buildReport(run, ACCOUNT, { arn, type, name, path: '/', id: 'AROAEXAMPLE00000000' }, 'j'.repeat(36), [
-    {
-      $metadata: {},
-      JobStatus: 'COMPLETED',
-      JobCreationDate: NOW,
-      JobCompletionDate: NOW,
-      ServicesLastAccessed: Object.entries(services).map(([ns, days]) => ({
-        ServiceNamespace: ns,
-        ServiceName: ns,
-        LastAuthenticated: days === null ? undefined : new Date(NOW.getTime() - days * DAY),
-        TrackedActionsLastAccessed: (tracked[ns] ?? []).map((a) => ({ ActionName: a, LastAccessedTime: new Date(NOW.getTime() - DAY) })),
-      })),
-    },
-  ]);
-}
+const report = (type: EntityType, name: string, services: Record<string, number | null>, granularity: Granularity = 'SERVICE_LEVEL', tracked: Record<string, string[]> = {}): EntityReport =>
+  reportIn(ACCOUNT, type, name, services, granularity, tracked);
 
-const allow = (Action: string | string[], extra: object = {}) => ({ Effect: 'Allow' as const, Action, Resource: '*', ...extra });
-const doc = (...Statement: object[]): PolicyDocument => ({ Version: '2012-10-17', Statement: Statement as PolicyDocument['Statement'] });
 const inline = (owner: EntityType = 'role', name = 'app'): PolicyTarget => ({ kind: 'inline-policy', policyArn: null, policyName: `${name}-access`, owner: { arn: `arn:aws:iam::${ACCOUNT}:${owner}/${name}`, type: owner as 'role' }, sizeLimit: 10_240 });
 const awsManaged = (name: string): PolicyTarget => ({ kind: 'aws-managed-attachment', policyArn: `arn:aws:iam::aws:policy/${name}`, policyName: name, owner: { arn: `arn:aws:iam::${ACCOUNT}:role/app`, type: 'role' }, sizeLimit: 6_144 });
 

@@ -1,0 +1,131 @@
+/**
+ * Proposals for a template: the policy one identity (one type, path and name) holds in several accounts,
+ * as a StackSet gives every account the same role with the same policies. Each account's proposal cuts
+ * what that account did not use; the template can lose only what no account used. So a template's
+ * proposal is made from the accounts' own, and only when they agree on what the policy is:
+ *
+ * - every account the identity is in has a report of it (else what it used there is not known) and a
+ *   proposal for the policy (an account without one used all the policy grants, or holds another
+ *   policy, or the identity is exempt there: either way the template keeps it whole);
+ * - every account's current document is the same;
+ * - none of them is a review (what cannot be trimmed in one account cannot be in the template).
+ *
+ * Then the template's use is every service some account used, and the proposal is the one `changeOf`
+ * makes from it, proven never broader than the document and never narrower than that use, as each
+ * account's was. Whole services only: an action-level cut would need every account's unused tracked
+ * actions of a service some used, and the accounts' proposals do not carry them for services they kept.
+ */
+import { createHash } from 'node:crypto';
+import { POLICY_SIZE_LIMITS, type ActionSpace, type PolicyDocument } from './policy';
+import { changeOf, type Change, type Proposal, type TargetKind } from './proposals';
+
+/** An identity of a template, account aside: `role/ci/deployer`, `policy/team/read-only`. */
+export type TemplateIdentity = string;
+
+export interface TemplateTarget {
+  readonly kind: TargetKind;
+  readonly policyName: string;
+  /** The AWS managed policy of an attachment (the same ARN in every account); null otherwise. */
+  readonly policyArn: string | null;
+  /** The identity that holds the policy in each account; for a customer managed policy, the policy itself. */
+  readonly identity: TemplateIdentity;
+}
+
+export interface SharedProposal extends Change {
+  readonly templateId: string;
+  readonly target: TemplateTarget;
+  /** Each account's own proposal it is made from. */
+  readonly accounts: readonly { readonly accountId: string; readonly proposalId: string; readonly removedServices: readonly string[] }[];
+  readonly current: PolicyDocument;
+}
+
+export interface NotProposed {
+  readonly target: TemplateTarget;
+  readonly why: string;
+}
+
+/** The resource part of an IAM ARN, its account left out: `role/ci/deployer`. */
+const resourceOf = (arn: string): string => arn.split(':').slice(5).join(':');
+
+/** The template a policy belongs to, from a proposal's target or its index entry: the same target in every account. */
+export function templateOf(t: { readonly kind: TargetKind; readonly policyName: string; readonly policyArn: string | null; readonly owner: string | null }): TemplateTarget {
+  if (t.kind === 'managed-policy') return { kind: t.kind, policyName: t.policyName, policyArn: null, identity: resourceOf(t.policyArn!) };
+  return { kind: t.kind, policyName: t.policyName, policyArn: t.kind === 'aws-managed-attachment' ? t.policyArn : null, identity: resourceOf(t.owner!) };
+}
+
+/** The template of a proposal's policy. */
+const templateOfProposal = (p: Proposal): TemplateTarget => templateOf({ ...p.target, owner: p.target.owner?.arn ?? null });
+
+export function templateId(t: TemplateTarget): string {
+  return `t-${createHash('sha256').update([t.kind, t.identity, t.policyArn ?? '', t.policyName].join('|')).digest('hex').slice(0, 16)}`;
+}
+
+const SIZE_LIMITS: Record<string, number> = { user: POLICY_SIZE_LIMITS.user, group: POLICY_SIZE_LIMITS.group, role: POLICY_SIZE_LIMITS.role };
+
+/**
+ * The proposals for the templates of identities in several accounts. `accountsOf` gives, for an identity
+ * of a template, every account it is in and whether each has a report of it (`null` for an identity in
+ * one account alone: it is no template). Those the accounts do not agree on are returned apart, with why.
+ */
+export function proposeShared(
+  proposals: readonly Proposal[],
+  accountsOf: (identity: TemplateIdentity) => { readonly accountIds: readonly string[]; readonly unknownIn: readonly string[] } | null,
+  space: ActionSpace,
+): { readonly proposals: SharedProposal[]; readonly notProposed: NotProposed[] } {
+  const byTemplate = new Map<string, { target: TemplateTarget; members: Proposal[] }>();
+  for (const p of proposals) {
+    const target = templateOfProposal(p);
+    const id = templateId(target);
+    let entry = byTemplate.get(id);
+    if (!entry) byTemplate.set(id, (entry = { target, members: [] }));
+    entry.members.push(p);
+  }
+  const made: SharedProposal[] = [];
+  const notProposed: NotProposed[] = [];
+  for (const [id, { target, members }] of byTemplate) {
+    const where = accountsOf(target.identity);
+    if (!where || where.accountIds.length < 2) continue;
+    const apart = (why: string) => notProposed.push({ target, why });
+    if (where.unknownIn.length > 0) {
+      apart(`${target.identity} has no report in ${where.unknownIn.join(', ')}: what it used there is not known`);
+      continue;
+    }
+    const proposed = new Set(members.map((m) => m.accountId));
+    const without = where.accountIds.filter((a) => !proposed.has(a));
+    if (without.length > 0) {
+      apart(`no proposal in ${without.join(', ')}: there its use leaves nothing to cut (or too little of an AWS managed policy to replace it), it holds another policy, or it is exempt`);
+      continue;
+    }
+    const documents = new Set(members.map((m) => JSON.stringify(m.current)));
+    if (documents.size > 1) {
+      apart(`its document is not the same in every account (${documents.size} different ones)`);
+      continue;
+    }
+    const review = members.find((m) => m.action === 'review');
+    if (review) {
+      apart(`a review in ${review.accountId}: ${review.notes[0]}`);
+      continue;
+    }
+    const sorted = [...members].sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
+    const current = sorted[0].current;
+    const usage = { usedServices: new Set(sorted.flatMap((m) => m.keptServices)), unusedTrackedActions: null };
+    const sizeLimit = target.kind === 'inline-policy' ? SIZE_LIMITS[target.identity.slice(0, target.identity.indexOf('/'))] : POLICY_SIZE_LIMITS.managed;
+    const owner = target.kind === 'managed-policy' ? null : { arn: target.identity, type: target.identity.slice(0, target.identity.indexOf('/')) as 'user' | 'group' | 'role' };
+    const change = changeOf({ kind: target.kind, policyArn: target.policyArn, owner, sizeLimit }, current, usage, space);
+    if (!change) {
+      apart('every service it grants was used in some account');
+      continue;
+    }
+    made.push({
+      templateId: id,
+      target,
+      accounts: sorted.map((m) => ({ accountId: m.accountId, proposalId: m.proposalId, removedServices: m.removedServices })),
+      current,
+      ...change,
+    });
+  }
+  const removes = (p: SharedProposal) => p.removedServices.length;
+  made.sort((a, b) => (a.action === 'review' ? 1 : 0) - (b.action === 'review' ? 1 : 0) || removes(b) - removes(a) || (a.templateId < b.templateId ? -1 : 1));
+  notProposed.sort((a, b) => (a.target.identity < b.target.identity ? -1 : a.target.identity > b.target.identity ? 1 : a.target.policyName < b.target.policyName ? -1 : 1));
+  return { proposals: made, notProposed };
+}
