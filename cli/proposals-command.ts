@@ -184,7 +184,8 @@ function renderTemplates(format: Format, summary: RunSummary, shared: ReturnType
   const { proposals, notProposed } = shared;
   switch (format) {
     case 'json':
-      return `${JSON.stringify(one ? proposals[0] : { runId: summary.runId, proposals, notProposed }, null, 2)}\n`;
+      // The accounts not audited may hold the templates' identities too: a tool should know which.
+      return `${JSON.stringify(one ? proposals[0] : { runId: summary.runId, accountsNotAudited: summary.accounts.filter((a) => a.status !== 'audited').map((a) => a.accountId), proposals, notProposed }, null, 2)}\n`;
     case 'policy': {
       const [p] = proposals;
       if (!p.proposed) throw new UsageError(`template proposal ${p.templateId} is a ${p.action}: it proposes no document`);
@@ -193,7 +194,7 @@ function renderTemplates(format: Format, summary: RunSummary, shared: ReturnType
     case 'patch':
       return proposals
         .map((p) =>
-          diffOf(p, `${p.target.identity}/${p.target.policyArn ?? p.target.policyName}`, [
+          diffOf(p, p.target.kind === 'managed-policy' ? p.target.identity : `${p.target.identity}/${p.target.policyName}`, [
             `# ${p.templateId} ${p.action} ${p.target.kind} ${templateName(p.target)}`,
             `# for the template of ${counted(p.accounts.length, 'account')}: ${p.accounts.map((a) => a.accountId).join(' ')}; it keeps every service some account used`,
           ]),
@@ -215,7 +216,7 @@ function renderTemplates(format: Format, summary: RunSummary, shared: ReturnType
         const note = p.action === 'review' ? p.notes[0] : p.target.identity;
         lines.push(`${p.templateId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(p.accounts.length).padStart(8)}${String(p.removedServices.length).padStart(9)}  ${note}`);
       }
-      if (notProposed.length > 0) lines.push('', `${counted(notProposed.length, 'other policy', 'other policies')} of identities in several accounts ${notProposed.length === 1 ? 'has' : 'have'} proposals in some accounts but none for the template: --format json says why for each.`);
+      if (notProposed.length > 0) lines.push('', `${counted(notProposed.length, 'other policy', 'other policies')} of identities in several accounts ${notProposed.length === 1 ? 'has' : 'have'} proposals of their accounts but none for the template: --format json says why for each.`);
       return `${lines.join('\n')}\n`;
     }
   }

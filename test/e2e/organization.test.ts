@@ -216,7 +216,8 @@ describe('an organization with a missing member role and a suspended account', (
     let text = '';
     printed.on('data', (chunk) => (text += chunk));
     expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared', '--format', 'json'], printed)).toBe(0);
-    const { proposals } = JSON.parse(text) as { proposals: SharedProposal[] };
+    const { proposals, accountsNotAudited } = JSON.parse(text) as { proposals: SharedProposal[]; accountsNotAudited: string[] };
+    expect(accountsNotAudited).toEqual([organization.accounts[2].accountId, organization.accounts[3].accountId]);
     const mine = proposals.filter((p) => p.target.identity === identity);
     expect(mine.map((p) => p.target.policyName).sort()).toEqual(role.inlinePolicies.map((p) => p.name).sort());
     for (const p of mine) {

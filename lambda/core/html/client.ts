@@ -320,7 +320,8 @@ export const CLIENT_SCRIPT = String.raw`
     var total = groups.reduce(function (sum, g) { return sum + (g.known ? g.usedInNone : 0); }, 0);
     var notAudited = data.accounts.some(function (a) { return a.status !== 'audited'; });
     box.append(el('h2', { text: 'The same identity in several accounts (' + fmt(groups.length) + ')' }),
-      el('p', { class: 'note', text: 'Identities of one type, path and name in more than one account, as a template (a StackSet) makes them, with the services they are granted somewhere and used in no account: ' + count(total, 'service', 'services') + ' in all. Where an identity has no report in some account, what it used there is not known, and so is what it used in no account.' + (notAudited ? ' Accounts not audited are not counted.' : '') }),
+      el('p', { class: 'note' }, ['Identities of one type, path and name in more than one account, as a template (a StackSet) makes them, with the services they are granted somewhere and used in no account: ' + count(total, 'service', 'services') + ' in all. Where an identity has no report in some account, what it used there is not known, and so is what it used in no account.' + (notAudited ? ' Accounts not audited are not counted.' : '') + ' In a terminal: ',
+        el('code', { text: 'iam-access-audit report --shared' }), '; a proposal for each of their policies, cut by what no account used: ', el('code', { text: 'iam-access-audit proposals --shared' }), '.']),
       el('table', { class: 'plain', id: 'shared-table' }, [
         el('thead', {}, [el('tr', {}, ['Type', 'Name', 'Accounts', 'Used in no account', 'Used in some account', 'Unused grants'].map(function (h, i) { return el('th', { text: h, class: i >= 2 ? 'num' : '' }); }))]),
         body
