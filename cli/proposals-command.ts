@@ -11,7 +11,7 @@ import { accountOfArn, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
 import { accountsOfRun, readRunReports } from '../lambda/core/run-reader';
 import { gatherShared } from '../lambda/core/shared-identities';
-import { proposeShared, templateId, templateOf, type TemplateTarget } from '../lambda/core/shared-proposals';
+import { proposeShared, templateId, templateOf, type TemplateProposals, type TemplateTarget } from '../lambda/core/shared-proposals';
 import { getJson, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
@@ -155,7 +155,7 @@ function table(runId: string, proposals: readonly Proposal[], index: ProposalInd
  * read, and every reported or failed identity gathered by type, path and name to know the accounts each
  * template's identity is in and where it has no report.
  */
-async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, index: ProposalIndex): Promise<ReturnType<typeof proposeShared>> {
+async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, index: ProposalIndex): Promise<TemplateProposals> {
   const accountsByTemplate = new Map<string, Set<string>>();
   for (const e of index.proposals) {
     const id = templateId(templateOf(e));
@@ -164,6 +164,8 @@ async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, ind
     accounts.add(e.accountId);
   }
   const entries = index.proposals.filter((e) => accountsByTemplate.get(templateId(templateOf(e)))!.size > 1);
+  // No policy has proposals in two accounts: there is no template to read the reports for.
+  if (entries.length === 0) return { proposals: [], notProposed: [] };
   const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
   const reports = await readRunReports(store, summary);
   const groups = gatherShared(
@@ -180,7 +182,7 @@ async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, ind
   return proposeShared(proposals, (identity) => where.get(identity) ?? null, sharedActionSpace());
 }
 
-function renderTemplates(format: Format, summary: RunSummary, shared: ReturnType<typeof proposeShared>, one: boolean): string {
+function renderTemplates(format: Format, summary: RunSummary, shared: TemplateProposals, one: boolean): string {
   const { proposals, notProposed } = shared;
   switch (format) {
     case 'json':

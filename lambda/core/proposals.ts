@@ -324,7 +324,8 @@ export function tooNew(createDate: string | null, report: EntityReport): string 
   return Date.parse(createDate) > windowStart ? `created ${createDate.slice(0, 10)}, less than ${report.findings.unusedAfterDays} days before the report: its use cannot be judged yet` : undefined;
 }
 
-const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: POLICY_SIZE_LIMITS.user, group: POLICY_SIZE_LIMITS.group, role: POLICY_SIZE_LIMITS.role };
+/** IAM's size limit of an inline policy, by the type of identity that holds it. */
+export const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: POLICY_SIZE_LIMITS.user, group: POLICY_SIZE_LIMITS.group, role: POLICY_SIZE_LIMITS.role };
 
 /**
  * Every proposal for one account: inline policies and AWS managed attachments from their owner's report,

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { POLICY_SIZE_LIMITS, type ActionSpace, type PolicyDocument } from './policy';
-import { changeOf, type Change, type Proposal, type TargetKind } from './proposals';
+import { changeOf, INLINE_LIMITS, type Change, type Proposal, type TargetKind } from './proposals';
 
 /** An identity of a template, account aside: `role/ci/deployer`, `policy/team/read-only`. */
 export type TemplateIdentity = string;
@@ -44,6 +44,11 @@ export interface NotProposed {
   readonly why: string;
 }
 
+export interface TemplateProposals {
+  readonly proposals: readonly SharedProposal[];
+  readonly notProposed: readonly NotProposed[];
+}
+
 /** The resource part of an IAM ARN, its account left out: `role/ci/deployer`. */
 const resourceOf = (arn: string): string => arn.split(':').slice(5).join(':');
 
@@ -60,8 +65,6 @@ export function templateId(t: TemplateTarget): string {
   return `t-${createHash('sha256').update([t.kind, t.identity, t.policyArn ?? '', t.policyName].join('|')).digest('hex').slice(0, 16)}`;
 }
 
-const SIZE_LIMITS: Record<string, number> = { user: POLICY_SIZE_LIMITS.user, group: POLICY_SIZE_LIMITS.group, role: POLICY_SIZE_LIMITS.role };
-
 /**
  * The proposals for the templates of identities in several accounts. `accountsOf` gives, for an identity
  * of a template, every account it is in and whether each has a report of it (`null` for an identity in
@@ -71,7 +74,7 @@ export function proposeShared(
   proposals: readonly Proposal[],
   accountsOf: (identity: TemplateIdentity) => { readonly accountIds: readonly string[]; readonly unknownIn: readonly string[] } | null,
   space: ActionSpace,
-): { readonly proposals: SharedProposal[]; readonly notProposed: NotProposed[] } {
+): TemplateProposals {
   const byTemplate = new Map<string, { target: TemplateTarget; members: Proposal[] }>();
   for (const p of proposals) {
     const target = templateOfProposal(p);
@@ -109,8 +112,9 @@ export function proposeShared(
     const sorted = [...members].sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
     const current = sorted[0].current;
     const usage = { usedServices: new Set(sorted.flatMap((m) => m.keptServices)), unusedTrackedActions: null };
-    const sizeLimit = target.kind === 'inline-policy' ? SIZE_LIMITS[target.identity.slice(0, target.identity.indexOf('/'))] : POLICY_SIZE_LIMITS.managed;
-    const owner = target.kind === 'managed-policy' ? null : { arn: target.identity, type: target.identity.slice(0, target.identity.indexOf('/')) as 'user' | 'group' | 'role' };
+    const ownerType = target.identity.slice(0, target.identity.indexOf('/')) as keyof typeof INLINE_LIMITS;
+    const sizeLimit = target.kind === 'inline-policy' ? INLINE_LIMITS[ownerType] : POLICY_SIZE_LIMITS.managed;
+    const owner = target.kind === 'managed-policy' ? null : { arn: target.identity, type: ownerType };
     const change = changeOf({ kind: target.kind, policyArn: target.policyArn, owner, sizeLimit }, current, usage, space);
     if (!change) {
       apart('every service it grants was used in some account');
