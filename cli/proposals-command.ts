@@ -5,13 +5,14 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { keys, PROPOSAL_ACTIONS } from '../lambda/core/model';
-import type { ProposalIndex } from '../lambda/core/propose';
+import { readTemplateProposals } from '../lambda/core/html/run-page';
+import { proposeTemplates, type ProposalIndex } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
 import { accountOfArn, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
 import { accountsOfRun, readRunReports } from '../lambda/core/run-reader';
 import { gatherShared } from '../lambda/core/shared-identities';
-import { proposeShared, templateId, templateOf, type TemplateProposals, type TemplateTarget } from '../lambda/core/shared-proposals';
+import type { TemplateProposals, TemplateTarget } from '../lambda/core/shared-proposals';
 import { getJson, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
@@ -151,35 +152,28 @@ function table(runId: string, proposals: readonly Proposal[], index: ProposalInd
 }
 
 /**
- * The run's template proposals: the index's entries grouped by template, those of several accounts
- * read, and every reported or failed identity gathered by type, path and name to know the accounts each
- * template's identity is in and where it has no report.
+ * The run's template proposals: the file Propose wrote or, for a run from before it wrote one, the same
+ * worked out here, every reported, failed or skipped identity gathered by type, path and name to know
+ * the accounts each template's identity is in and where it has no report (as Propose knows them from
+ * its listing).
  */
 async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, index: ProposalIndex): Promise<TemplateProposals> {
-  const accountsByTemplate = new Map<string, Set<string>>();
-  for (const e of index.proposals) {
-    const id = templateId(templateOf(e));
-    let accounts = accountsByTemplate.get(id);
-    if (!accounts) accountsByTemplate.set(id, (accounts = new Set()));
-    accounts.add(e.accountId);
-  }
-  const entries = index.proposals.filter((e) => accountsByTemplate.get(templateId(templateOf(e)))!.size > 1);
-  // No policy has proposals in two accounts: there is no template to read the reports for.
-  if (entries.length === 0) return { proposals: [], notProposed: [] };
-  const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
+  const written = await readTemplateProposals(store, summary.runId);
+  if (written) return written;
   const reports = await readRunReports(store, summary);
+  const unreported = [...summary.failures, ...summary.skipped];
   const groups = gatherShared(
     reports.map((r) => ({ type: r.entity.type, path: r.entity.path, name: r.entity.name, accountId: r.accountId })),
-    summary.failures,
+    unreported,
     () => {},
   );
   const where = new Map(
     groups.map((g) => {
-      const unknownIn = g.failures.map((i) => accountOfArn(summary.failures[i].arn));
-      return [`${g.type}${g.path}${g.name}`, { accountIds: [...new Set([...g.members.map((i) => reports[i].accountId), ...unknownIn])].sort(), unknownIn }];
+      const unknownIn = g.failures.map((i) => accountOfArn(unreported[i].arn));
+      return [`${g.type}${g.path}${g.name}`, { accountIds: [...g.members.map((i) => reports[i].accountId), ...unknownIn].sort(), unknownIn: unknownIn.sort() }];
     }),
   );
-  return proposeShared(proposals, (identity) => where.get(identity) ?? null, sharedActionSpace());
+  return proposeTemplates(store, index, (identity) => where.get(identity) ?? null, sharedActionSpace());
 }
 
 function renderTemplates(format: Format, summary: RunSummary, shared: TemplateProposals, one: boolean): string {

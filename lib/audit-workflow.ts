@@ -237,6 +237,7 @@ export class AuditWorkflow extends Construct {
       },
       { finding: prefix('runs/*/summary.json'), reason: 'Summarize reads the summaries of the previous complete run (changes) and of the last 30 runs (the report\'s trend); run ids are found at run time.' },
       { finding: prefix('runs/*/proposals/index.json'), reason: 'Summarize reads the run\'s proposal index for the summary and the HTML report; the run id is known only at run time.' },
+      { finding: prefix('runs/*/proposals/templates.json'), reason: 'Summarize reads the run\'s template proposals for the HTML report; the run id is known only at run time.' },
       { finding: prefix('work/*/gathered.json'), reason: `Summarize keeps what it gathered beside Propose for its finish, in one file per run. ${perRun}` },
       { finding: prefix('runs/*/long-jobs.json'), reason: 'Summarize reads the latest long jobs (one small file), to carry forward what the run did not measure; the run id is known only at run time.' },
     );
@@ -244,7 +245,7 @@ export class AuditWorkflow extends Construct {
       this.proposeFunction.role,
       { finding: prefix('work/*'), reason: `Propose reads the run's plan, batches and authorization details. ${perRun}` },
       { finding: prefix('runs/*/reports/*'), reason: `Propose reads the reports the proposals are made from. ${perRun}` },
-      { finding: prefix('runs/*/proposals/*'), reason: `Propose writes one file per proposal and their index. ${perRun}` },
+      { finding: prefix('runs/*/proposals/*'), reason: `Propose writes one file per proposal, their index and the template proposals, and reads back those of policies proposed for in several accounts. ${perRun}` },
     );
     const role = this.stateMachine.role;
     acknowledge(
@@ -522,13 +523,14 @@ export class AuditWorkflow extends Construct {
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'AbortDatasetUploads', actions: ['s3:AbortMultipartUpload'], resources: objects('datasets/*') }),
     );
-    get(this.proposeFunction, 'ReadRunFiles', 'work/*', 'runs/*/reports/*');
+    // Its own proposals too, read back for the templates' (a policy proposed for in several accounts).
+    get(this.proposeFunction, 'ReadRunFiles', 'work/*', 'runs/*/reports/*', 'runs/*/proposals/*');
     put(this.proposeFunction, 'WriteProposals', 'runs/*/proposals/*');
     this.proposeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ListReports', actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': ['runs/*/reports/*'] } } }),
     );
-    // Reports of this run and the previous complete one; the summaries of earlier runs (changes, trend); the run's proposal index; the latest long jobs, carried forward.
-    get(this.summarizeFunction, 'ReadRuns', 'runs/*/reports/*', 'runs/*/summary.json', 'runs/*/proposals/index.json', 'latest.json', keys.latestLongJobs(), 'runs/*/long-jobs.json');
+    // Reports of this run and the previous complete one; the summaries of earlier runs (changes, trend); the run's proposal index and template proposals; the latest long jobs, carried forward.
+    get(this.summarizeFunction, 'ReadRuns', 'runs/*/reports/*', 'runs/*/summary.json', 'runs/*/proposals/index.json', 'runs/*/proposals/templates.json', 'latest.json', keys.latestLongJobs(), 'runs/*/long-jobs.json');
     // Reconciling: a report of an entity the run does not count as reported is removed.
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'RemoveUncountedReports', actions: ['s3:DeleteObject'], resources: objects('runs/*/reports/*') }),

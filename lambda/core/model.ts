@@ -248,6 +248,7 @@ export const keys = {
   authorization: (runId: string, accountId: string) => `work/${runId}/authorization/${accountId}.json`,
   proposal: (runId: string, accountId: string, proposalId: string) => `runs/${runId}/proposals/${accountId}/${proposalId}.json`,
   proposalsIndex: (runId: string) => `runs/${runId}/proposals/index.json`,
+  templateProposals: (runId: string) => `runs/${runId}/proposals/templates.json`,
   changes: (runId: string) => `runs/${runId}/changes.json`,
   /** The run's long jobs, which the next run generates first (long-jobs.ts). */
   longJobs: (runId: string) => `runs/${runId}/long-jobs.json`,

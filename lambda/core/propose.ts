@@ -5,10 +5,11 @@
  */
 import type { AuthorizationDetails } from './authorization';
 import type { Catalog } from './catalog';
-import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile, type EntityReport, type ProposalAction, type RunInfo } from './model';
+import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile, type EntityRef, type EntityReport, type ProposalAction, type RunInfo } from './model';
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
+import { proposeShared, templateId, templateOf, type IdentityAccounts, type TemplateIdentity, type TemplateProposals } from './shared-proposals';
 import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface ProposeDeps {
@@ -63,6 +64,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const plan = await getJson<PlanRecord>(store, keys.plan(event.run.runId));
   const run = plan.run;
   const entries: ProposalIndexEntry[] = [];
+  const identities = new ListedIdentities();
   const accountsWithoutDetails: string[] = [];
   const exempt: Array<{ arn: string; reason: string }> = [];
   // Accounts are read ahead of the one proposed for, and those before it written meanwhile: the reads and
@@ -82,7 +84,8 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const reads = new ReadAhead(audited, (a) => readAccount(store, run.runId, a.accountId, batchesFor(a.accountId)), ENTITIES_READ_AHEAD, (a) => Math.max(1, listed(a.accountId)));
   for (const account of audited) {
     const read = await reads.take();
-    if (read === null) {
+    for (const { entity, reported } of read.listed) identities.add(account.accountId, entity, reported);
+    if (read.details === null) {
       accountsWithoutDetails.push(account.accountId);
       continue;
     }
@@ -115,7 +118,59 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   entries.sort((a, b) => (a.key < b.key ? -1 : 1));
   const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, exempt, proposals: entries };
   await putJson(store, keys.proposalsIndex(run.runId), index);
+  const templates = await proposeTemplates(store, index, (identity) => identities.of(identity), deps.space);
+  const file: TemplateProposalsFile = { schemaVersion: 1, runId: run.runId, accountsNotAudited: plan.accounts.filter((a) => a.status !== 'audited').map((a) => a.accountId), ...templates };
+  await putJson(store, keys.templateProposals(run.runId), file);
   return countProposals(index);
+}
+
+/** The run's template proposals as Propose writes them (`runs/<runId>/proposals/templates.json`). */
+export interface TemplateProposalsFile extends TemplateProposals {
+  readonly schemaVersion: 1;
+  readonly runId: string;
+  /** Accounts the run did not audit: a template's identity may be in them too, with its own use. */
+  readonly accountsNotAudited: readonly string[];
+}
+
+/**
+ * The proposals for templates (policies one identity holds in several accounts), from the index's
+ * entries: those of a template proposed for in two accounts or more are read back and given to
+ * `proposeShared`, with where each template's identity is and where it has no report.
+ */
+export async function proposeTemplates(store: ReportStore, index: Pick<ProposalIndex, 'proposals'>, accountsOf: (identity: TemplateIdentity) => IdentityAccounts | null, space: ActionSpace): Promise<TemplateProposals> {
+  const accountsByTemplate = new Map<string, Set<string>>();
+  for (const e of index.proposals) {
+    const id = templateId(templateOf(e));
+    let accounts = accountsByTemplate.get(id);
+    if (!accounts) accountsByTemplate.set(id, (accounts = new Set()));
+    accounts.add(e.accountId);
+  }
+  const entries = index.proposals.filter((e) => accountsByTemplate.get(templateId(templateOf(e)))!.size > 1);
+  if (entries.length === 0) return { proposals: [], notProposed: [] };
+  const proposals = await mapConcurrently(entries, READ_CONCURRENCY, (e) => getJson<Proposal>(store, e.key));
+  return proposeShared(proposals, accountsOf, space);
+}
+
+/**
+ * Every listed identity of the run by type, path and name, account aside: the accounts it is in, and
+ * those where it has no report (its job failed, or it went before it was audited: either way, what it
+ * used there is not known to a template).
+ */
+class ListedIdentities {
+  private readonly byIdentity = new Map<TemplateIdentity, { accountIds: string[]; unknownIn: string[] }>();
+
+  add(accountId: string, e: Pick<EntityRef, 'type' | 'path' | 'name'>, reported: boolean): void {
+    const identity = `${e.type}${e.path}${e.name}`;
+    let entry = this.byIdentity.get(identity);
+    if (!entry) this.byIdentity.set(identity, (entry = { accountIds: [], unknownIn: [] }));
+    entry.accountIds.push(accountId);
+    if (!reported) entry.unknownIn.push(accountId);
+  }
+
+  of(identity: TemplateIdentity): IdentityAccounts | null {
+    const entry = this.byIdentity.get(identity);
+    return entry ? { accountIds: [...entry.accountIds].sort(), unknownIn: [...entry.unknownIn].sort() } : null;
+  }
 }
 
 export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): ProposeResult {
@@ -131,23 +186,34 @@ function quiet<T>(promise: Promise<T>): Promise<T> {
 }
 
 /**
- * An account's authorization details and reports; null when Plan kept no details for it. Its details, its
- * report listing and its batches' files are read at once: an account of one identity then waits on S3
- * twice, not four times.
+ * An account's listed identities, its authorization details (null when Plan kept none for it) and its
+ * reports. Its details, its report listing and its batches' files are read at once: an account of one
+ * identity then waits on S3 twice, not four times.
  */
-async function readAccount(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<{ details: AuthorizationDetails; reports: Map<string, EntityReport> } | null> {
-  const listed = quiet(listedReports(store, runId, accountId, batches));
+async function readAccount(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<{ listed: ListedEntity[]; details: AuthorizationDetails | null; reports: Map<string, EntityReport> }> {
+  const listing = quiet(listedReports(store, runId, accountId, batches));
   const details = await getJsonOrNull<AuthorizationDetails>(store, keys.authorization(runId, accountId));
-  if (details === null) return null;
-  const reports = await mapConcurrently(await listed, READ_CONCURRENCY, (key) => getJson<EntityReport>(store, key));
-  return { details, reports: new Map(reports.map((r) => [r.entity.arn, r])) };
+  const listed = await listing;
+  if (details === null) return { listed, details, reports: new Map() };
+  const reports = await mapConcurrently(listed.filter((l) => l.reported), READ_CONCURRENCY, (l) => getJson<EntityReport>(store, l.key));
+  return { listed, details, reports: new Map(reports.map((r) => [r.entity.arn, r])) };
 }
 
-/** The report keys of the account's listed entities (in its batches) that exist: the reports Summarize would count. */
-async function listedReports(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<string[]> {
+/** A listed entity, its report's key, and whether the report exists (one Summarize would count). */
+interface ListedEntity {
+  readonly entity: EntityRef;
+  readonly key: string;
+  readonly reported: boolean;
+}
+
+/** The account's listed entities (in its batches), each with its report's key and whether it exists. */
+async function listedReports(store: ReportStore, runId: string, accountId: string, batches: readonly BatchDescriptor[]): Promise<ListedEntity[]> {
   const [files, batchFiles] = await Promise.all([
     store.list(keys.reportsOf(runId, accountId)).then((found) => new Set(found)),
     mapConcurrently(batches, READ_CONCURRENCY, (batch) => getJson<BatchFile>(store, batch.key)),
   ]);
-  return batchFiles.flatMap((file) => file.entities.map((e) => keys.report(runId, accountId, e.type, e.name)).filter((key) => files.has(key)));
+  return batchFiles.flatMap((file) => file.entities).map((entity) => {
+    const key = keys.report(runId, accountId, entity.type, entity.name);
+    return { entity, key, reported: files.has(key) };
+  });
 }

@@ -8,6 +8,7 @@ import type { Changes, NotCompared, ServiceChange } from './changes';
 import { type AccountSummary, type EntityReport, type EntityType, type RunSummary } from './model';
 import type { ProposalIndex } from './propose';
 import { gatherShared } from './shared-identities';
+import type { TemplateProposals } from './shared-proposals';
 
 export const TYPE_CODES: readonly EntityType[] = ['user', 'group', 'role', 'policy'];
 
@@ -68,6 +69,11 @@ export interface ReportData {
   readonly skipped: number;
   /** The identities in more than one account, those with the most services used in no account first, those not known last. */
   readonly shared: readonly SharedRow[];
+  /**
+   * The template proposals of those identities (`templates.json`), each [its row in `shared`, template
+   * id, action, kind, policy name, services removed]; empty when Propose wrote none.
+   */
+  readonly templates: ReadonlyArray<[number, string, string, string, string, number]>;
   /** Unused grants per account and entity type. */
   readonly unusedByAccount: ReadonlyArray<{ readonly accountId: string; readonly name: string | null; readonly byType: readonly number[] }>;
   readonly trend: readonly TrendPoint[];
@@ -162,7 +168,7 @@ export class ReportDataBuilder {
     this.arns.push(e.arn);
   }
 
-  build(inputs: { summary: RunSummary; proposals: ProposalIndex | null; changes: Changes | null; comparedWith?: ComparedWith | null; trend: readonly TrendPoint[] }): ReportData {
+  build(inputs: { summary: RunSummary; proposals: ProposalIndex | null; templates?: TemplateProposals | null; changes: Changes | null; comparedWith?: ComparedWith | null; trend: readonly TrendPoint[] }): ReportData {
     const { summary, proposals, changes } = inputs;
     // One page for one run, whatever order the reports were read in: identities by ARN, services by name.
     const serviceNames = [...this.services.keys()];
@@ -181,6 +187,7 @@ export class ReportDataBuilder {
       return (at === row[0] ? row : [at, ...row.slice(1)]) as IdentityRow;
     });
     const identityServices = order.map((i) => this.identityServices[i].map((n, k) => (k % CELL_WIDTH === 0 ? remap[n] : n)));
+    const shared = sharedIdentities(identities, identityServices, summary.failures, summary.accounts.map((a) => a.accountId));
     const arns = order.map((i) => this.arns[i]);
     const byCode = new Map<string, number>();
     for (const f of summary.failures) byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
@@ -221,7 +228,8 @@ export class ReportDataBuilder {
       failuresByCode: [...byCode.entries()].sort((a, b) => b[1] - a[1]),
       skipped: summary.entities.skipped,
       unusedByAccount,
-      shared: sharedIdentities(identities, identityServices, summary.failures, summary.accounts.map((a) => a.accountId)),
+      shared,
+      templates: templateRows(shared, inputs.templates ?? null),
       trend: inputs.trend,
       changes: changes && {
         previousRunId: changes.previousRunId,
@@ -250,4 +258,14 @@ export function sharedIdentities(identities: readonly IdentityRow[], identitySer
     for (let k = 0; k < cells.length; k += CELL_WIDTH) visit(cells[k], cells[k + 2] === 0);
   });
   return groups.map((g) => [TYPE_CODES.indexOf(g.type), g.path, g.name, [...g.members], [...g.failures], g.accounts, g.usedInNone, g.usedInSome, g.unusedGrants]);
+}
+
+/** The template proposals, each by the row of `shared` its identity is. One whose identity has no row (none in the page) is left out. */
+export function templateRows(shared: readonly SharedRow[], templates: TemplateProposals | null): ReportData['templates'] {
+  if (!templates) return [];
+  const rowOf = new Map(shared.map((row, i) => [`${TYPE_CODES[row[0]]}${row[1]}${row[2]}`, i]));
+  return templates.proposals.flatMap((p): ReportData['templates'] => {
+    const row = rowOf.get(p.target.identity);
+    return row === undefined ? [] : [[row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length]];
+  });
 }

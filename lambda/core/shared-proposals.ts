@@ -44,6 +44,12 @@ export interface NotProposed {
   readonly why: string;
 }
 
+/** The accounts an identity of a template is in, and those of them where it has no report. */
+export interface IdentityAccounts {
+  readonly accountIds: readonly string[];
+  readonly unknownIn: readonly string[];
+}
+
 export interface TemplateProposals {
   readonly proposals: readonly SharedProposal[];
   readonly notProposed: readonly NotProposed[];
@@ -72,7 +78,7 @@ export function templateId(t: TemplateTarget): string {
  */
 export function proposeShared(
   proposals: readonly Proposal[],
-  accountsOf: (identity: TemplateIdentity) => { readonly accountIds: readonly string[]; readonly unknownIn: readonly string[] } | null,
+  accountsOf: (identity: TemplateIdentity) => IdentityAccounts | null,
   space: ActionSpace,
 ): TemplateProposals {
   const byTemplate = new Map<string, { target: TemplateTarget; members: Proposal[] }>();

@@ -31,7 +31,7 @@ import { planIamCalls, typeOfArn, type PlannedAccount, type PlanRecord } from '.
 import { datasetLines } from './report';
 import { identityChanges, notComparedAccounts, serviceChanges, servicesOf, watchedSentence, type Changes, type NotCompared, type ServiceChange, type ServiceState } from './changes';
 import { renderReportPage } from './html/report-page';
-import { readProposalIndex, trendOf } from './html/run-page';
+import { readProposalIndex, readTemplateProposals, trendOf } from './html/run-page';
 import { countProposals } from './propose';
 import { ReportDataBuilder, type ComparedWith, type ReportDataState } from './report-data';
 import { readRunReports, readSummary, RunNotReadable } from './run-reader';
@@ -331,7 +331,8 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
   const summaryKey = keys.summary(runId);
   await putJson(store, summaryKey, summary);
   const reportKey = keys.reportPage(runId);
-  const page = ReportDataBuilder.from(gathered.page).build({ summary, proposals, changes, comparedWith: gathered.comparedWith, trend: await trendOf(store, summary) });
+  const templates = await readTemplateProposals(store, runId);
+  const page = ReportDataBuilder.from(gathered.page).build({ summary, proposals, templates, changes, comparedWith: gathered.comparedWith, trend: await trendOf(store, summary) });
   await store.put(reportKey, renderReportPage(page), 'text/html; charset=utf-8');
   if (status === 'COMPLETED') {
     const latest: LatestPointer = { runId, summaryKey, completedAt };

@@ -14,6 +14,7 @@ import type { RunSummary } from '../../lambda/core/model';
 import { ReportDataBuilder } from '../../lambda/core/report-data';
 import { fabricatedPage, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/report-page';
 import { tempDir } from '../helpers/temp';
+import type { TemplateProposals } from '../../lambda/core/shared-proposals';
 
 const SHOTS = join(__dirname, '..', '..', 'test-output');
 
@@ -354,7 +355,24 @@ describe('the HTML report in Chromium', () => {
     names[86] = names[90] = 'shared-deployer';
     names[87] = names[91] = 'shared-policy';
     names[14] = 'failed-job';
-    const shared = fabricatedPage(120, { names });
+    // Propose's proposal for the deployer's template (its inline policy, the same in both accounts).
+    const deployerDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow' as const, Action: '*', Resource: '*' }] };
+    const templates: TemplateProposals = {
+      proposals: [{
+        templateId: 't-00000000000000aa',
+        target: { kind: 'inline-policy', policyName: 'shared-deployer-access', policyArn: null, identity: 'role/shared-deployer' },
+        accounts: [],
+        current: deployerDocument,
+        action: 'trim',
+        removedServices: ['dynamodb', 'ec2', 'iam', 'kms', 'lambda', 'sqs'],
+        removedActions: [],
+        keptServices: ['s3'],
+        proposed: { ...deployerDocument, Statement: [{ ...deployerDocument.Statement[0], Action: 's3:*' }] },
+        notes: [],
+      }],
+      notProposed: [],
+    };
+    const shared = fabricatedPage(120, { names, templates });
     const sharedFile = join(tempDir('report-page-shared-'), 'report.html');
     writeFileSync(sharedFile, shared.html);
     // What the fabricated reports say, service by service ("s3 12 days ago used"), gathered by type and name.
@@ -390,6 +408,9 @@ describe('the HTML report in Chromium', () => {
         'Used (1): s3 in 2 of 2',
         'production (111111111111) · 6 unused services',
         'staging (222222222222) · 2 unused services',
+        'Proposals for the template (1), cut by what no account used',
+        'trim inline policy shared-deployer-access · removes 6 services',
+        'iam-access-audit proposals --shared --id t-00000000000000aa --format policy',
       ]);
       expect(await page.page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-resource'))).toBe('role/shared-deployer');
       // An account's link opens that identity in the table below, and the page's address names it.

@@ -2,7 +2,7 @@
  * A whole organization audited from its audit account: the synthesized workflow executed locally against
  * the emulator serving IAM, STS and Organizations, each account's IAM reached through its member role.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { changesCommand } from '../../cli/changes-command';
@@ -216,8 +216,22 @@ describe('an organization with a missing member role and a suspended account', (
     let text = '';
     printed.on('data', (chunk) => (text += chunk));
     expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared', '--format', 'json'], printed)).toBe(0);
-    const { proposals, accountsNotAudited } = JSON.parse(text) as { proposals: SharedProposal[]; accountsNotAudited: string[] };
+    const { proposals, notProposed, accountsNotAudited } = JSON.parse(text) as { proposals: SharedProposal[]; notProposed: unknown[]; accountsNotAudited: string[] };
     expect(accountsNotAudited).toEqual([organization.accounts[2].accountId, organization.accounts[3].accountId]);
+    // Propose wrote them (the command read its file); worked out again from the run's reports, for a run
+    // whose Propose wrote none, they are the same.
+    const file = join(dir, keys.templateProposals(result.runId));
+    expect(readJson<{ proposals: unknown[] }>(dir, keys.templateProposals(result.runId)).proposals).toEqual(proposals);
+    renameSync(file, `${file}.aside`);
+    try {
+      const again = new PassThrough();
+      let worked = '';
+      again.on('data', (chunk) => (worked += chunk));
+      expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared', '--format', 'json'], again)).toBe(0);
+      expect(JSON.parse(worked)).toEqual({ runId: result.runId, accountsNotAudited, proposals, notProposed });
+    } finally {
+      renameSync(`${file}.aside`, file);
+    }
     const mine = proposals.filter((p) => p.target.identity === identity);
     expect(mine.map((p) => p.target.policyName).sort()).toEqual(role.inlinePolicies.map((p) => p.name).sort());
     for (const p of mine) {
@@ -236,6 +250,10 @@ describe('an organization with a missing member role and a suspended account', (
       const kept = statementsOf(JSON.parse(document)).flatMap((st) => listOf(st.Action));
       expect(kept.sort()).toEqual(statementsOf(p.current).flatMap((st) => listOf(st.Action)).filter((a) => !p.removedServices.includes(a.slice(0, a.indexOf(':')))).sort());
     }
+    // The HTML report's row of the role names its template proposals.
+    const page = pageDataOf(readFileSync(join(dir, keys.reportPage(result.runId)), 'utf8'));
+    const row = page.shared.findIndex(([type, path, name]) => `${TYPE_CODES[type]}${path}${name}` === identity);
+    expect(page.templates.filter(([at]) => at === row)).toEqual(mine.map((p) => [row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length]));
     // The table names each, and the patch shows each document's change.
     const [table, patch] = [new PassThrough(), new PassThrough()];
     let [tableText, patchText] = ['', ''];

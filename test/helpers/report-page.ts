@@ -8,6 +8,7 @@ import { renderReportPage } from '../../lambda/core/html/report-page';
 import { accountOfArn, type EntityReport, type EntityType, type RunSummary } from '../../lambda/core/model';
 import type { ProposalIndex } from '../../lambda/core/propose';
 import { ReportDataBuilder, type ReportData, type TrendPoint } from '../../lambda/core/report-data';
+import type { TemplateProposals } from '../../lambda/core/shared-proposals';
 
 const DAY = 86_400_000;
 const RUN_ID = 'audit-2026-11-25';
@@ -47,7 +48,7 @@ export interface FabricatedPage {
  */
 export function fabricatedPage(
   count: number,
-  options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean; accounts?: number; failedAccounts?: readonly number[] } = {},
+  options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean; accounts?: number; failedAccounts?: readonly number[]; templates?: TemplateProposals } = {},
 ): FabricatedPage {
   const partition = options.partition ?? 'aws';
   const pageAccounts = options.accounts === undefined ? PAGE_ACCOUNTS : Array.from({ length: options.accounts }, (_, n) => ({ accountId: String(100_000_000_001 + n), name: `account-${n}` }));
@@ -177,7 +178,7 @@ export function fabricatedPage(
     failed: i % 7 === 0 ? 3 : 1,
     listed: count + 2,
   }));
-  return { html: renderReportPage(builder.build({ summary, proposals, changes, trend })), identities, summary, exempt: proposals.exempt.map((e) => e.arn) };
+  return { html: renderReportPage(builder.build({ summary, proposals, templates: options.templates, changes, trend })), identities, summary, exempt: proposals.exempt.map((e) => e.arn) };
 }
 
 /** The data a rendered report page carries, as its script reads it. */

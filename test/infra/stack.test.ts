@@ -66,6 +66,13 @@ describe('the stack', () => {
     expect(actions).toEqual(['s3:PutObject']);
   });
 
+  it('lets Propose write only proposals, and read only the working files, the reports and the proposals it wrote', () => {
+    const { actions, keysOf } = s3Access(stack.workflow.proposeFunction);
+    expect(keysOf('s3:PutObject')).toEqual(['runs/*/proposals/*']);
+    expect(keysOf('s3:GetObject').sort()).toEqual(['runs/*/proposals/*', 'runs/*/reports/*', 'work/*']);
+    expect(actions).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+  });
+
   it('lets Summarize abort only the multipart uploads of dataset parts', () => {
     const { actions, keysOf } = s3Access(stack.workflow.summarizeFunction);
     expect(keysOf('s3:AbortMultipartUpload')).toEqual(['datasets/*']);
@@ -76,6 +83,7 @@ describe('the stack', () => {
       'latest.json',
       'runs/*/long-jobs.json',
       'runs/*/proposals/index.json',
+      'runs/*/proposals/templates.json',
       'runs/*/reports/*',
       'runs/*/summary.json',
       'work/*',

@@ -232,9 +232,13 @@ export const CLIENT_SCRIPT = String.raw`
   // report is not known, and so is which of its services no account used.
   var SHARED_SHOWN = 25;
   // A row of data.shared (SharedRow in report-data.ts), by name.
-  function sharedGroup(s) {
-    return { type: s[0], path: s[1], name: s[2], rows: s[3], failed: s[4].map(function (f) { return data.failures[f]; }), count: s[5], known: s[4].length === 0, usedInNone: s[6], usedInSome: s[7], unusedGrants: s[8], resource: TYPES[s[0]] + s[1] + s[2] };
+  function sharedGroup(s, i) {
+    return { type: s[0], path: s[1], name: s[2], rows: s[3], failed: s[4].map(function (f) { return data.failures[f]; }), count: s[5], known: s[4].length === 0, usedInNone: s[6], usedInSome: s[7], unusedGrants: s[8], resource: TYPES[s[0]] + s[1] + s[2], templates: templatesOf[i] || [] };
   }
+  // The template proposals (data.templates, from Propose) of each row of data.shared.
+  var templatesOf = {};
+  data.templates.forEach(function (t) { (templatesOf[t[0]] = templatesOf[t[0]] || []).push(t); });
+  var KIND_WORDS = { 'inline-policy': 'inline policy', 'managed-policy': 'managed policy', 'aws-managed-attachment': 'AWS managed policy' };
   // A group's services, when it opens: those used in no account by name, and those used with the number of accounts.
   function sharedServices(g) {
     var usedIn = {}, granted = [];
@@ -281,7 +285,13 @@ export const CLIENT_SCRIPT = String.raw`
     return el('div', { class: 'detail' }, [
       el('p', { class: 'service-list' }, [el('strong', { text: (g.known ? 'Used in no account' : 'Used in no account with a report, ' + fmt(reportedIn) + ' of ' + fmt(g.count)) + ' (' + fmt(unused.length) + '): ' }), unused.length ? unused.map(function (s) { return data.services[s]; }).join(', ') : 'none']),
       el('p', { class: 'service-list' }, [el('strong', { text: 'Used (' + fmt(used.length) + '): ' }), used.length ? used.map(function (u) { return data.services[u[0]] + ' in ' + fmt(u[1]) + ' of ' + fmt(reportedIn); }).join(', ') : 'none']),
-      el('ul', { class: 'shared-accounts' }, reported.concat(failed))
+      el('ul', { class: 'shared-accounts' }, reported.concat(failed)),
+      g.templates.length ? el('div', { class: 'templates' }, [
+        el('strong', { text: 'Proposals for the template (' + fmt(g.templates.length) + '), cut by what no account used' }),
+        el('ul', { class: 'proposals' }, g.templates.map(function (t) {
+          return el('li', {}, [t[2] + ' ' + (KIND_WORDS[t[3]] || t[3]) + ' ' + t[4] + ' · removes ' + count(t[5], 'service', 'services'), el('code', { text: 'iam-access-audit proposals --shared --id ' + t[1] + (t[2] === 'remove' ? '' : ' --format policy') })]);
+        }))
+      ]) : null
     ]);
   }
 

@@ -97,6 +97,7 @@ ul.proposals code { display: block; color: var(--muted); font-size: 11px; }
 #pager { display: flex; gap: 12px; align-items: center; justify-content: flex-end; margin-top: 10px; color: var(--muted); }
 #pager button, #failures-more button, #accounts-more button, #shared-more button { font: inherit; padding: 5px 12px; border: 1px solid #cbd5e1; border-radius: 8px; background: #fff; cursor: pointer; }
 #shared p.note code { white-space: nowrap; }
+#shared .templates { margin-top: 10px; }
 #pager button:disabled { opacity: .4; cursor: default; }
 .alert-box { border: 1px solid #fecaca; background: #fef2f2; border-radius: 10px; padding: 10px 14px; margin-bottom: 10px; }
 .alert-box ul { margin: 6px 0 0; padding-left: 18px; }

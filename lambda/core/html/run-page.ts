@@ -5,7 +5,7 @@
  */
 import type { Changes } from '../changes';
 import { keys, type RunSummary } from '../model';
-import type { ProposalIndex } from '../propose';
+import type { ProposalIndex, TemplateProposalsFile } from '../propose';
 import { ReportDataBuilder, type TrendPoint } from '../report-data';
 import { readRunReports, readSummary, RunNotReadable } from '../run-reader';
 import { getJsonOrNull, mapConcurrently, type ReportStore } from '../store';
@@ -18,8 +18,18 @@ export const TREND_RUNS = 30;
 export async function renderRunPage(store: ReportStore, summary: RunSummary): Promise<string> {
   const builder = new ReportDataBuilder(summary.accounts.map((a) => a.accountId));
   for (const report of await readRunReports(store, summary)) builder.add(report);
-  const [proposals, changes, trend] = await Promise.all([readProposalIndex(store, summary.runId), getJsonOrNull<Changes>(store, keys.changes(summary.runId)), trendOf(store, summary)]);
-  return renderReportPage(builder.build({ summary, proposals, changes, trend }));
+  const [proposals, templates, changes, trend] = await Promise.all([
+    readProposalIndex(store, summary.runId),
+    readTemplateProposals(store, summary.runId),
+    getJsonOrNull<Changes>(store, keys.changes(summary.runId)),
+    trendOf(store, summary),
+  ]);
+  return renderReportPage(builder.build({ summary, proposals, templates, changes, trend }));
+}
+
+/** The run's template proposals, when Propose wrote them. */
+export function readTemplateProposals(store: ReportStore, runId: string): Promise<TemplateProposalsFile | null> {
+  return getJsonOrNull<TemplateProposalsFile>(store, keys.templateProposals(runId));
 }
 
 /** The run's proposal index, when Propose wrote one. */
