@@ -4,15 +4,13 @@
  * `aws iam create-policy-version` or `put-role-policy`. The project never applies a proposal.
  */
 import { createTwoFilesPatch } from 'diff';
-import { keys, PROPOSAL_ACTIONS } from '../lambda/core/model';
 import { readTemplateProposals } from '../lambda/core/html/run-page';
 import { proposeTemplates, type ProposalIndex } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
-import { accountOfArn, type RunSummary } from '../lambda/core/model';
+import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
 import { accountsOfRun, readRunReports } from '../lambda/core/run-reader';
-import { gatherShared } from '../lambda/core/shared-identities';
-import type { TemplateProposals, TemplateTarget } from '../lambda/core/shared-proposals';
+import { identityAccounts, type TemplateProposals, type TemplateTarget } from '../lambda/core/shared-proposals';
 import { getJson, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
@@ -161,27 +159,17 @@ async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, ind
   const written = await readTemplateProposals(store, summary.runId);
   if (written) return written;
   const reports = await readRunReports(store, summary);
-  const unreported = [...summary.failures, ...summary.skipped];
-  const groups = gatherShared(
-    reports.map((r) => ({ type: r.entity.type, path: r.entity.path, name: r.entity.name, accountId: r.accountId })),
-    unreported,
-    () => {},
-  );
-  const where = new Map(
-    groups.map((g) => {
-      const unknownIn = g.failures.map((i) => accountOfArn(unreported[i].arn));
-      return [`${g.type}${g.path}${g.name}`, { accountIds: [...g.members.map((i) => reports[i].accountId), ...unknownIn].sort(), unknownIn: unknownIn.sort() }];
-    }),
-  );
-  return proposeTemplates(store, index, (identity) => where.get(identity) ?? null, sharedActionSpace());
+  const reported = reports.map((r) => ({ type: r.entity.type, path: r.entity.path, name: r.entity.name, accountId: r.accountId }));
+  return proposeTemplates(store, index, identityAccounts(reported, [...summary.failures, ...summary.skipped]), sharedActionSpace());
 }
 
 function renderTemplates(format: Format, summary: RunSummary, shared: TemplateProposals, one: boolean): string {
   const { proposals, notProposed } = shared;
+  const notAudited = summary.accounts.filter((a) => a.status !== 'audited');
   switch (format) {
     case 'json':
       // The accounts not audited may hold the templates' identities too: a tool should know which.
-      return `${JSON.stringify(one ? proposals[0] : { runId: summary.runId, accountsNotAudited: summary.accounts.filter((a) => a.status !== 'audited').map((a) => a.accountId), proposals, notProposed }, null, 2)}\n`;
+      return `${JSON.stringify(one ? proposals[0] : { runId: summary.runId, accountsNotAudited: notAudited.map((a) => a.accountId), proposals, notProposed }, null, 2)}\n`;
     case 'policy': {
       const [p] = proposals;
       if (!p.proposed) throw new UsageError(`template proposal ${p.templateId} is a ${p.action}: it proposes no document`);
@@ -201,8 +189,7 @@ function renderTemplates(format: Format, summary: RunSummary, shared: TemplatePr
       const lines = [
         `Run ${summary.runId}: ${counted(proposals.length, 'template proposal')} (${counts}): each a policy one identity holds in several accounts, cut by what no account used; nothing is applied. Largest cut first.`,
       ];
-      if (summary.accounts.filter((a) => a.status === 'audited').length < 2) return `${lines[0]}\nOne account was audited: no identity, so no policy, can be in several.\n`;
-      const notAudited = summary.accounts.filter((a) => a.status !== 'audited');
+      if (summary.accounts.length - notAudited.length < 2) return `${lines[0]}\nOne account was audited: no identity, so no policy, can be in several.\n`;
       if (notAudited.length > 0) lines.push(`  Accounts not audited (${notAudited.map((a) => a.accountId).join(', ')}) may hold these identities too, with their own use: the template's owner should look there before cutting.`);
       lines.push('');
       const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));

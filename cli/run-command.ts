@@ -10,9 +10,8 @@ import { numberFlag, parseFlags, UsageError } from './flags';
 import { writableDirectoryFlag } from './files';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
 import { exitNow, INTERRUPT_USAGE, interruptibly } from './interrupt';
-import { notAuditedLines } from './words';
 import { runAwsCommand } from './run-aws-command';
-import { counted } from './words';
+import { counted, notAuditedLines } from './words';
 
 export const RUN_USAGE = `iam-access-audit run --local (--account FILE | --sample N | --org FILE | --org-sample AxE) [--seed S] [--as-of YYYY-MM-DD]
     [--out DIR] [--input JSON] [--granularity G] [--arn ARN ...] [--account-ids ID,ID...] [--time-scale X]

@@ -37,10 +37,10 @@ export function sharedOfRun(summary: RunSummary, reports: readonly EntityReport[
       for (const s of reports[i].services) visit(s.serviceNamespace, !unused[i].has(s.serviceNamespace));
     },
   );
-  return groups.map((g) => identityOf(g, summary, reports));
+  return groups.map((g) => sharedIdentityOf(g, summary));
 }
 
-function identityOf(g: SharedGroup<string>, summary: RunSummary, reports: readonly EntityReport[]): SharedIdentity {
+function sharedIdentityOf(g: SharedGroup<string>, summary: RunSummary): SharedIdentity {
   const notReported = g.failures.map((i) => summary.failures[i]).map((f) => ({ accountId: accountOfArn(f.arn), arn: f.arn, code: f.code }));
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const services = [...g.usedIn.entries()].sort((a, b) => byName(a[0], b[0]));
@@ -48,7 +48,7 @@ function identityOf(g: SharedGroup<string>, summary: RunSummary, reports: readon
     type: g.type,
     path: g.path,
     name: g.name,
-    accountIds: [...new Set([...g.members.map((i) => reports[i].accountId), ...notReported.map((n) => n.accountId)])].sort(),
+    accountIds: g.accountIds,
     notReported,
     usedInNoAccount: g.known ? services.filter(([, n]) => n === 0).map(([s]) => s) : null,
     usedInSomeAccount: services.filter(([, n]) => n > 0).map(([service, accounts]) => ({ service, accounts })),

@@ -9,7 +9,8 @@ import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
-import { proposeShared, templateId, templateOf, type IdentityAccounts, type TemplateIdentity, type TemplateProposals } from './shared-proposals';
+import type { SharedMember } from './shared-identities';
+import { identityAccounts, proposeShared, templateId, templateOf, type IdentityAccounts, type TemplateIdentity, type TemplateProposals } from './shared-proposals';
 import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface ProposeDeps {
@@ -64,7 +65,9 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const plan = await getJson<PlanRecord>(store, keys.plan(event.run.runId));
   const run = plan.run;
   const entries: ProposalIndexEntry[] = [];
-  const identities = new ListedIdentities();
+  // Every listed identity, reported or not, for the template proposals: where each is, where it has no report.
+  const reported: SharedMember[] = [];
+  const unreported: Array<{ arn: string }> = [];
   const accountsWithoutDetails: string[] = [];
   const exempt: Array<{ arn: string; reason: string }> = [];
   // Accounts are read ahead of the one proposed for, and those before it written meanwhile: the reads and
@@ -84,7 +87,10 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const reads = new ReadAhead(audited, (a) => readAccount(store, run.runId, a.accountId, batchesFor(a.accountId)), ENTITIES_READ_AHEAD, (a) => Math.max(1, listed(a.accountId)));
   for (const account of audited) {
     const read = await reads.take();
-    for (const { entity, reported } of read.listed) identities.add(account.accountId, entity, reported);
+    for (const { entity, reported: has } of read.listed) {
+      if (has) reported.push({ type: entity.type, path: entity.path, name: entity.name, accountId: account.accountId });
+      else unreported.push({ arn: entity.arn });
+    }
     if (read.details === null) {
       accountsWithoutDetails.push(account.accountId);
       continue;
@@ -118,7 +124,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   entries.sort((a, b) => (a.key < b.key ? -1 : 1));
   const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, exempt, proposals: entries };
   await putJson(store, keys.proposalsIndex(run.runId), index);
-  const templates = await proposeTemplates(store, index, (identity) => identities.of(identity), deps.space);
+  const templates = await proposeTemplates(store, index, identityAccounts(reported, unreported), deps.space);
   const file: TemplateProposalsFile = { schemaVersion: 1, runId: run.runId, accountsNotAudited: plan.accounts.filter((a) => a.status !== 'audited').map((a) => a.accountId), ...templates };
   await putJson(store, keys.templateProposals(run.runId), file);
   return countProposals(index);
@@ -138,39 +144,17 @@ export interface TemplateProposalsFile extends TemplateProposals {
  * `proposeShared`, with where each template's identity is and where it has no report.
  */
 export async function proposeTemplates(store: ReportStore, index: Pick<ProposalIndex, 'proposals'>, accountsOf: (identity: TemplateIdentity) => IdentityAccounts | null, space: ActionSpace): Promise<TemplateProposals> {
+  const ids = index.proposals.map((e) => templateId(templateOf(e)));
   const accountsByTemplate = new Map<string, Set<string>>();
-  for (const e of index.proposals) {
-    const id = templateId(templateOf(e));
-    let accounts = accountsByTemplate.get(id);
-    if (!accounts) accountsByTemplate.set(id, (accounts = new Set()));
+  index.proposals.forEach((e, i) => {
+    let accounts = accountsByTemplate.get(ids[i]);
+    if (!accounts) accountsByTemplate.set(ids[i], (accounts = new Set()));
     accounts.add(e.accountId);
-  }
-  const entries = index.proposals.filter((e) => accountsByTemplate.get(templateId(templateOf(e)))!.size > 1);
+  });
+  const entries = index.proposals.filter((_, i) => accountsByTemplate.get(ids[i])!.size > 1);
   if (entries.length === 0) return { proposals: [], notProposed: [] };
   const proposals = await mapConcurrently(entries, READ_CONCURRENCY, (e) => getJson<Proposal>(store, e.key));
   return proposeShared(proposals, accountsOf, space);
-}
-
-/**
- * Every listed identity of the run by type, path and name, account aside: the accounts it is in, and
- * those where it has no report (its job failed, or it went before it was audited: either way, what it
- * used there is not known to a template).
- */
-class ListedIdentities {
-  private readonly byIdentity = new Map<TemplateIdentity, { accountIds: string[]; unknownIn: string[] }>();
-
-  add(accountId: string, e: Pick<EntityRef, 'type' | 'path' | 'name'>, reported: boolean): void {
-    const identity = `${e.type}${e.path}${e.name}`;
-    let entry = this.byIdentity.get(identity);
-    if (!entry) this.byIdentity.set(identity, (entry = { accountIds: [], unknownIn: [] }));
-    entry.accountIds.push(accountId);
-    if (!reported) entry.unknownIn.push(accountId);
-  }
-
-  of(identity: TemplateIdentity): IdentityAccounts | null {
-    const entry = this.byIdentity.get(identity);
-    return entry ? { accountIds: [...entry.accountIds].sort(), unknownIn: [...entry.unknownIn].sort() } : null;
-  }
 }
 
 export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): ProposeResult {

@@ -5,9 +5,9 @@
  * before the report), so that a page of 10,000 identities stays a few megabytes.
  */
 import type { Changes, NotCompared, ServiceChange } from './changes';
-import { type AccountSummary, type EntityReport, type EntityType, type RunSummary } from './model';
+import type { AccountSummary, EntityReport, EntityType, RunSummary } from './model';
 import type { ProposalIndex } from './propose';
-import { gatherShared } from './shared-identities';
+import { gatherShared, identityOf } from './shared-identities';
 import type { TemplateProposals } from './shared-proposals';
 
 export const TYPE_CODES: readonly EntityType[] = ['user', 'group', 'role', 'policy'];
@@ -257,13 +257,13 @@ export function sharedIdentities(identities: readonly IdentityRow[], identitySer
     const cells = identityServices[i];
     for (let k = 0; k < cells.length; k += CELL_WIDTH) visit(cells[k], cells[k + 2] === 0);
   });
-  return groups.map((g) => [TYPE_CODES.indexOf(g.type), g.path, g.name, [...g.members], [...g.failures], g.accounts, g.usedInNone, g.usedInSome, g.unusedGrants]);
+  return groups.map((g) => [TYPE_CODES.indexOf(g.type), g.path, g.name, [...g.members], [...g.failures], g.accountIds.length, g.usedInNone, g.usedInSome, g.unusedGrants]);
 }
 
 /** The template proposals, each by the row of `shared` its identity is. One whose identity has no row (none in the page) is left out. */
 export function templateRows(shared: readonly SharedRow[], templates: TemplateProposals | null): ReportData['templates'] {
   if (!templates) return [];
-  const rowOf = new Map(shared.map((row, i) => [`${TYPE_CODES[row[0]]}${row[1]}${row[2]}`, i]));
+  const rowOf = new Map(shared.map((row, i) => [identityOf({ type: TYPE_CODES[row[0]], path: row[1], name: row[2] }), i]));
   return templates.proposals.flatMap((p): ReportData['templates'] => {
     const row = rowOf.get(p.target.identity);
     return row === undefined ? [] : [[row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length]];

@@ -11,6 +11,9 @@
 import { ENTITY_ARN } from './input';
 import { accountOfArn, type EntityType, type Failure } from './model';
 
+/** An identity, account aside, as its ARN's resource names it: `role/ci/deployer`, `policy/team/read`. */
+export const identityOf = (e: { readonly type: EntityType; readonly path: string; readonly name: string }): string => `${e.type}${e.path}${e.name}`;
+
 /** A reported identity, by what gathers it with the others. */
 export interface SharedMember {
   readonly type: EntityType;
@@ -27,8 +30,8 @@ export interface SharedGroup<S> {
   readonly members: readonly number[];
   /** Its identities without a report: indexes into the failures given. */
   readonly failures: readonly number[];
-  /** How many accounts it is in, reported or not. */
-  readonly accounts: number;
+  /** The accounts it is in, reported or not, in order. */
+  readonly accountIds: readonly string[];
   /** Each service it is granted in some account, with how many accounts used it (0: none did). */
   readonly usedIn: ReadonlyMap<S, number>;
   readonly usedInNone: number;
@@ -92,15 +95,15 @@ export function gatherShared<S>(
         name: g.name,
         members: g.members,
         failures: g.failures,
-        accounts: g.accounts.size,
+        accountIds: [...g.accounts].sort(),
         usedIn,
         usedInNone: usedIn.size - usedInSome,
         usedInSome,
         unusedGrants,
         known: g.failures.length === 0,
-        key: `${g.type}${g.path}${g.name}`.toLowerCase(),
+        key: identityOf(g).toLowerCase(),
       };
     });
-  groups.sort((a, b) => (b.known ? b.usedInNone : -1) - (a.known ? a.usedInNone : -1) || b.accounts - a.accounts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  groups.sort((a, b) => (b.known ? b.usedInNone : -1) - (a.known ? a.usedInNone : -1) || b.accountIds.length - a.accountIds.length || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return groups.map(({ key: _key, ...group }) => group);
 }

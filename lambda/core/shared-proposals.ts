@@ -16,7 +16,9 @@
  * actions of a service some used, and the accounts' proposals do not carry them for services they kept.
  */
 import { createHash } from 'node:crypto';
+import { accountOfArn, type Failure } from './model';
 import { POLICY_SIZE_LIMITS, type ActionSpace, type PolicyDocument } from './policy';
+import { gatherShared, identityOf, type SharedMember } from './shared-identities';
 import { changeOf, INLINE_LIMITS, type Change, type Proposal, type TargetKind } from './proposals';
 
 /** An identity of a template, account aside: `role/ci/deployer`, `policy/team/read-only`. */
@@ -48,6 +50,17 @@ export interface NotProposed {
 export interface IdentityAccounts {
   readonly accountIds: readonly string[];
   readonly unknownIn: readonly string[];
+}
+
+/**
+ * Where each identity in several accounts is, and where it has no report, from the reported identities
+ * and the ARNs of those without a report; null for an identity of one account alone.
+ */
+export function identityAccounts(reported: readonly SharedMember[], unreported: readonly Pick<Failure, 'arn'>[]): (identity: TemplateIdentity) => IdentityAccounts | null {
+  const where = new Map(
+    gatherShared(reported, unreported, () => {}).map((g) => [identityOf(g), { accountIds: g.accountIds, unknownIn: g.failures.map((i) => accountOfArn(unreported[i].arn)).sort() }]),
+  );
+  return (identity) => where.get(identity) ?? null;
 }
 
 export interface TemplateProposals {

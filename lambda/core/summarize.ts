@@ -308,7 +308,7 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
   const { store } = deps;
   const { summary: soFar, changes, reason } = gathered;
   const { runId, status, entities } = soFar;
-  const proposals = await readProposalIndex(store, runId);
+  const [proposals, templates] = await Promise.all([readProposalIndex(store, runId), readTemplateProposals(store, runId)]);
   const completedAt = new Date(deps.clock.now()).toISOString();
   // The summary's fields in their order, the proposals and the time it completed among them.
   const summary: RunSummary = {
@@ -331,7 +331,6 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
   const summaryKey = keys.summary(runId);
   await putJson(store, summaryKey, summary);
   const reportKey = keys.reportPage(runId);
-  const templates = await readTemplateProposals(store, runId);
   const page = ReportDataBuilder.from(gathered.page).build({ summary, proposals, templates, changes, comparedWith: gathered.comparedWith, trend: await trendOf(store, summary) });
   await store.put(reportKey, renderReportPage(page), 'text/html; charset=utf-8');
   if (status === 'COMPLETED') {
