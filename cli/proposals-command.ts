@@ -5,12 +5,12 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { readTemplateProposals } from '../lambda/core/html/run-page';
-import { proposeTemplates, type ProposalIndex } from '../lambda/core/propose';
+import type { ProposalIndex } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
 import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
 import { accountsOfRun, readRunReports } from '../lambda/core/run-reader';
-import { identityAccounts, type TemplateProposals, type TemplateTarget } from '../lambda/core/shared-proposals';
+import { identityAccounts, proposeSharedFrom, templateOf, type TemplateProposals, type TemplateTarget } from '../lambda/core/shared-proposals';
 import { getJson, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
@@ -160,7 +160,11 @@ async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, ind
   if (written) return written;
   const reports = await readRunReports(store, summary);
   const reported = reports.map((r) => ({ type: r.entity.type, path: r.entity.path, name: r.entity.name, accountId: r.accountId }));
-  return proposeTemplates(store, index, identityAccounts(reported, [...summary.failures, ...summary.skipped]), sharedActionSpace());
+  const accountsOf = identityAccounts(reported, [...summary.failures, ...summary.skipped]);
+  // Only the proposals of an identity in several accounts are read: the others are of no template.
+  const entries = index.proposals.filter((e) => accountsOf(templateOf(e).identity) !== null);
+  const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
+  return proposeSharedFrom(proposals, accountsOf, sharedActionSpace());
 }
 
 function renderTemplates(format: Format, summary: RunSummary, shared: TemplateProposals, one: boolean): string {

@@ -10,7 +10,7 @@ import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
 import type { SharedMember } from './shared-identities';
-import { identityAccounts, proposeShared, templateId, templateOf, type IdentityAccounts, type TemplateIdentity, type TemplateProposals } from './shared-proposals';
+import { identityAccounts, memberOf, proposeShared, type TemplateMember, type TemplateProposals } from './shared-proposals';
 import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface ProposeDeps {
@@ -70,6 +70,8 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const unreported: Array<{ arn: string }> = [];
   const accountsWithoutDetails: string[] = [];
   const exempt: Array<{ arn: string; reason: string }> = [];
+  // What the template proposals need of each proposal, kept as it is written: their documents are read back only where the accounts agree.
+  const members: TemplateMember[] = [];
   // Accounts are read ahead of the one proposed for, and those before it written meanwhile: the reads and
   // writes wait on the store, the proposals on the CPU. The accounts read ahead hold the reports of at most
   // ENTITIES_READ_AHEAD listed entities, or of the next account alone if it is larger, and the accounts
@@ -101,6 +103,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
       if (reason) exempt.push({ arn: identity.arn, reason });
     }
     const proposals = proposeForAccount({ runId: run.runId, accountId: account.accountId, space: deps.space, catalog: deps.catalog }, details, reports, deps.exemptions);
+    for (const p of proposals) members.push(memberOf(p));
     const write = () => mapConcurrently(proposals, READ_CONCURRENCY, async (p) => {
       const key = keys.proposal(run.runId, account.accountId, p.proposalId);
       await putJson(store, key, p);
@@ -124,7 +127,8 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   entries.sort((a, b) => (a.key < b.key ? -1 : 1));
   const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, exempt, proposals: entries };
   await putJson(store, keys.proposalsIndex(run.runId), index);
-  const templates = await proposeTemplates(store, index, identityAccounts(reported, unreported), deps.space);
+  const currentOf = async (m: TemplateMember) => (await getJson<Proposal>(store, keys.proposal(run.runId, m.accountId, m.proposalId))).current;
+  const templates = await proposeShared(members, identityAccounts(reported, unreported), deps.space, currentOf);
   const file: TemplateProposalsFile = { schemaVersion: 1, runId: run.runId, accountsNotAudited: plan.accounts.filter((a) => a.status !== 'audited').map((a) => a.accountId), ...templates };
   await putJson(store, keys.templateProposals(run.runId), file);
   return countProposals(index);
@@ -136,25 +140,6 @@ export interface TemplateProposalsFile extends TemplateProposals {
   readonly runId: string;
   /** Accounts the run did not audit: a template's identity may be in them too, with its own use. */
   readonly accountsNotAudited: readonly string[];
-}
-
-/**
- * The proposals for templates (policies one identity holds in several accounts), from the index's
- * entries: those of a template proposed for in two accounts or more are read back and given to
- * `proposeShared`, with where each template's identity is and where it has no report.
- */
-export async function proposeTemplates(store: ReportStore, index: Pick<ProposalIndex, 'proposals'>, accountsOf: (identity: TemplateIdentity) => IdentityAccounts | null, space: ActionSpace): Promise<TemplateProposals> {
-  const ids = index.proposals.map((e) => templateId(templateOf(e)));
-  const accountsByTemplate = new Map<string, Set<string>>();
-  index.proposals.forEach((e, i) => {
-    let accounts = accountsByTemplate.get(ids[i]);
-    if (!accounts) accountsByTemplate.set(ids[i], (accounts = new Set()));
-    accounts.add(e.accountId);
-  });
-  const entries = index.proposals.filter((_, i) => accountsByTemplate.get(ids[i])!.size > 1);
-  if (entries.length === 0) return { proposals: [], notProposed: [] };
-  const proposals = await mapConcurrently(entries, READ_CONCURRENCY, (e) => getJson<Proposal>(store, e.key));
-  return proposeShared(proposals, accountsOf, space);
 }
 
 export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): ProposeResult {

@@ -16,10 +16,11 @@
  * actions of a service some used, and the accounts' proposals do not carry them for services they kept.
  */
 import { createHash } from 'node:crypto';
-import { accountOfArn, type Failure } from './model';
+import { accountOfArn, type Failure, type ProposalAction } from './model';
 import { POLICY_SIZE_LIMITS, type ActionSpace, type PolicyDocument } from './policy';
 import { gatherShared, identityOf, type SharedMember } from './shared-identities';
 import { changeOf, INLINE_LIMITS, type Change, type Proposal, type TargetKind } from './proposals';
+import { mapConcurrently } from './store';
 
 /** An identity of a template, account aside: `role/ci/deployer`, `policy/team/read-only`. */
 export type TemplateIdentity = string;
@@ -77,34 +78,70 @@ export function templateOf(t: { readonly kind: TargetKind; readonly policyName: 
   return { kind: t.kind, policyName: t.policyName, policyArn: t.kind === 'aws-managed-attachment' ? t.policyArn : null, identity: resourceOf(t.owner!) };
 }
 
-/** The template of a proposal's policy. */
-const templateOfProposal = (p: Proposal): TemplateTarget => templateOf({ ...p.target, owner: p.target.owner?.arn ?? null });
-
 export function templateId(t: TemplateTarget): string {
   return `t-${createHash('sha256').update([t.kind, t.identity, t.policyArn ?? '', t.policyName].join('|')).digest('hex').slice(0, 16)}`;
 }
 
 /**
- * The proposals for the templates of identities in several accounts. `accountsOf` gives, for an identity
- * of a template, every account it is in and whether each has a report of it (`null` for an identity in
- * one account alone: it is no template). Those the accounts do not agree on are returned apart, with why.
+ * What a template proposal needs of one account's proposal: all but its documents, of which it keeps a
+ * hash of the current one, for the accounts' documents are compared by it. Propose keeps one for each
+ * proposal it writes, and reads back a document only for a template the accounts agree on.
  */
-export function proposeShared(
-  proposals: readonly Proposal[],
+export interface TemplateMember {
+  readonly templateId: string;
+  readonly target: TemplateTarget;
+  readonly accountId: string;
+  readonly proposalId: string;
+  readonly action: ProposalAction;
+  readonly removedServices: readonly string[];
+  readonly keptServices: readonly string[];
+  /** SHA-256 of the current document's JSON. */
+  readonly currentHash: string;
+  /** A review's reason (its first note); null for the other actions. */
+  readonly review: string | null;
+}
+
+export function memberOf(p: Proposal): TemplateMember {
+  const target = templateOf({ ...p.target, owner: p.target.owner?.arn ?? null });
+  return {
+    templateId: templateId(target),
+    target,
+    accountId: p.accountId,
+    proposalId: p.proposalId,
+    action: p.action,
+    removedServices: p.removedServices,
+    keptServices: p.keptServices,
+    currentHash: createHash('sha256').update(JSON.stringify(p.current)).digest('hex'),
+    review: p.action === 'review' ? (p.notes[0] ?? '') : null,
+  };
+}
+
+/** Documents read at once for the templates the accounts agree on. */
+const DOCUMENT_READS = 32;
+
+/**
+ * The proposals for the templates of identities in several accounts, from the accounts' proposals
+ * (`memberOf` each). `accountsOf` gives, for an identity of a template, every account it is in and
+ * whether each has a report of it (`null` for an identity in one account alone: it is no template).
+ * Those the accounts do not agree on are returned apart, with why; for each of the others `currentOf`
+ * gives the document, once (it is the same in every account).
+ */
+export async function proposeShared(
+  members: readonly TemplateMember[],
   accountsOf: (identity: TemplateIdentity) => IdentityAccounts | null,
   space: ActionSpace,
-): TemplateProposals {
-  const byTemplate = new Map<string, { target: TemplateTarget; members: Proposal[] }>();
-  for (const p of proposals) {
-    const target = templateOfProposal(p);
-    const id = templateId(target);
-    let entry = byTemplate.get(id);
-    if (!entry) byTemplate.set(id, (entry = { target, members: [] }));
-    entry.members.push(p);
+  currentOf: (member: TemplateMember) => Promise<PolicyDocument>,
+): Promise<TemplateProposals> {
+  const byTemplate = new Map<string, TemplateMember[]>();
+  for (const m of members) {
+    const same = byTemplate.get(m.templateId);
+    if (same) same.push(m);
+    else byTemplate.set(m.templateId, [m]);
   }
-  const made: SharedProposal[] = [];
+  const agreed: TemplateMember[][] = [];
   const notProposed: NotProposed[] = [];
-  for (const [id, { target, members }] of byTemplate) {
+  for (const same of byTemplate.values()) {
+    const { target } = same[0];
     const where = accountsOf(target.identity);
     if (!where || where.accountIds.length < 2) continue;
     const apart = (why: string) => notProposed.push({ target, why });
@@ -112,32 +149,37 @@ export function proposeShared(
       apart(`${target.identity} has no report in ${where.unknownIn.join(', ')}: what it used there is not known`);
       continue;
     }
-    const proposed = new Set(members.map((m) => m.accountId));
+    const proposed = new Set(same.map((m) => m.accountId));
     const without = where.accountIds.filter((a) => !proposed.has(a));
     if (without.length > 0) {
       apart(`no proposal in ${without.join(', ')}: there its use leaves nothing to cut (or too little of an AWS managed policy to replace it), it holds another policy, or it is exempt`);
       continue;
     }
-    const documents = new Set(members.map((m) => JSON.stringify(m.current)));
+    const documents = new Set(same.map((m) => m.currentHash));
     if (documents.size > 1) {
       apart(`its document is not the same in every account (${documents.size} different ones)`);
       continue;
     }
-    const review = members.find((m) => m.action === 'review');
+    const review = same.find((m) => m.review !== null);
     if (review) {
-      apart(`a review in ${review.accountId}: ${review.notes[0]}`);
+      apart(`a review in ${review.accountId}: ${review.review}`);
       continue;
     }
-    const sorted = [...members].sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
-    const current = sorted[0].current;
+    agreed.push([...same].sort((a, b) => (a.accountId < b.accountId ? -1 : 1)));
+  }
+  const currents = await mapConcurrently(agreed, DOCUMENT_READS, (sorted) => currentOf(sorted[0]));
+  const made: SharedProposal[] = [];
+  agreed.forEach((sorted, i) => {
+    const { target, templateId: id } = sorted[0];
+    const current = currents[i];
     const usage = { usedServices: new Set(sorted.flatMap((m) => m.keptServices)), unusedTrackedActions: null };
     const ownerType = target.identity.slice(0, target.identity.indexOf('/')) as keyof typeof INLINE_LIMITS;
     const sizeLimit = target.kind === 'inline-policy' ? INLINE_LIMITS[ownerType] : POLICY_SIZE_LIMITS.managed;
     const owner = target.kind === 'managed-policy' ? null : { arn: target.identity, type: ownerType };
     const change = changeOf({ kind: target.kind, policyArn: target.policyArn, owner, sizeLimit }, current, usage, space);
     if (!change) {
-      apart('every service it grants was used in some account');
-      continue;
+      notProposed.push({ target, why: 'every service it grants was used in some account' });
+      return;
     }
     made.push({
       templateId: id,
@@ -146,9 +188,15 @@ export function proposeShared(
       current,
       ...change,
     });
-  }
+  });
   const removes = (p: SharedProposal) => p.removedServices.length;
   made.sort((a, b) => (a.action === 'review' ? 1 : 0) - (b.action === 'review' ? 1 : 0) || removes(b) - removes(a) || (a.templateId < b.templateId ? -1 : 1));
   notProposed.sort((a, b) => (a.target.identity < b.target.identity ? -1 : a.target.identity > b.target.identity ? 1 : a.target.policyName < b.target.policyName ? -1 : 1));
   return { proposals: made, notProposed };
+}
+
+/** The same, from the accounts' proposals read whole (`proposals --shared` for a run without the file, and tests). */
+export function proposeSharedFrom(proposals: readonly Proposal[], accountsOf: (identity: TemplateIdentity) => IdentityAccounts | null, space: ActionSpace): Promise<TemplateProposals> {
+  const currents = new Map(proposals.map((p) => [p.proposalId, p.current]));
+  return proposeShared(proposals.map(memberOf), accountsOf, space, async (m) => currents.get(m.proposalId)!);
 }

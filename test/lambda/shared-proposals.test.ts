@@ -6,7 +6,7 @@ import { iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport, EntityType } from '../../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
 import { proposePolicy, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
-import { proposeShared, templateId, templateOf } from '../../lambda/core/shared-proposals';
+import { memberOf, proposeShared, proposeSharedFrom, templateId, templateOf, type TemplateMember } from '../../lambda/core/shared-proposals';
 import { allows } from '../helpers/evaluator';
 import { allow, doc, reportIn } from '../helpers/proposals';
 
@@ -48,13 +48,13 @@ describe('proposals for a template: what no account used', () => {
     [C]: { s3: null, ec2: null, sqs: null, iam: null },
   });
 
-  it('keeps every service some account used, and cuts only what none did, proven never broader', () => {
+  it('keeps every service some account used, and cuts only what none did, proven never broader', async () => {
     expect(deployer.map((p) => [p.accountId, p.action, p.removedServices])).toEqual([
       [A, 'trim', ['ec2', 'iam', 'sqs']],
       [B, 'trim', ['iam', 's3', 'sqs']],
       [C, 'remove', ['ec2', 'iam', 's3', 'sqs']],
     ]);
-    const { proposals, notProposed } = proposeShared(deployer, (identity) => (identity === 'role/deployer' ? everywhere([A, B, C]) : null), space);
+    const { proposals, notProposed } = await proposeSharedFrom(deployer, (identity) => (identity === 'role/deployer' ? everywhere([A, B, C]) : null), space);
     expect(notProposed).toEqual([]);
     expect(proposals).toHaveLength(1);
     const [t] = proposals;
@@ -77,14 +77,14 @@ describe('proposals for a template: what no account used', () => {
     }
   });
 
-  it('removes a policy no account used, and replaces an AWS managed policy mostly unused in all', () => {
+  it('removes a policy no account used, and replaces an AWS managed policy mostly unused in all', async () => {
     const unused = proposalsFor('policy/team/queues', 'managed-policy', doc(allow(['sqs:*', 'sns:Publish'])), { [A]: { sqs: null, sns: 400 }, [B]: { sqs: null, sns: null } });
     const broad = doc(allow(['s3:*', 'ec2:*', 'sqs:*', 'sns:*', 'dynamodb:*']));
     const attached = proposalsFor('role/app', 'aws-managed-attachment', broad, { [A]: { s3: 3, ec2: null, sqs: null, sns: null, dynamodb: null }, [B]: { s3: null, ec2: 3, sqs: null, sns: null, dynamodb: null } }, {
       policyName: 'BroadAccess',
       awsManagedArn: 'arn:aws:iam::aws:policy/BroadAccess',
     });
-    const { proposals, notProposed } = proposeShared([...unused, ...attached], () => everywhere([A, B]), space);
+    const { proposals, notProposed } = await proposeSharedFrom([...unused, ...attached], () => everywhere([A, B]), space);
     expect(notProposed).toEqual([]);
     expect(proposals.map((p) => [p.target.identity, p.target.kind, p.action, p.removedServices, p.proposed])).toEqual([
       ['role/app', 'aws-managed-attachment', 'replace', ['dynamodb', 'sns', 'sqs'], doc(allow(['s3:*', 'ec2:*']))],
@@ -93,7 +93,7 @@ describe('proposals for a template: what no account used', () => {
     expect(proposals[0].notes[0]).toBe('create a customer managed policy with the proposed document, attach it to role/app, then detach arn:aws:iam::aws:policy/BroadAccess');
   });
 
-  it('proposes nothing for a template the accounts do not agree on, and says why', () => {
+  it('proposes nothing for a template the accounts do not agree on, and says why', async () => {
     const split = proposalsFor('role/split', 'inline-policy', doc(allow(['s3:*', 'ec2:*'])), { [A]: { s3: 1, ec2: null }, [B]: { s3: null, ec2: 1 } });
     const drift = [
       ...proposalsFor('role/drift', 'inline-policy', doc(allow(['s3:*', 'ec2:*'])), { [A]: { s3: 1, ec2: null } }),
@@ -111,7 +111,8 @@ describe('proposals for a template: what no account used', () => {
       'role/partial': everywhere([A, B, C]),
       'role/alone': null,
     };
-    const { proposals, notProposed } = proposeShared([...split, ...drift, ...young, ...lost, ...partial, ...alone], (identity) => where[identity], space);
+    const all = [...split, ...drift, ...young, ...lost, ...partial, ...alone];
+    const { proposals, notProposed } = await proposeSharedFrom(all, (identity) => where[identity], space);
     expect(proposals).toEqual([]);
     expect(notProposed.map((n) => [n.target.identity, n.why])).toEqual([
       ['role/drift', 'its document is not the same in every account (2 different ones)'],
@@ -120,6 +121,14 @@ describe('proposals for a template: what no account used', () => {
       ['role/split', 'every service it grants was used in some account'],
       ['role/young', 'a review in 222222222222: created yesterday'],
     ]);
+    // Documents are compared by their hashes: one is read (Propose reads it back from S3) only for a template the accounts agree on, once.
+    const read: string[] = [];
+    const currentOf = async (m: TemplateMember) => {
+      read.push(`${m.target.identity} ${m.accountId}`);
+      return all.find((p) => p.proposalId === m.proposalId)!.current;
+    };
+    expect(await proposeShared(all.map(memberOf), (identity) => where[identity], space, currentOf)).toEqual({ proposals, notProposed });
+    expect(read).toEqual([`role/split ${A}`]);
   });
 
   it('knows a template by its identity and policy, the account left out', () => {
