@@ -129,7 +129,7 @@ function diffOf(p: Change & { readonly current: PolicyDocument }, name: string, 
 }
 
 /** What a proposal takes away: services, and tracked actions of services kept. */
-const removesOf = (p: Proposal): number => p.removedServices.length + p.removedActions.length;
+const removesOf = (p: Pick<Change, 'removedServices' | 'removedActions'>): number => p.removedServices.length + p.removedActions.length;
 
 /** The table, largest cut first (as `report` shows the worst identity first); reviews, which cut nothing, last. */
 function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex): string {
@@ -184,7 +184,7 @@ function renderTemplates(format: Format, summary: RunSummary, shared: TemplatePr
         .map((p) =>
           diffOf(p, p.target.kind === 'managed-policy' ? p.target.identity : `${p.target.identity}/${p.target.policyName}`, [
             `# ${p.templateId} ${p.action} ${p.target.kind} ${templateName(p.target)}`,
-            `# for the template of ${counted(p.accounts.length, 'account')}: ${p.accounts.map((a) => a.accountId).join(' ')}; it keeps every service some account used`,
+            `# for the template of ${counted(p.accounts.length, 'account')}: ${p.accounts.map((a) => a.accountId).join(' ')}; it keeps every service and tracked action some account used`,
           ]),
         )
         .join('');
@@ -201,7 +201,7 @@ function renderTemplates(format: Format, summary: RunSummary, shared: TemplatePr
       for (const p of proposals) {
         const name = p.target.policyName.length > width ? `${p.target.policyName.slice(0, width - 1)}…` : p.target.policyName;
         const note = p.action === 'review' ? p.notes[0] : p.target.identity;
-        lines.push(`${p.templateId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(p.accounts.length).padStart(8)}${String(p.removedServices.length).padStart(9)}  ${note}`);
+        lines.push(`${p.templateId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(p.accounts.length).padStart(8)}${String(removesOf(p)).padStart(9)}  ${note}`);
       }
       if (notProposed.length > 0) lines.push('', `${counted(notProposed.length, 'other policy', 'other policies')} of identities in several accounts ${notProposed.length === 1 ? 'has' : 'have'} proposals of their accounts but none for the template: --format json says why for each.`);
       return `${lines.join('\n')}\n`;

@@ -58,8 +58,8 @@ export interface ReportData {
   readonly identities: readonly IdentityRow[];
   /** Per identity (same order), its services. */
   readonly identityServices: readonly ServiceCells[];
-  /** Per identity ARN, its proposals: [id, action, kind, policy name, services removed]. */
-  readonly proposals: Readonly<Record<string, ReadonlyArray<[string, string, string, string, number]>>>;
+  /** Per identity ARN, its proposals: [id, action, kind, policy name, services removed, actions removed]. */
+  readonly proposals: Readonly<Record<string, ReadonlyArray<[string, string, string, string, number, number]>>>;
   /** Per identity ARN exempt from proposals, why. */
   readonly exempt: Readonly<Record<string, string>>;
   /** False when the run made no proposals at all (no policy details); the page says so rather than "nothing to propose". */
@@ -71,9 +71,9 @@ export interface ReportData {
   readonly shared: readonly SharedRow[];
   /**
    * The template proposals of those identities (`templates.json`), each [its row in `shared`, template
-   * id, action, kind, policy name, services removed]; empty when Propose wrote none.
+   * id, action, kind, policy name, services removed, actions removed]; empty when Propose wrote none.
    */
-  readonly templates: ReadonlyArray<[number, string, string, string, string, number]>;
+  readonly templates: ReadonlyArray<[number, string, string, string, string, number, number]>;
   /** Unused grants per account and entity type. */
   readonly unusedByAccount: ReadonlyArray<{ readonly accountId: string; readonly name: string | null; readonly byType: readonly number[] }>;
   readonly trend: readonly TrendPoint[];
@@ -195,8 +195,8 @@ export class ReportDataBuilder {
     identities.forEach((row) => {
       if (row[0] >= 0) unusedByAccount[row[0]].byType[row[1]] += row[6];
     });
-    const perIdentity: Record<string, Array<[string, string, string, string, number]>> = {};
-    for (const p of proposals?.proposals ?? []) (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices]);
+    const perIdentity: Record<string, Array<[string, string, string, string, number, number]>> = {};
+    for (const p of proposals?.proposals ?? []) (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices, p.removedActions]);
     const counts = { 'first-use': 0, 'newly-unused': 0, granted: 0, revoked: 0 };
     for (const c of changes?.services ?? []) counts[c.change]++;
     const watchedKeys = new Set((changes?.watched ?? []).map((w) => `${w.arn}|${w.serviceNamespace}`));
@@ -266,6 +266,6 @@ export function templateRows(shared: readonly SharedRow[], templates: TemplatePr
   const rowOf = new Map(shared.map((row, i) => [identityOf({ type: TYPE_CODES[row[0]], path: row[1], name: row[2] }), i]));
   return templates.proposals.flatMap((p): ReportData['templates'] => {
     const row = rowOf.get(p.target.identity);
-    return row === undefined ? [] : [[row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length]];
+    return row === undefined ? [] : [[row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length, p.removedActions.length]];
   });
 }

@@ -10,10 +10,12 @@
  * - every account's current document is the same;
  * - none of them is a review (what cannot be trimmed in one account cannot be in the template).
  *
- * Then the template's use is every service some account used, and the proposal is the one `changeOf`
- * makes from it, proven never broader than the document and never narrower than that use, as each
- * account's was. Whole services only: an action-level cut would need every account's unused tracked
- * actions of a service some used, and the accounts' proposals do not carry them for services they kept.
+ * Then the template's use is every service some account used and, with ACTION_LEVEL data, every tracked
+ * action some account used of them: a tracked action of a kept service goes only when every account that
+ * used the service removed it (an account that did not use the service used none of its actions). The
+ * proposal is the one `changeOf` makes from that use, proven never broader than the document and never
+ * narrower than the use, as each account's was. An account whose own proposal kept a service whole (its
+ * data SERVICE_LEVEL, or its list of actions past IAM's size limit) keeps it whole in the template.
  */
 import { createHash } from 'node:crypto';
 import { accountOfArn, type Failure, type ProposalAction } from './model';
@@ -94,6 +96,8 @@ export interface TemplateMember {
   readonly proposalId: string;
   readonly action: ProposalAction;
   readonly removedServices: readonly string[];
+  /** The unused tracked actions it removed from the services it kept (ACTION_LEVEL data). */
+  readonly removedActions: readonly string[];
   readonly keptServices: readonly string[];
   /** SHA-256 of the current document's JSON. */
   readonly currentHash: string;
@@ -110,6 +114,7 @@ export function memberOf(p: Proposal): TemplateMember {
     proposalId: p.proposalId,
     action: p.action,
     removedServices: p.removedServices,
+    removedActions: p.removedActions,
     keptServices: p.keptServices,
     currentHash: createHash('sha256').update(JSON.stringify(p.current)).digest('hex'),
     review: p.action === 'review' ? (p.notes[0] ?? '') : null,
@@ -172,7 +177,8 @@ export async function proposeShared(
   agreed.forEach((sorted, i) => {
     const { target, templateId: id } = sorted[0];
     const current = currents[i];
-    const usage = { usedServices: new Set(sorted.flatMap((m) => m.keptServices)), unusedTrackedActions: null };
+    const usedServices = new Set(sorted.flatMap((m) => m.keptServices));
+    const usage = { usedServices, unusedTrackedActions: unusedInEveryAccount(sorted, usedServices) };
     const ownerType = target.identity.slice(0, target.identity.indexOf('/')) as keyof typeof INLINE_LIMITS;
     const sizeLimit = target.kind === 'inline-policy' ? INLINE_LIMITS[ownerType] : POLICY_SIZE_LIMITS.managed;
     const owner = target.kind === 'managed-policy' ? null : { arn: target.identity, type: ownerType };
@@ -189,10 +195,28 @@ export async function proposeShared(
       ...change,
     });
   });
-  const removes = (p: SharedProposal) => p.removedServices.length;
+  const removes = (p: SharedProposal) => p.removedServices.length + p.removedActions.length;
   made.sort((a, b) => (a.action === 'review' ? 1 : 0) - (b.action === 'review' ? 1 : 0) || removes(b) - removes(a) || (a.templateId < b.templateId ? -1 : 1));
   notProposed.sort((a, b) => (a.target.identity < b.target.identity ? -1 : a.target.identity > b.target.identity ? 1 : a.target.policyName < b.target.policyName ? -1 : 1));
   return { proposals: made, notProposed };
+}
+
+/**
+ * For each service some account used, its tracked actions that no account used: those every account
+ * that kept the service removed. Null when there are none (then whole services only are cut).
+ */
+function unusedInEveryAccount(members: readonly TemplateMember[], usedServices: ReadonlySet<string>): Map<string, Set<string>> | null {
+  const unused = new Map<string, Set<string>>();
+  for (const service of usedServices) {
+    let inAll: Set<string> | null = null;
+    for (const m of members) {
+      if (!m.keptServices.includes(service)) continue;
+      const removed = m.removedActions.map((a) => a.toLowerCase()).filter((a) => a.startsWith(`${service}:`));
+      inAll = inAll === null ? new Set(removed) : new Set(removed.filter((a) => inAll!.has(a)));
+    }
+    if (inAll && inAll.size > 0) unused.set(service, inAll);
+  }
+  return unused.size > 0 ? unused : null;
 }
 
 /** The same, from the accounts' proposals read whole (`proposals --shared` for a run without the file, and tests). */

@@ -530,7 +530,7 @@ describe('the HTML report in Chromium', () => {
     expect(await missing('arn:aws:iam::111111111111:role/gone')).toBe('The identity this link points at, arn:aws:iam::111111111111:role/gone, has no report in this run.');
   });
 
-  it("says a proposal that removes one service in the singular", async () => {
+  it("says a proposal that removes one service in the singular, and the tracked actions a trim removes", async () => {
     // The fabricated page proposes for the first third of the users, roles and policies holding unused services.
     const proposed = fabricated.identities.filter((x) => x.type !== 'group' && x.unused > 0).slice(0, Math.ceil(fabricated.identities.length / 3));
     const one = proposed.find((x) => x.unused === 1)!;
@@ -539,6 +539,13 @@ describe('the HTML report in Chromium', () => {
       const proposal = await page.page.$eval('#identity-body tr.detail-row ul.proposals li', (li) => li.textContent ?? '');
       expect(proposal).toContain(' · removes 1 service');
       expect(proposal).not.toContain('1 services');
+    });
+    // A trim that also removes tracked actions of the services it keeps says both.
+    const index = proposed.findIndex((x, i) => i % 4 === 1 && x.unused < x.granted);
+    const both = proposed[index];
+    await onPage(`${file}#identity=${encodeURIComponent(both.arn)}`, async (page) => {
+      const proposal = await page.page.$eval('#identity-body tr.detail-row ul.proposals li', (li) => li.textContent ?? '');
+      expect(proposal).toContain(` · removes ${both.unused} service${both.unused === 1 ? '' : 's'} and 3 actions`);
     });
   });
 

@@ -253,7 +253,7 @@ describe('an organization with a missing member role and a suspended account', (
     // The HTML report's row of the role names its template proposals.
     const page = pageDataOf(readFileSync(join(dir, keys.reportPage(result.runId)), 'utf8'));
     const row = page.shared.findIndex(([type, path, name]) => `${TYPE_CODES[type]}${path}${name}` === identity);
-    expect(page.templates.filter(([at]) => at === row)).toEqual(mine.map((p) => [row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length]));
+    expect(page.templates.filter(([at]) => at === row)).toEqual(mine.map((p) => [row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length, p.removedActions.length]));
     // The table names each, and the patch shows each document's change.
     const [table, patch] = [new PassThrough(), new PassThrough()];
     let [tableText, patchText] = ['', ''];
@@ -265,7 +265,7 @@ describe('an organization with a missing member role and a suspended account', (
     expect(tableText).toContain(`Accounts not audited (${organization.accounts[2].accountId}, ${organization.accounts[3].accountId}) may hold these identities too`);
     for (const p of mine) {
       expect(tableText).toMatch(new RegExp(`\\n${p.templateId} +trim +inline-policy +${p.target.policyName} +2 +${p.removedServices.length}  ${identity}\\n`));
-      expect(patchText).toContain(`# ${p.templateId} trim inline-policy ${identity} inline ${p.target.policyName}\n# for the template of 2 accounts: ${[management.accountId, hub.accountId].sort().join(' ')}; it keeps every service some account used\n# removes services: ${p.removedServices.join(' ')}\n`);
+      expect(patchText).toContain(`# ${p.templateId} trim inline-policy ${identity} inline ${p.target.policyName}\n# for the template of 2 accounts: ${[management.accountId, hub.accountId].sort().join(' ')}; it keeps every service and tracked action some account used\n# removes services: ${p.removedServices.join(' ')}\n`);
     }
   });
 

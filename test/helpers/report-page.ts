@@ -146,7 +146,8 @@ export function fabricatedPage(
       policyArn: x.type === 'policy' ? x.arn : null,
       owner: x.type === 'policy' ? null : x.arn,
       removedServices: x.unused,
-      removedActions: x.unused * 10,
+      // Some trims also remove unused tracked actions of services kept (ACTION_LEVEL data).
+      removedActions: i % 4 === 1 && x.unused < x.granted ? 3 : 0,
       key: `runs/${RUN_ID}/proposals/${x.accountId}/p-${i}.json`,
     })),
   };

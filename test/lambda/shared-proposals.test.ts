@@ -3,7 +3,7 @@
  * proposals: cut by what no account used, judged by the evaluator written apart from the proposal code.
  */
 import { iamCatalog } from '../../lambda/core/catalog';
-import type { EntityReport, EntityType } from '../../lambda/core/model';
+import type { EntityReport, EntityType, Granularity } from '../../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
 import { proposePolicy, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
 import { memberOf, proposeShared, proposeSharedFrom, templateId, templateOf, type TemplateMember } from '../../lambda/core/shared-proposals';
@@ -20,13 +20,13 @@ function proposalsFor(
   kind: PolicyTarget['kind'],
   document: PolicyDocument,
   use: Record<string, Record<string, number | null>>,
-  options: { policyName?: string; awsManagedArn?: string; tooNewIn?: string } = {},
+  options: { policyName?: string; awsManagedArn?: string; tooNewIn?: string; granularity?: Granularity; tracked?: Record<string, Record<string, string[]>> } = {},
 ): Proposal[] {
   const type = identity.slice(0, identity.indexOf('/')) as EntityType;
   const path = identity.slice(identity.indexOf('/'), identity.lastIndexOf('/') + 1);
   const name = identity.slice(identity.lastIndexOf('/') + 1);
   return Object.entries(use).flatMap(([account, services]) => {
-    const report: EntityReport = reportIn(account, type, name, services, 'SERVICE_LEVEL', {}, path);
+    const report: EntityReport = reportIn(account, type, name, services, options.granularity ?? 'SERVICE_LEVEL', options.tracked?.[account] ?? {}, path);
     const arn = report.entity.arn;
     const target: PolicyTarget =
       kind === 'managed-policy'
@@ -74,6 +74,33 @@ describe('proposals for a template: what no account used', () => {
       for (const action of ['s3:GetObject', 's3:PutBucketPolicy', 'ec2:RunInstances', 'ec2:DescribeInstances']) expect(allows(t.proposed!, request(action))).toBe(true);
       for (const action of ['sqs:SendMessage', 'iam:GetRole']) expect(allows(t.proposed!, request(action))).toBe(false);
       for (const action of ['lambda:InvokeFunction', 'iam:PassRole', 'sqs:DeleteQueue']) expect(allows(t.proposed!, request(action))).toBe(allows(deployerDocument, request(action)));
+    }
+  });
+
+  it('with ACTION_LEVEL data, cuts a tracked action of a kept service only when no account used it', async () => {
+    const document = doc(allow(['s3:*', 'sqs:SendMessage', 'iam:GetRole']));
+    // s3 used in A (CreateBucket its one tracked action used) and in B (DeleteBucket); sqs in B; nothing in C.
+    const builder = proposalsFor('role/builder', 'inline-policy', document, { [A]: { s3: 1, sqs: null, iam: null }, [B]: { s3: 2, sqs: 3, iam: null }, [C]: { s3: null, sqs: null, iam: null } }, {
+      granularity: 'ACTION_LEVEL',
+      tracked: { [A]: { s3: ['CreateBucket'] }, [B]: { s3: ['DeleteBucket'] } },
+    });
+    const removedIn = (account: string) => builder.find((p) => p.accountId === account)!.removedActions;
+    // Each account alone cuts the other's action.
+    expect(removedIn(A)).toContain('s3:DeleteBucket');
+    expect(removedIn(B)).toContain('s3:CreateBucket');
+    const { proposals, notProposed } = await proposeSharedFrom(builder, () => everywhere([A, B, C]), space);
+    expect(notProposed).toEqual([]);
+    const [t] = proposals;
+    expect([t.action, t.removedServices, t.keptServices]).toEqual(['trim', ['iam'], ['s3', 'sqs']]);
+    // Exactly the tracked actions both accounts that used s3 removed.
+    expect(t.removedActions).toEqual(removedIn(A).filter((a) => removedIn(B).includes(a)));
+    expect(t.removedActions).toContain('s3:PutBucketPolicy');
+    for (const conditionsMet of [true, false]) {
+      const request = (action: string) => ({ action, resource: 'arn:aws:s3:::bucket', conditionsMet });
+      // Either account's tracked action, a data event (not tracked) and sqs stay; what neither used goes.
+      for (const action of ['s3:CreateBucket', 's3:DeleteBucket', 's3:GetObject', 'sqs:SendMessage']) expect(allows(t.proposed!, request(action))).toBe(true);
+      for (const action of ['s3:PutBucketPolicy', 'iam:GetRole']) expect(allows(t.proposed!, request(action))).toBe(false);
+      for (const action of ['lambda:InvokeFunction', 'sqs:DeleteQueue']) expect(allows(t.proposed!, request(action))).toBe(false);
     }
   });
 

@@ -28,6 +28,11 @@ export const CLIENT_SCRIPT = String.raw`
   };
   var fmt = function (n) { return Number(n).toLocaleString('en-US'); };
   var count = function (n, one, many) { return fmt(n) + ' ' + (n === 1 ? one : many); };
+  // What a proposal takes away, after its policy's name: nothing said when it removes nothing (a review).
+  var removes = function (services, actions) {
+    var parts = (services ? [count(services, 'service', 'services')] : []).concat(actions ? [count(actions, 'action', 'actions')] : []);
+    return parts.length ? ' · removes ' + parts.join(' and ') : '';
+  };
   var accountOf = function (row) { return data.accounts[row[0]] || { accountId: '?', name: null }; };
   var arnOf = function (row) { return 'arn:' + data.partition + ':iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
   var ago = function (days) { return days < 0 ? 'never' : days === 0 ? 'today' : days === 1 ? 'yesterday' : days + ' days ago'; };
@@ -289,7 +294,7 @@ export const CLIENT_SCRIPT = String.raw`
       g.templates.length ? el('div', { class: 'templates' }, [
         el('strong', { text: 'Proposals for the template (' + fmt(g.templates.length) + '), cut by what no account used' }),
         el('ul', { class: 'proposals' }, g.templates.map(function (t) {
-          return el('li', {}, [t[2] + ' ' + (KIND_WORDS[t[3]] || t[3]) + ' ' + t[4] + ' · removes ' + count(t[5], 'service', 'services'), el('code', { text: 'iam-access-audit proposals --shared --id ' + t[1] + (t[2] === 'remove' ? '' : ' --format policy') })]);
+          return el('li', {}, [t[2] + ' ' + (KIND_WORDS[t[3]] || t[3]) + ' ' + t[4] + removes(t[5], t[6]), el('code', { text: 'iam-access-audit proposals --shared --id ' + t[1] + (t[2] === 'remove' ? '' : ' --format policy') })]);
         }))
       ]) : null
     ]);
@@ -453,7 +458,7 @@ export const CLIENT_SCRIPT = String.raw`
       el('div', { class: 'detail-grid' }, [
         el('div', {}, [el('h3', { text: 'Services (' + cells.length + ': ' + (cells.length - r[6]) + ' used, ' + r[6] + ' unused)' }), cells.length ? el('div', { class: 'scroll' }, [services]) : el('p', { class: 'empty', text: 'Its policies grant no service.' })]),
         el('div', {}, [el('h3', { text: 'Proposals (' + proposals.length + ')' }), proposals.length ? el('ul', { class: 'proposals' }, proposals.map(function (p) {
-          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + (p[4] ? ' · removes ' + count(p[4], 'service', 'services') : ''), el('code', { text: p[0] })]);
+          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + removes(p[4], p[5]), el('code', { text: p[0] })]);
         })) : el('p', { class: 'empty', text: none })])
       ])
     ]);
