@@ -64,6 +64,7 @@ function globToRegExp(glob: string): RegExp {
  */
 export class ActionSpace {
   private readonly byService = new Map<string, string[]>();
+  private readonly spellings = new Map<string, ReadonlyMap<string, string>>();
   private readonly expanded = new Map<string, ReadonlySet<string>>();
   private readonly patternServices = new Map<string, ReadonlySet<string>>();
   private readonly grantedServices = new WeakMap<PolicyDocument, ReadonlySet<string>>();
@@ -87,9 +88,18 @@ export class ActionSpace {
 
   /** The catalogue's spelling of a lower-case `service:action`. */
   spelling(action: string): string {
-    const [service, name] = action.split(':');
-    const found = this.catalog.actions(service)?.find((a) => a.name.toLowerCase() === name);
-    return found ? `${service}:${found.name}` : action;
+    const service = action.slice(0, action.indexOf(':'));
+    let spelt = this.spellings.get(service);
+    if (!spelt) {
+      // Proposals spell every action they keep or remove: a service's spellings are looked up, not searched for.
+      const byLowerCase = new Map<string, string>();
+      for (const a of this.catalog.actions(service) ?? []) {
+        const key = `${service}:${a.name.toLowerCase()}`;
+        if (!byLowerCase.has(key)) byLowerCase.set(key, `${service}:${a.name}`);
+      }
+      this.spellings.set(service, (spelt = byLowerCase));
+    }
+    return spelt.get(action) ?? action;
   }
 
   /** The services a pattern can touch. */
