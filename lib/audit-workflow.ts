@@ -245,7 +245,7 @@ export class AuditWorkflow extends Construct {
       this.proposeFunction.role,
       { finding: prefix('work/*'), reason: `Propose reads the run's plan, batches and authorization details. ${perRun}` },
       { finding: prefix('runs/*/reports/*'), reason: `Propose reads the reports the proposals are made from. ${perRun}` },
-      { finding: prefix('runs/*/proposals/*'), reason: `Propose writes one file per proposal, their index and the template proposals, and reads back those of policies proposed for in several accounts. ${perRun}` },
+      { finding: prefix('runs/*/proposals/*'), reason: `Propose writes one file per proposal, their index and the template proposals, and reads back the document of each template the accounts agree on. ${perRun}` },
     );
     const role = this.stateMachine.role;
     acknowledge(
@@ -523,7 +523,7 @@ export class AuditWorkflow extends Construct {
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'AbortDatasetUploads', actions: ['s3:AbortMultipartUpload'], resources: objects('datasets/*') }),
     );
-    // Its own proposals too, read back for the templates' (a policy proposed for in several accounts).
+    // Its own proposals too: one read back for each template the accounts agree on, for its document.
     get(this.proposeFunction, 'ReadRunFiles', 'work/*', 'runs/*/reports/*', 'runs/*/proposals/*');
     put(this.proposeFunction, 'WriteProposals', 'runs/*/proposals/*');
     this.proposeFunction.role.addToPrincipalPolicy(
