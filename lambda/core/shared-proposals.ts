@@ -18,7 +18,7 @@
  * data SERVICE_LEVEL, or its list of actions past IAM's size limit) keeps it whole in the template.
  */
 import { createHash } from 'node:crypto';
-import { accountOfArn, type Failure, type ProposalAction } from './model';
+import { accountOfArn, type Failure } from './model';
 import { POLICY_SIZE_LIMITS, type ActionSpace, type PolicyDocument } from './policy';
 import { gatherShared, identityOf, type SharedMember } from './shared-identities';
 import { changeOf, INLINE_LIMITS, type Change, type Proposal, type TargetKind } from './proposals';
@@ -89,16 +89,9 @@ export function templateId(t: TemplateTarget): string {
  * hash of the current one, for the accounts' documents are compared by it. Propose keeps one for each
  * proposal it writes, and reads back a document only for a template the accounts agree on.
  */
-export interface TemplateMember {
+export interface TemplateMember extends Pick<Proposal, 'accountId' | 'proposalId' | 'action' | 'removedServices' | 'removedActions' | 'keptServices'> {
   readonly templateId: string;
   readonly target: TemplateTarget;
-  readonly accountId: string;
-  readonly proposalId: string;
-  readonly action: ProposalAction;
-  readonly removedServices: readonly string[];
-  /** The unused tracked actions it removed from the services it kept (ACTION_LEVEL data). */
-  readonly removedActions: readonly string[];
-  readonly keptServices: readonly string[];
   /** SHA-256 of the current document's JSON. */
   readonly currentHash: string;
   /** A review's reason (its first note); null for the other actions. */
