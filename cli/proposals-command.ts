@@ -5,6 +5,7 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { readTemplateProposals } from '../lambda/core/html/run-page';
+import { sharedMemberOf } from '../lambda/core/shared-identities';
 import type { ProposalIndex } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
 import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
@@ -159,8 +160,7 @@ async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, ind
   const written = await readTemplateProposals(store, summary.runId);
   if (written) return written;
   const reports = await readRunReports(store, summary);
-  const reported = reports.map((r) => ({ type: r.entity.type, path: r.entity.path, name: r.entity.name, accountId: r.accountId }));
-  const accountsOf = identityAccounts(reported, [...summary.failures, ...summary.skipped]);
+  const accountsOf = identityAccounts(reports.map((r) => sharedMemberOf(r.entity, r.accountId)), [...summary.failures, ...summary.skipped]);
   // Only the proposals of an identity in several accounts are read: the others are of no template.
   const entries = index.proposals.filter((e) => accountsOf(templateOf(e).identity) !== null);
   const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));

@@ -4,7 +4,7 @@
  * terminal, as JSON or as CSV. The HTML report has the same table (both gather with `gatherShared`).
  */
 import { accountOfArn, type EntityReport, type RunSummary } from '../lambda/core/model';
-import { gatherShared, type SharedGroup } from '../lambda/core/shared-identities';
+import { gatherShared, sharedMemberOf, type SharedGroup } from '../lambda/core/shared-identities';
 import { unusedServices } from '../lambda/core/report';
 import { counted, csvCell, notAuditedLines } from './words';
 
@@ -31,7 +31,7 @@ export interface SharedIdentity {
 export function sharedOfRun(summary: RunSummary, reports: readonly EntityReport[], unusedAfterDays?: number): SharedIdentity[] {
   const unused = reports.map((r) => new Set(unusedServices(r.services, Date.parse(r.job.createdAt), unusedAfterDays ?? r.findings.unusedAfterDays)));
   const groups = gatherShared<string>(
-    reports.map((r) => ({ type: r.entity.type, path: r.entity.path, name: r.entity.name, accountId: r.accountId })),
+    reports.map((r) => sharedMemberOf(r.entity, r.accountId)),
     summary.failures,
     (i, visit) => {
       for (const s of reports[i].services) visit(s.serviceNamespace, !unused[i].has(s.serviceNamespace));

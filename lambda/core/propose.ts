@@ -9,7 +9,7 @@ import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
-import type { SharedMember } from './shared-identities';
+import { sharedMemberOf, type SharedMember } from './shared-identities';
 import { identityAccounts, memberOf, proposeShared, type TemplateMember, type TemplateProposals } from './shared-proposals';
 import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
@@ -90,7 +90,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   for (const account of audited) {
     const read = await reads.take();
     for (const { entity, reported: has } of read.listed) {
-      if (has) reported.push({ type: entity.type, path: entity.path, name: entity.name, accountId: account.accountId });
+      if (has) reported.push(sharedMemberOf(entity, account.accountId));
       else unreported.push({ arn: entity.arn });
     }
     if (read.details === null) {

@@ -22,6 +22,14 @@ export interface SharedMember {
   readonly accountId: string;
 }
 
+/** A listed or reported entity of an account, as `gatherShared` takes it. */
+export const sharedMemberOf = (entity: { readonly type: EntityType; readonly path: string; readonly name: string }, accountId: string): SharedMember => ({
+  type: entity.type,
+  path: entity.path,
+  name: entity.name,
+  accountId,
+});
+
 export interface SharedGroup<S> {
   readonly type: EntityType;
   readonly path: string;
