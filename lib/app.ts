@@ -4,10 +4,9 @@ import { IamAccessAuditStack } from './iam-access-audit-stack';
 import { IamAccessAuditMemberStack, type MemberStackProps } from './member-stack';
 import { IamAccessAuditMemberStackSetStack } from './member-stackset-stack';
 import { CONTEXT_KEY, parseSettings } from './settings';
+import { MEMBER_STACK_NAME, MEMBER_STACKSET_STACK_NAME, STACK_NAME } from './stack-names';
 
-export const STACK_NAME = 'IamAccessAudit';
-export const MEMBER_STACK_NAME = 'IamAccessAuditMember';
-export const MEMBER_STACKSET_STACK_NAME = 'IamAccessAuditMembers';
+export { MEMBER_STACK_NAME, MEMBER_STACKSET_STACK_NAME, STACK_NAME };
 
 /**
  * Builds the app: reads the settings from the context once, validates them, and passes them down.

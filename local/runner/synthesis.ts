@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { STACK_NAME } from '../../lib/app';
+import { STACK_NAME } from '../../lib/stack-names';
 import { CONTEXT_KEY, type AuditSettings } from '../../lib/settings';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
