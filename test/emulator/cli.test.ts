@@ -94,6 +94,19 @@ describe('iam-access-audit --help', () => {
     const forms = String(out.read()).split('\n').filter((line) => line.startsWith('  iam-access-audit ')).map((line) => line.trim().split(' ').slice(1, 3).join(' '));
     expect(forms).toEqual(['run --local', 'run --aws', 'start (--state-machine', 'report [--bucket', 'report --shared', 'report --format', 'report --format', 'changes [--bucket', 'proposals [--bucket', 'proposals --shared', 'emulator [--port', 'sample --entities']);
   });
+
+  it('starts without loading the CDK app: the synth runs in a process of its own', async () => {
+    // aws-cdk-lib and cdk-nag are some 350 modules, a quarter of a second of every command's start.
+    const loaded = await run(process.execPath, [
+      '-e',
+      `require(${JSON.stringify(join(__dirname, '..', '..', 'local', 'quiet-node20-warning.cjs'))}); require('tsx/cjs'); require(${JSON.stringify(join(__dirname, '..', '..', 'cli', 'main.ts'))});` +
+        "console.log(JSON.stringify(Object.keys(require.cache).filter((f) => /node_modules\\/(aws-cdk-lib|cdk-nag|constructs)\\//.test(f)).length), Object.keys(require.cache).length)",
+    ]);
+    expect(loaded.stderr).toBe('');
+    const [cdkModules, modules] = loaded.stdout.trim().split(' ').map(Number);
+    expect(modules).toBeGreaterThan(50);
+    expect(cdkModules).toBe(0);
+  });
 });
 
 describe('iam-access-audit sample', () => {
