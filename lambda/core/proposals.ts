@@ -240,10 +240,18 @@ export function proposalId(accountId: string, target: Pick<PolicyTarget, 'kind' 
 }
 
 /**
- * The proposal for one policy measured by one report, or null when everything it grants is used.
- * `tooNew` (the entity or policy is younger than the window) and `exempt` make it a review.
+ * What makes a proposal a review however its policy could be cut: `unchangeable` (IAM refuses changes to
+ * the identity's policies), `exempt` (the exemptions setting), `tooNew` (the entity or policy is younger
+ * than the window). Each is the review's reason.
  */
-export function proposePolicy(context: ProposalContext, target: PolicyTarget, current: PolicyDocument, report: EntityReport, conditions: { tooNew?: string; exempt?: string } = {}): Proposal | null {
+export interface ReviewConditions {
+  readonly unchangeable?: string;
+  readonly exempt?: string;
+  readonly tooNew?: string;
+}
+
+/** The proposal for one policy measured by one report, or null when everything it grants is used. */
+export function proposePolicy(context: ProposalContext, target: PolicyTarget, current: PolicyDocument, report: EntityReport, conditions: ReviewConditions = {}): Proposal | null {
   const change = changeOf(target, current, usageOf(report, context.catalog), context.space, conditions);
   if (!change) return null;
   return {
@@ -266,12 +274,13 @@ export type Change = Pick<Proposal, 'action' | 'removedServices' | 'removedActio
  * (an AWS managed policy mostly unused) replaced when that is proven never broader than the policy and
  * never narrower than the use; a review, with why, when it cannot be.
  */
-export function changeOf(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 'sizeLimit'>, current: PolicyDocument, usage: Usage, space: ActionSpace, conditions: { tooNew?: string; exempt?: string } = {}): Change | null {
+export function changeOf(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 'sizeLimit'>, current: PolicyDocument, usage: Usage, space: ActionSpace, conditions: ReviewConditions = {}): Change | null {
   let trim = trimDocument(current, usage, space);
   const unchanged = !trim.cannot && trim.removedServices.length === 0 && trim.removedActions.length === 0;
   if (unchanged) return null;
   const review = (why: string): Change => ({ action: 'review', removedServices: trim.removedServices, removedActions: trim.removedActions, keptServices: trim.keptServices, proposed: null, notes: [why] });
   if (trim.cannot) return review(trim.cannot);
+  if (conditions.unchangeable) return review(conditions.unchangeable);
   if (conditions.exempt) return review(conditions.exempt);
   if (conditions.tooNew) return review(conditions.tooNew);
   const notes: string[] = [];
@@ -317,6 +326,30 @@ export function exemptionOf(identity: Pick<IdentityDetails, 'arn' | 'path' | 'ta
   return undefined;
 }
 
+const IDENTITY_CENTER_PATH = '/aws-reserved/sso.amazonaws.com/';
+const IDENTITY_CENTER_PREFIX = 'AWSReservedSSO_';
+const SERVICE_LINKED_PATH = '/aws-service-role/';
+
+/**
+ * Rule "unchangeable": the roles AWS manages, whose policies IAM refuses to change in the account. IAM
+ * Identity Center makes a role for each permission set assigned to an account (path
+ * /aws-reserved/sso.amazonaws.com/, name AWSReservedSSO_<permission set>_<suffix>) and answers any change
+ * to it with "this role is only modifiable by AWS": the change is the permission set's, made in IAM
+ * Identity Center, and it reaches every account the set is assigned to, whose use this account's report
+ * does not show. A service-linked role's permissions are its service's. The customer managed policies
+ * such a role holds stay the account's own to change.
+ */
+export function unchangeableOf(identity: Pick<IdentityDetails, 'type' | 'path' | 'name'>): string | undefined {
+  if (identity.type !== 'role') return undefined;
+  if (identity.path.startsWith(IDENTITY_CENTER_PATH) && identity.name.startsWith(IDENTITY_CENTER_PREFIX)) {
+    const rest = identity.name.slice(IDENTITY_CENTER_PREFIX.length);
+    const permissionSet = rest.includes('_') ? rest.slice(0, rest.lastIndexOf('_')) : rest;
+    return `IAM Identity Center made this role for permission set ${permissionSet}, and IAM refuses changes to it: change the permission set in IAM Identity Center instead, weighing every account it is assigned to`;
+  }
+  if (identity.path.startsWith(SERVICE_LINKED_PATH)) return "a service-linked role: its service sets its permissions, and IAM refuses changes to them";
+  return undefined;
+}
+
 /** Rule "too new": a window longer than the entity's life cannot show what it does not use. */
 export function tooNew(createDate: string | null, report: EntityReport): string | undefined {
   if (!createDate) return undefined;
@@ -330,7 +363,8 @@ export const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: PO
 /**
  * Every proposal for one account: inline policies and AWS managed attachments from their owner's report,
  * customer managed policies from their own. No proposal from a missing (failed) report; an exempt
- * identity is reported but its policies are not proposed (a shared policy attached to one is a review).
+ * identity is reported but its policies are not proposed (a shared policy attached to one is a review);
+ * the inline policies and AWS managed attachments of a role AWS manages are reviews.
  */
 export function proposeForAccount(context: ProposalContext, details: AuthorizationDetails, reports: ReadonlyMap<string, EntityReport>, exemptions: Exemptions): Proposal[] {
   const proposals: Proposal[] = [];
@@ -340,15 +374,15 @@ export function proposeForAccount(context: ProposalContext, details: Authorizati
     const report = reports.get(identity.arn);
     if (!report || exempt.get(identity.arn)) continue;
     const owner = { arn: identity.arn, type: identity.type };
-    const young = tooNew(identity.createDate, report);
+    const conditions: ReviewConditions = { unchangeable: unchangeableOf(identity), tooNew: tooNew(identity.createDate, report) };
     for (const inline of identity.inlinePolicies) {
-      const p = proposePolicy(context, { kind: 'inline-policy', policyArn: null, policyName: inline.name, owner, sizeLimit: INLINE_LIMITS[identity.type] }, inline.document, report, { tooNew: young });
+      const p = proposePolicy(context, { kind: 'inline-policy', policyArn: null, policyName: inline.name, owner, sizeLimit: INLINE_LIMITS[identity.type] }, inline.document, report, conditions);
       if (p) proposals.push(p);
     }
     for (const arn of identity.attachedPolicies) {
       const policy = policies.get(arn);
       if (!policy?.awsManaged) continue;
-      const p = proposePolicy(context, { kind: 'aws-managed-attachment', policyArn: arn, policyName: policy.name, owner, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, { tooNew: young });
+      const p = proposePolicy(context, { kind: 'aws-managed-attachment', policyArn: arn, policyName: policy.name, owner, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, conditions);
       if (p) proposals.push(p);
     }
   }

@@ -144,6 +144,58 @@ describe('rule: which report measures which policy', () => {
   });
 });
 
+describe('rule: a role AWS manages is for review, for IAM refuses changes to it', () => {
+  const ssoPath = '/aws-reserved/sso.amazonaws.com/eu-west-1/';
+  const readOnly = doc(allow(['s3:*', 'ec2:*', 'sqs:*']));
+  const awsPolicy = { arn: 'arn:aws:iam::aws:policy/AmazonSQSFullAccess', name: 'AmazonSQSFullAccess', path: '/', createDate: '2024-01-01T00:00:00Z', awsManaged: true, document: doc(allow('sqs:*')) };
+  const ownPolicy = { arn: `arn:aws:iam::${ACCOUNT}:policy/data-reader`, name: 'data-reader', path: '/', createDate: '2024-01-01T00:00:00Z', awsManaged: false, document: doc(allow(['s3:*', 'ec2:*'])) };
+  const onPath = (name: string, path: string, extra: Partial<IdentityDetails> = {}) =>
+    role(name, { arn: `arn:aws:iam::${ACCOUNT}:role${path}${name}`, path, inlinePolicies: [{ name: 'AwsSSOInlinePolicy', document: readOnly }], attachedPolicies: [awsPolicy.arn], ...extra });
+  const used = (name: string, path: string) => reportIn(ACCOUNT, 'role', name, { s3: 1, ec2: null, sqs: null }, 'SERVICE_LEVEL', {}, path);
+
+  it('reviews the inline policy and AWS managed attachments of an IAM Identity Center role, naming its permission set', () => {
+    const name = 'AWSReservedSSO_Data_Engineers_0123456789abcdef';
+    const sso = onPath(name, ssoPath);
+    const proposals = proposeForAccount(context, account([sso], [awsPolicy]), new Map([[sso.arn, used(name, ssoPath)]]), NO_EXEMPTIONS);
+    expect(proposals.map((p) => [p.target.kind, p.action, p.proposed])).toEqual([
+      ['inline-policy', 'review', null],
+      ['aws-managed-attachment', 'review', null],
+    ]);
+    // What the role did not use here is still said, for whoever changes the permission set.
+    expect(proposals[0]).toMatchObject({ removedServices: ['ec2', 'sqs'], keptServices: ['s3'] });
+    for (const p of proposals) expect(p.notes).toEqual([expect.stringContaining('permission set Data_Engineers, and IAM refuses changes to it')]);
+  });
+
+  it('still trims a customer managed policy such a role holds: the account owns it, and it is measured by its own report', () => {
+    const name = 'AWSReservedSSO_ReadOnly_0123456789abcdef';
+    const sso = onPath(name, '/aws-reserved/sso.amazonaws.com/', { inlinePolicies: [], attachedPolicies: [ownPolicy.arn] });
+    const reports = new Map([
+      [sso.arn, used(name, '/aws-reserved/sso.amazonaws.com/')],
+      [ownPolicy.arn, report('policy', 'data-reader', { s3: 1, ec2: null })],
+    ]);
+    expect(proposeForAccount(context, account([sso], [ownPolicy]), reports, NO_EXEMPTIONS)).toEqual([
+      expect.objectContaining({ action: 'trim', target: expect.objectContaining({ kind: 'managed-policy', policyArn: ownPolicy.arn }), removedServices: ['ec2'] }),
+    ]);
+  });
+
+  it('reviews a service-linked role, and trims a role of the same name elsewhere or a role on the path not named as IAM Identity Center names them', () => {
+    const linked = onPath('AWSServiceRoleForSomething', '/aws-service-role/some.amazonaws.com/');
+    const plain = onPath('AWSReservedSSO_Data_0123456789abcdef', '/');
+    const unlike = onPath('deployer', '/aws-reserved/sso.amazonaws.com/');
+    const details = account([linked, plain, unlike], [awsPolicy]);
+    const reports = new Map([linked, plain, unlike].map((r) => [r.arn, used(r.name, r.path)]));
+    const actions = proposeForAccount(context, details, reports, NO_EXEMPTIONS).map((p) => [p.target.owner!.arn.split(':role')[1], p.target.kind, p.action]);
+    expect(actions).toEqual([
+      ['/aws-service-role/some.amazonaws.com/AWSServiceRoleForSomething', 'inline-policy', 'review'],
+      ['/aws-service-role/some.amazonaws.com/AWSServiceRoleForSomething', 'aws-managed-attachment', 'review'],
+      ['/AWSReservedSSO_Data_0123456789abcdef', 'inline-policy', 'trim'],
+      ['/AWSReservedSSO_Data_0123456789abcdef', 'aws-managed-attachment', 'remove'],
+      ['/aws-reserved/sso.amazonaws.com/deployer', 'inline-policy', 'trim'],
+      ['/aws-reserved/sso.amazonaws.com/deployer', 'aws-managed-attachment', 'remove'],
+    ]);
+  });
+});
+
 describe('rule: ACTION_LEVEL data trims unused tracked actions of used services, never untracked ones', () => {
   it('drops the unused tracked management actions of s3 and keeps its data events', () => {
     const p = proposePolicy(context, inline(), doc(allow('s3:*')), report('role', 'app', { s3: 1 }, 'ACTION_LEVEL', { s3: ['CreateBucket'] }))!;
