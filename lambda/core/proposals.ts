@@ -275,12 +275,19 @@ export type Change = Pick<Proposal, 'action' | 'removedServices' | 'removedActio
  * never narrower than the use; a review, with why, when it cannot be.
  */
 export function changeOf(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 'sizeLimit'>, current: PolicyDocument, usage: Usage, space: ActionSpace, conditions: ReviewConditions = {}): Change | null {
+  const { unchangeable, ...others } = conditions;
+  const change = changeIn(target, current, usage, space, others);
+  // What IAM refuses to change is the change that would be proposed, for review: where nothing would be
+  // proposed (an AWS managed policy mostly used), nothing is.
+  return change && unchangeable ? { ...change, action: 'review', proposed: null, notes: [unchangeable] } : change;
+}
+
+function changeIn(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 'sizeLimit'>, current: PolicyDocument, usage: Usage, space: ActionSpace, conditions: Omit<ReviewConditions, 'unchangeable'>): Change | null {
   let trim = trimDocument(current, usage, space);
   const unchanged = !trim.cannot && trim.removedServices.length === 0 && trim.removedActions.length === 0;
   if (unchanged) return null;
   const review = (why: string): Change => ({ action: 'review', removedServices: trim.removedServices, removedActions: trim.removedActions, keptServices: trim.keptServices, proposed: null, notes: [why] });
   if (trim.cannot) return review(trim.cannot);
-  if (conditions.unchangeable) return review(conditions.unchangeable);
   if (conditions.exempt) return review(conditions.exempt);
   if (conditions.tooNew) return review(conditions.tooNew);
   const notes: string[] = [];

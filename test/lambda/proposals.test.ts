@@ -166,6 +166,16 @@ describe('rule: a role AWS manages is for review, for IAM refuses changes to it'
     for (const p of proposals) expect(p.notes).toEqual([expect.stringContaining('permission set Data_Engineers, and IAM refuses changes to it')]);
   });
 
+  it('reviews only what would be proposed for any role: an AWS managed policy it mostly used gets nothing', () => {
+    const name = 'AWSReservedSSO_Storage_0123456789abcdef';
+    const s3Full = { ...awsPolicy, arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess', name: 'AmazonS3FullAccess', document: doc(allow(['s3:*', 's3-object-lambda:*'])) };
+    const sso = onPath(name, ssoPath, { inlinePolicies: [], attachedPolicies: [s3Full.arn, awsPolicy.arn] });
+    const reports = new Map([[sso.arn, reportIn(ACCOUNT, 'role', name, { s3: 1, 's3-object-lambda': null, sqs: null }, 'SERVICE_LEVEL', {}, ssoPath)]]);
+    const proposals = proposeForAccount(context, account([sso], [s3Full, awsPolicy]), reports, NO_EXEMPTIONS);
+    // AmazonSQSFullAccess, wholly unused, would be removed: a review; AmazonS3FullAccess, mostly used, would be kept.
+    expect(proposals.map((p) => [p.target.policyName, p.action, p.removedServices])).toEqual([['AmazonSQSFullAccess', 'review', ['sqs']]]);
+  });
+
   it('still trims a customer managed policy such a role holds: the account owns it, and it is measured by its own report', () => {
     const name = 'AWSReservedSSO_ReadOnly_0123456789abcdef';
     const sso = onPath(name, '/aws-reserved/sso.amazonaws.com/', { inlinePolicies: [], attachedPolicies: [ownPolicy.arn] });
