@@ -34,6 +34,8 @@ export interface ProposalIndexEntry {
   readonly owner: string | null;
   readonly removedServices: number;
   readonly removedActions: number;
+  /** A review's reason (its first note); null for the other actions. Absent in runs before 2026-12-07. */
+  readonly review?: string | null;
   readonly key: string;
 }
 
@@ -117,6 +119,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
         owner: p.target.owner?.arn ?? null,
         removedServices: p.removedServices.length,
         removedActions: p.removedActions.length,
+        review: p.action === 'review' ? (p.notes[0] ?? '') : null,
         key,
       });
     });

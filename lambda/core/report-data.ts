@@ -43,6 +43,9 @@ export interface TrendPoint {
   readonly listed: number;
 }
 
+/** A proposal as the page shows it (see `ReportData.proposals`). */
+export type ProposalTuple = [id: string, action: string, kind: string, policyName: string, servicesRemoved: number, actionsRemoved: number, review: string | null];
+
 export interface ReportData {
   readonly schemaVersion: 1;
   readonly run: Pick<RunSummary, 'runId' | 'runDate' | 'status' | 'granularity' | 'startedAt' | 'completedAt'> & { readonly unusedAfterDays: number | null };
@@ -58,8 +61,11 @@ export interface ReportData {
   readonly identities: readonly IdentityRow[];
   /** Per identity (same order), its services. */
   readonly identityServices: readonly ServiceCells[];
-  /** Per identity ARN, its proposals: [id, action, kind, policy name, services removed, actions removed]. */
-  readonly proposals: Readonly<Record<string, ReadonlyArray<[string, string, string, string, number, number]>>>;
+  /**
+   * Per identity ARN, its proposals: [id, action, kind, policy name, services removed, actions removed, a
+   * review's reason or null]. A review removes nothing: its counts are what its policy grants unused.
+   */
+  readonly proposals: Readonly<Record<string, ReadonlyArray<ProposalTuple>>>;
   /** Per identity ARN exempt from proposals, why. */
   readonly exempt: Readonly<Record<string, string>>;
   /** False when the run made no proposals at all (no policy details); the page says so rather than "nothing to propose". */
@@ -195,8 +201,8 @@ export class ReportDataBuilder {
     identities.forEach((row) => {
       if (row[0] >= 0) unusedByAccount[row[0]].byType[row[1]] += row[6];
     });
-    const perIdentity: Record<string, Array<[string, string, string, string, number, number]>> = {};
-    for (const p of proposals?.proposals ?? []) (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices, p.removedActions]);
+    const perIdentity: Record<string, ProposalTuple[]> = {};
+    for (const p of proposals?.proposals ?? []) (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices, p.removedActions, p.review ?? null]);
     const counts = { 'first-use': 0, 'newly-unused': 0, granted: 0, revoked: 0 };
     for (const c of changes?.services ?? []) counts[c.change]++;
     const watchedKeys = new Set((changes?.watched ?? []).map((w) => `${w.arn}|${w.serviceNamespace}`));

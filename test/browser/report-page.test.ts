@@ -530,10 +530,10 @@ describe('the HTML report in Chromium', () => {
     expect(await missing('arn:aws:iam::111111111111:role/gone')).toBe('The identity this link points at, arn:aws:iam::111111111111:role/gone, has no report in this run.');
   });
 
-  it("says a proposal that removes one service in the singular, and the tracked actions a trim removes", async () => {
+  it("says a proposal that removes one service in the singular, the tracked actions a trim removes, and why a review is one", async () => {
     // The fabricated page proposes for the first third of the users, roles and policies holding unused services.
     const proposed = fabricated.identities.filter((x) => x.type !== 'group' && x.unused > 0).slice(0, Math.ceil(fabricated.identities.length / 3));
-    const one = proposed.find((x) => x.unused === 1)!;
+    const one = proposed.find((x, i) => x.unused === 1 && i % 7 !== 3)!;
     expect(one).toBeDefined();
     await onPage(`${file}#identity=${encodeURIComponent(one.arn)}`, async (page) => {
       const proposal = await page.page.$eval('#identity-body tr.detail-row ul.proposals li', (li) => li.textContent ?? '');
@@ -541,11 +541,21 @@ describe('the HTML report in Chromium', () => {
       expect(proposal).not.toContain('1 services');
     });
     // A trim that also removes tracked actions of the services it keeps says both.
-    const index = proposed.findIndex((x, i) => i % 4 === 1 && x.unused < x.granted);
+    const index = proposed.findIndex((x, i) => i % 4 === 1 && i % 7 !== 3 && x.unused < x.granted);
     const both = proposed[index];
     await onPage(`${file}#identity=${encodeURIComponent(both.arn)}`, async (page) => {
       const proposal = await page.page.$eval('#identity-body tr.detail-row ul.proposals li', (li) => li.textContent ?? '');
       expect(proposal).toContain(` · removes ${both.unused} service${both.unused === 1 ? '' : 's'} and 3 actions`);
+    });
+    // A review takes nothing away: it says what its policy grants unused, and why it is a review.
+    const reviewed = proposed[3];
+    await onPage(`${file}#identity=${encodeURIComponent(reviewed.arn)}`, async (page) => {
+      const [text, note] = await page.page.$eval('#identity-body tr.detail-row ul.proposals li', (li) => [li.textContent ?? '', li.querySelector('.note')?.textContent ?? '']);
+      expect(text.startsWith('review ')).toBe(true);
+      expect(text).toContain(` · ${reviewed.unused} service${reviewed.unused === 1 ? '' : 's'} unused, for review`);
+      expect(text).not.toContain('removes');
+      expect(note).toBe('IAM Identity Center made this role for permission set Set3, and IAM refuses changes to it');
+      expect(page.errors).toEqual([]);
     });
   });
 

@@ -39,6 +39,14 @@ describe('proposals of a local run', () => {
     for (const p of proposals) counts[p.action]++;
     expect(result.summary!.proposals).toEqual({ count: proposals.length, byAction: counts });
     expect(proposals.every((p) => p.runId === result.runId && p.accountId === account.accountId)).toBe(true);
+    // The index carries a review's reason, for the HTML report; nothing for the other actions.
+    expect(index.proposals.map((e) => e.review)).toEqual(proposals.map((p) => (p.action === 'review' ? p.notes[0] : null)));
+  });
+
+  it("reviews the inline policies and AWS managed attachments of IAM Identity Center's roles, which IAM refuses to change", () => {
+    const ofIdentityCenter = proposals.filter((p) => p.target.owner?.arn.includes(':role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_'));
+    expect(ofIdentityCenter.length).toBeGreaterThan(0);
+    for (const p of ofIdentityCenter) expect([p.action, p.proposed, p.notes[0]]).toEqual(['review', null, expect.stringContaining('IAM refuses changes to it')]);
   });
 
   it('never proposes for an exempt identity, nor from a failed report', () => {

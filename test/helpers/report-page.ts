@@ -140,7 +140,8 @@ export function fabricatedPage(
     proposals: proposed.map((x, i) => ({
       proposalId: `p-${i}`,
       accountId: x.accountId,
-      action: x.unused === x.granted ? 'remove' : 'trim',
+      // Some are reviews, which take nothing away and say why.
+      action: i % 7 === 3 ? 'review' : x.unused === x.granted ? 'remove' : 'trim',
       kind: x.type === 'policy' ? 'managed-policy' : 'inline-policy',
       policyName: x.type === 'policy' ? x.name : `${x.name}-access`,
       policyArn: x.type === 'policy' ? x.arn : null,
@@ -148,12 +149,13 @@ export function fabricatedPage(
       removedServices: x.unused,
       // Some trims also remove unused tracked actions of services kept (ACTION_LEVEL data).
       removedActions: i % 4 === 1 && x.unused < x.granted ? 3 : 0,
+      review: i % 7 === 3 ? `IAM Identity Center made this role for permission set Set${i}, and IAM refuses changes to it` : null,
       key: `runs/${RUN_ID}/proposals/${x.accountId}/p-${i}.json`,
     })),
   };
   (summary as { proposals: RunSummary['proposals'] }).proposals = {
     count: proposals.proposals.length,
-    byAction: { trim: proposals.proposals.filter((p) => p.action === 'trim').length, remove: proposals.proposals.filter((p) => p.action === 'remove').length, replace: 0, review: 0 },
+    byAction: { trim: proposals.proposals.filter((p) => p.action === 'trim').length, remove: proposals.proposals.filter((p) => p.action === 'remove').length, replace: 0, review: proposals.proposals.filter((p) => p.action === 'review').length },
   };
   const first = identities[0];
   const changes: Changes = {

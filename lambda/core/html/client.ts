@@ -28,10 +28,12 @@ export const CLIENT_SCRIPT = String.raw`
   };
   var fmt = function (n) { return Number(n).toLocaleString('en-US'); };
   var count = function (n, one, many) { return fmt(n) + ' ' + (n === 1 ? one : many); };
-  // What a proposal takes away, after its policy's name: nothing said when it removes nothing (a review).
-  var removes = function (services, actions) {
+  // What a proposal takes away, after its policy's name. A review takes nothing away: its counts are what
+  // the policy grants unused, said as that (nothing when there is none).
+  var removes = function (services, actions, action) {
     var parts = (services ? [count(services, 'service', 'services')] : []).concat(actions ? [count(actions, 'action', 'actions')] : []);
-    return parts.length ? ' · removes ' + parts.join(' and ') : '';
+    if (!parts.length) return '';
+    return action === 'review' ? ' · ' + parts.join(' and ') + ' unused, for review' : ' · removes ' + parts.join(' and ');
   };
   var accountOf = function (row) { return data.accounts[row[0]] || { accountId: '?', name: null }; };
   var arnOf = function (row) { return 'arn:' + data.partition + ':iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
@@ -294,7 +296,7 @@ export const CLIENT_SCRIPT = String.raw`
       g.templates.length ? el('div', { class: 'templates' }, [
         el('strong', { text: 'Proposals for the template (' + fmt(g.templates.length) + '), cut by what no account used' }),
         el('ul', { class: 'proposals' }, g.templates.map(function (t) {
-          return el('li', {}, [t[2] + ' ' + (KIND_WORDS[t[3]] || t[3]) + ' ' + t[4] + removes(t[5], t[6]), el('code', { text: 'iam-access-audit proposals --shared --id ' + t[1] + (t[2] === 'remove' ? '' : ' --format policy') })]);
+          return el('li', {}, [t[2] + ' ' + (KIND_WORDS[t[3]] || t[3]) + ' ' + t[4] + removes(t[5], t[6], t[2]), el('code', { text: 'iam-access-audit proposals --shared --id ' + t[1] + (t[2] === 'remove' ? '' : ' --format policy') })]);
         }))
       ]) : null
     ]);
@@ -458,7 +460,8 @@ export const CLIENT_SCRIPT = String.raw`
       el('div', { class: 'detail-grid' }, [
         el('div', {}, [el('h3', { text: 'Services (' + cells.length + ': ' + (cells.length - r[6]) + ' used, ' + r[6] + ' unused)' }), cells.length ? el('div', { class: 'scroll' }, [services]) : el('p', { class: 'empty', text: 'Its policies grant no service.' })]),
         el('div', {}, [el('h3', { text: 'Proposals (' + proposals.length + ')' }), proposals.length ? el('ul', { class: 'proposals' }, proposals.map(function (p) {
-          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + removes(p[4], p[5]), el('code', { text: p[0] })]);
+          // A review says why (runs before 2026-12-07 did not keep the reason with the index: the command says it).
+          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + removes(p[4], p[5], p[1]), p[6] ? el('div', { class: 'note', text: p[6] }) : null, el('code', { text: p[0] })]);
         })) : el('p', { class: 'empty', text: none })])
       ])
     ]);
