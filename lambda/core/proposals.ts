@@ -266,6 +266,11 @@ export function proposePolicy(context: ProposalContext, target: PolicyTarget, cu
   };
 }
 
+/** A review's reason (its first note), or null for a proposal that is not a review. */
+export function reviewReason(p: Pick<Proposal, 'action' | 'notes'>): string | null {
+  return p.action === 'review' ? (p.notes[0] ?? '') : null;
+}
+
 /** What a proposal changes: its action, what it takes away and keeps, the document it proposes, and why. */
 export type Change = Pick<Proposal, 'action' | 'removedServices' | 'removedActions' | 'keptServices' | 'proposed' | 'notes'>;
 

@@ -8,7 +8,7 @@ import type { Catalog } from './catalog';
 import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile, type EntityRef, type EntityReport, type ProposalAction, type RunInfo } from './model';
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
-import { exemptionOf, proposeForAccount, type Exemptions, type Proposal } from './proposals';
+import { exemptionOf, proposeForAccount, reviewReason, type Exemptions, type Proposal } from './proposals';
 import { sharedMemberOf, type SharedMember } from './shared-identities';
 import { identityAccounts, memberOf, proposeShared, type TemplateMember, type TemplateProposals } from './shared-proposals';
 import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
@@ -119,7 +119,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
         owner: p.target.owner?.arn ?? null,
         removedServices: p.removedServices.length,
         removedActions: p.removedActions.length,
-        review: p.action === 'review' ? (p.notes[0] ?? '') : null,
+        review: reviewReason(p),
         key,
       });
     });

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { accountOfArn, type Failure } from './model';
 import { POLICY_SIZE_LIMITS, type ActionSpace, type PolicyDocument } from './policy';
 import { gatherShared, identityOf, type SharedMember } from './shared-identities';
-import { changeOf, INLINE_LIMITS, type Change, type Proposal, type TargetKind } from './proposals';
+import { changeOf, INLINE_LIMITS, reviewReason, type Change, type Proposal, type TargetKind } from './proposals';
 import { mapConcurrently } from './store';
 
 /** An identity of a template, account aside: `role/ci/deployer`, `policy/team/read-only`. */
@@ -110,7 +110,7 @@ export function memberOf(p: Proposal): TemplateMember {
     removedActions: p.removedActions,
     keptServices: p.keptServices,
     currentHash: createHash('sha256').update(JSON.stringify(p.current)).digest('hex'),
-    review: p.action === 'review' ? (p.notes[0] ?? '') : null,
+    review: reviewReason(p),
   };
 }
 
