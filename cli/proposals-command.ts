@@ -6,6 +6,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { readTemplateProposals } from '../lambda/core/html/run-page';
 import { sharedMemberOf } from '../lambda/core/shared-identities';
+import type { Changes } from '../lambda/core/changes';
 import type { ProposalIndex } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
 import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
@@ -18,12 +19,15 @@ import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-locatio
 import { counted } from './words';
 
 export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out DIR] [--run ID | latest] [--account ID]
-    [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
+    [--action trim|remove|replace|review] [--again] [--format table|json|patch] [--id ID --format policy]
 iam-access-audit proposals --shared [--bucket B | --out DIR] [--run ID | latest]
     [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
 
   A run's least-privilege proposals: for each policy that grants something unused, the change that
   removes only that, proven never broader than the policy and never narrower than its use.
+  --again             only the proposals the run before (the one the run's changes compare with) made
+                      the same: the same policy, action, cut and documents. IAM shows a use some four
+                      hours late: a proposal two nights made is the safer one to apply.
   --format patch      a unified diff of each policy's document, current to proposed
   --id ID             one proposal; with --format policy, its proposed document alone, ready for
                       aws iam create-policy-version --set-as-default --policy-document file://...
@@ -45,11 +49,13 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
     id: { type: 'string' },
     format: { type: 'string' },
     shared: { type: 'boolean' },
+    again: { type: 'boolean' },
   });
   const format = (flags.format ?? (flags.id ? 'json' : 'table')) as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${flags.format}"`);
   if (format === 'policy' && flags.id === undefined) throw new UsageError('--format policy needs --id ID: it prints one proposed document');
   if (flags.action !== undefined && !(PROPOSAL_ACTIONS as readonly string[]).includes(flags.action)) throw new UsageError(`--action must be one of ${PROPOSAL_ACTIONS.join(', ')}, got "${flags.action}"`);
+  if (flags.shared && flags.again) throw new UsageError('--again does not apply to --shared: it compares the accounts\' own proposals');
   if (flags.shared) {
     if (flags.account !== undefined) throw new UsageError('--account does not apply to --shared: a template is in several accounts');
     if (flags.id !== undefined && !/^t-[0-9a-f]{16}$/.test(flags.id)) throw new UsageError(`--id with --shared must be a template proposal id such as t-0123456789abcdef, got "${flags.id}"`);
@@ -79,13 +85,51 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
       (p) => (account === undefined || p.accountId === account) && (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.proposalId === flags.id),
     );
     if (flags.id !== undefined && entries.length === 0) throw new UsageError(`run ${summary.runId} has no proposal ${flags.id}`);
-    const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
-    out.write(render(format, summary.runId, proposals, index));
+    let proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
+    let before: string | null = null;
+    if (flags.again) {
+      const again = await madeAgain(store, summary.runId, proposals);
+      before = again.previousRunId;
+      proposals = again.proposals;
+      if (flags.id !== undefined && proposals.length === 0) throw new UsageError(`the run before, ${before}, did not make proposal ${flags.id} the same`);
+    }
+    out.write(render(format, summary.runId, proposals, index, before));
     return 0;
   });
 }
 
-function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex): string {
+/** What makes two runs' proposals for one policy the same: what it does to the policy, and the policy. */
+const sameness = (p: Proposal): string => JSON.stringify([p.action, p.removedServices, p.removedActions, p.current, p.proposed]);
+
+/**
+ * The proposals that the run before made the same (a proposal's id is made from the account, the policy
+ * and its owner, so it is the same from run to run). The run before is the one the run's changes compare
+ * with: the latest COMPLETED run before it.
+ */
+async function madeAgain(store: ReportStore, runId: string, proposals: readonly Proposal[]): Promise<{ previousRunId: string; proposals: Proposal[] }> {
+  let previousRunId: string;
+  try {
+    previousRunId = (await getJson<Changes>(store, keys.changes(runId))).previousRunId;
+  } catch (err) {
+    if (err instanceof NotFound) throw new UsageError(`run ${runId} has no run before it to compare with (no changes.json: it was the first complete run, or its changes could not be made): --again needs one`);
+    throw err;
+  }
+  let earlier: ProposalIndex;
+  try {
+    earlier = await getJson<ProposalIndex>(store, keys.proposalsIndex(previousRunId));
+  } catch (err) {
+    if (err instanceof NotFound) throw new UsageError(`the run before ${runId}, ${previousRunId}, has no proposals in ${store.location}`);
+    throw err;
+  }
+  const keyOf = new Map(earlier.proposals.map((e) => [e.proposalId, e.key]));
+  const same = await mapConcurrently(proposals, 16, async (p) => {
+    const key = keyOf.get(p.proposalId);
+    return key !== undefined && sameness(await getJson<Proposal>(store, key)) === sameness(p);
+  });
+  return { previousRunId, proposals: proposals.filter((_, i) => same[i]) };
+}
+
+function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex, before: string | null): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(proposals.length === 1 ? proposals[0] : proposals, null, 2)}\n`;
@@ -97,7 +141,7 @@ function render(format: Format, runId: string, proposals: readonly Proposal[], i
     case 'patch':
       return proposals.map(patchOf).join('');
     case 'table':
-      return table(runId, proposals, index);
+      return table(runId, proposals, index, before);
   }
 }
 
@@ -133,9 +177,10 @@ function diffOf(p: Change & { readonly current: PolicyDocument }, name: string, 
 const removesOf = (p: Pick<Change, 'removedServices' | 'removedActions'>): number => p.removedServices.length + p.removedActions.length;
 
 /** The table, largest cut first (as `report` shows the worst identity first); reviews, which cut nothing, last. */
-function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex): string {
+function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex, before: string | null): string {
   const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
-  const lines = [`Run ${runId}: ${counted(proposals.length, 'proposal')} (${counts}); nothing is applied. Largest cut first.`, ''];
+  const again = before === null ? '' : ` that the run before, ${before}, made the same`;
+  const lines = [`Run ${runId}: ${counted(proposals.length, 'proposal')}${again} (${counts}); nothing is applied. Largest cut first.`, ''];
   const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
   lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'REMOVES'.padStart(8)}  OWNER / NOTE`);
   const isReview = (p: Proposal) => (p.action === 'review' ? 1 : 0);

@@ -1,9 +1,12 @@
 /**
  * Proposals end to end: a local run of a sample account with policy data writes proposals and their
  * index; every proposal is never broader than its policy and keeps every used service, judged by the
- * independent evaluator over each service's actions; the command line shows them as readable patches.
+ * independent evaluator over each service's actions; the command line shows them as readable patches,
+ * and, after a second run, the ones the run before made the same.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport } from '../../lambda/core/model';
 import type { ProposalIndex } from '../../lambda/core/propose';
@@ -126,4 +129,32 @@ describe('proposals of a local run', () => {
       expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining(message)]);
     }
   }, 60_000);
+
+  // Last: it adds a run to the store.
+  it('lists with --again only the proposals the run before made the same', async () => {
+    const first = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--run', result.runId, '--again']);
+    expect([first.code, first.stderr]).toEqual([2, expect.stringContaining(`run ${result.runId} has no run before it to compare with`)]);
+    const next = await runLocal({ account, outDir: dir, input: { granularity: 'ACTION_LEVEL' }, timeScale: 200, settings: FAST_SETTINGS });
+    expect(next.summary!.status).toBe('COMPLETED');
+    const nextProposals = readJson<ProposalIndex>(dir, `runs/${next.runId}/proposals/index.json`).proposals.map((e) => readJson<Proposal>(dir, e.key));
+    // One proposal of the run before altered in its file: it is no longer the same.
+    const keyOf = new Map(index.proposals.map((e) => [e.proposalId, e.key]));
+    const altered = nextProposals.find((q) => q.action === 'trim' && keyOf.has(q.proposalId))!;
+    const earlier = readJson<Proposal>(dir, keyOf.get(altered.proposalId)!);
+    writeFileSync(join(dir, keyOf.get(altered.proposalId)!), JSON.stringify({ ...earlier, removedServices: [...earlier.removedServices, 'elsewhere'] }));
+    const what = (p: Proposal) => ({ action: p.action, removedServices: p.removedServices, removedActions: p.removedActions, current: p.current, proposed: p.proposed });
+    const expected = nextProposals
+      .filter((q) => keyOf.has(q.proposalId) && isDeepStrictEqual(what(readJson<Proposal>(dir, keyOf.get(q.proposalId)!)), what(q)))
+      .map((q) => q.proposalId)
+      .sort();
+    expect(expected).not.toContain(altered.proposalId);
+    expect(expected.length).toBeGreaterThan(nextProposals.length / 2);
+    const again = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--again', '--format', 'json']);
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as Proposal[]).map((p) => p.proposalId).sort()).toEqual(expected);
+    const table = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--again']);
+    expect(table.stdout.split('\n')[0]).toContain(`Run ${next.runId}: ${expected.length} proposals that the run before, ${result.runId}, made the same (`);
+    const gone = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--again', '--id', altered.proposalId]);
+    expect([gone.code, gone.stderr]).toEqual([2, expect.stringContaining(`the run before, ${result.runId}, did not make proposal ${altered.proposalId} the same`)]);
+  }, 180_000);
 });
