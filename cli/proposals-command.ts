@@ -13,7 +13,7 @@ import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
 import { accountsOfRun, readRunReports } from '../lambda/core/run-reader';
 import { identityAccounts, proposeSharedFrom, templateOf, type TemplateProposals, type TemplateTarget } from '../lambda/core/shared-proposals';
-import { getJson, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
+import { getJson, getJsonOrNull, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
 import { parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
 import { counted } from './words';
@@ -107,20 +107,11 @@ const sameness = (p: Proposal): string => JSON.stringify([p.action, p.removedSer
  * with: the latest COMPLETED run before it.
  */
 async function madeAgain(store: ReportStore, runId: string, proposals: readonly Proposal[]): Promise<{ previousRunId: string; proposals: Proposal[] }> {
-  let previousRunId: string;
-  try {
-    previousRunId = (await getJson<Changes>(store, keys.changes(runId))).previousRunId;
-  } catch (err) {
-    if (err instanceof NotFound) throw new UsageError(`run ${runId} has no run before it to compare with (no changes.json: it was the first complete run, or its changes could not be made): --again needs one`);
-    throw err;
-  }
-  let earlier: ProposalIndex;
-  try {
-    earlier = await getJson<ProposalIndex>(store, keys.proposalsIndex(previousRunId));
-  } catch (err) {
-    if (err instanceof NotFound) throw new UsageError(`the run before ${runId}, ${previousRunId}, has no proposals in ${store.location}`);
-    throw err;
-  }
+  const changes = await getJsonOrNull<Changes>(store, keys.changes(runId));
+  if (!changes) throw new UsageError(`run ${runId} has no run before it to compare with (no changes.json: it was the first complete run, or its changes could not be made): --again needs one`);
+  const { previousRunId } = changes;
+  const earlier = await getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(previousRunId));
+  if (!earlier) throw new UsageError(`the run before ${runId}, ${previousRunId}, has no proposals in ${store.location}`);
   const keyOf = new Map(earlier.proposals.map((e) => [e.proposalId, e.key]));
   const same = await mapConcurrently(proposals, 16, async (p) => {
     const key = keyOf.get(p.proposalId);
