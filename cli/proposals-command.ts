@@ -6,20 +6,20 @@
 import { createTwoFilesPatch } from 'diff';
 import { readTemplateProposals } from '../lambda/core/html/run-page';
 import { sharedMemberOf } from '../lambda/core/shared-identities';
-import type { Changes } from '../lambda/core/changes';
 import type { ProposalIndex } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
 import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
 import { accountsOfRun, readRunReports } from '../lambda/core/run-reader';
 import { identityAccounts, proposeSharedFrom, templateOf, type TemplateProposals, type TemplateTarget } from '../lambda/core/shared-proposals';
-import { getJson, getJsonOrNull, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
-import { parseFlags, UsageError } from './flags';
+import { getJson, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
+import { numberFlag, parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
 import { counted } from './words';
 
 export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out DIR] [--run ID | latest] [--account ID]
-    [--action trim|remove|replace|review] [--again] [--format table|json|patch] [--id ID --format policy]
+    [--action trim|remove|replace|review] [--again | --runs N] [--format table|json|patch]
+    [--id ID --format policy]
 iam-access-audit proposals --shared [--bucket B | --out DIR] [--run ID | latest]
     [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
 
@@ -28,6 +28,8 @@ iam-access-audit proposals --shared [--bucket B | --out DIR] [--run ID | latest]
   --again             only the proposals the run before (the one the run's changes compare with) made
                       the same: the same policy, action, cut and documents. IAM shows a use some four
                       hours late: a proposal two nights made is the safer one to apply.
+  --runs N            only the proposals made the same by N runs in a row or more, this one and the
+                      runs before it (--again is --runs 2); the table's RUNS column says how many.
   --format patch      a unified diff of each policy's document, current to proposed
   --id ID             one proposal; with --format policy, its proposed document alone, ready for
                       aws iam create-policy-version --set-as-default --policy-document file://...
@@ -50,12 +52,15 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
     format: { type: 'string' },
     shared: { type: 'boolean' },
     again: { type: 'boolean' },
+    runs: { type: 'string' },
   });
+  if (flags.again && flags.runs !== undefined) throw new UsageError('--again is --runs 2: give one of them');
+  const runs = flags.again ? 2 : numberFlag('runs', flags.runs, { integer: true, min: 2, max: 10_000 });
   const format = (flags.format ?? (flags.id ? 'json' : 'table')) as Format;
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${flags.format}"`);
   if (format === 'policy' && flags.id === undefined) throw new UsageError('--format policy needs --id ID: it prints one proposed document');
   if (flags.action !== undefined && !(PROPOSAL_ACTIONS as readonly string[]).includes(flags.action)) throw new UsageError(`--action must be one of ${PROPOSAL_ACTIONS.join(', ')}, got "${flags.action}"`);
-  if (flags.shared && flags.again) throw new UsageError('--again does not apply to --shared: it compares the accounts\' own proposals');
+  if (flags.shared && runs !== undefined) throw new UsageError(`${flags.again ? '--again' : '--runs'} does not apply to --shared: it compares the accounts' own proposals`);
   if (flags.shared) {
     if (flags.account !== undefined) throw new UsageError('--account does not apply to --shared: a template is in several accounts');
     if (flags.id !== undefined && !/^t-[0-9a-f]{16}$/.test(flags.id)) throw new UsageError(`--id with --shared must be a template proposal id such as t-0123456789abcdef, got "${flags.id}"`);
@@ -81,46 +86,38 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
       out.write(renderTemplates(format, summary, { ...shared, proposals: made }, flags.id !== undefined));
       return 0;
     }
-    const entries = index.proposals.filter(
+    let entries = index.proposals.filter(
       (p) => (account === undefined || p.accountId === account) && (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.proposalId === flags.id),
     );
     if (flags.id !== undefined && entries.length === 0) throw new UsageError(`run ${summary.runId} has no proposal ${flags.id}`);
-    let proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
-    let before: string | null = null;
-    if (flags.again) {
-      const again = await madeAgain(store, summary.runId, proposals);
-      before = again.previousRunId;
-      proposals = again.proposals;
-      if (flags.id !== undefined && proposals.length === 0) throw new UsageError(`the run before, ${before}, did not make proposal ${flags.id} the same`);
+    const same = runs === undefined ? null : { runs, before: runBefore(index) };
+    if (same) {
+      entries = entries.filter((e) => e.sameSince!.runs >= same.runs);
+      if (flags.id !== undefined && entries.length === 0) throw new UsageError(`${madeBy(same)} did not make proposal ${flags.id} the same`);
     }
-    out.write(render(format, summary.runId, proposals, index, before));
+    const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
+    out.write(render(format, summary.runId, proposals, index, same));
     return 0;
   });
 }
 
-/** What makes two runs' proposals for one policy the same: what it does to the policy, and the policy. */
-const sameness = (p: Proposal): string => JSON.stringify([p.action, p.removedServices, p.removedActions, p.current, p.proposed]);
-
-/**
- * The proposals that the run before made the same (a proposal's id is made from the account, the policy
- * and its owner, so it is the same from run to run). The run before is the one the run's changes compare
- * with: the latest COMPLETED run before it.
- */
-async function madeAgain(store: ReportStore, runId: string, proposals: readonly Proposal[]): Promise<{ previousRunId: string; proposals: Proposal[] }> {
-  const changes = await getJsonOrNull<Changes>(store, keys.changes(runId));
-  if (!changes) throw new UsageError(`run ${runId} has no run before it to compare with (no changes.json: it was the first complete run, or its changes could not be made): --again needs one`);
-  const { previousRunId } = changes;
-  const earlier = await getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(previousRunId));
-  if (!earlier) throw new UsageError(`the run before ${runId}, ${previousRunId}, has no proposals in ${store.location}`);
-  const keyOf = new Map(earlier.proposals.map((e) => [e.proposalId, e.key]));
-  const same = await mapConcurrently(proposals, 16, async (p) => {
-    const key = keyOf.get(p.proposalId);
-    return key !== undefined && sameness(await getJson<Proposal>(store, key)) === sameness(p);
-  });
-  return { previousRunId, proposals: proposals.filter((_, i) => same[i]) };
+/** What `--again` and `--runs N` select by: proposals made the same by N runs in a row, the run before named. */
+interface Same {
+  readonly runs: number;
+  readonly before: string;
 }
 
-function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex, before: string | null): string {
+/** The run before, whose proposals the run's were compared with, or why there is none to compare with. */
+function runBefore(index: ProposalIndex): string {
+  if (index.previousRunId === undefined) throw new UsageError(`run ${index.runId} was made before the project kept which runs made a proposal the same (2026-12-08): --again and --runs need a run since`);
+  if (index.previousRunId === null) throw new UsageError(`run ${index.runId} has no run before it to compare with (no COMPLETED run before it made proposals): --again and --runs need one`);
+  return index.previousRunId;
+}
+
+/** The runs that must have made a proposal the same, in words. */
+const madeBy = (same: Same): string => (same.runs === 2 ? `the run before, ${same.before},` : `the ${same.runs - 1} runs before this one (the last ${same.before})`);
+
+function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex, same: Same | null): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(proposals.length === 1 ? proposals[0] : proposals, null, 2)}\n`;
@@ -132,7 +129,7 @@ function render(format: Format, runId: string, proposals: readonly Proposal[], i
     case 'patch':
       return proposals.map(patchOf).join('');
     case 'table':
-      return table(runId, proposals, index, before);
+      return table(runId, proposals, index, same);
   }
 }
 
@@ -167,20 +164,25 @@ function diffOf(p: Change & { readonly current: PolicyDocument }, name: string, 
 /** What a proposal takes away: services, and tracked actions of services kept. */
 const removesOf = (p: Pick<Change, 'removedServices' | 'removedActions'>): number => p.removedServices.length + p.removedActions.length;
 
-/** The table, largest cut first (as `report` shows the worst identity first); reviews, which cut nothing, last. */
-function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex, before: string | null): string {
+/**
+ * The table, largest cut first (as `report` shows the worst identity first); reviews, which cut nothing,
+ * last. RUNS: how many runs in a row made the proposal the same, this one included.
+ */
+function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex, same: Same | null): string {
   const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
-  const again = before === null ? '' : ` that the run before, ${before}, made the same`;
-  const lines = [`Run ${runId}: ${counted(proposals.length, 'proposal')}${again} (${counts}); nothing is applied. Largest cut first.`, ''];
+  const which = same === null ? '' : ` that ${madeBy(same)} made the same`;
+  const lines = [`Run ${runId}: ${counted(proposals.length, 'proposal')}${which} (${counts}); nothing is applied. Largest cut first.`, ''];
   const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
-  lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'REMOVES'.padStart(8)}  OWNER / NOTE`);
+  const runsOf = new Map(index.proposals.map((e) => [e.proposalId, e.sameSince?.runs]));
+  lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'REMOVES'.padStart(8)}${'RUNS'.padStart(6)}  OWNER / NOTE`);
   const isReview = (p: Proposal) => (p.action === 'review' ? 1 : 0);
   const ordered = [...proposals].sort((a, b) => isReview(a) - isReview(b) || removesOf(b) - removesOf(a) || (a.proposalId < b.proposalId ? -1 : a.proposalId > b.proposalId ? 1 : 0));
   for (const p of ordered) {
     const name = p.target.policyName.length > width ? `${p.target.policyName.slice(0, width - 1)}…` : p.target.policyName;
     const removes = removesOf(p);
     const note = p.action === 'review' ? p.notes[0] : (p.target.owner?.arn ?? p.target.policyArn ?? '');
-    lines.push(`${p.proposalId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(removes).padStart(8)}  ${note}`);
+    // A run from before the runs were counted shows none.
+    lines.push(`${p.proposalId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(removes).padStart(8)}${String(runsOf.get(p.proposalId) ?? '-').padStart(6)}  ${note}`);
   }
   if (index.accountsWithoutDetails.length > 0) lines.push('', `No proposals for ${index.accountsWithoutDetails.join(', ')}: their authorization details could not be read.`);
   return `${lines.join('\n')}\n`;

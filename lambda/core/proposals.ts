@@ -271,6 +271,16 @@ export function reviewReason(p: Pick<Proposal, 'action' | 'notes'>): string | nu
   return p.action === 'review' ? (p.notes[0] ?? '') : null;
 }
 
+/**
+ * What makes two runs' proposals for one policy the same, as a short hash: what the proposal does to the
+ * policy (action, services and tracked actions removed, the document proposed) and the policy's document.
+ * Its id already names the account, the policy and its owner; the notes and the report it was made from
+ * may differ between runs that propose the same change.
+ */
+export function proposalDigest(p: Pick<Proposal, 'action' | 'removedServices' | 'removedActions' | 'current' | 'proposed'>): string {
+  return createHash('sha256').update(JSON.stringify([p.action, p.removedServices, p.removedActions, p.current, p.proposed])).digest('hex').slice(0, 16);
+}
+
 /** What a proposal changes: its action, what it takes away and keeps, the document it proposes, and why. */
 export type Change = Pick<Proposal, 'action' | 'removedServices' | 'removedActions' | 'keptServices' | 'proposed' | 'notes'>;
 

@@ -5,10 +5,10 @@
  */
 import type { AuthorizationDetails } from './authorization';
 import type { Catalog } from './catalog';
-import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile, type EntityRef, type EntityReport, type ProposalAction, type RunInfo } from './model';
+import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile, type EntityRef, type EntityReport, type LatestPointer, type ProposalAction, type RunInfo } from './model';
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
-import { exemptionOf, proposeForAccount, reviewReason, type Exemptions, type Proposal } from './proposals';
+import { exemptionOf, proposalDigest, proposeForAccount, reviewReason, type Exemptions, type Proposal } from './proposals';
 import { sharedMemberOf, type SharedMember } from './shared-identities';
 import { identityAccounts, memberOf, proposeShared, type TemplateMember, type TemplateProposals } from './shared-proposals';
 import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
@@ -36,7 +36,22 @@ export interface ProposalIndexEntry {
   readonly removedActions: number;
   /** A review's reason (its first note); null for the other actions. Absent in runs before 2026-12-07. */
   readonly review?: string | null;
+  /** `proposalDigest` of the proposal: the next run tells by it whether it makes the same. Absent in runs before 2026-12-08. */
+  readonly digest?: string;
+  /** Since which run the proposal has been made the same, run after run. Absent in runs before 2026-12-08. */
+  readonly sameSince?: SameSince;
   readonly key: string;
+}
+
+/**
+ * The runs that made a proposal the same, one after the other, ending with this one: the first of them
+ * (its id and start) and how many (1 for a proposal new or changed in this run). The run before a run is
+ * the one its changes compare with: the latest COMPLETED run before it.
+ */
+export interface SameSince {
+  readonly runId: string;
+  readonly startedAt: string;
+  readonly runs: number;
 }
 
 export interface ProposalIndex {
@@ -44,6 +59,11 @@ export interface ProposalIndex {
   readonly runId: string;
   /** The catalogue version the proofs were made over. */
   readonly catalogVersion: string;
+  /**
+   * The run before, whose proposals these were compared with (`sameSince`): the latest COMPLETED run
+   * before this one; null when there is none or it made no proposals. Absent in runs before 2026-12-08.
+   */
+  readonly previousRunId?: string | null;
   /** Accounts whose authorization details could not be read: no proposals for them. */
   readonly accountsWithoutDetails: readonly string[];
   /** Identities whose own policies get no proposal, and why (the exemptions setting). */
@@ -66,6 +86,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const { store } = deps;
   const plan = await getJson<PlanRecord>(store, keys.plan(event.run.runId));
   const run = plan.run;
+  const before = await proposalsBefore(store, run);
   const entries: ProposalIndexEntry[] = [];
   // Every listed identity, reported or not, for the template proposals: where each is, where it has no report.
   const reported: SharedMember[] = [];
@@ -120,6 +141,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
         removedServices: p.removedServices.length,
         removedActions: p.removedActions.length,
         review: reviewReason(p),
+        ...before.sameSince(p),
         key,
       });
     });
@@ -128,7 +150,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   // The index is written only once every proposal it names is.
   await writing.finish();
   entries.sort((a, b) => (a.key < b.key ? -1 : 1));
-  const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, accountsWithoutDetails, exempt, proposals: entries };
+  const index: ProposalIndex = { schemaVersion: 1, runId: run.runId, catalogVersion: deps.catalog.version, previousRunId: before.runId, accountsWithoutDetails, exempt, proposals: entries };
   await putJson(store, keys.proposalsIndex(run.runId), index);
   const currentOf = async (m: TemplateMember) => (await getJson<Proposal>(store, keys.proposal(run.runId, m.accountId, m.proposalId))).current;
   const templates = await proposeShared(members, identityAccounts(reported, unreported), deps.space, currentOf);
@@ -149,6 +171,44 @@ export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): 
   const byAction = Object.fromEntries(PROPOSAL_ACTIONS.map((a) => [a, 0])) as Record<ProposalAction, number>;
   for (const p of index?.proposals ?? []) byAction[p.action]++;
   return { count: index?.proposals.length ?? 0, byAction };
+}
+
+/** What the run before proposed, as far as this run's proposals are compared with it. */
+interface ProposalsBefore {
+  /** The run before, or null when there is none or it made no proposals. */
+  readonly runId: string | null;
+  /** A proposal's digest and the runs that made it the same, this one included. */
+  sameSince(p: Proposal): { digest: string; sameSince: SameSince };
+}
+
+/**
+ * The proposals of the run before (the latest COMPLETED run, which latest.json names until Summarize moves
+ * it to this run, as the changes are compared). Only each proposal's digest and its `sameSince` are kept:
+ * an organization's index is large, and Propose holds this for all its work.
+ */
+async function proposalsBefore(store: ReportStore, run: RunInfo): Promise<ProposalsBefore> {
+  const latest = await getJsonOrNull<LatestPointer>(store, keys.latest());
+  const index = latest === null || latest.runId === run.runId ? null : await getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(latest.runId));
+  // Few proposals differ in their SameSince: one object for each, as this run continues it.
+  const continued = new Map<string, SameSince>();
+  const earlier = new Map<string, readonly [digest: string, since: SameSince]>();
+  // A run from before digests were kept has nothing to tell its proposals by: each is counted from this run.
+  for (const e of index?.proposals ?? []) {
+    if (e.digest === undefined || e.sameSince === undefined) continue;
+    const { runId, startedAt, runs } = e.sameSince;
+    const key = `${runId} ${runs}`;
+    if (!continued.has(key)) continued.set(key, { runId, startedAt, runs: runs + 1 });
+    earlier.set(e.proposalId, [e.digest, continued.get(key)!]);
+  }
+  const first: SameSince = { runId: run.runId, startedAt: run.startedAt, runs: 1 };
+  return {
+    runId: index === null ? null : index.runId,
+    sameSince(p) {
+      const digest = proposalDigest(p);
+      const [was, since] = earlier.get(p.proposalId) ?? [];
+      return { digest, sameSince: was === digest && since ? since : first };
+    },
+  };
 }
 
 /** The same promise, marked handled: it is awaited later, and may settle before that. */

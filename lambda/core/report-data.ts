@@ -44,7 +44,7 @@ export interface TrendPoint {
 }
 
 /** A proposal as the page shows it (see `ReportData.proposals`). */
-export type ProposalTuple = [id: string, action: string, kind: string, policyName: string, servicesRemoved: number, actionsRemoved: number, review: string | null];
+export type ProposalTuple = [id: string, action: string, kind: string, policyName: string, servicesRemoved: number, actionsRemoved: number, review: string | null, runs: number | null];
 
 export interface ReportData {
   readonly schemaVersion: 1;
@@ -63,9 +63,17 @@ export interface ReportData {
   readonly identityServices: readonly ServiceCells[];
   /**
    * Per identity ARN, its proposals: [id, action, kind, policy name, services removed, actions removed, a
-   * review's reason or null]. A review removes nothing: its counts are what its policy grants unused.
+   * review's reason or null, how many runs in a row made it the same or null]. A review removes nothing:
+   * its counts are what its policy grants unused.
    */
   readonly proposals: Readonly<Record<string, ReadonlyArray<ProposalTuple>>>;
+  /**
+   * The run before, whose proposals this run's were compared with; null when there was none, or the
+   * run's proposals were made before they were compared.
+   */
+  readonly proposalsBefore: string | null;
+  /** When the first of N runs that made a proposal the same started, by N (every proposal of N runs has the same first run). */
+  readonly sameSince: Readonly<Record<number, string>>;
   /** Per identity ARN exempt from proposals, why. */
   readonly exempt: Readonly<Record<string, string>>;
   /** False when the run made no proposals at all (no policy details); the page says so rather than "nothing to propose". */
@@ -202,7 +210,11 @@ export class ReportDataBuilder {
       if (row[0] >= 0) unusedByAccount[row[0]].byType[row[1]] += row[6];
     });
     const perIdentity: Record<string, ProposalTuple[]> = {};
-    for (const p of proposals?.proposals ?? []) (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices, p.removedActions, p.review ?? null]);
+    const sameSince: Record<number, string> = {};
+    for (const p of proposals?.proposals ?? []) {
+      (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices, p.removedActions, p.review ?? null, p.sameSince?.runs ?? null]);
+      if (p.sameSince) sameSince[p.sameSince.runs] = p.sameSince.startedAt;
+    }
     const counts = { 'first-use': 0, 'newly-unused': 0, granted: 0, revoked: 0 };
     for (const c of changes?.services ?? []) counts[c.change]++;
     const watchedKeys = new Set((changes?.watched ?? []).map((w) => `${w.arn}|${w.serviceNamespace}`));
@@ -230,6 +242,8 @@ export class ReportDataBuilder {
       proposals: Object.fromEntries(arns.map((arn) => [arn, perIdentity[arn]]).filter(([, p]) => p)),
       exempt: Object.fromEntries((proposals?.exempt ?? []).map((e) => [e.arn, e.reason])),
       proposalsMade: proposals !== null,
+      proposalsBefore: proposals?.previousRunId ?? null,
+      sameSince,
       failures: summary.failures,
       failuresByCode: [...byCode.entries()].sort((a, b) => b[1] - a[1]),
       skipped: summary.entities.skipped,

@@ -559,6 +559,22 @@ describe('the HTML report in Chromium', () => {
     });
   });
 
+  it('says how many runs in a row made a proposal the same, and of a new one that the next run should', async () => {
+    // The fabricated page's i-th proposal was made the same by 1 + i % 3 runs, the first of them started 2026-11-(25 - i % 3) 02:00.
+    const proposed = fabricated.identities.filter((x) => x.type !== 'group' && x.unused > 0).slice(0, Math.ceil(fabricated.identities.length / 3));
+    const said = async (i: number) =>
+      onPage(`${file}#identity=${encodeURIComponent(proposed[i].arn)}`, async (page) => {
+        const same = await page.page.$eval('#identity-body tr.detail-row ul.proposals li', (li) => li.querySelector('.same')?.textContent ?? null);
+        expect(page.errors).toEqual([]);
+        return same;
+      });
+    expect(await said(2)).toBe('The same in 3 runs in a row, the first started 2026-11-23 02:00 UTC.');
+    expect(await said(1)).toBe('The same in 2 runs in a row, the first started 2026-11-24 02:00 UTC.');
+    expect(await said(0)).toBe('New or changed since the run before, audit-2026-11-24: the safer to apply once the next run makes it the same.');
+    // A review proposes no change: when it was first made says nothing of what to apply.
+    expect(await said(3)).toBeNull();
+  });
+
   it('prints without its controls, and keeps a card or chart on one sheet', async () => {
     await onPage(file, async (printed) => {
       await printed.page.emulateMediaType('print');

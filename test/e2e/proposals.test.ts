@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport } from '../../lambda/core/model';
 import type { ProposalIndex } from '../../lambda/core/propose';
-import type { Proposal } from '../../lambda/core/proposals';
+import { proposalDigest, type Proposal } from '../../lambda/core/proposals';
 import { generateSampleAccount, loadAccount } from '../../local/emulator';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { allows } from '../helpers/evaluator';
@@ -123,6 +123,9 @@ describe('proposals of a local run', () => {
       [['--shared', '--account', account.accountId], '--account does not apply to --shared'],
       [['--shared', '--id', 'p-0123456789abcdef'], '--id with --shared must be a template proposal id such as t-0123456789abcdef'],
       [['--id', 't-0123456789abcdef'], "(a t- id is a template's: add --shared)"],
+      [['--again', '--runs', '3'], '--again is --runs 2: give one of them'],
+      [['--runs', '1'], '--runs must be a whole number of at least 2 and at most 10000, got "1"'],
+      [['--shared', '--runs', '2'], '--runs does not apply to --shared'],
       [['--shared', '--id', 't-0123456789abcdef'], `run ${result.runId} has no template proposal t-0123456789abcdef`],
     ] as const) {
       const refused = await run(process.execPath, [CLI, 'proposals', '--out', dir, ...args]);
@@ -130,18 +133,24 @@ describe('proposals of a local run', () => {
     }
   }, 60_000);
 
-  // Last: it adds a run to the store.
-  it('lists with --again only the proposals the run before made the same', async () => {
+  // Last: they add runs to the store.
+  it('lists with --again only the proposals the run before made the same, by the digests the index keeps', async () => {
     const first = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--run', result.runId, '--again']);
     expect([first.code, first.stderr]).toEqual([2, expect.stringContaining(`run ${result.runId} has no run before it to compare with`)]);
+    expect(index.previousRunId).toBeNull();
+    expect(index.proposals.every((e, i) => e.digest === proposalDigest(proposals[i]) && isDeepStrictEqual(e.sameSince, { runId: result.runId, startedAt: result.summary!.startedAt, runs: 1 }))).toBe(true);
+    // One proposal of the first run altered, in its file and by its digest in the index: the run made another.
+    const at = index.proposals.findIndex((e) => e.action === 'trim');
+    const altered = { ...proposals[at], removedServices: [...proposals[at].removedServices, 'elsewhere'] };
+    writeFileSync(join(dir, index.proposals[at].key), JSON.stringify(altered));
+    const indexFile = join(dir, `runs/${result.runId}/proposals/index.json`);
+    writeFileSync(indexFile, JSON.stringify({ ...index, proposals: index.proposals.map((e, i) => (i === at ? { ...e, digest: proposalDigest(altered) } : e)) }));
+
     const next = await runLocal({ account, outDir: dir, input: { granularity: 'ACTION_LEVEL' }, timeScale: 200, settings: FAST_SETTINGS });
     expect(next.summary!.status).toBe('COMPLETED');
-    const nextProposals = readJson<ProposalIndex>(dir, `runs/${next.runId}/proposals/index.json`).proposals.map((e) => readJson<Proposal>(dir, e.key));
-    // One proposal of the run before altered in its file: it is no longer the same.
+    const nextIndex = readJson<ProposalIndex>(dir, `runs/${next.runId}/proposals/index.json`);
+    const nextProposals = nextIndex.proposals.map((e) => readJson<Proposal>(dir, e.key));
     const keyOf = new Map(index.proposals.map((e) => [e.proposalId, e.key]));
-    const altered = nextProposals.find((q) => q.action === 'trim' && keyOf.has(q.proposalId))!;
-    const earlier = readJson<Proposal>(dir, keyOf.get(altered.proposalId)!);
-    writeFileSync(join(dir, keyOf.get(altered.proposalId)!), JSON.stringify({ ...earlier, removedServices: [...earlier.removedServices, 'elsewhere'] }));
     const what = (p: Proposal) => ({ action: p.action, removedServices: p.removedServices, removedActions: p.removedActions, current: p.current, proposed: p.proposed });
     const expected = nextProposals
       .filter((q) => keyOf.has(q.proposalId) && isDeepStrictEqual(what(readJson<Proposal>(dir, keyOf.get(q.proposalId)!)), what(q)))
@@ -149,6 +158,11 @@ describe('proposals of a local run', () => {
       .sort();
     expect(expected).not.toContain(altered.proposalId);
     expect(expected.length).toBeGreaterThan(nextProposals.length / 2);
+    expect(nextIndex.previousRunId).toBe(result.runId);
+    const madeSince = (i: ProposalIndex, runs: number) => i.proposals.filter((e) => e.sameSince!.runs === runs).map((e) => e.proposalId).sort();
+    expect(madeSince(nextIndex, 2)).toEqual(expected);
+    expect(nextIndex.proposals.every((e) => e.sameSince!.runId === (e.sameSince!.runs === 2 ? result.runId : next.runId))).toBe(true);
+
     const again = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--again', '--format', 'json']);
     expect(again.code).toBe(0);
     expect((JSON.parse(again.stdout) as Proposal[]).map((p) => p.proposalId).sort()).toEqual(expected);
@@ -156,5 +170,20 @@ describe('proposals of a local run', () => {
     expect(table.stdout.split('\n')[0]).toContain(`Run ${next.runId}: ${expected.length} proposals that the run before, ${result.runId}, made the same (`);
     const gone = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--again', '--id', altered.proposalId]);
     expect([gone.code, gone.stderr]).toEqual([2, expect.stringContaining(`the run before, ${result.runId}, did not make proposal ${altered.proposalId} the same`)]);
-  }, 180_000);
+
+    // A third run: the proposals made the same since the first are counted on, the altered one from the second.
+    const third = await runLocal({ account, outDir: dir, input: { granularity: 'ACTION_LEVEL' }, timeScale: 200, settings: FAST_SETTINGS });
+    const thirdIndex = readJson<ProposalIndex>(dir, `runs/${third.runId}/proposals/index.json`);
+    expect(madeSince(thirdIndex, 3)).toEqual(expected);
+    expect(thirdIndex.proposals.find((e) => e.proposalId === altered.proposalId)!.sameSince).toEqual({ runId: next.runId, startedAt: next.summary!.startedAt, runs: 2 });
+    const three = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--runs', '3']);
+    expect(three.stdout.split('\n')[0]).toContain(`Run ${third.runId}: ${expected.length} proposals that the 2 runs before this one (the last ${next.runId}) made the same (`);
+    const row = three.stdout.split('\n').find((l) => l.startsWith(expected[0]))!;
+    expect(row.split(/\s+/)[5]).toBe('3');
+
+    // A run made before the index kept digests cannot say.
+    writeFileSync(indexFile, JSON.stringify({ ...index, previousRunId: undefined }));
+    const old = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--run', result.runId, '--runs', '2']);
+    expect([old.code, old.stderr]).toEqual([2, expect.stringContaining(`run ${result.runId} was made before the project kept which runs made a proposal the same`)]);
+  }, 240_000);
 });

@@ -134,6 +134,7 @@ export function fabricatedPage(
     schemaVersion: 1,
     runId: RUN_ID,
     catalogVersion: 'test',
+    previousRunId: 'audit-2026-11-24',
     accountsWithoutDetails: [],
     // A group with unused services, exempt: it is reported, never proposed.
     exempt: identities.filter((x) => x.type === 'group' && x.unused > 0).slice(0, 1).map((x) => ({ arn: x.arn, reason: 'tagged iam-access-audit:exempt' })),
@@ -150,6 +151,9 @@ export function fabricatedPage(
       // Some trims also remove unused tracked actions of services kept (ACTION_LEVEL data).
       removedActions: i % 4 === 1 && x.unused < x.granted ? 3 : 0,
       review: i % 7 === 3 ? `IAM Identity Center made this role for permission set Set${i}, and IAM refuses changes to it` : null,
+      // Made the same by 1, 2 or 3 runs in a row, the first of them a night apart.
+      digest: `d-${i}`,
+      sameSince: { runId: `audit-2026-11-${25 - (i % 3)}`, startedAt: `2026-11-${25 - (i % 3)}T02:00:00.000Z`, runs: 1 + (i % 3) },
       key: `runs/${RUN_ID}/proposals/${x.accountId}/p-${i}.json`,
     })),
   };

@@ -35,6 +35,13 @@ export const CLIENT_SCRIPT = String.raw`
     if (!parts.length) return '';
     return action === 'review' ? ' · ' + parts.join(' and ') + ' unused, for review' : ' · removes ' + parts.join(' and ');
   };
+  // How many runs in a row made a proposal the same (runs before they were counted say nothing). IAM
+  // shows a use some hours late: a change the next run makes the same is the safer one to apply.
+  var madeSame = function (runs, action) {
+    if (runs === null || action === 'review') return null;
+    if (runs > 1) return el('div', { class: 'same', text: 'The same in ' + runs + ' runs in a row, the first started ' + data.sameSince[runs].slice(0, 16).replace('T', ' ') + ' UTC.' });
+    return data.proposalsBefore ? el('div', { class: 'same', text: 'New or changed since the run before, ' + data.proposalsBefore + ': the safer to apply once the next run makes it the same.' }) : null;
+  };
   var accountOf = function (row) { return data.accounts[row[0]] || { accountId: '?', name: null }; };
   var arnOf = function (row) { return 'arn:' + data.partition + ':iam::' + accountOf(row).accountId + ':' + TYPES[row[1]] + row[3] + row[2]; };
   var ago = function (days) { return days < 0 ? 'never' : days === 0 ? 'today' : days === 1 ? 'yesterday' : days + ' days ago'; };
@@ -461,7 +468,7 @@ export const CLIENT_SCRIPT = String.raw`
         el('div', {}, [el('h3', { text: 'Services (' + cells.length + ': ' + (cells.length - r[6]) + ' used, ' + r[6] + ' unused)' }), cells.length ? el('div', { class: 'scroll' }, [services]) : el('p', { class: 'empty', text: 'Its policies grant no service.' })]),
         el('div', {}, [el('h3', { text: 'Proposals (' + proposals.length + ')' }), proposals.length ? el('ul', { class: 'proposals' }, proposals.map(function (p) {
           // A review says why (runs before 2026-12-07 did not keep the reason with the index: the command says it).
-          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + removes(p[4], p[5], p[1]), p[6] ? el('div', { class: 'note', text: p[6] }) : null, el('code', { text: p[0] })]);
+          return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + removes(p[4], p[5], p[1]), p[6] ? el('div', { class: 'note', text: p[6] }) : null, madeSame(p[7], p[1]), el('code', { text: p[0] })]);
         })) : el('p', { class: 'empty', text: none })])
       ])
     ]);

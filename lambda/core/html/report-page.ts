@@ -103,7 +103,7 @@ ul.proposals code { display: block; color: var(--muted); font-size: 11px; }
 .alert-box ul { margin: 6px 0 0; padding-left: 18px; }
 .identity-changes { margin: 0 0 10px; } .identity-changes ul { margin: 4px 0 0; padding-left: 18px; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 .identity-changes li.note { font-family: inherit; }
-.empty, .note { color: var(--muted); }
+.empty, .note, .same { color: var(--muted); }
 footer { color: var(--muted); font-size: 12px; margin-top: 30px; }
 @media print {
   body { background: #fff; }
