@@ -503,12 +503,16 @@ describe('an organization listed in groups by several Plan invocations', () => {
 });
 
 describe('an organization with more batches than the hub account\'s Lambda concurrency quota', () => {
+  // Invocations waiting their turn make more of them, each a poll budget of simulated time: at the usual
+  // 200x a machine's stall of 0.1 s is a third of one, and a batch ran out of invocations (a job
+  // JobTimedOut, in one clean-clone CI run of many). At 50x the stalls weigh a quarter as much.
+  const CONTENDED_TIME_SCALE = 50;
   it('audits every account: invocations Lambda refuses wait their turn, and none is lost', async () => {
     const organization = sampleOrganization();
     // Two concurrent executions in the whole hub account (new accounts may have 10): the Map starts all
     // five accounts' batches at once, so Lambda refuses three of them at first. Before the workflow
     // retried such refusals, two batches failed after their two retries and the run was INCOMPLETE.
-    const { dir, result, summary } = await audit(organization, { lambdaConcurrency: 2, settings: { maxConcurrency: 5 } });
+    const { dir, result, summary } = await audit(organization, { lambdaConcurrency: 2, timeScale: CONTENDED_TIME_SCALE, settings: { maxConcurrency: 5 } });
     const throttles = Object.values(result.stats.lambdaThrottles).reduce((a, b) => a + b, 0);
     expect(throttles).toBeGreaterThan(0);
     expect(result.status).toBe('SUCCEEDED');
@@ -519,7 +523,7 @@ describe('an organization with more batches than the hub account\'s Lambda concu
 
   it('runs no more AuditBatch invocations at once than its reserved concurrency, and audits every account', async () => {
     const organization = sampleOrganization();
-    const { dir, result, summary } = await audit(organization, { settings: { maxConcurrency: 5, auditBatchReservedConcurrency: 2 } });
+    const { dir, result, summary } = await audit(organization, { timeScale: CONTENDED_TIME_SCALE, settings: { maxConcurrency: 5, auditBatchReservedConcurrency: 2 } });
     const auditBatch = Object.keys(result.stats.lambdaPeakConcurrency).find((id) => id.includes('AuditBatch'))!;
     expect(result.stats.lambdaPeakConcurrency[auditBatch]).toBe(2);
     expect(result.stats.lambdaThrottles[auditBatch]).toBeGreaterThan(0);
