@@ -240,12 +240,12 @@ export function proposalId(accountId: string, target: Pick<PolicyTarget, 'kind' 
 }
 
 /**
- * What makes a proposal a review however its policy could be cut: `unchangeable` (IAM refuses changes to
- * the identity's policies), `exempt` (the exemptions setting), `tooNew` (the entity or policy is younger
- * than the window). Each is the review's reason.
+ * What makes a proposal a review however its policy could be cut: `ownedElsewhere` (the identity's
+ * policies are AWS's or a deploying service's to change, `ownedElsewhereOf`), `exempt` (the exemptions
+ * setting), `tooNew` (the entity or policy is younger than the window). Each is the review's reason.
  */
 export interface ReviewConditions {
-  readonly unchangeable?: string;
+  readonly ownedElsewhere?: string;
   readonly exempt?: string;
   readonly tooNew?: string;
 }
@@ -290,14 +290,14 @@ export type Change = Pick<Proposal, 'action' | 'removedServices' | 'removedActio
  * never narrower than the use; a review, with why, when it cannot be.
  */
 export function changeOf(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 'sizeLimit'>, current: PolicyDocument, usage: Usage, space: ActionSpace, conditions: ReviewConditions = {}): Change | null {
-  const { unchangeable, ...others } = conditions;
+  const { ownedElsewhere, ...others } = conditions;
   const change = changeIn(target, current, usage, space, others);
-  // What IAM refuses to change is the change that would be proposed, for review: where nothing would be
+  // What is another's to change is the change that would be proposed, for review: where nothing would be
   // proposed (an AWS managed policy mostly used), nothing is.
-  return change && unchangeable ? { ...change, action: 'review', proposed: null, notes: [unchangeable] } : change;
+  return change && ownedElsewhere ? { ...change, action: 'review', proposed: null, notes: [ownedElsewhere] } : change;
 }
 
-function changeIn(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 'sizeLimit'>, current: PolicyDocument, usage: Usage, space: ActionSpace, conditions: Omit<ReviewConditions, 'unchangeable'>): Change | null {
+function changeIn(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 'sizeLimit'>, current: PolicyDocument, usage: Usage, space: ActionSpace, conditions: Omit<ReviewConditions, 'ownedElsewhere'>): Change | null {
   let trim = trimDocument(current, usage, space);
   const unchanged = !trim.cannot && trim.removedServices.length === 0 && trim.removedActions.length === 0;
   if (unchanged) return null;
@@ -353,15 +353,41 @@ const IDENTITY_CENTER_PREFIX = 'AWSReservedSSO_';
 const SERVICE_LINKED_PATH = '/aws-service-role/';
 
 /**
- * Rule "unchangeable": the roles AWS manages, whose policies IAM refuses to change in the account. IAM
- * Identity Center makes a role for each permission set assigned to an account (path
- * /aws-reserved/sso.amazonaws.com/, name AWSReservedSSO_<permission set>_<suffix>) and answers any change
- * to it with "this role is only modifiable by AWS": the change is the permission set's, made in IAM
- * Identity Center, and it reaches every account the set is assigned to, whose use this account's report
- * does not show. A service-linked role's permissions are its service's. The customer managed policies
- * such a role holds stay the account's own to change.
+ * The roles that AWS services and AWS Organizations make in an account, at path /, by fixed names, to
+ * deploy into it or to enter it: they are used when something is deployed or someone must get in, which
+ * a window of use rarely shows, and cutting them to that use breaks the next deployment or the way in.
  */
-export function unchangeableOf(identity: Pick<IdentityDetails, 'type' | 'path' | 'name'>): string | undefined {
+const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (name: string) => boolean; readonly reason: string }> = [
+  {
+    matches: (name) => name === 'OrganizationAccountAccessRole',
+    reason: "AWS Organizations made this role for the management account's way into this account: it is used when someone must get in, which a window of use rarely shows; decide its permissions as the organization's access policy, not from its use",
+  },
+  {
+    matches: (name) => name === 'AWSControlTowerExecution',
+    reason: 'AWS Control Tower deploys and repairs its landing zone in this account through this role: a change to it drifts the landing zone and breaks its updates and enrollments',
+  },
+  {
+    matches: (name) => name.startsWith('stacksets-exec-'),
+    reason: 'CloudFormation StackSets (service-managed) made this role to deploy stack instances, and use it only when a StackSet deploys: narrow it with a custom execution role template for the StackSets instead',
+  },
+  {
+    matches: (name) => name === 'AWSCloudFormationStackSetExecutionRole',
+    reason: 'CloudFormation StackSets (self-managed) deploy stack instances through this role, only when a StackSet deploys: a window of use does not show what the next deployment needs',
+  },
+];
+
+/**
+ * Rule "owned elsewhere": the roles whose policies are not the account's to cut by their use. The roles
+ * AWS manages, whose policies IAM refuses to change in the account: IAM Identity Center makes a role for
+ * each permission set assigned to an account (path /aws-reserved/sso.amazonaws.com/, name
+ * AWSReservedSSO_<permission set>_<suffix>) and answers any change to it with "this role is only
+ * modifiable by AWS": the change is the permission set's, made in IAM Identity Center, and it reaches
+ * every account the set is assigned to, whose use this account's report does not show. A service-linked
+ * role's permissions are its service's. And the roles made to deploy into the account or to enter it
+ * (`DEPLOYMENT_ROLES`). The customer managed policies such a role holds stay the account's own to change,
+ * measured by their own reports.
+ */
+export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'path' | 'name'>): string | undefined {
   if (identity.type !== 'role') return undefined;
   if (identity.path.startsWith(IDENTITY_CENTER_PATH) && identity.name.startsWith(IDENTITY_CENTER_PREFIX)) {
     const rest = identity.name.slice(IDENTITY_CENTER_PREFIX.length);
@@ -369,6 +395,7 @@ export function unchangeableOf(identity: Pick<IdentityDetails, 'type' | 'path' |
     return `IAM Identity Center made this role for permission set ${permissionSet}, and IAM refuses changes to it: change the permission set in IAM Identity Center instead, weighing every account it is assigned to`;
   }
   if (identity.path.startsWith(SERVICE_LINKED_PATH)) return "a service-linked role: its service sets its permissions, and IAM refuses changes to them";
+  if (identity.path === '/') return DEPLOYMENT_ROLES.find((r) => r.matches(identity.name))?.reason;
   return undefined;
 }
 
@@ -386,7 +413,7 @@ export const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: PO
  * Every proposal for one account: inline policies and AWS managed attachments from their owner's report,
  * customer managed policies from their own. No proposal from a missing (failed) report; an exempt
  * identity is reported but its policies are not proposed (a shared policy attached to one is a review);
- * the inline policies and AWS managed attachments of a role AWS manages are reviews.
+ * the inline policies and AWS managed attachments of a role owned elsewhere are reviews.
  */
 export function proposeForAccount(context: ProposalContext, details: AuthorizationDetails, reports: ReadonlyMap<string, EntityReport>, exemptions: Exemptions): Proposal[] {
   const proposals: Proposal[] = [];
@@ -396,7 +423,7 @@ export function proposeForAccount(context: ProposalContext, details: Authorizati
     const report = reports.get(identity.arn);
     if (!report || exempt.get(identity.arn)) continue;
     const owner = { arn: identity.arn, type: identity.type };
-    const conditions: ReviewConditions = { unchangeable: unchangeableOf(identity), tooNew: tooNew(identity.createDate, report) };
+    const conditions: ReviewConditions = { ownedElsewhere: ownedElsewhereOf(identity), tooNew: tooNew(identity.createDate, report) };
     for (const inline of identity.inlinePolicies) {
       const p = proposePolicy(context, { kind: 'inline-policy', policyArn: null, policyName: inline.name, owner, sizeLimit: INLINE_LIMITS[identity.type] }, inline.document, report, conditions);
       if (p) proposals.push(p);

@@ -144,7 +144,7 @@ describe('rule: which report measures which policy', () => {
   });
 });
 
-describe('rule: a role AWS manages is for review, for IAM refuses changes to it', () => {
+describe('rule: a role owned elsewhere is for review: one AWS manages, or one made to deploy into the account or enter it', () => {
   const ssoPath = '/aws-reserved/sso.amazonaws.com/eu-west-1/';
   const readOnly = doc(allow(['s3:*', 'ec2:*', 'sqs:*']));
   const awsPolicy = { arn: 'arn:aws:iam::aws:policy/AmazonSQSFullAccess', name: 'AmazonSQSFullAccess', path: '/', createDate: '2024-01-01T00:00:00Z', awsManaged: true, document: doc(allow('sqs:*')) };
@@ -203,6 +203,25 @@ describe('rule: a role AWS manages is for review, for IAM refuses changes to it'
       ['/aws-reserved/sso.amazonaws.com/deployer', 'inline-policy', 'trim'],
       ['/aws-reserved/sso.amazonaws.com/deployer', 'aws-managed-attachment', 'remove'],
     ]);
+  });
+
+  it('reviews the roles AWS Organizations, Control Tower and StackSets make by name at path /, saying whose they are; the same names elsewhere, or near them, are trimmed', () => {
+    const reasons: Record<string, string> = {
+      OrganizationAccountAccessRole: "AWS Organizations made this role for the management account's way into this account",
+      AWSControlTowerExecution: 'AWS Control Tower deploys and repairs its landing zone in this account through this role',
+      'stacksets-exec-0123456789abcdef0123456789abcdef': 'narrow it with a custom execution role template for the StackSets instead',
+      AWSCloudFormationStackSetExecutionRole: 'CloudFormation StackSets (self-managed) deploy stack instances through this role',
+    };
+    const proposalsOf = (roles: IdentityDetails[]) => proposeForAccount(context, account(roles, [awsPolicy]), new Map(roles.map((r) => [r.arn, used(r.name, r.path)])), NO_EXEMPTIONS);
+    const deploying = proposalsOf(Object.keys(reasons).map((name) => onPath(name, '/')));
+    expect(deploying.map((p) => [p.target.owner!.arn.split(':role/')[1], p.target.kind, p.action, p.proposed, p.notes])).toEqual(
+      Object.entries(reasons).flatMap(([name, reason]) => ['inline-policy', 'aws-managed-attachment'].map((kind) => [name, kind, 'review', null, [expect.stringContaining(reason)]])),
+    );
+    // What the role did not use is still said.
+    expect(deploying[0]).toMatchObject({ removedServices: ['ec2', 'sqs'], keptServices: ['s3'] });
+    for (const roles of [[onPath('OrganizationAccountAccessRole', '/teams/')], [onPath('stacksets-executor', '/'), onPath('ControlTowerExecution', '/')]]) {
+      expect(proposalsOf(roles).map((p) => p.action)).toEqual(roles.flatMap(() => ['trim', 'remove']));
+    }
   });
 });
 
