@@ -6,12 +6,12 @@
 import { createTwoFilesPatch } from 'diff';
 import { readTemplateProposals } from '../lambda/core/html/run-page';
 import { sharedMemberOf } from '../lambda/core/shared-identities';
-import type { ProposalIndex } from '../lambda/core/propose';
+import type { ProposalIndex, TemplateProposalsFile } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
 import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
 import { accountsOfRun, readRunReports } from '../lambda/core/run-reader';
-import { identityAccounts, proposeSharedFrom, templateOf, type TemplateProposals, type TemplateTarget } from '../lambda/core/shared-proposals';
+import { identityAccounts, proposeSharedFrom, templateOf, type TemplateTarget } from '../lambda/core/shared-proposals';
 import { getJson, mapConcurrently, NotFound, type ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { RUN_LOCATION_FLAGS, runLocationFromFlags, withRun } from './run-location';
@@ -21,7 +21,8 @@ export const PROPOSALS_USAGE = `iam-access-audit proposals [--bucket B | --out D
     [--action trim|remove|replace|review] [--again | --runs N] [--format table|json|patch]
     [--id ID --format policy]
 iam-access-audit proposals --shared [--bucket B | --out DIR] [--run ID | latest]
-    [--action trim|remove|replace|review] [--format table|json|patch] [--id ID --format policy]
+    [--action trim|remove|replace|review] [--again | --runs N] [--format table|json|patch]
+    [--id ID --format policy]
 
   A run's least-privilege proposals: for each policy that grants something unused, the change that
   removes only that, proven never broader than the policy and never narrower than its use.
@@ -60,7 +61,6 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${flags.format}"`);
   if (format === 'policy' && flags.id === undefined) throw new UsageError('--format policy needs --id ID: it prints one proposed document');
   if (flags.action !== undefined && !(PROPOSAL_ACTIONS as readonly string[]).includes(flags.action)) throw new UsageError(`--action must be one of ${PROPOSAL_ACTIONS.join(', ')}, got "${flags.action}"`);
-  if (flags.shared && runs !== undefined) throw new UsageError(`${flags.again ? '--again' : '--runs'} does not apply to --shared: it compares the accounts' own proposals`);
   if (flags.shared) {
     if (flags.account !== undefined) throw new UsageError('--account does not apply to --shared: a template is in several accounts');
     if (flags.id !== undefined && !/^t-[0-9a-f]{16}$/.test(flags.id)) throw new UsageError(`--id with --shared must be a template proposal id such as t-0123456789abcdef, got "${flags.id}"`);
@@ -81,17 +81,24 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
     }
     if (flags.shared) {
       const shared = await sharedProposalsOfRun(store, summary, index);
-      const made = shared.proposals.filter((p) => (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.templateId === flags.id));
+      let made = shared.proposals.filter((p) => (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.templateId === flags.id));
       if (flags.id !== undefined && made.length === 0) throw new UsageError(`run ${summary.runId} has no template proposal ${flags.id}`);
-      out.write(renderTemplates(format, summary, { ...shared, proposals: made }, flags.id !== undefined));
+      const same = runs === undefined ? null : { runs, before: runBefore(summary.runId, shared.previousRunId, 'template proposals') };
+      if (same) {
+        // A run that compared them gave each its runs.
+        made = made.filter((t) => t.sameSince!.runs >= same.runs);
+        if (flags.id !== undefined && made.length === 0) throw new UsageError(`${madeBy(same)} did not make template proposal ${flags.id} the same`);
+      }
+      out.write(renderTemplates(format, summary, { ...shared, proposals: made }, flags.id !== undefined, same));
       return 0;
     }
     let entries = index.proposals.filter(
       (p) => (account === undefined || p.accountId === account) && (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.proposalId === flags.id),
     );
     if (flags.id !== undefined && entries.length === 0) throw new UsageError(`run ${summary.runId} has no proposal ${flags.id}`);
-    const same = runs === undefined ? null : { runs, before: runBefore(index) };
+    const same = runs === undefined ? null : { runs, before: runBefore(summary.runId, index.previousRunId, 'proposals') };
     if (same) {
+      // A run that compared them gave each its runs.
       entries = entries.filter((e) => e.sameSince!.runs >= same.runs);
       if (flags.id !== undefined && entries.length === 0) throw new UsageError(`${madeBy(same)} did not make proposal ${flags.id} the same`);
     }
@@ -107,11 +114,11 @@ interface Same {
   readonly before: string;
 }
 
-/** The run before, whose proposals the run's were compared with, or why there is none to compare with. */
-function runBefore(index: ProposalIndex): string {
-  if (index.previousRunId === undefined) throw new UsageError(`run ${index.runId} was made before the project kept which runs made a proposal the same (2026-12-08): --again and --runs need a run since`);
-  if (index.previousRunId === null) throw new UsageError(`run ${index.runId} has no run before it to compare with (no COMPLETED run before it made proposals): --again and --runs need one`);
-  return index.previousRunId;
+/** The run before, whose proposals (or template proposals) the run's were compared with, or why there is none to compare with. */
+function runBefore(runId: string, previousRunId: string | null | undefined, what: string): string {
+  if (previousRunId === undefined) throw new UsageError(`run ${runId} was made before the project kept which runs made a proposal the same (2026-12-08): --again and --runs need a run since`);
+  if (previousRunId === null) throw new UsageError(`run ${runId} has no run before it to compare with (no COMPLETED run before it made ${what}): --again and --runs need one`);
+  return previousRunId;
 }
 
 /** The runs that must have made a proposal the same, in words. */
@@ -188,13 +195,16 @@ function table(runId: string, proposals: readonly Proposal[], index: ProposalInd
   return `${lines.join('\n')}\n`;
 }
 
+/** A run's template proposals, and the run before they were compared with (absent for a run from before they were). */
+type RunTemplates = Pick<TemplateProposalsFile, 'proposals' | 'notProposed' | 'previousRunId'>;
+
 /**
  * The run's template proposals: the file Propose wrote or, for a run from before it wrote one, the same
  * worked out here, every reported, failed or skipped identity gathered by type, path and name to know
  * the accounts each template's identity is in and where it has no report (as Propose knows them from
  * its listing).
  */
-async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, index: ProposalIndex): Promise<TemplateProposals> {
+async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, index: ProposalIndex): Promise<RunTemplates> {
   const written = await readTemplateProposals(store, summary.runId);
   if (written) return written;
   const reports = await readRunReports(store, summary);
@@ -205,7 +215,7 @@ async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, ind
   return proposeSharedFrom(proposals, accountsOf, sharedActionSpace());
 }
 
-function renderTemplates(format: Format, summary: RunSummary, shared: TemplateProposals, one: boolean): string {
+function renderTemplates(format: Format, summary: RunSummary, shared: RunTemplates, one: boolean, same: Same | null): string {
   const { proposals, notProposed } = shared;
   const notAudited = summary.accounts.filter((a) => a.status !== 'audited');
   switch (format) {
@@ -228,18 +238,19 @@ function renderTemplates(format: Format, summary: RunSummary, shared: TemplatePr
         .join('');
     case 'table': {
       const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
+      const which = same === null ? '' : ` that ${madeBy(same)} made the same`;
       const lines = [
-        `Run ${summary.runId}: ${counted(proposals.length, 'template proposal')} (${counts}): each a policy one identity holds in several accounts, cut by what no account used; nothing is applied. Largest cut first.`,
+        `Run ${summary.runId}: ${counted(proposals.length, 'template proposal')}${which} (${counts}): each a policy one identity holds in several accounts, cut by what no account used; nothing is applied. Largest cut first.`,
       ];
       if (summary.accounts.length - notAudited.length < 2) return `${lines[0]}\nOne account was audited: no identity, so no policy, can be in several.\n`;
       if (notAudited.length > 0) lines.push(`  Accounts not audited (${notAudited.map((a) => a.accountId).join(', ')}) may hold these identities too, with their own use: the template's owner should look there before cutting.`);
       lines.push('');
       const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
-      lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'ACCOUNTS'.padStart(8)}${'REMOVES'.padStart(9)}  IDENTITY / NOTE`);
+      lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'ACCOUNTS'.padStart(8)}${'REMOVES'.padStart(9)}${'RUNS'.padStart(6)}  IDENTITY / NOTE`);
       for (const p of proposals) {
         const name = p.target.policyName.length > width ? `${p.target.policyName.slice(0, width - 1)}…` : p.target.policyName;
         const note = p.action === 'review' ? p.notes[0] : p.target.identity;
-        lines.push(`${p.templateId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(p.accounts.length).padStart(8)}${String(removesOf(p)).padStart(9)}  ${note}`);
+        lines.push(`${p.templateId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(p.accounts.length).padStart(8)}${String(removesOf(p)).padStart(9)}${String(p.sameSince?.runs ?? '-').padStart(6)}  ${note}`);
       }
       if (notProposed.length > 0) lines.push('', `${counted(notProposed.length, 'other policy', 'other policies')} of identities in several accounts ${notProposed.length === 1 ? 'has' : 'have'} proposals of their accounts but none for the template: --format json says why for each.`);
       return `${lines.join('\n')}\n`;

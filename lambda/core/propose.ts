@@ -10,7 +10,7 @@ import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
 import { exemptionOf, proposalDigest, proposeForAccount, reviewReason, type Exemptions, type Proposal } from './proposals';
 import { sharedMemberOf, type SharedMember } from './shared-identities';
-import { identityAccounts, memberOf, proposeShared, type TemplateMember, type TemplateProposals } from './shared-proposals';
+import { identityAccounts, memberOf, proposeShared, type SharedProposal, type TemplateMember, type TemplateProposals } from './shared-proposals';
 import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
 
 export interface ProposeDeps {
@@ -87,6 +87,10 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   const plan = await getJson<PlanRecord>(store, keys.plan(event.run.runId));
   const run = plan.run;
   const before = await proposalsBefore(store, run);
+  const sameSince = (p: Proposal) => {
+    const digest = proposalDigest(p);
+    return { digest, sameSince: before.runs.of(p.proposalId, digest) };
+  };
   const entries: ProposalIndexEntry[] = [];
   // Every listed identity, reported or not, for the template proposals: where each is, where it has no report.
   const reported: SharedMember[] = [];
@@ -141,7 +145,7 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
         removedServices: p.removedServices.length,
         removedActions: p.removedActions.length,
         review: reviewReason(p),
-        ...before.sameSince(p),
+        ...sameSince(p),
         key,
       });
     });
@@ -154,7 +158,13 @@ export async function propose(deps: ProposeDeps, event: ProposeEvent): Promise<P
   await putJson(store, keys.proposalsIndex(run.runId), index);
   const currentOf = async (m: TemplateMember) => (await getJson<Proposal>(store, keys.proposal(run.runId, m.accountId, m.proposalId))).current;
   const templates = await proposeShared(members, identityAccounts(reported, unreported), deps.space, currentOf);
-  const file: TemplateProposalsFile = { schemaVersion: 1, runId: run.runId, accountsNotAudited: plan.accounts.filter((a) => a.status !== 'audited').map((a) => a.accountId), ...templates };
+  const file: TemplateProposalsFile = {
+    schemaVersion: 1,
+    runId: run.runId,
+    accountsNotAudited: plan.accounts.filter((a) => a.status !== 'audited').map((a) => a.accountId),
+    ...templates,
+    ...(await datedTemplates(store, run, before.runId, templates)),
+  };
   await putJson(store, keys.templateProposals(run.runId), file);
   return countProposals(index);
 }
@@ -165,6 +175,10 @@ export interface TemplateProposalsFile extends TemplateProposals {
   readonly runId: string;
   /** Accounts the run did not audit: a template's identity may be in them too, with its own use. */
   readonly accountsNotAudited: readonly string[];
+  /** The run before, whose template proposals these were compared with; null when none. Absent in runs before 2026-12-08. */
+  readonly previousRunId?: string | null;
+  /** Each with the runs in a row that made it the same (absent in runs before 2026-12-08). */
+  readonly proposals: ReadonlyArray<SharedProposal & { readonly sameSince?: SameSince }>;
 }
 
 export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): ProposeResult {
@@ -173,42 +187,55 @@ export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): 
   return { count: index?.proposals.length ?? 0, byAction };
 }
 
-/** What the run before proposed, as far as this run's proposals are compared with it. */
-interface ProposalsBefore {
-  /** The run before, or null when there is none or it made no proposals. */
-  readonly runId: string | null;
-  /** A proposal's digest and the runs that made it the same, this one included. */
-  sameSince(p: Proposal): { digest: string; sameSince: SameSince };
+/**
+ * The runs in a row that made each proposal the same: what the run before made under each id (the digest
+ * of it, and since when), continued where this run makes the same.
+ */
+class RunsInARow {
+  // Few proposals differ in their SameSince: one object for each, as this run continues it.
+  private readonly continued = new Map<string, SameSince>();
+  private readonly before = new Map<string, readonly [digest: string, since: SameSince]>();
+  private readonly first: SameSince;
+
+  constructor(run: RunInfo) {
+    this.first = { runId: run.runId, startedAt: run.startedAt, runs: 1 };
+  }
+
+  /** What the run before made under an id. One from before the runs were counted (no `sameSince`) counts nothing. */
+  add(id: string, digest: string | undefined, since: SameSince | undefined): void {
+    if (digest === undefined || since === undefined) return;
+    const key = `${since.runId} ${since.runs}`;
+    if (!this.continued.has(key)) this.continued.set(key, { runId: since.runId, startedAt: since.startedAt, runs: since.runs + 1 });
+    this.before.set(id, [digest, this.continued.get(key)!]);
+  }
+
+  /** The runs that made this run's proposal under an id, of this digest, the same, this run included. */
+  of(id: string, digest: string): SameSince {
+    const [was, since] = this.before.get(id) ?? [];
+    return was === digest && since ? since : this.first;
+  }
 }
 
 /**
  * The proposals of the run before (the latest COMPLETED run, which latest.json names until Summarize moves
- * it to this run, as the changes are compared). Only each proposal's digest and its `sameSince` are kept:
- * an organization's index is large, and Propose holds this for all its work.
+ * it to this run, as the changes are compared), or null when there is none or it made no proposals. Only
+ * each proposal's digest and its `sameSince` are kept: an organization's index is large, and Propose
+ * holds this for all its work.
  */
-async function proposalsBefore(store: ReportStore, run: RunInfo): Promise<ProposalsBefore> {
+async function proposalsBefore(store: ReportStore, run: RunInfo): Promise<{ readonly runId: string | null; readonly runs: RunsInARow }> {
   const latest = await getJsonOrNull<LatestPointer>(store, keys.latest());
   const index = latest === null || latest.runId === run.runId ? null : await getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(latest.runId));
-  // Few proposals differ in their SameSince: one object for each, as this run continues it.
-  const continued = new Map<string, SameSince>();
-  const earlier = new Map<string, readonly [digest: string, since: SameSince]>();
-  // A run from before digests were kept has nothing to tell its proposals by: each is counted from this run.
-  for (const e of index?.proposals ?? []) {
-    if (e.digest === undefined || e.sameSince === undefined) continue;
-    const { runId, startedAt, runs } = e.sameSince;
-    const key = `${runId} ${runs}`;
-    if (!continued.has(key)) continued.set(key, { runId, startedAt, runs: runs + 1 });
-    earlier.set(e.proposalId, [e.digest, continued.get(key)!]);
-  }
-  const first: SameSince = { runId: run.runId, startedAt: run.startedAt, runs: 1 };
-  return {
-    runId: index === null ? null : index.runId,
-    sameSince(p) {
-      const digest = proposalDigest(p);
-      const [was, since] = earlier.get(p.proposalId) ?? [];
-      return { digest, sameSince: was === digest && since ? since : first };
-    },
-  };
+  const runs = new RunsInARow(run);
+  for (const e of index?.proposals ?? []) runs.add(e.proposalId, e.digest, e.sameSince);
+  return { runId: index === null ? null : index.runId, runs };
+}
+
+/** The run's template proposals, each with the runs in a row that made it the same, compared with the run before's. */
+async function datedTemplates(store: ReportStore, run: RunInfo, before: string | null, templates: TemplateProposals): Promise<Pick<TemplateProposalsFile, 'previousRunId' | 'proposals'>> {
+  const earlier = before === null ? null : await getJsonOrNull<TemplateProposalsFile>(store, keys.templateProposals(before));
+  const runs = new RunsInARow(run);
+  for (const t of earlier?.proposals ?? []) runs.add(t.templateId, proposalDigest(t), t.sameSince);
+  return { previousRunId: earlier === null ? null : earlier.runId, proposals: templates.proposals.map((t) => ({ ...t, sameSince: runs.of(t.templateId, proposalDigest(t)) })) };
 }
 
 /** The same promise, marked handled: it is awaited later, and may settle before that. */

@@ -6,9 +6,9 @@
  */
 import type { Changes, NotCompared, ServiceChange } from './changes';
 import type { AccountSummary, EntityReport, EntityType, RunSummary } from './model';
-import type { ProposalIndex } from './propose';
+import type { ProposalIndex, SameSince } from './propose';
 import { gatherShared, identityOf } from './shared-identities';
-import type { TemplateProposals } from './shared-proposals';
+import type { SharedProposal, TemplateProposals } from './shared-proposals';
 
 export const TYPE_CODES: readonly EntityType[] = ['user', 'group', 'role', 'policy'];
 
@@ -72,7 +72,7 @@ export interface ReportData {
    * run's proposals were made before they were compared.
    */
   readonly proposalsBefore: string | null;
-  /** When the first of N runs that made a proposal the same started, by N (every proposal of N runs has the same first run). */
+  /** When the first of N runs that made a proposal (or template proposal) the same started, by N (every proposal of N runs has the same first run). */
   readonly sameSince: Readonly<Record<number, string>>;
   /** Per identity ARN exempt from proposals, why. */
   readonly exempt: Readonly<Record<string, string>>;
@@ -85,9 +85,10 @@ export interface ReportData {
   readonly shared: readonly SharedRow[];
   /**
    * The template proposals of those identities (`templates.json`), each [its row in `shared`, template
-   * id, action, kind, policy name, services removed, actions removed]; empty when Propose wrote none.
+   * id, action, kind, policy name, services removed, actions removed, how many runs in a row made it the
+   * same or null]; empty when Propose wrote none.
    */
-  readonly templates: ReadonlyArray<[number, string, string, string, string, number, number]>;
+  readonly templates: ReadonlyArray<[number, string, string, string, string, number, number, number | null]>;
   /** Unused grants per account and entity type. */
   readonly unusedByAccount: ReadonlyArray<{ readonly accountId: string; readonly name: string | null; readonly byType: readonly number[] }>;
   readonly trend: readonly TrendPoint[];
@@ -182,7 +183,7 @@ export class ReportDataBuilder {
     this.arns.push(e.arn);
   }
 
-  build(inputs: { summary: RunSummary; proposals: ProposalIndex | null; templates?: TemplateProposals | null; changes: Changes | null; comparedWith?: ComparedWith | null; trend: readonly TrendPoint[] }): ReportData {
+  build(inputs: { summary: RunSummary; proposals: ProposalIndex | null; templates?: DatedTemplates | null; changes: Changes | null; comparedWith?: ComparedWith | null; trend: readonly TrendPoint[] }): ReportData {
     const { summary, proposals, changes } = inputs;
     // One page for one run, whatever order the reports were read in: identities by ARN, services by name.
     const serviceNames = [...this.services.keys()];
@@ -215,6 +216,7 @@ export class ReportDataBuilder {
       (perIdentity[p.owner ?? p.policyArn ?? ''] ??= []).push([p.proposalId, p.action, p.kind, p.policyName, p.removedServices, p.removedActions, p.review ?? null, p.sameSince?.runs ?? null]);
       if (p.sameSince) sameSince[p.sameSince.runs] = p.sameSince.startedAt;
     }
+    for (const t of inputs.templates?.proposals ?? []) if (t.sameSince) sameSince[t.sameSince.runs] = t.sameSince.startedAt;
     const counts = { 'first-use': 0, 'newly-unused': 0, granted: 0, revoked: 0 };
     for (const c of changes?.services ?? []) counts[c.change]++;
     const watchedKeys = new Set((changes?.watched ?? []).map((w) => `${w.arn}|${w.serviceNamespace}`));
@@ -280,12 +282,15 @@ export function sharedIdentities(identities: readonly IdentityRow[], identitySer
   return groups.map((g) => [TYPE_CODES.indexOf(g.type), g.path, g.name, [...g.members], [...g.failures], g.accountIds.length, g.usedInNone, g.usedInSome, g.unusedGrants]);
 }
 
+/** Template proposals, with the runs in a row that made each the same where Propose counted them. */
+export type DatedTemplates = Omit<TemplateProposals, 'proposals'> & { readonly proposals: ReadonlyArray<SharedProposal & { readonly sameSince?: SameSince }> };
+
 /** The template proposals, each by the row of `shared` its identity is. One whose identity has no row (none in the page) is left out. */
-export function templateRows(shared: readonly SharedRow[], templates: TemplateProposals | null): ReportData['templates'] {
+export function templateRows(shared: readonly SharedRow[], templates: DatedTemplates | null): ReportData['templates'] {
   if (!templates) return [];
   const rowOf = new Map(shared.map((row, i) => [identityOf({ type: TYPE_CODES[row[0]], path: row[1], name: row[2] }), i]));
   return templates.proposals.flatMap((p): ReportData['templates'] => {
     const row = rowOf.get(p.target.identity);
-    return row === undefined ? [] : [[row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length, p.removedActions.length]];
+    return row === undefined ? [] : [[row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length, p.removedActions.length, p.sameSince?.runs ?? null]];
   });
 }

@@ -11,10 +11,9 @@ import { launchChromium, openReport, watchedPage, type WatchedPage } from '../..
 import { renderReportPage } from '../../lambda/core/html/report-page';
 import type { Changes } from '../../lambda/core/changes';
 import type { RunSummary } from '../../lambda/core/model';
-import { ReportDataBuilder } from '../../lambda/core/report-data';
+import { ReportDataBuilder, type DatedTemplates } from '../../lambda/core/report-data';
 import { fabricatedPage, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/report-page';
 import { tempDir } from '../helpers/temp';
-import type { TemplateProposals } from '../../lambda/core/shared-proposals';
 
 const SHOTS = join(__dirname, '..', '..', 'test-output');
 
@@ -357,7 +356,7 @@ describe('the HTML report in Chromium', () => {
     names[14] = 'failed-job';
     // Propose's proposal for the deployer's template (its inline policy, the same in both accounts).
     const deployerDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow' as const, Action: '*', Resource: '*' }] };
-    const templates: TemplateProposals = {
+    const templates: DatedTemplates = {
       proposals: [{
         templateId: 't-00000000000000aa',
         target: { kind: 'inline-policy', policyName: 'shared-deployer-access', policyArn: null, identity: 'role/shared-deployer' },
@@ -369,6 +368,8 @@ describe('the HTML report in Chromium', () => {
         keptServices: ['s3'],
         proposed: { ...deployerDocument, Statement: [{ ...deployerDocument.Statement[0], Action: 's3:*' }] },
         notes: [],
+        // Made the same by the run before, as the page's proposals made so by two runs (see fabricatedPage).
+        sameSince: { runId: 'audit-2026-11-24', startedAt: '2026-11-24T02:00:00.000Z', runs: 2 },
       }],
       notProposed: [],
     };
@@ -410,6 +411,7 @@ describe('the HTML report in Chromium', () => {
         'staging (222222222222) · 2 unused services',
         'Proposals for the template (1), cut by what no account used',
         'trim inline policy shared-deployer-access · removes 6 services',
+        'The same in 2 runs in a row, the first started 2026-11-24 02:00 UTC.',
         'iam-access-audit proposals --shared --id t-00000000000000aa --format policy',
       ]);
       expect(await page.page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-resource'))).toBe('role/shared-deployer');

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { PassThrough } from 'node:stream';
 import { changesCommand } from '../../cli/changes-command';
 import { proposalsCommand } from '../../cli/proposals-command';
@@ -14,7 +15,7 @@ import { keys, type EntityReport, type RunInfo, type RunSummary } from '../../la
 import { ActionSpace, listOf, statementsOf } from '../../lambda/core/policy';
 import type { SharedProposal } from '../../lambda/core/shared-proposals';
 import { TYPE_CODES } from '../../lambda/core/report-data';
-import { propose, type ProposalIndex } from '../../lambda/core/propose';
+import { propose, type ProposalIndex, type SameSince, type TemplateProposalsFile } from '../../lambda/core/propose';
 import { exemptionsFromEnvironment } from '../../lambda/core/runtime';
 import { DirectoryReportStore } from '../../lambda/core/store';
 import { ACCOUNTS_PER_LISTING } from '../../lambda/core/plan';
@@ -53,6 +54,28 @@ function sampleOrganization(change: (file: { -readonly [K in keyof OrganizationF
   return loadOrganization(file);
 }
 
+/**
+ * Real organizations repeat roles across accounts: one role of the audit account becomes one of the
+ * management account's, as a template (a StackSet) makes the same role in both: its name, path and
+ * inline policies. Its use is its own: one service the management account's role did not use, it used.
+ */
+function withTwinRole(file: { -readonly [K in keyof OrganizationFileContent]: any }): void {
+  const taken = file.accounts[0].entities.find((e: SampleRole) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/') && unusedInline(e).length >= 2);
+  const renamed = file.accounts[1].entities.find((e: SampleRole) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
+  renamed.name = taken.name;
+  renamed.path = taken.path;
+  delete renamed.id;
+  renamed.inlinePolicies = JSON.parse(JSON.stringify(taken.inlinePolicies));
+  renamed.attachedPolicies = [];
+  const granted = inlineServices(taken);
+  const hubArn = `arn:aws:iam::${file.accounts[1].accountId}:role${taken.path ?? '/'}${taken.name}`;
+  renamed.services = JSON.parse(JSON.stringify(taken.services.filter((x: SampleService) => granted.has(x.namespace)))).map((x: SampleService) =>
+    x.lastAuthenticatedEntity ? { ...x, lastAuthenticatedEntity: hubArn } : x,
+  );
+  const usedInHub = renamed.services.find((x: SampleService) => x.namespace === unusedInline(taken)[0]);
+  Object.assign(usedInHub, { lastAuthenticated: new Date(Date.now() - 3 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z'), lastAuthenticatedEntity: hubArn, lastAuthenticatedRegion: 'us-east-1', totalAuthenticatedEntities: 1 });
+}
+
 async function audit(organization: Organization, options: Partial<LocalRunOptions> = {}): Promise<{ dir: string; result: LocalRunResult; summary: RunSummary }> {
   const dir = tempDir('org-');
   const result = await runLocal({ organization, outDir: dir, timeScale: 200, ...options, settings: { ...FAST_SETTINGS, ...options.settings } });
@@ -75,23 +98,7 @@ describe('an organization with a missing member role and a suspended account', (
   const organization = sampleOrganization((file) => {
     file.accounts[2].memberRole = 'missing';
     file.accounts[3].status = 'SUSPENDED';
-    // Real organizations repeat roles across accounts: one role of the audit account becomes one of the
-    // management account's, as a template (a StackSet) makes the same role in both: its name, path and
-    // inline policies. Its use is its own: one service the management account's role did not use, it used.
-    const taken = file.accounts[0].entities.find((e: SampleRole) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/') && unusedInline(e).length >= 2);
-    const renamed = file.accounts[1].entities.find((e: SampleRole) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/'));
-    renamed.name = taken.name;
-    renamed.path = taken.path;
-    delete renamed.id;
-    renamed.inlinePolicies = JSON.parse(JSON.stringify(taken.inlinePolicies));
-    renamed.attachedPolicies = [];
-    const granted = inlineServices(taken);
-    const hubArn = `arn:aws:iam::${file.accounts[1].accountId}:role${taken.path ?? '/'}${taken.name}`;
-    renamed.services = JSON.parse(JSON.stringify(taken.services.filter((x: SampleService) => granted.has(x.namespace)))).map((x: SampleService) =>
-      x.lastAuthenticatedEntity ? { ...x, lastAuthenticatedEntity: hubArn } : x,
-    );
-    const usedInHub = renamed.services.find((x: SampleService) => x.namespace === unusedInline(taken)[0]);
-    Object.assign(usedInHub, { lastAuthenticated: new Date(Date.now() - 3 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z'), lastAuthenticatedEntity: hubArn, lastAuthenticatedRegion: 'us-east-1', totalAuthenticatedEntities: 1 });
+    withTwinRole(file);
   });
   let run: Awaited<ReturnType<typeof audit>>;
   beforeAll(async () => {
@@ -216,7 +223,9 @@ describe('an organization with a missing member role and a suspended account', (
     let text = '';
     printed.on('data', (chunk) => (text += chunk));
     expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared', '--format', 'json'], printed)).toBe(0);
-    const { proposals, notProposed, accountsNotAudited } = JSON.parse(text) as { proposals: SharedProposal[]; notProposed: unknown[]; accountsNotAudited: string[] };
+    const { proposals, notProposed, accountsNotAudited } = JSON.parse(text) as { proposals: Array<SharedProposal & { sameSince: SameSince }>; notProposed: unknown[]; accountsNotAudited: string[] };
+    // The first run into its store: each is made the same by this run alone.
+    expect(proposals.every((p) => isDeepStrictEqual(p.sameSince, { runId: result.runId, startedAt: result.summary!.startedAt, runs: 1 }))).toBe(true);
     expect(accountsNotAudited).toEqual([organization.accounts[2].accountId, organization.accounts[3].accountId]);
     // Propose wrote them (the command read its file); worked out again from the run's reports, for a run
     // whose Propose wrote none, they are the same.
@@ -228,7 +237,8 @@ describe('an organization with a missing member role and a suspended account', (
       let worked = '';
       again.on('data', (chunk) => (worked += chunk));
       expect(await proposalsCommand(['--out', dir, '--run', result.runId, '--shared', '--format', 'json'], again)).toBe(0);
-      expect(JSON.parse(worked)).toEqual({ runId: result.runId, accountsNotAudited, proposals, notProposed });
+      // Worked out again, they have no runs counted: Propose counts them.
+      expect(JSON.parse(worked)).toEqual({ runId: result.runId, accountsNotAudited, proposals: proposals.map(({ sameSince: _, ...p }) => p), notProposed });
     } finally {
       renameSync(`${file}.aside`, file);
     }
@@ -253,7 +263,7 @@ describe('an organization with a missing member role and a suspended account', (
     // The HTML report's row of the role names its template proposals.
     const page = pageDataOf(readFileSync(join(dir, keys.reportPage(result.runId)), 'utf8'));
     const row = page.shared.findIndex(([type, path, name]) => `${TYPE_CODES[type]}${path}${name}` === identity);
-    expect(page.templates.filter(([at]) => at === row)).toEqual(mine.map((p) => [row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length, p.removedActions.length]));
+    expect(page.templates.filter(([at]) => at === row)).toEqual(mine.map((p) => [row, p.templateId, p.action, p.target.kind, p.target.policyName, p.removedServices.length, p.removedActions.length, 1]));
     // The table names each, and the patch shows each document's change.
     const [table, patch] = [new PassThrough(), new PassThrough()];
     let [tableText, patchText] = ['', ''];
@@ -264,7 +274,7 @@ describe('an organization with a missing member role and a suspended account', (
     expect(tableText).toMatch(new RegExp(`^Run ${result.runId}: \\d+ template proposals? \\(`));
     expect(tableText).toContain(`Accounts not audited (${organization.accounts[2].accountId}, ${organization.accounts[3].accountId}) may hold these identities too`);
     for (const p of mine) {
-      expect(tableText).toMatch(new RegExp(`\\n${p.templateId} +trim +inline-policy +${p.target.policyName} +2 +${p.removedServices.length}  ${identity}\\n`));
+      expect(tableText).toMatch(new RegExp(`\\n${p.templateId} +trim +inline-policy +${p.target.policyName} +2 +${p.removedServices.length} +1  ${identity}\\n`));
       expect(patchText).toContain(`# ${p.templateId} trim inline-policy ${identity} inline ${p.target.policyName}\n# for the template of 2 accounts: ${[management.accountId, hub.accountId].sort().join(' ')}; it keeps every service and tracked action some account used\n# removes services: ${p.removedServices.join(' ')}\n`);
     }
   });
@@ -362,7 +372,7 @@ describe('an organization whose every member role is present', () => {
   }, RUN_TIMEOUT);
 
   it('narrows a run to the execution input\'s accountIds', async () => {
-    const organization = sampleOrganization();
+    const organization = sampleOrganization(withTwinRole);
     const [, hub, , , other] = organization.accounts;
     const { dir, result, summary } = await audit(organization, { input: { accountIds: [other.accountId] } });
     expect(summary.status).toBe('COMPLETED');
@@ -387,7 +397,10 @@ describe('an organization whose every member role is present', () => {
     );
 
     // A third night, one member role gone: that account is not compared either, and the terminal says why.
-    const lost = sampleOrganization((file) => (file.accounts[2].memberRole = 'missing'));
+    const lost = sampleOrganization((file) => {
+      withTwinRole(file);
+      file.accounts[2].memberRole = 'missing';
+    });
     const third = await runLocal({ organization: lost, outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
     expect(third.summary!.status).toBe('INCOMPLETE');
     const gone = lost.accounts[2];
@@ -406,6 +419,16 @@ describe('an organization whose every member role is present', () => {
     rmSync(join(dir, lostReport));
     const fourth = await runLocal({ organization, outDir: dir, timeScale: 200, settings: FAST_SETTINGS });
     expect(fourth.summary!.status).toBe('COMPLETED');
+    // The twin role's template proposals: made by the whole organization's run, and the same by the
+    // fourth, which compares with it (the third, INCOMPLETE, is no run before another).
+    const templatesOf = (runId: string) => readJson<TemplateProposalsFile>(dir, keys.templateProposals(runId));
+    expect(templatesOf(whole.runId)).toMatchObject({ previousRunId: result.runId });
+    expect(templatesOf(whole.runId).proposals.map((t) => t.sameSince)).toEqual([{ runId: whole.runId, startedAt: whole.summary!.startedAt, runs: 1 }]);
+    expect(templatesOf(fourth.runId)).toMatchObject({ previousRunId: whole.runId });
+    expect(templatesOf(fourth.runId).proposals.map((t) => [t.templateId, t.sameSince])).toEqual(templatesOf(whole.runId).proposals.map((t) => [t.templateId, { ...t.sameSince, runs: 2 }]));
+    const twice = new PassThrough();
+    expect(await proposalsCommand(['--out', dir, '--shared', '--again', '--format', 'json'], twice)).toBe(0);
+    expect((JSON.parse(String(twice.read())) as { proposals: SharedProposal[] }).proposals.map((t) => t.templateId)).toEqual(templatesOf(whole.runId).proposals.map((t) => t.templateId));
     const fourthPage = pageDataOf(readFileSync(join(dir, keys.reportPage(fourth.runId)), 'utf8'));
     expect(fourthPage.changes).toMatchObject({ previousRunId: whole.runId, notCompared: [{ accountId: hub.accountId, reason: 'unreadable' }] });
     const unreadableLine = `  Reports of run ${whole.runId} unreadable, so not compared: ${hub.name} (${hub.accountId}).`;

@@ -125,7 +125,7 @@ describe('proposals of a local run', () => {
       [['--id', 't-0123456789abcdef'], "(a t- id is a template's: add --shared)"],
       [['--again', '--runs', '3'], '--again is --runs 2: give one of them'],
       [['--runs', '1'], '--runs must be a whole number of at least 2 and at most 10000, got "1"'],
-      [['--shared', '--runs', '2'], '--runs does not apply to --shared'],
+      [['--shared', '--runs', '2'], `run ${result.runId} has no run before it to compare with (no COMPLETED run before it made template proposals)`],
       [['--shared', '--id', 't-0123456789abcdef'], `run ${result.runId} has no template proposal t-0123456789abcdef`],
     ] as const) {
       const refused = await run(process.execPath, [CLI, 'proposals', '--out', dir, ...args]);

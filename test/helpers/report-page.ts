@@ -7,8 +7,7 @@ import type { Changes } from '../../lambda/core/changes';
 import { renderReportPage } from '../../lambda/core/html/report-page';
 import { accountOfArn, type EntityReport, type EntityType, type RunSummary } from '../../lambda/core/model';
 import type { ProposalIndex } from '../../lambda/core/propose';
-import { ReportDataBuilder, type ReportData, type TrendPoint } from '../../lambda/core/report-data';
-import type { TemplateProposals } from '../../lambda/core/shared-proposals';
+import { ReportDataBuilder, type DatedTemplates, type ReportData, type TrendPoint } from '../../lambda/core/report-data';
 
 const DAY = 86_400_000;
 const RUN_ID = 'audit-2026-11-25';
@@ -48,7 +47,7 @@ export interface FabricatedPage {
  */
 export function fabricatedPage(
   count: number,
-  options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean; accounts?: number; failedAccounts?: readonly number[]; templates?: TemplateProposals } = {},
+  options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean; accounts?: number; failedAccounts?: readonly number[]; templates?: DatedTemplates } = {},
 ): FabricatedPage {
   const partition = options.partition ?? 'aws';
   const pageAccounts = options.accounts === undefined ? PAGE_ACCOUNTS : Array.from({ length: options.accounts }, (_, n) => ({ accountId: String(100_000_000_001 + n), name: `account-${n}` }));

@@ -303,7 +303,7 @@ export const CLIENT_SCRIPT = String.raw`
       g.templates.length ? el('div', { class: 'templates' }, [
         el('strong', { text: 'Proposals for the template (' + fmt(g.templates.length) + '), cut by what no account used' }),
         el('ul', { class: 'proposals' }, g.templates.map(function (t) {
-          return el('li', {}, [t[2] + ' ' + (KIND_WORDS[t[3]] || t[3]) + ' ' + t[4] + removes(t[5], t[6], t[2]), el('code', { text: 'iam-access-audit proposals --shared --id ' + t[1] + (t[2] === 'remove' ? '' : ' --format policy') })]);
+          return el('li', {}, [t[2] + ' ' + (KIND_WORDS[t[3]] || t[3]) + ' ' + t[4] + removes(t[5], t[6], t[2]), madeSame(t[7], t[2]), el('code', { text: 'iam-access-audit proposals --shared --id ' + t[1] + (t[2] === 'remove' ? '' : ' --format policy') })]);
         }))
       ]) : null
     ]);
