@@ -371,6 +371,11 @@ const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (name: string) => bool
     reason: 'CloudFormation StackSets (service-managed) made this role to deploy stack instances, and use it only when a StackSet deploys: narrow it with a custom execution role template for the StackSets instead',
   },
   {
+    // cdk-<qualifier>-<kind>-role-<account>-<region>, as the CDK's bootstrap template names them.
+    matches: (name) => /^cdk-[A-Za-z0-9_-]{1,10}-(cfn-exec|deploy|file-publishing|image-publishing|lookup)-role-\d{12}-[a-z0-9-]+$/.test(name),
+    reason: "the CDK's bootstrap stack (CDKToolkit) made this role for cdk deploy, which uses it only when something is deployed, and a change made in IAM drifts that stack: narrow the execution role with cdk bootstrap --cloudformation-execution-policies instead",
+  },
+  {
     matches: (name) => name === 'AWSCloudFormationStackSetExecutionRole',
     reason: 'CloudFormation StackSets (self-managed) deploy stack instances through this role, only when a StackSet deploys: a window of use does not show what the next deployment needs',
   },

@@ -205,12 +205,14 @@ describe('rule: a role owned elsewhere is for review: one AWS manages, or one ma
     ]);
   });
 
-  it('reviews the roles AWS Organizations, Control Tower and StackSets make by name at path /, saying whose they are; the same names elsewhere, or near them, are trimmed', () => {
+  it('reviews the roles AWS Organizations, Control Tower, StackSets and the CDK\'s bootstrap make by name at path /, saying whose they are; the same names elsewhere, or near them, are trimmed', () => {
     const reasons: Record<string, string> = {
       OrganizationAccountAccessRole: "AWS Organizations made this role for the management account's way into this account",
       AWSControlTowerExecution: 'AWS Control Tower deploys and repairs its landing zone in this account through this role',
       'stacksets-exec-0123456789abcdef0123456789abcdef': 'narrow it with a custom execution role template for the StackSets instead',
       AWSCloudFormationStackSetExecutionRole: 'CloudFormation StackSets (self-managed) deploy stack instances through this role',
+      'cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1': "the CDK's bootstrap stack (CDKToolkit) made this role for cdk deploy",
+      'cdk-team_a-lookup-role-123456789012-us-east-1': "the CDK's bootstrap stack (CDKToolkit) made this role for cdk deploy",
     };
     const proposalsOf = (roles: IdentityDetails[]) => proposeForAccount(context, account(roles, [awsPolicy]), new Map(roles.map((r) => [r.arn, used(r.name, r.path)])), NO_EXEMPTIONS);
     const deploying = proposalsOf(Object.keys(reasons).map((name) => onPath(name, '/')));
@@ -219,7 +221,7 @@ describe('rule: a role owned elsewhere is for review: one AWS manages, or one ma
     );
     // What the role did not use is still said.
     expect(deploying[0]).toMatchObject({ removedServices: ['ec2', 'sqs'], keptServices: ['s3'] });
-    for (const roles of [[onPath('OrganizationAccountAccessRole', '/teams/')], [onPath('stacksets-executor', '/'), onPath('ControlTowerExecution', '/')]]) {
+    for (const roles of [[onPath('OrganizationAccountAccessRole', '/teams/')], [onPath('stacksets-executor', '/'), onPath('ControlTowerExecution', '/'), onPath('cdk-hnb659fds-app-role-123456789012-eu-west-1', '/')]]) {
       expect(proposalsOf(roles).map((p) => p.action)).toEqual(roles.flatMap(() => ['trim', 'remove']));
     }
   });
