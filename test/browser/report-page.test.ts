@@ -4,7 +4,7 @@
  * the identity table, and an identity opens to its services and proposals. A screenshot of each state is
  * kept under test-output/ for a person to look at. The 10,000-identity figures are `npm run bench:report`'s.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { launchChromium, openReport, watchedPage, type WatchedPage } from '../../local/browser';
@@ -16,6 +16,18 @@ import { fabricatedPage, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/r
 import { tempDir } from '../helpers/temp';
 
 const SHOTS = join(__dirname, '..', '..', 'test-output');
+/** axe-core, the accessibility engine: its rules (WCAG 2 A and AA, and best practices) run in the page. */
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Each accessibility rule the page breaks as it stands, with the first element that breaks it and how many do. */
+async function accessibilityViolations(page: WatchedPage): Promise<string[]> {
+  await page.page.evaluate(AXE);
+  return page.page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: Array<{ id: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
+    const { violations } = await axe.run(document);
+    return violations.map((v) => `${v.id}: ${v.nodes[0].target.join(' ')} (${v.nodes.length})`);
+  });
+}
 
 describe('the HTML report in Chromium', () => {
   let browser: Browser;
@@ -415,6 +427,8 @@ describe('the HTML report in Chromium', () => {
         'iam-access-audit proposals --shared --id t-00000000000000aa --format policy',
       ]);
       expect(await page.page.evaluate(() => document.activeElement?.closest('tr')?.getAttribute('data-resource'))).toBe('role/shared-deployer');
+      // Open, its service lists (scrolled when long) and its template proposal break no accessibility rule.
+      expect(await accessibilityViolations(page)).toEqual([]);
       // An account's link opens that identity in the table below, and the page's address names it.
       await page.page.click('#shared-table tr.detail-row ul.shared-accounts li:nth-child(2) button.link');
       const staging = 'arn:aws:iam::222222222222:role/shared-deployer';
@@ -557,6 +571,15 @@ describe('the HTML report in Chromium', () => {
       expect(text).toContain(` · ${reviewed.unused} service${reviewed.unused === 1 ? '' : 's'} unused, for review`);
       expect(text).not.toContain('removes');
       expect(note).toBe('IAM Identity Center made this role for permission set Set3, and IAM refuses changes to it');
+      expect(page.errors).toEqual([]);
+    });
+  });
+
+  it('breaks no accessibility rule axe-core checks, with an identity open: contrast, names of headers and regions, scrolled parts reachable from the keyboard', async () => {
+    const proposed = fabricated.identities.filter((x) => x.type !== 'group' && x.unused > 0)[2];
+    await onPage(`${file}#identity=${encodeURIComponent(proposed.arn)}`, async (page) => {
+      expect(await page.page.$('#identity-body tr.detail-row .scroll')).not.toBeNull();
+      expect(await accessibilityViolations(page)).toEqual([]);
       expect(page.errors).toEqual([]);
     });
   });

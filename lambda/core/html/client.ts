@@ -297,8 +297,8 @@ export const CLIENT_SCRIPT = String.raw`
     var services = sharedServices(g), unused = services.unused, used = services.used;
     var reportedIn = g.rows.length;
     return el('div', { class: 'detail' }, [
-      el('p', { class: 'service-list' }, [el('strong', { text: (g.known ? 'Used in no account' : 'Used in no account with a report, ' + fmt(reportedIn) + ' of ' + fmt(g.count)) + ' (' + fmt(unused.length) + '): ' }), unused.length ? unused.map(function (s) { return data.services[s]; }).join(', ') : 'none']),
-      el('p', { class: 'service-list' }, [el('strong', { text: 'Used (' + fmt(used.length) + '): ' }), used.length ? used.map(function (u) { return data.services[u[0]] + ' in ' + fmt(u[1]) + ' of ' + fmt(reportedIn); }).join(', ') : 'none']),
+      el('p', { class: 'service-list', tabindex: '0' }, [el('strong', { text: (g.known ? 'Used in no account' : 'Used in no account with a report, ' + fmt(reportedIn) + ' of ' + fmt(g.count)) + ' (' + fmt(unused.length) + '): ' }), unused.length ? unused.map(function (s) { return data.services[s]; }).join(', ') : 'none']),
+      el('p', { class: 'service-list', tabindex: '0' }, [el('strong', { text: 'Used (' + fmt(used.length) + '): ' }), used.length ? used.map(function (u) { return data.services[u[0]] + ' in ' + fmt(u[1]) + ' of ' + fmt(reportedIn); }).join(', ') : 'none']),
       el('ul', { class: 'shared-accounts' }, reported.concat(failed)),
       g.templates.length ? el('div', { class: 'templates' }, [
         el('strong', { text: 'Proposals for the template (' + fmt(g.templates.length) + '), cut by what no account used' }),
@@ -456,7 +456,7 @@ export const CLIENT_SCRIPT = String.raw`
     for (var k = 0; k < flat.length; k += 3) cells.push([flat[k], flat[k + 1], flat[k + 2]]);
     cells.sort(function (a, b) { return a[2] - b[2] || (a[1] < 0) - (b[1] < 0) || a[1] - b[1] || (data.services[a[0]] < data.services[b[0]] ? -1 : 1); });
     var services = el('table', { class: 'plain services' }, [
-      el('thead', {}, [el('tr', {}, ['Service', 'Last used', ''].map(function (h) { return el('th', { text: h }); }))]),
+      el('thead', {}, [el('tr', {}, ['Service', 'Last used', 'Status'].map(function (h) { return el('th', { text: h }); }))]),
       el('tbody', {}, cells.map(function (s) { return el('tr', {}, [el('td', { text: data.services[s[0]] }), el('td', { text: ago(s[1]) }), el('td', {}, [s[2] ? el('span', { class: 'pill unused', text: 'unused' }) : el('span', { class: 'pill used', text: 'used' })])]); }))
     ]);
     var proposals = data.proposals[arnOf(r)] || [];
@@ -465,7 +465,7 @@ export const CLIENT_SCRIPT = String.raw`
     return el('div', { class: 'detail' }, [
       el('p', { class: 'arn', text: arnOf(r) }),
       el('div', { class: 'detail-grid' }, [
-        el('div', {}, [el('h3', { text: 'Services (' + cells.length + ': ' + (cells.length - r[6]) + ' used, ' + r[6] + ' unused)' }), cells.length ? el('div', { class: 'scroll' }, [services]) : el('p', { class: 'empty', text: 'Its policies grant no service.' })]),
+        el('div', {}, [el('h3', { text: 'Services (' + cells.length + ': ' + (cells.length - r[6]) + ' used, ' + r[6] + ' unused)' }), cells.length ? el('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': 'Services of ' + r[2] }, [services]) : el('p', { class: 'empty', text: 'Its policies grant no service.' })]),
         el('div', {}, [el('h3', { text: 'Proposals (' + proposals.length + ')' }), proposals.length ? el('ul', { class: 'proposals' }, proposals.map(function (p) {
           // A review says why (runs before 2026-12-07 did not keep the reason with the index: the command says it).
           return el('li', {}, [el('span', { class: 'pill ' + p[1], text: p[1] }), ' ' + p[2] + ' ' + p[3] + removes(p[4], p[5], p[1]), p[6] ? el('div', { class: 'note', text: p[6] }) : null, madeSame(p[7], p[1]), el('code', { text: p[0] })]);

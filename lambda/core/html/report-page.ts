@@ -63,7 +63,7 @@ h3 { font-size: 14px; margin: 0 0 6px; }
 @media (max-width: 900px) { .charts { grid-template-columns: 1fr; } }
 table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); background: #f1f5f9; }
+th { font-size: 12px; text-transform: uppercase; letter-spacing: .03em; color: #475569; background: #f1f5f9; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.plain { border: 1px solid var(--line); border-radius: 8px; }
 th.sortable { cursor: pointer; user-select: none; }
