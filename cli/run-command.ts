@@ -2,8 +2,10 @@
  * `iam-access-audit run --local`: a full audit on this machine, against the IAM emulator, executing the
  * synthesized workflow. Shows progress while it runs and ends with a summary and where the reports are.
  */
-import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { keys, type RunSummary } from '../lambda/core/model';
+import type { ProposalIndex } from '../lambda/core/propose';
 import { runLocal, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
@@ -148,7 +150,27 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Array<[strin
   return [...counts.entries()].sort((a, b) => b[1] - a[1]);
 }
 
-export function formatSummary(summary: RunSummary): string {
+/** How many of a run's proposals the run before made the same, and which run that was; null for a run from before they were counted. */
+export interface MadeAgain {
+  readonly previousRunId: string | null;
+  readonly count: number;
+}
+
+export function madeAgainOf(index: Pick<ProposalIndex, 'previousRunId' | 'proposals'> | null): MadeAgain | null {
+  if (index === null || index.previousRunId === undefined) return null;
+  return { previousRunId: index.previousRunId, count: index.proposals.filter((e) => (e.sameSince?.runs ?? 1) >= 2).length };
+}
+
+/** The proposal index of a run in a local directory, or null when it has none (or it cannot be read: the line it feeds is a hint). */
+function localProposalIndex(outDir: string, runId: string): ProposalIndex | null {
+  try {
+    return JSON.parse(readFileSync(join(outDir, keys.proposalsIndex(runId)), 'utf8')) as ProposalIndex;
+  } catch {
+    return null;
+  }
+}
+
+export function formatSummary(summary: RunSummary, again: MadeAgain | null = null): string {
   const e = summary.entities;
   const f = summary.findings;
   const c = summary.iamCalls;
@@ -168,7 +190,11 @@ export function formatSummary(summary: RunSummary): string {
     }`,
   );
   const p = summary.proposals;
-  if (p.count > 0) lines.push(`  proposals  ${p.count} (${Object.entries(p.byAction).map(([action, n]) => `${n} ${action}`).join(' · ')})`);
+  if (p.count > 0) {
+    // IAM shows a use some hours late: the proposals the next run makes the same are the safer to apply.
+    const same = again === null ? '' : again.previousRunId === null ? '; the next run says which it makes the same' : `; ${again.count} made the same by the run before (--again)`;
+    lines.push(`  proposals  ${p.count} (${Object.entries(p.byAction).map(([action, n]) => `${n} ${action}`).join(' · ')})${same}`);
+  }
   const ch = summary.changes;
   lines.push(
     ch
@@ -230,7 +256,7 @@ export function formatRunResult(result: LocalRunResult, timing: string): string 
       ? `${text}  (no summary: the run stopped before it had listed the identities)\n`
       : `${text}  (no summary: the run stopped after listing ${result.listed} identities, before Summarize wrote one; the reports it made are under ${where}/runs/${result.runId}/reports/)\n`;
   }
-  text += formatSummary(result.summary);
+  text += formatSummary(result.summary, madeAgainOf(localProposalIndex(result.outDir, result.runId)));
   text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
   text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
   if (result.summary.changes) text += `Changes:  ${where}/${keys.changes(result.runId)}  (iam-access-audit changes --out ${where} --run ${result.runId} lists them)\n`;

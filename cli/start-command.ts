@@ -9,11 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { keys, type RunSummary } from '../lambda/core/model';
 import { runIdOf } from '../lambda/core/plan';
 import { s3ClientFromEnvironment } from '../lambda/core/runtime';
-import { getJson, S3ReportStore } from '../lambda/core/store';
+import type { ProposalIndex } from '../lambda/core/propose';
+import { getJson, getJsonOrNull, S3ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { presignedPageUrl } from './report-command';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
-import { duration, failureLine, formatSummary, sharedLine } from './run-command';
+import { duration, failureLine, formatSummary, madeAgainOf, sharedLine } from './run-command';
 
 /** How long the link `start --wait` prints stays valid. */
 const PRESIGNED_SECONDS = 3600;
@@ -123,8 +124,10 @@ async function finish(execution: DescribeExecutionCommandOutput, target: Resolve
   if (bucket) {
     const s3 = s3ClientFromEnvironment();
     try {
-      const summary = await getJson<RunSummary>(new S3ReportStore(s3, bucket), summaryKey);
-      out.write(formatSummary(summary));
+      const store = new S3ReportStore(s3, bucket);
+      const summary = await getJson<RunSummary>(store, summaryKey);
+      const index = summary.proposals.count > 0 ? await getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(summary.runId)) : null;
+      out.write(formatSummary(summary, madeAgainOf(index)));
       out.write(`Summary:  s3://${bucket}/${summaryKey}\n`);
       try {
         out.write(`Report:   ${await presignedPageUrl(s3, bucket, summary.runId, PRESIGNED_SECONDS)}\n          (a link to the run's report.html, valid for ${PRESIGNED_SECONDS / 3600} hour)\n`);

@@ -3,7 +3,7 @@
  * what it says when a run ends without a summary, and the bad inputs it refuses before starting one
  * (or, for the accounts only Plan can know, as it starts).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,6 +11,7 @@ import { UsageError } from '../../cli/flags';
 import { defaultLocalTimeScale, exitCodeOf, failureLine, formatRunResult, formatSummary, runCommand } from '../../cli/run-command';
 import type { RunSummary } from '../../lambda/core/model';
 import type { LocalRunResult } from '../../local/runner/run-local';
+import { tempDir } from '../helpers/temp';
 
 /** The summary of a run of one account holding one role, reported with one unused grant. */
 function oneRoleRun(changes: RunSummary['changes']): RunSummary {
@@ -93,6 +94,27 @@ describe('where a local run left its files', () => {
       'Changes:  out/runs/local-y/changes.json  (iam-access-audit changes --out out --run local-y lists them)\n',
     );
     expect(ended(null)).not.toContain('Changes:');
+  });
+
+  it('says how many proposals the run before made the same, read from the run directory\'s index, and nothing for a run without counts', () => {
+    const dir = tempDir('run-result-');
+    const runId = 'local-z';
+    const summary = { ...oneRoleRun(null), runId, proposals: { count: 3, byAction: { trim: 2, remove: 0, replace: 0, review: 1 } } };
+    const entry = (runs: number) => ({ proposalId: `p-${runs}`, sameSince: { runId, startedAt: '2026-12-07T02:00:00.000Z', runs } });
+    const ended = (index: object | null) => {
+      rmSync(join(dir, 'runs'), { recursive: true, force: true });
+      if (index) {
+        mkdirSync(join(dir, `runs/${runId}/proposals`), { recursive: true });
+        writeFileSync(join(dir, `runs/${runId}/proposals/index.json`), JSON.stringify(index));
+      }
+      const text = formatRunResult({ status: 'SUCCEEDED', runId, outDir: dir, listed: 1, summary, stats: {} } as unknown as LocalRunResult, 'in 0:01:00 simulated');
+      return text.split('\n').find((l) => l.startsWith('  proposals'));
+    };
+    expect(ended({ previousRunId: 'local-x', proposals: [entry(2), entry(1), entry(5)] })).toBe('  proposals  3 (2 trim · 0 remove · 0 replace · 1 review); 2 made the same by the run before (--again)');
+    expect(ended({ previousRunId: null, proposals: [entry(1), entry(1), entry(1)] })).toBe('  proposals  3 (2 trim · 0 remove · 0 replace · 1 review); the next run says which it makes the same');
+    // An index from before the runs were counted, or none: the line as it was.
+    expect(ended({ proposals: [] })).toBe('  proposals  3 (2 trim · 0 remove · 0 replace · 1 review)');
+    expect(ended(null)).toBe('  proposals  3 (2 trim · 0 remove · 0 replace · 1 review)');
   });
 
   it('names the command that lists the identities in several accounts, only for a run that audited several', () => {
