@@ -6,7 +6,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { readTemplateProposals } from '../lambda/core/html/run-page';
 import { sharedMemberOf } from '../lambda/core/shared-identities';
-import type { ProposalIndex, TemplateProposalsFile } from '../lambda/core/propose';
+import type { ProposalIndex, SameSince, TemplateProposalsFile } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
 import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
@@ -81,28 +81,18 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
     }
     if (flags.shared) {
       const shared = await sharedProposalsOfRun(store, summary, index);
-      let made = shared.proposals.filter((p) => (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.templateId === flags.id));
-      if (flags.id !== undefined && made.length === 0) throw new UsageError(`run ${summary.runId} has no template proposal ${flags.id}`);
+      const found = shared.proposals.filter((p) => (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.templateId === flags.id));
+      if (flags.id !== undefined && found.length === 0) throw new UsageError(`run ${summary.runId} has no template proposal ${flags.id}`);
       const same = runs === undefined ? null : { runs, before: runBefore(summary.runId, shared.previousRunId, 'template proposals') };
-      if (same) {
-        // A run that compared them gave each its runs.
-        made = made.filter((t) => t.sameSince!.runs >= same.runs);
-        if (flags.id !== undefined && made.length === 0) throw new UsageError(`${madeBy(same)} did not make template proposal ${flags.id} the same`);
-      }
-      out.write(renderTemplates(format, summary, { ...shared, proposals: made }, flags.id !== undefined, same));
+      out.write(renderTemplates(format, summary, { ...shared, proposals: madeTheSame(found, same, flags.id, 'template proposal') }, flags.id !== undefined, same));
       return 0;
     }
-    let entries = index.proposals.filter(
+    const entries = index.proposals.filter(
       (p) => (account === undefined || p.accountId === account) && (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.proposalId === flags.id),
     );
     if (flags.id !== undefined && entries.length === 0) throw new UsageError(`run ${summary.runId} has no proposal ${flags.id}`);
     const same = runs === undefined ? null : { runs, before: runBefore(summary.runId, index.previousRunId, 'proposals') };
-    if (same) {
-      // A run that compared them gave each its runs.
-      entries = entries.filter((e) => e.sameSince!.runs >= same.runs);
-      if (flags.id !== undefined && entries.length === 0) throw new UsageError(`${madeBy(same)} did not make proposal ${flags.id} the same`);
-    }
-    const proposals = await mapConcurrently(entries, 16, (e) => getJson<Proposal>(store, e.key));
+    const proposals = await mapConcurrently(madeTheSame(entries, same, flags.id, 'proposal'), 16, (e) => getJson<Proposal>(store, e.key));
     out.write(render(format, summary.runId, proposals, index, same));
     return 0;
   });
@@ -119,6 +109,17 @@ function runBefore(runId: string, previousRunId: string | null | undefined, what
   if (previousRunId === undefined) throw new UsageError(`run ${runId} was made before the project kept which runs made a proposal the same (2026-12-08): --again and --runs need a run since`);
   if (previousRunId === null) throw new UsageError(`run ${runId} has no run before it to compare with (no COMPLETED run before it made ${what}): --again and --runs need one`);
   return previousRunId;
+}
+
+/**
+ * The proposals (or template proposals) `same` selects: those made the same by at least its runs in a
+ * row. Each has its runs: `runBefore` refuses a run that did not count them.
+ */
+function madeTheSame<T extends { readonly sameSince?: SameSince }>(made: readonly T[], same: Same | null, id: string | undefined, what: string): readonly T[] {
+  if (same === null) return made;
+  const kept = made.filter((p) => p.sameSince!.runs >= same.runs);
+  if (id !== undefined && kept.length === 0) throw new UsageError(`${madeBy(same)} did not make ${what} ${id} the same`);
+  return kept;
 }
 
 /** The runs that must have made a proposal the same, in words. */
