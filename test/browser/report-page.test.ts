@@ -598,6 +598,12 @@ describe('the HTML report in Chromium', () => {
     expect(await said(0)).toBe('New or changed since the run before, audit-2026-11-24: the safer to apply once the next run makes it the same.');
     // A review proposes no change: when it was first made says nothing of what to apply.
     expect(await said(3)).toBeNull();
+    // The proposals card counts those the run before made the same: every one made by 2 or 3 runs in a row.
+    const again = proposed.filter((_, i) => i % 3 !== 0).length;
+    await onPage(file, async (page) => {
+      const notes = await page.page.$$eval('#numbers .card', (cards) => Array.from(cards.find((c) => c.querySelector('.label')?.textContent === 'proposals')!.querySelectorAll('.note'), (n) => n.textContent));
+      expect(notes).toEqual([expect.stringMatching(/^\d+ trim · \d+ remove · 0 replace · \d+ review$/), `${again} made the same by the run before`]);
+    });
   });
 
   it('prints without its controls, and keeps a card or chart on one sheet', async () => {

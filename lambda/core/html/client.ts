@@ -77,8 +77,17 @@ export const CLIENT_SCRIPT = String.raw`
     );
   }
 
+  // A card's note is a line, or several.
   function card(label, value, note, cls) {
-    return el('div', { class: 'card ' + (cls || '') }, [el('div', { class: 'value', text: value }), el('div', { class: 'label', text: label }), note ? el('div', { class: 'note', text: note }) : null]);
+    var notes = (Array.isArray(note) ? note : [note]).filter(Boolean).map(function (n) { return el('div', { class: 'note', text: n }); });
+    return el('div', { class: 'card ' + (cls || '') }, [el('div', { class: 'value', text: value }), el('div', { class: 'label', text: label })].concat(notes));
+  }
+
+  // The proposals the run before made the same (runs in a row of two or more), of every identity.
+  function madeAgain() {
+    var n = 0;
+    for (var arn in data.proposals) data.proposals[arn].forEach(function (p) { if (p[7] !== null && p[7] > 1) n++; });
+    return n;
   }
 
   function renderNumbers() {
@@ -88,7 +97,10 @@ export const CLIENT_SCRIPT = String.raw`
       card('without a report', fmt(e.failed), 'never counted as unused', e.failed ? 'warn' : ''),
       card('unused grants', fmt(f.unusedServiceGrants), count(f.entitiesWithUnusedServices, 'identity holds some', 'identities hold some')),
       card('used nothing', fmt(f.entitiesWithNoUseInWindow), 'identities with no use in the window'),
-      card('proposals', fmt(p.count), ['trim', 'remove', 'replace', 'review'].map(function (a) { return fmt(p.byAction[a]) + ' ' + a; }).join(' · ')),
+      card('proposals', fmt(p.count), [
+        ['trim', 'remove', 'replace', 'review'].map(function (a) { return fmt(p.byAction[a]) + ' ' + a; }).join(' · '),
+        data.proposalsBefore ? fmt(madeAgain()) + ' made the same by the run before' : null
+      ]),
       card('since the last run', c ? count(c.counts['first-use'], 'first use', 'first uses') : '—', c ? fmt(c.counts['newly-unused']) + ' newly unused · ' + c.added + ' added · ' + c.removed + ' removed' : 'no earlier complete run', c && c.watched.length ? 'alert' : '')
     );
   }
