@@ -125,6 +125,9 @@ function madeTheSame<T extends { readonly sameSince?: SameSince }>(made: readonl
 /** The runs that must have made a proposal the same, in words. */
 const madeBy = (same: Same): string => (same.runs === 2 ? `the run before, ${same.before},` : `the ${same.runs - 1} runs before this one (the last ${same.before})`);
 
+/** What a table's head adds for the proposals `same` selects: nothing without it. */
+const selectedBy = (same: Same | null): string => (same === null ? '' : ` that ${madeBy(same)} made the same`);
+
 function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex, same: Same | null): string {
   switch (format) {
     case 'json':
@@ -178,8 +181,7 @@ const removesOf = (p: Pick<Change, 'removedServices' | 'removedActions'>): numbe
  */
 function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex, same: Same | null): string {
   const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
-  const which = same === null ? '' : ` that ${madeBy(same)} made the same`;
-  const lines = [`Run ${runId}: ${counted(proposals.length, 'proposal')}${which} (${counts}); nothing is applied. Largest cut first.`, ''];
+  const lines = [`Run ${runId}: ${counted(proposals.length, 'proposal')}${selectedBy(same)} (${counts}); nothing is applied. Largest cut first.`, ''];
   const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
   const runsOf = new Map(index.proposals.map((e) => [e.proposalId, e.sameSince?.runs]));
   lines.push(`${'ID'.padEnd(20)}${'ACTION'.padEnd(9)}${'KIND'.padEnd(24)}${'POLICY'.padEnd(width + 2)}${'REMOVES'.padStart(8)}${'RUNS'.padStart(6)}  OWNER / NOTE`);
@@ -239,9 +241,8 @@ function renderTemplates(format: Format, summary: RunSummary, shared: RunTemplat
         .join('');
     case 'table': {
       const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
-      const which = same === null ? '' : ` that ${madeBy(same)} made the same`;
       const lines = [
-        `Run ${summary.runId}: ${counted(proposals.length, 'template proposal')}${which} (${counts}): each a policy one identity holds in several accounts, cut by what no account used; nothing is applied. Largest cut first.`,
+        `Run ${summary.runId}: ${counted(proposals.length, 'template proposal')}${selectedBy(same)} (${counts}): each a policy one identity holds in several accounts, cut by what no account used; nothing is applied. Largest cut first.`,
       ];
       if (summary.accounts.length - notAudited.length < 2) return `${lines[0]}\nOne account was audited: no identity, so no policy, can be in several.\n`;
       if (notAudited.length > 0) lines.push(`  Accounts not audited (${notAudited.map((a) => a.accountId).join(', ')}) may hold these identities too, with their own use: the template's owner should look there before cutting.`);

@@ -6,9 +6,8 @@
  */
 import type { Changes, NotCompared, ServiceChange } from './changes';
 import type { AccountSummary, EntityReport, EntityType, RunSummary } from './model';
-import type { ProposalIndex, SameSince } from './propose';
+import type { ProposalIndex, TemplateProposalsFile } from './propose';
 import { gatherShared, identityOf } from './shared-identities';
-import type { SharedProposal, TemplateProposals } from './shared-proposals';
 
 export const TYPE_CODES: readonly EntityType[] = ['user', 'group', 'role', 'policy'];
 
@@ -282,8 +281,8 @@ export function sharedIdentities(identities: readonly IdentityRow[], identitySer
   return groups.map((g) => [TYPE_CODES.indexOf(g.type), g.path, g.name, [...g.members], [...g.failures], g.accountIds.length, g.usedInNone, g.usedInSome, g.unusedGrants]);
 }
 
-/** Template proposals, with the runs in a row that made each the same where Propose counted them. */
-export type DatedTemplates = Omit<TemplateProposals, 'proposals'> & { readonly proposals: ReadonlyArray<SharedProposal & { readonly sameSince?: SameSince }> };
+/** Template proposals, with the runs in a row that made each the same where Propose counted them (as in its file). */
+export type DatedTemplates = Pick<TemplateProposalsFile, 'proposals' | 'notProposed'>;
 
 /** The template proposals, each by the row of `shared` its identity is. One whose identity has no row (none in the page) is left out. */
 export function templateRows(shared: readonly SharedRow[], templates: DatedTemplates | null): ReportData['templates'] {
