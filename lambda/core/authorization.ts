@@ -7,7 +7,7 @@ import { GetAccountAuthorizationDetailsCommand, type GetAccountAuthorizationDeta
 import type { IamSender } from './accounts';
 import { readAllPages, type IamCaller } from './iam-calls';
 import { accountOfArn } from './model';
-import type { PolicyDocument } from './policy';
+import { globToRegExp, listOf, statementsOf, type PolicyDocument } from './policy';
 
 export interface IdentityDetails {
   readonly arn: string;
@@ -20,6 +20,8 @@ export interface IdentityDetails {
   /** Users: the groups they are in. */
   readonly groups: readonly string[];
   readonly tags: Readonly<Record<string, string>>;
+  /** Roles: the AWS services its trust policy lets assume it (`servicesTrustedBy`); users and groups: none. */
+  readonly trustedServices: readonly string[];
 }
 
 export interface ManagedPolicyDetails {
@@ -42,6 +44,25 @@ export interface AuthorizationDetails {
 export function decodeDocument(text: string | undefined): PolicyDocument {
   if (!text) return { Statement: [] };
   return JSON.parse(decodeURIComponent(text)) as PolicyDocument;
+}
+
+const assumesRole = (pattern: string): boolean => globToRegExp(pattern).test('sts:assumerole');
+
+/**
+ * The AWS services a role's trust policy lets assume it: the `Principal.Service` of each Allow statement
+ * whose Action (or NotAction) grants `sts:AssumeRole`. A Deny or a Condition does not take a service
+ * away: the rules that read this make a role a review, the side that changes nothing.
+ */
+export function servicesTrustedBy(trust: PolicyDocument): string[] {
+  const services = new Set<string>();
+  for (const s of statementsOf(trust)) {
+    if (s.Effect !== 'Allow' || typeof s.Principal !== 'object' || s.Principal === null) continue;
+    const grants = s.Action !== undefined ? listOf(s.Action).some(assumesRole) : !listOf(s.NotAction).some(assumesRole);
+    if (!grants) continue;
+    const service = (s.Principal as { Service?: string | string[] }).Service;
+    for (const name of listOf(service)) if (typeof name === 'string') services.add(name.toLowerCase());
+  }
+  return [...services].sort();
 }
 
 const iso = (d: Date | undefined): string | null => (d instanceof Date ? d.toISOString() : null);
@@ -68,6 +89,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         attachedPolicies: (u.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
         groups: u.GroupList ?? [],
         tags: tagsOf(u.Tags),
+        trustedServices: [],
       });
     }
     for (const g of page.GroupDetailList ?? []) {
@@ -81,6 +103,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         attachedPolicies: (g.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
         groups: [],
         tags: {},
+        trustedServices: [],
       });
     }
     for (const r of page.RoleDetailList ?? []) {
@@ -94,6 +117,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         attachedPolicies: (r.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
         groups: [],
         tags: tagsOf(r.Tags),
+        trustedServices: servicesTrustedBy(decodeDocument(r.AssumeRolePolicyDocument)),
       });
     }
     for (const p of page.Policies ?? []) {

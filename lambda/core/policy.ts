@@ -54,7 +54,8 @@ export function checkDocument(document: unknown, what: string): PolicyDocument {
 /** An expansion this small is copied into a statement's set of small expansions by `grants`. */
 const SMALL_EXPANSION = 64;
 
-function globToRegExp(glob: string): RegExp {
+/** An IAM action glob (`*` and `?`) as a case-insensitive match of the whole action, lower-cased. */
+export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
 

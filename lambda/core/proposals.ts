@@ -382,6 +382,22 @@ const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (name: string) => bool
 ];
 
 /**
+ * The services that deploy through a role their trust policy lets them assume, whatever its name: a
+ * CloudFormation service role (a stack's, a pipeline's, a custom CDK bootstrap's) and a Service Catalog
+ * launch role act only when a stack or a product is created, updated or deleted.
+ */
+const DEPLOYING_SERVICES: ReadonlyArray<{ readonly principal: string; readonly reason: string }> = [
+  {
+    principal: 'cloudformation.amazonaws.com',
+    reason: 'CloudFormation deploys through this role (its trust policy lets cloudformation.amazonaws.com assume it), only when a stack that passes it is created, updated or deleted, which a window of use rarely shows: cutting it to that use breaks the next deployment of anything else; narrow it where those stacks are defined',
+  },
+  {
+    principal: 'servicecatalog.amazonaws.com',
+    reason: 'Service Catalog launches products through this role (its trust policy lets servicecatalog.amazonaws.com assume it), only when a product is launched, updated or terminated, which a window of use rarely shows: narrow it with the products it launches',
+  },
+];
+
+/**
  * Rule "owned elsewhere": the roles whose policies are not the account's to cut by their use. The roles
  * AWS manages, whose policies IAM refuses to change in the account: IAM Identity Center makes a role for
  * each permission set assigned to an account (path /aws-reserved/sso.amazonaws.com/, name
@@ -389,10 +405,10 @@ const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (name: string) => bool
  * modifiable by AWS": the change is the permission set's, made in IAM Identity Center, and it reaches
  * every account the set is assigned to, whose use this account's report does not show. A service-linked
  * role's permissions are its service's. And the roles made to deploy into the account or to enter it
- * (`DEPLOYMENT_ROLES`). The customer managed policies such a role holds stay the account's own to change,
- * measured by their own reports.
+ * (`DEPLOYMENT_ROLES`, by name; `DEPLOYING_SERVICES`, by trust). The customer managed policies such a
+ * role holds stay the account's own to change, measured by their own reports.
  */
-export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'path' | 'name'>): string | undefined {
+export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'path' | 'name' | 'trustedServices'>): string | undefined {
   if (identity.type !== 'role') return undefined;
   if (identity.path.startsWith(IDENTITY_CENTER_PATH) && identity.name.startsWith(IDENTITY_CENTER_PREFIX)) {
     const rest = identity.name.slice(IDENTITY_CENTER_PREFIX.length);
@@ -400,8 +416,8 @@ export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'path'
     return `IAM Identity Center made this role for permission set ${permissionSet}, and IAM refuses changes to it: change the permission set in IAM Identity Center instead, weighing every account it is assigned to`;
   }
   if (identity.path.startsWith(SERVICE_LINKED_PATH)) return "a service-linked role: its service sets its permissions, and IAM refuses changes to them";
-  if (identity.path === '/') return DEPLOYMENT_ROLES.find((r) => r.matches(identity.name))?.reason;
-  return undefined;
+  const named = identity.path === '/' ? DEPLOYMENT_ROLES.find((r) => r.matches(identity.name)) : undefined;
+  return named?.reason ?? DEPLOYING_SERVICES.find((s) => identity.trustedServices.includes(s.principal))?.reason;
 }
 
 /** Rule "too new": a window longer than the entity's life cannot show what it does not use. */

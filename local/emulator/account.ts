@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { iamCatalog } from '../../lambda/core/catalog';
 import { accountOfArn, ENTITY_TYPES, type EntityType } from '../../lambda/core/model';
-import { checkDocument, PolicyError, sharedActionSpace, type PolicyDocument } from '../../lambda/core/policy';
+import { checkDocument, PolicyError, sharedActionSpace, statementsOf, type PolicyDocument } from '../../lambda/core/policy';
 import { whyUntracked } from '../../lambda/core/tracked-actions';
 
 export { ENTITY_TYPES, type EntityType };
@@ -52,6 +52,8 @@ export interface EntityRecord {
   readonly document?: PolicyDocument;
   /** Tags of users and roles. */
   readonly tags?: Readonly<Record<string, string>>;
+  /** Roles: the trust policy (default: trusted by Lambda, or a service-linked role's service). */
+  readonly trustPolicy?: PolicyDocument;
   readonly services: readonly ServiceRecord[];
 }
 
@@ -82,6 +84,7 @@ export interface Entity {
   readonly inlinePolicies: ReadonlyArray<{ readonly name: string; readonly document: PolicyDocument }>;
   readonly document?: PolicyDocument;
   readonly tags: Readonly<Record<string, string>>;
+  readonly trustPolicy?: PolicyDocument;
   /** The services its policies grant, with their use: from the documents when it has policy data, else from the file. */
   readonly services: readonly ServiceRecord[];
 }
@@ -109,7 +112,7 @@ const ID_PREFIX: Record<EntityType, string> = { user: 'AIDA', group: 'AGPA', rol
 const DEFAULT_CREATE_DATE = '2024-01-01T00:00:00Z';
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'tags', 'services'];
+const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'tags', 'trustPolicy', 'services'];
 const SERVICE_FIELDS = [
   'namespace',
   'name',
@@ -185,6 +188,7 @@ export function loadAccount(json: unknown, source = 'account file', within?: str
       inlinePolicies: record.inlinePolicies ?? [],
       document: record.document,
       tags: record.tags ?? {},
+      trustPolicy: record.trustPolicy,
       services: record.services,
     };
     entities.push(entity);
@@ -273,7 +277,7 @@ function parseAccountFile(json: unknown, fail: Fail): AccountFile {
 }
 
 function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
-  const e = withoutNulls(object(raw, at, fail), ['path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'tags']);
+  const e = withoutNulls(object(raw, at, fail), ['path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'tags', 'trustPolicy']);
   unknownFields(e, ENTITY_FIELDS, at, fail);
   const type = e.type;
   if (typeof type !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(type)) {
@@ -328,6 +332,13 @@ function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
     const tags = object(e.tags, `${at}.tags`, fail);
     for (const [k, v] of Object.entries(tags)) if (typeof v !== 'string') fail(`${at}.tags.${k}`, 'must be a string');
   }
+  if (e.trustPolicy !== undefined) {
+    if (entityType !== 'role') fail(`${at}.trustPolicy`, 'is only allowed on roles');
+    document(e.trustPolicy, `${at}.trustPolicy`, fail);
+    statementsOf(e.trustPolicy as PolicyDocument).forEach((s, i) => {
+      if (s.Principal === undefined && s.NotPrincipal === undefined) fail(`${at}.trustPolicy.Statement[${i}]`, 'needs a Principal: a trust policy names who may assume the role');
+    });
+  }
   if (!Array.isArray(e.services)) fail(`${at}.services`, 'must be an array');
   const services = (e.services as unknown[]).map((s, i) => parseService(s, `${at}.services[${i}]`, fail));
   const seen = new Set<string>();
@@ -348,6 +359,7 @@ function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
     inlinePolicies: e.inlinePolicies as EntityRecord['inlinePolicies'],
     document: e.document as PolicyDocument | undefined,
     tags: e.tags as Record<string, string> | undefined,
+    trustPolicy: e.trustPolicy as PolicyDocument | undefined,
     services,
   };
 }

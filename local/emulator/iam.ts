@@ -452,6 +452,7 @@ function policyDocument(services: readonly ServiceRecord[]): string {
 }
 
 function trustPolicy(e: Entity): string {
+  if (e.trustPolicy) return JSON.stringify(e.trustPolicy);
   const slr = /^\/aws-service-role\/([^/]+)\/$/.exec(e.path);
   const principal = slr ? slr[1] : 'lambda.amazonaws.com';
   return JSON.stringify({

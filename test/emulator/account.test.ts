@@ -10,6 +10,8 @@ const valid = () => ({
   entities: [{ type: 'role', name: 'app', services: [{ namespace: 's3', name: 'Amazon S3' }] }],
 });
 
+const TRUSTED_BY_CLOUDFORMATION = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+
 function errorFor(mutate: (file: any) => void): string {
   const file = valid();
   mutate(file);
@@ -67,6 +69,9 @@ describe('account files', () => {
     ['an action the catalogue does not know', (f: any) => (f.entities[0].services[0].actions = [{ name: 'TeleportBucket' }]), 's3:TeleportBucket is not an action of s3'],
     ['a group that is not in the file', (f: any) => f.entities.push({ type: 'user', name: 'u', groups: ['nobody'], services: [] }), 'entities[1].groups[0] names group "nobody"'],
     ['groups on a role', (f: any) => (f.entities[0].groups = ['g']), 'entities[0].groups is only allowed on users'],
+    ['a trust policy on a user', (f: any) => f.entities.push({ type: 'user', name: 'u', trustPolicy: TRUSTED_BY_CLOUDFORMATION, services: [] }), 'entities[1].trustPolicy is only allowed on roles'],
+    ['a trust policy without a Principal', (f: any) => (f.entities[0].trustPolicy = { Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole' }] }), 'entities[0].trustPolicy.Statement[0] needs a Principal'],
+    ['a trust policy that is no policy', (f: any) => (f.entities[0].trustPolicy = { Statement: [{ Effect: 'Trust', Action: 'sts:AssumeRole', Principal: '*' }] }), 'entities[0].trustPolicy is not a policy document IAM would take'],
     ['a required field given as null', (f: any) => (f.entities[0].services[0].name = null), 'entities[0].services[0].name must be a non-empty string'],
   ])('rejects a bad %s, naming the field', (_what, mutate, message) => {
     expect(errorFor(mutate)).toContain(message);
@@ -90,6 +95,13 @@ describe('account files', () => {
     });
     expect(account.entities[0]).toMatchObject({ path: '/', arn: 'arn:aws:iam::123456789012:role/app' });
     expect(account.entities[0].services[0].lastAuthenticated).toBeUndefined();
+  });
+
+  it("keeps a role's trust policy as written", () => {
+    const account = loadAccount({ ...valid(), entities: [{ ...valid().entities[0], trustPolicy: TRUSTED_BY_CLOUDFORMATION }] });
+    expect(account.entities[0].trustPolicy).toEqual(TRUSTED_BY_CLOUDFORMATION);
+    // A trust policy grants nothing: the role's services are its own.
+    expect(account.entities[0].services.map((s) => s.namespace)).toEqual(['s3']);
   });
 
   it('allows the same name for entities of different types', () => {

@@ -225,6 +225,30 @@ describe('rule: a role owned elsewhere is for review: one AWS manages, or one ma
       expect(proposalsOf(roles).map((p) => p.action)).toEqual(roles.flatMap(() => ['trim', 'remove']));
     }
   });
+
+  it('reviews a role of any name and path that CloudFormation or Service Catalog may assume, by its trust; a role other services assume is trimmed', () => {
+    const proposalsOf = (roles: IdentityDetails[]) => proposeForAccount(context, account(roles, [awsPolicy]), new Map(roles.map((r) => [r.arn, used(r.name, r.path)])), NO_EXEMPTIONS);
+    const roles = [
+      onPath('stack-deployer', '/pipelines/', { trustedServices: ['cloudformation.amazonaws.com', 'codebuild.amazonaws.com'] }),
+      onPath('cdk-custom-exec', '/', { trustedServices: ['cloudformation.amazonaws.com'] }),
+      onPath('SCLaunchRole', '/', { trustedServices: ['servicecatalog.amazonaws.com'] }),
+      onPath('builder', '/', { trustedServices: ['codebuild.amazonaws.com', 'lambda.amazonaws.com'] }),
+    ];
+    const reason = (p: Proposal) => (p.action === 'review' ? p.notes[0].slice(0, p.notes[0].indexOf(' (')) : null);
+    expect(proposalsOf(roles).map((p) => [p.target.owner!.arn.split(':role')[1], p.target.kind, p.action, reason(p)])).toEqual([
+      ['/pipelines/stack-deployer', 'inline-policy', 'review', 'CloudFormation deploys through this role'],
+      ['/pipelines/stack-deployer', 'aws-managed-attachment', 'review', 'CloudFormation deploys through this role'],
+      ['/cdk-custom-exec', 'inline-policy', 'review', 'CloudFormation deploys through this role'],
+      ['/cdk-custom-exec', 'aws-managed-attachment', 'review', 'CloudFormation deploys through this role'],
+      ['/SCLaunchRole', 'inline-policy', 'review', 'Service Catalog launches products through this role'],
+      ['/SCLaunchRole', 'aws-managed-attachment', 'review', 'Service Catalog launches products through this role'],
+      ['/builder', 'inline-policy', 'trim', null],
+      ['/builder', 'aws-managed-attachment', 'remove', null],
+    ]);
+    // A role named as the CDK's bootstrap names them keeps the reason of its name, which says more.
+    const named = onPath('cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1', '/', { trustedServices: ['cloudformation.amazonaws.com'] });
+    expect(proposalsOf([named])[0].notes[0]).toContain("the CDK's bootstrap stack (CDKToolkit) made this role");
+  });
 });
 
 describe('rule: ACTION_LEVEL data trims unused tracked actions of used services, never untracked ones', () => {
@@ -346,7 +370,7 @@ function arnOf(type: EntityType, name: string): string {
 }
 
 function role(name: string, extra: Partial<IdentityDetails> = {}): IdentityDetails {
-  return { arn: arnOf('role', name), type: 'role', name, path: '/', createDate: '2024-01-01T00:00:00Z', inlinePolicies: [], attachedPolicies: [], groups: [], tags: {}, ...extra };
+  return { arn: arnOf('role', name), type: 'role', name, path: '/', createDate: '2024-01-01T00:00:00Z', inlinePolicies: [], attachedPolicies: [], groups: [], tags: {}, trustedServices: [], ...extra };
 }
 
 function group(name: string): IdentityDetails {
