@@ -1,12 +1,13 @@
 import { readAuthorizationDetails, servicesTrustedBy } from '../../lambda/core/authorization';
 import { ScaledClock } from '../../lambda/core/clock';
 import { IamCaller } from '../../lambda/core/iam-calls';
+import type { PolicyDocument, PolicyStatement } from '../../lambda/core/policy';
 import { ownedElsewhereOf } from '../../lambda/core/proposals';
 import { loadAccount, startEmulator } from '../../local/emulator';
 import { iamClient } from '../helpers/iam';
 
-const trust = (...statements: object[]) => ({ Version: '2012-10-17', Statement: statements });
-const byService = (service: string | string[], action: string | string[] = 'sts:AssumeRole') => ({ Effect: 'Allow', Principal: { Service: service }, Action: action });
+const trust = (...statements: PolicyStatement[]): PolicyDocument => ({ Version: '2012-10-17', Statement: statements });
+const byService = (service: string | string[], action: string | string[] = 'sts:AssumeRole'): PolicyStatement => ({ Effect: 'Allow', Principal: { Service: service }, Action: action });
 
 describe('servicesTrustedBy', () => {
   it('names the services an Allow statement lets assume the role, however its action is spelt', () => {
