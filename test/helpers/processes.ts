@@ -40,6 +40,11 @@ export function runWatched(
       clearInterval(watcher);
       resolve({ code, stdout, stderr });
     });
+    // A command that ends before reading its input (one refusing its arguments) closes the pipe: that is
+    // the command's answer, not the test's failure.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
