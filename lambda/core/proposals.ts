@@ -352,47 +352,50 @@ const IDENTITY_CENTER_PATH = '/aws-reserved/sso.amazonaws.com/';
 const IDENTITY_CENTER_PREFIX = 'AWSReservedSSO_';
 const SERVICE_LINKED_PATH = '/aws-service-role/';
 
+type DeployingRole = Pick<IdentityDetails, 'path' | 'name' | 'trustedServices'>;
+
+/** A role by the fixed name AWS gives it, at path /. */
+const named = (test: (name: string) => boolean) => (role: DeployingRole) => role.path === '/' && test(role.name);
+
+/** A role, of any name and path, that its trust policy lets this service assume. */
+const trustedBy = (service: string) => (role: DeployingRole) => role.trustedServices.includes(service);
+
 /**
- * The roles that AWS services and AWS Organizations make in an account, at path /, by fixed names, to
- * deploy into it or to enter it: they are used when something is deployed or someone must get in, which
- * a window of use rarely shows, and cutting them to that use breaks the next deployment or the way in.
+ * The roles made to deploy into an account or to enter it: those AWS services and AWS Organizations make
+ * by fixed names, and those CloudFormation (a stack's or a pipeline's service role, a custom CDK
+ * bootstrap's) and Service Catalog (a launch role) assume whatever their names. They are used when
+ * something is deployed or someone must get in, which a window of use rarely shows, and cutting them to
+ * that use breaks the next deployment or the way in. The first that matches gives the reason: a name
+ * says more than a trust.
  */
-const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (name: string) => boolean; readonly reason: string }> = [
+const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (role: DeployingRole) => boolean; readonly reason: string }> = [
   {
-    matches: (name) => name === 'OrganizationAccountAccessRole',
+    matches: named((name) => name === 'OrganizationAccountAccessRole'),
     reason: "AWS Organizations made this role for the management account's way into this account: it is used when someone must get in, which a window of use rarely shows; decide its permissions as the organization's access policy, not from its use",
   },
   {
-    matches: (name) => name === 'AWSControlTowerExecution',
+    matches: named((name) => name === 'AWSControlTowerExecution'),
     reason: 'AWS Control Tower deploys and repairs its landing zone in this account through this role: a change to it drifts the landing zone and breaks its updates and enrollments',
   },
   {
-    matches: (name) => name.startsWith('stacksets-exec-'),
+    matches: named((name) => name.startsWith('stacksets-exec-')),
     reason: 'CloudFormation StackSets (service-managed) made this role to deploy stack instances, and use it only when a StackSet deploys: narrow it with a custom execution role template for the StackSets instead',
   },
   {
     // cdk-<qualifier>-<kind>-role-<account>-<region>, as the CDK's bootstrap template names them.
-    matches: (name) => /^cdk-[A-Za-z0-9_-]{1,10}-(cfn-exec|deploy|file-publishing|image-publishing|lookup)-role-\d{12}-[a-z0-9-]+$/.test(name),
+    matches: named((name) => /^cdk-[A-Za-z0-9_-]{1,10}-(cfn-exec|deploy|file-publishing|image-publishing|lookup)-role-\d{12}-[a-z0-9-]+$/.test(name)),
     reason: "the CDK's bootstrap stack (CDKToolkit) made this role for cdk deploy, which uses it only when something is deployed, and a change made in IAM drifts that stack: narrow the execution role with cdk bootstrap --cloudformation-execution-policies instead",
   },
   {
-    matches: (name) => name === 'AWSCloudFormationStackSetExecutionRole',
+    matches: named((name) => name === 'AWSCloudFormationStackSetExecutionRole'),
     reason: 'CloudFormation StackSets (self-managed) deploy stack instances through this role, only when a StackSet deploys: a window of use does not show what the next deployment needs',
   },
-];
-
-/**
- * The services that deploy through a role their trust policy lets them assume, whatever its name: a
- * CloudFormation service role (a stack's, a pipeline's, a custom CDK bootstrap's) and a Service Catalog
- * launch role act only when a stack or a product is created, updated or deleted.
- */
-const DEPLOYING_SERVICES: ReadonlyArray<{ readonly principal: string; readonly reason: string }> = [
   {
-    principal: 'cloudformation.amazonaws.com',
+    matches: trustedBy('cloudformation.amazonaws.com'),
     reason: 'CloudFormation deploys through this role (its trust policy lets cloudformation.amazonaws.com assume it), only when a stack that passes it is created, updated or deleted, which a window of use rarely shows: cutting it to that use breaks the next deployment of anything else; narrow it where those stacks are defined',
   },
   {
-    principal: 'servicecatalog.amazonaws.com',
+    matches: trustedBy('servicecatalog.amazonaws.com'),
     reason: 'Service Catalog launches products through this role (its trust policy lets servicecatalog.amazonaws.com assume it), only when a product is launched, updated or terminated, which a window of use rarely shows: narrow it with the products it launches',
   },
 ];
@@ -405,8 +408,8 @@ const DEPLOYING_SERVICES: ReadonlyArray<{ readonly principal: string; readonly r
  * modifiable by AWS": the change is the permission set's, made in IAM Identity Center, and it reaches
  * every account the set is assigned to, whose use this account's report does not show. A service-linked
  * role's permissions are its service's. And the roles made to deploy into the account or to enter it
- * (`DEPLOYMENT_ROLES`, by name; `DEPLOYING_SERVICES`, by trust). The customer managed policies such a
- * role holds stay the account's own to change, measured by their own reports.
+ * (`DEPLOYMENT_ROLES`, by name or by trust). The customer managed policies such a role holds stay the
+ * account's own to change, measured by their own reports.
  */
 export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'path' | 'name' | 'trustedServices'>): string | undefined {
   if (identity.type !== 'role') return undefined;
@@ -416,8 +419,7 @@ export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'path'
     return `IAM Identity Center made this role for permission set ${permissionSet}, and IAM refuses changes to it: change the permission set in IAM Identity Center instead, weighing every account it is assigned to`;
   }
   if (identity.path.startsWith(SERVICE_LINKED_PATH)) return "a service-linked role: its service sets its permissions, and IAM refuses changes to them";
-  const named = identity.path === '/' ? DEPLOYMENT_ROLES.find((r) => r.matches(identity.name)) : undefined;
-  return named?.reason ?? DEPLOYING_SERVICES.find((s) => identity.trustedServices.includes(s.principal))?.reason;
+  return DEPLOYMENT_ROLES.find((r) => r.matches(identity))?.reason;
 }
 
 /** Rule "too new": a window longer than the entity's life cannot show what it does not use. */
