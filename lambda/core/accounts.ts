@@ -77,10 +77,21 @@ async function allPages<T>(fetch: (token: string | undefined) => Promise<{ items
   }
 }
 
+/**
+ * The organization's management account, as an account's ARN names it:
+ * arn:<partition>:organizations::<management account>:account/o-<organization>/<account>.
+ */
+export function managementAccountOf(accountArn: string | undefined): string | undefined {
+  return /^arn:[^:]+:organizations::(\d{12}):account\//.exec(accountArn ?? '')?.[1];
+}
+
 /** The organization's accounts, or those under the given OUs or roots at any depth. */
 export async function organizationAccounts(organizations: OrganizationsClient, parentIds: readonly string[]): Promise<AccountToAudit[]> {
   // State replaced Status, which Organizations retired on 2026-09-09; Status serves answers without State.
-  const toAudit = (a: OrgAccount): AccountToAudit => ({ accountId: a.Id!, name: a.Name ?? null, status: String(a.State ?? a.Status ?? 'UNKNOWN') });
+  const toAudit = (a: OrgAccount): AccountToAudit => {
+    const managementAccountId = managementAccountOf(a.Arn);
+    return { accountId: a.Id!, name: a.Name ?? null, status: String(a.State ?? a.Status ?? 'UNKNOWN'), ...(managementAccountId ? { managementAccountId } : {}) };
+  };
   if (parentIds.length === 0) {
     const accounts = await allPages(async (NextToken) => {
       const answer = await organizations.send(new ListAccountsCommand({ NextToken, MaxResults: ORG_PAGE }));

@@ -20,8 +20,10 @@ export interface IdentityDetails {
   /** Users: the groups they are in. */
   readonly groups: readonly string[];
   readonly tags: Readonly<Record<string, string>>;
-  /** Roles: the AWS services its trust policy lets assume it (`servicesTrustedBy`); users and groups: none. */
+  /** Roles: the AWS services its trust policy lets assume it (`trustOf`); users and groups: none. */
   readonly trustedServices: readonly string[];
+  /** Roles: the AWS principals (accounts, as IAM keeps them, and roles, by ARN) its trust policy lets assume it (`trustOf`); users and groups: none. */
+  readonly trustedAwsPrincipals: readonly string[];
 }
 
 export interface ManagedPolicyDetails {
@@ -36,6 +38,11 @@ export interface ManagedPolicyDetails {
 
 export interface AuthorizationDetails {
   readonly accountId: string;
+  /**
+   * The organization's management account, when Plan listed the account with Organizations (an account's
+   * ARN names it); null when the run's accounts are the pipeline's own or a list.
+   */
+  readonly managementAccountId: string | null;
   readonly identities: readonly IdentityDetails[];
   readonly policies: readonly ManagedPolicyDetails[];
 }
@@ -48,27 +55,37 @@ export function decodeDocument(text: string | undefined): PolicyDocument {
 
 const assumesRole = (pattern: string): boolean => globToRegExp(pattern).test('sts:assumerole');
 
+/** Who a role's trust policy lets assume it, by kind of principal. */
+export type RoleTrust = Pick<IdentityDetails, 'trustedServices' | 'trustedAwsPrincipals'>;
+
+/** Users and groups: no one assumes them. */
+const NO_TRUST: RoleTrust = { trustedServices: [], trustedAwsPrincipals: [] };
+
 /**
- * The AWS services a role's trust policy lets assume it: the `Principal.Service` of each Allow statement
- * whose Action (or NotAction) grants `sts:AssumeRole`. A Deny or a Condition does not take a service
- * away: the rules that read this make a role a review, the side that changes nothing.
+ * Who a role's trust policy lets assume it: the `Principal.Service` (lower-cased) and `Principal.AWS`
+ * (as written, but `*`) of each Allow statement whose Action (or NotAction) grants `sts:AssumeRole`. A
+ * Deny or a Condition does not take a principal away: the rules that read this make a role a review,
+ * the side that changes nothing.
  */
-export function servicesTrustedBy(trust: PolicyDocument): string[] {
+export function trustOf(trust: PolicyDocument): RoleTrust {
   const services = new Set<string>();
+  const aws = new Set<string>();
   for (const s of statementsOf(trust)) {
     if (s.Effect !== 'Allow' || typeof s.Principal !== 'object' || s.Principal === null) continue;
     const grants = s.Action !== undefined ? listOf(s.Action).some(assumesRole) : !listOf(s.NotAction).some(assumesRole);
     if (!grants) continue;
-    const service = (s.Principal as { Service?: string | string[] }).Service;
-    for (const name of listOf(service)) if (typeof name === 'string') services.add(name.toLowerCase());
+    const principal = s.Principal as { Service?: string | string[]; AWS?: string | string[] };
+    for (const name of listOf(principal.Service)) if (typeof name === 'string') services.add(name.toLowerCase());
+    for (const name of listOf(principal.AWS)) if (typeof name === 'string' && name !== '*') aws.add(name);
   }
-  return [...services].sort();
+  return { trustedServices: [...services].sort(), trustedAwsPrincipals: [...aws].sort() };
 }
 
 const iso = (d: Date | undefined): string | null => (d instanceof Date ? d.toISOString() : null);
 const tagsOf = (tags: Array<{ Key?: string; Value?: string }> | undefined): Record<string, string> => Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
 
-export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller, accountId: string): Promise<AuthorizationDetails> {
+/** The account's authorization details; `managementAccountId` is the organization's, when Plan knows it. */
+export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller, accountId: string, managementAccountId: string | null): Promise<AuthorizationDetails> {
   const pages: GetAccountAuthorizationDetailsCommandOutput[] = [];
   await readAllPages(async (Marker) => {
     const page = await caller.call('list', () => iam.send(new GetAccountAuthorizationDetailsCommand({ MaxItems: 1000, Marker })));
@@ -89,7 +106,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         attachedPolicies: (u.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
         groups: u.GroupList ?? [],
         tags: tagsOf(u.Tags),
-        trustedServices: [],
+        ...NO_TRUST,
       });
     }
     for (const g of page.GroupDetailList ?? []) {
@@ -103,7 +120,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         attachedPolicies: (g.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
         groups: [],
         tags: {},
-        trustedServices: [],
+        ...NO_TRUST,
       });
     }
     for (const r of page.RoleDetailList ?? []) {
@@ -117,7 +134,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         attachedPolicies: (r.AttachedManagedPolicies ?? []).map((p) => p.PolicyArn!),
         groups: [],
         tags: tagsOf(r.Tags),
-        trustedServices: servicesTrustedBy(decodeDocument(r.AssumeRolePolicyDocument)),
+        ...trustOf(decodeDocument(r.AssumeRolePolicyDocument)),
       });
     }
     for (const p of page.Policies ?? []) {
@@ -132,5 +149,5 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
       });
     }
   }
-  return { accountId, identities, policies };
+  return { accountId, managementAccountId, identities, policies };
 }

@@ -34,6 +34,8 @@ export interface AccountToAudit {
   readonly name: string | null;
   /** Only ACTIVE accounts are audited; the others are skipped. */
   readonly status: string;
+  /** The organization's management account, when Organizations listed the account (its ARN names it). */
+  readonly managementAccountId?: string;
 }
 
 /** Where the run's accounts come from, and how to reach each one's IAM. */
@@ -200,9 +202,10 @@ export async function writePlan(deps: PlanDeps, run: RunInfo): Promise<PlanResul
  * account whose details cannot be read is still audited; it just gets no proposals: the fault's code is
  * returned.
  */
-async function keepAuthorizationDetails(deps: PlanDeps, iam: IamSender, caller: IamCaller, accountId: string, runId: string): Promise<string | undefined> {
+async function keepAuthorizationDetails(deps: PlanDeps, iam: IamSender, caller: IamCaller, account: AccountToAudit, runId: string): Promise<string | undefined> {
   try {
-    await putWorkJson(deps.store, keys.authorization(runId, accountId), await readAuthorizationDetails(iam, caller, accountId));
+    const details = await readAuthorizationDetails(iam, caller, account.accountId, account.managementAccountId ?? null);
+    await putWorkJson(deps.store, keys.authorization(runId, account.accountId), details);
     return undefined;
   } catch (err) {
     if (err instanceof Unreachable) return err.code;
@@ -247,7 +250,7 @@ async function planAccount(deps: PlanDeps, account: AccountToAudit, request: Aud
   try {
     const iam = await deps.source.iam(account.accountId);
     // The authorization details (for the proposals) are read while the entities are listed: another API, another bucket.
-    const [listing, details] = await Promise.allSettled([listAllEntities(iam, caller, request.entityTypes), keepAuthorizationDetails(deps, iam, caller, account.accountId, runId)]);
+    const [listing, details] = await Promise.allSettled([listAllEntities(iam, caller, request.entityTypes), keepAuthorizationDetails(deps, iam, caller, account, runId)]);
     if (listing.status === 'rejected') throw listing.reason;
     if (details.status === 'rejected') throw details.reason;
     const listed = listing.value;

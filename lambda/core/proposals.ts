@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails } from './authorization';
 import type { Catalog } from './catalog';
-import type { EntityReport, ProposalAction } from './model';
+import { accountOfArn, type EntityReport, type ProposalAction } from './model';
 import { listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
 import { trackedActions } from './tracked-actions';
 
@@ -352,23 +352,50 @@ const IDENTITY_CENTER_PATH = '/aws-reserved/sso.amazonaws.com/';
 const IDENTITY_CENTER_PREFIX = 'AWSReservedSSO_';
 const SERVICE_LINKED_PATH = '/aws-service-role/';
 
-type DeployingRole = Pick<IdentityDetails, 'path' | 'name' | 'trustedServices'>;
+type DeployingRole = Pick<IdentityDetails, 'arn' | 'path' | 'name' | 'trustedServices' | 'trustedAwsPrincipals'>;
+
+/** What a rule knows of the role's account beyond the role: its organization's management account, if known. */
+interface RoleAccount {
+  readonly managementAccountId: string | null;
+}
+
+type RoleMatcher = (role: DeployingRole, account: RoleAccount) => boolean;
 
 /** A role by the fixed name AWS gives it, at path /. */
-const named = (test: (name: string) => boolean) => (role: DeployingRole) => role.path === '/' && test(role.name);
+const named =
+  (test: (name: string) => boolean): RoleMatcher =>
+  (role) =>
+    role.path === '/' && test(role.name);
 
 /** A role, of any name and path, that its trust policy lets this service assume. */
-const trustedBy = (service: string) => (role: DeployingRole) => role.trustedServices.includes(service);
+const trustedBy =
+  (service: string): RoleMatcher =>
+  (role) =>
+    role.trustedServices.includes(service);
+
+/** A role, of any name and path, that its trust policy lets a role of this name (at any path, in any account) assume. */
+const trustedByRoleNamed =
+  (name: string): RoleMatcher =>
+  (role) =>
+    role.trustedAwsPrincipals.some((p) => /^arn:[^:]+:iam::\d{12}:role\/(?:.*\/)?([^/]+)$/.exec(p)?.[1] === name);
+
+/** The account a principal names as a whole (an account id, as written, or its root ARN, as IAM keeps it). */
+const wholeAccountOf = (principal: string): string | undefined => /^(?:arn:[^:]+:iam::)?(\d{12})(?::root)?$/.exec(principal)?.[1];
+
+/** A role of a member account that its trust policy lets the organization's management account (as a whole) assume. */
+const trustedByManagementAccount: RoleMatcher = (role, { managementAccountId }) =>
+  typeof managementAccountId === 'string' && accountOfArn(role.arn) !== managementAccountId && role.trustedAwsPrincipals.some((p) => wholeAccountOf(p) === managementAccountId);
 
 /**
  * The roles made to deploy into an account or to enter it: those AWS services and AWS Organizations make
- * by fixed names, and those CloudFormation (a stack's or a pipeline's service role, a custom CDK
- * bootstrap's) and Service Catalog (a launch role) assume whatever their names. They are used when
- * something is deployed or someone must get in, which a window of use rarely shows, and cutting them to
- * that use breaks the next deployment or the way in. The first that matches gives the reason: a name
- * says more than a trust.
+ * by fixed names, and, whatever their names, those CloudFormation (a stack's or a pipeline's service
+ * role, a custom CDK bootstrap's), Service Catalog (a launch role), a self-managed StackSet's
+ * administration role or the organization's management account as a whole may assume. They are used
+ * when something is deployed or someone must get in, which a window of use rarely shows, and cutting
+ * them to that use breaks the next deployment or the way in. The first that matches gives the reason: a
+ * name says more than a trust.
  */
-const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (role: DeployingRole) => boolean; readonly reason: string }> = [
+const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: RoleMatcher; readonly reason: string }> = [
   {
     matches: named((name) => name === 'OrganizationAccountAccessRole'),
     reason: "AWS Organizations made this role for the management account's way into this account: it is used when someone must get in, which a window of use rarely shows; decide its permissions as the organization's access policy, not from its use",
@@ -391,12 +418,22 @@ const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (role: DeployingRole) 
     reason: 'CloudFormation StackSets (self-managed) deploy stack instances through this role, only when a StackSet deploys: a window of use does not show what the next deployment needs',
   },
   {
+    // A self-managed StackSet's execution role of another name trusts the administrator account's role.
+    matches: trustedByRoleNamed('AWSCloudFormationStackSetAdministrationRole'),
+    reason: "CloudFormation StackSets (self-managed) deploy stack instances through this role (its trust policy lets an administrator account's AWSCloudFormationStackSetAdministrationRole assume it), only when a StackSet deploys: a window of use does not show what the next deployment needs",
+  },
+  {
     matches: trustedBy('cloudformation.amazonaws.com'),
     reason: 'CloudFormation deploys through this role (its trust policy lets cloudformation.amazonaws.com assume it), only when a stack that passes it is created, updated or deleted, which a window of use rarely shows: cutting it to that use breaks the next deployment of anything else; narrow it where those stacks are defined',
   },
   {
     matches: trustedBy('servicecatalog.amazonaws.com'),
     reason: 'Service Catalog launches products through this role (its trust policy lets servicecatalog.amazonaws.com assume it), only when a product is launched, updated or terminated, which a window of use rarely shows: narrow it with the products it launches',
+  },
+  {
+    // AWS Organizations names the role it makes in a new account as its creator asks (CreateAccount's RoleName).
+    matches: trustedByManagementAccount,
+    reason: "the organization's management account may assume this role (its trust policy names that account as a whole), as it does OrganizationAccountAccessRole: a way in from the management account, used when someone must get in, which a window of use rarely shows; decide its permissions as the organization's access policy, not from its use",
   },
 ];
 
@@ -408,10 +445,11 @@ const DEPLOYMENT_ROLES: ReadonlyArray<{ readonly matches: (role: DeployingRole) 
  * modifiable by AWS": the change is the permission set's, made in IAM Identity Center, and it reaches
  * every account the set is assigned to, whose use this account's report does not show. A service-linked
  * role's permissions are its service's. And the roles made to deploy into the account or to enter it
- * (`DEPLOYMENT_ROLES`, by name or by trust). The customer managed policies such a role holds stay the
+ * (`DEPLOYMENT_ROLES`, by name or by trust: `account` says the organization's management account, when
+ * known). The customer managed policies such a role holds stay the
  * account's own to change, measured by their own reports.
  */
-export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'path' | 'name' | 'trustedServices'>): string | undefined {
+export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'arn' | 'path' | 'name' | 'trustedServices' | 'trustedAwsPrincipals'>, account: RoleAccount): string | undefined {
   if (identity.type !== 'role') return undefined;
   if (identity.path.startsWith(IDENTITY_CENTER_PATH) && identity.name.startsWith(IDENTITY_CENTER_PREFIX)) {
     const rest = identity.name.slice(IDENTITY_CENTER_PREFIX.length);
@@ -419,7 +457,7 @@ export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'path'
     return `IAM Identity Center made this role for permission set ${permissionSet}, and IAM refuses changes to it: change the permission set in IAM Identity Center instead, weighing every account it is assigned to`;
   }
   if (identity.path.startsWith(SERVICE_LINKED_PATH)) return "a service-linked role: its service sets its permissions, and IAM refuses changes to them";
-  return DEPLOYMENT_ROLES.find((r) => r.matches(identity))?.reason;
+  return DEPLOYMENT_ROLES.find((r) => r.matches(identity, account))?.reason;
 }
 
 /** Rule "too new": a window longer than the entity's life cannot show what it does not use. */
@@ -446,7 +484,7 @@ export function proposeForAccount(context: ProposalContext, details: Authorizati
     const report = reports.get(identity.arn);
     if (!report || exempt.get(identity.arn)) continue;
     const owner = { arn: identity.arn, type: identity.type };
-    const conditions: ReviewConditions = { ownedElsewhere: ownedElsewhereOf(identity), tooNew: tooNew(identity.createDate, report) };
+    const conditions: ReviewConditions = { ownedElsewhere: ownedElsewhereOf(identity, details), tooNew: tooNew(identity.createDate, report) };
     for (const inline of identity.inlinePolicies) {
       const p = proposePolicy(context, { kind: 'inline-policy', policyArn: null, policyName: inline.name, owner, sizeLimit: INLINE_LIMITS[identity.type] }, inline.document, report, conditions);
       if (p) proposals.push(p);

@@ -76,6 +76,19 @@ function withTwinRole(file: { -readonly [K in keyof OrganizationFileContent]: an
   Object.assign(usedInHub, { lastAuthenticated: new Date(Date.now() - 3 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z'), lastAuthenticatedEntity: hubArn, lastAuthenticatedRegion: 'us-east-1', totalAuthenticatedEntities: 1 });
 }
 
+/**
+ * A role the management account may assume as a whole, under a name of the organization's own (as
+ * CreateAccount's RoleName makes it), in a member account; and one in the management account itself,
+ * which trusts its own account: the first is a way in, for review, the second any role.
+ */
+function withWayInRoles(file: { -readonly [K in keyof OrganizationFileContent]: any }): void {
+  const trustingManagement = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${file.managementAccountId}:root` }, Action: 'sts:AssumeRole' }] };
+  for (const account of [file.accounts[4], file.accounts[0]]) {
+    const candidates = account.entities.filter((e: SampleRole) => e.type === 'role' && !e.path?.startsWith('/aws-service-role/') && unusedInline(e).length >= 1);
+    candidates[candidates.length - 1].trustPolicy = trustingManagement;
+  }
+}
+
 async function audit(organization: Organization, options: Partial<LocalRunOptions> = {}): Promise<{ dir: string; result: LocalRunResult; summary: RunSummary }> {
   const dir = tempDir('org-');
   const result = await runLocal({ organization, outDir: dir, timeScale: 200, ...options, settings: { ...FAST_SETTINGS, ...options.settings } });
@@ -99,6 +112,7 @@ describe('an organization with a missing member role and a suspended account', (
     file.accounts[2].memberRole = 'missing';
     file.accounts[3].status = 'SUSPENDED';
     withTwinRole(file);
+    withWayInRoles(file);
   });
   let run: Awaited<ReturnType<typeof audit>>;
   beforeAll(async () => {
@@ -208,6 +222,23 @@ describe('an organization with a missing member role and a suspended account', (
     );
     const role = gathered.find((s) => s.type === 'role' && s.path === shared.path && s.name === shared.name)!;
     expect(role.usedInNoAccount).toEqual([...granted].filter((ns) => !used.has(ns)).sort());
+  });
+
+  it("reviews a member account's role that the management account may assume as a whole, whatever its name; the management account's own such role is proposed for", () => {
+    const { dir, result } = run;
+    const [management, , , , other] = organization.accounts;
+    const index = readJson<ProposalIndex>(dir, keys.proposalsIndex(result.runId));
+    const trusting = (accountId: string) => organization.byId.get(accountId)!.account.entities.filter((e) => e.trustPolicy !== undefined);
+    const [wayIn] = trusting(other.accountId);
+    const [own] = trusting(management.accountId);
+    expect([wayIn, own].every((e) => e?.type === 'role')).toBe(true);
+    const inlineOf = (arn: string) => index.proposals.filter((e) => e.owner === arn && e.kind === 'inline-policy');
+    // Both use less than their inline policies grant: only the member account's is held back.
+    expect(inlineOf(wayIn.arn).map((e) => [e.action, e.review])).toEqual(wayIn.inlinePolicies.map(() => ['review', expect.stringContaining("the organization's management account may assume this role")]));
+    expect(inlineOf(own.arn).length).toBeGreaterThan(0);
+    expect(inlineOf(own.arn).every((e) => e.action !== 'review')).toBe(true);
+    // Plan kept the management account with each account's authorization details, from its ARN in Organizations.
+    expect(readJson<{ managementAccountId: string }>(dir, keys.authorization(result.runId, other.accountId)).managementAccountId).toBe(management.accountId);
   });
 
   it('proposes for the role two accounts share one change, for both: only what neither account used leaves it', async () => {

@@ -18,6 +18,8 @@ describe('accounts of an organization', () => {
     const found = await organizationAccounts(client(OrganizationsClient, emulator.url), []);
     expect(found.map((a) => a.accountId).sort()).toEqual(organization.accounts.map((a) => a.accountId).sort());
     expect(found.every((a) => a.status === 'ACTIVE' && a.name)).toBe(true);
+    // Each account's ARN names the organization's management account: Propose reads it in the roles' trust.
+    expect(new Set(found.map((a) => a.managementAccountId))).toEqual(new Set([organization.managementAccountId]));
     const pages = emulator.calls().filter((c) => c.operation === 'ListAccounts');
     // 45 accounts, 20 a page, every other page empty: 3 full pages and 3 empty ones.
     expect(pages).toHaveLength(6);
@@ -50,6 +52,7 @@ describe('accounts of an organization', () => {
     const expected = org.accounts.filter((a) => a.parentId === workloads || a.parentId === 'ou-abcd-nestedou1').map((a) => a.accountId);
     expect(found.map((a) => a.accountId).sort()).toEqual(expected.sort());
     expect(found.map((a) => a.accountId)).toContain(org.accounts[4].accountId);
+    expect(found.every((a) => a.managementAccountId === org.managementAccountId)).toBe(true);
   });
 
   it('are refused to a principal of a member account, as Organizations refuses it', async () => {
@@ -93,6 +96,25 @@ describe('the state of an account', () => {
       ['333333333333', 'CLOSED'],
       ['444444444444', 'SUSPENDED'],
       ['555555555555', 'UNKNOWN'],
+    ]);
+  });
+});
+
+describe("the organization's management account", () => {
+  it("is the account an account's ARN names, in any partition; none without an ARN of that form", async () => {
+    const accounts = [
+      { Id: '222222222222', Arn: 'arn:aws:organizations::111111111111:account/o-exampleorg1/222222222222' },
+      { Id: '333333333333', Arn: 'arn:aws-us-gov:organizations::444444444444:account/o-exampleorg2/333333333333' },
+      { Id: '555555555555', Arn: 'arn:aws:organizations::111111111111:ou/o-exampleorg1/ou-ab12-cd34ef56' },
+      { Id: '666666666666' },
+    ];
+    const organizations = { send: async () => ({ Accounts: accounts }) } as unknown as OrganizationsClient;
+    const found = await organizationAccounts(organizations, []);
+    expect(found.map((a) => [a.accountId, a.managementAccountId])).toEqual([
+      ['222222222222', '111111111111'],
+      ['333333333333', '444444444444'],
+      ['555555555555', undefined],
+      ['666666666666', undefined],
     ]);
   });
 });

@@ -249,6 +249,38 @@ describe('rule: a role owned elsewhere is for review: one AWS manages, or one ma
     const named = onPath('cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1', '/', { trustedServices: ['cloudformation.amazonaws.com'] });
     expect(proposalsOf([named])[0].notes[0]).toContain("the CDK's bootstrap stack (CDKToolkit) made this role");
   });
+
+  it("reviews a role of any name that a StackSet's administration role may assume, or the organization's management account as a whole, when the run knows that account", () => {
+    const MANAGEMENT = '999999999999';
+    const proposalsOf = (roles: IdentityDetails[], managementAccountId: string | null) =>
+      proposeForAccount(context, account(roles, [awsPolicy], managementAccountId), new Map(roles.map((r) => [r.arn, used(r.name, r.path)])), NO_EXEMPTIONS);
+    const roles = [
+      onPath('stackset-deployer', '/deploy/', { trustedAwsPrincipals: [`arn:aws:iam::${MANAGEMENT}:role/AWSCloudFormationStackSetAdministrationRole`] }),
+      onPath('BreakGlass', '/', { trustedAwsPrincipals: [`arn:aws:iam::${MANAGEMENT}:root`] }),
+      onPath('LegacyAdmin', '/', { trustedAwsPrincipals: [MANAGEMENT] }),
+      onPath('monitoring', '/', { trustedAwsPrincipals: [`arn:aws:iam::${MANAGEMENT}:role/monitor`, `arn:aws:iam::${ACCOUNT}:root`] }),
+      onPath('partner', '/', { trustedAwsPrincipals: ['arn:aws:iam::444455556666:root', 'arn:aws:iam::444455556666:role/StackSetAdministrationRole'] }),
+    ];
+    const reason = (p: Proposal) => (p.action === 'review' ? p.notes[0].slice(0, p.notes[0].indexOf(' (')) : null);
+    const byRole = (proposals: Proposal[]) => proposals.filter((p) => p.target.kind === 'inline-policy').map((p) => [p.target.owner!.arn.split('/').pop(), p.action, reason(p)]);
+    expect(byRole(proposalsOf(roles, MANAGEMENT))).toEqual([
+      ['stackset-deployer', 'review', 'CloudFormation StackSets'],
+      ['BreakGlass', 'review', "the organization's management account may assume this role"],
+      ['LegacyAdmin', 'review', "the organization's management account may assume this role"],
+      ['monitoring', 'trim', null],
+      ['partner', 'trim', null],
+    ]);
+    // The management account unknown (the pipeline's own account, or a list), or the account itself: its roles that trust it are any roles.
+    const unknown = byRole(proposalsOf(roles, null));
+    expect(unknown.map(([name, action]) => [name, action])).toEqual([
+      ['stackset-deployer', 'review'],
+      ['BreakGlass', 'trim'],
+      ['LegacyAdmin', 'trim'],
+      ['monitoring', 'trim'],
+      ['partner', 'trim'],
+    ]);
+    expect(byRole(proposalsOf([onPath('BreakGlass', '/', { trustedAwsPrincipals: [`arn:aws:iam::${ACCOUNT}:root`] })], ACCOUNT))).toEqual([['BreakGlass', 'trim', null]]);
+  });
 });
 
 describe('rule: ACTION_LEVEL data trims unused tracked actions of used services, never untracked ones', () => {
@@ -370,13 +402,13 @@ function arnOf(type: EntityType, name: string): string {
 }
 
 function role(name: string, extra: Partial<IdentityDetails> = {}): IdentityDetails {
-  return { arn: arnOf('role', name), type: 'role', name, path: '/', createDate: '2024-01-01T00:00:00Z', inlinePolicies: [], attachedPolicies: [], groups: [], tags: {}, trustedServices: [], ...extra };
+  return { arn: arnOf('role', name), type: 'role', name, path: '/', createDate: '2024-01-01T00:00:00Z', inlinePolicies: [], attachedPolicies: [], groups: [], tags: {}, trustedServices: [], trustedAwsPrincipals: [], ...extra };
 }
 
 function group(name: string): IdentityDetails {
   return { ...role(name), arn: arnOf('group', name), type: 'group' };
 }
 
-function account(identities: IdentityDetails[], policies: AuthorizationDetails['policies'] = []): AuthorizationDetails {
-  return { accountId: ACCOUNT, identities, policies };
+function account(identities: IdentityDetails[], policies: AuthorizationDetails['policies'] = [], managementAccountId: string | null = null): AuthorizationDetails {
+  return { accountId: ACCOUNT, managementAccountId, identities, policies };
 }
