@@ -146,6 +146,11 @@ function inlineDocument(services: readonly ServiceRecord[], random: () => number
   return { Version: '2012-10-17', Statement: actions.length === 0 ? [] : [{ Effect: 'Allow', Action: actions, Resource: '*' }] };
 }
 
+/** An identity's inline policy: IAM Identity Center names a permission set's AwsSSOInlinePolicy in every role it makes. */
+function inlinePolicyName(r: { readonly name: string; readonly path?: string }): string {
+  return r.path?.startsWith('/aws-reserved/sso.amazonaws.com/') ? 'AwsSSOInlinePolicy' : `${r.name}-access`.slice(0, 128);
+}
+
 const ROLE_MANAGED = [
   'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
   'arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess',
@@ -185,7 +190,7 @@ function addPolicyData(
       return;
     }
     if (d.adminLike) attach(r, 'arn:aws:iam::aws:policy/AdministratorAccess');
-    else if (r.services.length > 0) (r as { inlinePolicies?: unknown }).inlinePolicies = [{ name: `${r.name}-access`.slice(0, 128), document: inlineDocument(r.services, random, pick) }];
+    else if (r.services.length > 0) (r as { inlinePolicies?: unknown }).inlinePolicies = [{ name: inlinePolicyName(r), document: inlineDocument(r.services, random, pick) }];
     if (r.type === 'user' && groups.length > 0 && random() < 0.7) r.groups = [...new Set(Array.from({ length: between(1, 2) }, () => pick(groups).name))];
     if (r.type === 'user' && !d.adminLike && random() < 0.01) attach(r, 'arn:aws:iam::aws:policy/PowerUserAccess');
     if (r.type === 'role' && !d.serviceLinked) {

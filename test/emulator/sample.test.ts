@@ -34,6 +34,13 @@ describe('sample accounts', () => {
       const serviceLinked = account.entities.filter((e) => e.path.startsWith('/aws-service-role/'));
       expect(serviceLinked.length).toBeGreaterThan(100);
       expect(serviceLinked.every((e) => e.type === 'role' && e.name.startsWith('AWSServiceRoleFor'))).toBe(true);
+      // IAM Identity Center's roles, their inline policy named as IAM Identity Center names it.
+      const identityCenter = account.entities.filter((e) => e.path.startsWith('/aws-reserved/sso.amazonaws.com/'));
+      expect(identityCenter.length).toBeGreaterThan(10);
+      expect(identityCenter.every((e) => e.type === 'role' && e.name.startsWith('AWSReservedSSO_'))).toBe(true);
+      const inline = identityCenter.flatMap((e) => e.inlinePolicies.map((p) => p.name));
+      expect(inline.length).toBeGreaterThan(0);
+      expect(new Set(inline)).toEqual(new Set(['AwsSSOInlinePolicy']));
     });
 
     it('has identities granted more than 100 services, and many grants never used', () => {
