@@ -523,8 +523,9 @@ export class AuditWorkflow extends Construct {
     this.summarizeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'AbortDatasetUploads', actions: ['s3:AbortMultipartUpload'], resources: objects('datasets/*') }),
     );
-    // Its own proposals too: one read back for each template the accounts agree on, for its document.
-    get(this.proposeFunction, 'ReadRunFiles', 'work/*', 'runs/*/reports/*', 'runs/*/proposals/*');
+    // Its own proposals too: one read back for each template the accounts agree on, for its document; and
+    // latest.json, which names the run before, whose proposals it continues (runs in a row).
+    get(this.proposeFunction, 'ReadRunFiles', 'work/*', 'runs/*/reports/*', 'runs/*/proposals/*', 'latest.json');
     put(this.proposeFunction, 'WriteProposals', 'runs/*/proposals/*');
     this.proposeFunction.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ListReports', actions: ['s3:ListBucket'], resources: [bucket.bucketArn], conditions: { StringLike: { 's3:prefix': ['runs/*/reports/*'] } } }),

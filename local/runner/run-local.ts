@@ -82,6 +82,12 @@ export interface LocalRunOptions {
   /** Run every Lambda invocation in a new execution environment with new credentials. @default false */
   readonly freshEnvironments?: boolean;
   /**
+   * Told each execution environment's access key, with its function's logical id, as the environment
+   * starts: whoever serves the functions' requests (the emulator, an S3 endpoint) can tell by it which
+   * function sent one. Not called when the run uses the caller's own credentials (`aws`).
+   */
+  readonly onFunctionCredentials?: (functionLogicalId: string, accessKeyId: string) => void;
+  /**
    * Lambda's concurrency quota of the hub account, shared by every function: an invocation beyond it is
    * refused (`Lambda.TooManyRequestsException`) and the workflow retries it. New AWS accounts may have
    * as few as 10. @default no limit
@@ -246,7 +252,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           freshEnvironments: options.freshEnvironments,
           quota,
           sharedCredentials: options.aws !== undefined,
-          onCredentials: emulator ? (credentials) => emulator.addCredentials(credentials) : undefined,
+          onCredentials: emulator
+            ? (credentials) => {
+                emulator.addCredentials(credentials);
+                options.onFunctionCredentials?.(fn.logicalId, credentials.accessKeyId);
+              }
+            : undefined,
         }),
       );
     }

@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface FlakyProxy {
@@ -12,10 +12,17 @@ export interface FlakyProxy {
  * An HTTP proxy in front of a local endpoint that answers the first `times` requests matching
  * `shouldFail` with S3's 500 InternalError, and forwards everything else untouched.
  */
-export async function startFlakyProxy(target: string, shouldFail: (method: string, path: string) => boolean, times = 1): Promise<FlakyProxy> {
+export async function startFlakyProxy(
+  target: string,
+  shouldFail: (method: string, path: string) => boolean,
+  times = 1,
+  /** Told every request as it arrives, before it is answered or forwarded. */
+  observe?: (request: IncomingMessage) => void,
+): Promise<FlakyProxy> {
   const failed: string[] = [];
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
+    observe?.(req);
     const path = req.url ?? '/';
     if (failed.length < times && shouldFail(req.method ?? 'GET', path)) {
       failed.push(`${req.method} ${path}`);

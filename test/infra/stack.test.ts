@@ -66,10 +66,10 @@ describe('the stack', () => {
     expect(actions).toEqual(['s3:PutObject']);
   });
 
-  it('lets Propose write only proposals, and read only the working files, the reports and the proposals it wrote', () => {
+  it('lets Propose write only proposals, and read only the working files, the reports, the proposals of runs and latest.json', () => {
     const { actions, keysOf } = s3Access(stack.workflow.proposeFunction);
     expect(keysOf('s3:PutObject')).toEqual(['runs/*/proposals/*']);
-    expect(keysOf('s3:GetObject').sort()).toEqual(['runs/*/proposals/*', 'runs/*/reports/*', 'work/*']);
+    expect(keysOf('s3:GetObject').sort()).toEqual(['latest.json', 'runs/*/proposals/*', 'runs/*/reports/*', 'work/*']);
     expect(actions).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
   });
 
