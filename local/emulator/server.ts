@@ -79,6 +79,7 @@ export interface RecordedCall {
   readonly caller: string;
   /** The account the call acted in. */
   readonly accountId: string;
+  /** The ARN the call names: an entity's (`Arn`), or the role to assume (`RoleArn`). */
   readonly arn?: string;
   readonly jobId?: string;
   /** JobStatus of a Get, or the error code of a failed call. */
@@ -176,7 +177,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const log: RecordedCall[] = [];
   const record = (operation: string, caller: Principal, params: QueryParams | undefined, outcome: string, jobId?: string): void => {
     if (options.recordCalls) {
-      log.push({ at: clock.now(), operation, caller: caller.accessKeyId, accountId: caller.accountId, arn: params?.get('Arn'), jobId: jobId ?? params?.get('JobId'), outcome });
+      log.push({ at: clock.now(), operation, caller: caller.accessKeyId, accountId: caller.accountId, arn: params?.get('Arn') ?? params?.get('RoleArn'), jobId: jobId ?? params?.get('JobId'), outcome });
     }
   };
 

@@ -1,13 +1,19 @@
 /**
- * The functions' S3 requests against their roles' grants in the synthesized template. A local run
- * executes the bundled functions with credentials of their own (one key per execution environment), so
- * an S3 endpoint can tell which function sent each request; moto_server, behind a proxy that watches
- * them, does not enforce IAM, so a request the deployed role would be refused is seen here, not lost.
+ * Every request of the functions against the grants of the role that sends it, as synthesized. A local
+ * run executes the bundled functions with credentials of their own (one key per execution environment),
+ * so the endpoints can tell which function sent each request: S3's (moto_server, behind a proxy that
+ * watches the requests) and the emulator's IAM, STS and Organizations (its call log), where a request
+ * made through a member-role session is the member role's. Neither enforces the roles' policies, so a
+ * request the deployed role would be refused is seen here, rather than failing in AWS.
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Template } from 'aws-cdk-lib/assertions';
 import type { IncomingMessage } from 'node:http';
-import { generateSampleOrganization, loadOrganization } from '../../local/emulator';
-import { runLocal } from '../../local/runner/run-local';
+import { MEMBER_STACK_NAME } from '../../lib/app';
+import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, type RecordedCall } from '../../local/emulator';
+import { ORGANIZATIONS_OPERATIONS } from '../../local/emulator/organizations';
+import { STS_OPERATIONS } from '../../local/emulator/sts';
+import { runLocal, type LocalRunOptions } from '../../local/runner/run-local';
 import { startFlakyProxy } from '../helpers/flaky-proxy';
 import { FAST_SETTINGS } from '../helpers/iam';
 import { startMoto } from '../helpers/moto';
@@ -15,103 +21,156 @@ import { actionsOf, roleStatements, synthStack } from '../helpers/synth';
 import { tempDir } from '../helpers/temp';
 
 const BUCKET = 'audit-reports';
+const REGION = 'us-east-1';
 
-/** One S3 request as IAM authorizes it: its action, and the object key (or, for a listing, the prefix). */
-interface S3Request {
+/** One request as IAM authorizes it: its action, and its resource (an ARN, `*`, or for S3 an object key or a listing's prefix). */
+interface Request {
   readonly action: string;
-  readonly key: string;
+  readonly resource: string;
 }
 
-/** The IAM action an S3 REST request needs (path-style, as the functions send them here). */
-function s3RequestOf(req: IncomingMessage): S3Request {
+/** The IAM action an S3 REST request needs (path-style, as the functions send them here), and its key. */
+function s3RequestOf(req: IncomingMessage): Request {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const [, , ...rest] = url.pathname.split('/');
   const key = decodeURIComponent(rest.join('/'));
   const method = req.method ?? 'GET';
   if (key === '') {
-    if (method === 'GET' && url.searchParams.has('list-type')) return { action: 's3:ListBucket', key: url.searchParams.get('prefix') ?? '' };
-    return { action: `bucket ${method} ${url.search}`, key: '' };
+    if (method === 'GET' && url.searchParams.has('list-type')) return { action: 's3:ListBucket', resource: url.searchParams.get('prefix') ?? '' };
+    return { action: `s3 bucket ${method} ${url.search}`, resource: '' };
   }
-  if (method === 'GET' || method === 'HEAD') return { action: 's3:GetObject', key };
-  if (method === 'PUT' || method === 'POST') return { action: 's3:PutObject', key };
-  if (method === 'DELETE') return { action: url.searchParams.has('uploadId') ? 's3:AbortMultipartUpload' : 's3:DeleteObject', key };
-  return { action: `object ${method}`, key };
+  if (method === 'GET' || method === 'HEAD') return { action: 's3:GetObject', resource: key };
+  if (method === 'PUT' || method === 'POST') return { action: 's3:PutObject', resource: key };
+  if (method === 'DELETE') return { action: url.searchParams.has('uploadId') ? 's3:AbortMultipartUpload' : 's3:DeleteObject', resource: key };
+  return { action: `s3 object ${method}`, resource: key };
 }
 
-const globMatches = (glob: string, text: string): boolean => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(text);
+/** The IAM action an emulator call needs, and its resource; null for one that needs no permission (GetCallerIdentity). */
+function callRequestOf(call: RecordedCall): Request | null {
+  if (call.operation === 'GetCallerIdentity') return null;
+  const service = (STS_OPERATIONS as readonly string[]).includes(call.operation) ? 'sts' : (ORGANIZATIONS_OPERATIONS as readonly string[]).includes(call.operation) ? 'organizations' : 'iam';
+  return { action: `${service}:${call.operation}`, resource: call.arn ?? '*' };
+}
 
-/** What a resource of the bucket says after the bucket's ARN: `/runs/*` gives `runs/*`; the bucket itself ''. */
+const globMatches = (glob: string, text: string): boolean => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(text);
+
+/** A statement's resource as a string, its references resolved as they would be in the audit account; an unknown reference never matches. */
+function resolved(resource: unknown, accountId: string): string {
+  if (typeof resource === 'string') return resource;
+  const ref = (resource as { Ref?: string }).Ref;
+  if (ref !== undefined) return ({ 'AWS::Partition': 'aws', 'AWS::AccountId': accountId, 'AWS::Region': REGION, HubAccountId: accountId } as Record<string, string>)[ref] ?? '\u0000';
+  const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map((part) => resolved(part, accountId)).join(join[0]);
+  return '\u0000';
+}
+
+/** What a resource of the bucket names after the bucket's ARN: `/runs/*` gives `runs/*`, the bucket itself ''; null: not the bucket. */
 function bucketPath(resource: unknown): string | null {
   const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (join) return typeof join[1][1] === 'string' ? join[1][1].replace(/^\//, '') : null;
-  return (resource as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt'] ? '' : null;
+  const bucketArn = (part: unknown) => (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[1] === 'Arn';
+  if (join && bucketArn(join[1][0])) return typeof join[1][1] === 'string' ? join[1][1].replace(/^\//, '') : null;
+  return bucketArn(resource) ? '' : null;
 }
 
-/** Each function's S3 grants (by its logical id): may the deployed role send this request? */
-function grantsByFunction(): Map<string, (request: S3Request) => boolean> {
-  const { template } = synthStack(FAST_SETTINGS);
-  const statements = roleStatements(template);
-  const byFunction = new Map<string, (request: S3Request) => boolean>();
-  for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function')) as Array<[string, any]>) {
-    const role = fn.Properties.Role['Fn::GetAtt'][0] as string;
-    const mine = statements.filter((s) => s.role === role && s.statement.Effect === 'Allow');
-    byFunction.set(id, ({ action, key }) =>
-      mine.some(({ statement }) => {
-        if (!actionsOf(statement).some((a) => globMatches(a, action))) return false;
-        const paths = [statement.Resource].flat().map(bucketPath);
-        if (action === 's3:ListBucket') {
-          const prefixes = [((statement.Condition as any)?.StringLike?.['s3:prefix'] ?? ['*']) as string | string[]].flat();
-          return paths.includes('') && prefixes.some((p) => globMatches(p, key));
-        }
-        return paths.some((p) => p !== null && p !== '' && globMatches(p, key));
-      }),
-    );
-  }
-  return byFunction;
-}
+type Statement = ReturnType<typeof roleStatements>[number]['statement'];
 
-describe("the functions' S3 requests", () => {
-  it("are each one its function's role allows, over two nights of an organization: one key per environment, and every function seen", async () => {
-    const grants = grantsByFunction();
-    const functionOfKey = new Map<string, string>();
-    const seen = new Map<string, number>();
-    const refused: string[] = [];
-    const moto = await startMoto();
-    const observe = (req: IncomingMessage) => {
-      const accessKey = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
-      const fn = accessKey === undefined ? undefined : functionOfKey.get(accessKey);
-      if (fn === undefined) return; // The runner's own reads, and the test's.
-      const request = s3RequestOf(req);
-      seen.set(fn, (seen.get(fn) ?? 0) + 1);
-      const allows = grants.get(fn);
-      if (!allows) refused.push(`${fn} (no such function in the template): ${request.action} ${request.key}`);
-      else if (!allows(request)) refused.push(`${fn.replace(/[0-9A-F]{8}$/, '')}: ${request.action} ${request.key}`);
-    };
-    const proxy = await startFlakyProxy(moto.url, () => false, 0, observe);
-    const s3 = new S3Client({ endpoint: moto.url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
-    try {
-      await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-      const organization = loadOrganization(generateSampleOrganization({ accounts: 3, entitiesPerAccount: 15, seed: 'grants', asOf: new Date() }));
-      const dir = tempDir('grants-');
-      // Two nights: the second reads what the first left (the latest run, its reports, proposals and long jobs).
-      for (let night = 1; night <= 2; night++) {
-        const result = await runLocal({
-          organization,
-          outDir: dir,
-          s3: { endpoint: proxy.url, bucket: BUCKET },
-          timeScale: 200,
-          settings: FAST_SETTINGS,
-          onFunctionCredentials: (fn, accessKey) => functionOfKey.set(accessKey, fn),
-        });
-        expect(result.summary?.status).toBe('COMPLETED');
-      }
-      expect([...new Set(refused)]).toEqual([]);
-      // Every function was seen at work, so the test could have found a refusal in each.
-      expect([...seen.keys()].map((fn) => fn.replace(/(Function)?[0-9A-F]{8}$/, '')).sort()).toEqual(['AuditAuditBatch', 'AuditPlan', 'AuditPropose', 'AuditSummarize']);
-    } finally {
-      s3.destroy();
-      await proxy.close();
-      await moto.stop();
+/** May these statements (a role's) send this request? */
+function allows(statements: readonly Statement[], { action, resource }: Request, accountId: string): boolean {
+  return statements.some((statement) => {
+    if (statement.Effect !== 'Allow' || !actionsOf(statement).some((a) => globMatches(a, action))) return false;
+    const resources = [statement.Resource].flat();
+    if (action === 's3:ListBucket') {
+      const prefixes = [((statement.Condition as any)?.StringLike?.['s3:prefix'] ?? ['*']) as string | string[]].flat();
+      return resources.some((r) => bucketPath(r) === '') && prefixes.some((p) => globMatches(p, resource));
     }
+    if (action.startsWith('s3:')) return resources.some((r) => (bucketPath(r) ?? '') !== '' && globMatches(bucketPath(r)!, resource));
+    return resources.some((r) => globMatches(resolved(r, accountId), resource));
+  });
+}
+
+interface Seen {
+  /** Who sent requests: a function (its S3 requests apart), or the member role. */
+  readonly who: readonly string[];
+  /** Each request the role that sent it does not allow. */
+  readonly refused: readonly string[];
+}
+
+/**
+ * Two nights of the target into one bucket (the second reads what the first left: the latest run, its
+ * reports, proposals and long jobs), each request checked against the role that sent it.
+ */
+async function auditTwice(target: Pick<LocalRunOptions, 'account' | 'organization'>, auditAccountId: string, settings: Record<string, unknown>): Promise<Seen> {
+  const { app, template } = synthStack({ ...FAST_SETTINGS, ...settings });
+  const memberStack = app.node.tryFindChild(MEMBER_STACK_NAME) ? Template.fromJSON(app.synth().getStackByName(MEMBER_STACK_NAME).template) : null;
+  const memberStatements = memberStack === null ? [] : roleStatements(memberStack).map((s) => s.statement);
+  const hubStatements = roleStatements(template);
+  const statementsOf = new Map<string, Statement[]>();
+  for (const [id, fn] of Object.entries(template.findResources('AWS::Lambda::Function')) as Array<[string, any]>) {
+    statementsOf.set(id, hubStatements.filter((s) => s.role === fn.Properties.Role['Fn::GetAtt'][0]).map((s) => s.statement));
+  }
+  const short = (fn: string) => fn.replace(/(Function)?[0-9A-F]{8}$/, '');
+
+  const functionOfKey = new Map<string, string>();
+  const who = new Set<string>();
+  const refused = new Set<string>();
+  const check = (sender: string, statements: readonly Statement[] | undefined, request: Request, accountId: string) => {
+    who.add(sender.replace(/ in \d{12}$/, ''));
+    if (!statements || !allows(statements, request, accountId)) refused.add(`${sender}: ${request.action} ${request.resource}`);
+  };
+  const observe = (req: IncomingMessage) => {
+    const accessKey = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    const fn = accessKey === undefined ? undefined : functionOfKey.get(accessKey);
+    // The runner's own reads, and the test's, are not a function's.
+    if (fn !== undefined) check(`${short(fn)} (S3)`, statementsOf.get(fn), s3RequestOf(req), auditAccountId);
+  };
+  const moto = await startMoto();
+  const proxy = await startFlakyProxy(moto.url, () => false, 0, observe);
+  const s3 = new S3Client({ endpoint: moto.url, forcePathStyle: true, region: REGION, credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    const dir = tempDir('grants-');
+    for (let night = 1; night <= 2; night++) {
+      const result = await runLocal({
+        ...target,
+        outDir: dir,
+        s3: { endpoint: proxy.url, bucket: BUCKET },
+        timeScale: 200,
+        settings: { ...FAST_SETTINGS, ...settings },
+        emulator: { recordCalls: true },
+        onFunctionCredentials: (fn, accessKey) => functionOfKey.set(accessKey, fn),
+      });
+      expect(result.summary?.status).toBe('COMPLETED');
+      for (const call of result.stats.iamCallLog) {
+        const request = callRequestOf(call);
+        if (request === null) continue;
+        const fn = functionOfKey.get(call.caller);
+        // A function's own key acts in the hub's account; any other key is a member-role session's.
+        if (fn !== undefined) check(short(fn), statementsOf.get(fn), request, auditAccountId);
+        else check(`the member role in ${call.accountId}`, memberStatements, request, call.accountId);
+      }
+    }
+    return { who: [...who].sort(), refused: [...refused] };
+  } finally {
+    s3.destroy();
+    await proxy.close();
+    await moto.stop();
+  }
+}
+
+describe("the functions' requests are each one the role that sends it allows", () => {
+  // Each case lists who it saw at work: the test could have found a refusal in each.
+  it('over two nights of one account: S3 and IAM, through the hub\'s roles', async () => {
+    const account = loadAccount(generateSampleAccount({ entities: 30, seed: 'grants', asOf: new Date() }));
+    const seen = await auditTwice({ account }, account.accountId, {});
+    expect(seen.refused).toEqual([]);
+    expect(seen.who).toEqual(['AuditAuditBatch', 'AuditAuditBatch (S3)', 'AuditPlan', 'AuditPlan (S3)', 'AuditPropose (S3)', 'AuditSummarize (S3)']);
+  }, 240_000);
+
+  it('over two nights of an organization: S3, IAM, STS and Organizations, through the hub\'s roles and the member role', async () => {
+    const organization = loadOrganization(generateSampleOrganization({ accounts: 3, entitiesPerAccount: 15, seed: 'grants', asOf: new Date() }));
+    const accounts = { source: 'organization', memberRoleName: organization.memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] };
+    const seen = await auditTwice({ organization }, organization.auditAccountId, { accounts });
+    expect(seen.refused).toEqual([]);
+    expect(seen.who).toEqual(['AuditAuditBatch', 'AuditAuditBatch (S3)', 'AuditPlan', 'AuditPlan (S3)', 'AuditPropose (S3)', 'AuditSummarize (S3)', 'the member role']);
   }, 240_000);
 });
