@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { dirname, join } from 'node:path';
 import { CHART_FILE } from '../lambda/core/html/report-page';
 import { acknowledge } from './nag';
+import { CONTEXT_KEY, SettingsError } from './settings';
 
 const PROJECT_ROOT = join(__dirname, '..');
 
@@ -18,6 +19,8 @@ export interface AuditFunctionProps {
   /** @default 256 */
   readonly memorySize?: number;
   readonly environment?: Record<string, string>;
+  /** The setting each variable of `environment` is made from, to name it when the environment is too large. @default none */
+  readonly environmentSettings?: Readonly<Record<string, string>>;
   /** @default 90 */
   readonly logRetentionDays?: number;
   readonly description?: string;
@@ -34,6 +37,29 @@ export interface AuditFunctionProps {
   readonly withChartJs?: boolean;
   /** Concurrent executions reserved for the function, and its most. @default none: the account's unreserved pool */
   readonly reservedConcurrentExecutions?: number;
+}
+
+/** What Lambda allows a function's environment: every variable's name and value together, in bytes. */
+export const LAMBDA_ENVIRONMENT_BYTES = 4096;
+
+/** The most a value known only at deployment takes: the bucket's name (S3 allows 63 characters) is the only one. */
+const TOKEN_BYTES = 63;
+
+/**
+ * Refuses at synth an environment Lambda would refuse at deployment (there, CloudFormation's error names
+ * neither the function nor the setting), naming the setting that made the largest variable.
+ */
+function checkEnvironmentSize(functionId: string, environment: Record<string, string>, settings: Readonly<Record<string, string>>): void {
+  const sizes = Object.entries(environment).map(([name, value]) => ({ name, bytes: Buffer.byteLength(name) + (Token.isUnresolved(value) ? TOKEN_BYTES : Buffer.byteLength(value)) }));
+  const total = sizes.reduce((sum, v) => sum + v.bytes, 0);
+  if (total <= LAMBDA_ENVIRONMENT_BYTES) return;
+  const largest = sizes.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const setting = settings[largest.name];
+  const what = setting ? `${CONTEXT_KEY}.${setting} is too large` : `the ${functionId} function's environment is too large`;
+  throw new SettingsError(
+    `${what}: the ${functionId} function's environment would hold ${total.toLocaleString('en-US')} bytes (${largest.name} ${largest.bytes.toLocaleString('en-US')} of them), where Lambda allows ${LAMBDA_ENVIRONMENT_BYTES.toLocaleString('en-US')} for all its variables together` +
+      (setting === 'accounts' ? '; a list of accounts holds some 240 at most: to audit more, set accounts.source to "organization" (with organizationalUnitIds)' : ''),
+  );
 }
 
 /** Commands that write what the function reads at run time next to the bundled handler. */
@@ -68,6 +94,8 @@ export class AuditFunction extends Construct {
   readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: AuditFunctionProps) {
+    const environment = { NODE_OPTIONS: '--enable-source-maps', ...props.environment };
+    checkEnvironmentSize(id, environment, props.environmentSettings ?? {});
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: (props.logRetentionDays ?? 90) as logs.RetentionDays,
@@ -92,7 +120,7 @@ export class AuditFunction extends Construct {
       logGroup: this.logGroup,
       description: props.description,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment,
       bundling: {
         target: 'node22',
         minify: true,

@@ -82,7 +82,9 @@ export class AuditWorkflow extends Construct {
     super(scope, id);
     const { bucket, settings, topic } = props;
     const stack = Stack.of(this);
-    const common = { logRetentionDays: settings.logRetentionDays };
+    // The settings the functions' environments are made from, named if one makes an environment too large.
+    const environmentSettings = { ACCOUNTS: 'accounts', EXEMPTIONS: 'exemptions', EXCLUDE_PATH_PREFIXES: 'excludePathPrefixes', WATCH_SERVICES: 'watchServices', DEFAULT_ENTITY_TYPES: 'entityTypes' };
+    const common = { logRetentionDays: settings.logRetentionDays, environmentSettings };
     const accounts = settings.accounts;
     const crossAccount = accounts.source !== 'self';
     // Member roles in other accounts trust the hub's Plan and AuditBatch roles by ARN: those need fixed names.

@@ -3,6 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SETTINGS, parseSettings, SettingsError } from '../../lib/settings';
 import { thrownMessage } from '../helpers/errors';
+import { synthStack } from '../helpers/synth';
 import { tempDir } from '../helpers/temp';
 
 const rejection = (raw: unknown): string => thrownMessage(() => parseSettings(raw), SettingsError);
@@ -51,6 +52,22 @@ describe('settings', () => {
     ['{"batchSize": ', 'iamAccessAudit given as a string must be JSON'],
   ])('reject %j naming the field', (raw, message) => {
     expect(rejection(raw)).toContain(message);
+  });
+
+  it("are refused at synth when they would make a function's environment larger than Lambda allows (4 KB), naming the setting", () => {
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => String(100_000_000_000 + i));
+    const { template } = synthStack({ accounts: { source: 'list', accountIds: ids(240) } });
+    // Every variable's name and value, the bucket's name at its longest (63 characters).
+    const sizes = (Object.values(template.findResources('AWS::Lambda::Function')) as any[]).map((fn) =>
+      Object.entries(fn.Properties.Environment.Variables as Record<string, unknown>).reduce((sum, [name, value]) => sum + name.length + (typeof value === 'string' ? value.length : 63), 0),
+    );
+    expect(Math.max(...sizes)).toBeGreaterThan(3900);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
+    expect(thrownMessage(() => synthStack({ accounts: { source: 'list', accountIds: ids(260) } }), SettingsError)).toMatch(
+      /^iamAccessAudit\.accounts is too large: the Plan function's environment would hold 4,\d{3} bytes \(ACCOUNTS 3,\d{3} of them\), where Lambda allows 4,096 for all its variables together; a list of accounts holds some 240 at most: to audit more, set accounts.source to "organization"/,
+    );
+    const arnPatterns = Array.from({ length: 90 }, (_, i) => `arn:aws:iam::123456789012:role/break-glass-${i}-*`);
+    expect(thrownMessage(() => synthStack({ exemptions: { arnPatterns } }), SettingsError)).toMatch(/^iamAccessAudit\.exemptions is too large: the Propose function's environment would hold 4,\d{3} bytes \(EXEMPTIONS 4,\d{3} of them\)/);
   });
 
   it('stop the app with one line naming the field, no stack trace and nothing written', () => {
