@@ -14,6 +14,7 @@ import { ORGANIZATION_POLICY, READ_ONLY_POLICY } from '../../cli/run-aws-command
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, startEmulator, type Account, type Credentials, type RunningEmulator } from '../../local/emulator';
 import { runLocal } from '../../local/runner/run-local';
 import { interruptAfterReports, reportFiles } from '../helpers/expectations';
+import { notInPolicies } from '../helpers/grants';
 import { runWatched, type ProcessResult } from '../helpers/processes';
 import { tempDir } from '../helpers/temp';
 
@@ -120,6 +121,8 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
       // The run --local reference above used the emulator of its own: these counters are this run's.
       expect(Object.keys(emulator.stats().callsByKey)).toEqual([PROFILE_KEY.accessKeyId]);
       expect(emulator.calls().every((c) => c.caller === PROFILE_KEY.accessKeyId)).toBe(true);
+      // Every action is one the read-only policy the README asks to attach allows.
+      expect(notInPolicies(emulator.calls(), [READ_ONLY_POLICY])).toEqual([]);
       expect(filesUnder(home)).toEqual(['.aws', '.aws/config', '.aws/credentials']);
       expect(readdirSync(cwd)).toEqual(['results']);
     });
@@ -195,7 +198,7 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
     const file = generateSampleOrganization({ accounts: 3, entitiesPerAccount: 8, seed: 'run-aws-org', asOf: new Date() });
     for (const a of file.accounts) for (const e of a.entities) delete (e as { fault?: string }).fault;
     const organization = loadOrganization(file);
-    const org = await startEmulator({ organization, strictAuth: true, jobLatencyMs: 300, credentials: [PROFILE_KEY] });
+    const org = await startEmulator({ organization, strictAuth: true, jobLatencyMs: 300, credentials: [PROFILE_KEY], recordCalls: true });
     try {
       const home = homeWith(PROFILE_KEY);
       const result = await cli(home, home, ['run', '--aws', '--org', '--member-role', organization.memberRoleName, '--profile', 'audit', '--out', 'x', '--calls-per-second', '20'], {
@@ -213,6 +216,10 @@ describe('run --aws, against the emulator through the SDK\'s standard configurat
       // Every account entered with the profile's key, through sessions AssumeRole issued to it.
       expect(org.stats().sessions).toBeGreaterThanOrEqual(summary.accounts.length);
       expect(Object.keys(org.stats().callsByKey).filter((k) => k.startsWith('AKIA'))).toEqual([PROFILE_KEY.accessKeyId]);
+      // The profile's own calls are all the two policies the README asks to attach allow (the member role's, made with its sessions, are that role's).
+      const own = org.calls().filter((c) => c.caller === PROFILE_KEY.accessKeyId);
+      expect(new Set(own.map((c) => c.operation))).toEqual(new Set(['GetCallerIdentity', 'ListAccounts', 'AssumeRole']));
+      expect(notInPolicies(own, [READ_ONLY_POLICY, ORGANIZATION_POLICY], { '<member role name>': organization.memberRoleName })).toEqual([]);
     } finally {
       await org.close();
     }

@@ -10,11 +10,10 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IncomingMessage } from 'node:http';
 import { MEMBER_STACK_NAME } from '../../lib/app';
-import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization, type RecordedCall } from '../../local/emulator';
-import { ORGANIZATIONS_OPERATIONS } from '../../local/emulator/organizations';
-import { STS_OPERATIONS } from '../../local/emulator/sts';
+import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization } from '../../local/emulator';
 import { runLocal, type LocalRunOptions } from '../../local/runner/run-local';
 import { startFlakyProxy } from '../helpers/flaky-proxy';
+import { callRequestOf, globMatches, type AuthorizedRequest } from '../helpers/grants';
 import { FAST_SETTINGS } from '../helpers/iam';
 import { startMoto } from '../helpers/moto';
 import { actionsOf, roleStatements, synthStack } from '../helpers/synth';
@@ -23,14 +22,8 @@ import { tempDir } from '../helpers/temp';
 const BUCKET = 'audit-reports';
 const REGION = 'us-east-1';
 
-/** One request as IAM authorizes it: its action, and its resource (an ARN, `*`, or for S3 an object key or a listing's prefix). */
-interface Request {
-  readonly action: string;
-  readonly resource: string;
-}
-
 /** The IAM action an S3 REST request needs (path-style, as the functions send them here), and its key. */
-function s3RequestOf(req: IncomingMessage): Request {
+function s3RequestOf(req: IncomingMessage): AuthorizedRequest {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const [, , ...rest] = url.pathname.split('/');
   const key = decodeURIComponent(rest.join('/'));
@@ -44,15 +37,6 @@ function s3RequestOf(req: IncomingMessage): Request {
   if (method === 'DELETE') return { action: url.searchParams.has('uploadId') ? 's3:AbortMultipartUpload' : 's3:DeleteObject', resource: key };
   return { action: `s3 object ${method}`, resource: key };
 }
-
-/** The IAM action an emulator call needs, and its resource; null for one that needs no permission (GetCallerIdentity). */
-function callRequestOf(call: RecordedCall): Request | null {
-  if (call.operation === 'GetCallerIdentity') return null;
-  const service = (STS_OPERATIONS as readonly string[]).includes(call.operation) ? 'sts' : (ORGANIZATIONS_OPERATIONS as readonly string[]).includes(call.operation) ? 'organizations' : 'iam';
-  return { action: `${service}:${call.operation}`, resource: call.arn ?? '*' };
-}
-
-const globMatches = (glob: string, text: string): boolean => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(text);
 
 /** A statement's resource as a string, its references resolved as they would be in the audit account; an unknown reference never matches. */
 function resolved(resource: unknown, accountId: string): string {
@@ -75,7 +59,7 @@ function bucketPath(resource: unknown): string | null {
 type Statement = ReturnType<typeof roleStatements>[number]['statement'];
 
 /** May these statements (a role's) send this request? */
-function allows(statements: readonly Statement[], { action, resource }: Request, accountId: string): boolean {
+function allows(statements: readonly Statement[], { action, resource }: AuthorizedRequest, accountId: string): boolean {
   return statements.some((statement) => {
     if (statement.Effect !== 'Allow' || !actionsOf(statement).some((a) => globMatches(a, action))) return false;
     const resources = [statement.Resource].flat();
@@ -113,7 +97,7 @@ async function auditTwice(target: Pick<LocalRunOptions, 'account' | 'organizatio
   const functionOfKey = new Map<string, string>();
   const who = new Set<string>();
   const refused = new Set<string>();
-  const check = (sender: string, statements: readonly Statement[] | undefined, request: Request, accountId: string) => {
+  const check = (sender: string, statements: readonly Statement[] | undefined, request: AuthorizedRequest, accountId: string) => {
     who.add(sender.replace(/ in \d{12}$/, ''));
     if (!statements || !allows(statements, request, accountId)) refused.add(`${sender}: ${request.action} ${request.resource}`);
   };

@@ -1,0 +1,43 @@
+/**
+ * What IAM would make of a request: the action and resource an emulator call needs, and whether a
+ * policy's statements allow it. The endpoints here do not enforce policies; tests use this to name the
+ * requests a deployed role, or the principal a user runs as, would be refused.
+ */
+import type { RecordedCall } from '../../local/emulator';
+import { ORGANIZATIONS_OPERATIONS } from '../../local/emulator/organizations';
+import { STS_OPERATIONS } from '../../local/emulator/sts';
+
+/** One request as IAM authorizes it: its action, and its resource (an ARN, `*`, or for S3 an object key or a listing's prefix). */
+export interface AuthorizedRequest {
+  readonly action: string;
+  readonly resource: string;
+}
+
+/** The IAM action an emulator call needs, and its resource; null for one that needs no permission (GetCallerIdentity). */
+export function callRequestOf(call: RecordedCall): AuthorizedRequest | null {
+  if (call.operation === 'GetCallerIdentity') return null;
+  const service = (STS_OPERATIONS as readonly string[]).includes(call.operation) ? 'sts' : (ORGANIZATIONS_OPERATIONS as readonly string[]).includes(call.operation) ? 'organizations' : 'iam';
+  return { action: `${service}:${call.operation}`, resource: call.arn ?? '*' };
+}
+
+/** IAM's wildcards (`*`, `?`), case-insensitive, over the whole text. */
+export const globMatches = (glob: string, text: string): boolean =>
+  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(text);
+
+interface PolicyDocumentLike {
+  readonly Statement: ReadonlyArray<{ readonly Effect: string; readonly Action: string | readonly string[]; readonly Resource: string | readonly string[] }>;
+}
+
+/** The calls (as `action resource`) that none of the policies' Allow statements allows; `fill` replaces placeholders in their resources. */
+export function notInPolicies(calls: readonly RecordedCall[], policies: readonly PolicyDocumentLike[], fill: Readonly<Record<string, string>> = {}): string[] {
+  const statements = policies.flatMap((p) => p.Statement).filter((s) => s.Effect === 'Allow');
+  const filled = (resource: string) => Object.entries(fill).reduce((r, [placeholder, value]) => r.split(placeholder).join(value), resource);
+  const refused = new Set<string>();
+  for (const call of calls) {
+    const request = callRequestOf(call);
+    if (request === null) continue;
+    const allowed = statements.some((s) => [s.Action].flat().some((a) => globMatches(a, request.action)) && [s.Resource].flat().some((r) => globMatches(filled(r), request.resource)));
+    if (!allowed) refused.add(`${request.action} ${request.resource}`);
+  }
+  return [...refused];
+}
