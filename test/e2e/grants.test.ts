@@ -79,11 +79,20 @@ interface Seen {
   readonly refused: readonly string[];
 }
 
+/** The runner's own key: it reads the bucket, and writes what the workflow's own S3 tasks write. */
+const RUNNER_KEY = 'local-runner';
+
 /**
- * Two nights of the target into one bucket (the second reads what the first left: the latest run, its
- * reports, proposals and long jobs), each request checked against the role that sent it.
+ * Nights of the target into one bucket (a second reads what the first left: the latest run, its
+ * reports, proposals and long jobs), each request checked against the role that sent it. A write with the
+ * runner's key is the state machine's own (its `aws-sdk:s3:putObject` tasks), checked against its role.
  */
-async function auditTwice(target: Pick<LocalRunOptions, 'account' | 'organization'>, auditAccountId: string, settings: Record<string, unknown>): Promise<Seen> {
+async function auditNights(
+  target: Pick<LocalRunOptions, 'account' | 'organization' | 'beforeInvoke'>,
+  auditAccountId: string,
+  settings: Record<string, unknown>,
+  nights: ReadonlyArray<'COMPLETED' | 'INCOMPLETE'>,
+): Promise<Seen> {
   const { app, template } = synthStack({ ...FAST_SETTINGS, ...settings });
   const memberStack = app.node.tryFindChild(MEMBER_STACK_NAME) ? Template.fromJSON(app.synth().getStackByName(MEMBER_STACK_NAME).template) : null;
   const memberStatements = memberStack === null ? [] : roleStatements(memberStack).map((s) => s.statement);
@@ -93,6 +102,8 @@ async function auditTwice(target: Pick<LocalRunOptions, 'account' | 'organizatio
     statementsOf.set(id, hubStatements.filter((s) => s.role === fn.Properties.Role['Fn::GetAtt'][0]).map((s) => s.statement));
   }
   const short = (fn: string) => fn.replace(/(Function)?[0-9A-F]{8}$/, '');
+  const [machineRole] = (Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as any[]).map((m) => m.Properties.RoleArn['Fn::GetAtt'][0] as string);
+  const machineStatements = hubStatements.filter((s) => s.role === machineRole).map((s) => s.statement);
 
   const functionOfKey = new Map<string, string>();
   const who = new Set<string>();
@@ -104,8 +115,10 @@ async function auditTwice(target: Pick<LocalRunOptions, 'account' | 'organizatio
   const observe = (req: IncomingMessage) => {
     const accessKey = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
     const fn = accessKey === undefined ? undefined : functionOfKey.get(accessKey);
-    // The runner's own reads, and the test's, are not a function's.
-    if (fn !== undefined) check(`${short(fn)} (S3)`, statementsOf.get(fn), s3RequestOf(req), auditAccountId);
+    const request = s3RequestOf(req);
+    if (fn !== undefined) check(`${short(fn)} (S3)`, statementsOf.get(fn), request, auditAccountId);
+    // The runner's reads, and the test's, are no role's.
+    else if (accessKey === RUNNER_KEY && request.action === 's3:PutObject') check('the state machine (S3)', machineStatements, request, auditAccountId);
   };
   const moto = await startMoto();
   const proxy = await startFlakyProxy(moto.url, () => false, 0, observe);
@@ -113,7 +126,7 @@ async function auditTwice(target: Pick<LocalRunOptions, 'account' | 'organizatio
   try {
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     const dir = tempDir('grants-');
-    for (let night = 1; night <= 2; night++) {
+    for (const status of nights) {
       const result = await runLocal({
         ...target,
         outDir: dir,
@@ -123,7 +136,7 @@ async function auditTwice(target: Pick<LocalRunOptions, 'account' | 'organizatio
         emulator: { recordCalls: true },
         onFunctionCredentials: (fn, accessKey) => functionOfKey.set(accessKey, fn),
       });
-      expect(result.summary?.status).toBe('COMPLETED');
+      expect(result.summary?.status).toBe(status);
       for (const call of result.stats.iamCallLog) {
         const request = callRequestOf(call);
         if (request === null) continue;
@@ -145,7 +158,7 @@ describe("the functions' requests are each one the role that sends it allows", (
   // Each case lists who it saw at work: the test could have found a refusal in each.
   it('over two nights of one account: S3 and IAM, through the hub\'s roles', async () => {
     const account = loadAccount(generateSampleAccount({ entities: 30, seed: 'grants', asOf: new Date() }));
-    const seen = await auditTwice({ account }, account.accountId, {});
+    const seen = await auditNights({ account }, account.accountId, {}, ['COMPLETED', 'COMPLETED']);
     expect(seen.refused).toEqual([]);
     expect(seen.who).toEqual(['AuditAuditBatch', 'AuditAuditBatch (S3)', 'AuditPlan', 'AuditPlan (S3)', 'AuditPropose (S3)', 'AuditSummarize (S3)']);
   }, 240_000);
@@ -153,8 +166,39 @@ describe("the functions' requests are each one the role that sends it allows", (
   it('over two nights of an organization: S3, IAM, STS and Organizations, through the hub\'s roles and the member role', async () => {
     const organization = loadOrganization(generateSampleOrganization({ accounts: 3, entitiesPerAccount: 15, seed: 'grants', asOf: new Date() }));
     const accounts = { source: 'organization', memberRoleName: organization.memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] };
-    const seen = await auditTwice({ organization }, organization.auditAccountId, { accounts });
+    const seen = await auditNights({ organization }, organization.auditAccountId, { accounts }, ['COMPLETED', 'COMPLETED']);
     expect(seen.refused).toEqual([]);
     expect(seen.who).toEqual(['AuditAuditBatch', 'AuditAuditBatch (S3)', 'AuditPlan', 'AuditPlan (S3)', 'AuditPropose (S3)', 'AuditSummarize (S3)', 'the member role']);
+  }, 240_000);
+
+  it("on a night whose listing group and whose batch keep dying: the state machine's own writes of the errors that ended them", async () => {
+    const organization = loadOrganization(generateSampleOrganization({ accounts: 2, entitiesPerAccount: 6, seed: 'grants-faults', asOf: new Date() }));
+    const accounts = { source: 'organization', memberRoleName: organization.memberRoleName, organizationalUnitIds: [], excludeAccountIds: [] };
+    const listingDies = await auditNights(
+      {
+        organization,
+        beforeInvoke: (fn, _invocation, event) => {
+          if (fn.logicalId.startsWith('AuditPlan') && (event as { phase?: string }).phase === 'list') throw new Error('the listing environment crashed');
+        },
+      },
+      organization.auditAccountId,
+      { accounts },
+      ['INCOMPLETE'],
+    );
+    const account = loadAccount(generateSampleAccount({ entities: 12, seed: 'grants-faults', asOf: new Date() }));
+    const batchDies = await auditNights(
+      {
+        account,
+        beforeInvoke: (fn) => {
+          if (fn.logicalId.startsWith('AuditAuditBatch')) throw new Error('the batch environment crashed');
+        },
+      },
+      account.accountId,
+      {},
+      ['INCOMPLETE'],
+    );
+    expect([...listingDies.refused, ...batchDies.refused]).toEqual([]);
+    expect(listingDies.who).toContain('the state machine (S3)');
+    expect(batchDies.who).toContain('the state machine (S3)');
   }, 240_000);
 });
