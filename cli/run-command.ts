@@ -170,7 +170,8 @@ function localProposalIndex(outDir: string, runId: string): ProposalIndex | null
   }
 }
 
-export function formatSummary(summary: RunSummary, again: MadeAgain | null = null): string {
+/** `proposed`: whether the run has a proposal index (Propose ran to its end); without one, none were made. */
+export function formatSummary(summary: RunSummary, again: MadeAgain | null = null, proposed = true): string {
   const e = summary.entities;
   const f = summary.findings;
   const c = summary.iamCalls;
@@ -190,7 +191,8 @@ export function formatSummary(summary: RunSummary, again: MadeAgain | null = nul
     }`,
   );
   const p = summary.proposals;
-  if (p.count > 0) {
+  if (!proposed) lines.push("  proposals  none made: Propose did not run to its end in this run (its log says why); the audit above stands");
+  else if (p.count > 0) {
     // IAM shows a use some hours late: the proposals the next run makes the same are the safer to apply.
     const same = again === null ? '' : again.previousRunId === null ? '; the next run says which it makes the same' : `; ${again.count} made the same by the run before (--again)`;
     lines.push(`  proposals  ${p.count} (${Object.entries(p.byAction).map(([action, n]) => `${n} ${action}`).join(' · ')})${same}`);
@@ -256,7 +258,8 @@ export function formatRunResult(result: LocalRunResult, timing: string): string 
       ? `${text}  (no summary: the run stopped before it had listed the identities)\n`
       : `${text}  (no summary: the run stopped after listing ${result.listed} identities, before Summarize wrote one; the reports it made are under ${where}/runs/${result.runId}/reports/)\n`;
   }
-  text += formatSummary(result.summary, madeAgainOf(localProposalIndex(result.outDir, result.runId)));
+  const index = localProposalIndex(result.outDir, result.runId);
+  text += formatSummary(result.summary, madeAgainOf(index), index !== null);
   text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
   text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
   if (result.summary.changes) text += `Changes:  ${where}/${keys.changes(result.runId)}  (iam-access-audit changes --out ${where} --run ${result.runId} lists them)\n`;

@@ -126,8 +126,8 @@ async function finish(execution: DescribeExecutionCommandOutput, target: Resolve
     try {
       const store = new S3ReportStore(s3, bucket);
       const summary = await getJson<RunSummary>(store, summaryKey);
-      const index = summary.proposals.count > 0 ? await getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(summary.runId)) : null;
-      out.write(formatSummary(summary, madeAgainOf(index)));
+      const index = await getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(summary.runId));
+      out.write(formatSummary(summary, madeAgainOf(index), index !== null));
       out.write(`Summary:  s3://${bucket}/${summaryKey}\n`);
       try {
         out.write(`Report:   ${await presignedPageUrl(s3, bucket, summary.runId, PRESIGNED_SECONDS)}\n          (a link to the run's report.html, valid for ${PRESIGNED_SECONDS / 3600} hour)\n`);

@@ -75,7 +75,7 @@ export interface ReportData {
   readonly sameSince: Readonly<Record<number, string>>;
   /** Per identity ARN exempt from proposals, why. */
   readonly exempt: Readonly<Record<string, string>>;
-  /** False when the run made no proposals at all (no policy details); the page says so rather than "nothing to propose". */
+  /** False when the run made no proposals at all (Propose did not run to its end: no index); the page says so rather than "nothing to propose". */
   readonly proposalsMade: boolean;
   readonly failures: RunSummary['failures'];
   readonly failuresByCode: ReadonlyArray<[string, number]>;

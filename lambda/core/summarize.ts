@@ -309,6 +309,9 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
   const { summary: soFar, changes, reason } = gathered;
   const { runId, status, entities } = soFar;
   const [proposals, templates] = await Promise.all([readProposalIndex(store, runId), readTemplateProposals(store, runId)]);
+  // Propose writes its index whenever it ends, even with nothing to propose: without one, none were made,
+  // which the summary's count of 0 alone would not tell from nothing to propose.
+  const said = proposals === null ? `${reason}; no proposals were made: Propose did not run to its end (its log says why)` : reason;
   const completedAt = new Date(deps.clock.now()).toISOString();
   // The summary's fields in their order, the proposals and the time it completed among them.
   const summary: RunSummary = {
@@ -345,7 +348,7 @@ async function finish(deps: SummarizeDeps, gathered: GatheredRun): Promise<Summa
     location: store.location,
     runId,
     status,
-    reason,
+    reason: said,
     listed: entities.listed,
     reported: entities.reported,
     skipped: entities.skipped,

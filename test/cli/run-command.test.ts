@@ -70,6 +70,13 @@ describe("a run's summary in the terminal", () => {
     expect(text).toContain('0 removed · 1 first use · 0 newly unused\n');
     expect(text).toContain('  by type    0 users · 0 groups · 1 role · 0 policies\n');
   });
+
+  it('says when no proposals were made (no index: Propose did not run to its end), which a count of 0 alone would not', () => {
+    const run = oneRoleRun({ added: 0, removed: 0, firstUse: 0, newlyUnused: 0 });
+    const line = '  proposals  none made: Propose did not run to its end in this run (its log says why); the audit above stands\n';
+    expect(formatSummary(run, null, false)).toContain(line);
+    expect(formatSummary(run, null, true)).not.toContain('  proposals  ');
+  });
 });
 
 describe('a local run that ends without a summary', () => {

@@ -15,6 +15,7 @@ import { run as runProcess, runWatched } from '../helpers/processes';
 import { edgeAccount, FAST_SETTINGS } from '../helpers/iam';
 import { startFlakyProxy } from '../helpers/flaky-proxy';
 import { startMoto } from '../helpers/moto';
+import { pageDataOf } from '../helpers/report-page';
 import { tempDir } from '../helpers/temp';
 
 const RUN_TIMEOUT = 180_000;
@@ -122,6 +123,10 @@ describe('fault matrix', () => {
     expect(existsSync(join(dir, 'runs', result.runId, 'proposals', 'index.json'))).toBe(false);
     expect(existsSync(join(dir, 'runs', result.runId, 'report.html'))).toBe(true);
     expect(readJson<LatestPointer>(dir, 'latest.json').runId).toBe(result.runId);
+    // Its count of 0 is not "nothing to propose": the run's message says none were made, and the page knows it.
+    const notes = readFileSync(join(dir, '.logs', 'notifications.jsonl'), 'utf8');
+    expect(notes).toContain('; no proposals were made: Propose did not run to its end (its log says why)');
+    expect(pageDataOf(readFileSync(join(dir, 'runs', result.runId, 'report.html'), 'utf8')).proposalsMade).toBe(false);
   }, RUN_TIMEOUT);
 
   it('a Lambda invocation that dies mid-batch is retried: no report missing, none twice', async () => {

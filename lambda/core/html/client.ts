@@ -473,7 +473,7 @@ export const CLIENT_SCRIPT = String.raw`
     ]);
     var proposals = data.proposals[arnOf(r)] || [];
     var exempt = data.exempt[arnOf(r)];
-    var none = !data.proposalsMade ? 'This run made no proposals (no policy details were read).' : exempt ? 'None: ' + exempt + '.' : 'Nothing to propose.';
+    var none = !data.proposalsMade ? 'None: this run made no proposals (Propose did not run to its end; its log says why).' : exempt ? 'None: ' + exempt + '.' : 'Nothing to propose.';
     return el('div', { class: 'detail' }, [
       el('p', { class: 'arn', text: arnOf(r) }),
       el('div', { class: 'detail-grid' }, [
