@@ -665,6 +665,18 @@ describe('the HTML report in Chromium', () => {
     });
   });
 
+  it('says a run whose Propose did not run to its end made no proposals, not that it had none to make', async () => {
+    const noIndex = join(tempDir('report-page-no-proposals-'), 'report.html');
+    const summary: RunSummary = { ...fabricated.summary, proposals: { count: 0, byAction: { trim: 0, remove: 0, replace: 0, review: 0 } } };
+    const trend = [{ runId: summary.runId, runDate: summary.runDate, startedAt: summary.startedAt, status: summary.status, unusedServiceGrants: 0, failed: 0, listed: 0 }];
+    writeFileSync(noIndex, renderReportPage(new ReportDataBuilder(PAGE_ACCOUNTS.map((a) => a.accountId)).build({ summary, proposals: null, changes: null, trend })));
+    await onPage(noIndex, async (page) => {
+      const cards = await page.page.$$eval('#numbers .card', (cs) => cs.map((c) => (c as HTMLElement).innerText.replace(/\n+/g, ' | ')));
+      expect(cards).toContain('— | proposals | none made: Propose did not run to its end');
+      expect(page.errors).toEqual([]);
+    });
+  });
+
   it('counts one of a thing in the singular', async () => {
     const [failedAccount, audited] = fabricated.summary.accounts;
     const one: RunSummary = {

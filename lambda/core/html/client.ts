@@ -97,10 +97,11 @@ export const CLIENT_SCRIPT = String.raw`
       card('without a report', fmt(e.failed), 'never counted as unused', e.failed ? 'warn' : ''),
       card('unused grants', fmt(f.unusedServiceGrants), count(f.entitiesWithUnusedServices, 'identity holds some', 'identities hold some')),
       card('used nothing', fmt(f.entitiesWithNoUseInWindow), 'identities with no use in the window'),
-      card('proposals', fmt(p.count), [
+      // A run whose Propose did not run to its end made none: its count of 0 is not "nothing to propose".
+      data.proposalsMade ? card('proposals', fmt(p.count), [
         ['trim', 'remove', 'replace', 'review'].map(function (a) { return fmt(p.byAction[a]) + ' ' + a; }).join(' · '),
         data.proposalsBefore ? fmt(madeAgain()) + ' made the same by the run before' : null
-      ]),
+      ]) : card('proposals', '—', 'none made: Propose did not run to its end', 'warn'),
       card('since the last run', c ? count(c.counts['first-use'], 'first use', 'first uses') : '—', c ? fmt(c.counts['newly-unused']) + ' newly unused · ' + c.added + ' added · ' + c.removed + ' removed' : 'no earlier complete run', c && c.watched.length ? 'alert' : '')
     );
   }
