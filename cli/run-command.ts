@@ -170,8 +170,12 @@ function localProposalIndex(outDir: string, runId: string): ProposalIndex | null
   }
 }
 
-/** `proposed`: whether the run has a proposal index (Propose ran to its end); without one, none were made. */
-export function formatSummary(summary: RunSummary, again: MadeAgain | null = null, proposed = true): string {
+/**
+ * `indexFound`: whether the run's proposal index was found. Propose writes one whenever it ends, and
+ * Summarize counts the proposals from it: a run without one that counts none made none (Propose did not
+ * run to its end); one that counts some made them (its index is then just not readable here).
+ */
+export function formatSummary(summary: RunSummary, again: MadeAgain | null = null, indexFound = true): string {
   const e = summary.entities;
   const f = summary.findings;
   const c = summary.iamCalls;
@@ -191,7 +195,7 @@ export function formatSummary(summary: RunSummary, again: MadeAgain | null = nul
     }`,
   );
   const p = summary.proposals;
-  if (!proposed) lines.push("  proposals  none made: Propose did not run to its end in this run (its log says why); the audit above stands");
+  if (!indexFound && p.count === 0) lines.push("  proposals  none made: Propose did not run to its end in this run (its log says why); the audit above stands");
   else if (p.count > 0) {
     // IAM shows a use some hours late: the proposals the next run makes the same are the safer to apply.
     const same = again === null ? '' : again.previousRunId === null ? '; the next run says which it makes the same' : `; ${again.count} made the same by the run before (--again)`;

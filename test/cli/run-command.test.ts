@@ -119,7 +119,7 @@ describe('where a local run left its files', () => {
     };
     expect(ended({ previousRunId: 'local-x', proposals: [entry(2), entry(1), entry(5)] })).toBe('  proposals  3 (2 trim · 0 remove · 0 replace · 1 review); 2 made the same by the run before (--again)');
     expect(ended({ previousRunId: null, proposals: [entry(1), entry(1), entry(1)] })).toBe('  proposals  3 (2 trim · 0 remove · 0 replace · 1 review); the next run says which it makes the same');
-    // An index from before the runs were counted, or none: the line as it was.
+    // An index from before the runs were counted, or none to read here while the summary counts some: the line as it was.
     expect(ended({ proposals: [] })).toBe('  proposals  3 (2 trim · 0 remove · 0 replace · 1 review)');
     expect(ended(null)).toBe('  proposals  3 (2 trim · 0 remove · 0 replace · 1 review)');
   });

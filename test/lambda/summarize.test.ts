@@ -233,7 +233,8 @@ describe('Summarize', () => {
     await putJson(store, keys.outcome('r1', 'b00001', 1, 'x'), outcome('b00001', 1, { done: true, reported: [{ arn: entities[0].arn, key: aKey }], failed: [{ arn: entities[1].arn, code: 'JobFailed', message: 'm' }] }));
     const result = await summarize(deps(store, 5), { run });
     expect(result).toMatchObject({ status: 'INCOMPLETE', reported: 1, failed: 2 });
-    expect(result.reason).toBe('2 of 3 entities failed (66.7%, more than maxFailedPercent 5%)');
+    // No Propose ran before this Summarize: its reason says so too.
+    expect(result.reason).toBe('2 of 3 entities failed (66.7%, more than maxFailedPercent 5%); no proposals were made: Propose did not run to its end (its log says why)');
     expect((await getJson<RunSummary>(store, keys.summary('r1'))).status).toBe('INCOMPLETE');
     expect(await rowsOf(store)).toHaveLength(1);
     expect((await getJson<LatestPointer>(store, keys.latest())).runId).toBe('r0');
