@@ -673,6 +673,7 @@ describe('the HTML report in Chromium', () => {
     await onPage(noIndex, async (page) => {
       const cards = await page.page.$$eval('#numbers .card', (cs) => cs.map((c) => (c as HTMLElement).innerText.replace(/\n+/g, ' | ')));
       expect(cards).toContain('— | proposals | none made: Propose did not run to its end');
+      await page.page.screenshot({ path: join(SHOTS, 'report-no-proposals.png'), clip: { x: 0, y: 0, width: 1280, height: 420 } });
       expect(page.errors).toEqual([]);
     });
   });
