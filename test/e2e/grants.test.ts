@@ -13,7 +13,7 @@ import { MEMBER_STACK_NAME } from '../../lib/app';
 import { generateSampleAccount, generateSampleOrganization, loadAccount, loadOrganization } from '../../local/emulator';
 import { runLocal, type LocalRunOptions } from '../../local/runner/run-local';
 import { startFlakyProxy } from '../helpers/flaky-proxy';
-import { callRequestOf, globMatches, type AuthorizedRequest } from '../helpers/grants';
+import { actionMatches, callRequestOf, resourceMatches, type AuthorizedRequest } from '../helpers/grants';
 import { FAST_SETTINGS } from '../helpers/iam';
 import { startMoto } from '../helpers/moto';
 import { actionsOf, roleStatements, synthStack } from '../helpers/synth';
@@ -61,14 +61,14 @@ type Statement = ReturnType<typeof roleStatements>[number]['statement'];
 /** May these statements (a role's) send this request? */
 function allows(statements: readonly Statement[], { action, resource }: AuthorizedRequest, accountId: string): boolean {
   return statements.some((statement) => {
-    if (statement.Effect !== 'Allow' || !actionsOf(statement).some((a) => globMatches(a, action))) return false;
+    if (statement.Effect !== 'Allow' || !actionsOf(statement).some((a) => actionMatches(a, action))) return false;
     const resources = [statement.Resource].flat();
     if (action === 's3:ListBucket') {
       const prefixes = [((statement.Condition as any)?.StringLike?.['s3:prefix'] ?? ['*']) as string | string[]].flat();
-      return resources.some((r) => bucketPath(r) === '') && prefixes.some((p) => globMatches(p, resource));
+      return resources.some((r) => bucketPath(r) === '') && prefixes.some((p) => resourceMatches(p, resource));
     }
-    if (action.startsWith('s3:')) return resources.some((r) => (bucketPath(r) ?? '') !== '' && globMatches(bucketPath(r)!, resource));
-    return resources.some((r) => globMatches(resolved(r, accountId), resource));
+    if (action.startsWith('s3:')) return resources.some((r) => (bucketPath(r) ?? '') !== '' && resourceMatches(bucketPath(r)!, resource));
+    return resources.some((r) => resourceMatches(resolved(r, accountId), resource));
   });
 }
 

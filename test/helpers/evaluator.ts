@@ -24,7 +24,8 @@ const asList = (v: string | string[] | undefined): string[] => (v === undefined 
 
 const compiled = new Map<string, RegExp>();
 
-function globMatches(glob: string, value: string, caseInsensitive: boolean): boolean {
+/** IAM's wildcards (`*`, `?`) over the whole value: actions without case, resources with it. */
+export function globMatches(glob: string, value: string, caseInsensitive: boolean): boolean {
   const key = `${caseInsensitive ? 'i' : 's'}${glob}`;
   let re = compiled.get(key);
   if (!re) {

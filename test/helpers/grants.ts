@@ -6,6 +6,7 @@
 import type { RecordedCall } from '../../local/emulator';
 import { ORGANIZATIONS_OPERATIONS } from '../../local/emulator/organizations';
 import { STS_OPERATIONS } from '../../local/emulator/sts';
+import { globMatches } from './evaluator';
 
 /** One request as IAM authorizes it: its action, and its resource (an ARN, `*`, or for S3 an object key or a listing's prefix). */
 export interface AuthorizedRequest {
@@ -20,9 +21,11 @@ export function callRequestOf(call: RecordedCall): AuthorizedRequest | null {
   return { action: `${service}:${call.operation}`, resource: call.arn ?? '*' };
 }
 
-/** IAM's wildcards (`*`, `?`), case-insensitive, over the whole text. */
-export const globMatches = (glob: string, text: string): boolean =>
-  new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i').test(text);
+/** An action pattern over an action: IAM compares actions without case (the evaluator's matching). */
+export const actionMatches = (pattern: string, action: string): boolean => globMatches(pattern, action, true);
+
+/** A resource (or `s3:prefix` StringLike) pattern over a resource: with case (the evaluator's matching). */
+export const resourceMatches = (pattern: string, resource: string): boolean => globMatches(pattern, resource, false);
 
 interface PolicyDocumentLike {
   readonly Statement: ReadonlyArray<{ readonly Effect: string; readonly Action: string | readonly string[]; readonly Resource: string | readonly string[] }>;
@@ -36,7 +39,7 @@ export function notInPolicies(calls: readonly RecordedCall[], policies: readonly
   for (const call of calls) {
     const request = callRequestOf(call);
     if (request === null) continue;
-    const allowed = statements.some((s) => [s.Action].flat().some((a) => globMatches(a, request.action)) && [s.Resource].flat().some((r) => globMatches(filled(r), request.resource)));
+    const allowed = statements.some((s) => [s.Action].flat().some((a) => actionMatches(a, request.action)) && [s.Resource].flat().some((r) => resourceMatches(filled(r), request.resource)));
     if (!allowed) refused.add(`${request.action} ${request.resource}`);
   }
   return [...refused];
