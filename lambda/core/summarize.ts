@@ -594,7 +594,7 @@ export function statusOf(
   const reasons: string[] = [];
   const failedAccounts = accounts.filter((a) => a.status === 'failed');
   if (failedAccounts.length > 0) {
-    reasons.push(`${failedAccounts.length} of ${accounts.length} accounts could not be audited (${failedAccounts.map((a) => `${a.accountId}: ${a.code}`).join(', ')})`);
+    reasons.push(`${failedAccounts.length} of ${accounts.length} accounts could not be audited (${failedAccountsText(failedAccounts)})`);
   }
   const percent = listed === 0 ? 0 : (100 * failed) / listed;
   if (percent > maxFailedPercent) {
@@ -603,6 +603,32 @@ export function statusOf(
   if (auditError) reasons.push(`the audit of the batches failed: ${auditError.Error ?? 'unknown error'}`);
   if (reasons.length > 0) return { status: 'INCOMPLETE', reason: reasons.join('; ') };
   return { status: 'COMPLETED', reason: `${failed} of ${listed} entities failed, within maxFailedPercent ${maxFailedPercent}%` };
+}
+
+/** Up to this many failed accounts, the reason names each; past it, some of each code. */
+export const FAILED_ACCOUNTS_NAMED = 10;
+/** Account ids named for each code when the failed accounts are too many to name all. */
+const IDS_PER_CODE = 3;
+
+/**
+ * The failed accounts as the reason names them: each with its code while they are few; past
+ * `FAILED_ACCOUNTS_NAMED` (an organization whose member StackSet has not reached its accounts fails them
+ * all), how many of each code, most first, with some ids of each. The reason goes into the summary, the
+ * topic's message and the execution's cause, which Step Functions caps at 32,768 characters: a list of
+ * every id would pass that at some 1,200 accounts, and be unread long before. The summary's `accounts`
+ * names each one.
+ */
+export function failedAccountsText(failed: readonly AccountSummary[]): string {
+  const codeOf = (a: AccountSummary) => a.code ?? 'unknown';
+  if (failed.length <= FAILED_ACCOUNTS_NAMED) return failed.map((a) => `${a.accountId}: ${codeOf(a)}`).join(', ');
+  const byCode = new Map<string, string[]>();
+  for (const a of failed) byCode.set(codeOf(a), [...(byCode.get(codeOf(a)) ?? []), a.accountId]);
+  const groups = [...byCode].sort(([c1, a1], [c2, a2]) => a2.length - a1.length || c1.localeCompare(c2));
+  const named = groups.map(([code, ids]) => {
+    const some = ids.slice(0, IDS_PER_CODE).join(', ');
+    return `${code}: ${ids.length} (${ids.length > IDS_PER_CODE ? `${some} and ${ids.length - IDS_PER_CODE} more` : some})`;
+  });
+  return `${named.join('; ')}; the summary's accounts name each`;
 }
 
 function round(n: number): number {

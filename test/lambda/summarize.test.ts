@@ -7,7 +7,7 @@ import { buildReport } from '../../lambda/core/report';
 import { getJson, NotFound, putJson, type ReportStore } from '../../lambda/core/store';
 import type { Changes } from '../../lambda/core/changes';
 import type { ProposalIndex } from '../../lambda/core/propose';
-import { gather, statusOf, summarize } from '../../lambda/core/summarize';
+import { FAILED_ACCOUNTS_NAMED, gather, statusOf, summarize } from '../../lambda/core/summarize';
 import { storeWith, tempStore } from '../helpers/core';
 import { pageDataOf } from '../helpers/report-page';
 
@@ -367,6 +367,27 @@ describe('run status', () => {
     expect(statusOf([account('audited'), account('failed', 'AccessDenied')], 10, 0, 5)).toEqual({ status: 'INCOMPLETE', reason: expect.stringContaining('AccessDenied') });
     expect(statusOf([account('skipped')], 0, 0, 5).status).toBe('COMPLETED');
     expect(statusOf([account('audited')], 10, 0, 5, { Error: 'States.Runtime' }).reason).toContain('States.Runtime');
+  });
+
+  it('names each failed account while they are few, and how many of each code with some ids past that', () => {
+    const failed = (n: number, code: string, from: number) =>
+      Array.from({ length: n }, (_, i) => ({ ...account('failed', code), accountId: String(from + i).padStart(12, '0') }));
+    const few = [account('audited'), ...failed(FAILED_ACCOUNTS_NAMED, 'AccessDenied', 1)];
+    expect(statusOf(few, 10, 0, 5).reason).toBe(
+      `${FAILED_ACCOUNTS_NAMED} of ${FAILED_ACCOUNTS_NAMED + 1} accounts could not be audited (` +
+        few.slice(1).map((a) => `${a.accountId}: AccessDenied`).join(', ') + ')',
+    );
+
+    // A member StackSet that has not reached the organization: every account refused, and one throttled.
+    const many = [...failed(1_500, 'AccessDenied', 100), ...failed(1, 'Throttling', 5_000), ...failed(2, 'ExpiredToken', 6_000)];
+    const { status, reason } = statusOf(many, 0, 0, 5);
+    expect(status).toBe('INCOMPLETE');
+    expect(reason).toBe(
+      '1503 of 1503 accounts could not be audited (AccessDenied: 1500 (000000000100, 000000000101, 000000000102 and 1497 more); ' +
+        "ExpiredToken: 2 (000000006000, 000000006001); Throttling: 1 (000000005000); the summary's accounts name each)",
+    );
+    // Step Functions caps an execution's cause at 32,768 characters; the old list passed it at some 1,200 accounts.
+    expect(reason.length).toBeLessThan(300);
   });
 });
 
