@@ -12,7 +12,7 @@ import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails } from
 import type { Catalog } from './catalog';
 import { accountOfArn, type EntityReport, type ProposalAction } from './model';
 import { listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
-import { trackedActions } from './tracked-actions';
+import { hasUntrackedCalls, trackedActions } from './tracked-actions';
 
 export type TargetKind = 'managed-policy' | 'inline-policy' | 'aws-managed-attachment';
 
@@ -42,6 +42,11 @@ export interface Usage {
   readonly usedServices: ReadonlySet<string>;
   /** With ACTION_LEVEL data: for each used tracked service, its tracked actions not used (lower case). */
   readonly unusedTrackedActions: ReadonlyMap<string, ReadonlySet<string>> | null;
+  /**
+   * With ACTION_LEVEL data: used tracked services whose use no tracked action shows and no untracked
+   * call explains, kept whole (not trimmed action by action).
+   */
+  readonly unexplained?: readonly string[];
 }
 
 const DAY_MS = 86_400_000;
@@ -53,14 +58,22 @@ export function usageOf(report: EntityReport, catalog: Catalog): Usage {
   if (report.granularity !== 'ACTION_LEVEL') return { usedServices, unusedTrackedActions: null };
   const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
   const unusedTrackedActions = new Map<string, Set<string>>();
+  const unexplained: string[] = [];
   for (const s of report.services) {
     if (!usedServices.has(s.serviceNamespace)) continue;
     const tracked = trackedActions(catalog, s.serviceNamespace);
     if (tracked.length === 0) continue;
     const used = new Set(s.trackedActions.filter((a) => a.lastAccessedTime !== null && Date.parse(a.lastAccessedTime) >= windowStart).map((a) => a.actionName.toLowerCase()));
+    // IAM says the service was used in the window and shows no tracked action that was. With no untracked
+    // call to account for it, the action used is one IAM does not track, whatever the table says (or
+    // IAM's two kinds of data disagree): which one is unknown, so none of the service's actions is cut.
+    if (used.size === 0 && !hasUntrackedCalls(s.serviceNamespace)) {
+      unexplained.push(s.serviceNamespace);
+      continue;
+    }
     unusedTrackedActions.set(s.serviceNamespace, new Set(tracked.map((a) => `${s.serviceNamespace}:${a.toLowerCase()}`).filter((a) => !used.has(a.slice(a.indexOf(':') + 1)))));
   }
-  return { usedServices, unusedTrackedActions };
+  return { usedServices, unusedTrackedActions, ...(unexplained.length > 0 ? { unexplained } : {}) };
 }
 
 export interface Trim {
@@ -322,6 +335,10 @@ function changeIn(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 's
     if (trim.removedServices.length * 2 <= granted && trim.removedActions.length === 0) return null;
     action = 'replace';
     notes.push(`create a customer managed policy with the proposed document, attach it to ${target.owner?.arn}, then detach ${target.policyArn}`);
+  }
+  const keptWhole = (usage.unexplained ?? []).filter((s) => trim.keptServices.includes(s));
+  if (keptWhole.length > 0) {
+    notes.push(`${keptWhole.join(', ')}: used in the window by no action IAM reports one by one, so every action of ${keptWhole.length === 1 ? 'it' : 'them'} is kept`);
   }
   if (action === 'remove') notes.push(target.kind === 'aws-managed-attachment' || target.kind === 'managed-policy' ? 'nothing it grants was used: detach it' : 'nothing it grants was used: delete it');
   return { action, removedServices: trim.removedServices, removedActions: trim.removedActions, keptServices: trim.keptServices, proposed: trim.document, notes };

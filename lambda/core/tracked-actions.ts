@@ -21,6 +21,12 @@ interface UntrackedRule {
   readonly resourceTypes?: readonly string[];
   /** These actions are data events or are not API calls. */
   readonly actions?: readonly string[];
+  /**
+   * Some untracked actions are API calls (data events): a call counts as use of the service, at service
+   * level, with no tracked action to show for it. Without them, a service used by no tracked action
+   * contradicts this table.
+   */
+  readonly dataEvents?: boolean;
 }
 
 export const ACTION_TRACKING: { readonly services: Readonly<Record<string, UntrackedRule>> } = {
@@ -29,12 +35,14 @@ export const ACTION_TRACKING: { readonly services: Readonly<Record<string, Untra
     account: {},
     acm: {},
     ec2: {},
+    // PassRole is a permission another service checks, not a call: it is never a use of IAM.
     iam: { actions: ['PassRole'] },
-    lambda: { actions: ['InvokeFunction', 'InvokeFunctionUrl', 'InvokeAsync'] },
+    lambda: { actions: ['InvokeFunction', 'InvokeFunctionUrl', 'InvokeAsync'], dataEvents: true },
     s3: {
       // Object-level operations are S3 data events; listing a bucket's objects is one too.
       resourceTypes: ['object', 'accesspointobject'],
       actions: ['ListBucket', 'ListBucketVersions', 'ListBucketMultipartUploads', 'ListMultipartUploadParts'],
+      dataEvents: true,
     },
   },
 };
@@ -42,6 +50,15 @@ export const ACTION_TRACKING: { readonly services: Readonly<Record<string, Untra
 /** True when IAM reports action-level data for some actions of the service. */
 export function isTrackedService(service: string): boolean {
   return Object.hasOwn(ACTION_TRACKING.services, service);
+}
+
+/**
+ * True when a use of the service may show in no tracked action: it has untracked calls (data events).
+ * A tracked service without them, used by no tracked action, was used by an action this table calls
+ * tracked and IAM did not report: the table does not hold for that use.
+ */
+export function hasUntrackedCalls(service: string): boolean {
+  return ACTION_TRACKING.services[service]?.dataEvents === true;
 }
 
 const trackedCache = new WeakMap<Catalog, Map<string, string[]>>();

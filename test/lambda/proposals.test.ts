@@ -296,6 +296,39 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(p.removedActions).not.toContain('s3:GetObject');
   });
 
+  it('keeps whole a used service that no tracked action and no untracked call accounts for', () => {
+    // IAM says ec2 and iam were used and reports none of their tracked actions: the use was an action IAM
+    // does not track (or its two kinds of data disagree), so no ec2 or iam action can be called unused.
+    const r = report('role', 'app', { ec2: 1, iam: 2, sqs: null }, 'ACTION_LEVEL');
+    const usage = usageOf(r, catalog);
+    expect(usage.unexplained).toEqual(['ec2', 'iam']);
+    expect(usage.unusedTrackedActions!.has('ec2')).toBe(false);
+    const p = proposePolicy(context, inline(), doc(allow(['ec2:*', 'iam:*', 'sqs:*'])), r)!;
+    expect(p.action).toBe('trim');
+    expect(p.removedServices).toEqual(['sqs']);
+    expect(p.removedActions).toEqual([]);
+    expect(p.proposed!.Statement).toEqual([allow(['ec2:*', 'iam:*'])]);
+    expect(p.notes).toContain('ec2, iam: used in the window by no action IAM reports one by one, so every action of them is kept');
+    // With nothing else to cut there is nothing to propose.
+    expect(proposePolicy(context, inline(), doc(allow('ec2:*')), report('role', 'app', { ec2: 1 }, 'ACTION_LEVEL'))).toBeNull();
+    // A tracked action used an hour before the window does not account for a use inside it.
+    const stale = report('role', 'app', { ec2: 1 }, 'ACTION_LEVEL', { ec2: ['RunInstances'] });
+    const old = { ...stale, services: stale.services.map((s) => ({ ...s, trackedActions: s.trackedActions.map((a) => ({ ...a, lastAccessedTime: '2026-08-01T00:00:00.000Z' })) })) };
+    expect(usageOf(old, catalog).unexplained).toEqual(['ec2']);
+  });
+
+  it('cuts the unused tracked actions of a service whose use a tracked action or an untracked call accounts for', () => {
+    // ec2 used by RunInstances: its other tracked actions go.
+    const ec2 = proposePolicy(context, inline(), doc(allow('ec2:*')), report('role', 'app', { ec2: 1 }, 'ACTION_LEVEL', { ec2: ['RunInstances'] }))!;
+    expect(ec2.removedActions).toContain('ec2:TerminateInstances');
+    expect(ec2.notes.join(' ')).not.toContain('kept');
+    // s3 used by no tracked action: a data event (GetObject, say) accounts for it, and the management actions go.
+    const usage = usageOf(report('role', 'app', { s3: 1, lambda: 1 }, 'ACTION_LEVEL'), catalog);
+    expect(usage.unexplained).toBeUndefined();
+    expect(usage.unusedTrackedActions!.get('s3')!.has('s3:deletebucket')).toBe(true);
+    expect(usage.unusedTrackedActions!.get('lambda')!.has('lambda:deletefunction')).toBe(true);
+  });
+
   it('at SERVICE_LEVEL never removes an action of a used service', () => {
     expect(proposePolicy(context, inline(), doc(allow('s3:*')), report('role', 'app', { s3: 1 }))).toBeNull();
   });
