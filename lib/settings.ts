@@ -4,6 +4,7 @@
  */
 import { DEFAULTS, describeRange, inRange, RANGES, type Range } from '../lambda/core/defaults';
 import { DEFAULT_WATCH_SERVICES } from '../lambda/core/changes';
+import { cronProblem } from './cron';
 import { ENTITY_TYPES, GRANULARITIES, type EntityType, type Granularity } from '../lambda/core/model';
 
 export interface ScheduleSettings {
@@ -165,8 +166,12 @@ const oneOf =
 
 const boolean: Field<boolean> = (value, at) => (typeof value === 'boolean' ? value : fail(at, 'must be true or false', value));
 
-const cron: Field<string> = (value, at) =>
-  typeof value === 'string' && /^cron\(\S+( \S+){5}\)$/.test(value) ? value : fail(at, 'must be an EventBridge Scheduler cron expression such as "cron(0 3 * * ? *)"', value);
+const cron: Field<string> = (value, at) => {
+  const example = 'an EventBridge Scheduler cron expression such as "cron(0 3 * * ? *)"';
+  if (typeof value !== 'string') return fail(at, `must be ${example}`, value);
+  const problem = cronProblem(value);
+  return problem ? fail(at, `must be ${example}: it ${problem}`, value) : value;
+};
 
 const timeZone: Field<string> = (value, at) => {
   if (typeof value !== 'string') return fail(at, 'must be an IANA time zone such as "UTC" or "Europe/Paris"', value);

@@ -34,6 +34,7 @@ describe('settings', () => {
     [{ iamCallsPerSecond: 0 }, 'iamAccessAudit.iamCallsPerSecond must be a number from 0.1 to 1000'],
     [{ logRetentionDays: 42 }, 'iamAccessAudit.logRetentionDays must be one of the retention periods'],
     [{ schedule: { cron: '0 3 * * *' } }, 'iamAccessAudit.schedule.cron must be an EventBridge Scheduler cron expression'],
+    [{ schedule: { cron: 'cron(0 3 * * * *)' } }, 'iamAccessAudit.schedule.cron must be an EventBridge Scheduler cron expression such as "cron(0 3 * * ? *)": it must have "?" in exactly one of day-of-month and day-of-week'],
     [{ schedule: { timeZone: 'Mars/Olympus' } }, 'iamAccessAudit.schedule.timeZone must be an IANA time zone'],
     [{ schedule: { enabled: 'yes' } }, 'iamAccessAudit.schedule.enabled must be true or false'],
     [{ schedule: { hour: 3 } }, 'iamAccessAudit.schedule.hour is not a known setting'],
