@@ -47,6 +47,7 @@ export function cronProblem(expression: string): string | undefined {
 function fieldProblem(text: string, field: CronField): string | undefined {
   const days = field.name === 'day-of-month' || field.name === 'day-of-week';
   if (text === '?') return days ? undefined : 'may not be "?" (only day-of-month or day-of-week may)';
+  if (text.includes('#') && text.includes(',')) return 'lists more than one day where one has "#" (Scheduler takes a "#" day alone)';
   for (const part of text.split(',')) {
     if (field.special?.test(part)) continue;
     const [range, step, ...more] = part.split('/');

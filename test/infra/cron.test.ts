@@ -34,6 +34,7 @@ describe("EventBridge Scheduler's cron expressions", () => {
     ['cron(? 3 * * ? *)', 'may not be "?"'],
     ['cron(0 3 * FOO ? *)', 'month field "FOO"'],
     ['cron(0 3 1-2-3 * ? *)', 'has a range "1-2-3" that is not from-to'],
+    ['cron(0 3 ? * 3#1,6#3 *)', 'Scheduler takes a "#" day alone'],
   ])('refuses %s, saying why', (expression, why) => {
     expect(cronProblem(expression)).toContain(why);
   });
