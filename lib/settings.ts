@@ -175,12 +175,15 @@ const cron: Field<string> = (value, at) => {
 
 const timeZone: Field<string> = (value, at) => {
   if (typeof value !== 'string') return fail(at, 'must be an IANA time zone such as "UTC" or "Europe/Paris"', value);
+  let resolved: string;
   try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return value;
+    resolved = new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone;
   } catch {
     return fail(at, 'must be an IANA time zone such as "UTC" or "Europe/Paris"', value);
   }
+  // Node takes a zone in any case; the time zone database, and so Scheduler, spells each one way.
+  if (resolved !== value && resolved.toLowerCase() === value.toLowerCase()) return fail(at, `must be spelled as the time zone database spells it, "${resolved}"`, value);
+  return value;
 };
 
 const entityTypes: Field<EntityType[]> = (value, at) => {

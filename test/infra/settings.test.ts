@@ -21,6 +21,9 @@ describe('settings', () => {
   it('default every field', () => {
     expect(parseSettings(undefined)).toEqual(DEFAULT_SETTINGS);
     expect(parseSettings({ schedule: { timeZone: 'Europe/Paris' } }).schedule).toEqual({ ...DEFAULT_SETTINGS.schedule, timeZone: 'Europe/Paris' });
+    // Links of the time zone database are names of their own, kept as given.
+    for (const timeZone of ['GMT', 'Etc/GMT+5', 'Asia/Calcutta']) expect(parseSettings({ schedule: { timeZone } }).schedule.timeZone).toBe(timeZone);
+    expect(parseSettings({ schedule: { cron: 'cron(0 18 ? * MON-FRI *)' } }).schedule.cron).toBe('cron(0 18 ? * MON-FRI *)');
   });
 
   it.each([
@@ -36,6 +39,7 @@ describe('settings', () => {
     [{ schedule: { cron: '0 3 * * *' } }, 'iamAccessAudit.schedule.cron must be an EventBridge Scheduler cron expression'],
     [{ schedule: { cron: 'cron(0 3 * * * *)' } }, 'iamAccessAudit.schedule.cron must be an EventBridge Scheduler cron expression such as "cron(0 3 * * ? *)": it must have "?" in exactly one of day-of-month and day-of-week'],
     [{ schedule: { timeZone: 'Mars/Olympus' } }, 'iamAccessAudit.schedule.timeZone must be an IANA time zone'],
+    [{ schedule: { timeZone: 'europe/paris' } }, 'iamAccessAudit.schedule.timeZone must be spelled as the time zone database spells it, "Europe/Paris", got "europe/paris"'],
     [{ schedule: { enabled: 'yes' } }, 'iamAccessAudit.schedule.enabled must be true or false'],
     [{ schedule: { hour: 3 } }, 'iamAccessAudit.schedule.hour is not a known setting'],
     [{ maxFailedPercent: 101 }, 'iamAccessAudit.maxFailedPercent must be a number from 0 to 100'],
