@@ -12,7 +12,7 @@ import { renderReportPage } from '../../lambda/core/html/report-page';
 import type { Changes } from '../../lambda/core/changes';
 import type { RunSummary } from '../../lambda/core/model';
 import { ReportDataBuilder, type DatedTemplates } from '../../lambda/core/report-data';
-import { fabricatedPage, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/report-page';
+import { fabricatedPage, pageDataOf, PAGE_ACCOUNTS, type FabricatedPage } from '../helpers/report-page';
 import { tempDir } from '../helpers/temp';
 
 const SHOTS = join(__dirname, '..', '..', 'test-output');
@@ -674,6 +674,23 @@ describe('the HTML report in Chromium', () => {
       const cards = await page.page.$$eval('#numbers .card', (cs) => cs.map((c) => (c as HTMLElement).innerText.replace(/\n+/g, ' | ')));
       expect(cards).toContain('— | proposals | none made: Propose did not run to its end');
       await page.page.screenshot({ path: join(SHOTS, 'report-no-proposals.png'), clip: { x: 0, y: 0, width: 1280, height: 420 } });
+      expect(page.errors).toEqual([]);
+    });
+  });
+
+  it('shows accounts whose names look like HTML as text, and keeps its data whole', async () => {
+    // Organizations takes any printable ASCII in an account's name.
+    const names = ['<!-- prod', '</script><script>document.title="pwned"</script> & <b>staging</b>'];
+    const hostile = fabricatedPage(12, { accountNames: names, failedAccounts: [1] });
+    expect(pageDataOf(hostile.html).accounts.map((a) => a.name)).toEqual(names);
+    const file = join(tempDir('report-page-names-'), 'report.html');
+    writeFileSync(file, hostile.html);
+    await onPage(file, async (page) => {
+      expect(await page.page.title()).not.toBe('pwned');
+      expect(await page.page.$$eval('script', (scripts) => scripts.length)).toBe(3);
+      const shown = await page.page.$$eval('#accounts tbody tr td:first-child', (tds) => tds.map((td) => td.textContent ?? ''));
+      for (const name of names) expect(shown.some((cell) => cell.includes(name))).toBe(true);
+      expect(await page.page.$$eval('#identity-body tr.row', (trs) => trs.length)).toBeGreaterThan(0);
       expect(page.errors).toEqual([]);
     });
   });

@@ -43,14 +43,17 @@ export interface FabricatedPage {
  * named by `names` if given; `builderAccountsReversed` makes its data with the accounts in the other
  * order than the summary's. `accounts` makes an organization of that many accounts instead of
  * PAGE_ACCOUNTS (the n-th, from 0, is `account-<n>`, id 100000000001 + n), whose `failedAccounts`
- * (indexes) could not be entered: AccessDenied, and none of the identities.
+ * (indexes) could not be entered: AccessDenied, and none of the identities. `accountNames` names the
+ * accounts in turn (Organizations allows any printable ASCII in a name).
  */
 export function fabricatedPage(
   count: number,
-  options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean; accounts?: number; failedAccounts?: readonly number[]; templates?: DatedTemplates } = {},
+  options: { partition?: string; names?: readonly string[]; builderAccountsReversed?: boolean; accounts?: number; failedAccounts?: readonly number[]; templates?: DatedTemplates; accountNames?: readonly string[] } = {},
 ): FabricatedPage {
   const partition = options.partition ?? 'aws';
-  const pageAccounts = options.accounts === undefined ? PAGE_ACCOUNTS : Array.from({ length: options.accounts }, (_, n) => ({ accountId: String(100_000_000_001 + n), name: `account-${n}` }));
+  const pageAccounts = (options.accounts === undefined ? PAGE_ACCOUNTS : Array.from({ length: options.accounts }, (_, n) => ({ accountId: String(100_000_000_001 + n), name: `account-${n}` }))).map(
+    (a, n) => ({ ...a, name: options.accountNames?.[n] ?? a.name }),
+  );
   const failedIds = new Set((options.failedAccounts ?? []).map((n) => pageAccounts[n].accountId));
   const audited = pageAccounts.filter((a) => !failedIds.has(a.accountId));
   const accountIds = pageAccounts.map((a) => a.accountId);
