@@ -1,10 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../lambda/core/metrics';
+import { AuditFunction } from './audit-function';
 
 export interface AuditAlarmsProps {
   readonly stateMachine: sfn.IStateMachine;
@@ -15,13 +18,23 @@ export interface AuditAlarmsProps {
   readonly failureAlarmPercent?: number;
   /** Alarm when no run succeeded for two days (only when a schedule starts runs). @default false */
   readonly expectNightlyRuns?: boolean;
+  /** How long the notifying function's logs are kept. @default 90 */
+  readonly logRetentionDays?: number;
+  /** The topic's customer managed key, if it has one. @default the AWS managed key for SNS */
+  readonly encryptionKey?: kms.IKey;
 }
 
-/** Tells the topic when a run fails, reports too many failures, or stops happening. */
+/**
+ * Tells the topic when a run fails, reports too many failures, or stops happening, and when that is
+ * over. The alarms invoke a function that publishes for them: CloudWatch itself cannot publish to a
+ * topic encrypted with the AWS managed key for SNS (the default here), whose policy admits only the
+ * account's own principals, and the notifications would be lost without a word.
+ */
 export class AuditAlarms extends Construct {
   readonly executionFailures: cloudwatch.Alarm;
   readonly entityFailures: cloudwatch.Alarm;
   readonly missedRuns?: cloudwatch.Alarm;
+  readonly notify: AuditFunction;
 
   constructor(scope: Construct, id: string, props: AuditAlarmsProps) {
     super(scope, id);
@@ -71,9 +84,21 @@ export class AuditAlarms extends Construct {
       });
       alarms.push(this.missedRuns);
     }
+    this.notify = new AuditFunction(this, 'Notify', {
+      handler: 'alarm-notify',
+      description: "Publishes iam-access-audit's alarms to its topic",
+      environment: { TOPIC_ARN: props.topic.topicArn },
+      logRetentionDays: props.logRetentionDays,
+      memorySize: 128,
+      timeout: Duration.seconds(30),
+    });
+    // Publish to the topic, and (a customer managed key) use the key for it: the actions named exactly.
+    this.notify.role.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.topic.topicArn] }));
+    props.encryptionKey?.grant(this.notify.role, 'kms:Decrypt', 'kms:GenerateDataKey');
+    const action = new actions.LambdaAction(this.notify.function, { useUniquePermissionId: true });
     for (const alarm of alarms) {
-      alarm.addAlarmAction(new actions.SnsAction(props.topic));
-      alarm.addOkAction(new actions.SnsAction(props.topic));
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
     }
   }
 }

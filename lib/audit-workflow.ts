@@ -193,6 +193,10 @@ export class AuditWorkflow extends Construct {
     }
 
     this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      // Step Functions adds the log group to the account's CloudWatch Logs resource policy, which holds
+      // 5,120 characters; in an account with many logging state machines the deployment then fails,
+      // unless the name starts with /aws/vendedlogs/, which the policy covers by a wildcard.
+      logGroupName: `/aws/vendedlogs/states/${stack.stackName}-executions`,
       retention: settings.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -1,5 +1,4 @@
 import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { iamCatalog } from '../lambda/core/catalog';
@@ -64,11 +63,9 @@ export class IamAccessAuditStack extends Stack {
       metricsDimension: this.stackName,
       failureAlarmPercent: settings.failureAlarmPercent,
       expectNightlyRuns: settings.schedule.enabled,
+      logRetentionDays: settings.logRetentionDays,
+      encryptionKey: this.key,
     });
-    if (this.key) {
-      // CloudWatch alarms publish to the encrypted topic.
-      this.key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
-    }
     this.history = new AuditHistory(this, 'History', { bucket: this.reports.bucket, encryptionKey: this.key });
 
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn, description: 'Start a manual run here' });

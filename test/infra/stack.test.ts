@@ -111,7 +111,8 @@ describe('the stack', () => {
 
   it('runs every function on Node.js 24, arm64, traced', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
-    expect(functions).toHaveLength(4);
+    // Plan, AuditBatch, Propose, Summarize, and the alarms' Notify.
+    expect(functions).toHaveLength(5);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
     }
@@ -202,6 +203,8 @@ describe('operations', () => {
   const { stack, template } = synthStack();
   const machine = stack.resolve((stack.workflow.stateMachine.node.defaultChild as any).logicalId) as string;
   const topic = stack.resolve((stack.notifications.topic.node.defaultChild as any).logicalId) as string;
+  const notify = stack.resolve((stack.alarms.notify.function.node.defaultChild as any).logicalId) as string;
+  const notifyArn = { 'Fn::GetAtt': [notify, 'Arn'] };
 
   it('logs every state machine transition to a log group with retention, and traces with X-Ray', () => {
     const logGroup = stack.resolve((stack.workflow.logGroup.node.defaultChild as any).logicalId) as string;
@@ -209,8 +212,11 @@ describe('operations', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroup, 'Arn'] } } }] },
     });
+    // Under /aws/vendedlogs/: the account's CloudWatch Logs resource policy (5,120 characters) then covers
+    // it by a wildcard, rather than growing by its ARN until a deployment fails.
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/aws/vendedlogs/states/IamAccessAudit-executions' });
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as any[];
-    expect(groups).toHaveLength(5);
+    expect(groups).toHaveLength(6);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(90);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function')) as any[]) {
       expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
@@ -227,8 +233,35 @@ describe('operations', () => {
       ]),
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      AlarmActions: [{ Ref: topic }],
+      AlarmActions: [notifyArn],
+      OKActions: [notifyArn],
     });
+  });
+
+  it('publishes its alarms through a function that may only publish to the topic: CloudWatch cannot use the topic\'s AWS managed key', () => {
+    const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm')) as Array<[string, any]>;
+    expect(alarms).toHaveLength(3);
+    for (const [, alarm] of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([notifyArn]);
+      expect(alarm.Properties.OKActions).toEqual([notifyArn]);
+    }
+    const fn = template.findResources('AWS::Lambda::Function')[notify] as any;
+    expect(fn.Properties.Environment.Variables.TOPIC_ARN).toEqual({ Ref: topic });
+    // Its role: publish to the topic, write its own logs, X-Ray's tracing; nothing else.
+    const role = fn.Properties.Role['Fn::GetAtt'][0];
+    const statements = roleStatements(template).filter((s) => s.role === role).map((s) => s.statement);
+    expect(statements.flatMap(actionsOf).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'sns:Publish', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    expect(JSON.stringify(statements.find((s) => actionsOf(s).includes('logs:PutLogEvents'))!.Resource)).toContain(fn.Properties.LoggingConfig.LogGroup.Ref);
+    expect(statements.find((s) => actionsOf(s).includes('sns:Publish'))!.Resource).toEqual({ Ref: topic });
+    // Only CloudWatch's alarms of this stack may invoke it, each by its own ARN.
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter((p: any) => JSON.stringify(p.Properties.FunctionName).includes(notify)) as any[];
+    expect(permissions).toHaveLength(alarms.length);
+    for (const p of permissions) {
+      expect(p.Properties.Principal).toBe('lambda.alarms.cloudwatch.amazonaws.com');
+      expect(p.Properties.Action).toBe('lambda:InvokeFunction');
+      expect(p.Properties.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
+      expect(alarms.map(([id]) => id)).toContain(p.Properties.SourceArn['Fn::GetAtt'][0]);
+    }
   });
 
   it('alarms when a run fails to report more than the configured share, from the metric Summarize publishes', () => {
@@ -238,7 +271,7 @@ describe('operations', () => {
       Dimensions: [{ Name: 'Stack', Value: 'IamAccessAudit' }],
       Threshold: 5,
       ComparisonOperator: 'GreaterThanThreshold',
-      AlarmActions: [{ Ref: topic }],
+      AlarmActions: [notifyArn],
     });
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ METRICS_DIMENSION: 'IamAccessAudit' }) } });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsSucceeded', Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
@@ -302,13 +335,15 @@ describe('the customer managed key option', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'security@example.com' });
   });
 
-  it('grants exactly the key actions the functions and the workflow use, and lets CloudWatch alarms publish', () => {
+  it('grants exactly the key actions the functions and the workflow use, the alarms\' function among them, and no service', () => {
     for (const { statement } of roleStatements(template)) {
       const kms = actionsOf(statement).filter((a) => a.startsWith('kms:'));
       if (kms.length > 0) expect(kms.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     }
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'] })]) },
-    });
+    const notifyRole = (Object.entries(template.findResources('AWS::IAM::Role')) as Array<[string, any]>).find(([id]) => id.startsWith('AlarmsNotify'))![0];
+    expect(roleStatements(template).filter((s) => s.role === notifyRole).flatMap((s) => actionsOf(s.statement)).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sns:Publish', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    // The alarms publish through the function: CloudWatch itself needs nothing of the key.
+    const keyPolicy = JSON.stringify((Object.values(template.findResources('AWS::KMS::Key'))[0] as any).Properties.KeyPolicy);
+    expect(keyPolicy).not.toContain('cloudwatch.amazonaws.com');
   });
 });
