@@ -1,8 +1,8 @@
 /**
  * EventBridge Scheduler's cron expressions, `cron(minutes hours day-of-month month day-of-week year)`,
- * checked field by field as Scheduler would check them at deployment: a Unix habit (`* * *` for both
- * days, a seventh day 0, a fifth field only) otherwise synthesizes and fails `cdk deploy` in
- * CloudFormation with a message that names no setting.
+ * checked field by field as Scheduler would check them at deployment: a Unix habit (`*` in both day
+ * fields, Sunday as 0, five fields) otherwise synthesizes and fails `cdk deploy` in CloudFormation with
+ * a message that names no setting. Names (JAN, FRI) are taken in any case.
  */
 
 interface CronField {
@@ -25,7 +25,7 @@ const FIELDS: readonly CronField[] = [
   { name: 'day-of-month', min: 1, max: 31, special: /^(L|LW|([1-9]|[12]\d|3[01])W)$/ },
   { name: 'month', min: 1, max: 12, names: MONTHS },
   // 6L: the month's last Friday; 6#3: its third Friday.
-  { name: 'day-of-week', min: 1, max: 7, names: DAYS, special: /^(L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(L|#[1-5]))$/ },
+  { name: 'day-of-week', min: 1, max: 7, names: DAYS, special: /^(L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(L|#[1-5]))$/i },
   { name: 'year', min: 1970, max: 2199 },
 ];
 

@@ -12,6 +12,7 @@ describe("EventBridge Scheduler's cron expressions", () => {
     'cron(0 0 15W * ? *)',
     'cron(5,35 14 ? jan,JUL sun *)',
     'cron(0 1-5/2 ? * * 2027)',
+    'cron(0 10 ? * fri#3 *)',
   ])('takes %s', (expression) => {
     expect(cronProblem(expression)).toBeUndefined();
   });
