@@ -51,8 +51,13 @@ export interface Usage {
 
 const DAY_MS = 86_400_000;
 
-/** The use a report shows: services used within its window; with ACTION_LEVEL data, the tracked actions not used. */
-export function usageOf(report: EntityReport, catalog: Catalog): Usage {
+/**
+ * The use a report shows: services used within its window; with ACTION_LEVEL data, the tracked actions
+ * not used. `grantsUntrackedCall`, when the report's entity is known, says whether anything grants it an
+ * untracked call (a data event) of a service: a use no tracked action shows, with none granted, was made
+ * by an action IAM does not report.
+ */
+export function usageOf(report: EntityReport, catalog: Catalog, grantsUntrackedCall?: (service: string) => boolean): Usage {
   const unused = new Set(report.findings.unusedServices);
   const usedServices = new Set(report.services.map((s) => s.serviceNamespace).filter((s) => !unused.has(s)));
   if (report.granularity !== 'ACTION_LEVEL') return { usedServices, unusedTrackedActions: null };
@@ -67,7 +72,7 @@ export function usageOf(report: EntityReport, catalog: Catalog): Usage {
     // IAM says the service was used in the window and shows no tracked action that was. With no untracked
     // call to account for it, the action used is one IAM does not track, whatever the table says (or
     // IAM's two kinds of data disagree): which one is unknown, so none of the service's actions is cut.
-    if (used.size === 0 && !hasUntrackedCalls(s.serviceNamespace)) {
+    if (used.size === 0 && (!hasUntrackedCalls(s.serviceNamespace) || grantsUntrackedCall?.(s.serviceNamespace) === false)) {
       unexplained.push(s.serviceNamespace);
       continue;
     }
@@ -264,8 +269,15 @@ export interface ReviewConditions {
 }
 
 /** The proposal for one policy measured by one report, or null when everything it grants is used. */
-export function proposePolicy(context: ProposalContext, target: PolicyTarget, current: PolicyDocument, report: EntityReport, conditions: ReviewConditions = {}): Proposal | null {
-  const change = changeOf(target, current, usageOf(report, context.catalog), context.space, conditions);
+export function proposePolicy(
+  context: ProposalContext,
+  target: PolicyTarget,
+  current: PolicyDocument,
+  report: EntityReport,
+  conditions: ReviewConditions = {},
+  usage: Usage = usageOf(report, context.catalog),
+): Proposal | null {
+  const change = changeOf(target, current, usage, context.space, conditions);
   if (!change) return null;
   return {
     schemaVersion: 1,
@@ -493,23 +505,56 @@ export const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: PO
  * identity is reported but its policies are not proposed (a shared policy attached to one is a review);
  * the inline policies and AWS managed attachments of a role owned elsewhere are reviews.
  */
+/**
+ * Whether anything grants the identity an untracked call (a data event) of a service: its inline and
+ * managed policies and, a user, its groups'. A policy whose document the details lack counts as granting
+ * none, so that a use IAM does not report action by action is kept whole rather than cut.
+ */
+function untrackedCallsGranted(
+  identity: IdentityDetails,
+  policies: ReadonlyMap<string, ManagedPolicyDetails>,
+  groups: ReadonlyMap<string, IdentityDetails>,
+  context: ProposalContext,
+): (service: string) => boolean {
+  // Asked only of an ACTION_LEVEL report's service used by no tracked action: made then, and once.
+  let allows: PolicyStatement[] | undefined;
+  const known = new Map<string, boolean>();
+  return (service) => {
+    let granted = known.get(service);
+    if (granted === undefined) {
+      if (!allows) {
+        const holders = [identity, ...identity.groups.flatMap((name) => groups.get(name) ?? [])];
+        const documents = holders.flatMap((h) => [...h.inlinePolicies.map((p) => p.document), ...h.attachedPolicies.flatMap((arn) => policies.get(arn)?.document ?? [])]);
+        allows = documents.flatMap((d) => statementsOf(d)).filter((st) => st.Effect === 'Allow');
+      }
+      const tracked = new Set(trackedActions(context.catalog, service).map((a) => `${service}:${a.toLowerCase()}`));
+      const untracked = context.space.actionsOf(service).filter((a) => !tracked.has(a));
+      granted = allows.some((st) => untracked.some(context.space.grants(st)));
+      known.set(service, granted);
+    }
+    return granted;
+  };
+}
+
 export function proposeForAccount(context: ProposalContext, details: AuthorizationDetails, reports: ReadonlyMap<string, EntityReport>, exemptions: Exemptions): Proposal[] {
   const proposals: Proposal[] = [];
   const policies = new Map(details.policies.map((p) => [p.arn, p]));
   const exempt = new Map(details.identities.map((i) => [i.arn, exemptionOf(i, exemptions)]));
+  const groups = new Map(details.identities.filter((i) => i.type === 'group').map((g) => [g.name, g]));
   for (const identity of details.identities) {
     const report = reports.get(identity.arn);
     if (!report || exempt.get(identity.arn)) continue;
     const owner = { arn: identity.arn, type: identity.type };
     const conditions: ReviewConditions = { ownedElsewhere: ownedElsewhereOf(identity, details), tooNew: tooNew(identity.createDate, report) };
+    const usage = usageOf(report, context.catalog, untrackedCallsGranted(identity, policies, groups, context));
     for (const inline of identity.inlinePolicies) {
-      const p = proposePolicy(context, { kind: 'inline-policy', policyArn: null, policyName: inline.name, owner, sizeLimit: INLINE_LIMITS[identity.type] }, inline.document, report, conditions);
+      const p = proposePolicy(context, { kind: 'inline-policy', policyArn: null, policyName: inline.name, owner, sizeLimit: INLINE_LIMITS[identity.type] }, inline.document, report, conditions, usage);
       if (p) proposals.push(p);
     }
     for (const arn of identity.attachedPolicies) {
       const policy = policies.get(arn);
       if (!policy?.awsManaged) continue;
-      const p = proposePolicy(context, { kind: 'aws-managed-attachment', policyArn: arn, policyName: policy.name, owner, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, conditions);
+      const p = proposePolicy(context, { kind: 'aws-managed-attachment', policyArn: arn, policyName: policy.name, owner, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, conditions, usage);
       if (p) proposals.push(p);
     }
   }

@@ -329,6 +329,35 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(usage.unusedTrackedActions!.get('lambda')!.has('lambda:deletefunction')).toBe(true);
   });
 
+  it('keeps whole a used service that no tracked action shows when nothing grants the identity one of its data events', () => {
+    const inlineOf = (name: string, ...actions: string[]) => ({ name, document: doc(allow(actions)) });
+    const user = (name: string, extra: Partial<IdentityDetails>): IdentityDetails => ({ ...role(name), arn: arnOf('user', name), type: 'user', ...extra });
+    const details = account([
+      // Bucket management only: its s3 use cannot have been a data event.
+      role('admin', { inlinePolicies: [inlineOf('buckets', 's3:GetBucketLocation', 's3:PutBucketPolicy', 'sqs:SendMessage')] }),
+      // A data event granted by another of its policies accounts for the use: the management policy goes.
+      role('reader', { inlinePolicies: [inlineOf('objects', 's3:GetObject'), inlineOf('buckets', 's3:PutBucketPolicy')] }),
+      // The same through a user's group.
+      { ...group('readers'), inlinePolicies: [inlineOf('objects', 's3:GetObject')] },
+      user('ana', { groups: ['readers'], inlinePolicies: [inlineOf('buckets', 's3:PutBucketPolicy')] }),
+    ]);
+    // Each used s3 yesterday and IAM reports none of its tracked actions used.
+    const reports = new Map(
+      [arnOf('role', 'admin'), arnOf('role', 'reader'), arnOf('user', 'ana')].map((arn) => {
+        const [type, name] = arn.split(':').pop()!.split('/') as [EntityType, string];
+        return [arn, report(type, name, { s3: 1, sqs: null }, 'ACTION_LEVEL')];
+      }),
+    );
+    const proposals = proposeForAccount(context, details, reports, NO_EXEMPTIONS);
+    const of = (arn: string) => proposals.filter((p) => p.target.owner?.arn === arn);
+    const [admin] = of(arnOf('role', 'admin'));
+    expect(admin).toMatchObject({ action: 'trim', removedServices: ['sqs'], removedActions: [] });
+    expect(admin.proposed!.Statement).toEqual([allow(['s3:GetBucketLocation', 's3:PutBucketPolicy'])]);
+    expect(admin.notes).toContain('s3: used in the window by no action IAM reports one by one, so every action of it is kept');
+    expect(of(arnOf('role', 'reader'))).toEqual([expect.objectContaining({ action: 'remove', target: expect.objectContaining({ policyName: 'buckets' }), removedActions: ['s3:PutBucketPolicy'] })]);
+    expect(of(arnOf('user', 'ana'))).toEqual([expect.objectContaining({ action: 'remove', target: expect.objectContaining({ policyName: 'buckets' }) })]);
+  });
+
   it('at SERVICE_LEVEL never removes an action of a used service', () => {
     expect(proposePolicy(context, inline(), doc(allow('s3:*')), report('role', 'app', { s3: 1 }))).toBeNull();
   });
