@@ -691,6 +691,7 @@ describe('the HTML report in Chromium', () => {
       const shown = await page.page.$$eval('#accounts tbody tr td:first-child', (tds) => tds.map((td) => td.textContent ?? ''));
       for (const name of names) expect(shown.some((cell) => cell.includes(name))).toBe(true);
       expect(await page.page.$$eval('#identity-body tr.row', (trs) => trs.length)).toBeGreaterThan(0);
+      await (await page.page.$('#accounts'))!.screenshot({ path: join(SHOTS, 'report-account-names.png') });
       expect(page.errors).toEqual([]);
     });
   });
