@@ -500,12 +500,6 @@ export function tooNew(createDate: string | null, report: EntityReport): string 
 export const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: POLICY_SIZE_LIMITS.user, group: POLICY_SIZE_LIMITS.group, role: POLICY_SIZE_LIMITS.role };
 
 /**
- * Every proposal for one account: inline policies and AWS managed attachments from their owner's report,
- * customer managed policies from their own. No proposal from a missing (failed) report; an exempt
- * identity is reported but its policies are not proposed (a shared policy attached to one is a review);
- * the inline policies and AWS managed attachments of a role owned elsewhere are reviews.
- */
-/**
  * Whether anything grants the identity an untracked call (a data event) of a service: its inline and
  * managed policies and, a user, its groups'. A policy whose document the details lack counts as granting
  * none, so that a use IAM does not report action by action is kept whole rather than cut.
@@ -536,6 +530,12 @@ function untrackedCallsGranted(
   };
 }
 
+/**
+ * Every proposal for one account: inline policies and AWS managed attachments from their owner's report,
+ * customer managed policies from their own. No proposal from a missing (failed) report; an exempt
+ * identity is reported but its policies are not proposed (a shared policy attached to one is a review);
+ * the inline policies and AWS managed attachments of a role owned elsewhere are reviews.
+ */
 export function proposeForAccount(context: ProposalContext, details: AuthorizationDetails, reports: ReadonlyMap<string, EntityReport>, exemptions: Exemptions): Proposal[] {
   const proposals: Proposal[] = [];
   const policies = new Map(details.policies.map((p) => [p.arn, p]));

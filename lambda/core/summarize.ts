@@ -622,7 +622,11 @@ export function failedAccountsText(failed: readonly AccountSummary[]): string {
   const codeOf = (a: AccountSummary) => a.code ?? 'unknown';
   if (failed.length <= FAILED_ACCOUNTS_NAMED) return failed.map((a) => `${a.accountId}: ${codeOf(a)}`).join(', ');
   const byCode = new Map<string, string[]>();
-  for (const a of failed) byCode.set(codeOf(a), [...(byCode.get(codeOf(a)) ?? []), a.accountId]);
+  for (const a of failed) {
+    const ids = byCode.get(codeOf(a)) ?? [];
+    ids.push(a.accountId);
+    byCode.set(codeOf(a), ids);
+  }
   const groups = [...byCode].sort(([c1, a1], [c2, a2]) => a2.length - a1.length || c1.localeCompare(c2));
   const named = groups.map(([code, ids]) => {
     const some = ids.slice(0, IDS_PER_CODE).join(', ');
