@@ -12,7 +12,7 @@ import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails } from
 import type { Catalog } from './catalog';
 import { accountOfArn, type EntityReport, type ProposalAction } from './model';
 import { listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
-import { hasUntrackedCalls, trackedActions } from './tracked-actions';
+import { hasUntrackedCalls, trackedActionKeys } from './tracked-actions';
 
 export type TargetKind = 'managed-policy' | 'inline-policy' | 'aws-managed-attachment';
 
@@ -66,9 +66,9 @@ export function usageOf(report: EntityReport, catalog: Catalog, grantsUntrackedC
   const unexplained: string[] = [];
   for (const s of report.services) {
     if (!usedServices.has(s.serviceNamespace)) continue;
-    const tracked = trackedActions(catalog, s.serviceNamespace);
-    if (tracked.length === 0) continue;
-    const used = new Set(s.trackedActions.filter((a) => a.lastAccessedTime !== null && Date.parse(a.lastAccessedTime) >= windowStart).map((a) => a.actionName.toLowerCase()));
+    const tracked = trackedActionKeys(catalog, s.serviceNamespace);
+    if (tracked.size === 0) continue;
+    const used = new Set(s.trackedActions.filter((a) => a.lastAccessedTime !== null && Date.parse(a.lastAccessedTime) >= windowStart).map((a) => `${s.serviceNamespace}:${a.actionName.toLowerCase()}`));
     // IAM says the service was used in the window and shows no tracked action that was. With no untracked
     // call to account for it, the action used is one IAM does not track, whatever the table says (or
     // IAM's two kinds of data disagree): which one is unknown, so none of the service's actions is cut.
@@ -76,7 +76,7 @@ export function usageOf(report: EntityReport, catalog: Catalog, grantsUntrackedC
       unexplained.push(s.serviceNamespace);
       continue;
     }
-    unusedTrackedActions.set(s.serviceNamespace, new Set(tracked.map((a) => `${s.serviceNamespace}:${a.toLowerCase()}`).filter((a) => !used.has(a.slice(a.indexOf(':') + 1)))));
+    unusedTrackedActions.set(s.serviceNamespace, new Set([...tracked].filter((a) => !used.has(a))));
   }
   return { usedServices, unusedTrackedActions, ...(unexplained.length > 0 ? { unexplained } : {}) };
 }
@@ -500,34 +500,34 @@ export function tooNew(createDate: string | null, report: EntityReport): string 
 export const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: POLICY_SIZE_LIMITS.user, group: POLICY_SIZE_LIMITS.group, role: POLICY_SIZE_LIMITS.role };
 
 /**
- * Whether anything grants the identity an untracked call (a data event) of a service: its inline and
- * managed policies and, a user, its groups'. A policy whose document the details lack counts as granting
- * none, so that a use IAM does not report action by action is kept whole rather than cut.
+ * Whether the documents grant an untracked call (a data event) of a service, which may account for a use
+ * IAM shows at service level and in no tracked action. Asked only of an ACTION_LEVEL report's service used
+ * by no tracked action: the documents are read then, once, and each service is answered once.
  */
-function untrackedCallsGranted(
-  identity: IdentityDetails,
-  policies: ReadonlyMap<string, ManagedPolicyDetails>,
-  groups: ReadonlyMap<string, IdentityDetails>,
-  context: ProposalContext,
-): (service: string) => boolean {
-  // Asked only of an ACTION_LEVEL report's service used by no tracked action: made then, and once.
+function untrackedCallGrant(documents: () => readonly PolicyDocument[], context: ProposalContext): (service: string) => boolean {
   let allows: PolicyStatement[] | undefined;
   const known = new Map<string, boolean>();
   return (service) => {
     let granted = known.get(service);
     if (granted === undefined) {
-      if (!allows) {
-        const holders = [identity, ...identity.groups.flatMap((name) => groups.get(name) ?? [])];
-        const documents = holders.flatMap((h) => [...h.inlinePolicies.map((p) => p.document), ...h.attachedPolicies.flatMap((arn) => policies.get(arn)?.document ?? [])]);
-        allows = documents.flatMap((d) => statementsOf(d)).filter((st) => st.Effect === 'Allow');
-      }
-      const tracked = new Set(trackedActions(context.catalog, service).map((a) => `${service}:${a.toLowerCase()}`));
+      allows ??= documents().flatMap((d) => statementsOf(d)).filter((st) => st.Effect === 'Allow');
+      const tracked = trackedActionKeys(context.catalog, service);
       const untracked = context.space.actionsOf(service).filter((a) => !tracked.has(a));
       granted = allows.some((st) => untracked.some(context.space.grants(st)));
       known.set(service, granted);
     }
     return granted;
   };
+}
+
+/**
+ * The documents that may grant an identity its use: its inline and managed policies and, a user, its
+ * groups'. A policy whose document the details lack grants nothing here, so that a use IAM does not
+ * report action by action is kept whole rather than cut.
+ */
+function documentsOf(identity: IdentityDetails, policies: ReadonlyMap<string, ManagedPolicyDetails>, groups: ReadonlyMap<string, IdentityDetails>): PolicyDocument[] {
+  const holders = [identity, ...identity.groups.flatMap((name) => groups.get(name) ?? [])];
+  return holders.flatMap((h) => [...h.inlinePolicies.map((p) => p.document), ...h.attachedPolicies.flatMap((arn) => policies.get(arn)?.document ?? [])]);
 }
 
 /**
@@ -546,7 +546,7 @@ export function proposeForAccount(context: ProposalContext, details: Authorizati
     if (!report || exempt.get(identity.arn)) continue;
     const owner = { arn: identity.arn, type: identity.type };
     const conditions: ReviewConditions = { ownedElsewhere: ownedElsewhereOf(identity, details), tooNew: tooNew(identity.createDate, report) };
-    const usage = usageOf(report, context.catalog, untrackedCallsGranted(identity, policies, groups, context));
+    const usage = usageOf(report, context.catalog, untrackedCallGrant(() => documentsOf(identity, policies, groups), context));
     for (const inline of identity.inlinePolicies) {
       const p = proposePolicy(context, { kind: 'inline-policy', policyArn: null, policyName: inline.name, owner, sizeLimit: INLINE_LIMITS[identity.type] }, inline.document, report, conditions, usage);
       if (p) proposals.push(p);
@@ -563,10 +563,13 @@ export function proposeForAccount(context: ProposalContext, details: Authorizati
     if (!report) continue;
     const holders = details.identities.filter((i) => i.attachedPolicies.includes(policy.arn));
     const exemptHolder = holders.find((h) => exempt.get(h.arn));
-    const p = proposePolicy(context, { kind: 'managed-policy', policyArn: policy.arn, policyName: policy.name, owner: null, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, {
+    const conditions: ReviewConditions = {
       tooNew: tooNew(policy.createDate, report),
       exempt: exemptHolder ? `attached to ${exemptHolder.arn}, which is ${exempt.get(exemptHolder.arn)}` : undefined,
-    });
+    };
+    // The policy's report shows the use made through it: only what it grants can account for that use.
+    const usage = usageOf(report, context.catalog, untrackedCallGrant(() => [policy.document], context));
+    const p = proposePolicy(context, { kind: 'managed-policy', policyArn: policy.arn, policyName: policy.name, owner: null, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, conditions, usage);
     if (p) proposals.push(p);
   }
   return proposals;

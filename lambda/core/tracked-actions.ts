@@ -72,6 +72,17 @@ export function trackedActions(catalog: Catalog, service: string): string[] {
   return found;
 }
 
+const trackedKeysCache = new WeakMap<Catalog, Map<string, ReadonlySet<string>>>();
+
+/** The tracked actions of a service as lower-case `service:action` keys, the form policies are compared in. */
+export function trackedActionKeys(catalog: Catalog, service: string): ReadonlySet<string> {
+  let cache = trackedKeysCache.get(catalog);
+  if (!cache) trackedKeysCache.set(catalog, (cache = new Map()));
+  let found = cache.get(service);
+  if (!found) cache.set(service, (found = new Set(trackedActions(catalog, service).map((a) => `${service}:${a.toLowerCase()}`))));
+  return found;
+}
+
 function computeTrackedActions(catalog: Catalog, service: string): string[] {
   const rule = ACTION_TRACKING.services[service];
   if (!rule) return [];

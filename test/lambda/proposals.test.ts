@@ -358,6 +358,23 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(of(arnOf('user', 'ana'))).toEqual([expect.objectContaining({ action: 'remove', target: expect.objectContaining({ policyName: 'buckets' }) })]);
   });
 
+  it('judges a customer managed policy by what it grants itself, since its report shows the use made through it', () => {
+    const managed = (name: string, ...actions: string[]) => ({ arn: `arn:aws:iam::${ACCOUNT}:policy/${name}`, name, path: '/', createDate: '2024-01-01T00:00:00Z', awsManaged: false, document: doc(allow(actions)) });
+    const buckets = managed('buckets', 's3:GetBucketLocation', 's3:PutBucketPolicy', 'sqs:SendMessage');
+    const objects = managed('objects', 's3:GetObject', 's3:PutBucketPolicy');
+    // Its holder may read objects through another policy: that says nothing of the use made through this one.
+    const details = account([role('app', { attachedPolicies: [buckets.arn, objects.arn], inlinePolicies: [{ name: 'read', document: doc(allow('s3:GetObject')) }] })], [buckets, objects]);
+    // Each policy's report: s3 used yesterday, none of its tracked actions reported used.
+    const reports = new Map([buckets, objects].map((p) => [p.arn, report('policy', p.name, { s3: 1, sqs: null }, 'ACTION_LEVEL')]));
+    const proposals = proposeForAccount(context, details, reports, NO_EXEMPTIONS);
+    const of = (arn: string) => proposals.filter((p) => p.target.policyArn === arn);
+    // Bucket management alone cannot have made a data event: s3 is kept whole, sqs goes.
+    expect(of(buckets.arn)).toEqual([expect.objectContaining({ action: 'trim', removedServices: ['sqs'], removedActions: [], proposed: doc(allow(['s3:GetBucketLocation', 's3:PutBucketPolicy'])) })]);
+    expect(of(buckets.arn)[0].notes).toContain('s3: used in the window by no action IAM reports one by one, so every action of it is kept');
+    // A data event it grants accounts for the use: its unused bucket management goes.
+    expect(of(objects.arn)).toEqual([expect.objectContaining({ action: 'trim', removedActions: ['s3:PutBucketPolicy'], proposed: doc(allow('s3:GetObject')) })]);
+  });
+
   it('at SERVICE_LEVEL never removes an action of a used service', () => {
     expect(proposePolicy(context, inline(), doc(allow('s3:*')), report('role', 'app', { s3: 1 }))).toBeNull();
   });
