@@ -77,6 +77,11 @@ export class ActionSpace {
     this.services = catalog.serviceKeys();
   }
 
+  /** The version of the catalogue the actions come from. */
+  get catalogVersion(): string {
+    return this.catalog.version;
+  }
+
   /** Every action of a service, lower case `service:action` (empty for a service the catalogue does not know). */
   actionsOf(service: string): readonly string[] {
     let list = this.byService.get(service);

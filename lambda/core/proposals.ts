@@ -11,8 +11,8 @@ import { createHash } from 'node:crypto';
 import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails } from './authorization';
 import type { Catalog } from './catalog';
 import { accountOfArn, type EntityReport, type ProposalAction } from './model';
-import { listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
-import { hasUntrackedCalls, trackedActionKeys } from './tracked-actions';
+import { globToRegExp, listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
+import { hasUntrackedCalls, isCatalogAction, trackedActionKeys } from './tracked-actions';
 
 export type TargetKind = 'managed-policy' | 'inline-policy' | 'aws-managed-attachment';
 
@@ -47,6 +47,12 @@ export interface Usage {
    * call explains, kept whole (not trimmed action by action).
    */
   readonly unexplained?: readonly string[];
+  /**
+   * With ACTION_LEVEL data: used tracked services kept whole because IAM reports actions of them used in
+   * the window that the action catalogue does not know (IAM's spelling): the catalogue is older than
+   * IAM's data, and a trim written from it would drop them.
+   */
+  readonly unknownUsed?: ReadonlyMap<string, readonly string[]>;
 }
 
 const DAY_MS = 86_400_000;
@@ -64,11 +70,20 @@ export function usageOf(report: EntityReport, catalog: Catalog, grantsUntrackedC
   const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
   const unusedTrackedActions = new Map<string, Set<string>>();
   const unexplained: string[] = [];
+  const unknownUsed = new Map<string, string[]>();
   for (const s of report.services) {
     if (!usedServices.has(s.serviceNamespace)) continue;
     const tracked = trackedActionKeys(catalog, s.serviceNamespace);
     if (tracked.size === 0) continue;
-    const used = new Set(s.trackedActions.filter((a) => a.lastAccessedTime !== null && Date.parse(a.lastAccessedTime) >= windowStart).map((a) => `${s.serviceNamespace}:${a.actionName.toLowerCase()}`));
+    const usedActions = s.trackedActions.filter((a) => a.lastAccessedTime !== null && Date.parse(a.lastAccessedTime) >= windowStart);
+    // A trim lists the catalogue's actions in place of a wildcard: an action AWS added since the catalogue
+    // was bundled, used, would be lost. Where IAM names one, the service is not cut action by action.
+    const unknown = usedActions.filter((a) => !isCatalogAction(catalog, s.serviceNamespace, a.actionName)).map((a) => `${s.serviceNamespace}:${a.actionName}`);
+    if (unknown.length > 0) {
+      unknownUsed.set(s.serviceNamespace, unknown);
+      continue;
+    }
+    const used = new Set(usedActions.map((a) => `${s.serviceNamespace}:${a.actionName.toLowerCase()}`));
     // IAM says the service was used in the window and shows no tracked action that was. With no untracked
     // call to account for it, the action used is one IAM does not track, whatever the table says (or
     // IAM's two kinds of data disagree): which one is unknown, so none of the service's actions is cut.
@@ -78,7 +93,7 @@ export function usageOf(report: EntityReport, catalog: Catalog, grantsUntrackedC
     }
     unusedTrackedActions.set(s.serviceNamespace, new Set([...tracked].filter((a) => !used.has(a))));
   }
-  return { usedServices, unusedTrackedActions, ...(unexplained.length > 0 ? { unexplained } : {}) };
+  return { usedServices, unusedTrackedActions, ...(unexplained.length > 0 ? { unexplained } : {}), ...(unknownUsed.size > 0 ? { unknownUsed } : {}) };
 }
 
 export interface Trim {
@@ -91,6 +106,8 @@ export interface Trim {
   readonly keptServices: readonly string[];
   /** Why the document cannot be trimmed safely, when it cannot. */
   readonly cannot?: string;
+  /** Wildcards written out as the catalogue's actions, less the unused tracked ones (ACTION_LEVEL). */
+  readonly writtenOut?: readonly string[];
 }
 
 /**
@@ -105,6 +122,7 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
   const kept: PolicyStatement[] = [];
   const sources: number[] = [];
   const removedActions = new Set<string>();
+  const writtenOut = new Set<string>();
   for (const [index, statement] of statements.entries()) {
     if (statement.Effect === 'Deny') {
       kept.push(statement);
@@ -136,6 +154,7 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
           actions.push(p);
         } else {
           for (const a of dropping) removedActions.add(a);
+          if (/[*?]/.test(p)) writtenOut.add(p);
           actions.push(...[...matched].filter((a) => !unusedTracked!.has(a)).map((a) => space.spelling(a)));
         }
       }
@@ -148,7 +167,14 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
   const removedServices = [...granted].filter((s) => !usage.usedServices.has(s)).sort();
   const allows = kept.some((s) => s.Effect === 'Allow');
   const document = !allows && !kept.some((s) => s.Effect === 'Deny') ? null : { ...current, Statement: kept };
-  return { document, sources, removedServices, keptServices, removedActions: [...removedActions].map((a) => space.spelling(a)).sort() };
+  return {
+    document,
+    sources,
+    removedServices,
+    keptServices,
+    removedActions: [...removedActions].map((a) => space.spelling(a)).sort(),
+    ...(writtenOut.size > 0 ? { writtenOut: [...writtenOut] } : {}),
+  };
 
   function cannot(reason: string): Trim {
     return { document: current, sources: statements.map((_, i) => i), removedServices: [], removedActions: [], keptServices: [], cannot: reason };
@@ -186,6 +212,12 @@ export function proveNeverBroader(current: PolicyDocument, trim: Trim, space: Ac
   return null;
 }
 
+/** Whether an Allow statement's Action names an action, any catalogue aside (NotAction: whether it leaves it out). */
+function namedBy(statement: PolicyStatement, action: string): boolean {
+  const matches = (patterns: string | readonly string[] | undefined) => listOf(patterns).some((p) => globToRegExp(p).test(action.toLowerCase()));
+  return statement.Action !== undefined ? matches(statement.Action) : !matches(statement.NotAction);
+}
+
 /**
  * The actions of an Allow statement that need asking whether its source allows them. A pattern the
  * source's Action holds itself (IAM ignores case) is allowed whole, and so is every catalogue action
@@ -218,6 +250,10 @@ export function proveKeepsUse(current: PolicyDocument, trim: Trim, usage: Usage,
         : null;
     // The same question either way round: over what the statement grants, or over the used services'
     // actions, whichever is fewer (a broad statement grants thousands; a narrow one a few).
+    // Used actions the catalogue does not know are asked of the patterns as written, as IAM matches them.
+    for (const action of [...(usage.unknownUsed?.values() ?? [])].flat()) {
+      if (namedBy(statement, action) && !(counterpart >= 0 && namedBy(after[counterpart], action))) return `${action}, used, would no longer be allowed by statement ${index}`;
+    }
     if (space.grantedCount(statement) <= usedActions) {
       for (const action of space.eachGranted(statement)) {
         const service = action.slice(0, action.indexOf(':'));
@@ -351,6 +387,13 @@ function changeIn(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 's
   const keptWhole = (usage.unexplained ?? []).filter((s) => trim.keptServices.includes(s));
   if (keptWhole.length > 0) {
     notes.push(`${keptWhole.join(', ')}: used in the window by no action IAM reports one by one, so every action of ${keptWhole.length === 1 ? 'it' : 'them'} is kept`);
+  }
+  if (trim.writtenOut && trim.document) {
+    notes.push(`${trim.writtenOut.join(', ')} written out as the actions the bundled catalogue knows (${space.catalogVersion}), less the unused: an action AWS adds later is not in the proposal`);
+  }
+  for (const [service, actions] of usage.unknownUsed ?? []) {
+    if (!trim.keptServices.includes(service)) continue;
+    notes.push(`${service}: IAM reports ${actions.join(', ')} used in the window, which the bundled action catalogue does not know (it is older than IAM's data), so every action of ${service} is kept`);
   }
   if (action === 'remove') notes.push(target.kind === 'aws-managed-attachment' || target.kind === 'managed-policy' ? 'nothing it grants was used: detach it' : 'nothing it grants was used: delete it');
   return { action, removedServices: trim.removedServices, removedActions: trim.removedActions, keptServices: trim.keptServices, proposed: trim.document, notes };

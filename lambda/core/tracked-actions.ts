@@ -61,26 +61,31 @@ export function hasUntrackedCalls(service: string): boolean {
   return ACTION_TRACKING.services[service]?.dataEvents === true;
 }
 
-const trackedCache = new WeakMap<Catalog, Map<string, string[]>>();
-
-/** The actions of a service that IAM tracks, as the catalogue spells them (empty for an untracked service). */
-export function trackedActions(catalog: Catalog, service: string): string[] {
-  let cache = trackedCache.get(catalog);
-  if (!cache) trackedCache.set(catalog, (cache = new Map()));
-  let found = cache.get(service);
-  if (!found) cache.set(service, (found = computeTrackedActions(catalog, service)));
-  return found;
+/** A function of a catalogue's service, computed once per catalogue and service. */
+function perService<T>(compute: (catalog: Catalog, service: string) => T): (catalog: Catalog, service: string) => T {
+  const caches = new WeakMap<Catalog, Map<string, T>>();
+  return (catalog, service) => {
+    let cache = caches.get(catalog);
+    if (!cache) caches.set(catalog, (cache = new Map()));
+    let found = cache.get(service);
+    if (found === undefined) cache.set(service, (found = compute(catalog, service)));
+    return found;
+  };
 }
 
-const trackedKeysCache = new WeakMap<Catalog, Map<string, ReadonlySet<string>>>();
+/** The actions of a service that IAM tracks, as the catalogue spells them (empty for an untracked service). */
+export const trackedActions: (catalog: Catalog, service: string) => string[] = perService((catalog, service) => computeTrackedActions(catalog, service));
 
 /** The tracked actions of a service as lower-case `service:action` keys, the form policies are compared in. */
-export function trackedActionKeys(catalog: Catalog, service: string): ReadonlySet<string> {
-  let cache = trackedKeysCache.get(catalog);
-  if (!cache) trackedKeysCache.set(catalog, (cache = new Map()));
-  let found = cache.get(service);
-  if (!found) cache.set(service, (found = new Set(trackedActions(catalog, service).map((a) => `${service}:${a.toLowerCase()}`))));
-  return found;
+export const trackedActionKeys: (catalog: Catalog, service: string) => ReadonlySet<string> = perService(
+  (catalog, service) => new Set(trackedActions(catalog, service).map((a) => `${service}:${a.toLowerCase()}`)),
+);
+
+const actionNames = perService((catalog, service) => new Set((catalog.actions(service) ?? []).map((a) => a.name.toLowerCase())));
+
+/** Whether the catalogue knows an action of a service, in any case (IAM compares actions so). */
+export function isCatalogAction(catalog: Catalog, service: string, action: string): boolean {
+  return actionNames(catalog, service).has(action.toLowerCase());
 }
 
 function computeTrackedActions(catalog: Catalog, service: string): string[] {

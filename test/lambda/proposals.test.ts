@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { AuthorizationDetails, IdentityDetails } from '../../lambda/core/authorization';
 import { iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport, EntityType, Granularity } from '../../lambda/core/model';
-import { sharedActionSpace } from '../../lambda/core/policy';
+import { listOf, sharedActionSpace } from '../../lambda/core/policy';
 import { proposeForAccount, proposePolicy, proveKeepsUse, proveNeverBroader, trimDocument, usageOf, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
 import { allows } from '../helpers/evaluator';
 import { allow, doc, reportIn } from '../helpers/proposals';
@@ -294,6 +294,12 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(kept.has('s3:deletebucket')).toBe(false);
     expect(p.removedActions).toContain('s3:DeleteBucket');
     expect(p.removedActions).not.toContain('s3:GetObject');
+    // The wildcard is gone: the reviewer is told that what AWS adds to S3 later is not in it.
+    expect(p.notes).toContain(`s3:* written out as the actions the bundled catalogue knows (${catalog.version}), less the unused: an action AWS adds later is not in the proposal`);
+    // A list of actions written as they were is no wildcard written out.
+    const listed = proposePolicy(context, inline(), doc(allow(['s3:CreateBucket', 's3:DeleteBucket', 'sqs:SendMessage'])), report('role', 'app', { s3: 1, sqs: null }, 'ACTION_LEVEL', { s3: ['CreateBucket'] }))!;
+    expect(listed.proposed!.Statement).toEqual([allow('s3:CreateBucket')]);
+    expect(listed.notes.join(' ')).not.toContain('written out');
   });
 
   it('keeps whole a used service that no tracked action and no untracked call accounts for', () => {
@@ -358,6 +364,25 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(of(arnOf('user', 'ana'))).toEqual([expect.objectContaining({ action: 'remove', target: expect.objectContaining({ policyName: 'buckets' }) })]);
   });
 
+  it('keeps whole a used service of which IAM reports an action the catalogue does not know, naming it', () => {
+    // AWS added s3:CreateBucketWidget after the catalogue was bundled: listing the catalogue's actions in
+    // place of s3:* would drop it, and the role used it yesterday.
+    const r = report('role', 'app', { s3: 1, ec2: 1 }, 'ACTION_LEVEL', { s3: ['CreateBucket', 'CreateBucketWidget'], ec2: ['RunInstances'] });
+    const usage = usageOf(r, catalog);
+    expect(usage.unknownUsed).toEqual(new Map([['s3', ['s3:CreateBucketWidget']]]));
+    expect(usage.unusedTrackedActions!.has('s3')).toBe(false);
+    const p = proposePolicy(context, inline(), doc(allow(['s3:*', 'ec2:*'])), r)!;
+    expect(p.action).toBe('trim');
+    expect(p.proposed!.Statement).toEqual([allow(['s3:*', 'ec2:RunInstances'])]);
+    expect(p.removedActions).toContain('ec2:TerminateInstances');
+    expect(p.removedActions.filter((a) => a.startsWith('s3:'))).toEqual([]);
+    expect(p.notes).toContain("s3: IAM reports s3:CreateBucketWidget used in the window, which the bundled action catalogue does not know (it is older than IAM's data), so every action of s3 is kept");
+    // Such an action used only before the window is unused: the service is trimmed as usual.
+    const old = { ...r, services: r.services.map((s) => ({ ...s, trackedActions: s.trackedActions.map((a) => (a.actionName === 'CreateBucketWidget' ? { ...a, lastAccessedTime: '2026-01-01T00:00:00.000Z' } : a)) })) };
+    expect(usageOf(old, catalog).unknownUsed).toBeUndefined();
+    expect(usageOf(old, catalog).unusedTrackedActions!.get('s3')!.has('s3:deletebucket')).toBe(true);
+  });
+
   it('judges a customer managed policy by what it grants itself, since its report shows the use made through it', () => {
     const managed = (name: string, ...actions: string[]) => ({ arn: `arn:aws:iam::${ACCOUNT}:policy/${name}`, name, path: '/', createDate: '2024-01-01T00:00:00Z', awsManaged: false, document: doc(allow(actions)) });
     const buckets = managed('buckets', 's3:GetBucketLocation', 's3:PutBucketPolicy', 'sqs:SendMessage');
@@ -410,6 +435,19 @@ describe('the proof', () => {
     expect(proveKeepsUse(narrow, trim(allow(['s3:GetObject', 's3:PutObject'])), usage, space)).toBeNull();
     // A statement removed whole loses its used actions too.
     expect(proveKeepsUse(narrow, trim(), usage, space)).toMatch(/of used service s3/);
+  });
+
+  it('asks used actions the catalogue does not know of the patterns as written', () => {
+    const usage = usageOf(report('role', 'app', { s3: 1 }, 'ACTION_LEVEL', { s3: ['CreateBucketWidget'] }), catalog);
+    const trim = (...statements: object[]) => ({ document: statements.length ? doc(...statements) : null, sources: statements.map(() => 0), removedServices: [], removedActions: [], keptServices: [] });
+    const current = doc(allow('s3:*'));
+    // Every catalogue action of s3 kept, and still the new one lost.
+    const listedOut = allow(catalog.actions('s3')!.map((a) => `s3:${a.name}`));
+    expect(proveKeepsUse(current, trim(listedOut), usage, space)).toBe('s3:CreateBucketWidget, used, would no longer be allowed by statement 0');
+    expect(proveKeepsUse(current, trim(allow([...listOf(listedOut.Action), 'S3:CreateBucketW*'])), usage, space)).toBeNull();
+    expect(proveKeepsUse(current, trim(), usage, space)).toMatch(/^s3:CreateBucketWidget, used/);
+    // A statement that never allowed it has nothing to keep.
+    expect(proveKeepsUse(doc(allow('s3:Get*')), trim(allow('s3:get*')), usage, space)).toBeNull();
   });
 });
 
