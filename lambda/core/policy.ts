@@ -73,13 +73,8 @@ export class ActionSpace {
   private readonly grantChecks = new WeakMap<PolicyStatement, (action: string) => boolean>();
   readonly services: readonly string[];
 
-  constructor(private readonly catalog: Catalog) {
+  constructor(readonly catalog: Catalog) {
     this.services = catalog.serviceKeys();
-  }
-
-  /** The version of the catalogue the actions come from. */
-  get catalogVersion(): string {
-    return this.catalog.version;
   }
 
   /** Every action of a service, lower case `service:action` (empty for a service the catalogue does not know). */

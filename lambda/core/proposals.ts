@@ -106,8 +106,11 @@ export interface Trim {
   readonly keptServices: readonly string[];
   /** Why the document cannot be trimmed safely, when it cannot. */
   readonly cannot?: string;
-  /** Wildcards written out as the catalogue's actions, less the unused tracked ones (ACTION_LEVEL). */
-  readonly writtenOut?: readonly string[];
+  /**
+   * Wildcards written out from the catalogue less their unused tracked actions (ACTION_LEVEL), each with
+   * the narrower wildcards that stand for some of its actions (`writeOut`).
+   */
+  readonly writtenOut?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -122,7 +125,7 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
   const kept: PolicyStatement[] = [];
   const sources: number[] = [];
   const removedActions = new Set<string>();
-  const writtenOut = new Set<string>();
+  const writtenOut = new Map<string, string[]>();
   for (const [index, statement] of statements.entries()) {
     if (statement.Effect === 'Deny') {
       kept.push(statement);
@@ -154,8 +157,9 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
           actions.push(p);
         } else {
           for (const a of dropping) removedActions.add(a);
-          if (/[*?]/.test(p)) writtenOut.add(p);
-          actions.push(...[...matched].filter((a) => !unusedTracked!.has(a)).map((a) => space.spelling(a)));
+          const written = writeOut(p, [...matched].filter((a) => !unusedTracked!.has(a)), dropping, space);
+          if (/[*?]/.test(p)) writtenOut.set(p, written.filter((w) => w.endsWith('*')));
+          actions.push(...written);
         }
       }
     }
@@ -173,13 +177,57 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
     removedServices,
     keptServices,
     removedActions: [...removedActions].map((a) => space.spelling(a)).sort(),
-    ...(writtenOut.size > 0 ? { writtenOut: [...writtenOut] } : {}),
+    ...(writtenOut.size > 0 ? { writtenOut } : {}),
   };
 
   function cannot(reason: string): Trim {
     return { document: current, sources: statements.map((_, i) => i), removedServices: [], removedActions: [], keptServices: [], cannot: reason };
   }
 }
+
+/**
+ * The kept actions of a pattern some of whose actions are dropped. A wildcard `service:*` or
+ * `service:Prefix*` keeps each untracked action under the shortest of its name's word prefixes that no
+ * dropped action starts with (`s3:GetObject*`, `lambda:Invoke*`): a sub-wildcard of the pattern, shorter
+ * to read and to store, under which what AWS adds later stays allowed as the pattern allowed it. A used
+ * tracked action, an action no such prefix frees, and the actions of any other pattern are written by
+ * their names. Actions are lower-case keys.
+ */
+function writeOut(pattern: string, kept: readonly string[], dropped: readonly string[], space: ActionSpace): string[] {
+  const [, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
+  const literal = /^[^*?]*\*$/.test(actionPart) ? actionPart.slice(0, -1).toLowerCase() : null;
+  if (literal === null) return kept.map((a) => space.spelling(a));
+  const droppedNames = dropped.map((a) => a.slice(a.indexOf(':') + 1));
+  const written = new Set<string>();
+  for (const action of kept) {
+    const spelt = space.spelling(action);
+    // A tracked action kept was used, as IAM says of that action alone: it is written by its name.
+    if (trackedActionKeys(space.catalog, action.slice(0, action.indexOf(':'))).has(action)) {
+      written.add(spelt);
+      continue;
+    }
+    const colon = spelt.indexOf(':');
+    const name = spelt.slice(colon + 1);
+    let end = 0;
+    let chosen = spelt;
+    for (const word of name.match(WORDS) ?? [name]) {
+      end += word.length;
+      const prefix = name.slice(0, end).toLowerCase();
+      if (end === name.length) break;
+      if (prefix.length >= literal.length && !droppedNames.some((d) => d.startsWith(prefix))) {
+        chosen = `${spelt.slice(0, colon + 1)}${name.slice(0, end)}*`;
+        break;
+      }
+    }
+    written.add(chosen);
+  }
+  // An action written by its name that a chosen prefix covers needs no line of its own.
+  const prefixes = [...written].filter((w) => w.endsWith('*')).map((w) => w.slice(0, -1).toLowerCase());
+  return [...written].filter((w) => w.endsWith('*') || !prefixes.some((p) => w.toLowerCase().startsWith(p)));
+}
+
+/** The words of an action's name: `GetSAMLProvider` is Get, SAML, Provider. */
+const WORDS = /[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[^A-Za-z0-9]+/g;
 
 function dedupe(actions: string[]): string | string[] {
   const unique = [...new Set(actions)];
@@ -208,8 +256,37 @@ export function proveNeverBroader(current: PolicyDocument, trim: Trim, space: Ac
     if (statement.Effect === 'Deny') continue;
     const allowed = space.grants(source);
     for (const action of actionsToCheck(statement, source, space)) if (!allowed(action)) return `statement ${i} would allow ${space.spelling(action)}, which it does not allow now`;
+    const beyond = wildcardBeyond(statement, source);
+    if (beyond) return `statement ${i} would allow ${beyond}, which no pattern of it now contains (an action AWS adds later might match one and not the other)`;
   }
   return null;
+}
+
+/**
+ * A wildcard of an Allow statement that no pattern of its source contains as written: the catalogue's
+ * actions are proven above, and this covers those AWS adds later.
+ */
+function wildcardBeyond(statement: PolicyStatement, source: PolicyStatement): string | undefined {
+  if (statement.Action === undefined || source.Action === undefined) return undefined;
+  const patterns = listOf(source.Action);
+  return listOf(statement.Action).find((q) => /[*?]/.test(q) && !patterns.some((p) => containsPattern(p, q)));
+}
+
+/**
+ * Whether pattern `p` matches every action `q` matches, for the wildcards a trim writes: `q` as `p` is
+ * written, `q` in a service `p` names (`s3:Get*` in `s3*:Get*` or `*`), or `service:Prefix*` in
+ * `service:Lit*` where Prefix starts with Lit.
+ */
+function containsPattern(p: string, q: string): boolean {
+  const [pl, ql] = [p.toLowerCase(), q.toLowerCase()];
+  if (pl === '*' || pl === ql) return true;
+  const [pService, pAction = ''] = pl.split(':');
+  const [qService, qAction = ''] = ql.split(':');
+  if (/[*?]/.test(qService) || !globToRegExp(pService).test(qService)) return false;
+  if (pAction === '*' || pAction === qAction) return true;
+  const prefix = (a: string) => (/^[^*?]*\*$/.test(a) ? a.slice(0, -1) : null);
+  const [pPrefix, qPrefix] = [prefix(pAction), prefix(qAction)];
+  return pPrefix !== null && qPrefix !== null && qPrefix.startsWith(pPrefix);
 }
 
 /** Whether an Allow statement's Action names an action, any catalogue aside (NotAction: whether it leaves it out). */
@@ -389,7 +466,12 @@ function changeIn(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 's
     notes.push(`${keptWhole.join(', ')}: used in the window by no action IAM reports one by one, so every action of ${keptWhole.length === 1 ? 'it' : 'them'} is kept`);
   }
   if (trim.writtenOut && trim.document) {
-    notes.push(`${trim.writtenOut.join(', ')} written out as the actions the bundled catalogue knows (${space.catalogVersion}), less the unused: an action AWS adds later is not in the proposal`);
+    const patterns = [...trim.writtenOut.keys()].join(', ');
+    const prefixes = [...new Set([...trim.writtenOut.values()].flat())];
+    notes.push(
+      `${patterns} written out from the bundled action catalogue (${space.catalog.version}) less the unused actions: ` +
+        (prefixes.length > 0 ? `an action AWS adds later is allowed only under a kept prefix (${prefixes.slice(0, 3).join(', ')}${prefixes.length > 3 ? ', ...' : ''})` : 'an action AWS adds later is not allowed'),
+    );
   }
   for (const [service, actions] of usage.unknownUsed ?? []) {
     if (!trim.keptServices.includes(service)) continue;

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { AuthorizationDetails, IdentityDetails } from '../../lambda/core/authorization';
 import { iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport, EntityType, Granularity } from '../../lambda/core/model';
-import { listOf, sharedActionSpace } from '../../lambda/core/policy';
+import { listOf, sharedActionSpace, statementsOf } from '../../lambda/core/policy';
 import { proposeForAccount, proposePolicy, proveKeepsUse, proveNeverBroader, trimDocument, usageOf, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
 import { allows } from '../helpers/evaluator';
 import { allow, doc, reportIn } from '../helpers/proposals';
@@ -294,12 +294,38 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(kept.has('s3:deletebucket')).toBe(false);
     expect(p.removedActions).toContain('s3:DeleteBucket');
     expect(p.removedActions).not.toContain('s3:GetObject');
-    // The wildcard is gone: the reviewer is told that what AWS adds to S3 later is not in it.
-    expect(p.notes).toContain(`s3:* written out as the actions the bundled catalogue knows (${catalog.version}), less the unused: an action AWS adds later is not in the proposal`);
+    // The wildcard is written out: the used tracked action by name, the data events under the shortest
+    // word prefixes no dropped action starts with, and the reviewer is told what that leaves of S3's future.
+    const actions = listOf(statementsOf(p.proposed!)[0].Action);
+    expect(actions).toEqual(expect.arrayContaining(['s3:CreateBucket', 's3:GetObject*', 's3:PutObject*', 's3:DeleteObject*', 's3:ListBucket*']));
+    expect(actions.filter((a) => !a.endsWith('*'))).toEqual(['s3:CreateBucket']);
+    expect(p.notes).toContain(
+      `s3:* written out from the bundled action catalogue (${catalog.version}) less the unused actions: an action AWS adds later is allowed only under a kept prefix (${actions.filter((a) => a.endsWith('*')).slice(0, 3).join(', ')}, ...)`,
+    );
     // A list of actions written as they were is no wildcard written out.
     const listed = proposePolicy(context, inline(), doc(allow(['s3:CreateBucket', 's3:DeleteBucket', 'sqs:SendMessage'])), report('role', 'app', { s3: 1, sqs: null }, 'ACTION_LEVEL', { s3: ['CreateBucket'] }))!;
     expect(listed.proposed!.Statement).toEqual([allow('s3:CreateBucket')]);
     expect(listed.notes.join(' ')).not.toContain('written out');
+  });
+
+  it('writes a wildcard out under word prefixes of its untracked actions, within the wildcard, and names the rest', () => {
+    const trimmed = (actions: string | string[], service: string, used: string[]) => {
+      const p = proposePolicy(context, inline(), doc(allow(actions)), report('role', 'app', { [service]: 1 }, 'ACTION_LEVEL', { [service]: used }))!;
+      return { actions: statementsOf(p.proposed!)[0].Action, notes: p.notes };
+    };
+    // Lambda's invocations are data events: one prefix stands for all three, and for one AWS adds.
+    expect(trimmed('lambda:*', 'lambda', ['GetFunction'])).toEqual({
+      actions: ['lambda:Invoke*', 'lambda:GetFunction'],
+      notes: [`lambda:* written out from the bundled action catalogue (${catalog.version}) less the unused actions: an action AWS adds later is allowed only under a kept prefix (lambda:Invoke*)`],
+    });
+    // Within s3:Get*, never wider than it; the used management action by name.
+    expect(trimmed('s3:Get*', 's3', ['GetBucketPolicy']).actions).toEqual(['s3:GetBucketPolicy', 's3:GetObject*']);
+    // A wildcard that is not a prefix is written action by action; so is a service IAM tracks whole.
+    expect(listOf(trimmed('s3:*Bucket*', 's3', ['CreateBucket']).actions).sort()).toEqual(['s3:CreateBucket', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:ListBucketVersions', 's3:ObjectOwnerOverrideToBucketOwner']);
+    expect(trimmed('ec2:*', 'ec2', ['DescribeInstances', 'RunInstances'])).toEqual({
+      actions: ['ec2:DescribeInstances', 'ec2:RunInstances'],
+      notes: [`ec2:* written out from the bundled action catalogue (${catalog.version}) less the unused actions: an action AWS adds later is not allowed`],
+    });
   });
 
   it('keeps whole a used service that no tracked action and no untracked call accounts for', () => {
@@ -420,6 +446,19 @@ describe('the proof', () => {
     expect(proveNeverBroader(listed, trimTo(['ec2:DescribeInstances', 'ec2:RunInstances']), space)).toBe('statement 0 would allow ec2:RunInstances, which it does not allow now');
     expect(proveNeverBroader(listed, trimTo('ec2:Describe*'), space)).toMatch(/^statement 0 would allow ec2:Describe\w+, which it does not allow now$/);
     expect(proveNeverBroader(doc(allow('*')), trimTo(['iam:*', 'ec2:RunInstances']), space)).toBeNull();
+  });
+
+  it('asks each wildcard to lie within a pattern of its source as written, for the actions AWS adds later', () => {
+    const trimTo = (action: string | string[]) => ({ document: doc(allow(action)), sources: [0], removedServices: [], removedActions: [], keptServices: [] });
+    const gets = doc(allow(['s3:Get*', 'lambda:*']));
+    expect(proveNeverBroader(gets, trimTo(['s3:GetObject*', 'S3:get*', 'lambda:Invoke*', 's3:GetBucketPolicy']), space)).toBeNull();
+    expect(proveNeverBroader(doc(allow(['s3*:Get*'])), trimTo(['s3:GetObject*', 's3:Get*']), space)).toBeNull();
+    // s3:G* matches only Get actions in the catalogue, but an s3:G action AWS adds would be allowed.
+    expect(proveNeverBroader(gets, trimTo('s3:G*'), space)).toBe('statement 0 would allow s3:G*, which no pattern of it now contains (an action AWS adds later might match one and not the other)');
+    // Every catalogue action of s3:GetObject* listed by name does not contain s3:GetObject* either.
+    const named = catalog.actions('s3')!.filter((a) => a.name.startsWith('GetObject')).map((a) => `s3:${a.name}`);
+    expect(proveNeverBroader(doc(allow(named)), trimTo('s3:GetObject*'), space)).toMatch(/^statement 0 would allow s3:GetObject\*, which no pattern/);
+    expect(proveNeverBroader(doc(allow(named.slice(1))), trimTo('s3:GetObject*'), space)).toMatch(/^statement 0 would allow s3:GetObject\w*, which it does not allow now$/);
   });
 
   it('catches a proposal that would stop allowing a used service, whether the statement is broad or narrow', () => {
