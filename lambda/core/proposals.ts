@@ -197,7 +197,17 @@ function writeOut(pattern: string, kept: readonly string[], dropped: readonly st
   const [, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
   const literal = /^[^*?]*\*$/.test(actionPart) ? actionPart.slice(0, -1).toLowerCase() : null;
   if (literal === null) return kept.map((a) => space.spelling(a));
-  const droppedNames = dropped.map((a) => a.slice(a.indexOf(':') + 1));
+  const droppedNames = dropped.map((a) => a.slice(a.indexOf(':') + 1)).sort();
+  // The first dropped name not before `prefix` in sorted order is the one that starts with it, if any does.
+  const droppedUnder = (prefix: string) => {
+    let [low, high] = [0, droppedNames.length];
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (droppedNames[mid] < prefix) low = mid + 1;
+      else high = mid;
+    }
+    return low < droppedNames.length && droppedNames[low].startsWith(prefix);
+  };
   const written = new Set<string>();
   for (const action of kept) {
     const spelt = space.spelling(action);
@@ -214,7 +224,7 @@ function writeOut(pattern: string, kept: readonly string[], dropped: readonly st
       end += word.length;
       const prefix = name.slice(0, end).toLowerCase();
       if (end === name.length) break;
-      if (prefix.length >= literal.length && !droppedNames.some((d) => d.startsWith(prefix))) {
+      if (prefix.length >= literal.length && !droppedUnder(prefix)) {
         chosen = `${spelt.slice(0, colon + 1)}${name.slice(0, end)}*`;
         break;
       }
