@@ -73,8 +73,16 @@ export class ActionSpace {
   private readonly grantChecks = new WeakMap<PolicyStatement, (action: string) => boolean>();
   readonly services: readonly string[];
 
+  private readonly knownServices: ReadonlySet<string>;
+
   constructor(readonly catalog: Catalog) {
     this.services = catalog.serviceKeys();
+    this.knownServices = new Set(this.services);
+  }
+
+  /** Whether the catalogue knows a service prefix (a service AWS launched since it was made it does not). */
+  knowsService(service: string): boolean {
+    return this.knownServices.has(service);
   }
 
   /** Every action of a service, lower case `service:action` (empty for a service the catalogue does not know). */

@@ -126,6 +126,7 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
   const sources: number[] = [];
   const removedActions = new Set<string>();
   const writtenOut = new Map<string, string[]>();
+  const newerUsed = [...usage.usedServices].filter((s) => !space.knowsService(s));
   for (const [index, statement] of statements.entries()) {
     if (statement.Effect === 'Deny') {
       kept.push(statement);
@@ -136,7 +137,11 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
     if (statement.NotResource !== undefined) return cannot('an Allow statement with NotResource applies to every resource it does not name: review it by hand');
     const actions: string[] = [];
     for (const pattern of listOf(statement.Action)) {
-      const services = [...space.servicesMatched(pattern)];
+      const [servicePart, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
+      // A used service the catalogue does not know (AWS launched it since) that a wildcard's service part
+      // names: what the pattern grants in it is not known, so its part of the pattern is kept.
+      const newer = /[*?]/.test(servicePart) ? newerUsed.filter((s) => globToRegExp(servicePart).test(s)) : [];
+      const services = [...space.servicesMatched(pattern), ...newer];
       if (services.length === 0) {
         // An action the catalogue does not know (newer than it, or misspelt): nothing can be proven about it, so it stays.
         actions.push(pattern);
@@ -145,7 +150,6 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
       for (const s of services) granted.add(s);
       const used = services.filter((s) => usage.usedServices.has(s));
       if (used.length === 0) continue;
-      const [servicePart, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
       // A pattern across services keeps only the used ones.
       const perService = used.length === services.length && !/[*?]/.test(servicePart) ? [pattern] : used.map((s) => `${s}:${actionPart}`);
       for (const p of perService) {
@@ -282,6 +286,12 @@ function wildcardBeyond(statement: PolicyStatement, source: PolicyStatement): st
   return listOf(statement.Action).find((q) => /[*?]/.test(q) && !patterns.some((p) => containsPattern(p, q)));
 }
 
+/** The part of a pattern in one service (`s3:Get*` of `s3*:Get*` or `s3:*` of `*`), or null when it names none of it. */
+function partIn(pattern: string, service: string): string | null {
+  const [servicePart, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
+  return globToRegExp(servicePart).test(service) ? `${service}:${actionPart}` : null;
+}
+
 /**
  * Whether pattern `p` matches every action `q` matches, for the wildcards a trim writes: `q` as `p` is
  * written, `q` in a service `p` names (`s3:Get*` in `s3*:Get*` or `*`), or `service:Prefix*` in
@@ -337,9 +347,16 @@ export function proveKeepsUse(current: PolicyDocument, trim: Trim, usage: Usage,
         : null;
     // The same question either way round: over what the statement grants, or over the used services'
     // actions, whichever is fewer (a broad statement grants thousands; a narrow one a few).
-    // Used actions the catalogue does not know are asked of the patterns as written, as IAM matches them.
+    // Used actions and services the catalogue does not know are asked of the patterns as written, as IAM matches them.
     for (const action of [...(usage.unknownUsed?.values() ?? [])].flat()) {
       if (namedBy(statement, action) && !(counterpart >= 0 && namedBy(after[counterpart], action))) return `${action}, used, would no longer be allowed by statement ${index}`;
+    }
+    for (const service of usage.usedServices) {
+      if (space.knowsService(service) || statement.Action === undefined) continue;
+      for (const part of listOf(statement.Action).flatMap((p) => partIn(p, service) ?? [])) {
+        const keeps = counterpart >= 0 && listOf(after[counterpart].Action).some((q) => containsPattern(q, part));
+        if (!keeps) return `${part} of used service ${service}, which the catalogue does not know, would no longer be allowed by statement ${index}`;
+      }
     }
     if (space.grantedCount(statement) <= usedActions) {
       for (const action of space.eachGranted(statement)) {
@@ -482,6 +499,10 @@ function changeIn(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 's
       `${patterns} written out from the bundled action catalogue (${space.catalog.version}) less the unused actions: ` +
         (prefixes.length > 0 ? `an action AWS adds later is allowed only under a kept prefix (${prefixes.slice(0, 3).join(', ')}${prefixes.length > 3 ? ', ...' : ''})` : 'an action AWS adds later is not allowed'),
     );
+  }
+  const newer = trim.keptServices.filter((s) => !space.knowsService(s));
+  if (newer.length > 0) {
+    notes.push(`${newer.join(', ')}: used in the window, and unknown to the bundled action catalogue (${space.catalog.version}): kept as the current document grants ${newer.length === 1 ? 'it' : 'them'}`);
   }
   for (const [service, actions] of usage.unknownUsed ?? []) {
     if (!trim.keptServices.includes(service)) continue;

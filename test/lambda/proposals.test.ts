@@ -64,6 +64,19 @@ describe('rule: `*` is narrowed to the services used', () => {
     const p = proposePolicy(context, inline(), doc(allow('*:Describe*')), report('role', 'app', { ec2: 2 }))!;
     expect(p.proposed).toEqual(doc(allow('ec2:Describe*')));
   });
+
+  it('keeps a used service the catalogue does not know (AWS launched it since) that a wildcard names', () => {
+    // IAM names every service it knows; the catalogue bundled at deployment knows those of its day.
+    const used = report('role', 'app', { s3: 1, sqs: null, 'widgets-agent': 2 });
+    const star = proposePolicy(context, inline(), doc(allow('*')), used)!;
+    expect(star.proposed).toEqual(doc(allow(['s3:*', 'widgets-agent:*'])));
+    expect(star.keptServices).toEqual(['s3', 'widgets-agent']);
+    expect(star.removedServices).not.toContain('widgets-agent');
+    expect(star.notes).toContain(`widgets-agent: used in the window, and unknown to the bundled action catalogue (${catalog.version}): kept as the current document grants it`);
+    // A service wildcard keeps its part in it; a pattern naming it alone stays as written.
+    expect(proposePolicy(context, inline(), doc(allow(['s3:*', 'sqs:*', 'widget*:Get*'])), used)!.proposed).toEqual(doc(allow(['s3:*', 'widgets-agent:Get*'])));
+    expect(proposePolicy(context, inline(), doc(allow(['s3:*', 'sqs:*', 'widgets-agent:Get*'])), used)!.proposed).toEqual(doc(allow(['s3:*', 'widgets-agent:Get*'])));
+  });
 });
 
 describe('rule: what cannot be trimmed safely is for review', () => {
@@ -474,6 +487,17 @@ describe('the proof', () => {
     expect(proveKeepsUse(narrow, trim(allow(['s3:GetObject', 's3:PutObject'])), usage, space)).toBeNull();
     // A statement removed whole loses its used actions too.
     expect(proveKeepsUse(narrow, trim(), usage, space)).toMatch(/of used service s3/);
+  });
+
+  it('asks a used service the catalogue does not know of the patterns as written', () => {
+    const usage = usageOf(report('role', 'app', { s3: 1, 'widgets-agent': 2 }), catalog);
+    const trim = (...statements: object[]) => ({ document: statements.length ? doc(...statements) : null, sources: statements.map(() => 0), removedServices: [], removedActions: [], keptServices: [] });
+    const lost = 'widgets-agent:* of used service widgets-agent, which the catalogue does not know, would no longer be allowed by statement 0';
+    expect(proveKeepsUse(doc(allow('*')), trim(allow('s3:*')), usage, space)).toBe(lost);
+    expect(proveKeepsUse(doc(allow('*')), trim(allow(['s3:*', 'widgets-agent:*'])), usage, space)).toBeNull();
+    expect(proveKeepsUse(doc(allow(['s3:*', 'widgets-*:Get*'])), trim(allow(['s3:*'])), usage, space)).toBe(lost.replace('widgets-agent:*', 'widgets-agent:Get*'));
+    expect(proveKeepsUse(doc(allow(['s3:*', 'widgets-*:Get*'])), trim(allow(['s3:*', 'widgets-agent:GetWidget'])), usage, space)).toMatch(/^widgets-agent:Get\* of used service/);
+    expect(proveKeepsUse(doc(allow(['s3:*', 'widgets-*:Get*'])), trim(allow(['s3:*', 'widgets-agent:Get*'])), usage, space)).toBeNull();
   });
 
   it('asks used actions the catalogue does not know of the patterns as written', () => {
