@@ -34,6 +34,8 @@ export interface ManagedPolicyDetails {
   readonly awsManaged: boolean;
   /** The default version's document. */
   readonly document: PolicyDocument;
+  /** The default version's id and when it was made (when the document took its present form); absent in older working files. */
+  readonly version?: { readonly id: string; readonly createDate: string | null };
 }
 
 export interface AuthorizationDetails {
@@ -146,6 +148,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         createDate: iso(p.CreateDate),
         awsManaged: accountOfArn(p.Arn!) === 'aws',
         document: decodeDocument(version?.Document),
+        ...(version?.VersionId ? { version: { id: version.VersionId, createDate: iso(version.CreateDate) } } : {}),
       });
     }
   }

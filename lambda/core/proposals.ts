@@ -652,6 +652,20 @@ export function tooNew(createDate: string | null, report: EntityReport): string 
   return Date.parse(createDate) > windowStart ? `created ${createDate.slice(0, 10)}, less than ${report.findings.unusedAfterDays} days before the report: its use cannot be judged yet` : undefined;
 }
 
+/**
+ * A note for a customer managed policy whose document took its present form inside the report's window
+ * (a version made after the policy): what that version added has had less time to be used than the
+ * window says, and IAM's data does not say when a grant began. An inline policy or an attachment has no
+ * such date.
+ */
+export function changedInWindow(policy: Pick<ManagedPolicyDetails, 'createDate' | 'version'>, report: EntityReport): string | undefined {
+  const since = policy.version?.createDate;
+  if (!since || since === policy.createDate) return undefined;
+  const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
+  if (Date.parse(since) <= windowStart) return undefined;
+  return `its document is ${policy.version!.id} of ${since.slice(0, 10)}, less than ${report.findings.unusedAfterDays} days before the report: what that version added has had less time to be used than the window, and IAM's data does not say when a grant began`;
+}
+
 /** IAM's size limit of an inline policy, by the type of identity that holds it. */
 export const INLINE_LIMITS: Record<IdentityDetails['type'], number> = { user: POLICY_SIZE_LIMITS.user, group: POLICY_SIZE_LIMITS.group, role: POLICY_SIZE_LIMITS.role };
 
@@ -726,7 +740,8 @@ export function proposeForAccount(context: ProposalContext, details: Authorizati
     // The policy's report shows the use made through it: only what it grants can account for that use.
     const usage = usageOf(report, context.catalog, untrackedCallGrant(() => [policy.document], context));
     const p = proposePolicy(context, { kind: 'managed-policy', policyArn: policy.arn, policyName: policy.name, owner: null, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, conditions, usage);
-    if (p) proposals.push(p);
+    const changed = p && p.action !== 'review' ? changedInWindow(policy, report) : undefined;
+    if (p) proposals.push(changed ? { ...p, notes: [...p.notes, changed] } : p);
   }
   return proposals;
 }

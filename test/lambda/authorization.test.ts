@@ -90,3 +90,31 @@ describe("an account's roles read through the emulator, with their trust", () =>
     }
   });
 });
+
+describe('managed policies read from the authorization details', () => {
+  it('carry the default version, its id and when it was made', async () => {
+    const encoded = (action: string) => encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] }));
+    const page = {
+      $metadata: {},
+      IsTruncated: false,
+      Policies: [
+        {
+          Arn: 'arn:aws:iam::111122223333:policy/app',
+          PolicyName: 'app',
+          CreateDate: new Date('2024-01-01T00:00:00Z'),
+          PolicyVersionList: [
+            { VersionId: 'v1', IsDefaultVersion: false, CreateDate: new Date('2024-01-01T00:00:00Z'), Document: encoded('s3:*') },
+            { VersionId: 'v3', IsDefaultVersion: true, CreateDate: new Date('2026-11-20T08:00:00Z'), Document: encoded('sqs:*') },
+          ],
+        },
+        { Arn: 'arn:aws:iam::111122223333:policy/bare', PolicyName: 'bare' },
+      ],
+    };
+    const iam = { send: async () => page } as never;
+    const details = await readAuthorizationDetails(iam, new IamCaller(new ScaledClock(1000), { callsPerSecond: 1000 }), '111122223333', null);
+    expect(details.policies.map((p) => [p.name, p.version, p.document.Statement])).toEqual([
+      ['app', { id: 'v3', createDate: '2026-11-20T08:00:00.000Z' }, [{ Effect: 'Allow', Action: 'sqs:*', Resource: '*' }]],
+      ['bare', undefined, []],
+    ]);
+  });
+});

@@ -136,6 +136,23 @@ describe('rule: which report measures which policy', () => {
     expect(proposals).toEqual([expect.objectContaining({ action: 'trim', target: expect.objectContaining({ kind: 'managed-policy', policyArn: shared }), removedServices: ['sqs'], proposed: doc(allow(['s3:*', 'ec2:*'])) })]);
   });
 
+  it('says so when a customer managed policy took its present form inside the window', () => {
+    const policyReport = report('policy', 'shared', { s3: 1, ec2: 3, sqs: null });
+    const daysBefore = (days: number) => new Date(Date.parse(policyReport.job.createdAt) - days * 86_400_000).toISOString();
+    const withVersion = (id: string, createDate: string | null) => account(details.identities as IdentityDetails[], [{ ...details.policies[0], version: { id, createDate } }]);
+    const proposalWith = (d: AuthorizationDetails) => proposeForAccount(context, d, new Map([[shared, policyReport]]), NO_EXEMPTIONS)[0];
+    // Version 3 made ten days ago: sqs may have come with it.
+    expect(proposalWith(withVersion('v3', daysBefore(10))).notes).toEqual([
+      `its document is v3 of ${daysBefore(10).slice(0, 10)}, less than 90 days before the report: what that version added has had less time to be used than the window, and IAM's data does not say when a grant began`,
+    ]);
+    // A version older than the window, the policy's first version, or none known: nothing to say.
+    expect(proposalWith(withVersion('v3', daysBefore(120))).notes).toEqual([]);
+    expect(proposalWith(withVersion('v1', details.policies[0].createDate)).notes).toEqual([]);
+    expect(proposalWith(details).notes).toEqual([]);
+    // The proposal itself is the same: only the note tells.
+    expect(proposalWith(withVersion('v3', daysBefore(10))).proposed).toEqual(proposalWith(details).proposed);
+  });
+
   it('measures a group\'s inline policy by the group\'s report, which counts its members\' use', () => {
     const reports = new Map([[arnOf('group', 'devs'), report('group', 'devs', { s3: 5, ec2: null })]]);
     const [p] = proposeForAccount(context, details, reports, NO_EXEMPTIONS);
