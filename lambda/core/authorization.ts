@@ -35,7 +35,14 @@ export interface ManagedPolicyDetails {
   /** The default version's document. */
   readonly document: PolicyDocument;
   /** The default version's id and when it was made (when the document took its present form); absent in older working files. */
-  readonly version?: { readonly id: string; readonly createDate: string | null };
+  readonly version?: PolicyVersionRef;
+  /** Customer managed policies: the other versions IAM keeps (up to four), each with its document. */
+  readonly earlierVersions?: ReadonlyArray<PolicyVersionRef & { readonly document: PolicyDocument }>;
+}
+
+export interface PolicyVersionRef {
+  readonly id: string;
+  readonly createDate: string | null;
 }
 
 export interface AuthorizationDetails {
@@ -47,6 +54,17 @@ export interface AuthorizationDetails {
   readonly managementAccountId: string | null;
   readonly identities: readonly IdentityDetails[];
   readonly policies: readonly ManagedPolicyDetails[];
+}
+
+/** The versions of a customer managed policy other than its default one, each with its document (AWS managed policies: none kept). */
+function earlierVersionsOf(
+  versions: NonNullable<GetAccountAuthorizationDetailsCommandOutput['Policies']>[number]['PolicyVersionList'] & object,
+  current: { VersionId?: string } | undefined,
+  awsManaged: boolean,
+): Pick<ManagedPolicyDetails, 'earlierVersions'> {
+  const earlier = awsManaged ? [] : versions.filter((v) => v !== current && v.VersionId && v.Document);
+  if (earlier.length === 0) return {};
+  return { earlierVersions: earlier.map((v) => ({ id: v.VersionId!, createDate: iso(v.CreateDate), document: decodeDocument(v.Document) })) };
 }
 
 /** IAM sends policy documents URL-encoded. */
@@ -149,6 +167,7 @@ export async function readAuthorizationDetails(iam: IamSender, caller: IamCaller
         awsManaged: accountOfArn(p.Arn!) === 'aws',
         document: decodeDocument(version?.Document),
         ...(version?.VersionId ? { version: { id: version.VersionId, createDate: iso(version.CreateDate) } } : {}),
+        ...earlierVersionsOf(p.PolicyVersionList ?? [], version, accountOfArn(p.Arn!) === 'aws'),
       });
     }
   }

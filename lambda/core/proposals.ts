@@ -8,7 +8,7 @@
  * entity's report. A group's report counts its members' use.
  */
 import { createHash } from 'node:crypto';
-import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails } from './authorization';
+import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails, PolicyVersionRef } from './authorization';
 import type { Catalog } from './catalog';
 import { accountOfArn, type EntityReport, type ProposalAction } from './model';
 import { globToRegExp, listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
@@ -653,17 +653,55 @@ export function tooNew(createDate: string | null, report: EntityReport): string 
 }
 
 /**
- * A note for a customer managed policy whose document took its present form inside the report's window
- * (a version made after the policy): what that version added has had less time to be used than the
- * window says, and IAM's data does not say when a grant began. An inline policy or an attachment has no
- * such date.
+ * What a customer managed policy's default version grants that the version in force when the report's
+ * window began did not, when the default version was made inside the window: that has had less time to
+ * be used than the window says (IAM's data does not say when a grant began). `before` is the newest
+ * version IAM keeps that was made before the window, taken as the one then in force; null when IAM keeps
+ * none, and then what was added is not known. The unused services granted now and not then; with
+ * ACTION_LEVEL data, the unused tracked actions of used services granted now and not then.
  */
-export function changedInWindow(policy: Pick<ManagedPolicyDetails, 'createDate' | 'version'>, report: EntityReport): string | undefined {
-  const since = policy.version?.createDate;
-  if (!since || since === policy.createDate) return undefined;
+export interface RecentGrants {
+  readonly version: PolicyVersionRef;
+  readonly before: PolicyVersionRef | null;
+  readonly services: readonly string[];
+  readonly actions: readonly string[];
+}
+
+export function recentGrants(policy: ManagedPolicyDetails, report: EntityReport, usage: Usage, space: ActionSpace): RecentGrants | undefined {
+  const version = policy.version;
+  if (!version?.createDate || version.createDate === policy.createDate) return undefined;
   const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
-  if (Date.parse(since) <= windowStart) return undefined;
-  return `its document is ${policy.version!.id} of ${since.slice(0, 10)}, less than ${report.findings.unusedAfterDays} days before the report: what that version added has had less time to be used than the window, and IAM's data does not say when a grant began`;
+  if (Date.parse(version.createDate) <= windowStart) return undefined;
+  const before = (policy.earlierVersions ?? [])
+    .filter((v) => v.createDate !== null && Date.parse(v.createDate) <= windowStart)
+    .sort((a, b) => Date.parse(b.createDate!) - Date.parse(a.createDate!))[0];
+  if (!before) return { version, before: null, services: [], actions: [] };
+  const then = space.servicesGranted(before.document);
+  const services = [...space.servicesGranted(policy.document)].filter((s) => !then.has(s) && !usage.usedServices.has(s)).sort();
+  const allowsThen = statementsOf(before.document).filter((st) => st.Effect === 'Allow').map((st) => space.grants(st));
+  const allowsNow = statementsOf(policy.document).filter((st) => st.Effect === 'Allow').map((st) => space.grants(st));
+  const actions = [...(usage.unusedTrackedActions?.values() ?? [])]
+    .flatMap((unused) => [...unused])
+    .filter((a) => allowsNow.some((grants) => grants(a)) && !allowsThen.some((grants) => grants(a)));
+  return { version, before: { id: before.id, createDate: before.createDate }, services, actions: actions.map((a) => space.spelling(a)).sort() };
+}
+
+/** The use a report shows, with what was granted too recently to judge counted as used. */
+function withRecentGrants(usage: Usage, recent: RecentGrants | undefined): Usage {
+  if (!recent || (recent.services.length === 0 && recent.actions.length === 0)) return usage;
+  const recentActions = new Set(recent.actions.map((a) => a.toLowerCase()));
+  const unusedTrackedActions = usage.unusedTrackedActions && new Map([...usage.unusedTrackedActions].map(([s, unused]) => [s, new Set([...unused].filter((a) => !recentActions.has(a)))]));
+  return { ...usage, usedServices: new Set([...usage.usedServices, ...recent.services]), unusedTrackedActions };
+}
+
+/** What a proposal's notes say of a policy version made inside the window. */
+function recentGrantsNote(recent: RecentGrants, report: EntityReport): string | undefined {
+  const made = `${recent.version.id} of ${recent.version.createDate!.slice(0, 10)}, less than ${report.findings.unusedAfterDays} days before the report`;
+  if (!recent.before) return `its document is ${made}, and IAM no longer keeps the version before the window: what that version added has had less time to be used than the window, and is not known`;
+  const added = [...recent.services, ...recent.actions];
+  if (added.length === 0) return undefined;
+  const shown = added.length > 6 ? `${added.slice(0, 6).join(', ')} and ${added.length - 6} more` : added.join(', ');
+  return `${shown}: granted since ${made} (${recent.before.id} before it), kept, as their use cannot be judged yet`;
 }
 
 /** IAM's size limit of an inline policy, by the type of identity that holds it. */
@@ -738,10 +776,11 @@ export function proposeForAccount(context: ProposalContext, details: Authorizati
       exempt: exemptHolder ? `attached to ${exemptHolder.arn}, which is ${exempt.get(exemptHolder.arn)}` : undefined,
     };
     // The policy's report shows the use made through it: only what it grants can account for that use.
-    const usage = usageOf(report, context.catalog, untrackedCallGrant(() => [policy.document], context));
-    const p = proposePolicy(context, { kind: 'managed-policy', policyArn: policy.arn, policyName: policy.name, owner: null, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, conditions, usage);
-    const changed = p && p.action !== 'review' ? changedInWindow(policy, report) : undefined;
-    if (p) proposals.push(changed ? { ...p, notes: [...p.notes, changed] } : p);
+    const measured = usageOf(report, context.catalog, untrackedCallGrant(() => [policy.document], context));
+    const recent = recentGrants(policy, report, measured, context.space);
+    const p = proposePolicy(context, { kind: 'managed-policy', policyArn: policy.arn, policyName: policy.name, owner: null, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, conditions, withRecentGrants(measured, recent));
+    const note = p && p.action !== 'review' && recent ? recentGrantsNote(recent, report) : undefined;
+    if (p) proposals.push(note ? { ...p, notes: [...p.notes, note] } : p);
   }
   return proposals;
 }

@@ -92,7 +92,7 @@ describe("an account's roles read through the emulator, with their trust", () =>
 });
 
 describe('managed policies read from the authorization details', () => {
-  it('carry the default version, its id and when it was made', async () => {
+  it('carry the default version, its id and when it was made, and the versions before it', async () => {
     const encoded = (action: string) => encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] }));
     const page = {
       $metadata: {},
@@ -112,9 +112,14 @@ describe('managed policies read from the authorization details', () => {
     };
     const iam = { send: async () => page } as never;
     const details = await readAuthorizationDetails(iam, new IamCaller(new ScaledClock(1000), { callsPerSecond: 1000 }), '111122223333', null);
-    expect(details.policies.map((p) => [p.name, p.version, p.document.Statement])).toEqual([
-      ['app', { id: 'v3', createDate: '2026-11-20T08:00:00.000Z' }, [{ Effect: 'Allow', Action: 'sqs:*', Resource: '*' }]],
-      ['bare', undefined, []],
+    expect(details.policies.map((p) => [p.name, p.version, p.document.Statement, p.earlierVersions])).toEqual([
+      [
+        'app',
+        { id: 'v3', createDate: '2026-11-20T08:00:00.000Z' },
+        [{ Effect: 'Allow', Action: 'sqs:*', Resource: '*' }],
+        [{ id: 'v1', createDate: '2024-01-01T00:00:00.000Z', document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] } }],
+      ],
+      ['bare', undefined, [], undefined],
     ]);
   });
 });

@@ -136,21 +136,45 @@ describe('rule: which report measures which policy', () => {
     expect(proposals).toEqual([expect.objectContaining({ action: 'trim', target: expect.objectContaining({ kind: 'managed-policy', policyArn: shared }), removedServices: ['sqs'], proposed: doc(allow(['s3:*', 'ec2:*'])) })]);
   });
 
-  it('says so when a customer managed policy took its present form inside the window', () => {
-    const policyReport = report('policy', 'shared', { s3: 1, ec2: 3, sqs: null });
+  it("keeps what a customer managed policy's version made inside the window added, and says so", () => {
+    const policyReport = report('policy', 'shared', { s3: 1, ec2: 3, sqs: null, sns: null });
     const daysBefore = (days: number) => new Date(Date.parse(policyReport.job.createdAt) - days * 86_400_000).toISOString();
-    const withVersion = (id: string, createDate: string | null) => account(details.identities as IdentityDetails[], [{ ...details.policies[0], version: { id, createDate } }]);
-    const proposalWith = (d: AuthorizationDetails) => proposeForAccount(context, d, new Map([[shared, policyReport]]), NO_EXEMPTIONS)[0];
-    // Version 3 made ten days ago: sqs may have come with it.
-    expect(proposalWith(withVersion('v3', daysBefore(10))).notes).toEqual([
-      `its document is v3 of ${daysBefore(10).slice(0, 10)}, less than 90 days before the report: what that version added has had less time to be used than the window, and IAM's data does not say when a grant began`,
+    const now = doc(allow(['s3:*', 'ec2:*', 'sqs:*', 'sns:*']));
+    const version = (id: string, days: number, ...actions: string[]) => ({ id, createDate: daysBefore(days), document: doc(allow(actions)) });
+    const withVersions = (current: { id: string; createDate: string }, ...earlier: Array<ReturnType<typeof version>>) =>
+      account(details.identities as IdentityDetails[], [{ ...details.policies[0], document: now, version: current, earlierVersions: earlier }]);
+    const proposalsFor = (d: AuthorizationDetails) => proposeForAccount(context, d, new Map([[shared, policyReport]]), NO_EXEMPTIONS);
+    const made = `v3 of ${daysBefore(10).slice(0, 10)}, less than 90 days before the report`;
+    // v3, ten days ago, added sqs to what v2 granted when the window began (v1 is older still): sqs is kept, sns goes.
+    const [p] = proposalsFor(withVersions({ id: 'v3', createDate: daysBefore(10) }, version('v1', 400, 's3:*'), version('v2', 200, 's3:*', 'ec2:*', 'sns:*')));
+    expect(p).toMatchObject({ action: 'trim', removedServices: ['sns'], keptServices: ['ec2', 's3', 'sqs'], proposed: doc(allow(['s3:*', 'ec2:*', 'sqs:*'])) });
+    expect(p.notes).toEqual([`sqs: granted since ${made} (v2 before it), kept, as their use cannot be judged yet`]);
+    // Had v3 added sns as well, nothing would be left to propose.
+    expect(proposalsFor(withVersions({ id: 'v3', createDate: daysBefore(10) }, version('v2', 200, 's3:*', 'ec2:*')))).toEqual([]);
+    // IAM no longer keeps a version from before the window: what v3 added is not known, and the note says so.
+    const [unknown] = proposalsFor(withVersions({ id: 'v3', createDate: daysBefore(10) }, version('v2', 20, 's3:*')));
+    expect(unknown).toMatchObject({ removedServices: ['sns', 'sqs'] });
+    expect(unknown.notes).toEqual([`its document is ${made}, and IAM no longer keeps the version before the window: what that version added has had less time to be used than the window, and is not known`]);
+    // A default version older than the window, or the policy's first, changes nothing.
+    for (const d of [withVersions({ id: 'v3', createDate: daysBefore(120) }), account(details.identities as IdentityDetails[], [{ ...details.policies[0], document: now }])]) {
+      expect(proposalsFor(d)).toEqual([expect.objectContaining({ removedServices: ['sns', 'sqs'], notes: [] })]);
+    }
+  });
+
+  it('with ACTION_LEVEL data, keeps the tracked actions a version made inside the window added', () => {
+    const policyReport = report('policy', 'shared', { s3: 1 }, 'ACTION_LEVEL', { s3: ['CreateBucket'] });
+    const daysBefore = (days: number) => new Date(Date.parse(policyReport.job.createdAt) - days * 86_400_000).toISOString();
+    const d = account(details.identities as IdentityDetails[], [
+      {
+        ...details.policies[0],
+        document: doc(allow(['s3:CreateBucket', 's3:DeleteBucket', 's3:PutBucketPolicy', 's3:GetObject'])),
+        version: { id: 'v2', createDate: daysBefore(5) },
+        earlierVersions: [{ id: 'v1', createDate: daysBefore(300), document: doc(allow(['s3:CreateBucket', 's3:DeleteBucket', 's3:GetObject'])) }],
+      },
     ]);
-    // A version older than the window, the policy's first version, or none known: nothing to say.
-    expect(proposalWith(withVersion('v3', daysBefore(120))).notes).toEqual([]);
-    expect(proposalWith(withVersion('v1', details.policies[0].createDate)).notes).toEqual([]);
-    expect(proposalWith(details).notes).toEqual([]);
-    // The proposal itself is the same: only the note tells.
-    expect(proposalWith(withVersion('v3', daysBefore(10))).proposed).toEqual(proposalWith(details).proposed);
+    const [p] = proposeForAccount(context, d, new Map([[shared, policyReport]]), NO_EXEMPTIONS);
+    expect(p).toMatchObject({ action: 'trim', removedActions: ['s3:DeleteBucket'], proposed: doc(allow(['s3:CreateBucket', 's3:PutBucketPolicy', 's3:GetObject'])) });
+    expect(p.notes).toEqual([`s3:PutBucketPolicy: granted since v2 of ${daysBefore(5).slice(0, 10)}, less than 90 days before the report (v1 before it), kept, as their use cannot be judged yet`]);
   });
 
   it('measures a group\'s inline policy by the group\'s report, which counts its members\' use', () => {
