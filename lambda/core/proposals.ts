@@ -253,7 +253,8 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 /**
  * The proof that a proposal is never broader: every Deny statement is kept unchanged, and each Allow
  * statement of the proposal comes from one of the current policy with the same Resource, NotResource,
- * Condition and Principal and a set of actions, expanded over the catalogue, that only shrank.
+ * Condition and Principal and a set of actions, expanded over the catalogue, that only shrank; and each
+ * of its wildcards lies inside a pattern of that statement as written, for the actions AWS adds later.
  */
 export function proveNeverBroader(current: PolicyDocument, trim: Trim, space: ActionSpace): string | null {
   const before = statementsOf(current);
@@ -332,7 +333,8 @@ function* actionsToCheck(statement: PolicyStatement, source: PolicyStatement, sp
 
 /**
  * The proof that a proposal is never narrower than use: in every Allow statement, every action of a used
- * service stays allowed, but for the unused tracked actions ACTION_LEVEL data shows.
+ * service stays allowed, but for the unused tracked actions ACTION_LEVEL data shows; a used service or
+ * action the catalogue does not know, by the patterns as written.
  */
 export function proveKeepsUse(current: PolicyDocument, trim: Trim, usage: Usage, space: ActionSpace): string | null {
   const after = trim.document ? statementsOf(trim.document) : [];
@@ -345,8 +347,6 @@ export function proveKeepsUse(current: PolicyDocument, trim: Trim, usage: Usage,
       !keeps(action) && !usage.unusedTrackedActions?.get(service)?.has(action)
         ? `${space.spelling(action)} of used service ${service} would no longer be allowed by statement ${index}`
         : null;
-    // The same question either way round: over what the statement grants, or over the used services'
-    // actions, whichever is fewer (a broad statement grants thousands; a narrow one a few).
     // Used actions and services the catalogue does not know are asked of the patterns as written, as IAM matches them.
     for (const action of [...(usage.unknownUsed?.values() ?? [])].flat()) {
       if (namedBy(statement, action) && !(counterpart >= 0 && namedBy(after[counterpart], action))) return `${action}, used, would no longer be allowed by statement ${index}`;
@@ -358,6 +358,8 @@ export function proveKeepsUse(current: PolicyDocument, trim: Trim, usage: Usage,
         if (!keeps) return `${part} of used service ${service}, which the catalogue does not know, would no longer be allowed by statement ${index}`;
       }
     }
+    // The same question either way round: over what the statement grants, or over the used services'
+    // actions, whichever is fewer (a broad statement grants thousands; a narrow one a few).
     if (space.grantedCount(statement) <= usedActions) {
       for (const action of space.eachGranted(statement)) {
         const service = action.slice(0, action.indexOf(':'));
