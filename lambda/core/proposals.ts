@@ -12,7 +12,7 @@ import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails, Polic
 import type { Catalog } from './catalog';
 import { accountOfArn, type EntityReport, type ProposalAction } from './model';
 import { globToRegExp, listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
-import { hasUntrackedCalls, isCatalogAction, trackedActionKeys } from './tracked-actions';
+import { hasUntrackedCalls, isCatalogAction, trackedActionKeys, untrackedCallKeys } from './tracked-actions';
 
 export type TargetKind = 'managed-policy' | 'inline-policy' | 'aws-managed-attachment';
 
@@ -721,9 +721,8 @@ function untrackedCallGrant(documents: () => readonly PolicyDocument[], context:
     let granted = known.get(service);
     if (granted === undefined) {
       allows ??= documents().flatMap((d) => statementsOf(d)).filter((st) => st.Effect === 'Allow');
-      const tracked = trackedActionKeys(context.catalog, service);
-      const untracked = context.space.actionsOf(service).filter((a) => !tracked.has(a));
-      granted = allows.some((st) => untracked.some(context.space.grants(st)));
+      const calls = untrackedCallKeys(context.catalog, service);
+      granted = allows.some((st) => calls.some(context.space.grants(st)));
       known.set(service, granted);
     }
     return granted;

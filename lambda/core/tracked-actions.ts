@@ -2,7 +2,8 @@
  * Which actions IAM reports action-level last accessed information for: management actions of the
  * services in the IAM User Guide's table "IAM action last accessed information services and actions"
  * (access_policies_last-accessed-action-last-accessed). Data events (for example `s3:GetObject` or
- * `lambda:InvokeFunction`) and `iam:PassRole` (a permission, not an API call) are never tracked.
+ * `lambda:InvokeFunction`) and the permissions to pass a resource to a service (`iam:PassRole`,
+ * `lambda:PassCapacityProvider`: permissions another call checks, not API calls) are never tracked.
  *
  * Sources, as read on 2026-11-25:
  * - AWS Security Blog, "Review last accessed information to identify unused EC2, IAM, and Lambda
@@ -35,8 +36,7 @@ export const ACTION_TRACKING: { readonly services: Readonly<Record<string, Untra
     account: {},
     acm: {},
     ec2: {},
-    // PassRole is a permission another service checks, not a call: it is never a use of IAM.
-    iam: { actions: ['PassRole'] },
+    iam: {},
     lambda: { actions: ['InvokeFunction', 'InvokeFunctionUrl', 'InvokeAsync'], dataEvents: true },
     s3: {
       // Object-level operations are S3 data events; listing a bucket's objects is one too.
@@ -61,6 +61,13 @@ export function hasUntrackedCalls(service: string): boolean {
   return ACTION_TRACKING.services[service]?.dataEvents === true;
 }
 
+/**
+ * A permission to pass a resource to a service (`iam:PassRole`, `lambda:PassNetworkConnector`), which
+ * the call that takes the resource checks: never an API call, so never tracked, and never a use of its
+ * service.
+ */
+const PERMISSION_TO_PASS = /^Pass[A-Z]/;
+
 /** A function of a catalogue's service, computed once per catalogue and service. */
 function perService<T>(compute: (catalog: Catalog, service: string) => T): (catalog: Catalog, service: string) => T {
   const caches = new WeakMap<Catalog, Map<string, T>>();
@@ -81,6 +88,15 @@ export const trackedActionKeys: (catalog: Catalog, service: string) => ReadonlyS
   (catalog, service) => new Set(trackedActions(catalog, service).map((a) => `${service}:${a.toLowerCase()}`)),
 );
 
+/**
+ * The untracked calls of a tracked service (its data events, such as `s3:GetObject`), as lower-case
+ * `service:action` keys: what may account for a use IAM shows in no tracked action.
+ */
+export const untrackedCallKeys: (catalog: Catalog, service: string) => readonly string[] = perService((catalog, service) => {
+  const tracked = trackedActionKeys(catalog, service);
+  return (catalog.actions(service) ?? []).filter((a) => !PERMISSION_TO_PASS.test(a.name)).map((a) => `${service}:${a.name.toLowerCase()}`).filter((a) => !tracked.has(a));
+});
+
 const actionNames = perService((catalog, service) => new Set((catalog.actions(service) ?? []).map((a) => a.name.toLowerCase())));
 
 /** Whether the catalogue knows an action of a service, in any case (IAM compares actions so). */
@@ -94,7 +110,7 @@ function computeTrackedActions(catalog: Catalog, service: string): string[] {
   const untrackedNames = new Set((rule.actions ?? []).map((a) => a.toLowerCase()));
   const untrackedTypes = new Set(rule.resourceTypes ?? []);
   return (catalog.actions(service) ?? [])
-    .filter((a) => !untrackedNames.has(a.name.toLowerCase()) && !a.resourceTypes.some((r) => untrackedTypes.has(r)))
+    .filter((a) => !untrackedNames.has(a.name.toLowerCase()) && !a.resourceTypes.some((r) => untrackedTypes.has(r)) && !PERMISSION_TO_PASS.test(a.name))
     .map((a) => a.name);
 }
 

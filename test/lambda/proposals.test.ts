@@ -367,10 +367,11 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
       const p = proposePolicy(context, inline(), doc(allow(actions)), report('role', 'app', { [service]: 1 }, 'ACTION_LEVEL', { [service]: used }))!;
       return { actions: statementsOf(p.proposed!)[0].Action, notes: p.notes };
     };
-    // Lambda's invocations are data events: one prefix stands for all three, and for one AWS adds.
+    // Lambda's invocations are data events: one prefix stands for all three, and for one AWS adds; its
+    // permissions to pass a capacity provider or a network connector are no calls, never tracked, kept.
     expect(trimmed('lambda:*', 'lambda', ['GetFunction'])).toEqual({
-      actions: ['lambda:Invoke*', 'lambda:GetFunction'],
-      notes: [`lambda:* written out from the bundled action catalogue (${catalog.version}) less the unused actions: an action AWS adds later is allowed only under a kept prefix (lambda:Invoke*)`],
+      actions: ['lambda:Invoke*', 'lambda:Pass*', 'lambda:GetFunction'],
+      notes: [`lambda:* written out from the bundled action catalogue (${catalog.version}) less the unused actions: an action AWS adds later is allowed only under a kept prefix (lambda:Invoke*, lambda:Pass*)`],
     });
     // Within s3:Get*, never wider than it; the used management action by name.
     expect(trimmed('s3:Get*', 's3', ['GetBucketPolicy']).actions).toEqual(['s3:GetBucketPolicy', 's3:GetObject*']);
@@ -423,6 +424,8 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
       role('admin', { inlinePolicies: [inlineOf('buckets', 's3:GetBucketLocation', 's3:PutBucketPolicy', 'sqs:SendMessage')] }),
       // A data event granted by another of its policies accounts for the use: the management policy goes.
       role('reader', { inlinePolicies: [inlineOf('objects', 's3:GetObject'), inlineOf('buckets', 's3:PutBucketPolicy')] }),
+      // A permission to pass a resource is no call: it cannot account for a use of Lambda.
+      role('passer', { inlinePolicies: [inlineOf('functions', 'lambda:PassCapacityProvider', 'lambda:CreateFunction', 'lambda:DeleteFunction', 'sqs:SendMessage')] }),
       // The same through a user's group.
       { ...group('readers'), inlinePolicies: [inlineOf('objects', 's3:GetObject')] },
       user('ana', { groups: ['readers'], inlinePolicies: [inlineOf('buckets', 's3:PutBucketPolicy')] }),
@@ -434,6 +437,7 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
         return [arn, report(type, name, { s3: 1, sqs: null }, 'ACTION_LEVEL')];
       }),
     );
+    reports.set(arnOf('role', 'passer'), report('role', 'passer', { lambda: 1, sqs: null }, 'ACTION_LEVEL'));
     const proposals = proposeForAccount(context, details, reports, NO_EXEMPTIONS);
     const of = (arn: string) => proposals.filter((p) => p.target.owner?.arn === arn);
     const [admin] = of(arnOf('role', 'admin'));
@@ -442,6 +446,7 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(admin.notes).toContain('s3: used in the window by no action IAM reports one by one, so every action of it is kept');
     expect(of(arnOf('role', 'reader'))).toEqual([expect.objectContaining({ action: 'remove', target: expect.objectContaining({ policyName: 'buckets' }), removedActions: ['s3:PutBucketPolicy'] })]);
     expect(of(arnOf('user', 'ana'))).toEqual([expect.objectContaining({ action: 'remove', target: expect.objectContaining({ policyName: 'buckets' }) })]);
+    expect(of(arnOf('role', 'passer'))).toEqual([expect.objectContaining({ action: 'trim', removedServices: ['sqs'], removedActions: [], notes: ['lambda: used in the window by no action IAM reports one by one, so every action of it is kept'] })]);
   });
 
   it('keeps whole a used service of which IAM reports an action the catalogue does not know, naming it', () => {
