@@ -137,7 +137,7 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
     if (statement.NotResource !== undefined) return cannot('an Allow statement with NotResource applies to every resource it does not name: review it by hand');
     const actions: string[] = [];
     for (const pattern of listOf(statement.Action)) {
-      const [servicePart, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
+      const [servicePart, actionPart] = partsOf(pattern);
       // A used service the catalogue does not know (AWS launched it since) that a wildcard's service part
       // names: what the pattern grants in it is not known, so its part of the pattern is kept.
       const newer = /[*?]/.test(servicePart) ? newerUsed.filter((s) => globToRegExp(servicePart).test(s)) : [];
@@ -198,7 +198,7 @@ export function trimDocument(current: PolicyDocument, usage: Usage, space: Actio
  * their names. Actions are lower-case keys.
  */
 function writeOut(pattern: string, kept: readonly string[], dropped: readonly string[], space: ActionSpace): string[] {
-  const [, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
+  const [, actionPart] = partsOf(pattern);
   const literal = /^[^*?]*\*$/.test(actionPart) ? actionPart.slice(0, -1).toLowerCase() : null;
   if (literal === null) return kept.map((a) => space.spelling(a));
   const droppedNames = dropped.map((a) => a.slice(a.indexOf(':') + 1)).sort();
@@ -242,6 +242,12 @@ function writeOut(pattern: string, kept: readonly string[], dropped: readonly st
 
 /** The words of an action's name: `GetSAMLProvider` is Get, SAML, Provider. */
 const WORDS = /[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+|[^A-Za-z0-9]+/g;
+
+/** A pattern's service and action parts, `*` being both. */
+function partsOf(pattern: string): [service: string, action: string] {
+  const [service, action = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
+  return [service, action];
+}
 
 function dedupe(actions: string[]): string | string[] {
   const unique = [...new Set(actions)];
@@ -289,7 +295,7 @@ function wildcardBeyond(statement: PolicyStatement, source: PolicyStatement): st
 
 /** The part of a pattern in one service (`s3:Get*` of `s3*:Get*` or `s3:*` of `*`), or null when it names none of it. */
 function partIn(pattern: string, service: string): string | null {
-  const [servicePart, actionPart = '*'] = pattern === '*' ? ['*', '*'] : pattern.split(':');
+  const [servicePart, actionPart] = partsOf(pattern);
   return globToRegExp(servicePart).test(service) ? `${service}:${actionPart}` : null;
 }
 
