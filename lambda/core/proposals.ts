@@ -57,6 +57,11 @@ export interface Usage {
 
 const DAY_MS = 86_400_000;
 
+/** When the report's window began: `unusedAfterDays` before its job was made. */
+function windowStartOf(report: EntityReport): number {
+  return Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
+}
+
 /**
  * The use a report shows: services used within its window; with ACTION_LEVEL data, the tracked actions
  * not used. `grantsUntrackedCall`, when the report's entity is known, says whether anything grants it an
@@ -67,7 +72,7 @@ export function usageOf(report: EntityReport, catalog: Catalog, grantsUntrackedC
   const unused = new Set(report.findings.unusedServices);
   const usedServices = new Set(report.services.map((s) => s.serviceNamespace).filter((s) => !unused.has(s)));
   if (report.granularity !== 'ACTION_LEVEL') return { usedServices, unusedTrackedActions: null };
-  const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
+  const windowStart = windowStartOf(report);
   const unusedTrackedActions = new Map<string, Set<string>>();
   const unexplained: string[] = [];
   const unknownUsed = new Map<string, string[]>();
@@ -433,7 +438,7 @@ export function proposePolicy(
     accountId: context.accountId,
     proposalId: proposalId(context.accountId, target),
     target: { kind: target.kind, policyArn: target.policyArn, policyName: target.policyName, owner: target.owner },
-    basis: { reportOf: report.entity.arn, unusedAfterDays: report.findings.unusedAfterDays, granularity: report.granularity, observedSince: new Date(Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS).toISOString() },
+    basis: { reportOf: report.entity.arn, unusedAfterDays: report.findings.unusedAfterDays, granularity: report.granularity, observedSince: new Date(windowStartOf(report)).toISOString() },
     current,
     ...change,
   };
@@ -656,42 +661,60 @@ export function ownedElsewhereOf(identity: Pick<IdentityDetails, 'type' | 'arn' 
 /** Rule "too new": a window longer than the entity's life cannot show what it does not use. */
 export function tooNew(createDate: string | null, report: EntityReport): string | undefined {
   if (!createDate) return undefined;
-  const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
+  const windowStart = windowStartOf(report);
   return Date.parse(createDate) > windowStart ? `created ${createDate.slice(0, 10)}, less than ${report.findings.unusedAfterDays} days before the report: its use cannot be judged yet` : undefined;
 }
 
 /**
- * What a customer managed policy's default version grants that the version in force when the report's
- * window began did not, when the default version was made inside the window: that has had less time to
- * be used than the window says (IAM's data does not say when a grant began). `before` is the newest
- * version IAM keeps that was made before the window, taken as the one then in force; null when IAM keeps
- * none, and then what was added is not known. The unused services granted now and not then; with
- * ACTION_LEVEL data, the unused tracked actions of used services granted now and not then.
+ * What a customer managed policy's default version grants that a version which may have been in force
+ * inside the report's window did not: that has had less time to be used than the window says (IAM's data
+ * does not say when a grant began). Two kinds of version are compared with the default. The newest one IAM
+ * keeps that was made by the window's start, taken as the one then in force (`atStart`; null when IAM
+ * keeps none and the default was made inside the window: what the default added is then not known). And
+ * every other version made inside the window: IAM does not say when a version became the default, so each
+ * may have been for a while (a version newer than the default is most often one rolled back from). The
+ * unused services the default grants and one of them did not; with ACTION_LEVEL data, the unused tracked
+ * actions likewise. Undefined when, as far as the versions IAM keeps show, the default version was in
+ * force for the whole window.
  */
 export interface RecentGrants {
   readonly version: PolicyVersionRef;
-  readonly before: PolicyVersionRef | null;
+  readonly atStart: PolicyVersionRef | null;
+  /** The versions compared that lack something the default grants, oldest first. */
+  readonly lacking: readonly PolicyVersionRef[];
   readonly services: readonly string[];
   readonly actions: readonly string[];
 }
 
 export function recentGrants(policy: ManagedPolicyDetails, report: EntityReport, usage: Usage, space: ActionSpace): RecentGrants | undefined {
   const version = policy.version;
-  if (!version?.createDate || version.createDate === policy.createDate) return undefined;
-  const windowStart = Date.parse(report.job.createdAt) - report.findings.unusedAfterDays * DAY_MS;
-  if (Date.parse(version.createDate) <= windowStart) return undefined;
-  const before = (policy.earlierVersions ?? [])
-    .filter((v) => v.createDate !== null && Date.parse(v.createDate) <= windowStart)
-    .sort((a, b) => Date.parse(b.createDate!) - Date.parse(a.createDate!))[0];
-  if (!before) return { version, before: null, services: [], actions: [] };
-  const then = space.servicesGranted(before.document);
-  const services = [...space.servicesGranted(policy.document)].filter((s) => !then.has(s) && !usage.usedServices.has(s)).sort();
-  const allowsThen = statementsOf(before.document).filter((st) => st.Effect === 'Allow').map((st) => space.grants(st));
-  const allowsNow = statementsOf(policy.document).filter((st) => st.Effect === 'Allow').map((st) => space.grants(st));
-  const actions = [...(usage.unusedTrackedActions?.values() ?? [])]
-    .flatMap((unused) => [...unused])
-    .filter((a) => allowsNow.some((grants) => grants(a)) && !allowsThen.some((grants) => grants(a)));
-  return { version, before: { id: before.id, createDate: before.createDate }, services, actions: actions.map((a) => space.spelling(a)).sort() };
+  if (!version?.createDate) return undefined;
+  const windowStart = windowStartOf(report);
+  const made = (v: PolicyVersionRef) => Date.parse(v.createDate!);
+  const others = (policy.earlierVersions ?? []).filter((v) => v.createDate !== null).sort((a, b) => made(a) - made(b));
+  const byStart = [...others, { ...version, document: policy.document }].filter((v) => made(v) <= windowStart).sort((a, b) => made(b) - made(a))[0];
+  if (!byStart && version.createDate === policy.createDate) return undefined; // the policy's first version: the policy is as young
+  const atStart = byStart ? { id: byStart.id, createDate: byStart.createDate } : null;
+  const compared = [...(byStart && byStart.id !== version.id ? [byStart] : []), ...others.filter((v) => made(v) > windowStart)];
+  if (atStart && compared.length === 0) return undefined;
+  const allows = (document: PolicyDocument) => statementsOf(document).filter((st) => st.Effect === 'Allow').map((st) => space.grants(st));
+  const allowsNow = allows(policy.document);
+  const unusedActions = [...(usage.unusedTrackedActions?.values() ?? [])].flatMap((unused) => [...unused]).filter((a) => allowsNow.some((grants) => grants(a)));
+  const unusedServices = [...space.servicesGranted(policy.document)].filter((s) => !usage.usedServices.has(s));
+  const services = new Set<string>();
+  const actions = new Set<string>();
+  const lacking: PolicyVersionRef[] = [];
+  for (const v of compared) {
+    const then = space.servicesGranted(v.document);
+    const allowsThen = allows(v.document);
+    const lostServices = unusedServices.filter((s) => !then.has(s));
+    const lostActions = unusedActions.filter((a) => !allowsThen.some((grants) => grants(a)));
+    if (lostServices.length + lostActions.length === 0) continue;
+    lacking.push({ id: v.id, createDate: v.createDate });
+    lostServices.forEach((s) => services.add(s));
+    lostActions.forEach((a) => actions.add(a));
+  }
+  return { version, atStart, lacking, services: [...services].sort(), actions: [...actions].map((a) => space.spelling(a)).sort() };
 }
 
 /** The use a report shows, with what was granted too recently to judge counted as used. */
@@ -702,14 +725,26 @@ function withRecentGrants(usage: Usage, recent: RecentGrants | undefined): Usage
   return { ...usage, usedServices: new Set([...usage.usedServices, ...recent.services]), unusedTrackedActions };
 }
 
-/** What a proposal's notes say of a policy version made inside the window. */
-function recentGrantsNote(recent: RecentGrants, report: EntityReport): string | undefined {
-  const made = `${recent.version.id} of ${recent.version.createDate!.slice(0, 10)}, less than ${report.findings.unusedAfterDays} days before the report`;
-  if (!recent.before) return `its document is ${made}, and IAM no longer keeps the version before the window: what that version added has had less time to be used than the window, and is not known`;
+/** What a proposal's notes say of the versions that may have been in force inside the window. */
+function recentGrantsNotes(recent: RecentGrants, report: EntityReport): string[] {
+  const days = report.findings.unusedAfterDays;
+  const of = (v: PolicyVersionRef) => `${v.id} of ${v.createDate!.slice(0, 10)}`;
+  const made = `${of(recent.version)}, less than ${days} days before the report`;
+  const notes = recent.atStart
+    ? []
+    : [`its document is ${made}, and IAM no longer keeps the version before the window: what that version added has had less time to be used than the window, and is not known`];
   const added = [...recent.services, ...recent.actions];
-  if (added.length === 0) return undefined;
+  if (added.length === 0) return notes;
   const shown = added.length > 6 ? `${added.slice(0, 6).join(', ')} and ${added.length - 6} more` : added.join(', ');
-  return `${shown}: granted since ${made} (${recent.before.id} before it), kept, as their use cannot be judged yet`;
+  const [only] = recent.lacking;
+  if (recent.lacking.length === 1 && only.id === recent.atStart?.id && Date.parse(recent.version.createDate!) > windowStartOf(report)) {
+    return [...notes, `${shown}: granted since ${made} (${only.id} before it), kept, as their use cannot be judged yet`];
+  }
+  const versions = recent.lacking.map(of).join(', ');
+  return [
+    ...notes,
+    `${shown}: granted by the default version ${recent.version.id} and not by ${versions}, which IAM keeps and which may have been in force in the last ${days} days (IAM does not say when a version became the default), kept, as their use cannot be judged yet`,
+  ];
 }
 
 /** IAM's size limit of an inline policy, by the type of identity that holds it. */
@@ -786,8 +821,8 @@ export function proposeForAccount(context: ProposalContext, details: Authorizati
     const measured = usageOf(report, context.catalog, untrackedCallGrant(() => [policy.document], context));
     const recent = recentGrants(policy, report, measured, context.space);
     const p = proposePolicy(context, { kind: 'managed-policy', policyArn: policy.arn, policyName: policy.name, owner: null, sizeLimit: POLICY_SIZE_LIMITS.managed }, policy.document, report, conditions, withRecentGrants(measured, recent));
-    const note = p && p.action !== 'review' && recent ? recentGrantsNote(recent, report) : undefined;
-    if (p) proposals.push(note ? { ...p, notes: [...p.notes, note] } : p);
+    const notes = p && p.action !== 'review' && recent ? recentGrantsNotes(recent, report) : [];
+    if (p) proposals.push(notes.length > 0 ? { ...p, notes: [...p.notes, ...notes] } : p);
   }
   return proposals;
 }
