@@ -6,7 +6,7 @@
 import { createTwoFilesPatch } from 'diff';
 import { readTemplateProposals } from '../lambda/core/html/run-page';
 import { sharedMemberOf } from '../lambda/core/shared-identities';
-import type { ProposalIndex, SameSince, TemplateProposalsFile } from '../lambda/core/propose';
+import { catalogLagOf, catalogLagText, type CatalogLag, type ProposalIndex, type SameSince, type TemplateProposalsFile } from '../lambda/core/propose';
 import type { Change, Proposal } from '../lambda/core/proposals';
 import { keys, PROPOSAL_ACTIONS, type RunSummary } from '../lambda/core/model';
 import { sharedActionSpace, type PolicyDocument } from '../lambda/core/policy';
@@ -92,8 +92,9 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
     );
     if (flags.id !== undefined && entries.length === 0) throw new UsageError(`run ${summary.runId} has no proposal ${flags.id}`);
     const same = runs === undefined ? null : { runs, before: runBefore(summary.runId, index.previousRunId, 'proposals') };
-    const proposals = await mapConcurrently(madeTheSame(entries, same, flags.id, 'proposal'), 16, (e) => getJson<Proposal>(store, e.key));
-    out.write(render(format, summary.runId, proposals, index, same));
+    const selected = madeTheSame(entries, same, flags.id, 'proposal');
+    const proposals = await mapConcurrently(selected, 16, (e) => getJson<Proposal>(store, e.key));
+    out.write(render(format, summary.runId, proposals, index, same, catalogLagOf({ catalogVersion: index.catalogVersion, proposals: selected }, summary.runDate)));
     return 0;
   });
 }
@@ -128,7 +129,7 @@ const madeBy = (same: Same): string => (same.runs === 2 ? `the run before, ${sam
 /** What a table's head adds for the proposals `same` selects: nothing without it. */
 const selectedBy = (same: Same | null): string => (same === null ? '' : ` that ${madeBy(same)} made the same`);
 
-function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex, same: Same | null): string {
+function render(format: Format, runId: string, proposals: readonly Proposal[], index: ProposalIndex, same: Same | null, lag: CatalogLag | null): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(proposals.length === 1 ? proposals[0] : proposals, null, 2)}\n`;
@@ -140,7 +141,7 @@ function render(format: Format, runId: string, proposals: readonly Proposal[], i
     case 'patch':
       return proposals.map(patchOf).join('');
     case 'table':
-      return table(runId, proposals, index, same);
+      return table(runId, proposals, index, same, lag);
   }
 }
 
@@ -179,7 +180,7 @@ const removesOf = (p: Pick<Change, 'removedServices' | 'removedActions'>): numbe
  * The table, largest cut first (as `report` shows the worst identity first); reviews, which cut nothing,
  * last. RUNS: how many runs in a row made the proposal the same, this one included.
  */
-function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex, same: Same | null): string {
+function table(runId: string, proposals: readonly Proposal[], index: ProposalIndex, same: Same | null, lag: CatalogLag | null): string {
   const counts = PROPOSAL_ACTIONS.map((a) => `${proposals.filter((p) => p.action === a).length} ${a}`).join(', ');
   const lines = [`Run ${runId}: ${counted(proposals.length, 'proposal')}${selectedBy(same)} (${counts}); nothing is applied. Largest cut first.`, ''];
   const width = Math.min(56, Math.max(10, ...proposals.map((p) => p.target.policyName.length)));
@@ -195,6 +196,7 @@ function table(runId: string, proposals: readonly Proposal[], index: ProposalInd
     lines.push(`${p.proposalId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(removes).padStart(8)}${String(runsOf.get(p.proposalId) ?? '-').padStart(6)}  ${note}`);
   }
   if (index.accountsWithoutDetails.length > 0) lines.push('', `No proposals for ${index.accountsWithoutDetails.join(', ')}: their authorization details could not be read.`);
+  if (lag) lines.push('', catalogLagText(lag));
   return `${lines.join('\n')}\n`;
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { keys, type RunSummary } from '../lambda/core/model';
-import type { ProposalIndex } from '../lambda/core/propose';
+import { catalogLagOf, catalogLagText, type CatalogLag, type ProposalIndex } from '../lambda/core/propose';
 import { runLocal, type LocalRunProgress, type LocalRunResult } from '../local/runner/run-local';
 import { ACCOUNT_FLAGS, accountFromFlags, EMULATOR_BEHAVIOUR_FLAGS, emulatorBehaviourFromFlags } from './account-source';
 import { numberFlag, parseFlags, UsageError } from './flags';
@@ -170,12 +170,17 @@ function localProposalIndex(outDir: string, runId: string): ProposalIndex | null
   }
 }
 
+/** The summary's lines, with what the run's proposal index adds to them (null: it has none, or it cannot be read). */
+export function formatRunSummary(summary: RunSummary, index: ProposalIndex | null): string {
+  return formatSummary(summary, madeAgainOf(index), index !== null, index && catalogLagOf(index, summary.runDate));
+}
+
 /**
  * `indexFound`: whether the run's proposal index was found. Propose writes one whenever it ends, and
  * Summarize counts the proposals from it: a run without one that counts none made none (Propose did not
  * run to its end); one that counts some made them (its index is then just not readable here).
  */
-export function formatSummary(summary: RunSummary, again: MadeAgain | null = null, indexFound = true): string {
+export function formatSummary(summary: RunSummary, again: MadeAgain | null = null, indexFound = true, lag: CatalogLag | null = null): string {
   const e = summary.entities;
   const f = summary.findings;
   const c = summary.iamCalls;
@@ -200,6 +205,7 @@ export function formatSummary(summary: RunSummary, again: MadeAgain | null = nul
     // IAM shows a use some hours late: the proposals the next run makes the same are the safer to apply.
     const same = again === null ? '' : again.previousRunId === null ? '; the next run says which it makes the same' : `; ${again.count} made the same by the run before (--again)`;
     lines.push(`  proposals  ${p.count} (${Object.entries(p.byAction).map(([action, n]) => `${n} ${action}`).join(' · ')})${same}`);
+    if (lag) lines.push(`             ${catalogLagText(lag)}`);
   }
   const ch = summary.changes;
   lines.push(
@@ -263,7 +269,7 @@ export function formatRunResult(result: LocalRunResult, timing: string): string 
       : `${text}  (no summary: the run stopped after listing ${result.listed} identities, before Summarize wrote one; the reports it made are under ${where}/runs/${result.runId}/reports/)\n`;
   }
   const index = localProposalIndex(result.outDir, result.runId);
-  text += formatSummary(result.summary, madeAgainOf(index), index !== null);
+  text += formatRunSummary(result.summary, index);
   text += `Reports:  ${where}/runs/${result.runId}/reports/\nSummary:  ${where}/${keys.summary(result.runId)}\n`;
   text += `Report:   ${where}/${keys.reportPage(result.runId)}  (open it in a browser)\n`;
   if (result.summary.changes) text += `Changes:  ${where}/${keys.changes(result.runId)}  (iam-access-audit changes --out ${where} --run ${result.runId} lists them)\n`;

@@ -14,7 +14,7 @@ import { getJson, getJsonOrNull, S3ReportStore } from '../lambda/core/store';
 import { numberFlag, parseFlags, UsageError } from './flags';
 import { presignedPageUrl } from './report-command';
 import { executionInputFromFlags, INPUT_FLAGS, INPUT_FLAGS_USAGE } from './input-flags';
-import { duration, failureLine, formatSummary, madeAgainOf, sharedLine } from './run-command';
+import { duration, failureLine, formatRunSummary, sharedLine } from './run-command';
 
 /** How long the link `start --wait` prints stays valid. */
 const PRESIGNED_SECONDS = 3600;
@@ -127,7 +127,7 @@ async function finish(execution: DescribeExecutionCommandOutput, target: Resolve
       const store = new S3ReportStore(s3, bucket);
       const summary = await getJson<RunSummary>(store, summaryKey);
       const index = await getJsonOrNull<ProposalIndex>(store, keys.proposalsIndex(summary.runId));
-      out.write(formatSummary(summary, madeAgainOf(index), index !== null));
+      out.write(formatRunSummary(summary, index));
       out.write(`Summary:  s3://${bucket}/${summaryKey}\n`);
       try {
         out.write(`Report:   ${await presignedPageUrl(s3, bucket, summary.runId, PRESIGNED_SECONDS)}\n          (a link to the run's report.html, valid for ${PRESIGNED_SECONDS / 3600} hour)\n`);

@@ -83,6 +83,19 @@ function compactCatalog(data: CompactCatalog): Catalog {
   };
 }
 
+/**
+ * The day a catalogue version's data was taken, by the package's versioning (`major.minor.YYYYMMDDX`, X a
+ * counter for a second publication the same day): `0.21.202609261` is of 2026-09-26. Null for a version
+ * of another form.
+ */
+export function catalogDateOf(version: string): string | null {
+  const m = /^\d+\.\d+\.(\d{4})(\d{2})(\d{2})\d+$/.exec(version);
+  if (!m) return null;
+  const date = `${m[1]}-${m[2]}-${m[3]}`;
+  const time = Date.parse(date);
+  return Number.isFinite(time) && new Date(time).toISOString().startsWith(date) ? date : null;
+}
+
 /** Writes the compact extract a Lambda bundle carries: only what the pipeline reads. */
 export function writeCompactCatalog(file: string, catalog: Catalog = packageCatalog()): void {
   const services: CompactCatalog['services'] = {};

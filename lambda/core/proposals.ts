@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuthorizationDetails, IdentityDetails, ManagedPolicyDetails, PolicyVersionRef } from './authorization';
-import type { Catalog } from './catalog';
+import { catalogDateOf, type Catalog } from './catalog';
 import { accountOfArn, type EntityReport, type ProposalAction } from './model';
 import { globToRegExp, listOf, POLICY_SIZE_LIMITS, policySize, statementsOf, type ActionSpace, type PolicyDocument, type PolicyStatement } from './policy';
 import { hasUntrackedCalls, isCatalogAction, trackedActionKeys, untrackedCallKeys } from './tracked-actions';
@@ -56,6 +56,12 @@ export interface Usage {
 }
 
 const DAY_MS = 86_400_000;
+
+/** The bundled catalogue as a note names it: its version and, where the version says, the day of its data. */
+function catalogNamed(catalog: Catalog): string {
+  const date = catalogDateOf(catalog.version);
+  return date === null ? catalog.version : `${catalog.version}, data of ${date}`;
+}
 
 /** When the report's window began: `unusedAfterDays` before its job was made. */
 function windowStartOf(report: EntityReport): number {
@@ -509,8 +515,8 @@ function changeIn(target: Pick<PolicyTarget, 'kind' | 'policyArn' | 'owner' | 's
     const patterns = [...trim.writtenOut.keys()].join(', ');
     const prefixes = [...new Set([...trim.writtenOut.values()].flat())];
     notes.push(
-      `${patterns} written out from the bundled action catalogue (${space.catalog.version}) less the unused actions: ` +
-        (prefixes.length > 0 ? `an action AWS adds later is allowed only under a kept prefix (${prefixes.slice(0, 3).join(', ')}${prefixes.length > 3 ? ', ...' : ''})` : 'an action AWS adds later is not allowed'),
+      `${patterns} written out from the bundled action catalogue (${catalogNamed(space.catalog)}) less the unused actions: ` +
+        (prefixes.length > 0 ? `an action newer than the catalogue is allowed only under a kept prefix (${prefixes.slice(0, 3).join(', ')}${prefixes.length > 3 ? ', ...' : ''})` : 'an action newer than the catalogue is not allowed'),
     );
   }
   const newer = trim.keptServices.filter((s) => !space.knowsService(s));

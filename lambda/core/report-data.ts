@@ -6,7 +6,7 @@
  */
 import type { Changes, NotCompared, ServiceChange } from './changes';
 import type { AccountSummary, EntityReport, EntityType, RunSummary } from './model';
-import type { ProposalIndex, TemplateProposalsFile } from './propose';
+import { catalogLagOf, type CatalogLag, type ProposalIndex, type TemplateProposalsFile } from './propose';
 import { gatherShared, identityOf } from './shared-identities';
 
 export const TYPE_CODES: readonly EntityType[] = ['user', 'group', 'role', 'policy'];
@@ -71,6 +71,8 @@ export interface ReportData {
    * run's proposals were made before they were compared.
    */
   readonly proposalsBefore: string | null;
+  /** The bundled catalogue the run's cuts of single actions were made over, and how long before the run its data was taken; null when none was cut. */
+  readonly catalogLag: CatalogLag | null;
   /** When the first of N runs that made a proposal (or template proposal) the same started, by N (every proposal of N runs has the same first run). */
   readonly sameSince: Readonly<Record<number, string>>;
   /** Per identity ARN exempt from proposals, why. */
@@ -244,6 +246,7 @@ export class ReportDataBuilder {
       exempt: Object.fromEntries((proposals?.exempt ?? []).map((e) => [e.arn, e.reason])),
       proposalsMade: proposals !== null,
       proposalsBefore: proposals?.previousRunId ?? null,
+      catalogLag: proposals && catalogLagOf(proposals, summary.runDate),
       sameSince,
       failures: summary.failures,
       failuresByCode: [...byCode.entries()].sort((a, b) => b[1] - a[1]),

@@ -602,7 +602,11 @@ describe('the HTML report in Chromium', () => {
     const again = proposed.filter((_, i) => i % 3 !== 0).length;
     await onPage(file, async (page) => {
       const notes = await page.page.$$eval('#numbers .card', (cards) => Array.from(cards.find((c) => c.querySelector('.label')?.textContent === 'proposals')!.querySelectorAll('.note'), (n) => n.textContent));
-      expect(notes).toEqual([expect.stringMatching(/^\d+ trim · \d+ remove · 0 replace · \d+ review$/), `${again} made the same by the run before`]);
+      expect(notes).toEqual([
+        expect.stringMatching(/^\d+ trim · \d+ remove · 0 replace · \d+ review$/),
+        `${again} made the same by the run before`,
+        'actions cut over the action catalogue of 2026-09-26, 60 days before this run',
+      ]);
     });
   });
 

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { UsageError } from '../../cli/flags';
-import { defaultLocalTimeScale, exitCodeOf, failureLine, formatRunResult, formatSummary, runCommand } from '../../cli/run-command';
+import { defaultLocalTimeScale, exitCodeOf, failureLine, formatRunResult, formatRunSummary, formatSummary, runCommand } from '../../cli/run-command';
 import type { RunSummary } from '../../lambda/core/model';
+import { catalogLagText, type ProposalIndex } from '../../lambda/core/propose';
 import type { LocalRunResult } from '../../local/runner/run-local';
 import { tempDir } from '../helpers/temp';
 
@@ -76,6 +77,16 @@ describe("a run's summary in the terminal", () => {
     const line = '  proposals  none made: Propose did not run to its end in this run (its log says why); the audit above stands\n';
     expect(formatSummary(run, null, false)).toContain(line);
     expect(formatSummary(run, null, true)).not.toContain('  proposals  ');
+  });
+
+  it('says, under the proposals, how old the catalogue was that single actions were cut over', () => {
+    const run = { ...oneRoleRun({ added: 0, removed: 0, firstUse: 0, newlyUnused: 0 }), proposals: { count: 1, byAction: { trim: 1, remove: 0, replace: 0, review: 0 } } };
+    const index = { catalogVersion: '0.21.202609261', previousRunId: null, proposals: [{ action: 'trim', removedActions: 2 }] } as unknown as ProposalIndex;
+    const lines = formatRunSummary({ ...run, runDate: '2026-12-08' }, index).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  proposals  1 (1 trim'));
+    expect(lines[at + 1]).toBe(`             ${catalogLagText({ version: '0.21.202609261', date: '2026-09-26', days: 73 })}`);
+    // Services alone cut: the catalogue's age says nothing of them.
+    expect(formatRunSummary(run, { ...index, proposals: [{ action: 'trim', removedActions: 0 }] } as unknown as ProposalIndex)).not.toContain('catalogue');
   });
 });
 

@@ -111,6 +111,11 @@ describe('proposals of a local run', () => {
     expect(shown.slice(changes.length).every((p) => p.action === 'review')).toBe(true);
     expect(changes.map(removesOf)).toEqual(changes.map(removesOf).sort((a, b) => b - a));
     expect(removesOf(changes[0])).toBe(Math.max(...proposals.map(removesOf)));
+    // Single actions were cut (ACTION_LEVEL): the table says over which catalogue, and how old it was.
+    expect(proposals.some((p) => p.action === 'trim' && p.removedActions.length > 0)).toBe(true);
+    expect(table.stdout).toMatch(new RegExp(`\nSingle actions were cut over the bundled action catalogue of \\d{4}-\\d{2}-\\d{2} \\(${iamCatalog().version.replace(/\./g, '\\.')}\\), \\d+ days? before this run: `));
+    const removals = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--action', 'remove']);
+    expect(removals.stdout).not.toContain('Single actions were cut');
     // An account the run did not audit is refused, as report refuses it, not shown as "0 proposals".
     const elsewhere = await run(process.execPath, [CLI, 'proposals', '--out', dir, '--account', '999999999999']);
     expect(elsewhere.code).toBe(2);

@@ -135,7 +135,8 @@ export function fabricatedPage(
   const proposals: ProposalIndex = {
     schemaVersion: 1,
     runId: RUN_ID,
-    catalogVersion: 'test',
+    // Data of 2026-09-26: 60 days before the run, whose trims cut single actions too.
+    catalogVersion: '0.21.202609261',
     previousRunId: 'audit-2026-11-24',
     accountsWithoutDetails: [],
     // A group with unused services, exempt: it is reported, never proposed.

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import type { AuthorizationDetails, IdentityDetails } from '../../lambda/core/authorization';
-import { iamCatalog } from '../../lambda/core/catalog';
+import { catalogDateOf, iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport, EntityType, Granularity } from '../../lambda/core/model';
 import { listOf, sharedActionSpace, statementsOf } from '../../lambda/core/policy';
 import { proposeForAccount, proposePolicy, proveKeepsUse, proveNeverBroader, trimDocument, usageOf, type PolicyTarget, type Proposal } from '../../lambda/core/proposals';
@@ -383,7 +383,7 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(actions).toEqual(expect.arrayContaining(['s3:CreateBucket', 's3:GetObject*', 's3:PutObject*', 's3:DeleteObject*', 's3:ListBucket*']));
     expect(actions.filter((a) => !a.endsWith('*'))).toEqual(['s3:CreateBucket']);
     expect(p.notes).toContain(
-      `s3:* written out from the bundled action catalogue (${catalog.version}) less the unused actions: an action AWS adds later is allowed only under a kept prefix (${actions.filter((a) => a.endsWith('*')).slice(0, 3).join(', ')}, ...)`,
+      `s3:* written out from the bundled action catalogue (${catalog.version}, data of ${catalogDateOf(catalog.version)}) less the unused actions: an action newer than the catalogue is allowed only under a kept prefix (${actions.filter((a) => a.endsWith('*')).slice(0, 3).join(', ')}, ...)`,
     );
     // A list of actions written as they were is no wildcard written out.
     const listed = proposePolicy(context, inline(), doc(allow(['s3:CreateBucket', 's3:DeleteBucket', 'sqs:SendMessage'])), report('role', 'app', { s3: 1, sqs: null }, 'ACTION_LEVEL', { s3: ['CreateBucket'] }))!;
@@ -400,7 +400,7 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     // permissions to pass a capacity provider or a network connector are no calls, never tracked, kept.
     expect(trimmed('lambda:*', 'lambda', ['GetFunction'])).toEqual({
       actions: ['lambda:Invoke*', 'lambda:Pass*', 'lambda:GetFunction'],
-      notes: [`lambda:* written out from the bundled action catalogue (${catalog.version}) less the unused actions: an action AWS adds later is allowed only under a kept prefix (lambda:Invoke*, lambda:Pass*)`],
+      notes: [`lambda:* written out from the bundled action catalogue (${catalog.version}, data of ${catalogDateOf(catalog.version)}) less the unused actions: an action newer than the catalogue is allowed only under a kept prefix (lambda:Invoke*, lambda:Pass*)`],
     });
     // Within s3:Get*, never wider than it; the used management action by name.
     expect(trimmed('s3:Get*', 's3', ['GetBucketPolicy']).actions).toEqual(['s3:GetBucketPolicy', 's3:GetObject*']);
@@ -408,7 +408,7 @@ describe('rule: ACTION_LEVEL data trims unused tracked actions of used services,
     expect(listOf(trimmed('s3:*Bucket*', 's3', ['CreateBucket']).actions).sort()).toEqual(['s3:CreateBucket', 's3:ListBucket', 's3:ListBucketMultipartUploads', 's3:ListBucketVersions', 's3:ObjectOwnerOverrideToBucketOwner']);
     expect(trimmed('ec2:*', 'ec2', ['DescribeInstances', 'RunInstances'])).toEqual({
       actions: ['ec2:DescribeInstances', 'ec2:RunInstances'],
-      notes: [`ec2:* written out from the bundled action catalogue (${catalog.version}) less the unused actions: an action AWS adds later is not allowed`],
+      notes: [`ec2:* written out from the bundled action catalogue (${catalog.version}, data of ${catalogDateOf(catalog.version)}) less the unused actions: an action newer than the catalogue is not allowed`],
     });
   });
 

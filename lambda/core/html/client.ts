@@ -100,7 +100,9 @@ export const CLIENT_SCRIPT = String.raw`
       // A run whose Propose did not run to its end made none: its count of 0 is not "nothing to propose".
       data.proposalsMade ? card('proposals', fmt(p.count), [
         ['trim', 'remove', 'replace', 'review'].map(function (a) { return fmt(p.byAction[a]) + ' ' + a; }).join(' · '),
-        data.proposalsBefore ? fmt(madeAgain()) + ' made the same by the run before' : null
+        data.proposalsBefore ? fmt(madeAgain()) + ' made the same by the run before' : null,
+        // Single actions cut: an action AWS added after the catalogue's data is allowed only under a kept prefix.
+        data.catalogLag ? 'actions cut over the action catalogue of ' + data.catalogLag.date + ', ' + count(data.catalogLag.days, 'day', 'days') + ' before this run' : null
       ]) : card('proposals', '—', 'none made: Propose did not run to its end', 'warn'),
       card('since the last run', c ? count(c.counts['first-use'], 'first use', 'first uses') : '—', c ? fmt(c.counts['newly-unused']) + ' newly unused · ' + c.added + ' added · ' + c.removed + ' removed' : 'no earlier complete run', c && c.watched.length ? 'alert' : '')
     );
