@@ -155,12 +155,13 @@ describe('proposals of a local run', () => {
     expect(next.summary!.status).toBe('COMPLETED');
     const nextIndex = readJson<ProposalIndex>(dir, `runs/${next.runId}/proposals/index.json`);
     const nextProposals = nextIndex.proposals.map((e) => readJson<Proposal>(dir, e.key));
-    const keyOf = new Map(index.proposals.map((e) => [e.proposalId, e.key]));
+    // The proposals of a run that the run before it made the same, by their files.
     const what = (p: Proposal) => ({ action: p.action, removedServices: p.removedServices, removedActions: p.removedActions, current: p.current, proposed: p.proposed });
-    const expected = nextProposals
-      .filter((q) => keyOf.has(q.proposalId) && isDeepStrictEqual(what(readJson<Proposal>(dir, keyOf.get(q.proposalId)!)), what(q)))
-      .map((q) => q.proposalId)
-      .sort();
+    const sameAsBefore = (made: readonly Proposal[], before: ProposalIndex) => {
+      const keyOf = new Map(before.proposals.map((e) => [e.proposalId, e.key]));
+      return made.filter((q) => keyOf.has(q.proposalId) && isDeepStrictEqual(what(readJson<Proposal>(dir, keyOf.get(q.proposalId)!)), what(q))).map((q) => q.proposalId);
+    };
+    const expected = sameAsBefore(nextProposals, index).sort();
     expect(expected).not.toContain(altered.proposalId);
     expect(expected.length).toBeGreaterThan(nextProposals.length / 2);
     expect(nextIndex.previousRunId).toBe(result.runId);
@@ -182,9 +183,7 @@ describe('proposals of a local run', () => {
     // A run on a loaded machine may lose a few reports (a stall becomes simulated time, and a job times
     // out), and each run's window ends later: a proposal of the second run may be missing or changed in
     // the third. Those the third run made as the second did:
-    const secondKeyOf = new Map(nextIndex.proposals.map((e) => [e.proposalId, e.key]));
-    const thirdProposals = thirdIndex.proposals.map((e) => readJson<Proposal>(dir, e.key));
-    const stillSame = new Set(thirdProposals.filter((q) => secondKeyOf.has(q.proposalId) && isDeepStrictEqual(what(readJson<Proposal>(dir, secondKeyOf.get(q.proposalId)!)), what(q))).map((q) => q.proposalId));
+    const stillSame = new Set(sameAsBefore(thirdIndex.proposals.map((e) => readJson<Proposal>(dir, e.key)), nextIndex));
     const expected3 = expected.filter((id) => stillSame.has(id));
     expect(expected3.length).toBeGreaterThan(expected.length / 2);
     expect(madeSince(thirdIndex, 3)).toEqual(expected3);
