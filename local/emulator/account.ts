@@ -50,11 +50,21 @@ export interface EntityRecord {
   readonly inlinePolicies?: ReadonlyArray<{ readonly name: string; readonly document: PolicyDocument }>;
   /** Customer managed policies: the default version's document. */
   readonly document?: PolicyDocument;
+  /** Customer managed policies: the default version's id and when it was made. @default v1, made with the policy */
+  readonly defaultVersion?: PolicyVersionRecord;
+  /** Customer managed policies: the other versions IAM keeps (at most four), each with its document. */
+  readonly versions?: ReadonlyArray<PolicyVersionRecord & { readonly document: PolicyDocument }>;
   /** Tags of users and roles. */
   readonly tags?: Readonly<Record<string, string>>;
   /** Roles: the trust policy (default: trusted by Lambda, or a service-linked role's service). */
   readonly trustPolicy?: PolicyDocument;
   readonly services: readonly ServiceRecord[];
+}
+
+/** A version of a customer managed policy: IAM names them v1, v2, ... in the order they were made. */
+export interface PolicyVersionRecord {
+  readonly id: string;
+  readonly createDate: string;
 }
 
 /** An AWS managed policy attached in the account, with its document. */
@@ -83,6 +93,9 @@ export interface Entity {
   readonly attachedPolicies: readonly string[];
   readonly inlinePolicies: ReadonlyArray<{ readonly name: string; readonly document: PolicyDocument }>;
   readonly document?: PolicyDocument;
+  /** Policies: the default version (v1, made with the policy, unless the file says). */
+  readonly defaultVersion: PolicyVersionRecord;
+  readonly versions: ReadonlyArray<PolicyVersionRecord & { readonly document: PolicyDocument }>;
   readonly tags: Readonly<Record<string, string>>;
   readonly trustPolicy?: PolicyDocument;
   /** The services its policies grant, with their use: from the documents when it has policy data, else from the file. */
@@ -112,7 +125,9 @@ const ID_PREFIX: Record<EntityType, string> = { user: 'AIDA', group: 'AGPA', rol
 const DEFAULT_CREATE_DATE = '2024-01-01T00:00:00Z';
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'tags', 'trustPolicy', 'services'];
+const ENTITY_FIELDS = ['type', 'name', 'path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'defaultVersion', 'versions', 'tags', 'trustPolicy', 'services'];
+/** IAM keeps at most five versions of a managed policy. */
+const MAX_POLICY_VERSIONS = 5;
 const SERVICE_FIELDS = [
   'namespace',
   'name',
@@ -187,6 +202,8 @@ export function loadAccount(json: unknown, source = 'account file', within?: str
       attachedPolicies: record.attachedPolicies ?? [],
       inlinePolicies: record.inlinePolicies ?? [],
       document: record.document,
+      defaultVersion: record.defaultVersion ?? { id: 'v1', createDate: record.createDate ?? DEFAULT_CREATE_DATE },
+      versions: record.versions ?? [],
       tags: record.tags ?? {},
       trustPolicy: record.trustPolicy,
       services: record.services,
@@ -276,8 +293,43 @@ function parseAccountFile(json: unknown, fail: Fail): AccountFile {
   return { accountId: accountId as string, awsManagedPolicies: root.awsManagedPolicies as AwsManagedPolicy[] | undefined, entities };
 }
 
+/**
+ * A customer managed policy's versions: the default's id and date, and the others IAM keeps with their
+ * documents. Ids are IAM's (v1, v2, ...) and unique; none was made before the policy; five at most.
+ */
+function policyVersions(e: Record<string, unknown>, type: EntityType, at: string, fail: Fail): void {
+  for (const field of ['defaultVersion', 'versions']) if (e[field] !== undefined && type !== 'policy') fail(`${at}.${field}`, 'is only allowed on policies');
+  if (e.document === undefined) fail(`${at}.${e.versions !== undefined ? 'versions' : 'defaultVersion'}`, 'needs the default version\'s document in document');
+  const made = Date.parse((e.createDate as string | undefined) ?? DEFAULT_CREATE_DATE);
+  const version = (raw: unknown, where: string, fields: readonly string[]): PolicyVersionRecord => {
+    const v = object(raw, where, fail);
+    unknownFields(v, fields, where, fail);
+    if (typeof v.id !== 'string' || !/^v[1-9]\d*$/.test(v.id)) fail(`${where}.id`, 'must be a version id such as v2');
+    isoDate(v.createDate, `${where}.createDate`, fail);
+    if (Date.parse(v.createDate as string) < made) fail(`${where}.createDate`, `is before the policy's createDate (${(e.createDate as string | undefined) ?? DEFAULT_CREATE_DATE})`);
+    return v as unknown as PolicyVersionRecord;
+  };
+  const ids = new Map<string, string>();
+  const seen = (v: PolicyVersionRecord, where: string, label = where) => {
+    const earlier = ids.get(v.id);
+    if (earlier !== undefined) fail(`${where}.id`, `repeats "${v.id}", the id of ${earlier}`);
+    ids.set(v.id, label);
+  };
+  if (e.defaultVersion === undefined) seen({ id: 'v1', createDate: '' }, `${at}.defaultVersion`, 'the default version (v1 when defaultVersion is not given)');
+  else seen(version(e.defaultVersion, `${at}.defaultVersion`, ['id', 'createDate']), `${at}.defaultVersion`);
+  if (e.versions === undefined) return;
+  if (!Array.isArray(e.versions)) fail(`${at}.versions`, 'must be an array of { id, createDate, document }');
+  const versions = e.versions as unknown[];
+  if (versions.length > MAX_POLICY_VERSIONS - 1) fail(`${at}.versions`, `holds ${versions.length} versions besides the default: IAM keeps ${MAX_POLICY_VERSIONS} in all`);
+  versions.forEach((raw, i) => {
+    const where = `${at}.versions[${i}]`;
+    seen(version(raw, where, ['id', 'createDate', 'document']), where);
+    document((raw as Record<string, unknown>).document, `${where}.document`, fail);
+  });
+}
+
 function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
-  const e = withoutNulls(object(raw, at, fail), ['path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'tags', 'trustPolicy']);
+  const e = withoutNulls(object(raw, at, fail), ['path', 'id', 'createDate', 'fault', 'attachmentCount', 'groups', 'attachedPolicies', 'inlinePolicies', 'document', 'defaultVersion', 'versions', 'tags', 'trustPolicy']);
   unknownFields(e, ENTITY_FIELDS, at, fail);
   const type = e.type;
   if (typeof type !== 'string' || !(ENTITY_TYPES as readonly string[]).includes(type)) {
@@ -327,6 +379,7 @@ function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
     if (entityType !== 'policy') fail(`${at}.document`, 'is only allowed on policies');
     document(e.document, `${at}.document`, fail);
   }
+  if (e.defaultVersion !== undefined || e.versions !== undefined) policyVersions(e, entityType, at, fail);
   if (e.tags !== undefined) {
     if (entityType !== 'user' && entityType !== 'role') fail(`${at}.tags`, 'is only allowed on users and roles');
     const tags = object(e.tags, `${at}.tags`, fail);
@@ -358,6 +411,8 @@ function parseEntity(raw: unknown, at: string, fail: Fail): EntityRecord {
     attachedPolicies: e.attachedPolicies as string[] | undefined,
     inlinePolicies: e.inlinePolicies as EntityRecord['inlinePolicies'],
     document: e.document as PolicyDocument | undefined,
+    defaultVersion: e.defaultVersion as EntityRecord['defaultVersion'],
+    versions: e.versions as EntityRecord['versions'],
     tags: e.tags as Record<string, string> | undefined,
     trustPolicy: e.trustPolicy as PolicyDocument | undefined,
     services,

@@ -180,6 +180,11 @@ export class IamBackend {
     const attached = (e: Entity): XmlObject[] => e.attachedPolicies.map((arn) => ({ PolicyName: arn.slice(arn.lastIndexOf('/') + 1), PolicyArn: arn }));
     const tags = (e: Entity): XmlObject[] => Object.entries(e.tags).map(([Key, Value]) => ({ Key, Value }));
     const version = (document: string, createDate: string): XmlObject[] => [{ Document: encodeURIComponent(document), VersionId: 'v1', IsDefaultVersion: true, CreateDate: createDate }];
+    // A customer managed policy's default version first, then the others IAM keeps.
+    const versions = (e: Entity, document: string): XmlObject[] => [
+      { Document: encodeURIComponent(document), VersionId: e.defaultVersion.id, IsDefaultVersion: true, CreateDate: e.defaultVersion.createDate },
+      ...e.versions.map((v) => ({ Document: encodeURIComponent(JSON.stringify(v.document)), VersionId: v.id, IsDefaultVersion: false, CreateDate: v.createDate })),
+    ];
     return {
       UserDetailList: entities('user').map((e) => ({ ...identityXml(e), UserPolicyList: inline(e), GroupList: [...e.groups], AttachedManagedPolicies: attached(e), Tags: tags(e) })),
       GroupDetailList: entities('group').map((e) => ({ ...identityXml(e), GroupPolicyList: inline(e), AttachedManagedPolicies: attached(e) })),
@@ -212,7 +217,7 @@ export class IamBackend {
         }
         if (i.entity.type !== 'policy') return [];
         const document = i.entity.document ? JSON.stringify(i.entity.document) : policyDocument(i.entity.services);
-        return [{ ...policyXml(i.entity), PolicyVersionList: version(document, i.entity.createDate) }];
+        return [{ ...policyXml(i.entity), PolicyVersionList: versions(i.entity, document) }];
       }),
       ...page.marker,
     };
@@ -428,12 +433,13 @@ function policyXml(e: Entity): XmlObject {
     PolicyId: e.id,
     Arn: e.arn,
     Path: e.path,
-    DefaultVersionId: 'v1',
+    DefaultVersionId: e.defaultVersion.id,
     AttachmentCount: e.attachmentCount,
     PermissionsBoundaryUsageCount: 0,
     IsAttachable: true,
     CreateDate: e.createDate,
-    UpdateDate: e.createDate,
+    // As IAM says it: when the newest version was made (the policy's creation, with one version).
+    UpdateDate: [e.defaultVersion, ...e.versions].map((v) => v.createDate).reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a), e.createDate),
   };
 }
 

@@ -11,7 +11,8 @@ import { iamCatalog } from '../../lambda/core/catalog';
 import type { EntityReport } from '../../lambda/core/model';
 import type { ProposalIndex } from '../../lambda/core/propose';
 import { proposalDigest, type Proposal } from '../../lambda/core/proposals';
-import { generateSampleAccount, loadAccount } from '../../local/emulator';
+import { generateSampleAccount, loadAccount, type AccountFile, type EntityRecord, type ServiceRecord } from '../../local/emulator';
+import { listOf, statementsOf, type PolicyDocument } from '../../lambda/core/policy';
 import { runLocal, type LocalRunResult } from '../../local/runner/run-local';
 import { allows } from '../helpers/evaluator';
 import { readJson } from '../helpers/expectations';
@@ -21,8 +22,29 @@ import { tempDir } from '../helpers/temp';
 
 const CLI = join(__dirname, '..', '..', 'bin', 'iam-access-audit.cjs');
 
+/**
+ * Gives one customer managed policy of the sample, made long ago and trimmed by its use, a default version
+ * made ten days ago that added one of its unused services to what v1 granted: the service IAM shows unused
+ * has been granted ten days, not ninety.
+ */
+function withRecentVersion(file: AccountFile): { policy: string; service: string; made: string } {
+  const now = Date.now();
+  const unused = (s: ServiceRecord) => !s.lastAuthenticated || Date.parse(s.lastAuthenticated) < now - 90 * 86_400_000;
+  const policy = file.entities.find(
+    (e) => e.type === 'policy' && e.document && Date.parse(e.createDate ?? '2024-01-01T00:00:00Z') < now - 200 * 86_400_000 && e.services.filter(unused).length >= 2 && e.services.some((s) => !unused(s)),
+  )! as EntityRecord & { document: PolicyDocument; defaultVersion?: unknown; versions?: unknown };
+  const service = policy.services.find(unused)!.namespace;
+  const made = new Date(now - 10 * 86_400_000).toISOString();
+  const before: PolicyDocument = { ...policy.document, Statement: statementsOf(policy.document).map((st) => ({ ...st, Action: listOf(st.Action).filter((a) => !a.startsWith(`${service}:`)) })) };
+  policy.defaultVersion = { id: 'v2', createDate: made };
+  policy.versions = [{ id: 'v1', createDate: policy.createDate ?? '2024-01-01T00:00:00Z', document: before }];
+  return { policy: `arn:aws:iam::${file.accountId}:policy${policy.path ?? '/'}${policy.name}`, service, made };
+}
+
 describe('proposals of a local run', () => {
-  const account = loadAccount(generateSampleAccount({ entities: 150, seed: 'proposals', asOf: new Date() }));
+  const file = generateSampleAccount({ entities: 150, seed: 'proposals', asOf: new Date() });
+  const recent = withRecentVersion(file);
+  const account = loadAccount(file);
   const dir = tempDir('proposals-');
   let result: LocalRunResult;
   let index: ProposalIndex;
@@ -44,6 +66,14 @@ describe('proposals of a local run', () => {
     expect(proposals.every((p) => p.runId === result.runId && p.accountId === account.accountId)).toBe(true);
     // The index carries a review's reason, for the HTML report; nothing for the other actions.
     expect(index.proposals.map((e) => e.review)).toEqual(proposals.map((p) => (p.action === 'review' ? p.notes[0] : null)));
+  });
+
+  it("keeps what a customer managed policy's version made inside the window added, read from IAM's versions", () => {
+    const p = proposals.find((x) => x.target.policyArn === recent.policy)!;
+    expect(p.action).toBe('trim');
+    expect(p.keptServices).toContain(recent.service);
+    expect(p.removedServices.length).toBeGreaterThan(0);
+    expect(p.notes).toContain(`${recent.service}: granted since v2 of ${recent.made.slice(0, 10)}, less than 90 days before the report (v1 before it), kept, as their use cannot be judged yet`);
   });
 
   it("reviews the inline policies and AWS managed attachments of IAM Identity Center's roles, which IAM refuses to change", () => {

@@ -12,6 +12,24 @@ const valid = () => ({
 
 const TRUSTED_BY_CLOUDFORMATION = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'cloudformation.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
 
+/** A customer managed policy's versions, each case made wrong in one way (the policy is entities[1]). */
+function policyVersionCases(): Array<[string, (f: any) => void, string]> {
+  const doc = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] };
+  const withPolicy = (policy: Record<string, unknown>) => (f: any) => f.entities.push({ type: 'policy', name: 'p', createDate: '2025-01-01T00:00:00Z', document: doc, services: [], ...policy });
+  const v = (id: string, createDate = '2026-01-01T00:00:00Z') => ({ id, createDate, document: doc });
+  return [
+    ['versions on a role', (f: any) => (f.entities[0].versions = []), 'entities[0].versions is only allowed on policies'],
+    ['versions without the default document', (f: any) => f.entities.push({ type: 'policy', name: 'p', versions: [v('v1')], services: [] }), "entities[1].versions needs the default version's document in document"],
+    ['a version id', withPolicy({ versions: [v('version-1')] }), 'entities[1].versions[0].id must be a version id such as v2'],
+    ['a version made before its policy', withPolicy({ versions: [v('v2', '2024-06-01T00:00:00Z')] }), "entities[1].versions[0].createDate is before the policy's createDate (2025-01-01T00:00:00Z)"],
+    ['a version without a document', withPolicy({ versions: [{ id: 'v2', createDate: '2026-01-01T00:00:00Z' }] }), 'entities[1].versions[0].document is not a policy document IAM would take'],
+    ['a version id used twice', withPolicy({ defaultVersion: { id: 'v3', createDate: '2026-02-01T00:00:00Z' }, versions: [v('v2'), v('v3')] }), 'entities[1].versions[1].id repeats "v3", the id of entities[1].defaultVersion'],
+    ['a version id of the implicit default', withPolicy({ versions: [v('v1')] }), 'entities[1].versions[0].id repeats "v1", the id of the default version (v1 when defaultVersion is not given)'],
+    ['six versions', withPolicy({ defaultVersion: { id: 'v6', createDate: '2026-02-01T00:00:00Z' }, versions: ['v1', 'v2', 'v3', 'v4', 'v5'].map((id) => v(id)) }), 'entities[1].versions holds 5 versions besides the default: IAM keeps 5 in all'],
+    ['a default version field', withPolicy({ defaultVersion: { id: 'v2', createDate: '2026-02-01T00:00:00Z', document: doc } }), 'entities[1].defaultVersion.document is not a known field'],
+  ];
+}
+
 function errorFor(mutate: (file: any) => void): string {
   const file = valid();
   mutate(file);
@@ -73,6 +91,7 @@ describe('account files', () => {
     ['a trust policy without a Principal', (f: any) => (f.entities[0].trustPolicy = { Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole' }] }), 'entities[0].trustPolicy.Statement[0] needs a Principal'],
     ['a trust policy that is no policy', (f: any) => (f.entities[0].trustPolicy = { Statement: [{ Effect: 'Trust', Action: 'sts:AssumeRole', Principal: '*' }] }), 'entities[0].trustPolicy is not a policy document IAM would take'],
     ['a required field given as null', (f: any) => (f.entities[0].services[0].name = null), 'entities[0].services[0].name must be a non-empty string'],
+    ...policyVersionCases(),
   ])('rejects a bad %s, naming the field', (_what, mutate, message) => {
     expect(errorFor(mutate)).toContain(message);
   });

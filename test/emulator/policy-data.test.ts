@@ -9,7 +9,9 @@ import {
   GetServiceLastAccessedDetailsWithEntitiesCommand,
   ListPoliciesGrantingServiceAccessCommand,
 } from '@aws-sdk/client-iam';
-import { decodeDocument } from '../../lambda/core/authorization';
+import { decodeDocument, readAuthorizationDetails } from '../../lambda/core/authorization';
+import { ScaledClock } from '../../lambda/core/clock';
+import { IamCaller } from '../../lambda/core/iam-calls';
 import { loadAccount, startEmulator, type RunningEmulator } from '../../local/emulator';
 import { iamClient } from '../helpers/iam';
 
@@ -96,5 +98,47 @@ describe('an account file with policy data', () => {
       ['ana', '2026-11-01T00:00:00.000Z'],
       ['ben', null],
     ]);
+  });
+});
+
+describe("a customer managed policy's versions in the account file", () => {
+  const allow = (action: string) => ({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
+  const versioned = {
+    accountId: '123456789012',
+    entities: [
+      { type: 'role', name: 'app', attachedPolicies: [`${A}policy/app`], services: [] },
+      {
+        type: 'policy',
+        name: 'app',
+        createDate: '2025-01-01T00:00:00Z',
+        document: allow('sqs:*'),
+        defaultVersion: { id: 'v3', createDate: '2026-11-20T08:00:00Z' },
+        versions: [
+          { id: 'v1', createDate: '2025-01-01T00:00:00Z', document: allow('s3:*') },
+          { id: 'v2', createDate: '2025-06-01T00:00:00Z', document: allow('ec2:*') },
+        ],
+        services: [],
+      },
+    ],
+  };
+  let emulator: RunningEmulator;
+  beforeAll(async () => {
+    emulator = await startEmulator({ account: loadAccount(versioned), jobLatencyMs: 0 });
+  });
+  afterAll(() => emulator.close());
+
+  it('serves them as IAM does, and the pipeline reads the default and the others with their dates', async () => {
+    const page = await iamClient(emulator.url).send(new GetAccountAuthorizationDetailsCommand({ Filter: ['LocalManagedPolicy'] }));
+    expect(page.Policies![0]).toMatchObject({ DefaultVersionId: 'v3', CreateDate: new Date('2025-01-01T00:00:00Z'), UpdateDate: new Date('2026-11-20T08:00:00Z') });
+    expect(page.Policies![0].PolicyVersionList!.map((v) => [v.VersionId, v.IsDefaultVersion])).toEqual([['v3', true], ['v1', false], ['v2', false]]);
+    const details = await readAuthorizationDetails(iamClient(emulator.url), new IamCaller(new ScaledClock(1000), { callsPerSecond: 1000 }), '123456789012', null);
+    const [policy] = details.policies;
+    expect([policy.version, policy.document]).toEqual([{ id: 'v3', createDate: '2026-11-20T08:00:00.000Z' }, allow('sqs:*')]);
+    expect(policy.earlierVersions).toEqual([
+      { id: 'v1', createDate: '2025-01-01T00:00:00.000Z', document: allow('s3:*') },
+      { id: 'v2', createDate: '2025-06-01T00:00:00.000Z', document: allow('ec2:*') },
+    ]);
+    // The grants IAM derives are the default version's alone.
+    expect(emulator.account.entities[0].services.map((s) => s.namespace)).toEqual(['sqs']);
   });
 });
