@@ -84,7 +84,9 @@ export async function proposalsCommand(args: string[], out: NodeJS.WritableStrea
       const found = shared.proposals.filter((p) => (flags.action === undefined || p.action === flags.action) && (flags.id === undefined || p.templateId === flags.id));
       if (flags.id !== undefined && found.length === 0) throw new UsageError(`run ${summary.runId} has no template proposal ${flags.id}`);
       const same = runs === undefined ? null : { runs, before: runBefore(summary.runId, shared.previousRunId, 'template proposals') };
-      out.write(renderTemplates(format, summary, { ...shared, proposals: madeTheSame(found, same, flags.id, 'template proposal') }, flags.id !== undefined, same));
+      const selected = madeTheSame(found, same, flags.id, 'template proposal');
+      const lag = catalogLagOf({ catalogVersion: index.catalogVersion, proposals: selected.map((p) => ({ action: p.action, removedActions: p.removedActions.length })) }, summary.runDate);
+      out.write(renderTemplates(format, summary, { ...shared, proposals: selected }, flags.id !== undefined, same, lag));
       return 0;
     }
     const entries = index.proposals.filter(
@@ -220,7 +222,7 @@ async function sharedProposalsOfRun(store: ReportStore, summary: RunSummary, ind
   return proposeSharedFrom(proposals, accountsOf, sharedActionSpace());
 }
 
-function renderTemplates(format: Format, summary: RunSummary, shared: RunTemplates, one: boolean, same: Same | null): string {
+function renderTemplates(format: Format, summary: RunSummary, shared: RunTemplates, one: boolean, same: Same | null, lag: CatalogLag | null): string {
   const { proposals, notProposed } = shared;
   const notAudited = summary.accounts.filter((a) => a.status !== 'audited');
   switch (format) {
@@ -257,6 +259,7 @@ function renderTemplates(format: Format, summary: RunSummary, shared: RunTemplat
         lines.push(`${p.templateId.padEnd(20)}${p.action.padEnd(9)}${p.target.kind.padEnd(24)}${name.padEnd(width + 2)}${String(p.accounts.length).padStart(8)}${String(removesOf(p)).padStart(9)}${String(p.sameSince?.runs ?? '-').padStart(6)}  ${note}`);
       }
       if (notProposed.length > 0) lines.push('', `${counted(notProposed.length, 'other policy', 'other policies')} of identities in several accounts ${notProposed.length === 1 ? 'has' : 'have'} proposals of their accounts but none for the template: --format json says why for each.`);
+      if (lag) lines.push('', catalogLagText(lag));
       return `${lines.join('\n')}\n`;
     }
   }

@@ -194,7 +194,7 @@ export interface CatalogLag {
   readonly days: number;
 }
 
-export function catalogLagOf(index: Pick<ProposalIndex, 'catalogVersion' | 'proposals'>, runDate: string): CatalogLag | null {
+export function catalogLagOf(index: { readonly catalogVersion: string; readonly proposals: ReadonlyArray<Pick<ProposalIndexEntry, 'action' | 'removedActions'>> }, runDate: string): CatalogLag | null {
   if (!index.proposals.some((p) => p.action !== 'review' && p.removedActions > 0)) return null;
   const date = catalogDateOf(index.catalogVersion);
   if (date === null) return null;
