@@ -179,11 +179,11 @@ export class IamBackend {
       this.account.hasPolicyData ? e.inlinePolicies.map((p) => ({ PolicyName: p.name, PolicyDocument: encodeURIComponent(JSON.stringify(p.document)) })) : [inlinePolicyXml(e)];
     const attached = (e: Entity): XmlObject[] => e.attachedPolicies.map((arn) => ({ PolicyName: arn.slice(arn.lastIndexOf('/') + 1), PolicyArn: arn }));
     const tags = (e: Entity): XmlObject[] => Object.entries(e.tags).map(([Key, Value]) => ({ Key, Value }));
-    const version = (document: string, createDate: string): XmlObject[] => [{ Document: encodeURIComponent(document), VersionId: 'v1', IsDefaultVersion: true, CreateDate: createDate }];
+    const version = (document: string, id: string, isDefault: boolean, createDate: string): XmlObject => ({ Document: encodeURIComponent(document), VersionId: id, IsDefaultVersion: isDefault, CreateDate: createDate });
     // A customer managed policy's default version first, then the others IAM keeps.
     const versions = (e: Entity, document: string): XmlObject[] => [
-      { Document: encodeURIComponent(document), VersionId: e.defaultVersion.id, IsDefaultVersion: true, CreateDate: e.defaultVersion.createDate },
-      ...e.versions.map((v) => ({ Document: encodeURIComponent(JSON.stringify(v.document)), VersionId: v.id, IsDefaultVersion: false, CreateDate: v.createDate })),
+      version(document, e.defaultVersion.id, true, e.defaultVersion.createDate),
+      ...e.versions.map((v) => version(JSON.stringify(v.document), v.id, false, v.createDate)),
     ];
     return {
       UserDetailList: entities('user').map((e) => ({ ...identityXml(e), UserPolicyList: inline(e), GroupList: [...e.groups], AttachedManagedPolicies: attached(e), Tags: tags(e) })),
@@ -211,7 +211,7 @@ export class IamBackend {
               IsAttachable: true,
               CreateDate: AWS_MANAGED_CREATE_DATE,
               UpdateDate: AWS_MANAGED_CREATE_DATE,
-              PolicyVersionList: version(JSON.stringify(i.document), AWS_MANAGED_CREATE_DATE),
+              PolicyVersionList: [version(JSON.stringify(i.document), 'v1', true, AWS_MANAGED_CREATE_DATE)],
             },
           ];
         }
