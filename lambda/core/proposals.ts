@@ -55,7 +55,7 @@ export interface Usage {
   readonly unknownUsed?: ReadonlyMap<string, readonly string[]>;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** The bundled catalogue as a note names it: its version and, where the version says, the day of its data. */
 function catalogNamed(catalog: Catalog): string {

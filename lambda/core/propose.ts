@@ -8,7 +8,7 @@ import { catalogDateOf, type Catalog } from './catalog';
 import { byAccount, keys, PROPOSAL_ACTIONS, type BatchDescriptor, type BatchFile, type EntityRef, type EntityReport, type LatestPointer, type ProposalAction, type RunInfo } from './model';
 import type { PlanRecord } from './plan';
 import type { ActionSpace } from './policy';
-import { exemptionOf, proposalDigest, proposeForAccount, reviewReason, type Exemptions, type Proposal } from './proposals';
+import { DAY_MS, exemptionOf, proposalDigest, proposeForAccount, reviewReason, type Exemptions, type Proposal } from './proposals';
 import { sharedMemberOf, type SharedMember } from './shared-identities';
 import { identityAccounts, memberOf, proposeShared, type SharedProposal, type TemplateMember, type TemplateProposals } from './shared-proposals';
 import { getJson, getJsonOrNull, mapConcurrently, putJson, ReadAhead, WritesBehind, type ReportStore } from './store';
@@ -198,7 +198,7 @@ export function catalogLagOf(index: { readonly catalogVersion: string; readonly 
   if (!index.proposals.some((p) => p.action !== 'review' && p.removedActions > 0)) return null;
   const date = catalogDateOf(index.catalogVersion);
   if (date === null) return null;
-  return { version: index.catalogVersion, date, days: Math.max(0, Math.round((Date.parse(runDate) - Date.parse(date)) / 86_400_000)) };
+  return { version: index.catalogVersion, date, days: Math.max(0, Math.round((Date.parse(runDate) - Date.parse(date)) / DAY_MS)) };
 }
 
 /** The lag in words, for a reader of the proposals. */

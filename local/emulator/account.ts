@@ -300,13 +300,13 @@ function parseAccountFile(json: unknown, fail: Fail): AccountFile {
 function policyVersions(e: Record<string, unknown>, type: EntityType, at: string, fail: Fail): void {
   for (const field of ['defaultVersion', 'versions']) if (e[field] !== undefined && type !== 'policy') fail(`${at}.${field}`, 'is only allowed on policies');
   if (e.document === undefined) fail(`${at}.${e.versions !== undefined ? 'versions' : 'defaultVersion'}`, 'needs the default version\'s document in document');
-  const made = Date.parse((e.createDate as string | undefined) ?? DEFAULT_CREATE_DATE);
+  const policyMade = (e.createDate as string | undefined) ?? DEFAULT_CREATE_DATE;
   const version = (raw: unknown, where: string, fields: readonly string[]): PolicyVersionRecord => {
     const v = object(raw, where, fail);
     unknownFields(v, fields, where, fail);
     if (typeof v.id !== 'string' || !/^v[1-9]\d*$/.test(v.id)) fail(`${where}.id`, 'must be a version id such as v2');
     isoDate(v.createDate, `${where}.createDate`, fail);
-    if (Date.parse(v.createDate as string) < made) fail(`${where}.createDate`, `is before the policy's createDate (${(e.createDate as string | undefined) ?? DEFAULT_CREATE_DATE})`);
+    if (Date.parse(v.createDate as string) < Date.parse(policyMade)) fail(`${where}.createDate`, `is before the policy's createDate (${policyMade})`);
     return v as unknown as PolicyVersionRecord;
   };
   const ids = new Map<string, string>();
